@@ -1,0 +1,3 @@
+module github.com/gomrl/mrl
+
+go 1.26

@@ -1,0 +1,76 @@
+// Package kernel holds the float32 compute kernels that every heavy
+// operation of the toolkit goes through: matrix multiply (Sgemm), the
+// im2col/col2im transforms for convolution, and vector kernels (Dot, Axpy,
+// squared L2, normalisation).
+//
+// Conventions (as in gonum's BLAS): matrices are row-major []float32 with a
+// leading dimension (stride) ld >= the number of columns; the destination of
+// an in-place write comes first or is named dst/c. Shapes are checked and a
+// mismatch panics with a constant message: these are programmer errors,
+// not input errors.
+//
+// Every kernel has a plain-Go definition in its doc comment and a pure-Go
+// implementation that the tests use as the reference. Faster
+// implementations may be chosen at start-up by CPU feature detection; the
+// build tag noasm forces the pure-Go ones.
+package kernel
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+var threads atomic.Int32
+
+func init() { threads.Store(int32(runtime.GOMAXPROCS(0))) }
+
+// Threads returns the number of goroutines large kernels may use.
+func Threads() int { return int(threads.Load()) }
+
+// SetThreads sets the number of goroutines large kernels may use and returns
+// the previous value. n < 1 means runtime.GOMAXPROCS(0).
+func SetThreads(n int) int {
+	if n < 1 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	return int(threads.Swap(int32(n)))
+}
+
+// parallelFor splits [0,n) into at most Threads() contiguous chunks whose
+// sizes are multiples of grain (except the last) and runs fn on each,
+// waiting for all. With one chunk it runs fn on the calling goroutine.
+func parallelFor(n, grain int, fn func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	if grain < 1 {
+		grain = 1
+	}
+	t := Threads()
+	chunks := (n + grain - 1) / grain
+	if t > chunks {
+		t = chunks
+	}
+	if t <= 1 {
+		fn(0, n)
+		return
+	}
+	per := (chunks + t - 1) / t * grain
+	var wg sync.WaitGroup
+	for lo := per; lo < n; lo += per {
+		hi := min(lo+per, n)
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			fn(lo, hi)
+		}(lo, hi)
+	}
+	fn(0, min(per, n))
+	wg.Wait()
+}
+
+// ParallelFor runs fn over [0,n) split into at most Threads() contiguous
+// chunks, each at least grain long (except the last), and waits. It is the
+// one place layers get parallelism outside the kernels.
+func ParallelFor(n, grain int, fn func(lo, hi int)) { parallelFor(n, grain, fn) }
