@@ -1,0 +1,53 @@
+package nn
+
+import "math"
+
+// SoftmaxCrossEntropy computes the mean over the batch of the cross-entropy
+// between softmax(logits) and the labels, with PyTorch's label smoothing ε:
+// the target is (1−ε)·onehot(y) + ε/C. logits is [N, C] row-major with row
+// stride ld (ld >= c). If grad is non-nil it receives scale·dLoss/dlogits
+// ([N, C], stride c), i.e. scale·(softmax − target)/N. It returns the loss
+// (not multiplied by scale) and the number of rows whose arg-max equals the
+// label.
+func SoftmaxCrossEntropy(logits []float32, n, c, ld int, labels []int32, smoothing float32, scale float32, grad []float32) (loss float64, correct int) {
+	eps := float64(smoothing)
+	for i := 0; i < n; i++ {
+		row := logits[i*ld : i*ld+c]
+		y := int(labels[i])
+		mx, arg := row[0], 0
+		for j, v := range row {
+			if v > mx {
+				mx, arg = v, j
+			}
+		}
+		if arg == y {
+			correct++
+		}
+		var sum float64
+		for _, v := range row {
+			sum += math.Exp(float64(v - mx))
+		}
+		logZ := float64(mx) + math.Log(sum)
+		// loss_i = −Σ_j t_j·log p_j = logZ − Σ_j t_j·z_j
+		var mean float64
+		if eps != 0 {
+			for _, v := range row {
+				mean += float64(v)
+			}
+			mean /= float64(c)
+		}
+		loss += logZ - (1-eps)*float64(row[y]) - eps*mean
+		if grad != nil {
+			g := grad[i*c : (i+1)*c]
+			k := float64(scale) / float64(n)
+			for j, v := range row {
+				t := eps / float64(c)
+				if j == y {
+					t += 1 - eps
+				}
+				g[j] = float32(k * (math.Exp(float64(v)-logZ) - t))
+			}
+		}
+	}
+	return loss / float64(n), correct
+}

@@ -1,0 +1,228 @@
+// Package nn is the training engine's layer library: tensors as row-major
+// []float32, layers with explicit Forward and Backward, a softmax
+// cross-entropy loss, optimizers (SGD with momentum/Nesterov/weight decay,
+// AdamW), learning-rate schedules and initialisers. It knows nothing about
+// Matryoshka representations; package matryoshka builds on it.
+//
+// Conventions:
+//   - A batch of vectors is a Tensor of shape [N, D]; a batch of images is
+//     NHWC, shape [N, H, W, C], so that channels are contiguous and a
+//     convolution is one GEMM over N·H·W rows.
+//   - Linear and convolution weights follow PyTorch's layout: Linear.W is
+//     [out][in]; Conv2d.W is [outC][kh][kw][inC].
+//   - Forward returns a tensor owned by the layer and valid until the next
+//     Forward; Backward takes the gradient of the loss with respect to that
+//     output and returns the gradient with respect to the input (owned by the
+//     layer too). Backward adds into the parameters' gradients, so several
+//     backward passes accumulate until the optimizer's ZeroGrad.
+//   - All heavy arithmetic goes through internal/kernel.
+package nn
+
+import "fmt"
+
+// Tensor is a dense row-major float32 array.
+type Tensor struct {
+	Shape []int
+	Data  []float32
+}
+
+// NewTensor allocates a zeroed tensor of the given shape.
+func NewTensor(shape ...int) *Tensor {
+	return &Tensor{Shape: append([]int(nil), shape...), Data: make([]float32, numel(shape))}
+}
+
+// N returns the leading (batch) dimension.
+func (t *Tensor) N() int { return t.Shape[0] }
+
+// RowLen returns the number of elements per batch row (product of Shape[1:]).
+func (t *Tensor) RowLen() int { return numel(t.Shape[1:]) }
+
+func (t *Tensor) String() string { return fmt.Sprintf("Tensor%v", t.Shape) }
+
+func numel(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+// reshape makes t hold shape with a buffer of at least the right length,
+// reusing t's storage when large enough. t may be nil.
+func reshape(t *Tensor, shape ...int) *Tensor {
+	if t == nil {
+		t = &Tensor{}
+	}
+	n := numel(shape)
+	if cap(t.Data) < n {
+		t.Data = make([]float32, n)
+	}
+	t.Data = t.Data[:n]
+	t.Shape = append(t.Shape[:0], shape...)
+	return t
+}
+
+func grow(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
+}
+
+// Param is a trainable tensor and its gradient.
+type Param struct {
+	Name    string
+	Shape   []int
+	W       []float32 // values
+	G       []float32 // gradient, same length as W
+	NoDecay bool      // excluded from weight decay (biases, normalisation scales)
+}
+
+func newParam(name string, noDecay bool, shape ...int) *Param {
+	n := numel(shape)
+	return &Param{Name: name, Shape: append([]int(nil), shape...), W: make([]float32, n), G: make([]float32, n), NoDecay: noDecay}
+}
+
+// Buffer is non-trainable layer state that is saved with the model, such as
+// BatchNorm's running statistics.
+type Buffer struct {
+	Name  string
+	Shape []int
+	W     []float32
+}
+
+// Layer is one differentiable step of a network.
+type Layer interface {
+	// Forward computes the output for input x. train selects training
+	// behaviour (batch statistics, dropout) and makes the layer keep what
+	// Backward needs.
+	Forward(x *Tensor, train bool) *Tensor
+	// Backward takes dL/dy for the last training Forward, adds the
+	// parameter gradients and returns dL/dx.
+	Backward(dy *Tensor) *Tensor
+	// Params lists the trainable parameters (possibly none).
+	Params() []*Param
+}
+
+// Stateful is implemented by layers with non-trainable saved state.
+type Stateful interface {
+	Buffers() []*Buffer
+}
+
+// ParamsOf returns every Param of the layers, in order.
+func ParamsOf(layers ...Layer) []*Param {
+	var ps []*Param
+	for _, l := range layers {
+		ps = append(ps, l.Params()...)
+	}
+	return ps
+}
+
+// BuffersOf returns every Buffer of the layers that have some, in order.
+func BuffersOf(layers ...Layer) []*Buffer {
+	var bs []*Buffer
+	for _, l := range layers {
+		if s, ok := l.(Stateful); ok {
+			bs = append(bs, s.Buffers()...)
+		}
+	}
+	return bs
+}
+
+// Prefix renames params and buffers of a layer tree with a dotted prefix,
+// giving every tensor of a model a unique checkpoint name.
+func Prefix(prefix string, l Layer) {
+	for _, p := range l.Params() {
+		p.Name = prefix + "." + p.Name
+	}
+	if s, ok := l.(Stateful); ok {
+		for _, b := range s.Buffers() {
+			b.Name = prefix + "." + b.Name
+		}
+	}
+}
+
+// Sequential chains layers.
+type Sequential struct {
+	Layers []Layer
+}
+
+// Forward runs the layers in order.
+func (s *Sequential) Forward(x *Tensor, train bool) *Tensor {
+	for _, l := range s.Layers {
+		x = l.Forward(x, train)
+	}
+	return x
+}
+
+// Backward runs the layers' Backward in reverse order.
+func (s *Sequential) Backward(dy *Tensor) *Tensor {
+	for i := len(s.Layers) - 1; i >= 0; i-- {
+		dy = s.Layers[i].Backward(dy)
+	}
+	return dy
+}
+
+// Params returns the parameters of all layers.
+func (s *Sequential) Params() []*Param { return ParamsOf(s.Layers...) }
+
+// Buffers returns the buffers of all layers.
+func (s *Sequential) Buffers() []*Buffer { return BuffersOf(s.Layers...) }
+
+// Residual computes Body(x) + Shortcut(x); a nil Shortcut is the identity.
+type Residual struct {
+	Body     Layer
+	Shortcut Layer
+
+	out, dx Tensor
+}
+
+// Forward adds the body and shortcut outputs.
+func (r *Residual) Forward(x *Tensor, train bool) *Tensor {
+	y := r.Body.Forward(x, train)
+	s := x
+	if r.Shortcut != nil {
+		s = r.Shortcut.Forward(x, train)
+	}
+	if len(s.Data) != len(y.Data) {
+		panic(fmt.Sprintf("nn: Residual shapes differ: body %v, shortcut %v", y.Shape, s.Shape))
+	}
+	out := reshape(&r.out, y.Shape...)
+	for i := range out.Data {
+		out.Data[i] = y.Data[i] + s.Data[i]
+	}
+	return out
+}
+
+// Backward sends dy through both branches and sums the input gradients.
+func (r *Residual) Backward(dy *Tensor) *Tensor {
+	db := r.Body.Backward(dy)
+	dx := reshape(&r.dx, db.Shape...)
+	copy(dx.Data, db.Data)
+	ds := dy
+	if r.Shortcut != nil {
+		ds = r.Shortcut.Backward(dy)
+	}
+	for i := range dx.Data {
+		dx.Data[i] += ds.Data[i]
+	}
+	return dx
+}
+
+// Params returns the parameters of both branches.
+func (r *Residual) Params() []*Param {
+	ps := r.Body.Params()
+	if r.Shortcut != nil {
+		ps = append(ps, r.Shortcut.Params()...)
+	}
+	return ps
+}
+
+// Buffers returns the buffers of both branches.
+func (r *Residual) Buffers() []*Buffer {
+	bs := BuffersOf(r.Body)
+	if r.Shortcut != nil {
+		bs = append(bs, BuffersOf(r.Shortcut)...)
+	}
+	return bs
+}
