@@ -1,0 +1,200 @@
+//go:build amd64 && !noasm
+
+package kernel
+
+import "sync"
+
+// Blocking of the AVX2 SGEMM (Goto/BLIS loop order), tuned for Zen 3
+// (32 KiB L1d, 512 KiB L2 per core, shared L3):
+//
+//	for jc in steps of ncMax over n:          B block kc×nc lives in L3
+//	  for pc in steps of kc over k:           pack op(B)[pc:, jc:] into 16-wide panels
+//	    for ic in steps of mcMax over m:      pack alpha-free op(A) into 6-high panels (L2)
+//	      for jr in steps of 16 over nc:      one B micro-panel (kc×16) stays in L1
+//	        for ir in steps of 6 over mc:     micro-kernel on a 6×16 tile of C
+const (
+	gemmMR = 6
+	gemmNR = 16
+	kcMax  = 256  // kc×16 floats of B = 16 KiB, half of L1d
+	mcMax  = 144  // mc×kc floats of A = 144 KiB, under half of L2
+	ncMax  = 3072 // kc×nc floats of B = 3 MiB
+	// Products with fewer multiply-adds than this run on one goroutine.
+	gemmParallelMin = 1 << 21
+)
+
+// gemmBufs are the packing buffers of one goroutine, reused via gemmPool.
+type gemmBufs struct {
+	a, b []float32
+}
+
+var gemmPool = sync.Pool{New: func() any { return new(gemmBufs) }}
+
+func grow(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
+}
+
+// gemmAVX2 accumulates C += alpha*op(A)*op(B) with the 6×16 assembly
+// micro-kernel; arguments are checked and m, n, k > 0. Large products are
+// split across Threads() goroutines along n (or m when it is the larger
+// side); each part runs the blocked loop on its own packing buffers.
+func gemmAVX2(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if Threads() <= 1 || m*n*k < gemmParallelMin {
+		gemmBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
+		return
+	}
+	if n >= m {
+		parallelFor(n, gemmNR*max(1, 64/gemmNR), func(lo, hi int) {
+			bs := b[lo:]
+			if transB {
+				bs = b[lo*ldb:]
+			}
+			gemmBlocked(transA, transB, m, hi-lo, k, alpha, a, lda, bs, ldb, c[lo:], ldc)
+		})
+		return
+	}
+	parallelFor(m, gemmMR*8, func(lo, hi int) {
+		as := a[lo:]
+		if !transA {
+			as = a[lo*lda:]
+		}
+		gemmBlocked(transA, transB, hi-lo, n, k, alpha, as, lda, b, ldb, c[lo*ldc:], ldc)
+	})
+}
+
+// gemmBlocked is gemmAVX2 on the calling goroutine.
+func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	bufs := gemmPool.Get().(*gemmBufs)
+	defer gemmPool.Put(bufs)
+
+	// Split k into equal blocks of at most kcMax.
+	kcs := (k + (k+kcMax-1)/kcMax - 1) / ((k + kcMax - 1) / kcMax)
+	ncs := min(n, ncMax)
+	mcs := min(m, mcMax)
+	bufs.b = grow(bufs.b, kcs*roundUp(ncs, gemmNR))
+	bufs.a = grow(bufs.a, kcs*roundUp(mcs, gemmMR))
+	bp, ap := bufs.b, bufs.a
+
+	for jc := 0; jc < n; jc += ncs {
+		nc := min(ncs, n-jc)
+		for pc := 0; pc < k; pc += kcs {
+			kc := min(kcs, k-pc)
+			packB(bp, transB, b, ldb, pc, jc, kc, nc)
+			for ic := 0; ic < m; ic += mcs {
+				mc := min(mcs, m-ic)
+				packA(ap, transA, a, lda, ic, pc, mc, kc)
+				macroKernel(mc, nc, kc, alpha, ap, bp, c[ic*ldc+jc:], ldc)
+			}
+		}
+	}
+}
+
+func roundUp(x, q int) int { return (x + q - 1) / q * q }
+
+// macroKernel runs the micro-kernel over the mc×nc block of C at c, with A
+// packed in 6-high panels (ap) and B in 16-wide panels (bp), both kc deep.
+// Edge tiles go through a zero-padded temporary tile.
+func macroKernel(mc, nc, kc int, alpha float32, ap, bp, c []float32, ldc int) {
+	for jr := 0; jr < nc; jr += gemmNR {
+		nr := min(gemmNR, nc-jr)
+		bpan := &bp[jr*kc]
+		for ir := 0; ir < mc; ir += gemmMR {
+			mr := min(gemmMR, mc-ir)
+			apan := &ap[ir*kc]
+			if mr == gemmMR && nr == gemmNR {
+				sgemmKernel6x16(kc, apan, 1, gemmMR, bpan, &c[ir*ldc+jr], ldc, alpha)
+				continue
+			}
+			var tile [gemmMR * gemmNR]float32
+			sgemmKernel6x16(kc, apan, 1, gemmMR, bpan, &tile[0], gemmNR, alpha)
+			for i := 0; i < mr; i++ {
+				cr := c[(ir+i)*ldc+jr : (ir+i)*ldc+jr+nr]
+				for j, v := range tile[i*gemmNR : i*gemmNR+nr] {
+					cr[j] += v
+				}
+			}
+		}
+	}
+}
+
+// packA copies the mc×kc block of op(A) at (ic, pc) into dst as panels of
+// 6 rows, each stored column by column (dst[panel*6*kc + p*6 + i]); rows
+// past mc are zero.
+func packA(dst []float32, transA bool, a []float32, lda, ic, pc, mc, kc int) {
+	for ir := 0; ir < mc; ir += gemmMR {
+		mr := min(gemmMR, mc-ir)
+		pan := dst[ir*kc : (ir+gemmMR)*kc]
+		if transA {
+			// op(A)(i, p) = a[p*lda+i]: six contiguous values per p.
+			base := pc*lda + ic + ir
+			if mr == gemmMR {
+				for p := 0; p < kc; p++ {
+					s := a[base+p*lda : base+p*lda+gemmMR]
+					d := pan[p*gemmMR : p*gemmMR+gemmMR]
+					d[0], d[1], d[2], d[3], d[4], d[5] = s[0], s[1], s[2], s[3], s[4], s[5]
+				}
+				continue
+			}
+			for p := 0; p < kc; p++ {
+				d := pan[p*gemmMR : p*gemmMR+gemmMR]
+				copy(d, a[base+p*lda:base+p*lda+mr])
+				clear(d[mr:])
+			}
+			continue
+		}
+		// op(A)(i, p) = a[i*lda+p]: rows are contiguous.
+		if mr == gemmMR {
+			base := (ic+ir)*lda + pc
+			r0 := a[base : base+kc]
+			r1 := a[base+lda : base+lda+kc]
+			r2 := a[base+2*lda : base+2*lda+kc]
+			r3 := a[base+3*lda : base+3*lda+kc]
+			r4 := a[base+4*lda : base+4*lda+kc]
+			r5 := a[base+5*lda : base+5*lda+kc]
+			for p := range r0 {
+				d := pan[p*gemmMR : p*gemmMR+gemmMR]
+				d[0], d[1], d[2], d[3], d[4], d[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+			}
+			continue
+		}
+		clear(pan)
+		for i := 0; i < mr; i++ {
+			row := a[(ic+ir+i)*lda+pc : (ic+ir+i)*lda+pc+kc]
+			for p, v := range row {
+				pan[p*gemmMR+i] = v
+			}
+		}
+	}
+}
+
+// packB copies the kc×nc block of op(B) at (pc, jc) into dst as panels of
+// 16 columns, each stored row by row (dst[panel*16*kc + p*16 + j]);
+// columns past nc are zero.
+func packB(dst []float32, transB bool, b []float32, ldb, pc, jc, kc, nc int) {
+	for jr := 0; jr < nc; jr += gemmNR {
+		nr := min(gemmNR, nc-jr)
+		pan := dst[jr*kc : (jr+gemmNR)*kc]
+		if !transB {
+			// op(B)(p, j) = b[p*ldb+j]: 16 contiguous values per p.
+			base := pc*ldb + jc + jr
+			for p := 0; p < kc; p++ {
+				d := pan[p*gemmNR : p*gemmNR+gemmNR]
+				n := copy(d, b[base+p*ldb:base+p*ldb+nr])
+				clear(d[n:])
+			}
+			continue
+		}
+		// op(B)(p, j) = b[j*ldb+p]: columns of the panel are contiguous.
+		if nr < gemmNR {
+			clear(pan)
+		}
+		for j := 0; j < nr; j++ {
+			col := b[(jc+jr+j)*ldb+pc : (jc+jr+j)*ldb+pc+kc]
+			for p, v := range col {
+				pan[p*gemmNR+j] = v
+			}
+		}
+	}
+}

@@ -1,0 +1,42 @@
+//go:build amd64 && !noasm
+
+package kernel
+
+// The assembly kernels of kernel_amd64.s. They need AVX2 and FMA; callers
+// check hasAVX2FMA first. Lengths are checked by the exported wrappers.
+
+// sgemmKernel6x16 computes the 6×16 tile
+//
+//	for i := 0; i < 6; i++ {
+//		for j := 0; j < 16; j++ {
+//			var s float32
+//			for p := 0; p < k; p++ {
+//				s += a[i*rsA+p*csA] * b[p*16+j]
+//			}
+//			c[i*ldc+j] += alpha * s
+//		}
+//	}
+//
+// a, b and c point into slices long enough for every index above.
+//
+//go:noescape
+func sgemmKernel6x16(k int, a *float32, rsA, csA int, b *float32, c *float32, ldc int, alpha float32)
+
+// dotAVX2 is dotGeneric; len(y) >= len(x).
+//
+//go:noescape
+func dotAVX2(x, y []float32) float32
+
+// sqL2AVX2 is sqL2Generic; len(y) >= len(x).
+//
+//go:noescape
+func sqL2AVX2(x, y []float32) float32
+
+// axpyAVX2 is axpyGeneric; len(y) >= len(x).
+//
+//go:noescape
+func axpyAVX2(alpha float32, x, y []float32)
+
+// fmaPeak runs n iterations of 10 independent 8-wide FMA chains, 160
+// flops per iteration, to measure the core's peak FMA throughput.
+func fmaPeak(n int)
