@@ -1,0 +1,266 @@
+// Package matryoshka implements the core of Matryoshka Representation
+// Learning as the paper's official code defines it: nested classification
+// heads over prefixes of one embedding, and the Matryoshka loss.
+//
+// For an embedding z of size D (a [N, D] batch) and a Nesting m_1 < ... < m_G:
+//
+//   - MRL: one Linear(m_g, C) per granularity, each with its own bias,
+//     applied to z[:, :m_g] (official MRL_Linear_Layer);
+//   - MRL-E: one shared weight W ([C][D]) and bias b, with
+//     logits_g = z[:, :m_g]·W[:, :m_g]ᵀ + b, the full bias at every size
+//     (official SingleHeadNestedLinear);
+//   - FF-k: a single Linear(k, C) on z[:, :k] (official FixedFeatureLayer),
+//     the fixed-feature baseline trained for one size only.
+//
+// The loss is Σ_g c_g·CE(logits_g, y) with c_g = 1 by default (official
+// Matryoshka_CE_Loss: a weighted sum, not a mean, of the per-size mean
+// cross-entropies).
+package matryoshka
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+
+	mrl "github.com/gomrl/mrl"
+	"github.com/gomrl/mrl/internal/kernel"
+	"github.com/gomrl/mrl/nn"
+)
+
+// Kind selects the head type.
+type Kind int
+
+const (
+	// MRL has one linear classifier per nesting dim.
+	MRL Kind = iota
+	// MRLE ties the classifiers into one weight matrix sliced by prefix.
+	MRLE
+	// FF is a single classifier on a fixed prefix size (the baseline).
+	FF
+)
+
+// String returns "mrl", "mrl-e" or "ff".
+func (k Kind) String() string {
+	switch k {
+	case MRL:
+		return "mrl"
+	case MRLE:
+		return "mrl-e"
+	case FF:
+		return "ff"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// ParseKind reads "mrl", "mrl-e" (or "mrle") or "ff".
+func ParseKind(s string) (Kind, error) {
+	switch strings.ToLower(s) {
+	case "mrl":
+		return MRL, nil
+	case "mrl-e", "mrle":
+		return MRLE, nil
+	case "ff":
+		return FF, nil
+	}
+	return 0, fmt.Errorf("matryoshka: unknown head kind %q (want mrl, mrl-e or ff)", s)
+}
+
+// Head is a set of nested linear classifiers over one embedding.
+type Head struct {
+	Kind    Kind
+	Nesting mrl.Nesting // the dims with a classifier; for FF, {k}
+	Embed   int         // D, the embedding size
+	Classes int
+	// Weights are the relative importances c_g of the loss terms, one per
+	// dim of Nesting; nil means all 1.
+	Weights []float64
+	W, B    []*nn.Param // MRL: one per dim; MRL-E and FF: one
+
+	z      *nn.Tensor
+	logits [][]float32 // per dim, [N][Classes]
+	dl     [][]float32 // dLoss/dlogits per dim
+	dz     nn.Tensor
+}
+
+// NewHead builds a head. For FF the nesting must have exactly one dim, k.
+// Weights and biases start uniform in ±1/sqrt(fan_in), as nn.Linear.
+func NewHead(kind Kind, nesting mrl.Nesting, embed, classes int, r *rand.Rand) (*Head, error) {
+	if err := nesting.Validate(embed); err != nil {
+		return nil, err
+	}
+	if classes < 2 {
+		return nil, fmt.Errorf("matryoshka: need at least 2 classes, got %d", classes)
+	}
+	h := &Head{Kind: kind, Nesting: append(mrl.Nesting(nil), nesting...), Embed: embed, Classes: classes}
+	lin := func(name string, in int) {
+		l := nn.NewLinear(in, classes, true, r)
+		l.W.Name, l.B.Name = name+".weight", name+".bias"
+		h.W = append(h.W, l.W)
+		h.B = append(h.B, l.B)
+	}
+	switch kind {
+	case MRL:
+		for i, m := range nesting {
+			lin(fmt.Sprintf("nesting_classifier_%d", i), m)
+		}
+	case MRLE:
+		lin("nesting_classifier_0", nesting.Max())
+	case FF:
+		if len(nesting) != 1 {
+			return nil, fmt.Errorf("matryoshka: an FF head has one dim, got nesting %v", nesting)
+		}
+		lin("fixed_feature", nesting[0])
+	default:
+		return nil, fmt.Errorf("matryoshka: unknown head kind %d", kind)
+	}
+	return h, nil
+}
+
+// weight returns the classifier for nesting position g and its row stride.
+func (h *Head) weight(g int) (w []float32, ld int, b []float32) {
+	if h.Kind == MRLE {
+		return h.W[0].W, h.W[0].Shape[1], h.B[0].W
+	}
+	return h.W[g].W, h.Nesting[g], h.B[g].W
+}
+
+// Forward computes the logits of every dim for z ([N, Embed] or any
+// [N, ...] whose rows have Embed elements). The result, per dim [N][Classes]
+// row-major, is owned by h until the next Forward.
+func (h *Head) Forward(z *nn.Tensor) [][]float32 {
+	n, d, c := z.N(), h.Embed, h.Classes
+	if z.RowLen() != d {
+		panic("matryoshka: embedding width differs from the head's")
+	}
+	h.z = z
+	if len(h.logits) != len(h.Nesting) {
+		h.logits = make([][]float32, len(h.Nesting))
+		h.dl = make([][]float32, len(h.Nesting))
+	}
+	for g, m := range h.Nesting {
+		if cap(h.logits[g]) < n*c {
+			h.logits[g] = make([]float32, n*c)
+			h.dl[g] = make([]float32, n*c)
+		}
+		out := h.logits[g][:n*c]
+		h.logits[g] = out
+		w, ld, b := h.weight(g)
+		kernel.Sgemm(false, true, n, c, m, 1, z.Data, d, w, ld, 0, out, c)
+		for i := 0; i < n; i++ {
+			row := out[i*c : (i+1)*c]
+			for j := range row {
+				row[j] += b[j]
+			}
+		}
+	}
+	return h.logits
+}
+
+// Loss is the result of Head.Loss.
+type Loss struct {
+	Total   float64   // Σ_g c_g·CE_g
+	PerDim  []float64 // CE_g, mean over the batch
+	Correct []int     // rows whose arg-max is right, per dim
+}
+
+// Loss computes the Matryoshka loss of the last Forward against labels with
+// label smoothing, and keeps dLoss/dlogits for Backward.
+func (h *Head) Loss(labels []int32, smoothing float32) Loss {
+	n, c := h.z.N(), h.Classes
+	res := Loss{PerDim: make([]float64, len(h.Nesting)), Correct: make([]int, len(h.Nesting))}
+	for g := range h.Nesting {
+		w := 1.0
+		if h.Weights != nil {
+			w = h.Weights[g]
+		}
+		l, ok := nn.SoftmaxCrossEntropy(h.logits[g], n, c, c, labels, smoothing, float32(w), h.dl[g][:n*c])
+		res.PerDim[g], res.Correct[g] = l, ok
+		res.Total += w * l
+	}
+	return res
+}
+
+// Backward adds the heads' parameter gradients and returns dLoss/dz for the
+// last Forward and Loss.
+func (h *Head) Backward() *nn.Tensor {
+	n, d, c := h.z.N(), h.Embed, h.Classes
+	dz := &h.dz
+	dz.Shape = append(dz.Shape[:0], h.z.Shape...)
+	if cap(dz.Data) < n*d {
+		dz.Data = make([]float32, n*d)
+	}
+	dz.Data = dz.Data[:n*d]
+	clear(dz.Data)
+	for g, m := range h.Nesting {
+		dl := h.dl[g][:n*c]
+		w, ld, _ := h.weight(g)
+		p, pb := h.W[0], h.B[0]
+		if h.Kind != MRLE {
+			p, pb = h.W[g], h.B[g]
+		}
+		// dW[:, :m] += dlᵀ·z[:, :m]; db += Σ dl; dz[:, :m] += dl·W[:, :m]
+		kernel.Sgemm(true, false, c, m, n, 1, dl, c, h.z.Data, d, 1, p.G, ld)
+		for i := 0; i < n; i++ {
+			for j, v := range dl[i*c : (i+1)*c] {
+				pb.G[j] += v
+			}
+		}
+		kernel.Sgemm(false, false, n, m, c, 1, dl, c, w, ld, 1, dz.Data, d)
+	}
+	return dz
+}
+
+// Params returns the classifiers' weights and biases.
+func (h *Head) Params() []*nn.Param {
+	ps := make([]*nn.Param, 0, 2*len(h.W))
+	for i := range h.W {
+		ps = append(ps, h.W[i], h.B[i])
+	}
+	return ps
+}
+
+// Predict returns the arg-max class of each row of the logits of dim
+// position g from the last Forward.
+func (h *Head) Predict(g int) []int32 {
+	c := h.Classes
+	l := h.logits[g]
+	out := make([]int32, len(l)/c)
+	for i := range out {
+		out[i] = int32(argmax(l[i*c : (i+1)*c]))
+	}
+	return out
+}
+
+func argmax(x []float32) int {
+	best := 0
+	for j, v := range x {
+		if v > x[best] {
+			best = j
+		}
+	}
+	return best
+}
+
+// Softmax writes the softmax of logits into p (same length) and returns the
+// maximum probability and its index.
+func Softmax(p, logits []float32) (float32, int) {
+	mx := logits[0]
+	for _, v := range logits {
+		mx = max(mx, v)
+	}
+	var s float64
+	for i, v := range logits {
+		e := math.Exp(float64(v - mx))
+		p[i] = float32(e)
+		s += e
+	}
+	best := 0
+	for i := range p {
+		p[i] = float32(float64(p[i]) / s)
+		if p[i] > p[best] {
+			best = i
+		}
+	}
+	return p[best], best
+}
