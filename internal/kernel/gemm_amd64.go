@@ -18,6 +18,9 @@ const (
 	kcMax  = 256  // kc×16 floats of B = 16 KiB, half of L1d
 	mcMax  = 144  // mc×kc floats of A = 144 KiB, under half of L2
 	ncMax  = 3072 // kc×nc floats of B = 3 MiB
+	// Below these sizes the kernel reads A (resp. B) in place, unpacked.
+	directAMaxN = 64
+	directBMaxM = 64
 	// Products with fewer multiply-adds than this run on one goroutine.
 	gemmParallelMin = 1 << 21
 )
@@ -65,59 +68,94 @@ func gemmAVX2(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 }
 
 // gemmBlocked is gemmAVX2 on the calling goroutine.
+//
+// A micro-panel of op(A) is reused by every 16-wide panel of B, so when n is
+// small packing A costs more than it saves; the kernel then reads A in
+// place through its strides (either transpose works). Likewise, when m is
+// small and B is not transposed the kernel reads B's rows in place. Only
+// ragged edge panels are packed (zero-padded) in those cases.
 func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	bufs := gemmPool.Get().(*gemmBufs)
 	defer gemmPool.Put(bufs)
 
 	// Split k into equal blocks of at most kcMax.
-	kcs := (k + (k+kcMax-1)/kcMax - 1) / ((k + kcMax - 1) / kcMax)
+	nk := (k + kcMax - 1) / kcMax
+	kcs := (k + nk - 1) / nk
 	ncs := min(n, ncMax)
 	mcs := min(m, mcMax)
 	bufs.b = grow(bufs.b, kcs*roundUp(ncs, gemmNR))
 	bufs.a = grow(bufs.a, kcs*roundUp(mcs, gemmMR))
 	bp, ap := bufs.b, bufs.a
 
+	directA := n <= directAMaxN
+	directB := !transB && m <= directBMaxM
+	rsA, csA := lda, 1
+	if transA {
+		rsA, csA = 1, lda
+	}
+
 	for jc := 0; jc < n; jc += ncs {
 		nc := min(ncs, n-jc)
 		for pc := 0; pc < k; pc += kcs {
 			kc := min(kcs, k-pc)
-			packB(bp, transB, b, ldb, pc, jc, kc, nc)
+			if !directB {
+				packB(bp, transB, b, ldb, pc, jc, kc, nc)
+			} else if jr := nc &^ (gemmNR - 1); jr < nc {
+				packB(bp[jr*kc:], transB, b, ldb, pc, jc+jr, kc, nc-jr)
+			}
 			for ic := 0; ic < m; ic += mcs {
 				mc := min(mcs, m-ic)
-				packA(ap, transA, a, lda, ic, pc, mc, kc)
-				macroKernel(mc, nc, kc, alpha, ap, bp, c[ic*ldc+jc:], ldc)
+				if !directA {
+					packA(ap, transA, a, lda, ic, pc, mc, kc)
+				} else if ir := mc / gemmMR * gemmMR; ir < mc {
+					packA(ap[ir*kc:], transA, a, lda, ic+ir, pc, mc-ir, kc)
+				}
+				cb := c[ic*ldc+jc:]
+				tile := func(ir, jr int) {
+					nr := min(gemmNR, nc-jr)
+					bpan, rsB := &bp[jr*kc], gemmNR
+					if directB && nr == gemmNR {
+						bpan, rsB = &b[pc*ldb+jc+jr], ldb
+					}
+					mr := min(gemmMR, mc-ir)
+					apan, rs, cs := &ap[ir*kc], 1, gemmMR
+					if directA && mr == gemmMR {
+						apan, rs, cs = &a[(ic+ir)*rsA+pc*csA], rsA, csA
+					}
+					if mr == gemmMR && nr == gemmNR {
+						sgemmKernel6x16(kc, apan, rs, cs, bpan, rsB, &cb[ir*ldc+jr], ldc, alpha)
+						return
+					}
+					var t [gemmMR * gemmNR]float32
+					sgemmKernel6x16(kc, apan, rs, cs, bpan, rsB, &t[0], gemmNR, alpha)
+					for i := 0; i < mr; i++ {
+						cr := cb[(ir+i)*ldc+jr : (ir+i)*ldc+jr+nr]
+						for j, v := range t[i*gemmNR : i*gemmNR+nr] {
+							cr[j] += v
+						}
+					}
+				}
+				if directA {
+					// Few B panels: keep them all hot and stream A once.
+					for ir := 0; ir < mc; ir += gemmMR {
+						for jr := 0; jr < nc; jr += gemmNR {
+							tile(ir, jr)
+						}
+					}
+					continue
+				}
+				// One B micro-panel stays in L1 while A panels stream from L2.
+				for jr := 0; jr < nc; jr += gemmNR {
+					for ir := 0; ir < mc; ir += gemmMR {
+						tile(ir, jr)
+					}
+				}
 			}
 		}
 	}
 }
 
 func roundUp(x, q int) int { return (x + q - 1) / q * q }
-
-// macroKernel runs the micro-kernel over the mc×nc block of C at c, with A
-// packed in 6-high panels (ap) and B in 16-wide panels (bp), both kc deep.
-// Edge tiles go through a zero-padded temporary tile.
-func macroKernel(mc, nc, kc int, alpha float32, ap, bp, c []float32, ldc int) {
-	for jr := 0; jr < nc; jr += gemmNR {
-		nr := min(gemmNR, nc-jr)
-		bpan := &bp[jr*kc]
-		for ir := 0; ir < mc; ir += gemmMR {
-			mr := min(gemmMR, mc-ir)
-			apan := &ap[ir*kc]
-			if mr == gemmMR && nr == gemmNR {
-				sgemmKernel6x16(kc, apan, 1, gemmMR, bpan, &c[ir*ldc+jr], ldc, alpha)
-				continue
-			}
-			var tile [gemmMR * gemmNR]float32
-			sgemmKernel6x16(kc, apan, 1, gemmMR, bpan, &tile[0], gemmNR, alpha)
-			for i := 0; i < mr; i++ {
-				cr := c[(ir+i)*ldc+jr : (ir+i)*ldc+jr+nr]
-				for j, v := range tile[i*gemmNR : i*gemmNR+nr] {
-					cr[j] += v
-				}
-			}
-		}
-	}
-}
 
 // packA copies the mc×kc block of op(A) at (ic, pc) into dst as panels of
 // 6 rows, each stored column by column (dst[panel*6*kc + p*6 + i]); rows
@@ -187,13 +225,19 @@ func packB(dst []float32, transB bool, b []float32, ldb, pc, jc, kc, nc int) {
 			continue
 		}
 		// op(B)(p, j) = b[j*ldb+p]: columns of the panel are contiguous.
-		if nr < gemmNR {
+		p0 := 0
+		if nr == gemmNR && kc >= 8 {
+			// Bounds for the assembly: the last element it reads.
+			_ = b[(jc+jr+gemmNR-1)*ldb+pc+kc-1]
+			packBT16(kc/8, &b[(jc+jr)*ldb+pc], ldb, &pan[0])
+			p0 = kc &^ 7
+		} else if nr < gemmNR {
 			clear(pan)
 		}
 		for j := 0; j < nr; j++ {
-			col := b[(jc+jr+j)*ldb+pc : (jc+jr+j)*ldb+pc+kc]
+			col := b[(jc+jr+j)*ldb+pc+p0 : (jc+jr+j)*ldb+pc+kc]
 			for p, v := range col {
-				pan[p*gemmNR+j] = v
+				pan[(p0+p)*gemmNR+j] = v
 			}
 		}
 	}

@@ -11,7 +11,7 @@ package kernel
 //		for j := 0; j < 16; j++ {
 //			var s float32
 //			for p := 0; p < k; p++ {
-//				s += a[i*rsA+p*csA] * b[p*16+j]
+//				s += a[i*rsA+p*csA] * b[p*rsB+j]
 //			}
 //			c[i*ldc+j] += alpha * s
 //		}
@@ -20,7 +20,7 @@ package kernel
 // a, b and c point into slices long enough for every index above.
 //
 //go:noescape
-func sgemmKernel6x16(k int, a *float32, rsA, csA int, b *float32, c *float32, ldc int, alpha float32)
+func sgemmKernel6x16(k int, a *float32, rsA, csA int, b *float32, rsB int, c *float32, ldc int, alpha float32)
 
 // dotAVX2 is dotGeneric; len(y) >= len(x).
 //
@@ -40,3 +40,15 @@ func axpyAVX2(alpha float32, x, y []float32)
 // fmaPeak runs n iterations of 10 independent 8-wide FMA chains, 160
 // flops per iteration, to measure the core's peak FMA throughput.
 func fmaPeak(n int)
+
+// packBT16 packs a full 16-wide panel of a transposed B, 8 rows of the
+// panel at a time:
+//
+//	for p := 0; p < 8*n8; p++ {
+//		for j := 0; j < 16; j++ {
+//			dst[p*16+j] = b[j*ldb+p]
+//		}
+//	}
+//
+//go:noescape
+func packBT16(n8 int, b *float32, ldb int, dst *float32)

@@ -2,23 +2,25 @@
 
 #include "textflag.h"
 
-// func sgemmKernel6x16(k int, a *float32, rsA, csA int, b *float32, c *float32, ldc int, alpha float32)
+// func sgemmKernel6x16(k int, a *float32, rsA, csA int, b *float32, rsB int, c *float32, ldc int, alpha float32)
 //
-// C[i, j] += alpha * sum_p A(i, p) * B[p*16 + j] for i < 6, j < 16, with
-// A(i, p) = a[i*rsA + p*csA] (strides in elements) and c rows ldc apart.
-// Twelve ymm accumulators hold the 6x16 tile; each step loads one 16-wide
-// row of the packed B panel and broadcasts six elements of A.
-TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-60
+// C[i, j] += alpha * sum_p A(i, p) * B(p, j) for i < 6, j < 16, with
+// A(i, p) = a[i*rsA + p*csA], B(p, j) = b[p*rsB + j] (strides in elements)
+// and c rows ldc apart. Twelve ymm accumulators hold the 6x16 tile; each
+// step loads one 16-wide row of B and broadcasts six elements of A.
+TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-68
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ rsA+16(FP), R8
 	MOVQ csA+24(FP), R9
 	MOVQ b+32(FP), DX
-	MOVQ c+40(FP), BX
-	MOVQ ldc+48(FP), R10
+	MOVQ rsB+40(FP), R11
+	MOVQ c+48(FP), BX
+	MOVQ ldc+56(FP), R10
 	SHLQ $2, R8
 	SHLQ $2, R9
 	SHLQ $2, R10
+	SHLQ $2, R11
 	LEAQ (SI)(R8*2), DI
 	ADDQ R8, DI // DI = row 3 of A
 
@@ -38,10 +40,13 @@ TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-60
 	TESTQ CX, CX
 	JZ    store
 
-	// Packed A (rsA=1, csA=6) gets an unrolled loop with constant offsets.
+	// Packed A and B (rsA=1, csA=6, rsB=16) get an unrolled loop with
+	// constant offsets.
 	CMPQ R8, $4
 	JNE  loop
 	CMPQ R9, $24
+	JNE  loop
+	CMPQ R11, $64
 	JNE  loop
 
 packed4:
@@ -105,7 +110,7 @@ loop:
 	VBROADCASTSS (DI)(R8*2), Y15
 	VFMADD231PS  Y12, Y15, Y10
 	VFMADD231PS  Y13, Y15, Y11
-	ADDQ         $64, DX
+	ADDQ         R11, DX
 	ADDQ         R9, SI
 	ADDQ         R9, DI
 	DECQ         CX
@@ -113,7 +118,7 @@ loop:
 
 store:
 	// C = alpha*acc + C, one row (two ymm) at a time.
-	VBROADCASTSS alpha+56(FP), Y14
+	VBROADCASTSS alpha+64(FP), Y14
 	VFMADD213PS  (BX), Y14, Y0
 	VFMADD213PS  32(BX), Y14, Y1
 	VMOVUPS      Y0, (BX)
@@ -367,5 +372,79 @@ peakloop:
 	JMP         peakloop
 
 peakdone:
+	VZEROUPPER
+	RET
+
+// func packBT16(n8 int, b *float32, ldb int, dst *float32)
+//
+// Packs 8*n8 columns of a transposed 16-row block into a 16-wide panel:
+// dst[p*16+j] = b[j*ldb+p] for p < 8*n8, j < 16, by 8x8 transposes.
+TEXT ·packBT16(SB), NOSPLIT, $0-32
+	MOVQ n8+0(FP), CX
+	MOVQ b+8(FP), SI
+	MOVQ ldb+16(FP), R8
+	MOVQ dst+24(FP), DI
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9   // 3 rows
+	LEAQ (SI)(R8*4), R10  // row 4
+	LEAQ (R10)(R8*4), R11 // row 8
+	LEAQ (R11)(R8*4), R12 // row 12
+
+#define TRANSPOSE8(r0, r1, r2, r3, r4, r5, r6, r7, off) \
+	VMOVUPS    r0, Y0          \
+	VMOVUPS    r1, Y1          \
+	VMOVUPS    r2, Y2          \
+	VMOVUPS    r3, Y3          \
+	VMOVUPS    r4, Y4          \
+	VMOVUPS    r5, Y5          \
+	VMOVUPS    r6, Y6          \
+	VMOVUPS    r7, Y7          \
+	VUNPCKLPS  Y1, Y0, Y8      \
+	VUNPCKHPS  Y1, Y0, Y9      \
+	VUNPCKLPS  Y3, Y2, Y10     \
+	VUNPCKHPS  Y3, Y2, Y11     \
+	VUNPCKLPS  Y5, Y4, Y12     \
+	VUNPCKHPS  Y5, Y4, Y13     \
+	VUNPCKLPS  Y7, Y6, Y14     \
+	VUNPCKHPS  Y7, Y6, Y15     \
+	VSHUFPS    $0x44, Y10, Y8, Y0  \
+	VSHUFPS    $0xEE, Y10, Y8, Y1  \
+	VSHUFPS    $0x44, Y11, Y9, Y2  \
+	VSHUFPS    $0xEE, Y11, Y9, Y3  \
+	VSHUFPS    $0x44, Y14, Y12, Y4 \
+	VSHUFPS    $0xEE, Y14, Y12, Y5 \
+	VSHUFPS    $0x44, Y15, Y13, Y6 \
+	VSHUFPS    $0xEE, Y15, Y13, Y7 \
+	VPERM2F128 $0x20, Y4, Y0, Y8   \
+	VPERM2F128 $0x20, Y5, Y1, Y9   \
+	VPERM2F128 $0x20, Y6, Y2, Y10  \
+	VPERM2F128 $0x20, Y7, Y3, Y11  \
+	VPERM2F128 $0x31, Y4, Y0, Y12  \
+	VPERM2F128 $0x31, Y5, Y1, Y13  \
+	VPERM2F128 $0x31, Y6, Y2, Y14  \
+	VPERM2F128 $0x31, Y7, Y3, Y15  \
+	VMOVUPS    Y8, off(DI)         \
+	VMOVUPS    Y9, off+64(DI)      \
+	VMOVUPS    Y10, off+128(DI)    \
+	VMOVUPS    Y11, off+192(DI)    \
+	VMOVUPS    Y12, off+256(DI)    \
+	VMOVUPS    Y13, off+320(DI)    \
+	VMOVUPS    Y14, off+384(DI)    \
+	VMOVUPS    Y15, off+448(DI)
+
+packloop:
+	TESTQ CX, CX
+	JZ    packdone
+	TRANSPOSE8((SI), (SI)(R8*1), (SI)(R8*2), (SI)(R9*1), (R10), (R10)(R8*1), (R10)(R8*2), (R10)(R9*1), 0)
+	TRANSPOSE8((R11), (R11)(R8*1), (R11)(R8*2), (R11)(R9*1), (R12), (R12)(R8*1), (R12)(R8*2), (R12)(R9*1), 32)
+	ADDQ  $32, SI
+	ADDQ  $32, R10
+	ADDQ  $32, R11
+	ADDQ  $32, R12
+	ADDQ  $512, DI
+	DECQ  CX
+	JMP   packloop
+
+packdone:
 	VZEROUPPER
 	RET
