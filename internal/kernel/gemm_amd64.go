@@ -78,21 +78,26 @@ func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 	bufs := gemmPool.Get().(*gemmBufs)
 	defer gemmPool.Put(bufs)
 
-	// Split k into equal blocks of at most kcMax.
-	nk := (k + kcMax - 1) / kcMax
-	kcs := (k + nk - 1) / nk
-	ncs := min(n, ncMax)
-	mcs := min(m, mcMax)
-	bufs.b = grow(bufs.b, kcs*roundUp(ncs, gemmNR))
-	bufs.a = grow(bufs.a, kcs*roundUp(mcs, gemmMR))
-	bp, ap := bufs.b, bufs.a
-
 	directA := n <= directAMaxN
 	directB := !transB && m <= directBMaxM
 	rsA, csA := lda, 1
 	if transA {
 		rsA, csA = 1, lda
 	}
+
+	// Split k into equal blocks of at most kcMax, or keep it whole when A
+	// is read in place and all of op(B) fits in half of L2.
+	kcl := kcMax
+	if directA && k*roundUp(n, gemmNR) <= 1<<15 {
+		kcl = k
+	}
+	nk := (k + kcl - 1) / kcl
+	kcs := (k + nk - 1) / nk
+	ncs := min(n, ncMax)
+	mcs := min(m, mcMax)
+	bufs.b = grow(bufs.b, kcs*roundUp(ncs, gemmNR))
+	bufs.a = grow(bufs.a, kcs*roundUp(mcs, gemmMR))
+	bp, ap := bufs.b, bufs.a
 
 	for jc := 0; jc < n; jc += ncs {
 		nc := min(ncs, n-jc)
