@@ -155,9 +155,10 @@ func (s *Sequential) Forward(x *Tensor, train bool) *Tensor {
 	return x
 }
 
-// Backward runs the layers' Backward in reverse order.
+// Backward runs the layers' Backward in reverse order. It stops early when
+// a layer returns nil (a first layer with NoInputGrad).
 func (s *Sequential) Backward(dy *Tensor) *Tensor {
-	for i := len(s.Layers) - 1; i >= 0; i-- {
+	for i := len(s.Layers) - 1; i >= 0 && dy != nil; i-- {
 		dy = s.Layers[i].Backward(dy)
 	}
 	return dy

@@ -1,0 +1,281 @@
+// Package model builds the networks the toolkit trains: a backbone that maps
+// an input to an embedding (an MLP or a small ResNet-style CNN) and a
+// Matryoshka head (MRL, MRL-E or FF) on that embedding.
+package model
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+
+	mrl "github.com/gomrl/mrl"
+	"github.com/gomrl/mrl/matryoshka"
+	"github.com/gomrl/mrl/nn"
+)
+
+// Config describes a model. It is stored in checkpoints as JSON.
+type Config struct {
+	// Arch is "mlp" or "cnn".
+	Arch string `json:"arch"`
+	// InH, InW, InC is the input image shape (NHWC); the MLP flattens it.
+	InH int `json:"in_h"`
+	InW int `json:"in_w"`
+	InC int `json:"in_c"`
+	// Hidden is the MLP's hidden width (default 1024).
+	Hidden int `json:"hidden,omitempty"`
+	// Width is the CNN's base channel count (default 32); the stages use
+	// Width, 2·Width and 4·Width channels at 28×28, 14×14 and 7×7.
+	Width int `json:"width,omitempty"`
+	// Embed is the embedding size D (default 2048 for the MLP, 512 for the CNN).
+	Embed int `json:"embed"`
+	// Nesting is the list of prefix dims (default powers of two from 8 to Embed).
+	Nesting mrl.Nesting `json:"nesting"`
+	// Heads is "mrl", "mrl-e" or "ff".
+	Heads string `json:"heads"`
+	// FFDim is the prefix size of an FF head (default Embed).
+	FFDim int `json:"ff_dim,omitempty"`
+	// LossWeights are the relative importances of the nesting dims' losses
+	// (default all 1).
+	LossWeights []float64 `json:"loss_weights,omitempty"`
+	// Classes is the number of classes.
+	Classes int `json:"classes"`
+}
+
+// WithDefaults fills unset fields.
+func (c Config) WithDefaults() Config {
+	if c.Arch == "" {
+		c.Arch = "mlp"
+	}
+	if c.Heads == "" {
+		c.Heads = "mrl"
+	}
+	if c.Hidden == 0 {
+		c.Hidden = 1024
+	}
+	if c.Width == 0 {
+		c.Width = 32
+	}
+	if c.Embed == 0 {
+		if c.Arch == "cnn" {
+			c.Embed = 512
+		} else {
+			c.Embed = 2048
+		}
+	}
+	if c.Heads == "ff" && c.FFDim == 0 {
+		c.FFDim = c.Embed
+	}
+	if len(c.Nesting) == 0 {
+		if c.Heads == "ff" {
+			c.Nesting = mrl.Nesting{c.FFDim}
+		} else {
+			c.Nesting = mrl.DefaultNesting(c.Embed)
+		}
+	}
+	return c
+}
+
+// Validate reports every problem with c at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Arch != "mlp" && c.Arch != "cnn" {
+		errs = append(errs, fmt.Errorf("arch %q: want mlp or cnn", c.Arch))
+	}
+	if c.InH <= 0 || c.InW <= 0 || c.InC <= 0 {
+		errs = append(errs, fmt.Errorf("input shape %dx%dx%d: every side must be positive", c.InH, c.InW, c.InC))
+	}
+	if c.Arch == "cnn" && (c.InH < 4 || c.InW < 4) {
+		errs = append(errs, fmt.Errorf("input %dx%d: the CNN downsamples twice and needs at least 4x4", c.InH, c.InW))
+	}
+	if c.Embed <= 0 {
+		errs = append(errs, fmt.Errorf("embed %d: must be positive", c.Embed))
+	}
+	if c.Hidden <= 0 || c.Width <= 0 {
+		errs = append(errs, fmt.Errorf("hidden %d / width %d: must be positive", c.Hidden, c.Width))
+	}
+	kind, err := matryoshka.ParseKind(c.Heads)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Nesting.Validate(c.Embed); err != nil {
+		errs = append(errs, err)
+	}
+	if kind == matryoshka.FF && (len(c.Nesting) != 1 || c.Nesting[0] != c.FFDim) {
+		errs = append(errs, fmt.Errorf("ff head: nesting must be {ff_dim}=%d, got %v", c.FFDim, c.Nesting))
+	}
+	if c.LossWeights != nil && len(c.LossWeights) != len(c.Nesting) {
+		errs = append(errs, fmt.Errorf("loss weights: %d given for %d nesting dims", len(c.LossWeights), len(c.Nesting)))
+	}
+	if c.Classes < 2 {
+		errs = append(errs, fmt.Errorf("classes %d: need at least 2", c.Classes))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("model: invalid config: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// Model is a backbone producing an embedding and a Matryoshka head.
+type Model struct {
+	Config   Config
+	Backbone *nn.Sequential
+	Head     *matryoshka.Head
+	input    nn.Tensor
+}
+
+// New builds a model with weights drawn from a PCG generator seeded by seed.
+func New(cfg Config, seed uint64) (*Model, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	r := rand.New(rand.NewPCG(seed, 0x6d726c))
+	m := &Model{Config: cfg}
+	switch cfg.Arch {
+	case "mlp":
+		m.Backbone = mlp(cfg, r)
+	case "cnn":
+		m.Backbone = cnn(cfg, r)
+	}
+	kind, _ := matryoshka.ParseKind(cfg.Heads)
+	h, err := matryoshka.NewHead(kind, cfg.Nesting, cfg.Embed, cfg.Classes, r)
+	if err != nil {
+		return nil, err
+	}
+	h.Weights = cfg.LossWeights
+	m.Head = h
+	nn.Prefix("backbone", m.Backbone)
+	for _, p := range h.Params() {
+		p.Name = "head." + p.Name
+	}
+	if _, err := m.Names(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// mlp is Flatten → Linear(in, H) → BN → ReLU → Linear(H, D) → BN → ReLU.
+func mlp(c Config, r *rand.Rand) *nn.Sequential {
+	in := c.InH * c.InW * c.InC
+	l1 := nn.NewLinear(in, c.Hidden, true, r)
+	l1.NoInputGrad = true
+	layers := []nn.Layer{&nn.Flatten{}, l1, nn.NewBatchNorm(c.Hidden), &nn.ReLU{},
+		nn.NewLinear(c.Hidden, c.Embed, true, r), nn.NewBatchNorm(c.Embed), &nn.ReLU{}}
+	names := []string{"flatten", "fc1", "bn1", "relu1", "fc2", "bn2", "relu2"}
+	for i, l := range layers {
+		nn.Prefix(names[i], l)
+	}
+	return &nn.Sequential{Layers: layers}
+}
+
+// block is a ResNet basic block: conv3x3(stride)-BN-ReLU-conv3x3-BN plus a
+// shortcut (1×1 conv + BN when the shape changes), then ReLU.
+func block(in, out, stride int, r *rand.Rand) nn.Layer {
+	body := &nn.Sequential{Layers: []nn.Layer{
+		nn.NewConv2d(in, out, 3, stride, 1, false, r), nn.NewBatchNorm(out), &nn.ReLU{},
+		nn.NewConv2d(out, out, 3, 1, 1, false, r), nn.NewBatchNorm(out),
+	}}
+	for i, n := range []string{"conv1", "bn1", "relu1", "conv2", "bn2"} {
+		nn.Prefix(n, body.Layers[i])
+	}
+	res := &nn.Residual{Body: body}
+	if in != out || stride != 1 {
+		sc := &nn.Sequential{Layers: []nn.Layer{nn.NewConv2d(in, out, 1, stride, 0, false, r), nn.NewBatchNorm(out)}}
+		nn.Prefix("conv", sc.Layers[0])
+		nn.Prefix("bn", sc.Layers[1])
+		nn.Prefix("shortcut", sc)
+		res.Shortcut = sc
+	}
+	return &nn.Sequential{Layers: []nn.Layer{res, &nn.ReLU{}}}
+}
+
+// cnn is a small ResNet: stem conv3x3(C→w)-BN-ReLU, a basic block at full
+// resolution, blocks to 2w and 4w channels with stride 2, a 1×1 conv to D
+// with BN-ReLU, and global average pooling to the D-dim embedding.
+func cnn(c Config, r *rand.Rand) *nn.Sequential {
+	w := c.Width
+	stem := nn.NewConv2d(c.InC, w, 3, 1, 1, false, r)
+	stem.NoInputGrad = true
+	layers := []nn.Layer{stem, nn.NewBatchNorm(w), &nn.ReLU{},
+		block(w, w, 1, r), block(w, 2*w, 2, r), block(2*w, 4*w, 2, r),
+		nn.NewConv2d(4*w, c.Embed, 1, 1, 0, false, r), nn.NewBatchNorm(c.Embed), &nn.ReLU{},
+		&nn.GlobalAvgPool{}}
+	names := []string{"stem.conv", "stem.bn", "stem.relu", "layer1", "layer2", "layer3", "embed.conv", "embed.bn", "embed.relu", "pool"}
+	for i, l := range layers {
+		nn.Prefix(names[i], l)
+	}
+	return &nn.Sequential{Layers: layers}
+}
+
+// Params returns every trainable parameter, backbone first, with unique
+// dotted names ("backbone.fc1.weight", "head.nesting_classifier_0.bias").
+func (m *Model) Params() []*nn.Param {
+	ps := m.Backbone.Params()
+	ps = append(ps, m.Head.Params()...)
+	return ps
+}
+
+// Buffers returns the non-trainable state (BatchNorm running statistics).
+func (m *Model) Buffers() []*nn.Buffer { return m.Backbone.Buffers() }
+
+// Names returns the checkpoint name of every param and buffer, checking
+// that they are unique.
+func (m *Model) Names() ([]string, error) {
+	seen := map[string]bool{}
+	var names []string
+	for _, p := range m.Params() {
+		names = append(names, p.Name)
+	}
+	for _, b := range m.Buffers() {
+		names = append(names, b.Name)
+	}
+	for _, n := range names {
+		if seen[n] {
+			return nil, fmt.Errorf("model: duplicate tensor name %q", n)
+		}
+		seen[n] = true
+	}
+	return names, nil
+}
+
+// InputDim is the number of floats per example.
+func (m *Model) InputDim() int { return m.Config.InH * m.Config.InW * m.Config.InC }
+
+// Input wraps n rows of features (NHWC images flattened) as the backbone's
+// input tensor without copying.
+func (m *Model) Input(x []float32, n int) *nn.Tensor {
+	c := m.Config
+	m.input.Data = x[:n*m.InputDim()]
+	m.input.Shape = append(m.input.Shape[:0], n, c.InH, c.InW, c.InC)
+	return &m.input
+}
+
+// Embed runs the backbone on n rows of x and returns the [n, Embed]
+// embeddings (owned by the model until the next call).
+func (m *Model) Embed(x []float32, n int, train bool) *nn.Tensor {
+	return m.Backbone.Forward(m.Input(x, n), train)
+}
+
+// NumParams returns the number of trainable scalars.
+func (m *Model) NumParams() int {
+	n := 0
+	for _, p := range m.Params() {
+		n += len(p.W)
+	}
+	return n
+}
+
+// Describe is a one-line summary such as "cnn w=32 embed=512 heads=mrl nesting=8,...,512".
+func (m *Model) Describe() string {
+	c := m.Config
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s", c.Arch)
+	if c.Arch == "cnn" {
+		fmt.Fprintf(&b, " width=%d", c.Width)
+	} else {
+		fmt.Fprintf(&b, " hidden=%d", c.Hidden)
+	}
+	fmt.Fprintf(&b, " embed=%d heads=%s nesting=%v classes=%d params=%d", c.Embed, c.Heads, c.Nesting, c.Classes, m.NumParams())
+	return b.String()
+}

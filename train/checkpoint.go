@@ -1,0 +1,190 @@
+package train
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/gomrl/mrl/checkpoint"
+	"github.com/gomrl/mrl/model"
+	"github.com/gomrl/mrl/nn"
+)
+
+// Metadata keys of a training checkpoint (values are JSON).
+const (
+	MetaModel = "mrl.model" // model.Config
+	MetaTrain = "mrl.train" // State
+)
+
+// State is the trainer state saved in a checkpoint besides the tensors.
+type State struct {
+	Options     Options      `json:"options"`
+	Data        string       `json:"data"` // dataset name the run trained on
+	ModelSeed   uint64       `json:"model_seed"`
+	Epoch       int          `json:"epoch"`
+	StepInEpoch int          `json:"step_in_epoch"`
+	GlobalStep  int          `json:"global_step"`
+	OptSteps    int          `json:"optimizer_steps"`
+	History     []EpochStats `json:"history"`
+	Partial     Partial      `json:"partial"`
+}
+
+// optPrefix names optimizer slots in checkpoints.
+const optPrefix = "optimizer."
+
+// Checkpoint captures the model's weights and buffers and, when t is not nil,
+// the optimizer state and trainer state.
+func Checkpoint(m *model.Model, t *Trainer, dataName string, modelSeed uint64) (*checkpoint.File, error) {
+	cfg, err := json.Marshal(m.Config)
+	if err != nil {
+		return nil, err
+	}
+	f := &checkpoint.File{Meta: map[string]string{MetaModel: string(cfg)}}
+	for _, p := range m.Params() {
+		f.Add(p.Name, p.Shape, p.W)
+	}
+	for _, b := range m.Buffers() {
+		f.Add(b.Name, b.Shape, b.W)
+	}
+	if t != nil {
+		st := State{Options: t.Options, Data: dataName, ModelSeed: modelSeed, Epoch: t.Epoch, StepInEpoch: t.StepInEpoch,
+			GlobalStep: t.GlobalStep, OptSteps: t.Opt.Steps(), History: t.History, Partial: t.Partial}
+		js, err := json.Marshal(st)
+		if err != nil {
+			return nil, err
+		}
+		f.Meta[MetaTrain] = string(js)
+		for _, b := range t.Opt.State() {
+			f.Add(optPrefix+b.Name, b.Shape, b.W)
+		}
+	}
+	return f, nil
+}
+
+// Save writes a checkpoint of m (and t, if not nil) to path atomically.
+func Save(path string, m *model.Model, t *Trainer, dataName string, modelSeed uint64) error {
+	f, err := Checkpoint(m, t, dataName, modelSeed)
+	if err != nil {
+		return err
+	}
+	return checkpoint.Save(path, f)
+}
+
+// LoadModel reads a checkpoint and rebuilds its model with the saved
+// weights. The State is nil when the checkpoint holds no trainer state.
+func LoadModel(path string) (*model.Model, *State, *checkpoint.File, error) {
+	f, err := checkpoint.Load(path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	m, st, err := FromFile(f)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	return m, st, f, nil
+}
+
+// ErrMismatch reports a checkpoint whose tensors do not fit its model.
+var ErrMismatch = errors.New("train: checkpoint does not match its model")
+
+// FromFile rebuilds a model (and trainer state, if present) from a decoded
+// checkpoint.
+func FromFile(f *checkpoint.File) (*model.Model, *State, error) {
+	js, ok := f.Meta[MetaModel]
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: metadata %q missing (not a model checkpoint)", ErrMismatch, MetaModel)
+	}
+	var cfg model.Config
+	if err := json.Unmarshal([]byte(js), &cfg); err != nil {
+		return nil, nil, fmt.Errorf("%w: metadata %q: %v", ErrMismatch, MetaModel, err)
+	}
+	var st *State
+	if js, ok := f.Meta[MetaTrain]; ok {
+		st = new(State)
+		if err := json.Unmarshal([]byte(js), st); err != nil {
+			return nil, nil, fmt.Errorf("%w: metadata %q: %v", ErrMismatch, MetaTrain, err)
+		}
+	}
+	seed := uint64(0)
+	if st != nil {
+		seed = st.ModelSeed
+	}
+	m, err := model.New(cfg, seed)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrMismatch, err)
+	}
+	var errs []error
+	used := map[string]bool{}
+	load := func(name string, shape []int, dst []float32) {
+		t, ok := f.Get(name)
+		if !ok {
+			errs = append(errs, fmt.Errorf("tensor %q missing", name))
+			return
+		}
+		used[name] = true
+		if !slices.Equal(t.Shape, shape) {
+			errs = append(errs, fmt.Errorf("tensor %q: shape %v, model expects %v", name, t.Shape, shape))
+			return
+		}
+		copy(dst, t.Data)
+	}
+	for _, p := range m.Params() {
+		load(p.Name, p.Shape, p.W)
+	}
+	for _, b := range m.Buffers() {
+		load(b.Name, b.Shape, b.W)
+	}
+	for _, t := range f.Tensors {
+		if !used[t.Name] && !(st != nil && len(t.Name) > len(optPrefix) && t.Name[:len(optPrefix)] == optPrefix) {
+			errs = append(errs, fmt.Errorf("tensor %q is not part of the model", t.Name))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, nil, fmt.Errorf("%w: %w", ErrMismatch, errors.Join(errs...))
+	}
+	return m, st, nil
+}
+
+// Resume rebuilds the trainer of a checkpoint written with trainer state,
+// for a training set of n examples. epochs > 0 changes the number of
+// epochs (to train longer; the schedule is stretched to the new length);
+// every other option comes from the checkpoint.
+func Resume(f *checkpoint.File, n int, epochs int) (*Trainer, *State, error) {
+	m, st, err := FromFile(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	if st == nil {
+		return nil, nil, fmt.Errorf("%w: no trainer state (metadata %q): it cannot be resumed", ErrMismatch, MetaTrain)
+	}
+	opts := st.Options
+	if epochs > 0 {
+		opts.Epochs = epochs
+	}
+	t, err := New(m, opts, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	var errs []error
+	for _, b := range t.Opt.State() {
+		tn, ok := f.Get(optPrefix + b.Name)
+		if !ok {
+			errs = append(errs, fmt.Errorf("optimizer tensor %q missing", optPrefix+b.Name))
+			continue
+		}
+		if !slices.Equal(tn.Shape, b.Shape) {
+			errs = append(errs, fmt.Errorf("optimizer tensor %q: shape %v, expected %v", optPrefix+b.Name, tn.Shape, b.Shape))
+			continue
+		}
+		copy(b.W, tn.Data)
+	}
+	if len(errs) > 0 {
+		return nil, nil, fmt.Errorf("%w: %w", ErrMismatch, errors.Join(errs...))
+	}
+	t.Opt.SetSteps(st.OptSteps)
+	t.Epoch, t.StepInEpoch, t.GlobalStep, t.History, t.Partial = st.Epoch, st.StepInEpoch, st.GlobalStep, st.History, st.Partial
+	return t, st, nil
+}
+
+var _ nn.Optimizer = (*nn.SGD)(nil)
