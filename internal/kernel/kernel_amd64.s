@@ -56,6 +56,9 @@ TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-68
 	TESTQ CX, CX
 	JZ    store
 
+	MOVQ R11, R13
+	SHLQ $4, R13 // 16 rows of B ahead, for prefetching an unpacked B
+
 	// Packed A and B (rsA=1, csA=6, rsB=16) get an unrolled loop with
 	// constant offsets.
 	CMPQ R8, $4
@@ -104,8 +107,10 @@ packed4:
 	JMP  packed4
 
 loop:
-	TESTQ CX, CX
-	JZ    store
+	TESTQ      CX, CX
+	JZ         store
+	PREFETCHT0 (DX)(R13*1)
+	PREFETCHT0 60(DX)(R13*1)
 	VMOVUPS      (DX), Y12
 	VMOVUPS      32(DX), Y13
 	VBROADCASTSS (SI), Y14
