@@ -45,11 +45,12 @@
 // first with its keys in byte-wise order, then the tensors in name order,
 // each with its fields in the order dtype, shape, data_offsets; strings
 // escape only the double quote, the backslash and control characters (as
-// \n, \r, \t or \u00xx); numbers are plain decimal integers. [Decode] rebuilds it from the parsed header, so the two
-// checksums together cover every value in the file, including the data
-// checksum itself, while whitespace and key order in the stored JSON are
-// free (they carry no meaning). A file whose header was edited by hand must
-// be re-encoded to be read again.
+// \n, \r, \t or \u00xx); numbers are plain decimal integers. [Decode]
+// rebuilds it from the parsed header, so the two checksums together cover
+// every value in the file, including the data checksum itself, while
+// whitespace and key order in the stored JSON are free (they carry no
+// meaning). A file whose header was edited by hand must be re-encoded to be
+// read again.
 //
 // # Reading
 //
