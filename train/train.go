@@ -37,6 +37,10 @@ type Options struct {
 	Threads        int     `json:"threads"`         // kernel goroutines; 0 = all cores
 	MaxSteps       int     `json:"max_steps"`       // stop after this many steps in all (0 = no limit)
 	EvalBatch      int     `json:"eval_batch"`      // 512
+	// ValFrac records the fraction of the training data the caller held out
+	// for validation, so a resumed run can carve the same split; the
+	// trainer itself does not split.
+	ValFrac float64 `json:"val_frac"`
 }
 
 // WithDefaults fills unset fields.
