@@ -1,6 +1,14 @@
 package nn
 
-import "math/rand/v2"
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/gomrl/mrl/internal/kernel"
+)
+
+// elemGrain is the number of elements per goroutine in element-wise loops.
+const elemGrain = 1 << 15
 
 // ReLU is y = max(x, 0).
 type ReLU struct{ y, dx Tensor }
@@ -8,22 +16,29 @@ type ReLU struct{ y, dx Tensor }
 // Forward clamps negatives to 0.
 func (r *ReLU) Forward(x *Tensor, train bool) *Tensor {
 	y := reshape(&r.y, x.Shape...)
-	for i, v := range x.Data {
-		y.Data[i] = max(v, 0)
-	}
+	kernel.ParallelFor(len(x.Data), elemGrain, func(lo, hi int) {
+		src, dst := x.Data[lo:hi], y.Data[lo:hi]
+		for i, v := range src {
+			dst[i] = max(v, 0)
+		}
+	})
 	return y
 }
 
 // Backward passes dy where the output was positive.
 func (r *ReLU) Backward(dy *Tensor) *Tensor {
 	dx := reshape(&r.dx, dy.Shape...)
-	for i, v := range r.y.Data {
-		if v > 0 {
-			dx.Data[i] = dy.Data[i]
-		} else {
-			dx.Data[i] = 0
+	kernel.ParallelFor(len(dy.Data), elemGrain, func(lo, hi int) {
+		y, g, d := r.y.Data[lo:hi], dy.Data[lo:hi], dx.Data[lo:hi]
+		g = g[:len(y)]
+		d = d[:len(y)]
+		for i, v := range y {
+			// Branch-free: the output is +0 or positive, so its bits as
+			// an int32 are > 0 exactly where the gradient passes.
+			mask := ^uint32((int32(math.Float32bits(v)) - 1) >> 31)
+			d[i] = math.Float32frombits(math.Float32bits(g[i]) & mask)
 		}
-	}
+	})
 	return dx
 }
 

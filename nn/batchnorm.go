@@ -1,11 +1,19 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"github.com/gomrl/mrl/internal/kernel"
+)
 
 // BatchNorm normalises each channel (the last axis) over all other axes:
 // y = γ·(x−μ)/sqrt(σ²+ε) + β, with batch statistics in training and running
 // statistics in evaluation, as PyTorch's BatchNorm1d/2d (momentum 0.1,
 // ε 1e-5, running variance unbiased). It works on [N, C] and NHWC tensors.
+//
+// Rows are split across goroutines in fixed chunks and the per-chunk sums
+// (float64) are combined in chunk order, so results are deterministic for a
+// given kernel.Threads().
 type BatchNorm struct {
 	C        int
 	Momentum float32
@@ -15,11 +23,11 @@ type BatchNorm struct {
 	Mean     *Buffer // running mean
 	Var      *Buffer // running variance
 
-	xhat          []float32
-	invStd        []float32
-	sum1, sum2    []float64
-	y, dx         Tensor
-	rows, trained int
+	xhat   []float32
+	invStd []float32
+	mean   []float32
+	y, dx  Tensor
+	rows   int
 }
 
 // NewBatchNorm returns a BatchNorm over c channels with γ=1, β=0.
@@ -36,6 +44,39 @@ func NewBatchNorm(c int) *BatchNorm {
 	return b
 }
 
+// rowGrain is the number of rows per goroutine for c channels.
+func rowGrain(c int) int { return max(1, elemGrain/c) }
+
+// chunkSums runs fn over row chunks, each accumulating into its own pair of
+// c-long float64 slices, and returns the chunk-ordered totals.
+func chunkSums(rows, c int, fn func(lo, hi int, s1, s2 []float64)) (s1, s2 []float64) {
+	grain := rowGrain(c)
+	nChunks := (rows + grain - 1) / grain
+	t := min(kernel.Threads(), max(nChunks, 1))
+	per := (rows + t - 1) / t
+	if per == 0 {
+		per = 1
+	}
+	n := (rows + per - 1) / per
+	parts := make([][]float64, 2*max(n, 1))
+	for i := range parts {
+		parts[i] = make([]float64, c)
+	}
+	kernel.ParallelFor(n, 1, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			fn(ch*per, min((ch+1)*per, rows), parts[2*ch], parts[2*ch+1])
+		}
+	})
+	s1, s2 = parts[0], parts[1]
+	for ch := 1; ch < n; ch++ {
+		for j := 0; j < c; j++ {
+			s1[j] += parts[2*ch][j]
+			s2[j] += parts[2*ch+1][j]
+		}
+	}
+	return s1, s2
+}
+
 // Forward normalises x.
 func (b *BatchNorm) Forward(x *Tensor, train bool) *Tensor {
 	c := b.C
@@ -46,59 +87,63 @@ func (b *BatchNorm) Forward(x *Tensor, train bool) *Tensor {
 	y := reshape(&b.y, x.Shape...)
 	g, be := b.Gamma.W, b.Beta.W
 	if !train {
-		for i := 0; i < rows; i++ {
-			xr, yr := x.Data[i*c:(i+1)*c], y.Data[i*c:(i+1)*c]
-			for j := range xr {
-				s := g[j] / float32(math.Sqrt(float64(b.Var.W[j]+b.Eps)))
-				yr[j] = (xr[j]-b.Mean.W[j])*s + be[j]
-			}
+		scale, shift := make([]float32, c), make([]float32, c)
+		for j := range scale {
+			scale[j] = g[j] / float32(math.Sqrt(float64(b.Var.W[j]+b.Eps)))
+			shift[j] = be[j] - b.Mean.W[j]*scale[j]
 		}
+		kernel.ParallelFor(rows, rowGrain(c), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				xr, yr := x.Data[i*c:(i+1)*c], y.Data[i*c:(i+1)*c]
+				for j, v := range xr {
+					yr[j] = v*scale[j] + shift[j]
+				}
+			}
+		})
 		return y
 	}
 	b.rows = rows
-	if cap(b.sum1) < c {
-		b.sum1, b.sum2, b.invStd = make([]float64, c), make([]float64, c), make([]float32, c)
+	if len(b.invStd) != c {
+		b.invStd, b.mean = make([]float32, c), make([]float32, c)
 	}
-	s1, s2 := b.sum1[:c], b.sum2[:c]
-	clear(s1)
-	clear(s2)
-	for i := 0; i < rows; i++ {
-		xr := x.Data[i*c : (i+1)*c]
-		for j, v := range xr {
-			s1[j] += float64(v)
+	// One pass for Σx and Σx² around a shift (the running mean) keeps the
+	// variance accurate without a second pass over x.
+	shift := b.Mean.W
+	s1, s2 := chunkSums(rows, c, func(lo, hi int, s1, s2 []float64) {
+		for i := lo; i < hi; i++ {
+			xr := x.Data[i*c : (i+1)*c]
+			for j, v := range xr {
+				d := float64(v - shift[j])
+				s1[j] += d
+				s2[j] += d * d
+			}
 		}
-	}
-	for j := range s1 {
-		s1[j] /= float64(rows)
-	}
-	for i := 0; i < rows; i++ {
-		xr := x.Data[i*c : (i+1)*c]
-		for j, v := range xr {
-			d := float64(v) - s1[j]
-			s2[j] += d * d
-		}
-	}
-	mean := make([]float32, c)
+	})
 	for j := 0; j < c; j++ {
-		v := s2[j] / float64(rows)
-		mean[j] = float32(s1[j])
+		md := s1[j] / float64(rows)
+		v := max(s2[j]/float64(rows)-md*md, 0)
+		mu := float64(shift[j]) + md
+		b.mean[j] = float32(mu)
 		b.invStd[j] = float32(1 / math.Sqrt(v+float64(b.Eps)))
 		unbiased := v
 		if rows > 1 {
-			unbiased = s2[j] / float64(rows-1)
+			unbiased = v * float64(rows) / float64(rows-1)
 		}
-		b.Mean.W[j] = (1-b.Momentum)*b.Mean.W[j] + b.Momentum*float32(s1[j])
+		b.Mean.W[j] = (1-b.Momentum)*b.Mean.W[j] + b.Momentum*float32(mu)
 		b.Var.W[j] = (1-b.Momentum)*b.Var.W[j] + b.Momentum*float32(unbiased)
 	}
 	b.xhat = grow(b.xhat, len(x.Data))
-	for i := 0; i < rows; i++ {
-		xr, hr, yr := x.Data[i*c:(i+1)*c], b.xhat[i*c:(i+1)*c], y.Data[i*c:(i+1)*c]
-		for j, v := range xr {
-			h := (v - mean[j]) * b.invStd[j]
-			hr[j] = h
-			yr[j] = g[j]*h + be[j]
+	mean, inv := b.mean, b.invStd
+	kernel.ParallelFor(rows, rowGrain(c), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			xr, hr, yr := x.Data[i*c:(i+1)*c], b.xhat[i*c:(i+1)*c], y.Data[i*c:(i+1)*c]
+			for j, v := range xr {
+				h := (v - mean[j]) * inv[j]
+				hr[j] = h
+				yr[j] = g[j]*h + be[j]
+			}
 		}
-	}
+	})
 	return y
 }
 
@@ -106,16 +151,15 @@ func (b *BatchNorm) Forward(x *Tensor, train bool) *Tensor {
 // dγ = Σ dy·x̂, dβ = Σ dy.
 func (b *BatchNorm) Backward(dy *Tensor) *Tensor {
 	c, rows := b.C, b.rows
-	s1, s2 := b.sum1[:c], b.sum2[:c]
-	clear(s1)
-	clear(s2)
-	for i := 0; i < rows; i++ {
-		dr, hr := dy.Data[i*c:(i+1)*c], b.xhat[i*c:(i+1)*c]
-		for j, v := range dr {
-			s1[j] += float64(v)
-			s2[j] += float64(v) * float64(hr[j])
+	s1, s2 := chunkSums(rows, c, func(lo, hi int, s1, s2 []float64) {
+		for i := lo; i < hi; i++ {
+			dr, hr := dy.Data[i*c:(i+1)*c], b.xhat[i*c:(i+1)*c]
+			for j, v := range dr {
+				s1[j] += float64(v)
+				s2[j] += float64(v) * float64(hr[j])
+			}
 		}
-	}
+	})
 	for j := 0; j < c; j++ {
 		b.Beta.G[j] += float32(s1[j])
 		b.Gamma.G[j] += float32(s2[j])
@@ -130,12 +174,14 @@ func (b *BatchNorm) Backward(dy *Tensor) *Tensor {
 		m1[j] = float32(s1[j]) / m
 		m2[j] = float32(s2[j]) / m
 	}
-	for i := 0; i < rows; i++ {
-		dr, hr, xr := dy.Data[i*c:(i+1)*c], b.xhat[i*c:(i+1)*c], dx.Data[i*c:(i+1)*c]
-		for j, v := range dr {
-			xr[j] = k[j] * (v - m1[j] - hr[j]*m2[j])
+	kernel.ParallelFor(rows, rowGrain(c), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			dr, hr, xr := dy.Data[i*c:(i+1)*c], b.xhat[i*c:(i+1)*c], dx.Data[i*c:(i+1)*c]
+			for j, v := range dr {
+				xr[j] = k[j] * (v - m1[j] - hr[j]*m2[j])
+			}
 		}
-	}
+	})
 	return dx
 }
 

@@ -18,7 +18,11 @@
 //   - All heavy arithmetic goes through internal/kernel.
 package nn
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/gomrl/mrl/internal/kernel"
+)
 
 // Tensor is a dense row-major float32 array.
 type Tensor struct {
@@ -189,24 +193,29 @@ func (r *Residual) Forward(x *Tensor, train bool) *Tensor {
 		panic(fmt.Sprintf("nn: Residual shapes differ: body %v, shortcut %v", y.Shape, s.Shape))
 	}
 	out := reshape(&r.out, y.Shape...)
-	for i := range out.Data {
-		out.Data[i] = y.Data[i] + s.Data[i]
-	}
+	kernel.ParallelFor(len(out.Data), elemGrain, func(lo, hi int) {
+		a, b, d := y.Data[lo:hi], s.Data[lo:hi], out.Data[lo:hi]
+		for i := range d {
+			d[i] = a[i] + b[i]
+		}
+	})
 	return out
 }
 
 // Backward sends dy through both branches and sums the input gradients.
 func (r *Residual) Backward(dy *Tensor) *Tensor {
 	db := r.Body.Backward(dy)
-	dx := reshape(&r.dx, db.Shape...)
-	copy(dx.Data, db.Data)
 	ds := dy
 	if r.Shortcut != nil {
 		ds = r.Shortcut.Backward(dy)
 	}
-	for i := range dx.Data {
-		dx.Data[i] += ds.Data[i]
-	}
+	dx := reshape(&r.dx, db.Shape...)
+	kernel.ParallelFor(len(dx.Data), elemGrain, func(lo, hi int) {
+		a, b, d := db.Data[lo:hi], ds.Data[lo:hi], dx.Data[lo:hi]
+		for i := range d {
+			d[i] = a[i] + b[i]
+		}
+	})
 	return dx
 }
 

@@ -51,7 +51,7 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.embed, "embed", 0, "embedding size (default 2048 for mlp, 512 for cnn)")
 	fs.IntVar(&f.ffDim, "ff-dim", 0, "prefix size read by an ff head (default --embed)")
 	fs.IntVar(&f.hidden, "hidden", 1024, "mlp hidden width")
-	fs.IntVar(&f.width, "width", 32, "cnn base channels (stages of width, 2x, 4x)")
+	fs.IntVar(&f.width, "width", 16, "cnn base channels (stem width, residual stages 2x and 4x)")
 	fs.IntVar(&f.opts.Epochs, "epochs", 5, "epochs")
 	fs.IntVar(&f.opts.BatchSize, "batch", 256, "batch size")
 	fs.StringVar(&f.opts.Optimizer, "optimizer", "sgd", "sgd or adamw")
