@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# SGEMM GFLOP/s: kernel.Sgemm (main.go) vs numpy on OpenBLAS
+# (numpy_gemm.py), on square sizes and training shapes, at 1 and 2 threads,
+# beside one core's measured fp32 FMA peak. Installs the peers if missing
+# and prints a markdown table. Run it on an idle machine.
+#
+#   bench/gemm/run.sh           print the table
+#   bench/gemm/run.sh --write   also write it to bench/gemm/RESULTS.md
+#
+# Environment (defaults in brackets):
+#   THREADS ["1 2"]     thread counts
+#   SHAPES [all]        e.g. sq256,fc1_fwd (names in main.go)
+#   MINTIME [0.3]       seconds per repetition
+#   REPS [5]            repetitions per measurement, the best kept
+#   PEAKTIME [1]        seconds spent measuring the FMA peak
+#   (SHAPES=sq256,fc1_fwd MINTIME=0.02 REPS=1 PEAKTIME=0.1 for a smoke test)
+#   KEEP_CORETYPE=1     keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE for numpy (see ../peers.sh)
+set -euo pipefail
+
+write=0
+for a in "$@"; do
+	case $a in
+	--write) write=1 ;;
+	-h | --help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "$0"; exit 0 ;;
+	*) echo "usage: $0 [--write]" >&2; exit 2 ;;
+	esac
+done
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+. "$here/../peers.sh"
+
+THREADS=${THREADS:-1 2}
+SHAPES=${SHAPES:-}
+MINTIME=${MINTIME:-0.3}
+REPS=${REPS:-5}
+PEAKTIME=${PEAKTIME:-1}
+
+install_peers python3-numpy python3-threadpoolctl libopenblas0-openmp
+ensure_openblas
+export OMP_WAIT_POLICY=PASSIVE
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+(cd "$root" && go build -o "$tmp/gemm-go" ./bench/gemm)
+
+load_before=$(cat /proc/loadavg)
+echo "load before: $load_before" >&2
+out=$tmp/results.jsonl
+for t in $THREADS; do
+	"$tmp/gemm-go" -threads "$t" -shapes "$SHAPES" -mintime "${MINTIME}s" -reps "$REPS" -peaktime "${PEAKTIME}s" |
+		tee -a "$out" >&2
+	peer_env OMP_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" \
+		"$PY" "$here/numpy_gemm.py" -threads "$t" -shapes "$SHAPES" -mintime "$MINTIME" -reps "$REPS" |
+		tee -a "$out" >&2
+done
+load_after=$(cat /proc/loadavg)
+echo "load after: $load_after" >&2
+
+table=$("$PY" - "$out" "$load_before" "$load_after" "$REPS" "$MINTIME" <<'EOF'
+import datetime, json, subprocess, sys
+
+path, load_before, load_after, reps, mintime = sys.argv[1:6]
+runs = [json.loads(l) for l in open(path) if l.strip()]
+
+def sh(cmd):
+    return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
+
+peak = max((r["fma_peak_gflops"] for r in runs if "fma_peak_gflops" in r), default=0.0)
+gemm = next((r["gemm"] for r in runs if "gemm" in r), "?")
+np_info = next((r["blas"] for r in runs if r["impl"] == "numpy" and "blas" in r), {})
+tpc = (np_info.get("threadpoolctl") or [{}])[0]
+got = {(r["impl"], r["shape"], r["threads"]): r for r in runs if "shape" in r}
+keys = []
+for r in runs:
+    if r["impl"] == "go" and "shape" in r and (r["shape"], r["threads"]) not in keys:
+        keys.append((r["shape"], r["threads"]))
+order = list(dict.fromkeys(k[0] for k in keys))
+keys.sort(key=lambda k: (order.index(k[0]), k[1]))
+cpu = sh("lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1")
+
+print(f"SGEMM GFLOP/s (2·m·n·k flops per product; best of {reps} repetitions of at least {mintime} s)")
+print()
+print(f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}")
+print(f"- CPU: {cpu}; "
+      f"load average before: {load_before}; after: {load_after}")
+print(f"- Go: {sh('go version')}; GEMM: {gemm}; 1-thread fp32 FMA peak (measured): {peak:.1f} GFLOP/s")
+print(f"- numpy {np_info.get('numpy', '?')}: OpenBLAS {tpc.get('version', '?')} {tpc.get('threading_layer', '')}, "
+      f"core kernel {tpc.get('architecture', '?')} ({tpc.get('filepath') or ', '.join(np_info.get('paths', []))}); "
+      f"OPENBLAS_CORETYPE={np_info.get('OPENBLAS_CORETYPE')}")
+print()
+print("| shape | m×n×k (transA, transB) | threads | Go GFLOP/s | % of 1-thread FMA peak | numpy/OpenBLAS GFLOP/s | ratio Go/numpy |")
+print("|---|---|---|---|---|---|---|")
+for shape, t in keys:
+    g = got[("go", shape, t)]
+    n = got.get(("numpy", shape, t))
+    tr = f"{'T' if g['ta'] else 'F'}, {'T' if g['tb'] else 'F'}"
+    pct = f"{100 * g['gflops'] / peak:.0f}%" if peak else "n/a"
+    ng = f"{n['gflops']:.1f}" if n else "n/a"
+    ratio = f"{g['gflops'] / n['gflops']:.2f}" if n else "n/a"
+    print(f"| {shape} | {g['m']}×{g['n']}×{g['k']} ({tr}) | {t} | {g['gflops']:.1f} | {pct} | {ng} | {ratio} |")
+print()
+print("The percentage is of one core's peak at every thread count, so 2 threads can reach 200%.")
+EOF
+)
+echo "$table"
+if [ "$write" = 1 ]; then
+	{
+		echo "# SGEMM: kernel.Sgemm vs numpy on OpenBLAS"
+		echo
+		echo "Written by \`bench/gemm/run.sh --write\`."
+		echo
+		echo "$table"
+	} >"$here/RESULTS.md"
+	echo "wrote $here/RESULTS.md" >&2
+fi

@@ -1,0 +1,67 @@
+# Sourced by the bench/*/run.sh scripts: installs the Debian peers and makes
+# sure libblas.so.3 is OpenBLAS (OpenMP build). Debian's python3-torch and
+# python3-numpy use whatever libblas.so.3 is selected; on the reference BLAS
+# they are ~25-50x slower and a comparison with them means nothing.
+
+PY=/usr/bin/python3 # Debian's interpreter, which sees the python3-* packages
+MULTIARCH=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
+
+as_root() {
+	if [ "$(id -u)" = 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null; then
+		sudo "$@"
+	else
+		echo "bench: need root for: $*" >&2
+		return 1
+	fi
+}
+
+# install_peers PKG...: apt-get installs the packages that are missing.
+install_peers() {
+	local missing=()
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		echo "bench: installing ${missing[*]}" >&2
+		as_root apt-get update -q >&2
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2
+	fi
+}
+
+# ensure_openblas: selects the OpenMP OpenBLAS for libblas.so.3 and
+# liblapack.so.3 unless they already resolve to an OpenBLAS, and prints what
+# libblas.so.3 resolves to.
+ensure_openblas() {
+	local lib alt cur want
+	for lib in blas lapack; do
+		alt=lib$lib.so.3-$MULTIARCH
+		want=/usr/lib/$MULTIARCH/openblas-openmp/lib$lib.so.3
+		cur=$(update-alternatives --query "$alt" 2>/dev/null | awk '/^Value:/ {print $2}')
+		if [[ $cur != *openblas* ]]; then
+			echo "bench: lib$lib.so.3 is '${cur:-unset}'; selecting $want" >&2
+			as_root update-alternatives --set "$alt" "$want" >&2
+		fi
+	done
+	local real
+	real=$(readlink -f "/usr/lib/$MULTIARCH/libblas.so.3")
+	if [[ $real != *openblas* ]]; then
+		echo "bench: libblas.so.3 still resolves to $real, not OpenBLAS" >&2
+		return 1
+	fi
+	echo "bench: libblas.so.3 -> $real" >&2
+}
+
+# peer_env: the environment of a peer's command. OPENBLAS_CORETYPE and
+# OPENBLAS_L2_SIZE are set on some machines of this workplace to keep old
+# OpenBLAS builds from crashing; they also slow OpenBLAS down, so a
+# benchmark command drops them (KEEP_CORETYPE=1 keeps them) and the peer
+# reports which OpenBLAS core kernel it then runs.
+peer_env() {
+	if [ "${KEEP_CORETYPE:-0}" = 1 ]; then
+		env "$@"
+	else
+		env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$@"
+	fi
+}

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Training throughput, our engine vs PyTorch on OpenBLAS, on the MLP and
+# CNN of main.go, at 1 and 2 threads: installs the peers if missing, runs
+# both programs alternately REPS times with the same steps, and prints a
+# markdown table of the median samples/s. Run it on an idle machine: on a
+# busy one the 2-thread figures of both sides collapse.
+#
+#   bench/train/run.sh           print the table
+#   bench/train/run.sh --write   also write it to bench/train/RESULTS.md
+#
+# Environment (defaults in brackets):
+#   MODELS ["mlp cnn"]  THREADS ["1 2"]  REPS [3]  BATCH [256]
+#   MLP_STEPS [30] MLP_WARMUP [5]  CNN_STEPS [12] CNN_WARMUP [3]
+#   STEPS, WARMUP       override both models' values (STEPS=2 WARMUP=1 for a smoke test)
+#   KEEP_CORETYPE=1     keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE for PyTorch (see ../peers.sh)
+set -euo pipefail
+
+write=0
+for a in "$@"; do
+	case $a in
+	--write) write=1 ;;
+	-h | --help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "$0"; exit 0 ;;
+	*) echo "usage: $0 [--write]" >&2; exit 2 ;;
+	esac
+done
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+. "$here/../peers.sh"
+
+MODELS=${MODELS:-mlp cnn}
+THREADS=${THREADS:-1 2}
+REPS=${REPS:-3}
+BATCH=${BATCH:-256}
+
+install_peers python3-torch python3-numpy libopenblas0-openmp
+ensure_openblas
+export OMP_WAIT_POLICY=PASSIVE # spinning OpenMP workers wreck 2-thread runs next to any other load
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+(cd "$root" && go build -o "$tmp/train-go" ./bench/train)
+
+load_before=$(cat /proc/loadavg)
+echo "load before: $load_before" >&2
+out=$tmp/results.jsonl
+for model in $MODELS; do
+	case $model in
+	mlp) steps=${STEPS:-${MLP_STEPS:-30}} warmup=${WARMUP:-${MLP_WARMUP:-5}} ;;
+	cnn) steps=${STEPS:-${CNN_STEPS:-12}} warmup=${WARMUP:-${CNN_WARMUP:-3}} ;;
+	*) echo "unknown model $model" >&2; exit 2 ;;
+	esac
+	for t in $THREADS; do
+		for ((r = 1; r <= REPS; r++)); do
+			args=(-model "$model" -threads "$t" -batch "$BATCH" -steps "$steps" -warmup "$warmup")
+			"$tmp/train-go" "${args[@]}" | tee -a "$out" >&2
+			peer_env OMP_NUM_THREADS="$t" "$PY" "$here/torch_train.py" "${args[@]}" | tee -a "$out" >&2
+		done
+	done
+done
+load_after=$(cat /proc/loadavg)
+echo "load after: $load_after" >&2
+
+table=$("$PY" - "$out" "$load_before" "$load_after" "$REPS" <<'EOF'
+import json, statistics, subprocess, sys, datetime
+
+path, load_before, load_after, reps = sys.argv[1:5]
+runs = [json.loads(l) for l in open(path) if l.strip()]
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return "?"
+
+cpu = sh("lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1")
+gov = sh("go version")
+torch = next((r for r in runs if r["impl"] == "pytorch"), {})
+blas = torch.get("blas", {})
+gemm = next((r["gemm"] for r in runs if r["impl"] == "go"), "?")
+
+keys = []
+for r in runs:
+    k = (r["model"], r["threads"])
+    if k not in keys:
+        keys.append(k)
+print(f"Training throughput, batch {runs[0]['batch']}, samples/s (median of {reps} alternating runs; "
+      "random inputs, SGD momentum 0.9, wd 5e-4)")
+print()
+print(f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}")
+print(f"- CPU: {cpu}; load average before: {load_before}; after: {load_after}")
+print(f"- Go: {gov}; GEMM: {gemm}")
+print(f"- PyTorch: {torch.get('torch', '?')}; BLAS: {blas.get('openblas_config', '?')} "
+      f"(core {blas.get('openblas_core', '?')}; {', '.join(blas.get('paths', []))}); "
+      f"OMP_WAIT_POLICY={torch.get('omp_wait_policy', '')}")
+print()
+print("| model | threads | steps (warm-up) | Go samples/s | PyTorch samples/s | ratio Go/PyTorch |")
+print("|---|---|---|---|---|---|")
+for model, t in keys:
+    med = {}
+    for impl in ("go", "pytorch"):
+        xs = [r["samples_per_sec"] for r in runs if r["impl"] == impl and r["model"] == model and r["threads"] == t]
+        med[impl] = statistics.median(xs) if xs else float("nan")
+    r0 = next(r for r in runs if r["model"] == model and r["threads"] == t)
+    print(f"| {model} | {t} | {r0['steps']} ({r0['warmup']}) | {med['go']:,.0f} | {med['pytorch']:,.0f} | "
+          f"{med['go'] / med['pytorch']:.2f} |")
+EOF
+)
+echo "$table"
+if [ "$write" = 1 ]; then
+	{
+		echo "# Training throughput: Go engine vs PyTorch"
+		echo
+		echo "Written by \`bench/train/run.sh --write\`."
+		echo
+		echo "$table"
+	} >"$here/RESULTS.md"
+	echo "wrote $here/RESULTS.md" >&2
+fi
