@@ -1,0 +1,23 @@
+// Package index searches Matryoshka embeddings at any prefix dim: one
+// stored vector per row serves every granularity, so a search can shortlist
+// cheaply on a short prefix and rerank with more dims.
+//
+// Conventions:
+//
+//   - Storage ([Vectors]) is one row-major []float32 slab of N rows of D
+//     floats (stride D, no pointers), so the prefix of row i at dim m is
+//     data[i*D : i*D+m] with no copy. Rows have external uint64 ids and
+//     dense int32 internal indexes 0..N-1.
+//   - A dim is one prefix size, 1 <= dim <= D. Every search takes the dim
+//     it ranks by; a query has at least dim floats and only q[:dim] is read.
+//   - The metric is fixed per index. Scores are "higher is better":
+//     Cosine scores x[:m]·q[:m] / (‖x[:m]‖ ‖q[:m]‖), the cosine of the
+//     prefixes, each prefix re-normalised after truncation (a zero prefix
+//     scores 0); InnerProduct scores x[:m]·q[:m]; L2 scores
+//     −‖x[:m] − q[:m]‖², the negated squared distance.
+//   - Hits are returned best first; exact searchers break ties by the lower
+//     internal index. Results are appended to dst[:0], so a caller that
+//     passes a dst with capacity k searches without allocating.
+//   - Errors are sentinels with the package prefix ("index: dimension out
+//     of range"), wrapped with context; test them with errors.Is.
+package index

@@ -1,0 +1,168 @@
+package index
+
+import (
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gomrl/mrl"
+	"github.com/gomrl/mrl/internal/kernel"
+)
+
+// Vectors is the storage of an index: N rows of D float32 in one row-major
+// slab, an external uint64 id per row and the metric every search of the
+// index uses. It is immutable after NewVectors and safe for concurrent use.
+//
+// For Cosine and L2 it keeps per-row prefix norms for the dims it has been
+// asked about (Prepare, or lazily on the first scan at a dim): 4 bytes per
+// row and dim, against 4·D bytes per row for the vectors.
+type Vectors struct {
+	data   []float32
+	n, d   int
+	metric mrl.Metric
+	ids    []uint64
+	pos    map[uint64]int32
+
+	mu    sync.Mutex                        // serialises writers of norms
+	norms atomic.Pointer[map[int][]float32] // dim -> per-row prefix norms (copy on write)
+}
+
+// NewVectors returns the storage of n rows of d floats held row-major in
+// data (len n·d), with ids[i] the external id of row i (nil means ids
+// 0..n-1). It takes ownership of data and ids: the caller must not modify
+// them afterwards. It checks the shape, that ids are unique and that every
+// value is finite; n may be 0 (an empty index).
+func NewVectors(data []float32, n, d int, metric mrl.Metric, ids []uint64) (*Vectors, error) {
+	switch {
+	case d < 1:
+		return nil, fmt.Errorf("%w: vector size %d", ErrDim, d)
+	case n < 0 || n > math.MaxInt32:
+		return nil, fmt.Errorf("%w: %d rows (want 0..%d)", ErrDimMismatch, n, math.MaxInt32)
+	case n > 0 && d > math.MaxInt/n:
+		return nil, fmt.Errorf("%w: %d×%d overflows", ErrDimMismatch, n, d)
+	case len(data) != n*d:
+		return nil, fmt.Errorf("%w: %d floats for %d rows of %d", ErrDimMismatch, len(data), n, d)
+	case metric != mrl.Cosine && metric != mrl.InnerProduct && metric != mrl.L2:
+		return nil, fmt.Errorf("%w: %v", ErrMetric, metric)
+	}
+	if ids == nil {
+		ids = make([]uint64, n)
+		for i := range ids {
+			ids[i] = uint64(i)
+		}
+	} else if len(ids) != n {
+		return nil, fmt.Errorf("%w: %d ids for %d rows", ErrDimMismatch, len(ids), n)
+	}
+	for i, x := range data {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return nil, fmt.Errorf("%w: row %d, dim %d is %v", ErrNotFinite, i/d, i%d, x)
+		}
+	}
+	pos := make(map[uint64]int32, n)
+	for i, id := range ids {
+		if j, ok := pos[id]; ok {
+			return nil, fmt.Errorf("%w: %d (rows %d and %d)", ErrDuplicateID, id, j, i)
+		}
+		pos[id] = int32(i)
+	}
+	return &Vectors{data: data, n: n, d: d, metric: metric, ids: ids, pos: pos}, nil
+}
+
+// N returns the number of rows.
+func (v *Vectors) N() int { return v.n }
+
+// Dim returns D, the full vector size.
+func (v *Vectors) Dim() int { return v.d }
+
+// Metric returns the metric of the index.
+func (v *Vectors) Metric() mrl.Metric { return v.metric }
+
+// Row returns the stored vector of internal index i (not a copy; do not
+// modify it). Its prefix at dim m is Row(i)[:m].
+func (v *Vectors) Row(i int) []float32 { return v.data[i*v.d : (i+1)*v.d : (i+1)*v.d] }
+
+// Data returns the N×D slab (not a copy; do not modify it).
+func (v *Vectors) Data() []float32 { return v.data }
+
+// ID returns the external id of internal index i.
+func (v *Vectors) ID(i int) uint64 { return v.ids[i] }
+
+// Lookup returns the internal index of external id, if present.
+func (v *Vectors) Lookup(id uint64) (int, bool) {
+	i, ok := v.pos[id]
+	return int(i), ok
+}
+
+// Prepare computes the prefix norms the metric needs at each of dims (for
+// example a model's mrl.Nesting) now rather than at the first scan. It is
+// a no-op for InnerProduct.
+func (v *Vectors) Prepare(dims ...int) error {
+	for _, m := range dims {
+		if m < 1 || m > v.d {
+			return fmt.Errorf("prepare dim %d of %d: %w", m, v.d, ErrDim)
+		}
+	}
+	for _, m := range dims {
+		v.prefixNorms(m)
+	}
+	return nil
+}
+
+// cachedNorms returns the prefix norms at dim if they have been computed,
+// else nil: for Cosine 1/‖x[:dim]‖ (0 for a zero prefix), for L2
+// ‖x[:dim]‖², for InnerProduct always nil.
+func (v *Vectors) cachedNorms(dim int) []float32 {
+	if p := v.norms.Load(); p != nil {
+		return (*p)[dim]
+	}
+	return nil
+}
+
+// prefixNorms returns the prefix norms at dim (see cachedNorms), computing
+// and caching them if needed. It returns nil for InnerProduct.
+func (v *Vectors) prefixNorms(dim int) []float32 {
+	if v.metric == mrl.InnerProduct {
+		return nil
+	}
+	if s := v.cachedNorms(dim); s != nil || v.n == 0 {
+		return s
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if s := v.cachedNorms(dim); s != nil {
+		return s
+	}
+	s := make([]float32, v.n)
+	kernel.ParallelFor(v.n, 4096, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			s[i] = rowNorm(v.metric, v.data[i*v.d:i*v.d+dim])
+		}
+	})
+	old := v.norms.Load()
+	m := make(map[int][]float32, 1)
+	if old != nil {
+		for k, x := range *old {
+			m[k] = x
+		}
+	}
+	m[dim] = s
+	v.norms.Store(&m)
+	return s
+}
+
+// rowNorm is the per-row norm the metric keeps: 1/‖x‖ (0 for x = 0) for
+// Cosine, ‖x‖² for L2.
+func rowNorm(metric mrl.Metric, x []float32) float32 {
+	var s float64
+	for _, v := range x {
+		s += float64(v) * float64(v)
+	}
+	if metric == mrl.L2 {
+		return float32(s)
+	}
+	if s == 0 {
+		return 0
+	}
+	return float32(1 / math.Sqrt(s))
+}
