@@ -1,0 +1,299 @@
+package index
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/gomrl/mrl"
+)
+
+// The index file format, version 1. All integers are little-endian; every
+// section's payload starts at a multiple of 8 bytes so that a later version
+// can map the vectors in place.
+//
+//	header (64 bytes)
+//	  0  magic "MRLINDEX"
+//	  8  version uint32 (1)
+//	 12  metric uint32 (mrl.Metric: 0 cosine, 1 inner product, 2 L2)
+//	 16  N uint64 (rows)
+//	 24  D uint64 (floats per row)
+//	 32  file length uint64 (all bytes, header included)
+//	 40  reserved, zero (20 bytes)
+//	 60  CRC-32C (Castagnoli) of bytes 0..59, uint32
+//	sections, each
+//	  tag [4]byte, reserved uint32 (zero), payload length L uint64,
+//	  payload (L bytes), zero padding to a multiple of 8,
+//	  CRC-32C of the payload uint32, reserved uint32 (zero)
+//
+// Version 1 writes two sections: "IDS_" (N uint64 ids) then "VECS" (N·D
+// float32, row-major). A reader skips a section it does not know whose tag
+// starts with a lower-case letter (optional data, such as a later version's
+// statistics) and rejects any other unknown tag with ErrVersion.
+const (
+	fileMagic     = "MRLINDEX"
+	headerSize    = 64
+	sectionHeader = 16
+	sectionFooter = 8
+)
+
+// FileVersion is the version of the index file format Encode writes and
+// the newest Decode reads.
+const FileVersion = 1
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+func pad8(n uint64) uint64 { return (n + 7) &^ 7 }
+
+func sectionSize(payload uint64) uint64 { return sectionHeader + pad8(payload) + sectionFooter }
+
+// Encode writes v in the index file format to w.
+func Encode(w io.Writer, v *Vectors) error {
+	n, d := uint64(v.n), uint64(v.d)
+	total := headerSize + sectionSize(8*n) + sectionSize(4*n*d)
+	var h [headerSize]byte
+	le := binary.LittleEndian
+	copy(h[:], fileMagic)
+	le.PutUint32(h[8:], FileVersion)
+	le.PutUint32(h[12:], uint32(v.metric))
+	le.PutUint64(h[16:], n)
+	le.PutUint64(h[24:], d)
+	le.PutUint64(h[32:], total)
+	le.PutUint32(h[60:], crc32.Checksum(h[:60], castagnoli))
+	if _, err := w.Write(h[:]); err != nil {
+		return err
+	}
+	buf := make([]byte, 0, 1<<16)
+	if err := writeSection(w, "IDS_", 8*n, buf, func(put func(b []byte) error) error {
+		for i := 0; i < len(v.ids); {
+			b := buf[:0]
+			for ; i < len(v.ids) && len(b)+8 <= cap(b); i++ {
+				b = le.AppendUint64(b, v.ids[i])
+			}
+			if err := put(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return writeSection(w, "VECS", 4*n*d, buf, func(put func(b []byte) error) error {
+		for i := 0; i < len(v.data); {
+			b := buf[:0]
+			for ; i < len(v.data) && len(b)+4 <= cap(b); i++ {
+				b = le.AppendUint32(b, math.Float32bits(v.data[i]))
+			}
+			if err := put(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// writeSection writes one section whose payload of length size is
+// produced by body through put.
+func writeSection(w io.Writer, tag string, size uint64, scratch []byte, body func(put func(b []byte) error) error) error {
+	var h [sectionHeader]byte
+	copy(h[:4], tag)
+	binary.LittleEndian.PutUint64(h[8:], size)
+	if _, err := w.Write(h[:]); err != nil {
+		return err
+	}
+	var crc uint32
+	var wrote uint64
+	err := body(func(b []byte) error {
+		crc = crc32.Update(crc, castagnoli, b)
+		wrote += uint64(len(b))
+		_, err := w.Write(b)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if wrote != size {
+		panic("index: section size mismatch") // a bug in Encode
+	}
+	var f [8 + sectionFooter]byte
+	p := pad8(size) - size
+	binary.LittleEndian.PutUint32(f[p:], crc)
+	_, err = w.Write(f[:p+sectionFooter])
+	return err
+}
+
+// Decode reads an index file held in b. Its errors wrap ErrFormat (not an
+// index file), ErrVersion (written by a newer version), ErrTruncated
+// (shorter than its header says) or ErrCorrupt (a checksum, length or value
+// is wrong).
+func Decode(b []byte) (*Vectors, error) {
+	le := binary.LittleEndian
+	if len(b) < len(fileMagic) || string(b[:len(fileMagic)]) != fileMagic {
+		return nil, fmt.Errorf("%w: bad magic", ErrFormat)
+	}
+	if len(b) < headerSize {
+		return nil, fmt.Errorf("%w: %d bytes, less than the %d-byte header", ErrTruncated, len(b), headerSize)
+	}
+	if ver := le.Uint32(b[8:]); ver > FileVersion {
+		return nil, fmt.Errorf("%w: file version %d is newer than this build's %d", ErrVersion, ver, FileVersion)
+	} else if ver == 0 {
+		return nil, fmt.Errorf("%w: file version 0", ErrCorrupt)
+	}
+	if got, want := crc32.Checksum(b[:60], castagnoli), le.Uint32(b[60:]); got != want {
+		return nil, fmt.Errorf("%w: header checksum %08x, want %08x", ErrCorrupt, got, want)
+	}
+	metric := mrl.Metric(le.Uint32(b[12:]))
+	n, d, total := le.Uint64(b[16:]), le.Uint64(b[24:]), le.Uint64(b[32:])
+	for _, x := range b[40:60] {
+		if x != 0 {
+			return nil, fmt.Errorf("%w: reserved header bytes are not zero", ErrCorrupt)
+		}
+	}
+	switch {
+	case total < uint64(len(b)):
+		return nil, fmt.Errorf("%w: %d bytes after the %d the header declares", ErrCorrupt, uint64(len(b))-total, total)
+	case total > uint64(len(b)):
+		return nil, fmt.Errorf("%w: %d bytes, header declares %d", ErrTruncated, len(b), total)
+	case n > math.MaxInt32 || d < 1 || d > math.MaxInt32:
+		return nil, fmt.Errorf("%w: shape %d×%d", ErrCorrupt, n, d)
+	}
+	var ids []uint64
+	var data []float32
+	for off := uint64(headerSize); off < total; {
+		if total-off < sectionHeader+sectionFooter {
+			return nil, fmt.Errorf("%w: %d stray bytes at offset %d", ErrCorrupt, total-off, off)
+		}
+		tag := string(b[off : off+4])
+		size := le.Uint64(b[off+8:])
+		if le.Uint32(b[off+4:]) != 0 || size > total-off-sectionHeader-sectionFooter || sectionSize(size) > total-off {
+			return nil, fmt.Errorf("%w: section %q at offset %d: bad header", ErrCorrupt, tag, off)
+		}
+		payload := b[off+sectionHeader : off+sectionHeader+size]
+		foot := off + sectionHeader + pad8(size)
+		for _, x := range b[off+sectionHeader+size : foot] {
+			if x != 0 {
+				return nil, fmt.Errorf("%w: section %q: non-zero padding", ErrCorrupt, tag)
+			}
+		}
+		if got, want := crc32.Checksum(payload, castagnoli), le.Uint32(b[foot:]); got != want || le.Uint32(b[foot+4:]) != 0 {
+			return nil, fmt.Errorf("%w: section %q: checksum %08x, want %08x", ErrCorrupt, tag, got, want)
+		}
+		off += sectionSize(size)
+		switch {
+		case tag == "IDS_" && ids == nil:
+			if size != 8*n {
+				return nil, fmt.Errorf("%w: section IDS_ holds %d bytes for %d ids", ErrCorrupt, size, n)
+			}
+			ids = make([]uint64, n)
+			for i := range ids {
+				ids[i] = le.Uint64(payload[8*i:])
+			}
+		case tag == "VECS" && data == nil:
+			if size%(4*d) != 0 || size/(4*d) != n {
+				return nil, fmt.Errorf("%w: section VECS holds %d bytes for %d×%d floats", ErrCorrupt, size, n, d)
+			}
+			data = make([]float32, n*d)
+			for i := range data {
+				data[i] = math.Float32frombits(le.Uint32(payload[4*i:]))
+			}
+		case tag == "IDS_" || tag == "VECS":
+			return nil, fmt.Errorf("%w: section %q repeated", ErrCorrupt, tag)
+		case tag[0] >= 'a' && tag[0] <= 'z':
+			// optional section of a later version: skip
+		default:
+			return nil, fmt.Errorf("%w: unknown required section %q", ErrVersion, tag)
+		}
+	}
+	if ids == nil || data == nil {
+		return nil, fmt.Errorf("%w: missing section IDS_ or VECS", ErrCorrupt)
+	}
+	v, err := NewVectors(data, int(n), int(d), metric, ids)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return v, nil
+}
+
+// Save writes v to path atomically: it encodes v into a temporary file in
+// the same directory, syncs it, renames it over path and syncs the
+// directory, so that after a crash path holds the old file or the new one,
+// whole. On error the temporary file is removed and path is untouched.
+func Save(path string, v *Vectors) error {
+	if err := save(path, v); err != nil {
+		return fmt.Errorf("index: save %s: %w", path, err)
+	}
+	return nil
+}
+
+func save(path string, v *Vectors) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, err := os.CreateTemp(dir, "."+base+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	if err := Encode(bw, v); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes a rename in dir durable. Windows cannot sync a directory
+// and does not need to.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	if err := d.Sync(); err != nil {
+		d.Close()
+		return err
+	}
+	return d.Close()
+}
+
+// Load reads the index file at path (see Decode for its errors).
+func Load(path string) (*Vectors, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("index: load: %w", err) // err names path
+	}
+	v, err := Decode(b)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	return v, nil
+}
