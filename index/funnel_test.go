@@ -82,6 +82,9 @@ func TestFunnelSearchStats(t *testing.T) {
 			}
 		}
 	}
+	if raceEnabled {
+		return
+	}
 	allocs := testing.AllocsPerRun(20, func() {
 		dst, stats, _ = f.SearchStats(q, d, 10, dst, stats)
 		dst, _ = f.Search(q, d, 10, dst)
