@@ -1,6 +1,15 @@
-// Package eval measures Matryoshka representations: per-dim accuracy,
-// nearest-neighbour classification and retrieval on prefixes of the
-// embedding.
+// Package eval measures Matryoshka representations on prefixes of the
+// embedding: nearest-neighbour classification (OneNNAccuracy), retrieval
+// metrics (ranking metrics on label lists, RetrievalSet with exact,
+// adaptive and funnel plans and their cost model), adaptive classification
+// over the heads' logits (Confidences), linear probes on frozen features
+// (FitProbe), the PCA and low-rank baselines (FitPCA, LowRankWeights) and
+// few-shot nearest-class-mean accuracy (NCMAccuracy).
+//
+// Conventions: embeddings are row-major []float32 with a row stride d, so
+// the m-prefix of row i is x[i*d : i*d+m]; similarity is the cosine of
+// re-normalised prefixes; relevance is "same label", and relevant counts
+// are computed from the data.
 package eval
 
 import (
