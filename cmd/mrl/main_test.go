@@ -54,7 +54,7 @@ func TestTrainEvalQuickstart(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("quickstart exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"1-NN top-1 %", "funnel 16:200,16:10:", "precision@10"} {
+	for _, want := range []string{"1-NN top-1 %", "funnel 8:200,16:10:", "precision@10"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("quickstart output lacks %q:\n%s", want, out)
 		}

@@ -102,7 +102,10 @@ func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer)
 	// Funnel: shortlist with the 16-dim prefix, rerank with the full size,
 	// one query at a time, against exact full-size search.
 	const k = 10
-	lo := min(16, d)
+	lo := 16
+	if lo >= d {
+		lo = max(d/2, 1)
+	}
 	plan := index.Plan{{Dim: lo, Keep: *shortlist}, {Dim: d, Keep: k}}
 	if err := plan.Validate(d, k); err != nil {
 		return fmt.Errorf("funnel plan %v: %w", plan, err)
