@@ -3,6 +3,8 @@ package nn
 import (
 	"fmt"
 	"math"
+
+	"github.com/gomrl/mrl/internal/kernel"
 )
 
 // Optimizer updates parameters from their gradients.
@@ -54,34 +56,59 @@ func NewSGD(ps []*Param, momentum, weightDecay float64, nesterov bool) *SGD {
 	return &SGD{Params: ps, Momentum: momentum, WeightDecay: weightDecay, Nesterov: nesterov, v: slots(ps, "momentum")}
 }
 
-// Step applies one update.
+// Step applies one update. Large tensors are updated in parallel chunks;
+// each element's arithmetic is the same whatever the chunking.
 func (o *SGD) Step(lr float64) {
-	mu, first := float32(o.Momentum), o.steps == 0
+	mu, first, eta := float32(o.Momentum), o.steps == 0, float32(lr)
 	for i, p := range o.Params {
 		wd := float32(o.WeightDecay)
 		if p.NoDecay && !o.DecayAll {
 			wd = 0
 		}
 		v := o.v[i].W
-		for j, g := range p.G {
-			g += wd * p.W[j]
-			if mu != 0 {
-				if first {
-					v[j] = g
-				} else {
-					v[j] = mu*v[j] + g
+		kernel.ParallelFor(len(p.W), optGrain, func(lo, hi int) {
+			w, g, v := p.W[lo:hi], p.G[lo:hi], v[lo:hi]
+			g = g[:len(w)]
+			v = v[:len(w)]
+			switch {
+			case mu == 0:
+				for j, gj := range g {
+					w[j] -= eta * (gj + wd*w[j])
 				}
-				if o.Nesterov {
-					g += mu * v[j]
-				} else {
-					g = v[j]
+			case first && o.Nesterov:
+				for j, gj := range g {
+					gj += wd * w[j]
+					v[j] = gj
+					w[j] -= eta * (gj + mu*gj)
+				}
+			case first:
+				for j, gj := range g {
+					gj += wd * w[j]
+					v[j] = gj
+					w[j] -= eta * gj
+				}
+			case o.Nesterov:
+				for j, gj := range g {
+					gj += wd * w[j]
+					vj := mu*v[j] + gj
+					v[j] = vj
+					w[j] -= eta * (gj + mu*vj)
+				}
+			default:
+				for j, gj := range g {
+					gj += wd * w[j]
+					vj := mu*v[j] + gj
+					v[j] = vj
+					w[j] -= eta * vj
 				}
 			}
-			p.W[j] -= float32(lr) * g
-		}
+		})
 	}
 	o.steps++
 }
+
+// optGrain is the number of elements per goroutine in optimizer updates.
+const optGrain = 1 << 16
 
 // ZeroGrad clears the gradients.
 func (o *SGD) ZeroGrad() { zeroGrad(o.Params) }
@@ -130,12 +157,17 @@ func (o *AdamW) Step(lr float64) {
 			decay = 1
 		}
 		m, v := o.m[i].W, o.v[i].W
-		for j, g := range p.G {
-			m[j] = b1*m[j] + (1-b1)*g
-			v[j] = b2*v[j] + (1-b2)*g*g
-			denom := float32(math.Sqrt(float64(v[j])))/sq2 + eps
-			p.W[j] = p.W[j]*decay - stepSize*m[j]/denom
-		}
+		kernel.ParallelFor(len(p.W), optGrain, func(lo, hi int) {
+			w, g, m, v := p.W[lo:hi], p.G[lo:hi], m[lo:hi], v[lo:hi]
+			g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
+			for j, gj := range g {
+				mj := b1*m[j] + (1-b1)*gj
+				vj := b2*v[j] + (1-b2)*gj*gj
+				m[j], v[j] = mj, vj
+				denom := float32(math.Sqrt(float64(vj)))/sq2 + eps
+				w[j] = w[j]*decay - stepSize*mj/denom
+			}
+		})
 	}
 }
 
