@@ -3,6 +3,7 @@
 //	mrl quickstart             train a small MRL model on MNIST, evaluate every dim, retrieve
 //	mrl train  [flags]         train an MRL, MRL-E or FF model
 //	mrl eval   [flags] CKPT    top-1 accuracy at every nesting dim
+//	mrl report [flags]         the reproduction report (tables, plots, claims)
 //
 // Run "mrl COMMAND -h" for the flags of a command.
 package main
@@ -29,6 +30,8 @@ Commands:
               per-dim accuracy table and search the test set against the train set
   train       train an MRL, MRL-E or FF model on mnist, fashion-mnist or NPY files
   eval        top-1 accuracy at every nesting dim of a checkpoint (table, JSON, CSV)
+  report      reproduce the paper's evaluation (MRL, MRL-E, FF-k, baselines) as a
+              report folder: tables, plots, JSON, CSV and a paper-claims table
 
 Run "mrl COMMAND -h" for a command's flags.
 `
@@ -42,6 +45,7 @@ var commands = []command{
 	{"quickstart", runQuickstart},
 	{"train", runTrain},
 	{"eval", runEval},
+	{"report", runReport},
 }
 
 func main() {

@@ -1,0 +1,237 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/gomrl/mrl/eval"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+// series is one curve of a plot.
+type series struct {
+	name   string
+	pts    plotter.XYs
+	points bool // markers only, no line
+	dashed bool
+	color  int // index into plotutil's palette
+}
+
+// axisKind is the x axis of a plot.
+type axisKind int
+
+const (
+	linearX axisKind = iota
+	log2X            // ticks at powers of two
+	log10X           // ticks at powers of ten
+)
+
+// pow2Ticks labels the powers of two in [lo, hi].
+func pow2Ticks(lo, hi float64) []plot.Tick {
+	var ts []plot.Tick
+	for v := math.Exp2(math.Floor(math.Log2(lo))); v <= hi*1.0001; v *= 2 {
+		ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
+	}
+	return ts
+}
+
+// renderPNG draws the series and returns the PNG bytes.
+func renderPNG(title, xLabel, yLabel string, x axisKind, ss []series) ([]byte, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = yLabel
+	p.Legend.Top = false
+	p.Legend.Left = false
+	p.Add(plotter.NewGrid())
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, s := range ss {
+		if len(s.pts) == 0 {
+			continue
+		}
+		for _, q := range s.pts {
+			lo, hi = math.Min(lo, q.X), math.Max(hi, q.X)
+		}
+		col := plotutil.Color(s.color)
+		if s.points {
+			sc, err := plotter.NewScatter(s.pts)
+			if err != nil {
+				return nil, fmt.Errorf("plot %q: %w", title, err)
+			}
+			sc.GlyphStyle.Color = col
+			sc.GlyphStyle.Shape = plotutil.Shape(s.color)
+			sc.GlyphStyle.Radius = vg.Points(3)
+			p.Add(sc)
+			p.Legend.Add(s.name, sc)
+			continue
+		}
+		l, sc, err := plotter.NewLinePoints(s.pts)
+		if err != nil {
+			return nil, fmt.Errorf("plot %q: %w", title, err)
+		}
+		l.Color, sc.Color = col, col
+		l.Width = vg.Points(1.5)
+		sc.Shape = plotutil.Shape(s.color)
+		if s.dashed {
+			l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+		}
+		p.Add(l, sc)
+		p.Legend.Add(s.name, l, sc)
+	}
+	if lo > 0 && hi >= lo {
+		switch x {
+		case log2X:
+			p.X.Scale = plot.LogScale{}
+			p.X.Tick.Marker = plot.ConstantTicks(pow2Ticks(lo, hi))
+			p.X.Min, p.X.Max = lo/1.15, hi*1.15
+		case log10X:
+			p.X.Scale = plot.LogScale{}
+			p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+			p.X.Min, p.X.Max = lo/1.3, hi*1.3
+		}
+	}
+	wt, err := p.WriterTo(7*vg.Inch, 4.5*vg.Inch, "png")
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if _, err := wt.WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Plot is a rendered plot of the report.
+type Plot struct {
+	Name  string // file name, e.g. "accuracy.png"
+	Title string
+	PNG   []byte
+}
+
+// Plots renders the report's plots.
+func Plots(r *Results) ([]Plot, error) {
+	var out []Plot
+	add := func(name, title, xl, yl string, x axisKind, ss []series) error {
+		b, err := renderPNG(title, xl, yl, x, ss)
+		if err != nil {
+			return err
+		}
+		out = append(out, Plot{Name: name, Title: title, PNG: b})
+		return nil
+	}
+	dimSeries := func(name string, color int, dashed bool, n int, f func(i int) (float64, float64)) series {
+		s := series{name: name, color: color, dashed: dashed}
+		for i := 0; i < n; i++ {
+			x, y := f(i)
+			s.pts = append(s.pts, plotter.XY{X: x, Y: y})
+		}
+		return s
+	}
+	c := r.Classification
+	cs := func(name string, color int, dashed bool, v func(ClassRow) float64) series {
+		return dimSeries(name, color, dashed, len(c), func(i int) (float64, float64) { return float64(c[i].Dim), 100 * v(c[i]) })
+	}
+	if err := add("accuracy.png", "Top-1 accuracy vs representation size", "dim (log2)", "top-1 (%)", log2X, []series{
+		cs("MRL", 0, false, func(r ClassRow) float64 { return r.MRL }),
+		cs("MRL-E", 1, false, func(r ClassRow) float64 { return r.MRLE }),
+		cs("FF", 2, false, func(r ClassRow) float64 { return r.FF }),
+		cs("SVD", 3, true, func(r ClassRow) float64 { return r.SVD }),
+		cs("Rand. LP", 4, true, func(r ClassRow) float64 { return r.RandLP }),
+	}); err != nil {
+		return nil, err
+	}
+	nn := r.NN
+	ns := func(name string, color int, dashed bool, v func(NNRow) float64) series {
+		return dimSeries(name, color, dashed, len(nn), func(i int) (float64, float64) { return float64(nn[i].Dim), 100 * v(nn[i]) })
+	}
+	if err := add("nn.png", "1-NN accuracy vs representation size", "dim (log2)", "1-NN top-1 (%)", log2X, []series{
+		ns("MRL", 0, false, func(r NNRow) float64 { return r.MRL }),
+		ns("MRL-E", 1, false, func(r NNRow) float64 { return r.MRLE }),
+		ns("FF", 2, false, func(r NNRow) float64 { return r.FF }),
+		ns("Rand. FS", 4, true, func(r NNRow) float64 { return r.RandFS }),
+	}); err != nil {
+		return nil, err
+	}
+	var ad []series
+	for j, a := range r.Adaptive {
+		front := series{name: a.Model + " cascade (threshold sweep, Pareto front)", color: j}
+		for _, p := range a.Front {
+			front.pts = append(front.pts, plotter.XY{X: p.ExpectedDim, Y: 100 * p.Accuracy})
+		}
+		curve := series{name: a.Model + " cascade (fitted thresholds)", color: j, dashed: true}
+		for _, p := range a.Curve {
+			curve.pts = append(curve.pts, plotter.XY{X: p.ExpectedDim, Y: 100 * p.Accuracy})
+		}
+		ad = append(ad, front, curve)
+	}
+	if len(r.Adaptive) > 0 {
+		ff := series{name: "FF-k", color: 2, points: true}
+		for _, f := range r.Adaptive[0].FF {
+			ff.pts = append(ff.pts, plotter.XY{X: float64(f.Dim), Y: 100 * f.Accuracy})
+		}
+		ad = append(ad, ff)
+	}
+	if err := add("adaptive.png", "Adaptive classification", "expected dim (log2)", "top-1 (%)", log2X, ad); err != nil {
+		return nil, err
+	}
+	rr := r.Retrieval
+	ps := func(name string, color int, points bool, pm []planPoint) series {
+		s := series{name: name, color: color, points: points}
+		for _, p := range pm {
+			s.pts = append(s.pts, plotter.XY{X: p.mflops, Y: 100 * p.map10})
+		}
+		return s
+	}
+	if err := add("retrieval.png", "Retrieval: mAP@10 vs cost", "MFLOPs per query (log)", "mAP@10 (%)", log10X, []series{
+		ps("exact at each dim", 0, false, planPoints(rr.ExactPlans)),
+		ps("adaptive (shortlist, rerank)", 1, true, planPoints(rr.Adaptive)),
+		ps("funnel", 2, true, planPoints(rr.Funnels)),
+	}); err != nil {
+		return nil, err
+	}
+	var fs []series
+	shots := map[int]int{}
+	for _, f := range r.FewShot {
+		if _, ok := shots[f.Shots]; !ok {
+			shots[f.Shots] = len(shots)
+		}
+	}
+	for _, s := range r.Setup.Shots {
+		j, ok := shots[s]
+		if !ok {
+			continue
+		}
+		mrlS := series{name: fmt.Sprintf("MRL %d-shot", s), color: j}
+		ffS := series{name: fmt.Sprintf("FF %d-shot", s), color: j, dashed: true}
+		for _, f := range r.FewShot {
+			if f.Shots == s {
+				mrlS.pts = append(mrlS.pts, plotter.XY{X: float64(f.Dim), Y: 100 * f.MRL})
+				ffS.pts = append(ffS.pts, plotter.XY{X: float64(f.Dim), Y: 100 * f.FF})
+			}
+		}
+		fs = append(fs, mrlS, ffS)
+	}
+	if err := add("fewshot.png", "Few-shot nearest-class-mean accuracy", "dim (log2)", "top-1 (%)", log2X, fs); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+type planPoint struct{ mflops, map10 float64 }
+
+func planPoints(ps []eval.PlanMetrics) []planPoint {
+	var out []planPoint
+	for _, p := range ps {
+		m, ok := map10(p.Metrics)
+		if ok && p.FLOPs > 0 {
+			out = append(out, planPoint{float64(p.FLOPs) / 1e6, m})
+		}
+	}
+	return out
+}

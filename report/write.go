@@ -1,0 +1,120 @@
+package report
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// Write writes the report of r into dir (created if needed): results.json,
+// one CSV per table, the PNG plots, report.md (which links the PNGs) and
+// report.html (which embeds them, so it stands alone). It returns the
+// files written.
+func Write(dir string, r *Results) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var files []string
+	put := func(name string, b []byte) error {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			return err
+		}
+		files = append(files, path)
+		return nil
+	}
+	js, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := put("results.json", append(js, '\n')); err != nil {
+		return nil, err
+	}
+	tables := Tables(r)
+	for _, t := range tables {
+		var b bytes.Buffer
+		if err := WriteCSV(&b, t); err != nil {
+			return nil, err
+		}
+		if err := put(t.Name+".csv", b.Bytes()); err != nil {
+			return nil, err
+		}
+	}
+	plots, err := Plots(r)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range plots {
+		if err := put(p.Name, p.PNG); err != nil {
+			return nil, err
+		}
+	}
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, r); err != nil {
+		return nil, err
+	}
+	if err := put("report.md", md.Bytes()); err != nil {
+		return nil, err
+	}
+	var h bytes.Buffer
+	if err := WriteHTML(&h, r, tables, plots); err != nil {
+		return nil, err
+	}
+	if err := put("report.html", h.Bytes()); err != nil {
+		return nil, err
+	}
+	return files, nil
+}
+
+var htmlTmpl = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>MRL reproduction report: {{.Data}}</title>
+<style>
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:14px}
+th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
+th{background:#f3f3f3} td:first-child,th:first-child{text-align:left}
+td.pass{color:#070;font-weight:bold} td.miss{color:#b00;font-weight:bold}
+p.note{color:#555} img{max-width:100%}
+</style></head><body>
+<h1>MRL reproduction report: {{.Data}}</h1>
+<ul>{{range .Setup}}<li>{{.}}</li>{{end}}</ul>
+{{range .Sections}}<h2>{{.Title}}</h2>
+<p class="note">{{.Note}}</p>
+{{if .Img}}<img alt="{{.Title}}" src="{{.Img}}">{{end}}
+<table><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
+{{range .Rows}}<tr>{{range .}}<td{{if eq . "PASS"}} class="pass"{{else if eq . "MISS"}} class="miss"{{end}}>{{.}}</td>{{end}}</tr>
+{{end}}</table>
+{{end}}</body></html>
+`))
+
+// WriteHTML writes a self-contained HTML report: the tables, and the plots
+// embedded as base64 data URIs.
+func WriteHTML(w io.Writer, r *Results, tables []Table, plots []Plot) error {
+	img := map[string]template.URL{}
+	for _, p := range plots {
+		img[p.Name] = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(p.PNG))
+	}
+	type section struct {
+		Table
+		Img template.URL
+	}
+	var secs []section
+	for _, t := range tables {
+		secs = append(secs, section{Table: t, Img: img[t.Plot]})
+	}
+	err := htmlTmpl.Execute(w, struct {
+		Data     string
+		Setup    []string
+		Sections []section
+	}{r.Setup.Data, setupLines(r), secs})
+	if err != nil {
+		return fmt.Errorf("report: html: %w", err)
+	}
+	return nil
+}
