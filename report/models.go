@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/gomrl/mrl/checkpoint"
@@ -86,18 +88,14 @@ func (o Options) dataName() string {
 // the report asks for and returns every difference.
 func checkCached(path string, have model.Config, st *train.State, want model.Config, wantOpts train.Options, dataName string, seed uint64) error {
 	var diffs []error
-	hj, _ := json.Marshal(have)
-	wj, _ := json.Marshal(want)
-	if string(hj) != string(wj) {
-		diffs = append(diffs, fmt.Errorf("model config %s, want %s", hj, wj))
+	for _, d := range fieldDiffs(have, want) {
+		diffs = append(diffs, fmt.Errorf("model config %s", d))
 	}
 	if st == nil {
 		diffs = append(diffs, fmt.Errorf("no trainer state: its recipe is unknown"))
 	} else {
-		if r := recipe(st.Options); r != wantOpts {
-			rj, _ := json.Marshal(r)
-			oj, _ := json.Marshal(wantOpts)
-			diffs = append(diffs, fmt.Errorf("training recipe %s, want %s", rj, oj))
+		for _, d := range fieldDiffs(recipe(st.Options), wantOpts) {
+			diffs = append(diffs, fmt.Errorf("training recipe %s", d))
 		}
 		if st.Data != dataName {
 			diffs = append(diffs, fmt.Errorf("trained on %q, want %q", st.Data, dataName))
@@ -110,6 +108,32 @@ func checkCached(path string, have model.Config, st *train.State, want model.Con
 		return fmt.Errorf("%w: %s: %w (use another runs directory, or retrain)", ErrStale, path, errors.Join(diffs...))
 	}
 	return nil
+}
+
+// fieldDiffs compares the JSON fields of have and want and returns
+// "field have, want want" for each that differs, sorted by field.
+func fieldDiffs(have, want any) []string {
+	var h, w map[string]any
+	hj, _ := json.Marshal(have)
+	wj, _ := json.Marshal(want)
+	json.Unmarshal(hj, &h)
+	json.Unmarshal(wj, &w)
+	keys := map[string]bool{}
+	for k := range h {
+		keys[k] = true
+	}
+	for k := range w {
+		keys[k] = true
+	}
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		a, _ := json.Marshal(h[k])
+		b, _ := json.Marshal(w[k])
+		if string(a) != string(b) {
+			out = append(out, fmt.Sprintf("%s %s, want %s", k, a, b))
+		}
+	}
+	return out
 }
 
 // complete reports whether a trainer state has finished its recipe.

@@ -41,6 +41,26 @@ func pow2Ticks(lo, hi float64) []plot.Tick {
 	return ts
 }
 
+// logTicks labels 1, 2 and 5 times the powers of ten in [lo, hi], with
+// unlabelled minor ticks at the other integer multiples.
+func logTicks(lo, hi float64) []plot.Tick {
+	var ts []plot.Tick
+	for p := math.Pow(10, math.Floor(math.Log10(lo))); p <= hi; p *= 10 {
+		for i := 1; i < 10; i++ {
+			v := float64(i) * p
+			if v < lo || v > hi {
+				continue
+			}
+			t := plot.Tick{Value: v}
+			if i == 1 || i == 2 || i == 5 {
+				t.Label = strconv.FormatFloat(v, 'g', 3, 64)
+			}
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}
+
 // renderPNG draws the series and returns the PNG bytes.
 func renderPNG(title, xLabel, yLabel string, x axisKind, ss []series) ([]byte, error) {
 	p := plot.New()
@@ -49,6 +69,8 @@ func renderPNG(title, xLabel, yLabel string, x axisKind, ss []series) ([]byte, e
 	p.Y.Label.Text = yLabel
 	p.Legend.Top = false
 	p.Legend.Left = false
+	p.Legend.XOffs = -vg.Points(12)
+	p.Legend.YOffs = vg.Points(8)
 	p.Add(plotter.NewGrid())
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, s := range ss {
@@ -92,7 +114,7 @@ func renderPNG(title, xLabel, yLabel string, x axisKind, ss []series) ([]byte, e
 			p.X.Min, p.X.Max = lo/1.15, hi*1.15
 		case log10X:
 			p.X.Scale = plot.LogScale{}
-			p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+			p.X.Tick.Marker = plot.TickerFunc(logTicks)
 			p.X.Min, p.X.Max = lo/1.3, hi*1.3
 		}
 	}

@@ -197,10 +197,10 @@ func WriteMarkdownTable(w io.Writer, t Table) error {
 	row(t.Header)
 	b.WriteString("|")
 	for i := range t.Header {
-		if i == 0 {
-			b.WriteString("---|")
-		} else {
+		if numericColumn(t, i) {
 			b.WriteString("--:|")
+		} else {
+			b.WriteString("---|")
 		}
 	}
 	b.WriteString("\n")
@@ -209,6 +209,20 @@ func WriteMarkdownTable(w io.Writer, t Table) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// numericColumn reports whether every cell of column i is a number (or
+// "-"), possibly followed by "x": such columns are right-aligned.
+func numericColumn(t Table, i int) bool {
+	for _, r := range t.Rows {
+		if i >= len(r) || r[i] == "-" {
+			continue
+		}
+		if _, err := strconv.ParseFloat(strings.TrimSuffix(r[i], "x"), 64); err != nil {
+			return false
+		}
+	}
+	return len(t.Rows) > 0
 }
 
 // WriteCSV writes t's header and rows as CSV.

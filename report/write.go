@@ -77,8 +77,8 @@ var htmlTmpl = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 <style>
 body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:14px}
-th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
-th{background:#f3f3f3} td:first-child,th:first-child{text-align:left}
+th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
+th{background:#f3f3f3} td.num{text-align:right}
 td.pass{color:#070;font-weight:bold} td.miss{color:#b00;font-weight:bold}
 p.note{color:#555} img{max-width:100%}
 </style></head><body>
@@ -88,7 +88,7 @@ p.note{color:#555} img{max-width:100%}
 <p class="note">{{.Note}}</p>
 {{if .Img}}<img alt="{{.Title}}" src="{{.Img}}">{{end}}
 <table><tr>{{range .Header}}<th>{{.}}</th>{{end}}</tr>
-{{range .Rows}}<tr>{{range .}}<td{{if eq . "PASS"}} class="pass"{{else if eq . "MISS"}} class="miss"{{end}}>{{.}}</td>{{end}}</tr>
+{{range .Cells}}<tr>{{range .}}<td{{with .Class}} class="{{.}}"{{end}}>{{.Text}}</td>{{end}}</tr>
 {{end}}</table>
 {{end}}</body></html>
 `))
@@ -100,13 +100,35 @@ func WriteHTML(w io.Writer, r *Results, tables []Table, plots []Plot) error {
 	for _, p := range plots {
 		img[p.Name] = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(p.PNG))
 	}
+	type cell struct{ Text, Class string }
 	type section struct {
 		Table
-		Img template.URL
+		Img   template.URL
+		Cells [][]cell
 	}
 	var secs []section
 	for _, t := range tables {
-		secs = append(secs, section{Table: t, Img: img[t.Plot]})
+		sec := section{Table: t, Img: img[t.Plot]}
+		num := make([]bool, len(t.Header))
+		for i := range num {
+			num[i] = numericColumn(t, i)
+		}
+		for _, r := range t.Rows {
+			cs := make([]cell, len(r))
+			for i, v := range r {
+				cs[i].Text = v
+				switch {
+				case v == "PASS":
+					cs[i].Class = "pass"
+				case v == "MISS":
+					cs[i].Class = "miss"
+				case i < len(num) && num[i]:
+					cs[i].Class = "num"
+				}
+			}
+			sec.Cells = append(sec.Cells, cs)
+		}
+		secs = append(secs, sec)
 	}
 	err := htmlTmpl.Execute(w, struct {
 		Data     string
