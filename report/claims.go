@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gomrl/mrl/eval"
@@ -94,6 +95,18 @@ func claimAdaptive(r *Results, t ClaimThresholds) Claim {
 	return c
 }
 
+// firstStageDim returns the smallest first-stage dim of the plans, or 0.
+func firstStageDim(plans []eval.PlanMetrics) int {
+	d1 := 0
+	for _, p := range plans {
+		s, _, _ := strings.Cut(p.Plan, ":")
+		if d, err := strconv.Atoi(s); err == nil && (d1 == 0 || d < d1) {
+			d1 = d
+		}
+	}
+	return d1
+}
+
 // pointName describes an operating point of the adaptive cascade.
 func pointName(p eval.CurvePoint) string {
 	if p.MaxDim > 0 {
@@ -162,7 +175,13 @@ func claimFunnel(r *Results, t ClaimThresholds) Claim {
 			p := plans[bestCheap]
 			c.Measured += fmt.Sprintf("; best plan at ≥ %gx: %s, %+.2f%% at %.1fx", t.FunnelRatio, p.Plan, rel(p), ratio(p))
 		} else {
-			c.Measured += fmt.Sprintf("; no plan reaches %gx (the cheapest is %.1fx)", t.FunnelRatio, maxRatio)
+			c.Measured += fmt.Sprintf("; no plan reaches %gx (the cheapest is %.1fx", t.FunnelRatio, maxRatio)
+			if d1 := firstStageDim(plans); d1 > 0 {
+				if full, err := strconv.Atoi(dim); err == nil {
+					c.Measured += fmt.Sprintf("; a first stage at dim %d bounds the ratio by %d/%d = %gx before reranking", d1, full, d1, float64(full)/float64(d1))
+				}
+			}
+			c.Measured += ")"
 		}
 	}
 	return c

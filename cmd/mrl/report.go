@@ -31,8 +31,9 @@ training; the next run resumes it.
 How long: the full report trains 9 CNN models (MRL, MRL-E, FF-8 ... FF-512)
 for 5 epochs each. The training log prints samples/s; at ~650 samples/s on
 2 cores one epoch of 54,000 images takes ~83 s, so training takes about an
-hour (9 x 5 x 83 s), and the evaluations a few minutes more. With cached
-checkpoints only the evaluations run. --quick trains tiny MLPs (784-128-64,
+hour (9 x 5 x 83 s), and the evaluations (embedding 64,000 images with each
+model, ~40 linear probes, 1-NN, retrieval plans) about 10 minutes more. With
+cached checkpoints only the evaluations run. --quick trains tiny MLPs (784-128-64,
 nesting 8..64) for 3 epochs on 5,400 images and evaluates on subsets: well
 under a minute, for CI; its numbers are not a reproduction.
 
@@ -52,6 +53,8 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	epochs := fs.Int("epochs", 0, "training epochs of every model (default 5, 3 with --quick)")
 	arch := fs.String("model", "", "backbone: cnn or mlp (default cnn, mlp with --quick)")
 	embed := fs.Int("embed", 0, "embedding size (default 512, 64 with --quick)")
+	hidden := fs.Int("hidden", 0, "mlp hidden width (default 1024, 128 with --quick)")
+	width := fs.Int("width", 0, "cnn base channels (default 16)")
 	nesting := fs.String("nesting", "", "comma-separated dims (default powers of two from 8 to --embed)")
 	batch := fs.Int("batch", 0, "batch size (default 256, 64 with --quick)")
 	maxSteps := fs.Int("max-steps", 0, "stop each model's training after this many steps (0: no limit)")
@@ -86,6 +89,12 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if *embed > 0 {
 		o.Model.Embed = *embed
+	}
+	if *hidden > 0 {
+		o.Model.Hidden = *hidden
+	}
+	if *width > 0 {
+		o.Model.Width = *width
 	}
 	if *nesting != "" {
 		n, err := mrl.ParseNesting(*nesting)
