@@ -14,6 +14,8 @@ var (
 	ErrNotFinite = errors.New("index: value not finite")
 	// ErrMetric reports an unknown metric.
 	ErrMetric = errors.New("index: unknown metric")
+	// ErrOptions reports invalid searcher options (see HNSWOptions.Validate).
+	ErrOptions = errors.New("index: invalid options")
 	// ErrPlan reports an invalid funnel plan.
 	ErrPlan = errors.New("index: invalid plan")
 	// ErrInput reports malformed ingest input (bad JSON, wrong NPY shape).

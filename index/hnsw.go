@@ -1,0 +1,609 @@
+package index
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gomrl/mrl"
+	"github.com/gomrl/mrl/internal/kernel"
+)
+
+// HNSWOptions configures NewHNSW. The zero value is valid: every field's
+// zero means its default.
+type HNSWOptions struct {
+	// Dim is the prefix dim the graph is built and searched on, 1..D.
+	// Default (0): D, the full vectors.
+	Dim int
+	// M is the most neighbours a node keeps on each layer above 0; layer 0
+	// keeps up to 2·M. A new node links to M neighbours on each of its
+	// layers. 2..MaxHNSWM; default (0): 16.
+	M int
+	// EfConstruction is the beam width of the search that finds a new
+	// node's neighbours while building. At least 1; default (0): 100.
+	EfConstruction int
+	// EfSearch is the beam width of searches, until SetEf changes it; a
+	// search for k rows uses max(EfSearch, k). At least 1; default (0): 64.
+	EfSearch int
+	// Seed seeds the PCG generator that draws the node levels: the same
+	// vectors, options and seed build the same graph. Default: 0.
+	Seed uint64
+}
+
+// MaxHNSWM is the largest HNSWOptions.M.
+const MaxHNSWM = 4096
+
+// maxHNSWLevel caps the drawn levels (a level above it has probability
+// about M^-32).
+const maxHNSWLevel = 32
+
+// Validate reports every problem of o at once, wrapping ErrOptions. It
+// does not know the vectors: NewHNSW also checks Dim <= D.
+func (o HNSWOptions) Validate() error {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if o.Dim < 0 {
+		add("Dim %d is negative", o.Dim)
+	}
+	if o.M != 0 && (o.M < 2 || o.M > MaxHNSWM) {
+		add("M %d outside 2..%d", o.M, MaxHNSWM)
+	}
+	if o.EfConstruction < 0 {
+		add("EfConstruction %d is negative", o.EfConstruction)
+	}
+	if o.EfSearch < 0 {
+		add("EfSearch %d is negative", o.EfSearch)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: hnsw: %s", ErrOptions, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// withDefaults returns o with its zero fields set to their defaults for
+// vectors of dim d.
+func (o HNSWOptions) withDefaults(d int) HNSWOptions {
+	if o.Dim == 0 {
+		o.Dim = d
+	}
+	if o.M == 0 {
+		o.M = 16
+	}
+	if o.EfConstruction == 0 {
+		o.EfConstruction = 100
+	}
+	if o.EfSearch == 0 {
+		o.EfSearch = 64
+	}
+	return o
+}
+
+// HNSW is an approximate searcher: a hierarchical navigable small world
+// graph (Malkov & Yashunin, 2016) built on the prefixes of one dim.
+//
+// Build: node i gets level ⌊−ln(U)·mL⌋, mL = 1/ln(M), U uniform in (0,1]
+// from a PCG generator seeded by Seed; nodes are inserted in index order,
+// on one goroutine (the build is deterministic). An insert descends
+// greedily from the entry point through the layers above the node's
+// level, then on each of its layers runs a beam search of width
+// EfConstruction and links to M of the results chosen by the paper's
+// neighbour-selection heuristic (Algorithm 4): a candidate, taken best
+// first, is kept if it is more similar to the new node than to every
+// neighbour kept so far; the slots left are then filled with the skipped
+// candidates, best first ("keepPrunedConnections", which keeps the graph
+// well connected, also for InnerProduct). Each new neighbour links back;
+// a list that overflows (M above layer 0, 2·M on layer 0) is re-chosen by
+// the same heuristic among its members and the new node. Pruning can
+// leave a few nodes unreachable on layer 0; after the inserts each is
+// linked from a similar reachable node with a free slot (see repair), so
+// every node is reachable from the entry point.
+//
+// Storage is flat: every node has fixed-capacity slots of int32
+// neighbour indexes (2·M on layer 0, M on each upper layer it reaches)
+// in one []int32, with the counts in a separate []uint16; 8·M bytes per
+// node on layer 0 and, since a node reaches layer l with probability
+// M^−l, 4·M/(M−1) more on average above (plus 2 bytes per list count).
+//
+// Scores are the index's metric at the graph dim: the cosine of the
+// re-normalised prefixes (using the Vectors' cached prefix norms), the
+// inner product, or the negated squared L2 distance.
+//
+// Search at dim equal to the graph dim returns the best k of a beam search
+// of width max(ef, k) on layer 0; at a larger dim it reranks those
+// max(ef, k) candidates exactly at dim (so an HNSW can be a Funnel's first
+// stage); a dim below the graph dim is an error wrapping ErrDim. Results
+// are approximate: a row the beam misses is not returned; since every row
+// is reachable, a search with max(ef, k) >= N returns min(k, N) rows and
+// is exact at the graph dim. Search does not allocate when dst has capacity k (its
+// scratch comes from a sync.Pool); SearchBatch searches queries in
+// parallel.
+type HNSW struct {
+	v        *Vectors
+	dim      int // graph dim
+	m, m0    int // max neighbours above layer 0, on layer 0
+	efc      int
+	ef       atomic.Int64
+	norms    []float32 // Cosine: 1/‖x[:dim]‖ per row; nil otherwise
+	levels   []uint8   // level of each node
+	upper    []int32   // upper[i]: index of node i's level-1 slot among the upper slots
+	links    []int32   // N·m0 layer-0 slots, then m per upper slot
+	counts   []uint16  // neighbours held per slot: N layer-0 slots, then upper
+	entry    int32     // entry point; -1 when empty
+	maxLevel int       // level of the entry point
+	repaired int       // nodes repair linked
+	pool     sync.Pool // *hnswScratch
+}
+
+var _ Searcher = (*HNSW)(nil)
+
+// NewHNSW builds the graph over v with opt (see HNSW). It computes v's
+// prefix norms at opt.Dim for Cosine. An opt.Dim above v's dim is an error
+// wrapping ErrDim, an invalid opt one wrapping ErrOptions.
+func NewHNSW(v *Vectors, opt HNSWOptions) (*HNSW, error) {
+	if err := opt.Validate(); err != nil {
+		return nil, err
+	}
+	opt = opt.withDefaults(v.d)
+	if opt.Dim > v.d {
+		return nil, fmt.Errorf("hnsw graph at dim %d of %d: %w", opt.Dim, v.d, ErrDim)
+	}
+	n := v.n
+	h := &HNSW{v: v, dim: opt.Dim, m: opt.M, m0: 2 * opt.M, efc: opt.EfConstruction, entry: -1}
+	h.ef.Store(int64(opt.EfSearch))
+	if v.metric == mrl.Cosine {
+		h.norms = v.prefixNorms(h.dim)
+	}
+	rng := rand.New(rand.NewPCG(opt.Seed, 0x9e3779b97f4a7c15))
+	mL := 1 / math.Log(float64(opt.M))
+	h.levels = make([]uint8, n)
+	h.upper = make([]int32, n)
+	total := 0
+	for i := range n {
+		l := min(int(-math.Log(1-rng.Float64())*mL), maxHNSWLevel)
+		h.levels[i] = uint8(l)
+		h.upper[i] = int32(total)
+		total += l
+	}
+	h.links = make([]int32, n*h.m0+total*h.m)
+	h.counts = make([]uint16, n+total)
+	s := h.newScratch()
+	for i := range n {
+		h.insert(s, int32(i))
+	}
+	h.repair(s)
+	h.pool.Put(s)
+	return h, nil
+}
+
+// Vectors returns the storage h searches.
+func (h *HNSW) Vectors() *Vectors { return h.v }
+
+// Dim returns the graph dim.
+func (h *HNSW) Dim() int { return h.dim }
+
+// Ef returns the beam width searches use (at least k).
+func (h *HNSW) Ef() int { return int(h.ef.Load()) }
+
+// SetEf sets the beam width of later searches (values below 1 mean 1).
+// It is safe to call during searches.
+func (h *HNSW) SetEf(ef int) { h.ef.Store(int64(max(ef, 1))) }
+
+// slot returns the index of node i's neighbour list on layer l.
+func (h *HNSW) slot(i int32, l int) int {
+	if l == 0 {
+		return int(i)
+	}
+	return h.v.n + int(h.upper[i]) + l - 1
+}
+
+// list returns the neighbour slots of node i on layer l (full capacity)
+// and the index of its count.
+func (h *HNSW) list(i int32, l int) ([]int32, int) {
+	s := h.slot(i, l)
+	if l == 0 {
+		return h.links[s*h.m0 : (s+1)*h.m0], s
+	}
+	off := h.v.n*h.m0 + (s-h.v.n)*h.m
+	return h.links[off : off+h.m], s
+}
+
+// neighbours returns the neighbours of node i on layer l.
+func (h *HNSW) neighbours(i int32, l int) []int32 {
+	nb, s := h.list(i, l)
+	return nb[:h.counts[s]]
+}
+
+// prefix returns row i's prefix at the graph dim and the norm factor sim
+// needs for it.
+func (h *HNSW) prefix(i int32) ([]float32, float32) {
+	off := int(i) * h.v.d
+	var qn float32
+	if h.norms != nil {
+		qn = h.norms[i]
+	}
+	return h.v.data[off : off+h.dim], qn
+}
+
+// queryNorm returns the norm factor sim needs for a query prefix.
+func (h *HNSW) queryNorm(q []float32) float32 {
+	if h.norms != nil {
+		return rowNorm(mrl.Cosine, q)
+	}
+	return 0
+}
+
+// sim returns the score of row j against q (len = graph dim), whose norm
+// factor is qn (1/‖q‖ for Cosine).
+func (h *HNSW) sim(q []float32, qn float32, j int32) float32 {
+	off := int(j) * h.v.d
+	x := h.v.data[off : off+len(q)]
+	switch h.v.metric {
+	case mrl.Cosine:
+		return kernel.Dot(q, x) * qn * h.norms[j]
+	case mrl.L2:
+		return -kernel.SqL2(q, x)
+	}
+	return kernel.Dot(q, x)
+}
+
+// hnswCand is an entry of the candidate heap of a beam search.
+type hnswCand struct {
+	s  float32
+	id int32
+}
+
+// hnswScratch is the per-goroutine state of searches and inserts.
+type hnswScratch struct {
+	visited []uint32 // visited[i] == gen: node i seen in this search
+	gen     uint32
+	cand    []hnswCand // max-heap by score
+	res     []Hit      // topK storage
+	sel     []int32    // neighbours chosen for a new node
+	prune   []Hit      // candidates of an overflowing list
+	keep    []int32    // neighbours chosen for an overflowing list
+	skip    []int32    // candidates the heuristic skipped
+}
+
+func (h *HNSW) newScratch() *hnswScratch {
+	return &hnswScratch{visited: make([]uint32, h.v.n)}
+}
+
+func (h *HNSW) getScratch() *hnswScratch {
+	if s, ok := h.pool.Get().(*hnswScratch); ok {
+		return s
+	}
+	return h.newScratch()
+}
+
+// nextGen starts a new visited set.
+func (s *hnswScratch) nextGen() {
+	s.gen++
+	if s.gen == 0 {
+		clear(s.visited)
+		s.gen = 1
+	}
+}
+
+func (s *hnswScratch) pushCand(c hnswCand) {
+	s.cand = append(s.cand, c)
+	hp := s.cand
+	i := len(hp) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if hp[p].s >= hp[i].s {
+			break
+		}
+		hp[p], hp[i] = hp[i], hp[p]
+		i = p
+	}
+}
+
+func (s *hnswScratch) popCand() hnswCand {
+	hp := s.cand
+	top := hp[0]
+	n := len(hp) - 1
+	hp[0] = hp[n]
+	hp = hp[:n]
+	i := 0
+	for {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && hp[c+1].s > hp[c].s {
+			c++
+		}
+		if hp[i].s >= hp[c].s {
+			break
+		}
+		hp[i], hp[c] = hp[c], hp[i]
+		i = c
+	}
+	s.cand = hp
+	return top
+}
+
+// greedy moves from ep to its best neighbour on layer l until none is
+// better, and returns the node reached and its score.
+func (h *HNSW) greedy(q []float32, qn float32, ep int32, epSim float32, l int) (int32, float32) {
+	for changed := true; changed; {
+		changed = false
+		for _, j := range h.neighbours(ep, l) {
+			if sj := h.sim(q, qn, j); sj > epSim {
+				ep, epSim, changed = j, sj, true
+			}
+		}
+	}
+	return ep, epSim
+}
+
+// searchLayer runs a beam search of width ef on layer l from ep and
+// returns the best ef nodes found, best first, in s.res (Score is sim).
+func (h *HNSW) searchLayer(s *hnswScratch, q []float32, qn float32, ep int32, epSim float32, ef, l int) []Hit {
+	s.nextGen()
+	s.visited[ep] = s.gen
+	s.cand = s.cand[:0]
+	s.pushCand(hnswCand{epSim, ep})
+	res := topK{h: s.res[:0], k: ef}
+	res.push(Hit{Score: epSim, Index: ep})
+	for len(s.cand) > 0 {
+		c := s.popCand()
+		if res.full() && c.s < res.worst() {
+			break
+		}
+		for _, j := range h.neighbours(c.id, l) {
+			if s.visited[j] == s.gen {
+				continue
+			}
+			s.visited[j] = s.gen
+			sj := h.sim(q, qn, j)
+			if !res.full() || sj > res.worst() {
+				s.pushCand(hnswCand{sj, j})
+				res.push(Hit{Score: sj, Index: j})
+			}
+		}
+	}
+	s.res = res.sorted()
+	return s.res
+}
+
+// selectNeighbours chooses up to limit of cands (best first, Score the
+// similarity to the node being linked) by the heuristic with refill (see
+// HNSW) and appends them to out[:0].
+func (h *HNSW) selectNeighbours(s *hnswScratch, cands []Hit, limit int, out []int32) []int32 {
+	out = out[:0]
+	skip := s.skip[:0]
+	for _, c := range cands {
+		if len(out) == limit {
+			break
+		}
+		x, xn := h.prefix(c.Index)
+		good := true
+		for _, r := range out {
+			if h.sim(x, xn, r) > c.Score {
+				good = false
+				break
+			}
+		}
+		if good {
+			out = append(out, c.Index)
+		} else {
+			skip = append(skip, c.Index)
+		}
+	}
+	for _, j := range skip {
+		if len(out) == limit {
+			break
+		}
+		out = append(out, j)
+	}
+	s.skip = skip[:0]
+	return out
+}
+
+// insert links node i into the graph.
+func (h *HNSW) insert(s *hnswScratch, i int32) {
+	l := int(h.levels[i])
+	if h.entry < 0 {
+		h.entry, h.maxLevel = i, l
+		return
+	}
+	q, qn := h.prefix(i)
+	ep := h.entry
+	epSim := h.sim(q, qn, ep)
+	for lc := h.maxLevel; lc > l; lc-- {
+		ep, epSim = h.greedy(q, qn, ep, epSim, lc)
+	}
+	for lc := min(l, h.maxLevel); lc >= 0; lc-- {
+		w := h.searchLayer(s, q, qn, ep, epSim, h.efc, lc)
+		ep, epSim = w[0].Index, w[0].Score
+		s.sel = h.selectNeighbours(s, w, h.m, s.sel)
+		nb, c := h.list(i, lc)
+		h.counts[c] = uint16(copy(nb, s.sel))
+		for _, j := range s.sel {
+			h.linkBack(s, j, i, lc)
+		}
+	}
+	if l > h.maxLevel {
+		h.entry, h.maxLevel = i, l
+	}
+}
+
+// linkBack adds i to j's neighbours on layer l, re-choosing j's list by
+// the heuristic if it is full.
+func (h *HNSW) linkBack(s *hnswScratch, j, i int32, l int) {
+	nb, c := h.list(j, l)
+	n := int(h.counts[c])
+	if n < len(nb) {
+		nb[n] = i
+		h.counts[c]++
+		return
+	}
+	x, xn := h.prefix(j)
+	p := s.prune[:0]
+	for _, r := range nb {
+		p = append(p, Hit{Score: h.sim(x, xn, r), Index: r})
+	}
+	p = append(p, Hit{Score: h.sim(x, xn, i), Index: i})
+	slices.SortFunc(p, compareHits)
+	s.keep = h.selectNeighbours(s, p, len(nb), s.keep)
+	h.counts[c] = uint16(copy(nb, s.keep))
+	s.prune = p[:0]
+}
+
+// repair links every node that the pruning left unreachable from the
+// entry point on layer 0: from the most similar node with a free layer-0
+// slot among the results of a beam search of width EfConstruction from
+// the entry point (all reachable), else from the first reachable node in
+// index order with a free slot. A node whose island it joins brings the
+// island along. Only if no reachable node has a free slot (never seen in
+// practice: a new node fills M of its 2·M slots) does a node stay
+// unreachable.
+func (h *HNSW) repair(s *hnswScratch) {
+	n := h.v.n
+	if n < 2 {
+		return
+	}
+	reached := make([]bool, n)
+	var queue []int32
+	mark := func(i int32) {
+		reached[i] = true
+		queue = append(queue[:0], i)
+		for len(queue) > 0 {
+			j := queue[len(queue)-1]
+			queue = queue[:len(queue)-1]
+			for _, x := range h.neighbours(j, 0) {
+				if !reached[x] {
+					reached[x] = true
+					queue = append(queue, x)
+				}
+			}
+		}
+	}
+	mark(h.entry)
+	for u := range int32(n) {
+		if reached[u] {
+			continue
+		}
+		q, qn := h.prefix(u)
+		from := int32(-1)
+		for _, r := range h.searchLayer(s, q, qn, h.entry, h.sim(q, qn, h.entry), h.efc, 0) {
+			if int(h.counts[r.Index]) < h.m0 {
+				from = r.Index
+				break
+			}
+		}
+		for r := int32(0); from < 0 && int(r) < n; r++ {
+			if reached[r] && int(h.counts[r]) < h.m0 {
+				from = r
+			}
+		}
+		if from < 0 {
+			continue
+		}
+		nb, c := h.list(from, 0)
+		nb[h.counts[c]] = u
+		h.counts[c]++
+		h.repaired++
+		mark(u)
+	}
+}
+
+// checkDim reports a search dim below the graph dim.
+func (h *HNSW) checkDim(dim int) error {
+	if dim < h.dim {
+		return fmt.Errorf("hnsw search at dim %d: the graph was built at dim %d: %w", dim, h.dim, ErrDim)
+	}
+	return nil
+}
+
+// Search implements Searcher; it is approximate (see HNSW).
+func (h *HNSW) Search(q []float32, dim, k int, dst []Hit) ([]Hit, error) {
+	if err := checkQuery(h.v, q, dim); err != nil {
+		return dst[:0], err
+	}
+	if err := h.checkDim(dim); err != nil {
+		return dst[:0], err
+	}
+	k = min(max(k, 0), h.v.n)
+	if k == 0 {
+		return dst[:0], nil
+	}
+	s := h.getScratch()
+	dst = h.search(s, q, dim, k, dst)
+	h.pool.Put(s)
+	return dst, nil
+}
+
+// search finds the k best rows at dim (checked, k >= 1, N >= 1).
+func (h *HNSW) search(s *hnswScratch, q []float32, dim, k int, dst []Hit) []Hit {
+	gq := q[:h.dim]
+	qn := h.queryNorm(gq)
+	ep := h.entry
+	epSim := h.sim(gq, qn, ep)
+	for l := h.maxLevel; l > 0; l-- {
+		ep, epSim = h.greedy(gq, qn, ep, epSim, l)
+	}
+	w := h.searchLayer(s, gq, qn, ep, epSim, max(h.Ef(), k), 0)
+	if dim > h.dim {
+		h.rerank(q[:dim], w)
+	}
+	w = w[:min(k, len(w))]
+	for i := range w {
+		w[i].ID = h.v.ids[w[i].Index]
+	}
+	return append(dst[:0], w...)
+}
+
+// rerank rescores the hits w exactly at dim = len(q) and sorts them best
+// first, in place (as Funnel's later stages do).
+func (h *HNSW) rerank(q []float32, w []Hit) {
+	v := h.v
+	dim := len(q)
+	metric := v.metric
+	norms := v.cachedNorms(dim)
+	a, b := queryScale(metric, q)
+	for i := range w {
+		off := int(w[i].Index) * v.d
+		x := v.data[off : off+dim]
+		key := kernel.Dot(q, x)
+		switch {
+		case metric == mrl.InnerProduct:
+		case norms != nil:
+			key = scanKey(metric, key, norms[w[i].Index])
+		default:
+			key = scanKey(metric, key, rowNorm(metric, x))
+		}
+		w[i].Score = key*a + b
+	}
+	slices.SortFunc(w, compareHits)
+}
+
+// SearchBatch implements Searcher: the queries are searched in parallel
+// (kernel.ParallelFor), each as by Search.
+func (h *HNSW) SearchBatch(q []float32, ldq, dim, k int, dst [][]Hit) ([][]Hit, error) {
+	nq, err := checkBatch(h.v, q, ldq, dim)
+	if err != nil {
+		return dst[:0], err
+	}
+	if err := h.checkDim(dim); err != nil {
+		return dst[:0], err
+	}
+	dst = batchDst(dst, nq)
+	k = min(max(k, 0), h.v.n)
+	if k == 0 || nq == 0 {
+		return dst, nil
+	}
+	kernel.ParallelFor(nq, 1, func(lo, hi int) {
+		s := h.getScratch()
+		for i := lo; i < hi; i++ {
+			dst[i] = h.search(s, q[i*ldq:i*ldq+dim], dim, k, dst[i])
+		}
+		h.pool.Put(s)
+	})
+	return dst, nil
+}

@@ -1,0 +1,147 @@
+package index
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/gomrl/mrl"
+)
+
+// hnswData returns n rows of d floats under metric: Gaussian rows with
+// dims scaled by 1/(1+j), or all rows equal when same is set.
+func hnswData(t *testing.T, n, d int, metric mrl.Metric, same bool) *Vectors {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(uint64(n), uint64(d)))
+	x := make([]float32, n*d)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64() / float64(1+i%d))
+		if same {
+			x[i] = float32(1 + i%d)
+		}
+	}
+	v, err := NewVectors(x, n, d, metric, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// checkGraph checks the invariants of h's neighbour lists: counts within
+// capacity, neighbours in range, no self loops, no duplicates, a node's
+// neighbours on layer l reaching layer l, the entry point at the top
+// level, and every node reachable from the entry point on layer 0.
+func checkGraph(t *testing.T, h *HNSW) {
+	t.Helper()
+	n := h.v.n
+	if n == 0 {
+		if h.entry != -1 {
+			t.Errorf("empty graph: entry %d, want -1", h.entry)
+		}
+		return
+	}
+	if h.entry < 0 || int(h.entry) >= n || int(h.levels[h.entry]) != h.maxLevel {
+		t.Fatalf("entry %d (level %d), max level %d", h.entry, h.levels[max(h.entry, 0)], h.maxLevel)
+	}
+	for i := range int32(n) {
+		for l := 0; l <= int(h.levels[i]); l++ {
+			nb, c := h.list(i, l)
+			if int(h.counts[c]) > len(nb) {
+				t.Fatalf("node %d layer %d: %d neighbours, capacity %d", i, l, h.counts[c], len(nb))
+			}
+			want := h.m
+			if l == 0 {
+				want = h.m0
+			}
+			if len(nb) != want {
+				t.Fatalf("node %d layer %d: capacity %d, want %d", i, l, len(nb), want)
+			}
+			seen := map[int32]bool{}
+			for _, j := range h.neighbours(i, l) {
+				switch {
+				case j < 0 || int(j) >= n:
+					t.Fatalf("node %d layer %d: neighbour %d out of range", i, l, j)
+				case j == i:
+					t.Fatalf("node %d layer %d: self loop", i, l)
+				case seen[j]:
+					t.Fatalf("node %d layer %d: duplicate neighbour %d", i, l, j)
+				case int(h.levels[j]) < l:
+					t.Fatalf("node %d layer %d: neighbour %d has level %d", i, l, j, h.levels[j])
+				}
+				seen[j] = true
+			}
+			if n > 1 && len(seen) == 0 && l == 0 {
+				t.Fatalf("node %d: no neighbours on layer 0", i)
+			}
+		}
+	}
+	reached := make([]bool, n)
+	reached[h.entry] = true
+	queue := []int32{h.entry}
+	for len(queue) > 0 {
+		i := queue[0]
+		queue = queue[1:]
+		for _, j := range h.neighbours(i, 0) {
+			if !reached[j] {
+				reached[j] = true
+				queue = append(queue, j)
+			}
+		}
+	}
+	if miss := slices.Index(reached, false); miss >= 0 {
+		t.Errorf("node %d not reachable from entry %d on layer 0", miss, h.entry)
+	}
+}
+
+func TestHNSWGraphInvariants(t *testing.T) {
+	tests := []struct {
+		n, d   int
+		metric mrl.Metric
+		opt    HNSWOptions
+		same   bool
+	}{
+		{0, 4, mrl.Cosine, HNSWOptions{}, false},
+		{1, 4, mrl.L2, HNSWOptions{}, false},
+		{2, 4, mrl.InnerProduct, HNSWOptions{}, false},
+		{40, 8, mrl.L2, HNSWOptions{M: 2, EfConstruction: 4}, false},
+		{300, 8, mrl.Cosine, HNSWOptions{Dim: 2, M: 3}, false},
+		{1000, 16, mrl.Cosine, HNSWOptions{Dim: 8, M: 4, EfConstruction: 20, Seed: 9}, false},
+		{1000, 16, mrl.InnerProduct, HNSWOptions{M: 8, EfConstruction: 32}, false},
+		{1000, 16, mrl.L2, HNSWOptions{Dim: 4}, false},
+		{200, 4, mrl.Cosine, HNSWOptions{M: 4}, true}, // all rows equal: every score ties
+		{200, 4, mrl.L2, HNSWOptions{M: 4}, true},
+	}
+	for _, tt := range tests {
+		v := hnswData(t, tt.n, tt.d, tt.metric, tt.same)
+		h, err := NewHNSW(v, tt.opt)
+		if err != nil {
+			t.Fatalf("NewHNSW(n=%d, %v, %+v): %v", tt.n, tt.metric, tt.opt, err)
+		}
+		t.Logf("n=%d %v %+v: max level %d, %d upper lists, %d nodes repaired", tt.n, tt.metric, tt.opt, h.maxLevel, len(h.counts)-tt.n, h.repaired)
+		checkGraph(t, h)
+	}
+}
+
+// The same vectors, options and seed build the same graph; another seed
+// builds another.
+func TestHNSWDeterministic(t *testing.T) {
+	v := hnswData(t, 800, 16, mrl.Cosine, false)
+	opt := HNSWOptions{Dim: 8, M: 6, EfConstruction: 30, Seed: 5}
+	a, err := NewHNSW(v, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := NewHNSW(v, opt)
+	same := func(a, b *HNSW) bool {
+		return a.entry == b.entry && a.maxLevel == b.maxLevel && slices.Equal(a.levels, b.levels) &&
+			slices.Equal(a.upper, b.upper) && slices.Equal(a.links, b.links) && slices.Equal(a.counts, b.counts)
+	}
+	if !same(a, b) {
+		t.Errorf("two builds with seed %d differ", opt.Seed)
+	}
+	opt.Seed++
+	c, _ := NewHNSW(v, opt)
+	if same(a, c) {
+		t.Errorf("builds with seeds %d and %d are equal", opt.Seed-1, opt.Seed)
+	}
+}
