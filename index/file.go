@@ -31,7 +31,8 @@ import (
 //	  CRC-32C of the payload uint32, reserved uint32 (zero)
 //
 // Version 1 writes two sections: "IDS_" (N uint64 ids) then "VECS" (N·D
-// float32, row-major). A reader skips a section it does not know whose tag
+// float32, row-major); EncodeHNSW adds an "hnsw" section (the graph, see
+// EncodeHNSW). A reader skips a section it does not know whose tag
 // starts with a lower-case letter (optional data, such as a later version's
 // statistics) and rejects any other unknown tag with ErrVersion.
 const (
@@ -52,9 +53,14 @@ func pad8(n uint64) uint64 { return (n + 7) &^ 7 }
 func sectionSize(payload uint64) uint64 { return sectionHeader + pad8(payload) + sectionFooter }
 
 // Encode writes v in the index file format to w.
-func Encode(w io.Writer, v *Vectors) error {
+func Encode(w io.Writer, v *Vectors) error { return encodeVectors(w, v, 0) }
+
+// encodeVectors writes the header, declaring extra bytes of sections
+// (whole, see sectionSize) that the caller writes after, then the IDS_ and
+// VECS sections.
+func encodeVectors(w io.Writer, v *Vectors, extra uint64) error {
 	n, d := uint64(v.n), uint64(v.d)
-	total := headerSize + sectionSize(8*n) + sectionSize(4*n*d)
+	total := headerSize + sectionSize(8*n) + sectionSize(4*n*d) + extra
 	var h [headerSize]byte
 	le := binary.LittleEndian
 	copy(h[:], fileMagic)

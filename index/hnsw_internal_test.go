@@ -10,7 +10,7 @@ import (
 
 // hnswData returns n rows of d floats under metric: Gaussian rows with
 // dims scaled by 1/(1+j), or all rows equal when same is set.
-func hnswData(t *testing.T, n, d int, metric mrl.Metric, same bool) *Vectors {
+func hnswData(t testing.TB, n, d int, metric mrl.Metric, same bool) *Vectors {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(uint64(n), uint64(d)))
 	x := make([]float32, n*d)
