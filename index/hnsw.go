@@ -485,6 +485,7 @@ func (h *HNSW) repair(s *hnswScratch) {
 		}
 	}
 	mark(h.entry)
+	full := int32(0) // nodes below full have full layer-0 lists
 	for u := range int32(n) {
 		if reached[u] {
 			continue
@@ -497,7 +498,10 @@ func (h *HNSW) repair(s *hnswScratch) {
 				break
 			}
 		}
-		for r := int32(0); from < 0 && int(r) < n; r++ {
+		for int(full) < n && int(h.counts[full]) == h.m0 {
+			full++ // lists only grow here: a full node stays full
+		}
+		for r := full; from < 0 && int(r) < n; r++ {
 			if reached[r] && int(h.counts[r]) < h.m0 {
 				from = r
 			}

@@ -22,7 +22,10 @@ func mustHNSW(t testing.TB, v *index.Vectors, opt index.HNSWOptions) *index.HNSW
 
 // The suite searches at the full dim and at half of it, so the graph is
 // built at half the dim: half-dim searches use the graph alone, full-dim
-// ones rerank its candidates.
+// ones rerank its candidates. The floor is the operating point,
+// recall@10 = 0.95; on the suite's 300 rows a beam of 64 covers a fifth of
+// the rows, so a working graph clears it (a graph bounded by k, as
+// coder/hnsw's, does not).
 func TestHNSWConformance(t *testing.T) {
 	indextest.RunRecall(t, func(v *index.Vectors) index.Searcher {
 		h, err := index.NewHNSW(v, index.HNSWOptions{Dim: v.Dim() / 2, Seed: 1})
@@ -77,7 +80,7 @@ func recallData(t *testing.T, metric mrl.Metric, n, d, nq int) (*index.Vectors, 
 // TestHNSWRecall checks recall@10 at the graph dim on 3000 seeded
 // Matryoshka-like rows with the default M, EfConstruction and EfSearch.
 // The floor of 0.95 is the target operating point (recall@10 =
-// 0.95 at ef = 64); the seeded runs measured 0.99 or more for every metric.
+// 0.95 at ef = 64); the seeded runs measured 0.987 (cosine) to 0.995 (L2).
 func TestHNSWRecall(t *testing.T) {
 	const n, d, dim, nq, k = 3000, 48, 24, 100, 10
 	for _, metric := range indextest.Metrics {
