@@ -14,9 +14,8 @@ type Linear struct {
 	// NoInputGrad skips computing dL/dx (set on a network's first layer).
 	NoInputGrad bool
 
-	x      *Tensor
-	y, dx  Tensor
-	rowLen int
+	x     *Tensor
+	y, dx Tensor
 }
 
 // NewLinear returns a Linear layer initialised as PyTorch's nn.Linear:
