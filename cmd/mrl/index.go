@@ -1,0 +1,558 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"time"
+
+	mrl "github.com/gomrl/mrl"
+	"github.com/gomrl/mrl/data"
+	"github.com/gomrl/mrl/index"
+	"github.com/gomrl/mrl/train"
+)
+
+const indexHelp = `Usage: mrl index build|info|search [flags]
+
+Builds, inspects and searches index files (package index): one stored vector
+per row serves every Matryoshka prefix dim.
+
+  build   write an index file from a checkpoint's embeddings, NPY or JSONL
+  info    print the rows, dims, metric, graph and size of an index file
+  search  run queries through Flat, HNSW or a funnel plan; QPS, latency, recall
+
+Run "mrl index SUBCOMMAND -h" for its flags.
+`
+
+const indexBuildHelp = `Usage: mrl index build --out FILE (--from-ckpt CKPT [--data NAME] [--split train|test] | --npy X.npy | --jsonl F.jsonl) [flags]
+
+Writes an index file of the vectors given by exactly one source:
+  --from-ckpt  the checkpoint's embeddings of a dataset split (ids = row numbers)
+  --npy        a 2-D float32/float64 NumPy array (ids = row numbers)
+  --jsonl      one {"id": 12, "vector": [...]} per line
+With --hnsw it also builds and stores an HNSW graph on the --hnsw-dim prefix.
+
+Examples:
+  mrl index build --out runs/mnist.idx --from-ckpt runs/quickstart.ckpt --split train
+  mrl index build --out vecs.idx --jsonl vecs.jsonl --metric ip --hnsw --hnsw-dim 64
+`
+
+const indexInfoHelp = `Usage: mrl index info FILE
+
+Prints the rows, dims and metric of an index file, whether it holds an HNSW
+graph (and its dim), and the file size.
+
+Example:
+  mrl index info runs/mnist.idx
+`
+
+const indexSearchHelp = `Usage: mrl index search FILE (--npy Q.npy | --from-ckpt CKPT [--data NAME] [--split test] [--n 1000]) [flags]
+
+Runs the queries one at a time and prints QPS and the mean and p99 latency.
+The searcher is a funnel when --plan is given (its first stage on the
+file's HNSW graph if it has one, else Flat; per-stage timings are printed),
+else the file's HNSW graph if it has one, else exact Flat. --exact-check
+also reports recall@k against exact Flat at the full dim. --queries is an
+alias of --npy.
+
+Examples:
+  mrl index search runs/mnist.idx --from-ckpt runs/quickstart.ckpt --n 1000 --plan 16:200,512:10 --exact-check
+  mrl index search vecs.idx --npy q.npy --k 10 --dim 64 --ef 128 --out hits.jsonl
+`
+
+func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, indexHelp)
+		return errUsage
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprint(stderr, indexHelp)
+		return flag.ErrHelp
+	case "build":
+		return runIndexBuild(ctx, args[1:], stdout, stderr)
+	case "info":
+		return runIndexInfo(args[1:], stdout, stderr)
+	case "search":
+		return runIndexSearch(ctx, args[1:], stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "mrl index: unknown subcommand %q (want build, info or search)\n\n%s", args[0], indexHelp)
+	return errUsage
+}
+
+// parseInterspersed parses args with fs allowing positional arguments
+// before, between and after the flags; it returns the positional ones.
+func parseInterspersed(fs *flag.FlagSet, help string, args []string, stderr io.Writer) ([]string, error) {
+	var pos []string
+	for {
+		if err := parseFlags(fs, help, args, stderr); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// ckptSource is the --from-ckpt family of flags.
+type ckptSource struct {
+	ckpt, data, split string
+}
+
+func (c *ckptSource) register(fs *flag.FlagSet, split string) {
+	fs.StringVar(&c.ckpt, "from-ckpt", "", "embed a dataset split with this checkpoint")
+	fs.StringVar(&c.data, "data", "", "dataset for --from-ckpt (default: the one the checkpoint was trained on)")
+	fs.StringVar(&c.split, "split", split, "split for --from-ckpt: train or test")
+}
+
+// embed returns the checkpoint's embeddings of the first n rows of the
+// split (n <= 0: all), row-major with the embedding size as stride.
+func (c *ckptSource) embed(n int) (x []float32, rows, d int, err error) {
+	if c.split != "train" && c.split != "test" {
+		return nil, 0, 0, fmt.Errorf("--split %q: want train or test", c.split)
+	}
+	m, st, _, err := train.LoadModel(c.ckpt)
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("--from-ckpt: %w", err)
+	}
+	spec := c.data
+	if spec == "" && st != nil {
+		spec = st.Data
+	}
+	if spec == "" {
+		return nil, 0, 0, fmt.Errorf("%s: no dataset recorded in the checkpoint: give --data", c.ckpt)
+	}
+	tr, test, err := data.Load(spec)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	set := tr
+	if c.split == "test" {
+		set = test
+	}
+	if set.Dim != m.InputDim() {
+		return nil, 0, 0, fmt.Errorf("%s: the model expects %d features per example, %s has %d", c.ckpt, m.InputDim(), spec, set.Dim)
+	}
+	rows = set.N
+	if n > 0 {
+		rows = min(n, set.N)
+	}
+	return m.EmbedAll(set.X, rows, 512), rows, m.Config.Embed, nil
+}
+
+func readVectorFile(path string, metric mrl.Metric, jsonl bool) (*index.Vectors, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var v *index.Vectors
+	if jsonl {
+		v, err = index.ReadJSONL(bufio.NewReader(f), metric)
+	} else {
+		v, err = index.ReadNPY(bufio.NewReader(f), metric, nil)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return v, nil
+}
+
+func runIndexBuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("index build", flag.ContinueOnError)
+	out := fs.String("out", "", "index file to write (required)")
+	var src ckptSource
+	src.register(fs, "train")
+	npy := fs.String("npy", "", "read the vectors from this 2-D NPY file")
+	jsonl := fs.String("jsonl", "", "read the vectors from this JSONL file")
+	metricName := fs.String("metric", "cosine", "similarity: cosine, ip or l2")
+	useHNSW := fs.Bool("hnsw", false, "also build and store an HNSW graph")
+	var opt index.HNSWOptions
+	fs.IntVar(&opt.Dim, "hnsw-dim", 0, "prefix dim of the HNSW graph (default: the full dim)")
+	fs.IntVar(&opt.M, "m", 16, "HNSW neighbours per node (2·M on layer 0)")
+	fs.IntVar(&opt.EfConstruction, "ef-construction", 100, "HNSW build beam width")
+	seed := fs.Uint64("seed", 1, "HNSW level seed")
+	pos, err := parseInterspersed(fs, indexBuildHelp, args, stderr)
+	if err != nil {
+		return err
+	}
+	opt.Seed = *seed
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "mrl index build: unexpected argument %q\n", pos[0])
+		return errUsage
+	}
+	if *out == "" {
+		fmt.Fprintln(stderr, "mrl index build: --out is required")
+		return errUsage
+	}
+	nsrc := 0
+	for _, s := range []string{src.ckpt, *npy, *jsonl} {
+		if s != "" {
+			nsrc++
+		}
+	}
+	if nsrc != 1 {
+		fmt.Fprintf(stderr, "mrl index build: give exactly one of --from-ckpt, --npy, --jsonl (got %d)\n", nsrc)
+		return errUsage
+	}
+	metric, err := mrl.ParseMetric(*metricName)
+	if err != nil {
+		return fmt.Errorf("--metric: %w", err)
+	}
+	if err := opt.Validate(); err != nil {
+		return err
+	}
+	start := time.Now()
+	var v *index.Vectors
+	switch {
+	case src.ckpt != "":
+		x, n, d, err := src.embed(0)
+		if err != nil {
+			return err
+		}
+		if v, err = index.NewVectors(x, n, d, metric, nil); err != nil {
+			return fmt.Errorf("%s embeddings: %w", src.ckpt, err)
+		}
+	case *npy != "":
+		if v, err = readVectorFile(*npy, metric, false); err != nil {
+			return err
+		}
+	default:
+		if v, err = readVectorFile(*jsonl, metric, true); err != nil {
+			return err
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if opt.Dim > v.Dim() {
+		return fmt.Errorf("--hnsw-dim %d: the vectors have %d dims", opt.Dim, v.Dim())
+	}
+	loaded := time.Since(start)
+	var graph *index.HNSW
+	t0 := time.Now()
+	if *useHNSW {
+		if graph, err = index.NewHNSW(v, opt); err != nil {
+			return err
+		}
+	}
+	buildTime := time.Since(t0)
+	if graph != nil {
+		err = index.SaveHNSW(*out, graph)
+	} else {
+		err = index.Save(*out, v)
+	}
+	if err != nil {
+		return err
+	}
+	size := fileSize(*out)
+	fmt.Fprintf(stdout, "wrote %s: N=%d D=%d metric=%s\n", *out, v.N(), v.Dim(), v.Metric())
+	fmt.Fprintf(stdout, "memory per vector: %d B vectors+id", 4*v.Dim()+8)
+	if graph != nil && v.N() > 0 {
+		m := opt.M
+		fmt.Fprintf(stdout, ", ~%.0f B HNSW graph (M=%d, dim %d)", 8*float64(m)+4*float64(m)/float64(m-1)+2, m, graph.Dim())
+	}
+	if v.N() > 0 {
+		fmt.Fprintf(stdout, "; file %.1f B/row", float64(size)/float64(v.N()))
+	}
+	fmt.Fprintln(stdout)
+	fmt.Fprintf(stdout, "build time: read %v", loaded.Round(time.Millisecond))
+	if graph != nil {
+		fmt.Fprintf(stdout, ", hnsw %v", buildTime.Round(time.Millisecond))
+	}
+	fmt.Fprintln(stdout)
+	return nil
+}
+
+func fileSize(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
+
+// loadIndex reads an index file with its graph if it has one.
+func loadIndex(path string) (*index.Vectors, *index.HNSW, error) {
+	h, err := index.LoadHNSW(path)
+	if err == nil {
+		return h.Vectors(), h, nil
+	}
+	if !errors.Is(err, index.ErrFormat) {
+		return nil, nil, err
+	}
+	v, err := index.Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return v, nil, nil
+}
+
+func runIndexInfo(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("index info", flag.ContinueOnError)
+	pos, err := parseInterspersed(fs, indexInfoHelp, args, stderr)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fmt.Fprintf(stderr, "mrl index info: want one FILE, got %d arguments\n\n%s", len(pos), indexInfoHelp)
+		return errUsage
+	}
+	v, h, err := loadIndex(pos[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "file:   %s (%d bytes)\n", pos[0], fileSize(pos[0]))
+	fmt.Fprintf(stdout, "N:      %d\nD:      %d\nmetric: %s\n", v.N(), v.Dim(), v.Metric())
+	if h != nil {
+		fmt.Fprintf(stdout, "graph:  HNSW on dim %d\n", h.Dim())
+	} else {
+		fmt.Fprintln(stdout, "graph:  none (Flat)")
+	}
+	return nil
+}
+
+// stageTotal sums one funnel stage's SearchStats over the queries.
+type stageTotal struct {
+	dim     int
+	in, out int64
+	elapsed time.Duration
+}
+
+func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("index search", flag.ContinueOnError)
+	var src ckptSource
+	src.register(fs, "test")
+	npy := fs.String("npy", "", "read the queries from this 2-D NPY file")
+	fs.StringVar(npy, "queries", "", "alias of --npy")
+	nq := fs.Int("n", 1000, "with --from-ckpt: number of queries (the first rows of the split)")
+	k := fs.Int("k", 10, "results per query")
+	dimFlag := fs.Int("dim", 0, "prefix dim to rank by (default: the full dim)")
+	planStr := fs.String("plan", "", "funnel plan dim:keep,... ending at the full dim, e.g. 16:200,512:10")
+	ef := fs.Int("ef", 64, "HNSW search beam width")
+	exact := fs.Bool("exact-check", false, "report recall@k against exact Flat at the full dim")
+	hitsOut := fs.String("out", "", "write the hits as JSONL (query, ids, scores) to this file")
+	pos, err := parseInterspersed(fs, indexSearchHelp, args, stderr)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fmt.Fprintf(stderr, "mrl index search: want one index FILE, got %d arguments\n\n%s", len(pos), indexSearchHelp)
+		return errUsage
+	}
+	if (src.ckpt == "") == (*npy == "") {
+		fmt.Fprintln(stderr, "mrl index search: give exactly one query source: --npy Q.npy or --from-ckpt CKPT")
+		return errUsage
+	}
+	if *k < 1 {
+		return fmt.Errorf("--k %d: want at least 1", *k)
+	}
+	if *ef < 1 {
+		return fmt.Errorf("--ef %d: want at least 1", *ef)
+	}
+	path := pos[0]
+	v, graph, err := loadIndex(path)
+	if err != nil {
+		return err
+	}
+	D := v.Dim()
+	dim := *dimFlag
+	if dim == 0 {
+		dim = D
+	}
+	if dim < 1 || dim > D {
+		return fmt.Errorf("--dim %d: %s has %d dims (want 1..%d)", dim, path, D, D)
+	}
+	var plan index.Plan
+	if *planStr != "" {
+		if plan, err = index.ParsePlan(*planStr); err != nil {
+			return fmt.Errorf("--plan: %w", err)
+		}
+		if err := plan.Validate(D, *k); err != nil {
+			return fmt.Errorf("--plan for %s (D=%d, k=%d): %w", path, D, *k, err)
+		}
+		if graph != nil && plan[0].Dim < graph.Dim() {
+			return fmt.Errorf("--plan: first stage dim %d is below the HNSW graph dim %d of %s", plan[0].Dim, graph.Dim(), path)
+		}
+	} else if graph != nil && dim < graph.Dim() {
+		return fmt.Errorf("--dim %d: below the HNSW graph dim %d of %s", dim, graph.Dim(), path)
+	}
+
+	// Queries.
+	var q []float32
+	var n, qd int
+	if src.ckpt != "" {
+		if *nq < 1 {
+			return fmt.Errorf("--n %d: want at least 1", *nq)
+		}
+		if q, n, qd, err = src.embed(*nq); err != nil {
+			return err
+		}
+	} else {
+		qv, err := readVectorFile(*npy, v.Metric(), false)
+		if err != nil {
+			return err
+		}
+		q, n, qd = qv.Data(), qv.N(), qv.Dim()
+	}
+	need := dim
+	if *exact {
+		need = D
+	}
+	if qd < need {
+		return fmt.Errorf("queries have %d dims, need %d (index %s has D=%d)", qd, need, path, D)
+	}
+	if n == 0 {
+		return fmt.Errorf("no queries")
+	}
+
+	// Searcher.
+	flat := index.NewFlat(v)
+	var searcher index.Searcher = flat
+	var funnel *index.Funnel
+	kind := "flat"
+	if graph != nil {
+		graph.SetEf(*ef)
+	}
+	switch {
+	case plan != nil:
+		var first index.Searcher = flat
+		kind = "funnel " + plan.String() + " (first stage flat)"
+		if graph != nil {
+			first = graph
+			kind = fmt.Sprintf("funnel %s (first stage hnsw dim %d, ef %d)", plan, graph.Dim(), *ef)
+		}
+		if funnel, err = index.NewFunnel(v, plan, first); err != nil {
+			return err
+		}
+		searcher = funnel
+	case graph != nil:
+		searcher = graph
+		kind = fmt.Sprintf("hnsw dim %d, ef %d", graph.Dim(), *ef)
+	}
+	if err := v.Prepare(dim); err != nil {
+		return err
+	}
+
+	hits := make([][]index.Hit, n)
+	lat := make([]time.Duration, n)
+	var stats []index.StageStat
+	var totals []stageTotal
+	start := time.Now()
+	for i := range n {
+		qi := q[i*qd : (i+1)*qd]
+		t0 := time.Now()
+		if funnel != nil {
+			hits[i], stats, err = funnel.SearchStats(qi, dim, *k, make([]index.Hit, 0, *k), stats)
+		} else {
+			hits[i], err = searcher.Search(qi, dim, *k, make([]index.Hit, 0, *k))
+		}
+		lat[i] = time.Since(t0)
+		if err != nil {
+			return fmt.Errorf("query %d: %w", i, err)
+		}
+		for j, s := range stats {
+			if j == len(totals) {
+				totals = append(totals, stageTotal{dim: s.Dim})
+			}
+			totals[j].in += int64(s.In)
+			totals[j].out += int64(s.Out)
+			totals[j].elapsed += s.Elapsed
+		}
+		if i%256 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	wall := time.Since(start)
+	var sum time.Duration
+	for _, l := range lat {
+		sum += l
+	}
+	sorted := slices.Clone(lat)
+	slices.Sort(sorted)
+	p99 := sorted[min(n-1, (99*n+99)/100-1)]
+	fmt.Fprintf(stdout, "%s: N=%d D=%d metric=%s; %d queries, k=%d, dim %d, %s\n", path, v.N(), D, v.Metric(), n, *k, dim, kind)
+	fmt.Fprintf(stdout, "QPS %.0f  mean %s  p99 %s\n", float64(n)/wall.Seconds(), fmtDur(sum/time.Duration(n)), fmtDur(p99))
+	for j, t := range totals {
+		fmt.Fprintf(stdout, "  stage %d: dim %d, rows in %.0f, out %.0f, mean %s\n", j+1, t.dim,
+			float64(t.in)/float64(n), float64(t.out)/float64(n), fmtDur(t.elapsed/time.Duration(n)))
+	}
+	if *exact {
+		found, total := 0, 0
+		var ex []index.Hit
+		t0 := time.Now()
+		for i := range n {
+			if ex, err = flat.Search(q[i*qd:(i+1)*qd], D, *k, ex); err != nil {
+				return fmt.Errorf("exact query %d: %w", i, err)
+			}
+			for _, e := range ex {
+				for _, h := range hits[i] {
+					if h.Index == e.Index {
+						found++
+						break
+					}
+				}
+			}
+			total += len(ex)
+		}
+		exTime := time.Since(t0)
+		recall := 1.0
+		if total > 0 {
+			recall = float64(found) / float64(total)
+		}
+		fmt.Fprintf(stdout, "recall@%d vs exact flat at dim %d: %.4f (exact: QPS %.0f, %.1fx the time)\n",
+			*k, D, recall, float64(n)/exTime.Seconds(), exTime.Seconds()/wall.Seconds())
+	}
+	if *hitsOut != "" {
+		if err := writeHits(*hitsOut, hits); err != nil {
+			return fmt.Errorf("--out %s: %w", *hitsOut, err)
+		}
+		fmt.Fprintf(stdout, "wrote %d queries' hits to %s\n", n, *hitsOut)
+	}
+	return nil
+}
+
+func fmtDur(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/1e3, 'f', 1, 64) + "µs"
+}
+
+// hitsLine is one line of search --out.
+type hitsLine struct {
+	Query  int       `json:"query"`
+	IDs    []uint64  `json:"ids"`
+	Scores []float32 `json:"scores"`
+}
+
+func writeHits(path string, hits [][]index.Hit) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	enc := json.NewEncoder(w)
+	for i, hs := range hits {
+		l := hitsLine{Query: i, IDs: make([]uint64, len(hs)), Scores: make([]float32, len(hs))}
+		for j, h := range hs {
+			l.IDs[j], l.Scores[j] = h.ID, h.Score
+		}
+		if err := enc.Encode(l); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gomrl/mrl/data"
+)
+
+// writeVectors writes n seeded random d-dim vectors to dir as JSONL (ids
+// 1000+i) and NPY, returning both paths.
+func writeVectors(t *testing.T, dir, name string, n, d int, seed uint64) (jsonlPath, npyPath string) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed, 1))
+	x := make([]float32, n*d)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	jsonlPath = filepath.Join(dir, name+".jsonl")
+	var b strings.Builder
+	for i := range n {
+		b.WriteString(`{"id":` + strconv.Itoa(1000+i) + `,"vector":[`)
+		for j := range d {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(strconv.FormatFloat(float64(x[i*d+j]), 'g', -1, 32))
+		}
+		b.WriteString("]}\n")
+	}
+	if err := os.WriteFile(jsonlPath, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	npyPath = filepath.Join(dir, name+".npy")
+	f, err := os.Create(npyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := data.WriteNPY(f, x, []int{n, d}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return jsonlPath, npyPath
+}
+
+func wantContains(t *testing.T, what, out string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(out, w) {
+			t.Errorf("%s output lacks %q:\n%s", what, w, out)
+		}
+	}
+}
+
+func TestIndexBuildInfoSearch(t *testing.T) {
+	dir := t.TempDir()
+	jsonl, npy := writeVectors(t, dir, "db", 300, 16, 1)
+	_, queries := writeVectors(t, dir, "q", 50, 16, 2)
+	flatIdx := filepath.Join(dir, "flat.idx")
+	npyIdx := filepath.Join(dir, "npy.idx")
+	hnswIdx := filepath.Join(dir, "hnsw.idx")
+
+	code, out, stderr := runCmd(t, "index", "build", "--out", flatIdx, "--jsonl", jsonl)
+	if code != 0 {
+		t.Fatalf("build --jsonl: exit %d: %s", code, stderr)
+	}
+	t.Logf("mrl index build --jsonl:\n%s", out)
+	wantContains(t, "build --jsonl", out, "N=300 D=16 metric=cosine", "memory per vector: 72 B", "build time")
+
+	code, out, stderr = runCmd(t, "index", "build", "--out", npyIdx, "--npy", npy, "--metric", "l2")
+	if code != 0 {
+		t.Fatalf("build --npy: exit %d: %s", code, stderr)
+	}
+	wantContains(t, "build --npy", out, "N=300 D=16 metric=l2")
+
+	code, out, stderr = runCmd(t, "index", "build", "--out", hnswIdx, "--jsonl", jsonl, "--hnsw", "--hnsw-dim", "8", "--m", "8", "--seed", "3")
+	if code != 0 {
+		t.Fatalf("build --hnsw: exit %d: %s", code, stderr)
+	}
+	t.Logf("mrl index build --hnsw:\n%s", out)
+	wantContains(t, "build --hnsw", out, "N=300 D=16", "HNSW graph (M=8, dim 8)", "hnsw ")
+
+	code, out, stderr = runCmd(t, "index", "info", flatIdx)
+	if code != 0 {
+		t.Fatalf("info: exit %d: %s", code, stderr)
+	}
+	t.Logf("mrl index info:\n%s", out)
+	wantContains(t, "info flat", out, "N:      300", "D:      16", "metric: cosine", "graph:  none")
+	code, out, _ = runCmd(t, "index", "info", hnswIdx)
+	wantContains(t, "info hnsw", out, "graph:  HNSW on dim 8")
+	if code != 0 {
+		t.Fatalf("info hnsw: exit %d", code)
+	}
+
+	// Flat search is exact: recall 1.
+	hitsPath := filepath.Join(dir, "hits.jsonl")
+	code, out, stderr = runCmd(t, "index", "search", flatIdx, "--npy", queries, "--k", "5", "--exact-check", "--out", hitsPath)
+	if code != 0 {
+		t.Fatalf("search flat: exit %d: %s", code, stderr)
+	}
+	t.Logf("mrl index search (flat):\n%s", out)
+	wantContains(t, "search flat", out, "50 queries, k=5, dim 16, flat", "QPS", "p99", "recall@5 vs exact flat at dim 16: 1.0000")
+	f, err := os.Open(hitsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	lines := 0
+	for sc.Scan() {
+		var l hitsLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil || l.Query != lines || len(l.IDs) != 5 || len(l.Scores) != 5 || l.IDs[0] < 1000 {
+			t.Fatalf("hits line %d = %s (err %v)", lines+1, sc.Bytes(), err)
+		}
+		lines++
+	}
+	if lines != 50 {
+		t.Errorf("hits file has %d lines, want 50", lines)
+	}
+
+	// A funnel whose stages keep every row is exact (here under L2).
+	code, out, stderr = runCmd(t, "index", "search", "--plan", "4:300,8:300,16:10", "--exact-check", npyIdx, "--queries", queries)
+	if code != 0 {
+		t.Fatalf("search funnel: exit %d: %s", code, stderr)
+	}
+	t.Logf("mrl index search --plan:\n%s", out)
+	wantContains(t, "search funnel", out, "funnel 4:300,8:300,16:10 (first stage flat)",
+		"stage 1: dim 4, rows in 300, out 300", "stage 2: dim 8, rows in 300, out 300", "stage 3: dim 16, rows in 300, out 10",
+		"recall@10 vs exact flat at dim 16: 1.0000")
+
+	// Ranking by a prefix.
+	code, out, stderr = runCmd(t, "index", "search", flatIdx, "--npy", queries, "--dim", "8")
+	if code != 0 {
+		t.Fatalf("search --dim 8: exit %d: %s", code, stderr)
+	}
+	wantContains(t, "search --dim 8", out, "dim 8, flat")
+
+	// HNSW, alone and as a funnel's first stage; ef >= N makes it exact at
+	// the graph dim, so the funnel keeping all rows is exact.
+	code, out, stderr = runCmd(t, "index", "search", hnswIdx, "--npy", queries, "--ef", "64", "--exact-check")
+	if code != 0 {
+		t.Fatalf("search hnsw: exit %d: %s", code, stderr)
+	}
+	t.Logf("mrl index search (hnsw):\n%s", out)
+	wantContains(t, "search hnsw", out, "hnsw dim 8, ef 64", "recall@10 vs exact flat at dim 16:")
+	code, out, stderr = runCmd(t, "index", "search", hnswIdx, "--npy", queries, "--ef", "300", "--plan", "8:300,16:10", "--exact-check")
+	if code != 0 {
+		t.Fatalf("search hnsw funnel: exit %d: %s", code, stderr)
+	}
+	t.Logf("mrl index search (hnsw funnel):\n%s", out)
+	wantContains(t, "search hnsw funnel", out, "first stage hnsw dim 8, ef 300", "stage 1: dim 8", "recall@10 vs exact flat at dim 16: 1.0000")
+}
+
+func TestIndexErrors(t *testing.T) {
+	dir := t.TempDir()
+	jsonl, _ := writeVectors(t, dir, "db", 20, 8, 1)
+	_, queries := writeVectors(t, dir, "q", 3, 8, 2)
+	_, shortQ := writeVectors(t, dir, "short", 3, 4, 2)
+	idx := filepath.Join(dir, "a.idx")
+	if code, _, stderr := runCmd(t, "index", "build", "--out", idx, "--jsonl", jsonl); code != 0 {
+		t.Fatalf("build: exit %d: %s", code, stderr)
+	}
+	bad := filepath.Join(dir, "bad.jsonl")
+	os.WriteFile(bad, []byte("{\"id\":1,\"vector\":[1,2,3]}\n\n{\"id\":2,\"vector\":[1,2]}\n"), 0o644)
+	missing := filepath.Join(dir, "missing.idx")
+	cases := []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"index"}, 2, "Usage: mrl index"},
+		{[]string{"index", "frob"}, 2, `unknown subcommand "frob"`},
+		{[]string{"index", "build", "--jsonl", jsonl}, 2, "--out is required"},
+		{[]string{"index", "build", "--out", idx}, 2, "exactly one of --from-ckpt, --npy, --jsonl (got 0)"},
+		{[]string{"index", "build", "--out", idx, "--jsonl", bad}, 1, "bad.jsonl: line 3: index: dimension mismatch: 2 dims, want 3 as on line 1"},
+		{[]string{"index", "build", "--out", idx, "--npy", filepath.Join(dir, "nope.npy")}, 1, "nope.npy"},
+		{[]string{"index", "build", "--out", idx, "--jsonl", jsonl, "--metric", "hamming"}, 1, `--metric: mrl: unknown metric "hamming"`},
+		{[]string{"index", "build", "--out", idx, "--jsonl", jsonl, "--hnsw", "--hnsw-dim", "9"}, 1, "--hnsw-dim 9: the vectors have 8 dims"},
+		{[]string{"index", "build", "--out", idx, "--jsonl", jsonl, "--bogus"}, 2, "flag provided but not defined"},
+		{[]string{"index", "info"}, 2, "want one FILE, got 0"},
+		{[]string{"index", "info", missing}, 1, "missing.idx"},
+		{[]string{"index", "info", jsonl}, 1, "index: not an index file"},
+		{[]string{"index", "search", idx}, 2, "exactly one query source"},
+		{[]string{"index", "search", missing, "--npy", queries}, 1, "missing.idx"},
+		{[]string{"index", "search", idx, "--npy", queries, "--plan", "4:x"}, 1, `--plan: index: invalid plan: stage 1: "4:x" is not dim:keep`},
+		{[]string{"index", "search", idx, "--npy", queries, "--plan", "4:20,6:10"}, 1, "last dim 6 is not the full dim 8"},
+		{[]string{"index", "search", idx, "--npy", queries, "--plan", "4:20,8:5"}, 1, "last keep 5 is less than k = 10"},
+		{[]string{"index", "search", idx, "--npy", queries, "--dim", "9"}, 1, "--dim 9: " + idx + " has 8 dims (want 1..8)"},
+		{[]string{"index", "search", idx, "--npy", shortQ}, 1, "queries have 4 dims, need 8"},
+		{[]string{"index", "search", idx, "--npy", queries, "--k", "0"}, 1, "--k 0"},
+	}
+	for _, tc := range cases {
+		code, _, stderr := runCmd(t, tc.args...)
+		if code != tc.code || !strings.Contains(stderr, tc.msg) {
+			t.Errorf("mrl %v: exit %d, stderr %q; want exit %d and %q", tc.args, code, stderr, tc.code, tc.msg)
+		}
+	}
+	for _, sub := range []string{"build", "info", "search"} {
+		code, _, stderr := runCmd(t, "index", sub, "-h")
+		if code != 0 || !strings.Contains(stderr, "Usage: mrl index "+sub) || !strings.Contains(stderr, "Example") {
+			t.Errorf("mrl index %s -h: exit %d, stderr %q", sub, code, stderr)
+		}
+	}
+}
