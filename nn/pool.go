@@ -134,18 +134,20 @@ func (p *GlobalAvgPool) Forward(x *Tensor, train bool) *Tensor {
 	y := reshape(&p.y, n, c)
 	clear(y.Data)
 	inv := 1 / float32(hw)
-	for b := 0; b < n; b++ {
-		o := y.Data[b*c : (b+1)*c]
-		for s := 0; s < hw; s++ {
-			in := x.Data[(b*hw+s)*c:][:c]
-			for ch, v := range in {
-				o[ch] += v
+	kernel.ParallelFor(n, max(1, elemGrain/(hw*c)), func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			o := y.Data[b*c : (b+1)*c]
+			for s := 0; s < hw; s++ {
+				in := x.Data[(b*hw+s)*c:][:c]
+				for ch, v := range in {
+					o[ch] += v
+				}
+			}
+			for ch := range o {
+				o[ch] *= inv
 			}
 		}
-		for ch := range o {
-			o[ch] *= inv
-		}
-	}
+	})
 	return y
 }
 
@@ -154,15 +156,17 @@ func (p *GlobalAvgPool) Backward(dy *Tensor) *Tensor {
 	n, hw, c := p.in[0], p.in[1]*p.in[2], p.in[3]
 	dx := reshape(&p.dx, p.in...)
 	inv := 1 / float32(hw)
-	for b := 0; b < n; b++ {
-		g := dy.Data[b*c : (b+1)*c]
-		for s := 0; s < hw; s++ {
-			d := dx.Data[(b*hw+s)*c:][:c]
-			for ch, v := range g {
-				d[ch] = v * inv
+	kernel.ParallelFor(n, max(1, elemGrain/(hw*c)), func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			g := dy.Data[b*c : (b+1)*c]
+			for s := 0; s < hw; s++ {
+				d := dx.Data[(b*hw+s)*c:][:c]
+				for ch, v := range g {
+					d[ch] = v * inv
+				}
 			}
 		}
-	}
+	})
 	return dx
 }
 

@@ -36,15 +36,22 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		return
 	}
 	if beta != 1 {
-		for i := 0; i < m; i++ {
-			row := c[i*ldc : i*ldc+n]
-			if beta == 0 {
-				clear(row)
-			} else {
-				for j := range row {
-					row[j] *= beta
+		scale := func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				row := c[i*ldc : i*ldc+n]
+				if beta == 0 {
+					clear(row)
+				} else {
+					for j := range row {
+						row[j] *= beta
+					}
 				}
 			}
+		}
+		if m*n >= 1<<16 {
+			parallelFor(m, max(1, (1<<14)/n), scale)
+		} else {
+			scale(0, m)
 		}
 	}
 	if k == 0 || alpha == 0 {
