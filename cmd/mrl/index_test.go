@@ -210,3 +210,37 @@ func TestIndexErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestIndexFromCheckpoint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model")
+	}
+	dir := t.TempDir()
+	ckpt, idx := filepath.Join(dir, "m.ckpt"), filepath.Join(dir, "m.idx")
+	code, _, stderr := runCmd(t, "train", "--out", ckpt, "--hidden", "32", "--embed", "16", "--epochs", "1", "--max-steps", "5", "--batch", "64", "--quiet")
+	if code != 0 {
+		t.Fatalf("train exit %d: %s", code, stderr)
+	}
+	code, out, stderr := runCmd(t, "index", "build", "--out", idx, "--from-ckpt", ckpt, "--split", "test")
+	if code != 0 {
+		t.Fatalf("build --from-ckpt: exit %d: %s", code, stderr)
+	}
+	wantContains(t, "build --from-ckpt", out, "N=10000 D=16 metric=cosine")
+	code, out, stderr = runCmd(t, "index", "search", idx, "--from-ckpt", ckpt, "--n", "100", "--plan", "8:10000,16:10", "--exact-check")
+	if code != 0 {
+		t.Fatalf("search --from-ckpt: exit %d: %s", code, stderr)
+	}
+	t.Logf("mrl index search --from-ckpt:\n%s", out)
+	wantContains(t, "search --from-ckpt", out, "100 queries, k=10", "recall@10 vs exact flat at dim 16: 1.0000")
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"index", "build", "--out", idx, "--from-ckpt", filepath.Join(dir, "none.ckpt")}, "none.ckpt"},
+		{[]string{"index", "search", idx, "--from-ckpt", ckpt, "--split", "val"}, `--split "val": want train or test`},
+	} {
+		if code, _, stderr := runCmd(t, tc.args...); code != 1 || !strings.Contains(stderr, tc.msg) {
+			t.Errorf("mrl %v: exit %d, stderr %q; want exit 1 and %q", tc.args, code, stderr, tc.msg)
+		}
+	}
+}
