@@ -46,10 +46,11 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	jsonOut := fs.String("json", "", "write the results as JSON to this file")
 	csvOut := fs.String("csv", "", "write the results as CSV (checkpoint,heads,dim,top1) to this file")
 	threads := fs.Int("threads", 0, "compute threads (default all cores)")
-	if err := parseFlags(fs, evalHelp, args, stderr); err != nil {
+	paths, err := parseInterspersed(fs, evalHelp, args, stderr)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() == 0 {
+	if len(paths) == 0 {
 		fs.Usage()
 		return errUsage
 	}
@@ -61,7 +62,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	var results []EvalResult
 	cache := map[string][3]*data.Dataset{}
-	for _, path := range fs.Args() {
+	for _, path := range paths {
 		m, st, _, err := train.LoadModel(path)
 		if err != nil {
 			return err

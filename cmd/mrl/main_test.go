@@ -26,7 +26,7 @@ func TestTrainEvalQuickstart(t *testing.T) {
 		t.Fatalf("train exit %d: %s", code, stderr)
 	}
 	jsonPath, csvPath := filepath.Join(dir, "e.json"), filepath.Join(dir, "e.csv")
-	code, out, stderr := runCmd(t, "eval", "--json", jsonPath, "--csv", csvPath, ckpt)
+	code, out, stderr := runCmd(t, "eval", "--json", jsonPath, ckpt, "--csv", csvPath) // flags on both sides
 	if code != 0 {
 		t.Fatalf("eval exit %d: %s", code, stderr)
 	}
