@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	mrl "github.com/gomrl/mrl"
@@ -19,7 +20,7 @@ import (
 	"github.com/gomrl/mrl/train"
 )
 
-const indexHelp = `Usage: mrl index build|info|search [flags]
+const indexHelp = `Usage: mrl index build|info|search|tune [flags]
 
 Builds, inspects and searches index files (package index): one stored vector
 per row serves every Matryoshka prefix dim.
@@ -27,6 +28,7 @@ per row serves every Matryoshka prefix dim.
   build   write an index file from a checkpoint's embeddings, NPY or JSONL
   info    print the rows, dims, metric, graph and size of an index file
   search  run queries through Flat, HNSW or a funnel plan; QPS, latency, recall
+  tune    pick the cheapest funnel plan meeting a recall target or FLOP budget
 
 Run "mrl index SUBCOMMAND -h" for its flags.
 `
@@ -82,8 +84,10 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runIndexInfo(args[1:], stdout, stderr)
 	case "search":
 		return runIndexSearch(ctx, args[1:], stdout, stderr)
+	case "tune":
+		return runIndexTune(args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "mrl index: unknown subcommand %q (want build, info or search)\n\n%s", args[0], indexHelp)
+	fmt.Fprintf(stderr, "mrl index: unknown subcommand %q (want build, info, search or tune)\n\n%s", args[0], indexHelp)
 	return errUsage
 }
 
@@ -555,4 +559,138 @@ func writeHits(path string, hits [][]index.Hit) error {
 		return err
 	}
 	return f.Close()
+}
+
+const indexTuneHelp = `Usage: mrl index tune FILE (--npy Q.npy | --from-ckpt CKPT [--data NAME] [--split test] [--n 1000]) (--target-recall R | --max-mflops X) [flags]
+
+Picks a funnel plan for the index (package index, Tune): the queries are
+split into a calibration part and a held-out part (--holdout, the last
+rows); candidate plans over the --dims and --keeps grids are measured on the
+calibration queries, cheapest first, against exact Flat at the full dim,
+with a Flat first stage. It prints the table of measured plans, the chosen
+plan, its calibration and held-out recall@k, MFLOPs and mean latency per
+query. With --target-recall the chosen plan is the cheapest meeting it
+(within --max-mflops if given); with --max-mflops alone, the plan of
+highest recall within the budget. --queries is an alias of --npy.
+
+Examples:
+  mrl index tune runs/mnist.idx --from-ckpt runs/quickstart.ckpt --n 1000 --target-recall 0.95
+  mrl index tune vecs.idx --queries q.npy --max-mflops 0.5 --k 10 --holdout 0.5
+`
+
+func runIndexTune(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("index tune", flag.ContinueOnError)
+	var src ckptSource
+	src.register(fs, "test")
+	npy := fs.String("npy", "", "read the queries from this 2-D NPY file")
+	fs.StringVar(npy, "queries", "", "alias of --npy")
+	nq := fs.Int("n", 1000, "with --from-ckpt: number of queries (the first rows of the split)")
+	var opt index.TuneOptions
+	fs.IntVar(&opt.K, "k", 10, "results per query; recall@k is measured")
+	fs.Float64Var(&opt.TargetRecall, "target-recall", 0, "recall@k to reach against exact full-dim search, e.g. 0.95")
+	mflops := fs.Float64("max-mflops", 0, "per-query budget in millions of FLOPs (0: none)")
+	fs.IntVar(&opt.MaxStages, "max-stages", 2, "shortlisting stages before the full-dim rerank: 1 or 2")
+	dimsStr := fs.String("dims", "", "candidate shortlist dims, comma-separated (default: powers of two below D)")
+	keepsStr := fs.String("keeps", "", "candidate shortlist sizes, comma-separated (default 50,100,200,400,800,1600)")
+	holdout := fs.Float64("holdout", 0.5, "fraction of the queries held out to check the chosen plan (0: none)")
+	pos, err := parseInterspersed(fs, indexTuneHelp, args, stderr)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fmt.Fprintf(stderr, "mrl index tune: want one index FILE, got %d arguments\n\n%s", len(pos), indexTuneHelp)
+		return errUsage
+	}
+	if (src.ckpt == "") == (*npy == "") {
+		fmt.Fprintln(stderr, "mrl index tune: give exactly one query source: --npy Q.npy or --from-ckpt CKPT")
+		return errUsage
+	}
+	if *holdout < 0 || *holdout >= 1 {
+		return fmt.Errorf("--holdout %g: want 0 <= h < 1", *holdout)
+	}
+	if *mflops < 0 {
+		return fmt.Errorf("--max-mflops %g: want at least 0", *mflops)
+	}
+	opt.MaxFLOPs = int64(*mflops * 1e6)
+	if opt.Dims, err = parseInts(*dimsStr); err != nil {
+		return fmt.Errorf("--dims: %w", err)
+	}
+	if opt.Keeps, err = parseInts(*keepsStr); err != nil {
+		return fmt.Errorf("--keeps: %w", err)
+	}
+	if err := opt.Validate(); err != nil {
+		return err
+	}
+	path := pos[0]
+	v, _, err := loadIndex(path)
+	if err != nil {
+		return err
+	}
+	D := v.Dim()
+
+	var q []float32
+	var n, qd int
+	if src.ckpt != "" {
+		if *nq < 1 {
+			return fmt.Errorf("--n %d: want at least 1", *nq)
+		}
+		if q, n, qd, err = src.embed(*nq); err != nil {
+			return err
+		}
+	} else {
+		qv, err := readVectorFile(*npy, v.Metric(), false)
+		if err != nil {
+			return err
+		}
+		q, n, qd = qv.Data(), qv.N(), qv.Dim()
+	}
+	if qd < D {
+		return fmt.Errorf("queries have %d dims, need %d (index %s has D=%d)", qd, D, path, D)
+	}
+	nHeld := int(float64(n) * *holdout)
+	nCal := n - nHeld
+	if nCal < 1 {
+		return fmt.Errorf("%d queries leave none for calibration with --holdout %g", n, *holdout)
+	}
+
+	res, tuneErr := index.Tune(v, nil, q[:nCal*qd], nCal, opt)
+	if tuneErr != nil && res.Plan == nil {
+		return tuneErr
+	}
+	fmt.Fprintf(stdout, "%s: N=%d D=%d metric=%s; %d calibration + %d held-out queries, k=%d\n",
+		path, v.N(), D, v.Metric(), nCal, nHeld, res.K)
+	fmt.Fprintf(stdout, "%-28s %8s %10s %10s\n", "plan", "recall", "MFLOPs", "latency")
+	for _, e := range res.Evaluated {
+		fmt.Fprintf(stdout, "%-28s %8.4f %10.3f %10s\n", e.Plan, e.Recall, float64(e.FLOPs)/1e6, fmtDur(e.Latency))
+	}
+	exact := index.Plan{{Dim: D, Keep: res.K}}.FLOPs(v.N())
+	fmt.Fprintf(stdout, "chosen plan: %s\n", res.Plan)
+	fmt.Fprintf(stdout, "  calibration recall@%d: %.4f\n", res.K, res.Recall)
+	if nHeld > 0 {
+		held, err := res.Check(v, nil, q[nCal*qd:], nHeld)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "  held-out recall@%d:    %.4f\n", res.K, held)
+	}
+	fmt.Fprintf(stdout, "  MFLOPs per query:      %.3f (exact flat %.3f, %.1fx fewer)\n",
+		float64(res.FLOPs)/1e6, float64(exact)/1e6, float64(exact)/float64(res.FLOPs))
+	fmt.Fprintf(stdout, "  mean latency:          %s\n", fmtDur(res.Latency))
+	return tuneErr
+}
+
+// parseInts reads a comma-separated list of integers; "" gives nil.
+func parseInts(s string) ([]int, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		x, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an integer", f)
+		}
+		out = append(out, x)
+	}
+	return out, nil
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gomrl/mrl/data"
+	"github.com/gomrl/mrl/index/indextest"
 )
 
 // writeVectors writes n seeded random d-dim vectors to dir as JSONL (ids
@@ -242,5 +243,62 @@ func TestIndexFromCheckpoint(t *testing.T) {
 		if code, _, stderr := runCmd(t, tc.args...); code != 1 || !strings.Contains(stderr, tc.msg) {
 			t.Errorf("mrl %v: exit %d, stderr %q; want exit 1 and %q", tc.args, code, stderr, tc.msg)
 		}
+	}
+}
+
+func TestIndexTune(t *testing.T) {
+	dir := t.TempDir()
+	const n, d, nq = 2000, 32, 80
+	rng := rand.New(rand.NewPCG(9, 3))
+	x := indextest.MatryoshkaLike(rng, n+nq, d)
+	writeNPY := func(name string, x []float32, rows int) string {
+		p := filepath.Join(dir, name)
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := data.WriteNPY(f, x, []int{rows, d}); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	db := writeNPY("db.npy", x[:n*d], n)
+	queries := writeNPY("q.npy", x[n*d:], nq)
+	idx := filepath.Join(dir, "db.idx")
+	if code, _, stderr := runCmd(t, "index", "build", "--out", idx, "--npy", db); code != 0 {
+		t.Fatalf("build: exit %d: %s", code, stderr)
+	}
+
+	code, out, stderr := runCmd(t, "index", "tune", idx, "--queries", queries, "--target-recall", "0.9", "--holdout", "0.5")
+	if code != 0 {
+		t.Fatalf("tune: exit %d: %s", code, stderr)
+	}
+	t.Logf("mrl index tune:\n%s", out)
+	wantContains(t, "tune", out, "N=2000 D=32 metric=cosine; 40 calibration + 40 held-out queries, k=10",
+		"plan", "recall", "MFLOPs", "chosen plan: ", "calibration recall@10: ", "held-out recall@10:    ", "mean latency:")
+	for _, line := range strings.Split(out, "\n") {
+		for _, pre := range []string{"  calibration recall@10: ", "  held-out recall@10:    "} {
+			if r, ok := strings.CutPrefix(line, pre); ok {
+				if f, err := strconv.ParseFloat(r, 64); err != nil || f < 0.9 {
+					t.Errorf("%q: recall below the target 0.9", line)
+				}
+			}
+		}
+	}
+
+	// An impossible budget fails; so do bad flags.
+	code, _, stderr = runCmd(t, "index", "tune", idx, "--queries", queries, "--max-mflops", "0.0001")
+	if code == 0 || !strings.Contains(stderr, "no plan meets the target") {
+		t.Errorf("tune --max-mflops 0.0001: exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = runCmd(t, "index", "tune", idx, "--queries", queries)
+	if code == 0 || !strings.Contains(stderr, "no target") {
+		t.Errorf("tune without a target: exit %d, stderr %q", code, stderr)
+	}
+	if code, _, _ = runCmd(t, "index", "tune", idx, "--target-recall", "0.9"); code == 0 {
+		t.Error("tune without queries succeeded")
 	}
 }

@@ -1,0 +1,330 @@
+package index
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// ErrNoPlan reports that no candidate plan meets a tuner's target.
+var ErrNoPlan = errors.New("index: no plan meets the target")
+
+// TuneOptions configures Tune. At least one target, TargetRecall or
+// MaxFLOPs, must be set.
+type TuneOptions struct {
+	// K is the number of results the plan is for; recall is recall@K
+	// against exact Flat search at the full dim D. Default 10 (capped at N).
+	K int
+	// TargetRecall is the mean recall@K the plan must reach on the
+	// calibration queries, in (0, 1]; 0 means not used.
+	TargetRecall float64
+	// MaxFLOPs is the per-query budget in the cost model of Plan.FLOPs;
+	// 0 means not used. With TargetRecall, the plan must meet both; alone,
+	// Tune returns the plan of highest recall within it.
+	MaxFLOPs int64
+	// Dims are the candidate shortlisting dims, each in 1..D-1. Default:
+	// the powers of two below D.
+	Dims []int
+	// Keeps are the candidate shortlist sizes, capped at N; sizes below K
+	// are dropped. Default 50, 100, 200, 400, 800, 1600.
+	Keeps []int
+	// MaxStages is the number of shortlisting stages before the full-dim
+	// rerank, 1 or 2. Default 2.
+	MaxStages int
+}
+
+// Validate reports every problem of o at once, wrapping ErrOptions. It
+// does not know the vectors: Tune also checks the dims against D.
+func (o TuneOptions) Validate() error {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if o.K < 0 {
+		add("K %d is negative", o.K)
+	}
+	if o.TargetRecall < 0 || o.TargetRecall > 1 {
+		add("TargetRecall %g outside 0..1", o.TargetRecall)
+	}
+	if o.MaxFLOPs < 0 {
+		add("MaxFLOPs %d is negative", o.MaxFLOPs)
+	}
+	if o.TargetRecall == 0 && o.MaxFLOPs == 0 {
+		add("no target: set TargetRecall or MaxFLOPs")
+	}
+	for _, d := range o.Dims {
+		if d < 1 {
+			add("dim %d is not positive", d)
+		}
+	}
+	for _, k := range o.Keeps {
+		if k < 1 {
+			add("keep %d is not positive", k)
+		}
+	}
+	if o.MaxStages < 0 || o.MaxStages > 2 {
+		add("MaxStages %d outside 1..2", o.MaxStages)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: tune: %s", ErrOptions, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// PlanEval is one plan the tuner measured on the calibration queries.
+type PlanEval struct {
+	Plan    Plan
+	Recall  float64       // mean recall@K against exact full-dim search
+	FLOPs   int64         // Plan.FLOPs(N): per query, for a Flat first stage
+	Latency time.Duration // mean wall-clock time of one Funnel.Search
+}
+
+// TuneResult is the plan Tune chose, with its measurements, and every plan
+// it evaluated in the order it evaluated them (cheapest first).
+type TuneResult struct {
+	PlanEval
+	K         int
+	Evaluated []PlanEval
+}
+
+// Tune picks a funnel plan for v from calibration queries: nq rows of calib
+// with stride len(calib)/nq >= D. first searches the first stage (nil means
+// NewFlat(v)); costs are those of a Flat first stage (Plan.MulAdds).
+//
+// It computes the exact full-dim top-K of the queries once, then
+// enumerates the exact plan "D:K", the one-stage plans "d:K',D:K" and
+// (MaxStages 2) the two-stage plans "d1:K1,d2:K2,D:K" with d1 < d2 < D and
+// K1 > K2, over opt.Dims and opt.Keeps, and measures them cheapest first.
+// With TargetRecall it stops at the first plan that meets it (within
+// MaxFLOPs if set), the cheapest one; with MaxFLOPs alone it measures every
+// plan within budget, skipping the dearer plans of a family (same dims)
+// once one reaches recall 1, and returns the one of highest recall (the
+// cheaper on ties).
+//
+// If no plan meets the target, Tune returns the best plan it measured and
+// an error wrapping ErrNoPlan that gives the best recall reached.
+func Tune(v *Vectors, first Searcher, calib []float32, nq int, opt TuneOptions) (TuneResult, error) {
+	if err := opt.Validate(); err != nil {
+		return TuneResult{}, err
+	}
+	n, D := v.N(), v.Dim()
+	if n == 0 {
+		return TuneResult{}, fmt.Errorf("tune: no rows: %w", ErrOptions)
+	}
+	ld, err := queryStride(calib, nq, D)
+	if err != nil {
+		return TuneResult{}, fmt.Errorf("tune: %w", err)
+	}
+	if first == nil {
+		first = NewFlat(v)
+	}
+	k := opt.K
+	if k == 0 {
+		k = 10
+	}
+	k = min(k, n)
+	dims, keeps, err := tuneGrid(opt, n, D, k)
+	if err != nil {
+		return TuneResult{}, err
+	}
+	truth, err := exactTruth(v, calib, ld, k)
+	if err != nil {
+		return TuneResult{}, err
+	}
+
+	type cand struct {
+		plan   Plan
+		family string
+		cost   int64
+	}
+	var cands []cand
+	addPlan := func(p Plan) {
+		fam := make([]string, len(p))
+		for i, s := range p {
+			fam[i] = fmt.Sprint(s.Dim)
+		}
+		cands = append(cands, cand{plan: p, family: strings.Join(fam, ","), cost: p.FLOPs(n)})
+	}
+	addPlan(Plan{{D, k}})
+	for _, d := range dims {
+		for _, kp := range keeps {
+			addPlan(Plan{{d, kp}, {D, k}})
+		}
+	}
+	if opt.MaxStages != 1 {
+		for i, d1 := range dims {
+			for _, d2 := range dims[i+1:] {
+				for a, k1 := range keeps {
+					for _, k2 := range keeps[:a] {
+						addPlan(Plan{{d1, k1}, {d2, k2}, {D, k}})
+					}
+				}
+			}
+		}
+	}
+	slices.SortStableFunc(cands, func(a, b cand) int {
+		if a.cost != b.cost {
+			return cmp.Compare(a.cost, b.cost)
+		}
+		return len(a.plan) - len(b.plan)
+	})
+
+	res := TuneResult{K: k}
+	best := -1
+	done := map[string]bool{} // families that reached recall 1
+	met := false
+	for _, c := range cands {
+		if opt.MaxFLOPs > 0 && c.cost > opt.MaxFLOPs {
+			break // sorted by cost: the rest are over budget too
+		}
+		if opt.TargetRecall == 0 && done[c.family] {
+			continue
+		}
+		f, err := NewFunnel(v, c.plan, first)
+		if err != nil {
+			return res, fmt.Errorf("tune: %w", err)
+		}
+		rec, lat, err := measure(f, calib, ld, D, k, truth)
+		if err != nil {
+			return res, fmt.Errorf("tune: plan %s: %w", c.plan, err)
+		}
+		res.Evaluated = append(res.Evaluated, PlanEval{Plan: c.plan, Recall: rec, FLOPs: c.cost, Latency: lat})
+		i := len(res.Evaluated) - 1
+		if best < 0 || rec > res.Evaluated[best].Recall {
+			best = i
+		}
+		if rec >= 1 {
+			done[c.family] = true
+		}
+		if opt.TargetRecall > 0 && rec >= opt.TargetRecall {
+			best, met = i, true
+			break
+		}
+	}
+	if best < 0 {
+		return res, fmt.Errorf("%w: no plan within %d FLOPs (the cheapest, %s, needs %d)",
+			ErrNoPlan, opt.MaxFLOPs, cands[0].plan, cands[0].cost)
+	}
+	res.PlanEval = res.Evaluated[best]
+	if opt.TargetRecall > 0 && !met {
+		budget := ""
+		if opt.MaxFLOPs > 0 {
+			budget = fmt.Sprintf(" within %d FLOPs", opt.MaxFLOPs)
+		}
+		return res, fmt.Errorf("%w: recall@%d %g wanted, best %.4f reached by %s%s (%d plans measured)",
+			ErrNoPlan, k, opt.TargetRecall, res.Recall, res.Plan, budget, len(res.Evaluated))
+	}
+	return res, nil
+}
+
+// Check measures the recall@K of r's plan against exact full-dim search on
+// nq other queries (rows of q, stride len(q)/nq >= D), such as a held-out
+// half of the calibration sample; first is as for Tune.
+func (r TuneResult) Check(v *Vectors, first Searcher, q []float32, nq int) (float64, error) {
+	ld, err := queryStride(q, nq, v.Dim())
+	if err != nil {
+		return 0, fmt.Errorf("tune check: %w", err)
+	}
+	truth, err := exactTruth(v, q, ld, r.K)
+	if err != nil {
+		return 0, err
+	}
+	f, err := NewFunnel(v, r.Plan, first)
+	if err != nil {
+		return 0, fmt.Errorf("tune check: %w", err)
+	}
+	rec, _, err := measure(f, q, ld, v.Dim(), r.K, truth)
+	if err != nil {
+		return 0, fmt.Errorf("tune check: plan %s: %w", r.Plan, err)
+	}
+	return rec, nil
+}
+
+// queryStride returns the stride of nq >= 1 query rows in q, at least d.
+func queryStride(q []float32, nq, d int) (int, error) {
+	if nq < 1 || len(q)%nq != 0 || len(q)/nq < d {
+		return 0, fmt.Errorf("%d queries in %d floats for dim %d: %w", nq, len(q), d, ErrDimMismatch)
+	}
+	return len(q) / nq, nil
+}
+
+// tuneGrid returns the sorted, deduplicated candidate dims (in 1..D-1) and
+// keeps (in k..n) of opt.
+func tuneGrid(opt TuneOptions, n, D, k int) (dims, keeps []int, err error) {
+	if opt.Dims == nil {
+		for d := 1; d < D; d *= 2 {
+			dims = append(dims, d)
+		}
+	} else {
+		var bad []string
+		for _, d := range opt.Dims {
+			if d >= D {
+				bad = append(bad, fmt.Sprint(d))
+			}
+			dims = append(dims, d)
+		}
+		if len(bad) > 0 {
+			return nil, nil, fmt.Errorf("%w: tune: dims %s not below the full dim %d", ErrOptions, strings.Join(bad, ", "), D)
+		}
+	}
+	src := opt.Keeps
+	if src == nil {
+		src = []int{50, 100, 200, 400, 800, 1600}
+	}
+	for _, kp := range src {
+		if kp = min(kp, n); kp >= k {
+			keeps = append(keeps, kp)
+		}
+	}
+	slices.Sort(dims)
+	slices.Sort(keeps)
+	return slices.Compact(dims), slices.Compact(keeps), nil
+}
+
+// exactTruth returns the exact full-dim top-k indexes of each query.
+func exactTruth(v *Vectors, q []float32, ld, k int) ([][]int32, error) {
+	hits, err := NewFlat(v).SearchBatch(q, ld, v.Dim(), k, nil)
+	if err != nil {
+		return nil, fmt.Errorf("tune: exact search: %w", err)
+	}
+	truth := make([][]int32, len(hits))
+	for i, h := range hits {
+		truth[i] = make([]int32, len(h))
+		for j := range h {
+			truth[i][j] = h[j].Index
+		}
+	}
+	return truth, nil
+}
+
+// measure runs the queries one at a time through f at dim and returns the
+// mean recall@k against truth and the mean latency per query.
+func measure(f *Funnel, q []float32, ld, dim, k int, truth [][]int32) (float64, time.Duration, error) {
+	found, total := 0, 0
+	dst := make([]Hit, 0, k)
+	var elapsed time.Duration
+	for i, want := range truth {
+		t0 := time.Now()
+		var err error
+		dst, err = f.Search(q[i*ld:(i+1)*ld], dim, k, dst)
+		elapsed += time.Since(t0)
+		if err != nil {
+			return 0, 0, fmt.Errorf("query %d: %w", i, err)
+		}
+		for _, w := range want {
+			for _, h := range dst {
+				if h.Index == w {
+					found++
+					break
+				}
+			}
+		}
+		total += len(want)
+	}
+	rec := 1.0
+	if total > 0 {
+		rec = float64(found) / float64(total)
+	}
+	return rec, elapsed / time.Duration(max(len(truth), 1)), nil
+}
