@@ -4,7 +4,7 @@
 //	mrl train  [flags]         train an MRL, MRL-E or FF model
 //	mrl eval   [flags] CKPT    top-1 accuracy at every nesting dim
 //	mrl report [flags]         the reproduction report (tables, plots, claims)
-//	mrl index build|info|search  build, inspect and search index files
+//	mrl index build|info|search|tune  build, inspect, search index files; tune funnel plans
 //
 // Run "mrl COMMAND -h" for the flags of a command.
 package main
@@ -33,7 +33,7 @@ Commands:
   eval        top-1 accuracy at every nesting dim of a checkpoint (table, JSON, CSV)
   report      reproduce the paper's evaluation (MRL, MRL-E, FF-k, baselines) as a
               report folder: tables, plots, JSON, CSV and a paper-claims table
-  index       build|info|search index files: Flat, HNSW and funnel plans, with
+  index       build|info|search|tune index files: Flat, HNSW and funnel plans, with
               QPS, latency and recall
 
 Run "mrl COMMAND -h" for a command's flags.
