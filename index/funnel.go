@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/internal/kernel"
 )
 
@@ -131,24 +130,7 @@ func (f *Funnel) search(q []float32, dim, k int, dst []Hit, stats []StageStat, t
 // rerank rescores the hits h exactly at dim, sorts them best first and
 // keeps the best keep, in place.
 func (f *Funnel) rerank(q []float32, dim, keep int, h []Hit) []Hit {
-	v := f.v
-	q = q[:dim]
-	metric := v.metric
-	norms := v.cachedNorms(dim)
-	a, b := queryScale(metric, q)
-	for i := range h {
-		x := v.data[int(h[i].Index)*v.d : int(h[i].Index)*v.d+dim]
-		key := kernel.Dot(q, x)
-		switch {
-		case metric == mrl.InnerProduct:
-		case norms != nil:
-			key = scanKey(metric, key, norms[h[i].Index])
-		default:
-			key = scanKey(metric, key, rowNorm(metric, x))
-		}
-		h[i].Score = key*a + b
-	}
-	slices.SortFunc(h, compareHits)
+	f.v.rescore(q[:dim], h)
 	return h[:min(keep, len(h))]
 }
 

@@ -556,37 +556,13 @@ func (h *HNSW) search(s *hnswScratch, q []float32, dim, k int, dst []Hit) []Hit 
 	}
 	w := h.searchLayer(s, gq, qn, ep, epSim, max(h.Ef(), k), 0)
 	if dim > h.dim {
-		h.rerank(q[:dim], w)
+		h.v.rescore(q[:dim], w)
 	}
 	w = w[:min(k, len(w))]
 	for i := range w {
 		w[i].ID = h.v.ids[w[i].Index]
 	}
 	return append(dst[:0], w...)
-}
-
-// rerank rescores the hits w exactly at dim = len(q) and sorts them best
-// first, in place (as Funnel's later stages do).
-func (h *HNSW) rerank(q []float32, w []Hit) {
-	v := h.v
-	dim := len(q)
-	metric := v.metric
-	norms := v.cachedNorms(dim)
-	a, b := queryScale(metric, q)
-	for i := range w {
-		off := int(w[i].Index) * v.d
-		x := v.data[off : off+dim]
-		key := kernel.Dot(q, x)
-		switch {
-		case metric == mrl.InnerProduct:
-		case norms != nil:
-			key = scanKey(metric, key, norms[w[i].Index])
-		default:
-			key = scanKey(metric, key, rowNorm(metric, x))
-		}
-		w[i].Score = key*a + b
-	}
-	slices.SortFunc(w, compareHits)
 }
 
 // SearchBatch implements Searcher: the queries are searched in parallel

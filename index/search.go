@@ -2,6 +2,7 @@ package index
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/internal/kernel"
@@ -179,4 +180,28 @@ func (t *topK) sorted() []Hit {
 		t.down(0, n)
 	}
 	return h
+}
+
+// rescore sets every hit's score to its exact score at dim = len(q) and
+// sorts the hits best first (ties by lower index), in place. It is the
+// exact rerank that funnel stages and HNSW's wider-dim searches share.
+func (v *Vectors) rescore(q []float32, w []Hit) {
+	dim := len(q)
+	metric := v.metric
+	norms := v.cachedNorms(dim)
+	a, b := queryScale(metric, q)
+	for i := range w {
+		off := int(w[i].Index) * v.d
+		x := v.data[off : off+dim]
+		key := kernel.Dot(q, x)
+		switch {
+		case metric == mrl.InnerProduct:
+		case norms != nil:
+			key = scanKey(metric, key, norms[w[i].Index])
+		default:
+			key = scanKey(metric, key, rowNorm(metric, x))
+		}
+		w[i].Score = key*a + b
+	}
+	slices.SortFunc(w, compareHits)
 }
