@@ -108,6 +108,22 @@ func parseInterspersed(fs *flag.FlagSet, help string, args []string, stderr io.W
 	}
 }
 
+// queries returns the query vectors: n rows embedded from the checkpoint
+// when --from-ckpt is set, else the rows of the NPY file npy.
+func (c *ckptSource) queries(n int, npy string, metric mrl.Metric) (q []float32, rows, d int, err error) {
+	if c.ckpt != "" {
+		if n < 1 {
+			return nil, 0, 0, fmt.Errorf("--n %d: want at least 1", n)
+		}
+		return c.embed(n)
+	}
+	qv, err := readVectorFile(npy, metric, false)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	return qv.Data(), qv.N(), qv.Dim(), nil
+}
+
 // ckptSource is the --from-ckpt family of flags.
 type ckptSource struct {
 	ckpt, data, split string
@@ -393,21 +409,9 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 
 	// Queries.
-	var q []float32
-	var n, qd int
-	if src.ckpt != "" {
-		if *nq < 1 {
-			return fmt.Errorf("--n %d: want at least 1", *nq)
-		}
-		if q, n, qd, err = src.embed(*nq); err != nil {
-			return err
-		}
-	} else {
-		qv, err := readVectorFile(*npy, v.Metric(), false)
-		if err != nil {
-			return err
-		}
-		q, n, qd = qv.Data(), qv.N(), qv.Dim()
+	q, n, qd, err := src.queries(*nq, *npy, v.Metric())
+	if err != nil {
+		return err
 	}
 	need := dim
 	if *exact {
@@ -628,21 +632,9 @@ func runIndexTune(args []string, stdout, stderr io.Writer) error {
 	}
 	D := v.Dim()
 
-	var q []float32
-	var n, qd int
-	if src.ckpt != "" {
-		if *nq < 1 {
-			return fmt.Errorf("--n %d: want at least 1", *nq)
-		}
-		if q, n, qd, err = src.embed(*nq); err != nil {
-			return err
-		}
-	} else {
-		qv, err := readVectorFile(*npy, v.Metric(), false)
-		if err != nil {
-			return err
-		}
-		q, n, qd = qv.Data(), qv.N(), qv.Dim()
+	q, n, qd, err := src.queries(*nq, *npy, v.Metric())
+	if err != nil {
+		return err
 	}
 	if qd < D {
 		return fmt.Errorf("queries have %d dims, need %d (index %s has D=%d)", qd, D, path, D)
