@@ -2,8 +2,6 @@ package model
 
 import (
 	"fmt"
-
-	"github.com/gomrl/mrl/nn"
 )
 
 // Accuracy is the top-1 accuracy of every nesting dim of a model's head.
@@ -90,5 +88,3 @@ func (m *Model) LogitsAll(x []float32, n, batch int) [][]float32 {
 	}
 	return out
 }
-
-var _ nn.Layer = (*nn.Sequential)(nil)

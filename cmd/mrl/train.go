@@ -136,7 +136,7 @@ func trainModel(ctx context.Context, f *trainFlags, set map[string]bool, stdout,
 				slog.Warn("flag ignored when resuming: the checkpoint's value is used", "flag", name)
 			}
 		}
-		trainSet, val, test, err := loadData(f.data, st.Options.Seed, valFracOf(st))
+		trainSet, val, test, err := loadData(f.data, st.Options.Seed, st.Options.ValFrac)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -193,8 +193,6 @@ func trainModel(ctx context.Context, f *trainFlags, set map[string]bool, stdout,
 	}
 	return finishTrain(ctx, f, tr, m, trainSet, val, test, stdout, stderr)
 }
-
-func valFracOf(st *train.State) float64 { return st.Options.ValFrac }
 
 func finishTrain(ctx context.Context, f *trainFlags, tr *train.Trainer, m *model.Model, trainSet, val, test *data.Dataset, stdout, stderr io.Writer) (*trainedRun, *train.Trainer, error) {
 	if err := os.MkdirAll(filepath.Dir(f.out), 0o755); err != nil {
