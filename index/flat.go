@@ -1,11 +1,17 @@
 package index
 
-import "github.com/gomrl/mrl/internal/kernel"
+import (
+	"github.com/gomrl/mrl"
+	"github.com/gomrl/mrl/internal/kernel"
+)
 
 // Flat is the exact searcher: it scores every row at the searched dim.
 //
-// A single query is scanned on the calling goroutine, one kernel.Dot per
-// row prefix, without allocating when dst has capacity k. A batch is scored
+// A single query is scanned on the calling goroutine without allocating
+// when dst has capacity k: at dims up to 64 from the blocked copy of the
+// prefixes (see Vectors) with kernel.DotBlocks16, above that row by row
+// with kernel.DotRows, 512 rows per call, each chunk's best score compared
+// with the current k-th best before its rows are looked at. A batch is scored
 // in blocks of queries × rows by kernel.Sgemm on the prefixes in place
 // (multi-core), and each score is compared with the query's current k-th
 // best before it touches the heap.
@@ -37,21 +43,84 @@ func (f *Flat) Search(q []float32, dim, k int, dst []Hit) ([]Hit, error) {
 		return t.h, nil
 	}
 	q = q[:dim]
-	norms := v.prefixNorms(dim)
-	metric, d, data := v.metric, v.d, v.data
-	for i := 0; i < v.n; i++ {
-		dot := kernel.Dot(q, data[i*d:i*d+dim])
-		key := dot
-		if norms != nil {
-			key = scanKey(metric, dot, norms[i])
-		}
-		// Rows come in increasing index, so a tie with the worst loses.
-		if t.full() && key <= t.worst() {
-			continue
-		}
-		t.push(Hit{Score: key, Index: int32(i)})
+	if dim <= blockMaxDim {
+		f.scanBlocks(&t, q)
+	} else {
+		f.scanRows(&t, q)
 	}
 	return f.finish(t.sorted(), q), nil
+}
+
+// scanChunk is the number of rows a single-query scan scores per kernel
+// call before offering them to the top-k (a multiple of kernel.BlockRows).
+const scanChunk = 512
+
+// scanBlocks scans the blocked copy at len(q) (see Vectors.prefixBlocks).
+// A chunk whose best score cannot beat the current k-th best is skipped
+// without looking at its rows.
+func (f *Flat) scanBlocks(t *topK, q []float32) {
+	v := f.v
+	dim := len(q)
+	blk := v.prefixBlocks(dim)
+	m := v.blockWidth(dim)
+	var qa [blockMaxDim + 1]float32
+	copy(qa[:], q)
+	qa[dim] = 1 // the L2 column; unused otherwise
+	qb := qa[:m]
+	// L2 blocks give half the key.
+	scale := float32(1)
+	if v.metric == mrl.L2 {
+		scale = 2
+	}
+	var buf [scanChunk]float32
+	for r0 := 0; r0 < v.n; r0 += scanChunk {
+		w := min(scanChunk, v.n-r0)
+		wb := (w + kernel.BlockRows - 1) / kernel.BlockRows * kernel.BlockRows
+		best := kernel.DotBlocks16(buf[:wb], qb, blk[r0*m:(r0+wb)*m]) * scale
+		if t.full() && best <= t.worst() {
+			continue
+		}
+		for j, s := range buf[:w] {
+			key := s * scale
+			// Rows come in increasing index, so a tie with the worst loses.
+			if t.full() && key <= t.worst() {
+				continue
+			}
+			t.push(Hit{Score: key, Index: int32(r0 + j)})
+		}
+	}
+}
+
+// scanRows scans the row-major vectors, scanChunk rows per kernel call.
+func (f *Flat) scanRows(t *topK, q []float32) {
+	v := f.v
+	norms := v.prefixNorms(len(q))
+	metric, d, data := v.metric, v.d, v.data
+	var buf [scanChunk]float32
+	for r0 := 0; r0 < v.n; r0 += scanChunk {
+		w := min(scanChunk, v.n-r0)
+		best := kernel.DotRows(buf[:w], q, data[r0*d:], d)
+		if norms == nil {
+			if t.full() && best <= t.worst() {
+				continue
+			}
+			for j, key := range buf[:w] {
+				if t.full() && key <= t.worst() {
+					continue
+				}
+				t.push(Hit{Score: key, Index: int32(r0 + j)})
+			}
+			continue
+		}
+		nr := norms[r0 : r0+w]
+		for j, dot := range buf[:w] {
+			key := scanKey(metric, dot, nr[j])
+			if t.full() && key <= t.worst() {
+				continue
+			}
+			t.push(Hit{Score: key, Index: int32(r0 + j)})
+		}
+	}
 }
 
 // finish turns keys into scores and fills in ids.

@@ -17,6 +17,15 @@ import (
 // For Cosine and L2 it keeps per-row prefix norms for the dims it has been
 // asked about (Prepare, or lazily on the first scan at a dim): 4 bytes per
 // row and dim, against 4·D bytes per row for the vectors.
+//
+// For single-query exact scans at a dim of at most 64 (the shortlisting
+// stage of a funnel) it also keeps a copy of the prefixes in blocks of 16
+// rows stored transposed, ready to stream (kernel.DotBlocks16): built on
+// the first such scan at that dim (or by Prepare), 4·dim bytes per row (one
+// float more for L2), Cosine prefixes stored already divided by their norm.
+// A strided short prefix of a long row costs one cache line and often a TLB
+// miss per row; the blocked copy turns it into a sequential read. MemBytes
+// reports what the copies cost.
 type Vectors struct {
 	data   []float32
 	n, d   int
@@ -24,8 +33,9 @@ type Vectors struct {
 	ids    []uint64
 	pos    map[uint64]int32
 
-	mu    sync.Mutex                        // serialises writers of norms
-	norms atomic.Pointer[map[int][]float32] // dim -> per-row prefix norms (copy on write)
+	mu     sync.Mutex                        // serialises writers of norms and blocks
+	norms  atomic.Pointer[map[int][]float32] // dim -> per-row prefix norms (copy on write)
+	blocks atomic.Pointer[map[int][]float32] // dim -> prefixes in 16-row blocks (copy on write)
 }
 
 // NewVectors returns the storage of n rows of d floats held row-major in
@@ -95,8 +105,8 @@ func (v *Vectors) Lookup(id uint64) (int, bool) {
 }
 
 // Prepare computes the prefix norms the metric needs at each of dims (for
-// example a model's mrl.Nesting) now rather than at the first scan. It is
-// a no-op for InnerProduct.
+// example a model's mrl.Nesting), and the blocked copies of the dims up to
+// 64, now rather than at the first scan.
 func (v *Vectors) Prepare(dims ...int) error {
 	for _, m := range dims {
 		if m < 1 || m > v.d {
@@ -105,8 +115,96 @@ func (v *Vectors) Prepare(dims ...int) error {
 	}
 	for _, m := range dims {
 		v.prefixNorms(m)
+		if m <= blockMaxDim {
+			v.prefixBlocks(m)
+		}
 	}
 	return nil
+}
+
+// MemBytes returns the bytes v holds: the vectors, ids and the id map
+// (estimated at 16 bytes an entry), and the prefix norms and blocked copies
+// built so far.
+func (v *Vectors) MemBytes() int64 {
+	b := int64(len(v.data))*4 + int64(len(v.ids))*8 + int64(len(v.pos))*16
+	for _, p := range []*map[int][]float32{v.norms.Load(), v.blocks.Load()} {
+		if p == nil {
+			continue
+		}
+		for _, s := range *p {
+			b += int64(len(s)) * 4
+		}
+	}
+	return b
+}
+
+// blockMaxDim is the largest dim single-query scans read from a blocked
+// copy (see Vectors); longer prefixes are streamed row by row.
+const blockMaxDim = 64
+
+// blockWidth is the number of floats per row in the blocked copy at dim.
+func (v *Vectors) blockWidth(dim int) int {
+	if v.metric == mrl.L2 {
+		return dim + 1
+	}
+	return dim
+}
+
+// prefixBlocks returns the blocked copy at dim (see Vectors), building and
+// caching it if needed: ⌈N/16⌉ blocks of blockWidth(dim)×16 floats laid out
+// as kernel.DotBlocks16 reads them, padded with zero rows. Row i holds
+// x[:dim] for InnerProduct, x[:dim]/‖x[:dim]‖ (0 for a zero prefix) for
+// Cosine, and x[:dim] followed by −‖x[:dim]‖²/2 for L2, so that a scan with
+// the query (q, 1) gives q·x − ‖x‖²/2, half the L2 key.
+func (v *Vectors) prefixBlocks(dim int) []float32 {
+	if p := v.blocks.Load(); p != nil {
+		if s := (*p)[dim]; s != nil {
+			return s
+		}
+	}
+	norms := v.prefixNorms(dim)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	old := v.blocks.Load()
+	if old != nil {
+		if s := (*old)[dim]; s != nil {
+			return s
+		}
+	}
+	m := v.blockWidth(dim)
+	nb := (v.n + kernel.BlockRows - 1) / kernel.BlockRows
+	s := make([]float32, nb*kernel.BlockRows*m)
+	kernel.ParallelFor(nb, 256, func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			blk := s[b*kernel.BlockRows*m : (b+1)*kernel.BlockRows*m]
+			for l := 0; l < kernel.BlockRows; l++ {
+				i := b*kernel.BlockRows + l
+				if i >= v.n {
+					break
+				}
+				row := v.data[i*v.d : i*v.d+dim]
+				scale := float32(1)
+				if v.metric == mrl.Cosine {
+					scale = norms[i]
+				}
+				for j, x := range row {
+					blk[j*kernel.BlockRows+l] = x * scale
+				}
+				if v.metric == mrl.L2 {
+					blk[dim*kernel.BlockRows+l] = -norms[i] / 2
+				}
+			}
+		}
+	})
+	m2 := make(map[int][]float32, 1)
+	if old != nil {
+		for k, x := range *old {
+			m2[k] = x
+		}
+	}
+	m2[dim] = s
+	v.blocks.Store(&m2)
+	return s
 }
 
 // cachedNorms returns the prefix norms at dim if they have been computed,

@@ -1,0 +1,103 @@
+package kernel
+
+import "math"
+
+// The scan kernels of exact search: one query against many rows, in the
+// row-major layout (DotRows) or in blocks of 16 rows stored transposed
+// (DotBlocks16), which turns a short prefix into one contiguous stream.
+// Both return the largest score they wrote so that a caller keeping a
+// top-k can skip a whole chunk whose best score cannot enter it.
+
+//
+// The implementations are chosen by direct calls (dotRows, dotBlocks16 in
+// scan_amd64.go and scan_other.go), not function variables, so that a
+// caller's stack buffers do not escape to the heap.
+
+// DotRows computes the inner product of q with the first len(q) elements
+// of len(dst) rows of x, ldx elements apart, and returns the largest (−Inf
+// when dst is empty):
+//
+//	for i := range dst {
+//		var s float32
+//		for j := range q {
+//			s += q[j] * x[i*ldx+j]
+//		}
+//		dst[i] = s
+//	}
+//
+// It panics if ldx < len(q) or x is too short for the last row.
+func DotRows(dst, q, x []float32, ldx int) float32 {
+	if len(dst) == 0 {
+		return float32(math.Inf(-1))
+	}
+	if ldx < len(q) || len(x) < (len(dst)-1)*ldx+len(q) {
+		panic("kernel: DotRows length mismatch")
+	}
+	return dotRows(dst, q, x, ldx)
+}
+
+// BlockRows is the number of rows in one block of the transposed layout
+// DotBlocks16 reads.
+const BlockRows = 16
+
+// DotBlocks16 scores len(dst)/16 blocks of 16 rows held transposed in blk:
+// block b holds element j of row l at blk[(b*len(q)+j)*16+l], so a block is
+// len(q)·16 contiguous floats and dst gets one score per row:
+//
+//	for b := 0; b < len(dst)/16; b++ {
+//		for l := 0; l < 16; l++ {
+//			var s float32
+//			for j := range q {
+//				s += q[j] * blk[(b*len(q)+j)*16+l]
+//			}
+//			dst[b*16+l] = s
+//		}
+//	}
+//
+// It returns the largest score (−Inf when dst is empty). It panics if
+// len(dst) is not a multiple of 16 or blk is shorter than
+// len(dst)·len(q).
+func DotBlocks16(dst, q, blk []float32) float32 {
+	if len(dst)%BlockRows != 0 || len(blk) < len(dst)*len(q) {
+		panic("kernel: DotBlocks16 length mismatch")
+	}
+	if len(dst) == 0 {
+		return float32(math.Inf(-1))
+	}
+	return dotBlocks16(dst, q, blk)
+}
+
+func dotRowsGeneric(dst, q, x []float32, ldx int) float32 {
+	best := float32(math.Inf(-1))
+	for i := range dst {
+		s := dotGeneric(q, x[i*ldx:i*ldx+len(q)])
+		dst[i] = s
+		if s > best {
+			best = s
+		}
+	}
+	return best
+}
+
+func dotBlocks16Generic(dst, q, blk []float32) float32 {
+	best := float32(math.Inf(-1))
+	m := len(q)
+	var acc [BlockRows]float32
+	for b := 0; b < len(dst)/BlockRows; b++ {
+		acc = [BlockRows]float32{}
+		base := blk[b*m*BlockRows : (b+1)*m*BlockRows]
+		for j, qj := range q {
+			col := base[j*BlockRows : (j+1)*BlockRows]
+			for l := range acc {
+				acc[l] += qj * col[l]
+			}
+		}
+		for l, s := range acc {
+			dst[b*BlockRows+l] = s
+			if s > best {
+				best = s
+			}
+		}
+	}
+	return best
+}

@@ -1,0 +1,7 @@
+//go:build !amd64 || noasm
+
+package kernel
+
+func dotRows(dst, q, x []float32, ldx int) float32 { return dotRowsGeneric(dst, q, x, ldx) }
+
+func dotBlocks16(dst, q, blk []float32) float32 { return dotBlocks16Generic(dst, q, blk) }

@@ -1,0 +1,149 @@
+package kernel
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// closeTo reports whether got is within a relative-and-absolute tolerance
+// of the float64 reference.
+func closeTo(got float32, want float64, scale float64) bool {
+	return math.Abs(float64(got)-want) <= 1e-5*scale+1e-6
+}
+
+func TestDotRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, m := range []int{0, 1, 3, 7, 8, 9, 15, 16, 17, 31, 64, 255, 1023} {
+		for _, pad := range []int{0, 1, 5, 64} {
+			for _, n := range []int{1, 2, 3, 4, 5, 7, 8, 9, 33} {
+				t.Run(fmt.Sprintf("m%d/pad%d/n%d", m, pad, n), func(t *testing.T) {
+					ldx := m + pad
+					q := randSlice(r, m)
+					// x holds exactly the bytes the rows may read: the
+					// last row ends at its prefix.
+					x := randSlice(r, (n-1)*ldx+m)
+					full, dst := withGuard(r, n)
+					best := DotRows(dst, q, x, ldx)
+					checkGuard(t, full, "DotRows")
+					wantBest := math.Inf(-1)
+					for i := 0; i < n; i++ {
+						var s, a float64
+						for j := 0; j < m; j++ {
+							s += float64(q[j]) * float64(x[i*ldx+j])
+							a += math.Abs(float64(q[j]) * float64(x[i*ldx+j]))
+						}
+						if !closeTo(dst[i], s, a) {
+							t.Fatalf("row %d = %v, want %v", i, dst[i], s)
+						}
+						wantBest = math.Max(wantBest, float64(dst[i]))
+					}
+					if float64(best) != wantBest {
+						t.Fatalf("max = %v, want %v", best, wantBest)
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestDotRowsEmpty(t *testing.T) {
+	if got := DotRows(nil, []float32{1}, nil, 1); !math.IsInf(float64(got), -1) {
+		t.Fatalf("DotRows(empty) = %v, want -Inf", got)
+	}
+}
+
+func TestDotBlocks16(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, m := range []int{0, 1, 2, 3, 8, 15, 16, 17, 64, 65, 257} {
+		for _, n := range []int{1, 15, 16, 17, 48, 100} {
+			t.Run(fmt.Sprintf("m%d/n%d", m, n), func(t *testing.T) {
+				ld := m + 3
+				x := randSlice(r, n*ld)
+				nb := (n + BlockRows - 1) / BlockRows
+				blk := make([]float32, nb*BlockRows*m)
+				for i := 0; i < n; i++ {
+					for j := 0; j < m; j++ {
+						blk[((i/BlockRows)*m+j)*BlockRows+i%BlockRows] = x[i*ld+j]
+					}
+				}
+				q := randSlice(r, m)
+				full, dst := withGuard(r, nb*BlockRows)
+				best := DotBlocks16(dst, q, blk)
+				checkGuard(t, full, "DotBlocks16")
+				wantBest := math.Inf(-1)
+				for i := 0; i < nb*BlockRows; i++ {
+					var s, a float64
+					if i < n {
+						for j := 0; j < m; j++ {
+							s += float64(q[j]) * float64(x[i*ld+j])
+							a += math.Abs(float64(q[j]) * float64(x[i*ld+j]))
+						}
+					}
+					if !closeTo(dst[i], s, a) {
+						t.Fatalf("row %d = %v, want %v", i, dst[i], s)
+					}
+					wantBest = math.Max(wantBest, float64(dst[i]))
+				}
+				if float64(best) != wantBest {
+					t.Fatalf("max = %v, want %v", best, wantBest)
+				}
+			})
+		}
+	}
+}
+
+func TestScanPanics(t *testing.T) {
+	cases := []struct {
+		name string
+		f    func()
+	}{
+		{"DotRows ldx < len(q)", func() { DotRows(make([]float32, 2), make([]float32, 4), make([]float32, 8), 3) }},
+		{"DotRows short x", func() { DotRows(make([]float32, 3), make([]float32, 4), make([]float32, 11), 4) }},
+		{"DotBlocks16 partial block", func() { DotBlocks16(make([]float32, 15), make([]float32, 2), make([]float32, 64)) }},
+		{"DotBlocks16 short blk", func() { DotBlocks16(make([]float32, 16), make([]float32, 2), make([]float32, 31)) }},
+	}
+	for _, c := range cases {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", c.name)
+				}
+			}()
+			c.f()
+		}()
+	}
+}
+
+func BenchmarkDotRows(b *testing.B) {
+	for _, m := range []int{16, 64, 256} {
+		b.Run(fmt.Sprint(m), func(b *testing.B) {
+			n := 4096
+			r := rand.New(rand.NewPCG(1, 1))
+			x := randSlice(r, n*m)
+			q := randSlice(r, m)
+			dst := make([]float32, n)
+			b.SetBytes(int64(n * m * 4))
+			for b.Loop() {
+				DotRows(dst, q, x, m)
+			}
+		})
+	}
+}
+
+func BenchmarkDotBlocks16(b *testing.B) {
+	for _, m := range []int{16, 64, 256} {
+		b.Run(fmt.Sprint(m), func(b *testing.B) {
+			n := 4096
+			r := rand.New(rand.NewPCG(1, 1))
+			blk := randSlice(r, n*m)
+			q := randSlice(r, m)
+			dst := make([]float32, n)
+			b.SetBytes(int64(n * m * 4))
+			for b.Loop() {
+				DotBlocks16(dst, q, blk)
+			}
+		})
+	}
+}
