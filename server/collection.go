@@ -1,0 +1,951 @@
+package server
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	mrl "github.com/gomrl/mrl"
+	"github.com/gomrl/mrl/index"
+	"github.com/gomrl/mrl/internal/atomicfile"
+)
+
+// IndexSpec chooses the searcher of a collection's snapshot. Kind is "flat"
+// (exact, the default), "hnsw" or "ivf"; the other fields are the options of
+// that kind (zero means the index package's default) and must be zero for
+// the other kinds.
+type IndexSpec struct {
+	Kind           string `json:"kind"`
+	M              int    `json:"m,omitempty"`               // hnsw
+	EfConstruction int    `json:"ef_construction,omitempty"` // hnsw
+	EfSearch       int    `json:"ef_search,omitempty"`       // hnsw
+	GraphDim       int    `json:"graph_dim,omitempty"`       // hnsw: prefix dim of the graph
+	Lists          int    `json:"lists,omitempty"`           // ivf
+	Probe          int    `json:"probe,omitempty"`           // ivf
+	ClusterDim     int    `json:"cluster_dim,omitempty"`     // ivf
+	Seed           uint64 `json:"seed,omitempty"`            // hnsw, ivf
+}
+
+// Meta is what meta.json holds: the fixed shape of a collection.
+type Meta struct {
+	Name    string      `json:"name"`
+	Dim     int         `json:"dim"`
+	Metric  string      `json:"metric"`
+	Nesting mrl.Nesting `json:"nesting"`
+	Index   IndexSpec   `json:"index"`
+}
+
+// validate checks m and fills defaults; problems are reported together.
+func (m *Meta) validate() error {
+	var p []string
+	if !validName(m.Name) {
+		p = append(p, fmt.Sprintf("name %q: want 1 to 64 of A-Z a-z 0-9 _ -", m.Name))
+	}
+	if m.Dim < 1 || m.Dim > maxDim {
+		p = append(p, fmt.Sprintf("dim %d: want 1..%d", m.Dim, maxDim))
+	}
+	if m.Metric == "" {
+		m.Metric = "cosine"
+	}
+	if met, err := mrl.ParseMetric(m.Metric); err != nil {
+		p = append(p, fmt.Sprintf("metric %q: want cosine, ip or l2", m.Metric))
+	} else {
+		m.Metric = met.String()
+	}
+	if m.Dim >= 1 && m.Dim <= maxDim {
+		if len(m.Nesting) == 0 {
+			m.Nesting = mrl.DefaultNesting(m.Dim)
+		}
+		if err := m.Nesting.Validate(m.Dim); err != nil {
+			p = append(p, fmt.Sprintf("nesting %v: %v", []int(m.Nesting), err))
+		} else if m.Nesting.Max() != m.Dim {
+			p = append(p, fmt.Sprintf("nesting %v: last dim must be the collection dim %d", []int(m.Nesting), m.Dim))
+		}
+	}
+	ix := &m.Index
+	if ix.Kind == "" {
+		ix.Kind = "flat"
+	}
+	hnswSet := ix.M != 0 || ix.EfConstruction != 0 || ix.EfSearch != 0 || ix.GraphDim != 0
+	ivfSet := ix.Lists != 0 || ix.Probe != 0 || ix.ClusterDim != 0
+	switch ix.Kind {
+	case "flat":
+		if hnswSet || ivfSet || ix.Seed != 0 {
+			p = append(p, "index: kind flat takes no options")
+		}
+	case "hnsw":
+		if ivfSet {
+			p = append(p, "index: lists, probe and cluster_dim are ivf options, kind is hnsw")
+		}
+		if err := m.hnswOptions().Validate(); err != nil {
+			p = append(p, "index: "+err.Error())
+		}
+		if ix.GraphDim < 0 || ix.GraphDim > m.Dim {
+			p = append(p, fmt.Sprintf("index: graph_dim %d: want 0 (the collection dim) or 1..%d", ix.GraphDim, m.Dim))
+		}
+	case "ivf":
+		if hnswSet {
+			p = append(p, "index: m, ef_construction, ef_search and graph_dim are hnsw options, kind is ivf")
+		}
+		if err := m.ivfOptions().Validate(); err != nil {
+			p = append(p, "index: "+err.Error())
+		}
+		if ix.ClusterDim < 0 || ix.ClusterDim > m.Dim {
+			p = append(p, fmt.Sprintf("index: cluster_dim %d: want 0 (default) or 1..%d", ix.ClusterDim, m.Dim))
+		}
+	default:
+		p = append(p, fmt.Sprintf("index: kind %q: want flat, hnsw or ivf", ix.Kind))
+	}
+	if len(p) > 0 {
+		return errors.New(strings.Join(p, "; "))
+	}
+	return nil
+}
+
+func (m *Meta) metric() mrl.Metric {
+	met, _ := mrl.ParseMetric(m.Metric)
+	return met
+}
+
+func (m *Meta) hnswOptions() index.HNSWOptions {
+	return index.HNSWOptions{Dim: m.Index.GraphDim, M: m.Index.M, EfConstruction: m.Index.EfConstruction, EfSearch: m.Index.EfSearch, Seed: m.Index.Seed}
+}
+
+func (m *Meta) ivfOptions() index.IVFOptions {
+	return index.IVFOptions{ClusterDim: m.Index.ClusterDim, Lists: m.Index.Lists, Probe: m.Index.Probe, Seed: m.Index.Seed}
+}
+
+const maxDim = 65536
+
+func validName(s string) bool {
+	if len(s) < 1 || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// dirtyEntry is a change since the snapshot the searcher was built on:
+// the new vector, or nil for a deleted id, and the record that made it.
+type dirtyEntry struct {
+	vec []float32
+	seq uint64
+}
+
+// snapshot is an immutable base: the vectors and searchers built on them.
+type snapshot struct {
+	vecs     *index.Vectors
+	searcher index.Searcher // the collection's kind
+	flat     *index.Flat
+	hnswDim  int // graph dim when searcher is HNSW, else 0
+	gen      uint64
+
+	funnelMu sync.Mutex
+	funnels  map[string]*index.Funnel
+}
+
+// collection is a mutable set of points: an immutable snapshot searched by
+// its index, plus the changes since (dirty: upserted vectors, and nil for
+// deleted ids), scanned exactly and merged into each search. All state is
+// guarded by mu; a batch is applied under the write lock, so searches see
+// all of it or none of it. The snapshot is rebuilt in the background once
+// enough changes pile up, and persisted with the log rotated every
+// SnapshotEvery points.
+type collection struct {
+	meta   Meta
+	dir    string
+	metric mrl.Metric
+	log    *slog.Logger
+	opt    *Options
+
+	mu       sync.RWMutex
+	base     *snapshot
+	dirty    map[uint64]dirtyEntry
+	inBase   int // dirty ids present in base
+	payloads map[uint64]map[string]any
+	count    int
+	seq      uint64 // last applied record
+	snapSeq  uint64 // seq of the persisted snapshot
+	unsnap   int    // points written since the persisted snapshot
+	wal      *wal
+	closed   bool
+
+	buildMu  sync.Mutex // one rebuild or snapshot at a time
+	building bool       // a background rebuild is queued or running; guarded by mu
+
+	tuneMu sync.Mutex
+	tuned  map[float64]*tunedPlan // by target recall; guarded by tuneMu
+}
+
+// tunedPlan is the tuner's answer for one target on one snapshot size.
+type tunedPlan struct {
+	Plan   string  `json:"plan"`
+	Target float64 `json:"target_recall"`
+	Recall float64 `json:"recall"`
+	Rows   int     `json:"rows"`
+	Met    bool    `json:"met"`
+	plan   index.Plan
+}
+
+func (c *collection) buildSnapshot(v *index.Vectors, gen uint64) (*snapshot, error) {
+	s := &snapshot{vecs: v, flat: index.NewFlat(v), gen: gen, funnels: map[string]*index.Funnel{}}
+	switch c.meta.Index.Kind {
+	case "hnsw":
+		h, err := index.NewHNSW(v, c.meta.hnswOptions())
+		if err != nil {
+			return nil, err
+		}
+		s.searcher, s.hnswDim = h, h.Dim()
+	case "ivf":
+		f, err := index.NewIVF(v, c.meta.ivfOptions())
+		if err != nil {
+			return nil, err
+		}
+		s.searcher = f
+	default:
+		s.searcher = s.flat
+	}
+	return s, nil
+}
+
+// searcherFor returns the base searcher usable at dim: the collection's
+// kind, or exact Flat below an HNSW graph's dim.
+func (s *snapshot) searcherFor(dim int) index.Searcher {
+	if s.hnswDim > dim {
+		return s.flat
+	}
+	return s.searcher
+}
+
+// funnel returns the cached funnel for plan on s.
+func (s *snapshot) funnel(p index.Plan) (*index.Funnel, error) {
+	key := p.String()
+	s.funnelMu.Lock()
+	defer s.funnelMu.Unlock()
+	if f, ok := s.funnels[key]; ok {
+		return f, nil
+	}
+	f, err := index.NewFunnel(s.vecs, p, s.searcherFor(p[0].Dim))
+	if err != nil {
+		return nil, err
+	}
+	if len(s.funnels) >= 32 {
+		clear(s.funnels)
+	}
+	s.funnels[key] = f
+	return f, nil
+}
+
+// createCollection makes the directory and meta.json durably.
+func createCollection(root string, m Meta, opt *Options, log *slog.Logger) (*collection, error) {
+	dir := filepath.Join(root, m.Name)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := writeJSONFile(filepath.Join(dir, "meta.json"), m); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if err := atomicfile.SyncDir(root); err != nil {
+		return nil, err
+	}
+	return openCollection(dir, opt, log)
+}
+
+func writeJSONFile(path string, v any) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	})
+}
+
+type snapshotSidecar struct {
+	Seq      uint64                    `json:"seq"`
+	Rows     int                       `json:"rows"`
+	Payloads map[string]map[string]any `json:"payloads"`
+}
+
+func snapName(seq uint64, ext string) string { return fmt.Sprintf("snapshot-%020d.%s", seq, ext) }
+
+// openCollection loads meta.json and the newest complete snapshot, replays
+// the log after it (truncating a torn tail) and opens the log for appends.
+func openCollection(dir string, opt *Options, log *slog.Logger) (*collection, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "meta.json"))
+	if err != nil {
+		return nil, err
+	}
+	var m Meta
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("meta.json: %w", err)
+	}
+	if err := m.validate(); err != nil {
+		return nil, fmt.Errorf("meta.json: %w", err)
+	}
+	c := &collection{meta: m, dir: dir, metric: m.metric(), log: log.With("collection", m.Name), opt: opt,
+		dirty: map[uint64]dirtyEntry{}, payloads: map[uint64]map[string]any{}, tuned: map[float64]*tunedPlan{}}
+
+	// Newest snapshot whose sidecar (written after the index file) exists.
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var snaps []uint64
+	for _, e := range ents {
+		if s, ok := strings.CutPrefix(e.Name(), "snapshot-"); ok && strings.HasSuffix(s, ".json") {
+			if n, err := strconv.ParseUint(strings.TrimSuffix(s, ".json"), 10, 64); err == nil {
+				snaps = append(snaps, n)
+			}
+		}
+	}
+	slices.Sort(snaps)
+	var vecs *index.Vectors
+	if len(snaps) > 0 {
+		seq := snaps[len(snaps)-1]
+		vecs, err = index.Load(filepath.Join(dir, snapName(seq, "idx")))
+		if err != nil {
+			return nil, fmt.Errorf("snapshot %d: %w", seq, err)
+		}
+		var side snapshotSidecar
+		sb, err := os.ReadFile(filepath.Join(dir, snapName(seq, "json")))
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(sb, &side); err != nil {
+			return nil, fmt.Errorf("snapshot %d payloads: %w", seq, err)
+		}
+		if side.Seq != seq || side.Rows != vecs.N() || vecs.Dim() != m.Dim {
+			return nil, fmt.Errorf("snapshot %d: sidecar says seq %d rows %d, index has %d rows of dim %d (collection dim %d)", seq, side.Seq, side.Rows, vecs.N(), vecs.Dim(), m.Dim)
+		}
+		for k, p := range side.Payloads {
+			id, err := strconv.ParseUint(k, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("snapshot %d payloads: id %q: %w", seq, k, err)
+			}
+			c.payloads[id] = p
+		}
+		c.seq, c.snapSeq = seq, seq
+	} else {
+		vecs, err = index.NewVectors(nil, 0, m.Dim, c.metric, nil)
+		if err != nil {
+			return nil, err
+		}
+	}
+	c.base, err = c.buildSnapshot(vecs, 0)
+	if err != nil {
+		return nil, err
+	}
+	c.count = vecs.N()
+
+	// Replay the logs.
+	firsts, err := walFiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	prev := c.seq
+	for i, first := range firsts {
+		path := filepath.Join(dir, walName(first))
+		data, err := readFile(path)
+		if err != nil {
+			return nil, err
+		}
+		valid, last, rerr := readRecords(data, 0, func(seq uint64, op byte, body []byte) error {
+			if seq <= prev {
+				return nil // covered by the snapshot
+			}
+			if seq != prev+1 {
+				return fmt.Errorf("%w: sequence %d after %d", errTorn, seq, prev)
+			}
+			if err := c.replay(seq, op, body); err != nil {
+				return err
+			}
+			prev = seq
+			return nil
+		})
+		if rerr != nil && !errors.Is(rerr, errTorn) {
+			return nil, fmt.Errorf("%s: %w", path, rerr)
+		}
+		_ = last
+		if rerr != nil {
+			c.log.Warn("truncating write ahead log after a torn or corrupt record", "file", path, "offset", valid, "size", len(data), "err", rerr)
+			if err := os.Truncate(path, int64(valid)); err != nil {
+				return nil, err
+			}
+			// Later files cannot follow a gap: drop them.
+			for _, later := range firsts[i+1:] {
+				c.log.Warn("removing write ahead log after a gap", "file", walName(later))
+				if err := os.Remove(filepath.Join(dir, walName(later))); err != nil {
+					return nil, err
+				}
+			}
+			firsts = firsts[:i+1]
+			break
+		}
+	}
+	c.seq = prev
+	first := c.seq + 1
+	if len(firsts) > 0 {
+		first = firsts[len(firsts)-1]
+	}
+	c.wal, err = openWAL(dir, first, c.seq)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.dirty) >= c.rebuildMin() {
+		c.mu.Lock()
+		c.building = true
+		c.mu.Unlock()
+		go c.rebuild(false)
+	}
+	return c, nil
+}
+
+func (c *collection) replay(seq uint64, op byte, body []byte) error {
+	switch op {
+	case opUpsert:
+		pts, err := decodeUpsert(body, c.meta.Dim)
+		if err != nil {
+			return fmt.Errorf("record %d: %w", seq, err)
+		}
+		c.applyUpsert(pts, seq)
+	case opDelete:
+		ids, err := decodeDelete(body)
+		if err != nil {
+			return fmt.Errorf("record %d: %w", seq, err)
+		}
+		c.applyDelete(ids, seq)
+	default:
+		return fmt.Errorf("record %d: unknown op %d", seq, op)
+	}
+	c.seq = seq
+	return nil
+}
+
+func (c *collection) rebuildMin() int {
+	return max(c.opt.RebuildMin, c.base.vecs.N()/8)
+}
+
+// live reports whether id is present; mu is held.
+func (c *collection) lookup(id uint64) ([]float32, bool) {
+	if e, ok := c.dirty[id]; ok {
+		return e.vec, e.vec != nil
+	}
+	if i, ok := c.base.vecs.Lookup(id); ok {
+		return c.base.vecs.Row(i), true
+	}
+	return nil, false
+}
+
+func (c *collection) setDirty(id uint64, e dirtyEntry) {
+	if _, ok := c.dirty[id]; !ok {
+		if _, inBase := c.base.vecs.Lookup(id); inBase {
+			c.inBase++
+		}
+	}
+	c.dirty[id] = e
+}
+
+// applyUpsert applies pts (validated) in order; mu is held for writing.
+func (c *collection) applyUpsert(pts []Point, seq uint64) {
+	for _, p := range pts {
+		if _, ok := c.lookup(p.ID); !ok {
+			c.count++
+		}
+		c.setDirty(p.ID, dirtyEntry{vec: p.Vector, seq: seq})
+		if len(p.Payload) > 0 {
+			c.payloads[p.ID] = p.Payload
+		} else {
+			delete(c.payloads, p.ID)
+		}
+	}
+	c.unsnap += len(pts)
+}
+
+// applyDelete deletes ids and returns how many were present.
+func (c *collection) applyDelete(ids []uint64, seq uint64) int {
+	n := 0
+	for _, id := range ids {
+		if _, ok := c.lookup(id); ok {
+			c.count--
+			n++
+		}
+		c.setDirty(id, dirtyEntry{seq: seq})
+		delete(c.payloads, id)
+	}
+	c.unsnap += len(ids)
+	return n
+}
+
+var errClosed = errors.New("collection is closed")
+
+// upsert logs and applies a validated batch, then waits for the log fsync.
+func (c *collection) upsert(pts []Point) (uint64, error) {
+	body := encodeUpsert(nil, pts, c.meta.Dim)
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return 0, errClosed
+	}
+	seq := c.wal.append(opUpsert, body)
+	c.applyUpsert(pts, seq)
+	c.seq = seq
+	c.afterWriteLocked()
+	c.mu.Unlock()
+	return seq, c.wal.sync(seq)
+}
+
+func (c *collection) remove(ids []uint64) (int, uint64, error) {
+	body := encodeDelete(nil, ids)
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return 0, 0, errClosed
+	}
+	seq := c.wal.append(opDelete, body)
+	n := c.applyDelete(ids, seq)
+	c.seq = seq
+	c.afterWriteLocked()
+	c.mu.Unlock()
+	return n, seq, c.wal.sync(seq)
+}
+
+// afterWriteLocked starts a background rebuild or snapshot when due.
+func (c *collection) afterWriteLocked() {
+	if c.building {
+		return
+	}
+	persist := c.opt.SnapshotEvery > 0 && c.unsnap >= c.opt.SnapshotEvery
+	if persist || len(c.dirty) >= c.rebuildMin() {
+		c.building = true
+		go c.rebuild(persist)
+	}
+}
+
+// rebuild merges the changes into a new snapshot, builds its searcher and
+// swaps it in; with persist it also writes it to disk, rotating the log
+// first, and removes the files it makes redundant.
+func (c *collection) rebuild(persist bool) error {
+	c.buildMu.Lock()
+	defer c.buildMu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.building = false
+		c.mu.Unlock()
+	}()
+
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return errClosed
+	}
+	base := c.base
+	seq := c.seq
+	dirty := make(map[uint64][]float32, len(c.dirty))
+	for id, e := range c.dirty {
+		dirty[id] = e.vec
+	}
+	var payloads map[uint64]map[string]any
+	if persist {
+		payloads = make(map[uint64]map[string]any, len(c.payloads))
+		for id, p := range c.payloads {
+			payloads[id] = p
+		}
+		if err := c.wal.rotate(); err != nil {
+			c.mu.Unlock()
+			return err
+		}
+		c.unsnap = 0
+	}
+	c.mu.Unlock()
+
+	start := time.Now()
+	d := c.meta.Dim
+	bv := base.vecs
+	n := bv.N()
+	ids := make([]uint64, 0, n+len(dirty))
+	for i := range n {
+		if _, ok := dirty[bv.ID(i)]; !ok {
+			ids = append(ids, bv.ID(i))
+		}
+	}
+	keep := len(ids)
+	var added []uint64
+	for id, v := range dirty {
+		if v != nil {
+			added = append(added, id)
+		}
+	}
+	slices.Sort(added)
+	ids = append(ids, added...)
+	data := make([]float32, 0, len(ids)*d)
+	src := bv.Data()
+	for i := range n {
+		if _, ok := dirty[bv.ID(i)]; !ok {
+			data = append(data, src[i*d:(i+1)*d]...)
+		}
+	}
+	for _, id := range added {
+		data = append(data, dirty[id]...)
+	}
+	_ = keep
+	vecs, err := index.NewVectors(data, len(ids), d, c.metric, ids)
+	if err != nil {
+		return fmt.Errorf("rebuild: %w", err)
+	}
+	if persist {
+		if err := c.persist(vecs, payloads, seq); err != nil {
+			c.log.Error("snapshot failed", "seq", seq, "err", err)
+			return err
+		}
+	}
+	snap, err := c.buildSnapshot(vecs, base.gen+1)
+	if err != nil {
+		return fmt.Errorf("rebuild: %w", err)
+	}
+
+	c.mu.Lock()
+	c.base = snap
+	for id, e := range c.dirty {
+		if e.seq <= seq {
+			delete(c.dirty, id)
+		}
+	}
+	c.inBase = 0
+	for id := range c.dirty {
+		if _, ok := vecs.Lookup(id); ok {
+			c.inBase++
+		}
+	}
+	c.mu.Unlock()
+	c.log.Debug("rebuilt snapshot", "rows", vecs.N(), "seq", seq, "persist", persist, "took", time.Since(start))
+	return nil
+}
+
+// persist writes the snapshot files for seq and removes older snapshots and
+// the log files they cover.
+func (c *collection) persist(vecs *index.Vectors, payloads map[uint64]map[string]any, seq uint64) error {
+	if err := index.Save(filepath.Join(c.dir, snapName(seq, "idx")), vecs); err != nil {
+		return err
+	}
+	side := snapshotSidecar{Seq: seq, Rows: vecs.N(), Payloads: make(map[string]map[string]any, len(payloads))}
+	for id, p := range payloads {
+		side.Payloads[strconv.FormatUint(id, 10)] = p
+	}
+	if err := atomicfile.Write(filepath.Join(c.dir, snapName(seq, "json")), func(w io.Writer) error {
+		return json.NewEncoder(w).Encode(side)
+	}); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.snapSeq = seq
+	c.mu.Unlock()
+	ents, err := os.ReadDir(c.dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		name := e.Name()
+		var old uint64
+		var err error
+		switch {
+		case strings.HasPrefix(name, "snapshot-"):
+			s := strings.TrimPrefix(name, "snapshot-")
+			s = strings.TrimSuffix(strings.TrimSuffix(s, ".idx"), ".json")
+			old, err = strconv.ParseUint(s, 10, 64)
+			if err != nil || old >= seq {
+				continue
+			}
+		case strings.HasPrefix(name, "wal-") && strings.HasSuffix(name, ".log"):
+			// A file whose first record is <= seq ends before seq+1,
+			// which starts the file rotate opened.
+			old, err = strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(name, "wal-"), ".log"), 10, 64)
+			if err != nil || old > seq {
+				continue
+			}
+		default:
+			continue
+		}
+		if err := os.Remove(filepath.Join(c.dir, name)); err != nil {
+			return err
+		}
+	}
+	return atomicfile.SyncDir(c.dir)
+}
+
+// close persists nothing; it flushes and closes the log after any running
+// rebuild.
+func (c *collection) close() error {
+	c.buildMu.Lock()
+	defer c.buildMu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	return c.wal.close()
+}
+
+// CollectionInfo is the state of a collection.
+type CollectionInfo struct {
+	Meta
+	Count       int        `json:"count"`
+	Pending     int        `json:"pending"` // changes not yet merged into the snapshot's index
+	MemoryBytes int64      `json:"memory_bytes"`
+	Seq         uint64     `json:"seq"`
+	SnapshotSeq uint64     `json:"snapshot_seq"`
+	AutoPlan    *tunedPlan `json:"auto_plan,omitempty"`
+}
+
+func (c *collection) info() CollectionInfo {
+	c.mu.RLock()
+	in := CollectionInfo{Meta: c.meta, Count: c.count, Pending: len(c.dirty), Seq: c.seq, SnapshotSeq: c.snapSeq}
+	in.MemoryBytes = int64(c.base.vecs.N()+len(c.dirty)) * int64(c.meta.Dim) * 4
+	c.mu.RUnlock()
+	c.tuneMu.Lock()
+	in.AutoPlan = c.tuned[c.opt.AutoRecall]
+	c.tuneMu.Unlock()
+	return in
+}
+
+func (c *collection) get(id uint64) (Point, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	v, ok := c.lookup(id)
+	if !ok {
+		return Point{}, false
+	}
+	return Point{ID: id, Vector: slices.Clone(v), Payload: c.payloads[id]}, true
+}
+
+// Hit is one search result.
+type Hit struct {
+	ID      uint64         `json:"id"`
+	Score   float32        `json:"score"`
+	Payload map[string]any `json:"payload,omitempty"`
+}
+
+// StageTiming is the work of one stage of a search.
+type StageTiming struct {
+	Stage     string  `json:"stage"` // "scan", "rerank", "delta" (recent writes) or "filter_scan"
+	Dim       int     `json:"dim,omitempty"`
+	In        int     `json:"in"`
+	Out       int     `json:"out"`
+	ElapsedUS float64 `json:"elapsed_us"`
+}
+
+// searchReq is a validated search of one query.
+type searchReq struct {
+	q      []float32
+	dim, k int
+	plan   index.Plan // nil: the base searcher
+	filter map[string]any
+}
+
+func matches(p, filter map[string]any) bool {
+	for k, want := range filter {
+		if got, ok := p[k]; !ok || got != want {
+			return false
+		}
+	}
+	return true
+}
+
+func hitLess(a, b Hit) int {
+	if a.Score != b.Score {
+		if a.Score > b.Score {
+			return -1
+		}
+		return 1
+	}
+	return cmp.Compare(a.ID, b.ID)
+}
+
+// search runs r under the read lock: the snapshot's searcher (or the plan's
+// funnel) over-fetching by the number of its rows changed since, minus those
+// rows, merged with an exact scan of the changes. With a filter it
+// over-fetches more and falls back to an exact filtered scan when fewer than
+// k hits pass.
+func (c *collection) search(r searchReq, withPayload bool) ([]Hit, []StageTiming, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return nil, nil, errClosed
+	}
+	base := c.base
+	n := base.vecs.N()
+	need := r.k + c.inBase
+	if r.filter != nil {
+		need = 4*r.k + c.inBase
+	}
+	need = min(need, n)
+	var stages []StageTiming
+	var raw []index.Hit
+	var err error
+	t0 := time.Now()
+	if r.plan != nil {
+		f, ferr := base.funnel(r.plan)
+		if ferr != nil {
+			return nil, nil, ferr
+		}
+		var st []index.StageStat
+		raw, st, err = f.SearchStats(r.q, r.dim, need, nil, nil)
+		for i, s := range st {
+			name := "rerank"
+			if i == 0 {
+				name = "scan"
+			}
+			stages = append(stages, StageTiming{Stage: name, Dim: s.Dim, In: s.In, Out: s.Out, ElapsedUS: us(s.Elapsed)})
+		}
+	} else {
+		raw, err = base.searcherFor(r.dim).Search(r.q, r.dim, need, nil)
+		stages = append(stages, StageTiming{Stage: "scan", Dim: r.dim, In: n, Out: len(raw), ElapsedUS: us(time.Since(t0))})
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	hits := make([]Hit, 0, len(raw)+len(c.dirty))
+	for _, h := range raw {
+		if _, ok := c.dirty[h.ID]; ok {
+			continue
+		}
+		if r.filter != nil && !matches(c.payloads[h.ID], r.filter) {
+			continue
+		}
+		hits = append(hits, Hit{ID: h.ID, Score: h.Score})
+	}
+	t1 := time.Now()
+	nd := 0
+	for id, e := range c.dirty {
+		if e.vec == nil || r.filter != nil && !matches(c.payloads[id], r.filter) {
+			continue
+		}
+		nd++
+		hits = append(hits, Hit{ID: id, Score: index.Score(c.metric, e.vec, r.q, r.dim)})
+	}
+	if len(c.dirty) > 0 {
+		stages = append(stages, StageTiming{Stage: "delta", Dim: r.dim, In: nd, Out: nd, ElapsedUS: us(time.Since(t1))})
+	}
+	if r.filter != nil && len(hits) < r.k && need < n {
+		// Too few passed: score every matching row exactly.
+		t2 := time.Now()
+		hits = hits[:0]
+		for i := range n {
+			id := base.vecs.ID(i)
+			if _, ok := c.dirty[id]; ok || !matches(c.payloads[id], r.filter) {
+				continue
+			}
+			hits = append(hits, Hit{ID: id, Score: index.Score(c.metric, base.vecs.Row(i), r.q, r.dim)})
+		}
+		in := len(hits)
+		for id, e := range c.dirty {
+			if e.vec != nil && matches(c.payloads[id], r.filter) {
+				hits = append(hits, Hit{ID: id, Score: index.Score(c.metric, e.vec, r.q, r.dim)})
+			}
+		}
+		stages = append(stages, StageTiming{Stage: "filter_scan", Dim: r.dim, In: in, Out: len(hits), ElapsedUS: us(time.Since(t2))})
+	}
+	slices.SortFunc(hits, hitLess)
+	if len(hits) > r.k {
+		hits = hits[:r.k]
+	}
+	if withPayload {
+		for i := range hits {
+			hits[i].Payload = c.payloads[hits[i].ID]
+		}
+	}
+	return hits, stages, nil
+}
+
+func us(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
+
+// autoPlan returns the tuned plan for target recall on the current
+// snapshot, tuning (outside the collection lock) when there is none or the
+// snapshot's size changed by more than a fifth since. It returns nil when
+// the snapshot is smaller than TuneMinRows: exact search is then cheap.
+func (c *collection) autoPlan(target float64) (*tunedPlan, error) {
+	c.mu.RLock()
+	base := c.base
+	c.mu.RUnlock()
+	n := base.vecs.N()
+	if n < c.opt.TuneMinRows || n < 2 {
+		return nil, nil
+	}
+	c.tuneMu.Lock()
+	defer c.tuneMu.Unlock()
+	if t, ok := c.tuned[target]; ok && math.Abs(float64(t.Rows-n)) <= 0.2*float64(t.Rows) {
+		return t, nil
+	}
+	d := c.meta.Dim
+	nq := min(200, n)
+	rng := rand.New(rand.NewPCG(uint64(n), 0x6d726c))
+	calib := make([]float32, nq*d)
+	for i := range nq {
+		row := base.vecs.Row(rng.IntN(n))
+		var ss float64
+		for _, x := range row {
+			ss += float64(x) * float64(x)
+		}
+		sigma := 0.05 * math.Sqrt(ss/float64(d))
+		for j, x := range row {
+			calib[i*d+j] = x + float32(sigma*rng.NormFloat64())
+		}
+	}
+	var dims []int
+	for _, m := range c.meta.Nesting {
+		if m < d {
+			dims = append(dims, m)
+		}
+	}
+	if len(dims) == 0 {
+		return nil, nil
+	}
+	res, err := index.Tune(base.vecs, nil, calib, nq, index.TuneOptions{K: 10, TargetRecall: target, Dims: dims})
+	if err != nil && !errors.Is(err, index.ErrNoPlan) {
+		return nil, err
+	}
+	t := &tunedPlan{Plan: res.Plan.String(), Target: target, Recall: res.Recall, Rows: n, Met: err == nil, plan: res.Plan}
+	if len(c.tuned) >= 16 {
+		clear(c.tuned)
+	}
+	c.tuned[target] = t
+	c.log.Info("tuned plan", "plan", t.Plan, "target", target, "recall", t.Recall, "rows", n)
+	return t, nil
+}
+
+// sortedIDs is used by tests: every live id in increasing order.
+func (c *collection) sortedIDs() []uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var ids []uint64
+	for i := range c.base.vecs.N() {
+		id := c.base.vecs.ID(i)
+		if _, ok := c.dirty[id]; !ok {
+			ids = append(ids, id)
+		}
+	}
+	for id, e := range c.dirty {
+		if e.vec != nil {
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids
+}

@@ -1,0 +1,311 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+)
+
+// Request bodies. Unknown fields are rejected; see openapi.json.
+
+// CreateCollectionRequest is the body of POST /v1/collections.
+type CreateCollectionRequest struct {
+	Name    string    `json:"name"`
+	Dim     int       `json:"dim"`
+	Metric  string    `json:"metric,omitempty"`
+	Nesting []int     `json:"nesting,omitempty"`
+	Index   IndexSpec `json:"index,omitzero"`
+}
+
+// UpsertRequest is the body of POST /v1/collections/{name}/points.
+type UpsertRequest struct {
+	Points []Point `json:"points"`
+}
+
+// DeleteRequest is the body of POST /v1/collections/{name}/points/delete.
+type DeleteRequest struct {
+	IDs []uint64 `json:"ids"`
+}
+
+// SearchRequest is the body of POST /v1/collections/{name}/search. Exactly
+// one of Vector and Vectors is given. Plan is a funnel plan such as
+// "16:200,64:50,512:10" whose last dim is the collection dim, or "auto"
+// for the tuner's plan at the server's default recall target; TargetRecall
+// asks the tuner for a plan meeting that recall instead. Without either the
+// collection's index searches at Dim. Filter keeps the points whose payload
+// equals every given field.
+type SearchRequest struct {
+	Vector       []float32      `json:"vector,omitempty"`
+	Vectors      [][]float32    `json:"vectors,omitempty"`
+	K            int            `json:"k,omitempty"`
+	Dim          int            `json:"dim,omitempty"`
+	Plan         string         `json:"plan,omitempty"`
+	TargetRecall float64        `json:"target_recall,omitempty"`
+	Filter       map[string]any `json:"filter,omitempty"`
+	NoPayload    bool           `json:"no_payload,omitempty"`
+}
+
+// LoadModelRequest is the body of POST /v1/models.
+type LoadModelRequest struct {
+	Name string `json:"name"`
+	Path string `json:"path"`
+}
+
+// EmbedRequest is the body of POST /v1/models/{name}/embed: inputs of the
+// model's input size (flattened images); Dim truncates the embeddings to a
+// prefix (0: the full embedding).
+type EmbedRequest struct {
+	Inputs [][]float32 `json:"inputs"`
+	Dim    int         `json:"dim,omitempty"`
+}
+
+// ClassifyRequest is the body of POST /v1/models/{name}/classify. The
+// adaptive cascade answers with the smallest nesting dim whose maximum
+// softmax probability reaches its threshold, else with the largest dim.
+// Thresholds gives one per nesting dim; otherwise Confidence (default 0.9)
+// is used for every dim.
+type ClassifyRequest struct {
+	Inputs     [][]float32 `json:"inputs"`
+	Confidence *float64    `json:"confidence,omitempty"`
+	Thresholds []float64   `json:"thresholds,omitempty"`
+}
+
+// apiError is an error with an HTTP status and a code.
+type apiError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *apiError) Error() string { return e.message }
+
+func errf(status int, code, format string, args ...any) *apiError {
+	return &apiError{status: status, code: code, message: fmt.Sprintf(format, args...)}
+}
+
+func badRequest(format string, args ...any) *apiError {
+	return errf(400, "bad_request", format, args...)
+}
+
+// decodeJSON decodes body into v strictly: unknown fields and trailing data
+// are errors, and the errors say where.
+func decodeJSON(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return badRequest("empty request body: want a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badRequest("trailing data after the JSON object at byte offset %d", dec.InputOffset())
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return badRequest("invalid JSON at byte offset %d: %v", syn.Offset, syn)
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "body"
+		}
+		return badRequest("field %s: got JSON %s, want %s", field, typ.Value, jsonType(typ.Type.String()))
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return badRequest("truncated JSON body")
+	}
+	msg := err.Error()
+	if s, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+		return badRequest("unknown field %s", s)
+	}
+	return badRequest("invalid JSON: %s", strings.TrimPrefix(msg, "json: "))
+}
+
+func jsonType(t string) string {
+	switch t {
+	case "float32", "float64":
+		return "a finite number (float32 range)"
+	case "uint64":
+		return "an unsigned integer id (0..18446744073709551615)"
+	case "int":
+		return "an integer"
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	}
+	if strings.HasPrefix(t, "[]") {
+		return "an array"
+	}
+	if strings.HasPrefix(t, "map") || strings.HasPrefix(t, "server.") {
+		return "an object"
+	}
+	return t
+}
+
+// checkVector reports a vector of the wrong length or with a NaN or
+// infinite value; what names it in the message.
+func checkVector(what string, v []float32, d int) error {
+	if len(v) != d {
+		return badRequest("%s: length %d, want %d", what, len(v), d)
+	}
+	for j, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return badRequest("%s[%d]: %v is not finite", what, j, x)
+		}
+	}
+	return nil
+}
+
+// checkPayload reports a payload field that is not a JSON scalar.
+func checkPayload(what string, p map[string]any) error {
+	for k, v := range p {
+		switch v.(type) {
+		case string, float64, bool:
+		case nil:
+			return badRequest("%s.%s: null is not allowed (omit the field)", what, k)
+		default:
+			return badRequest("%s.%s: want a string, number or boolean, got %s", what, k, kindOf(v))
+		}
+	}
+	return nil
+}
+
+func kindOf(v any) string {
+	switch v.(type) {
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// decodeUpsertRequest decodes and validates an upsert for dim d.
+func decodeUpsertRequest(body []byte, d, maxPoints int) (*UpsertRequest, error) {
+	var r UpsertRequest
+	if err := decodeJSON(body, &r); err != nil {
+		return nil, err
+	}
+	if len(r.Points) == 0 {
+		return nil, badRequest("points: empty, want at least 1 point")
+	}
+	if len(r.Points) > maxPoints {
+		return nil, badRequest("points: %d in one request, at most %d", len(r.Points), maxPoints)
+	}
+	seen := make(map[uint64]int, len(r.Points))
+	for i, p := range r.Points {
+		if j, ok := seen[p.ID]; ok {
+			return nil, badRequest("points[%d].id: %d repeats points[%d].id", i, p.ID, j)
+		}
+		seen[p.ID] = i
+		if err := checkVector(fmt.Sprintf("points[%d].vector", i), p.Vector, d); err != nil {
+			return nil, err
+		}
+		if err := checkPayload(fmt.Sprintf("points[%d].payload", i), p.Payload); err != nil {
+			return nil, err
+		}
+	}
+	return &r, nil
+}
+
+// decodeSearchRequest decodes a search and validates what does not need the
+// collection; validateSearch does the rest.
+func decodeSearchRequest(body []byte) (*SearchRequest, error) {
+	var r SearchRequest
+	if err := decodeJSON(body, &r); err != nil {
+		return nil, err
+	}
+	switch {
+	case r.Vector == nil && r.Vectors == nil:
+		return nil, badRequest("vector or vectors: one is required")
+	case r.Vector != nil && r.Vectors != nil:
+		return nil, badRequest("vector and vectors: give one, not both")
+	case r.Vectors != nil && len(r.Vectors) == 0:
+		return nil, badRequest("vectors: empty, want at least 1 query")
+	case len(r.Vectors) > maxQueries:
+		return nil, badRequest("vectors: %d queries, at most %d", len(r.Vectors), maxQueries)
+	}
+	if r.K == 0 {
+		r.K = 10
+	}
+	if r.K < 1 || r.K > maxK {
+		return nil, badRequest("k: %d, want 1..%d", r.K, maxK)
+	}
+	if r.Dim < 0 {
+		return nil, badRequest("dim: %d, want 0 (the collection dim) or a prefix dim >= 1", r.Dim)
+	}
+	if r.TargetRecall != 0 && (r.TargetRecall < 0 || r.TargetRecall > 1 || math.IsNaN(r.TargetRecall)) {
+		return nil, badRequest("target_recall: %v, want a recall in (0, 1]", r.TargetRecall)
+	}
+	if r.TargetRecall != 0 && r.Plan != "" {
+		return nil, badRequest("plan and target_recall: give one, not both")
+	}
+	if r.Filter != nil {
+		if len(r.Filter) == 0 {
+			return nil, badRequest("filter: empty object, omit it to search every point")
+		}
+		if err := checkPayload("filter", r.Filter); err != nil {
+			return nil, err
+		}
+	}
+	return &r, nil
+}
+
+// decodeCreateRequest decodes a collection's creation into its Meta.
+func decodeCreateRequest(body []byte) (Meta, error) {
+	var r CreateCollectionRequest
+	if err := decodeJSON(body, &r); err != nil {
+		return Meta{}, err
+	}
+	m := Meta{Name: r.Name, Dim: r.Dim, Metric: r.Metric, Nesting: r.Nesting, Index: r.Index}
+	if err := m.validate(); err != nil {
+		return Meta{}, badRequest("%v", err)
+	}
+	return m, nil
+}
+
+func decodeDeleteRequest(body []byte, maxIDs int) (*DeleteRequest, error) {
+	var r DeleteRequest
+	if err := decodeJSON(body, &r); err != nil {
+		return nil, err
+	}
+	if len(r.IDs) == 0 {
+		return nil, badRequest("ids: empty, want at least 1 id")
+	}
+	if len(r.IDs) > maxIDs {
+		return nil, badRequest("ids: %d in one request, at most %d", len(r.IDs), maxIDs)
+	}
+	return &r, nil
+}
+
+// decodeInputs checks model inputs of size d.
+func checkInputs(in [][]float32, d int) error {
+	if len(in) == 0 {
+		return badRequest("inputs: empty, want at least 1 input")
+	}
+	if len(in) > maxInputs {
+		return badRequest("inputs: %d in one request, at most %d", len(in), maxInputs)
+	}
+	for i, x := range in {
+		if err := checkVector(fmt.Sprintf("inputs[%d]", i), x, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const (
+	maxK       = 10000
+	maxQueries = 1024
+	maxInputs  = 4096
+)

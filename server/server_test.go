@@ -1,0 +1,646 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	mrl "github.com/gomrl/mrl"
+	"github.com/gomrl/mrl/eval"
+	"github.com/gomrl/mrl/index"
+	"github.com/gomrl/mrl/index/indextest"
+	"github.com/gomrl/mrl/model"
+	"github.com/gomrl/mrl/train"
+)
+
+func quietLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func newServer(t testing.TB, opt Options) *Server {
+	t.Helper()
+	if opt.DataDir == "" {
+		opt.DataDir = t.TempDir()
+	}
+	if opt.Logger == nil {
+		opt.Logger = quietLogger()
+	}
+	s, err := New(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// do sends one request to h and returns the status and body.
+func do(t testing.TB, h http.Handler, method, path, body string, hdr ...string) (int, []byte) {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, path, r)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec.Code, rec.Body.Bytes()
+}
+
+// mustDo is do that fails the test unless the status is want, and decodes
+// the body into out (if not nil).
+func mustDo(t testing.TB, h http.Handler, method, path string, in any, want int, out any) {
+	t.Helper()
+	body := ""
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = string(b)
+	}
+	code, got := do(t, h, method, path, body)
+	if code != want {
+		t.Fatalf("%s %s = %d %s, want %d", method, path, code, got, want)
+	}
+	if out != nil {
+		if err := json.Unmarshal(got, out); err != nil {
+			t.Fatalf("%s %s: decode %s: %v", method, path, got, err)
+		}
+	}
+}
+
+func vecJSON(v []float32) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func points(ids []uint64, data []float32, d int) []Point {
+	p := make([]Point, len(ids))
+	for i, id := range ids {
+		p[i] = Point{ID: id, Vector: data[i*d : (i+1)*d]}
+	}
+	return p
+}
+
+// bruteForce is the exact top k of the live points at dim.
+func bruteForce(metric mrl.Metric, pts map[uint64][]float32, q []float32, dim, k int) []uint64 {
+	type sc struct {
+		id uint64
+		s  float32
+	}
+	var all []sc
+	for id, v := range pts {
+		all = append(all, sc{id, index.Score(metric, v, q, dim)})
+	}
+	slices.SortFunc(all, func(a, b sc) int {
+		if a.s != b.s {
+			if a.s > b.s {
+				return -1
+			}
+			return 1
+		}
+		if a.id < b.id {
+			return -1
+		}
+		return 1
+	})
+	var ids []uint64
+	for i := 0; i < k && i < len(all); i++ {
+		ids = append(ids, all[i].id)
+	}
+	return ids
+}
+
+func hitIDs(h []Hit) []uint64 {
+	ids := make([]uint64, len(h))
+	for i, x := range h {
+		ids[i] = x.ID
+	}
+	return ids
+}
+
+// TestCollectionLifecycle drives every collection and point endpoint with
+// good requests and checks the answers against a model of the state.
+func TestCollectionLifecycle(t *testing.T) {
+	for _, kind := range []string{"flat", "hnsw", "ivf"} {
+		t.Run(kind, func(t *testing.T) {
+			s := newServer(t, Options{RebuildMin: 64, TuneMinRows: 200, SnapshotEvery: -1})
+			const d, n = 32, 600
+			spec := map[string]any{"kind": kind}
+			if kind == "hnsw" {
+				spec["ef_search"] = 400
+			}
+			if kind == "ivf" {
+				spec["probe"] = 1000
+			}
+			var info CollectionInfo
+			mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "docs", "dim": d, "metric": "cosine", "nesting": []int{8, 16, 32}, "index": spec}, 201, &info)
+			if info.Dim != d || info.Count != 0 || info.Index.Kind != kind || info.Metric != "cosine" {
+				t.Fatalf("created %+v", info)
+			}
+			rng := rand.New(rand.NewPCG(1, 2))
+			data := indextest.MatryoshkaLike(rng, n+20, d) // the last 20 rows overwrite ids 1000..1019
+			live := map[uint64][]float32{}
+			for lo := 0; lo < n; lo += 100 {
+				var pts []Point
+				for i := lo; i < lo+100; i++ {
+					p := Point{ID: uint64(1000 + i), Vector: data[i*d : (i+1)*d]}
+					p.Payload = map[string]any{"parity": float64(i % 2), "tag": fmt.Sprint("t", i%5)}
+					pts = append(pts, p)
+					live[p.ID] = p.Vector
+				}
+				var ur UpsertResponse
+				mustDo(t, s, "POST", "/v1/collections/docs/points", UpsertRequest{Points: pts}, 200, &ur)
+				if ur.Upserted != 100 {
+					t.Fatalf("upserted %d, want 100", ur.Upserted)
+				}
+			}
+			// Overwrite some, delete some.
+			var ow []Point
+			for i := 0; i < 20; i++ {
+				id := uint64(1000 + i)
+				v := data[(n+i)*d : (n+i+1)*d]
+				ow = append(ow, Point{ID: id, Vector: v, Payload: map[string]any{"parity": float64(i % 2), "tag": "over"}})
+				live[id] = v
+			}
+			mustDo(t, s, "POST", "/v1/collections/docs/points", UpsertRequest{Points: ow}, 200, nil)
+			var dr DeleteResponse
+			mustDo(t, s, "POST", "/v1/collections/docs/points/delete", DeleteRequest{IDs: []uint64{1030, 1031, 99999}}, 200, &dr)
+			if dr.Deleted != 2 {
+				t.Fatalf("deleted %d, want 2 (99999 is absent)", dr.Deleted)
+			}
+			mustDo(t, s, "DELETE", "/v1/collections/docs/points/1032", nil, 200, &dr)
+			delete(live, 1030)
+			delete(live, 1031)
+			delete(live, 1032)
+			mustDo(t, s, "GET", "/v1/collections/docs/points/1032", nil, 404, nil)
+
+			var p Point
+			mustDo(t, s, "GET", "/v1/collections/docs/points/1005", nil, 200, &p)
+			if !slices.Equal(p.Vector, live[1005]) || p.Payload["tag"] != "over" {
+				t.Fatalf("get 1005 = %+v, want vector %v tag over", p, live[1005])
+			}
+			mustDo(t, s, "GET", "/v1/collections/docs", nil, 200, &info)
+			if info.Count != len(live) {
+				t.Fatalf("count %d, want %d", info.Count, len(live))
+			}
+
+			check := func(stage string) {
+				t.Helper()
+				for qi := 0; qi < 5; qi++ {
+					q := data[(qi*37)*d : (qi*37+1)*d]
+					for _, dim := range []int{8, 32} {
+						var sr SearchResponse
+						mustDo(t, s, "POST", "/v1/collections/docs/search", SearchRequest{Vector: q, K: 10, Dim: dim}, 200, &sr)
+						want := bruteForce(mrl.Cosine, live, q, dim, 10)
+						got := hitIDs(sr.Results[0].Hits)
+						if kind == "flat" && !slices.Equal(got, want) {
+							t.Fatalf("%s: search dim %d = %v, want %v", stage, dim, got, want)
+						}
+						if kind != "flat" && overlap(got, want) < 8 {
+							t.Fatalf("%s: %s search dim %d = %v, want most of %v", stage, kind, dim, got, want)
+						}
+					}
+					// Plan keeping every row is exact.
+					var sr SearchResponse
+					mustDo(t, s, "POST", "/v1/collections/docs/search", SearchRequest{Vector: q, K: 5, Plan: "8:1000,32:5"}, 200, &sr)
+					if want := bruteForce(mrl.Cosine, live, q, d, 5); !slices.Equal(hitIDs(sr.Results[0].Hits), want) {
+						t.Fatalf("%s: plan search = %v, want %v", stage, hitIDs(sr.Results[0].Hits), want)
+					}
+					if sr.Plan != "8:1000,32:5" || len(sr.Results[0].Stages) < 2 || sr.Results[0].Stages[0].Dim != 8 {
+						t.Fatalf("%s: plan %q stages %+v", stage, sr.Plan, sr.Results[0].Stages)
+					}
+					// Filtered search is exact over the matching points.
+					mustDo(t, s, "POST", "/v1/collections/docs/search", SearchRequest{Vector: q, K: 5, Filter: map[string]any{"tag": "over", "parity": 1.0}}, 200, &sr)
+					sub := map[uint64][]float32{}
+					for i := 0; i < 20; i += 2 {
+						sub[uint64(1000+i+1)] = live[uint64(1000+i+1)]
+					}
+					if want := bruteForce(mrl.Cosine, sub, q, d, 5); !slices.Equal(hitIDs(sr.Results[0].Hits), want) {
+						t.Fatalf("%s: filtered search = %v, want %v", stage, hitIDs(sr.Results[0].Hits), want)
+					}
+					for _, h := range sr.Results[0].Hits {
+						if h.Payload["tag"] != "over" || h.Payload["parity"] != 1.0 {
+							t.Fatalf("%s: filtered hit %+v does not match", stage, h)
+						}
+					}
+				}
+			}
+			check("before snapshot")
+			mustDo(t, s, "POST", "/v1/collections/docs/snapshot", nil, 200, &info)
+			if info.Pending != 0 || info.Count != len(live) || info.SnapshotSeq != info.Seq {
+				t.Fatalf("after snapshot %+v", info)
+			}
+			check("after snapshot")
+
+			// auto and target_recall tune a plan once the collection is big enough.
+			var sr SearchResponse
+			mustDo(t, s, "POST", "/v1/collections/docs/search", SearchRequest{Vectors: [][]float32{data[:d], data[d : 2*d]}, K: 10, Plan: "auto"}, 200, &sr)
+			if len(sr.Results) != 2 || sr.Plan == "" || sr.Plan == "exact" || sr.TunedRecall <= 0 {
+				t.Fatalf("auto search: plan %q recall %v results %d", sr.Plan, sr.TunedRecall, len(sr.Results))
+			}
+			mustDo(t, s, "GET", "/v1/collections/docs", nil, 200, &info)
+			if info.AutoPlan == nil || info.AutoPlan.Plan != sr.Plan {
+				t.Fatalf("info auto plan %+v, want %q", info.AutoPlan, sr.Plan)
+			}
+			mustDo(t, s, "POST", "/v1/collections/docs/search", SearchRequest{Vector: data[:d], K: 10, TargetRecall: 1}, 200, &sr)
+			if sr.Plan == "" {
+				t.Fatal("target_recall search ran no plan")
+			}
+
+			// Restart: the same points.
+			s.Close()
+			s2 := newServer(t, Options{DataDir: s.opt.DataDir, SnapshotEvery: -1})
+			mustDo(t, s2, "GET", "/v1/collections/docs", nil, 200, &info)
+			if info.Count != len(live) {
+				t.Fatalf("after restart count %d, want %d", info.Count, len(live))
+			}
+			for id, v := range live {
+				mustDo(t, s2, "GET", fmt.Sprintf("/v1/collections/docs/points/%d", id), nil, 200, &p)
+				if !slices.Equal(p.Vector, v) {
+					t.Fatalf("after restart point %d = %v, want %v", id, p.Vector, v)
+				}
+			}
+			var list struct{ Collections []CollectionInfo }
+			mustDo(t, s2, "GET", "/v1/collections", nil, 200, &list)
+			if len(list.Collections) != 1 || list.Collections[0].Name != "docs" {
+				t.Fatalf("list = %+v", list)
+			}
+			mustDo(t, s2, "DELETE", "/v1/collections/docs", nil, 200, nil)
+			mustDo(t, s2, "GET", "/v1/collections/docs", nil, 404, nil)
+			s2.Close()
+			s3 := newServer(t, Options{DataDir: s.opt.DataDir})
+			mustDo(t, s3, "GET", "/v1/collections", nil, 200, &list)
+			if len(list.Collections) != 0 {
+				t.Fatalf("deleted collection came back: %+v", list)
+			}
+		})
+	}
+}
+
+func overlap(a, b []uint64) int {
+	n := 0
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			n++
+		}
+	}
+	return n
+}
+
+// tinyModel writes a small untrained MLP checkpoint and returns its path and
+// model.
+func tinyModel(t testing.TB, dir string) (string, *model.Model) {
+	t.Helper()
+	m, err := model.New(model.Config{Arch: "mlp", InH: 2, InW: 3, InC: 1, Hidden: 16, Embed: 8, Nesting: mrl.Nesting{2, 4, 8}, Heads: "mrl", Classes: 3}, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "tiny.ckpt")
+	if err := train.Save(path, m, nil, "", 7); err != nil {
+		t.Fatal(err)
+	}
+	return path, m
+}
+
+func TestModels(t *testing.T) {
+	dir := t.TempDir()
+	path, m := tinyModel(t, dir)
+	s := newServer(t, Options{ModelRoot: dir})
+	var mi ModelInfo
+	mustDo(t, s, "POST", "/v1/models", LoadModelRequest{Name: "tiny", Path: "tiny.ckpt"}, 201, &mi)
+	if mi.InputDim != 6 || mi.Embed != 8 || mi.Classes != 3 || !slices.Equal(mi.Nesting, []int{2, 4, 8}) {
+		t.Fatalf("model info %+v", mi)
+	}
+	mustDo(t, s, "POST", "/v1/models", LoadModelRequest{Name: "tiny", Path: "tiny.ckpt"}, 200, nil)
+	mustDo(t, s, "GET", "/v1/models/tiny", nil, 200, &mi)
+	var list struct{ Models []ModelInfo }
+	mustDo(t, s, "GET", "/v1/models", nil, 200, &list)
+	if len(list.Models) != 1 {
+		t.Fatalf("models %+v", list)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	const n = 40
+	x := make([]float32, n*6)
+	in := make([][]float32, n)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64() * 3)
+	}
+	for i := range in {
+		in[i] = x[i*6 : (i+1)*6]
+	}
+	var er EmbedResponse
+	mustDo(t, s, "POST", "/v1/models/tiny/embed", EmbedRequest{Inputs: in, Dim: 4}, 200, &er)
+	want := m.EmbedAll(x, n, 0)
+	for i := range n {
+		if !slices.Equal(er.Embeddings[i], want[i*8:i*8+4]) {
+			t.Fatalf("embedding %d = %v, want %v", i, er.Embeddings[i], want[i*8:i*8+4])
+		}
+	}
+	logits := m.LogitsAll(x, n, 0)
+	conf, err := eval.NewConfidences(logits, n, 3, []int{2, 4, 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, thr := range [][]float64{{0.5, 0.5, 0.5}, {0.6, 0.4, 0}, {1, 1, 1}, {0, 0, 0}} {
+		var cr ClassifyResponse
+		mustDo(t, s, "POST", "/v1/models/tiny/classify", ClassifyRequest{Inputs: in, Thresholds: thr}, 200, &cr)
+		dimsUsed := map[int]int{}
+		for i, r := range cr.Results {
+			g := 2
+			for j := range 3 {
+				if float64(conf.Conf[j][i]) >= thr[j] {
+					g = j
+					break
+				}
+			}
+			w := Classification{Label: int(conf.Pred[g][i]), Confidence: conf.Conf[g][i], Dim: []int{2, 4, 8}[g]}
+			if r != w {
+				t.Fatalf("thresholds %v: input %d = %+v, want %+v", thr, i, r, w)
+			}
+			dimsUsed[r.Dim]++
+		}
+		if thr[0] == 0 && dimsUsed[2] != n {
+			t.Fatalf("thresholds 0 should stop at dim 2: %v", dimsUsed)
+		}
+		if thr[0] == 1 && dimsUsed[8] < n-1 {
+			t.Fatalf("thresholds 1 should reach dim 8: %v", dimsUsed)
+		}
+	}
+	var cr ClassifyResponse
+	mustDo(t, s, "POST", "/v1/models/tiny/classify", map[string]any{"inputs": in[:1]}, 200, &cr)
+	if !slices.Equal(cr.Thresholds, []float64{0.9, 0.9, 0.9}) {
+		t.Fatalf("default thresholds %v, want 0.9 each", cr.Thresholds)
+	}
+	_ = path
+}
+
+// TestBadRequests sends malformed and invalid requests and checks the
+// status, the error code and that the message names the problem.
+func TestBadRequests(t *testing.T) {
+	dir := t.TempDir()
+	tinyModel(t, dir)
+	s := newServer(t, Options{ModelRoot: dir, MaxBodyBytes: 1 << 16, MaxPoints: 5})
+	mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "c", "dim": 4}, 201, nil)
+	mustDo(t, s, "POST", "/v1/collections/c/points", UpsertRequest{Points: []Point{{ID: 1, Vector: []float32{1, 0, 0, 0}}}}, 200, nil)
+	mustDo(t, s, "POST", "/v1/models", LoadModelRequest{Name: "tiny", Path: "tiny.ckpt"}, 201, nil)
+	v4 := `[1,2,3,4]`
+	in6 := `[[1,2,3,4,5,6]]`
+	big := `{"points":[{"id":1,"vector":[` + strings.Repeat("1,", 1<<16) + `1]}]}`
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+		code, msg                string
+	}{
+		{"empty body", "POST", "/v1/collections", "", 400, "bad_request", "empty request body"},
+		{"not json", "POST", "/v1/collections", "{name:", 400, "bad_request", "invalid JSON at byte offset"},
+		{"truncated json", "POST", "/v1/collections", `{"name":"x","dim":4`, 400, "bad_request", "truncated JSON"},
+		{"trailing data", "POST", "/v1/collections", `{"name":"x","dim":4} {}`, 400, "bad_request", "trailing data"},
+		{"unknown field", "POST", "/v1/collections", `{"name":"x","dim":4,"dims":5}`, 400, "bad_request", `unknown field "dims"`},
+		{"dim as string", "POST", "/v1/collections", `{"name":"x","dim":"4"}`, 400, "bad_request", "field dim: got JSON string, want an integer"},
+		{"dim zero", "POST", "/v1/collections", `{"name":"x","dim":0}`, 400, "bad_request", "dim 0: want 1..65536"},
+		{"bad name", "POST", "/v1/collections", `{"name":"a/b","dim":4}`, 400, "bad_request", `name "a/b"`},
+		{"bad metric", "POST", "/v1/collections", `{"name":"x","dim":4,"metric":"hamming"}`, 400, "bad_request", `metric "hamming": want cosine, ip or l2`},
+		{"bad nesting", "POST", "/v1/collections", `{"name":"x","dim":4,"nesting":[2,1,4]}`, 400, "bad_request", "does not increase"},
+		{"nesting not ending at dim", "POST", "/v1/collections", `{"name":"x","dim":4,"nesting":[1,2]}`, 400, "bad_request", "last dim must be the collection dim 4"},
+		{"bad index kind", "POST", "/v1/collections", `{"name":"x","dim":4,"index":{"kind":"lsh"}}`, 400, "bad_request", `kind "lsh": want flat, hnsw or ivf`},
+		{"flat with options", "POST", "/v1/collections", `{"name":"x","dim":4,"index":{"kind":"flat","m":8}}`, 400, "bad_request", "kind flat takes no options"},
+		{"hnsw bad m", "POST", "/v1/collections", `{"name":"x","dim":4,"index":{"kind":"hnsw","m":1}}`, 400, "bad_request", "index: index: invalid options"},
+		{"hnsw graph dim too big", "POST", "/v1/collections", `{"name":"x","dim":4,"index":{"kind":"hnsw","graph_dim":9}}`, 400, "bad_request", "graph_dim 9"},
+		{"exists", "POST", "/v1/collections", `{"name":"c","dim":4}`, 409, "conflict", `collection "c" already exists`},
+		{"unknown collection", "GET", "/v1/collections/nope", "", 404, "not_found", `collection "nope" not found`},
+		{"delete unknown collection", "DELETE", "/v1/collections/nope", "", 404, "not_found", `collection "nope" not found`},
+		{"upsert unknown collection", "POST", "/v1/collections/nope/points", `{"points":[{"id":1,"vector":` + v4 + `}]}`, 404, "not_found", `collection "nope"`},
+		{"upsert no points", "POST", "/v1/collections/c/points", `{"points":[]}`, 400, "bad_request", "points: empty"},
+		{"upsert too many points", "POST", "/v1/collections/c/points", `{"points":[{"id":1,"vector":[1,2,3,4]},{"id":2,"vector":[1,2,3,4]},{"id":3,"vector":[1,2,3,4]},{"id":4,"vector":[1,2,3,4]},{"id":5,"vector":[1,2,3,4]},{"id":6,"vector":[1,2,3,4]}]}`, 400, "bad_request", "points: 6 in one request, at most 5"},
+		{"upsert short vector", "POST", "/v1/collections/c/points", `{"points":[{"id":1,"vector":[1,2,3]}]}`, 400, "bad_request", "points[0].vector: length 3, want 4"},
+		{"upsert missing vector", "POST", "/v1/collections/c/points", `{"points":[{"id":1}]}`, 400, "bad_request", "points[0].vector: length 0, want 4"},
+		{"upsert overflowing float", "POST", "/v1/collections/c/points", `{"points":[{"id":1,"vector":[1,2,3,1e39]}]}`, 400, "bad_request", "field points.vector: got JSON number 1e39, want a finite number"},
+		{"upsert NaN token", "POST", "/v1/collections/c/points", `{"points":[{"id":1,"vector":[1,2,3,NaN]}]}`, 400, "bad_request", "invalid JSON"},
+		{"upsert negative id", "POST", "/v1/collections/c/points", `{"points":[{"id":-1,"vector":` + v4 + `}]}`, 400, "bad_request", "field points.id: got JSON number -1, want an unsigned integer id"},
+		{"upsert string id", "POST", "/v1/collections/c/points", `{"points":[{"id":"a","vector":` + v4 + `}]}`, 400, "bad_request", "field points.id: got JSON string"},
+		{"upsert duplicate ids", "POST", "/v1/collections/c/points", `{"points":[{"id":1,"vector":` + v4 + `},{"id":1,"vector":` + v4 + `}]}`, 400, "bad_request", "points[1].id: 1 repeats points[0].id"},
+		{"upsert nested payload", "POST", "/v1/collections/c/points", `{"points":[{"id":1,"vector":` + v4 + `,"payload":{"a":{"b":1}}}]}`, 400, "bad_request", "points[0].payload.a: want a string, number or boolean, got an object"},
+		{"upsert null payload field", "POST", "/v1/collections/c/points", `{"points":[{"id":1,"vector":` + v4 + `,"payload":{"a":null}}]}`, 400, "bad_request", "points[0].payload.a: null is not allowed"},
+		{"upsert unknown point field", "POST", "/v1/collections/c/points", `{"points":[{"id":1,"vec":` + v4 + `}]}`, 400, "bad_request", `unknown field "vec"`},
+		{"body too large", "POST", "/v1/collections/c/points", big, 413, "payload_too_large", "exceeds the limit of 65536"},
+		{"get bad id", "GET", "/v1/collections/c/points/abc", "", 400, "bad_request", `point id "abc": want an unsigned integer`},
+		{"get missing point", "GET", "/v1/collections/c/points/7", "", 404, "not_found", `point 7 not found in collection "c"`},
+		{"delete missing point", "DELETE", "/v1/collections/c/points/7", "", 404, "not_found", "point 7 not found"},
+		{"delete no ids", "POST", "/v1/collections/c/points/delete", `{"ids":[]}`, 400, "bad_request", "ids: empty"},
+		{"search no vector", "POST", "/v1/collections/c/search", `{"k":3}`, 400, "bad_request", "vector or vectors: one is required"},
+		{"search both vectors", "POST", "/v1/collections/c/search", `{"vector":` + v4 + `,"vectors":[` + v4 + `]}`, 400, "bad_request", "give one, not both"},
+		{"search wrong dim vector", "POST", "/v1/collections/c/search", `{"vector":[1,2]}`, 400, "bad_request", "vector: length 2, want 4"},
+		{"search wrong dim in batch", "POST", "/v1/collections/c/search", `{"vectors":[` + v4 + `,[1]]}`, 400, "bad_request", "vectors[1]: length 1, want 4"},
+		{"search k negative", "POST", "/v1/collections/c/search", `{"vector":` + v4 + `,"k":-1}`, 400, "bad_request", "k: -1, want 1..10000"},
+		{"search k too big", "POST", "/v1/collections/c/search", `{"vector":` + v4 + `,"k":10001}`, 400, "bad_request", "k: 10001"},
+		{"search dim too big", "POST", "/v1/collections/c/search", `{"vector":` + v4 + `,"dim":5}`, 400, "bad_request", "dim: 5, want 1..4"},
+		{"search bad plan", "POST", "/v1/collections/c/search", `{"vector":` + v4 + `,"plan":"2:x"}`, 400, "bad_request", `plan "2:x"`},
+		{"search plan wrong last dim", "POST", "/v1/collections/c/search", `{"vector":` + v4 + `,"plan":"2:10,8:5"}`, 400, "bad_request", "ending at the collection dim 4"},
+		{"search plan and recall", "POST", "/v1/collections/c/search", `{"vector":` + v4 + `,"plan":"auto","target_recall":0.9}`, 400, "bad_request", "plan and target_recall"},
+		{"search bad recall", "POST", "/v1/collections/c/search", `{"vector":` + v4 + `,"target_recall":1.5}`, 400, "bad_request", "target_recall: 1.5"},
+		{"search empty filter", "POST", "/v1/collections/c/search", `{"vector":` + v4 + `,"filter":{}}`, 400, "bad_request", "filter: empty object"},
+		{"search array filter", "POST", "/v1/collections/c/search", `{"vector":` + v4 + `,"filter":{"a":[1]}}`, 400, "bad_request", "filter.a: want a string, number or boolean, got an array"},
+		{"search unknown collection", "POST", "/v1/collections/zz/search", `{"vector":` + v4 + `}`, 404, "not_found", `collection "zz"`},
+		{"no route", "GET", "/v2/nothing", "", 404, "not_found", "no route GET /v2/nothing"},
+		{"wrong method", "PUT", "/v1/collections", "", 405, "method_not_allowed", "method PUT not allowed on /v1/collections"},
+		{"model bad name", "POST", "/v1/models", `{"name":"a b","path":"tiny.ckpt"}`, 400, "bad_request", `name "a b"`},
+		{"model escaping path", "POST", "/v1/models", `{"name":"m","path":"../x.ckpt"}`, 400, "bad_request", "inside the server's model root"},
+		{"model missing file", "POST", "/v1/models", `{"name":"m","path":"none.ckpt"}`, 404, "not_found", `checkpoint "none.ckpt" not found`},
+		{"model no path", "POST", "/v1/models", `{"name":"m"}`, 400, "bad_request", "path: required"},
+		{"unknown model", "POST", "/v1/models/zz/embed", `{"inputs":` + in6 + `}`, 404, "not_found", `model "zz" not loaded`},
+		{"embed wrong input size", "POST", "/v1/models/tiny/embed", `{"inputs":[[1,2]]}`, 400, "bad_request", "inputs[0]: length 2, want 6"},
+		{"embed no inputs", "POST", "/v1/models/tiny/embed", `{"inputs":[]}`, 400, "bad_request", "inputs: empty"},
+		{"embed bad dim", "POST", "/v1/models/tiny/embed", `{"inputs":` + in6 + `,"dim":9}`, 400, "bad_request", "dim: 9, want 1..8"},
+		{"classify bad confidence", "POST", "/v1/models/tiny/classify", `{"inputs":` + in6 + `,"confidence":2}`, 400, "bad_request", "confidence: 2, want a probability"},
+		{"classify wrong thresholds", "POST", "/v1/models/tiny/classify", `{"inputs":` + in6 + `,"thresholds":[0.5]}`, 400, "bad_request", "thresholds: 1 values, want 3"},
+		{"classify both", "POST", "/v1/models/tiny/classify", `{"inputs":` + in6 + `,"thresholds":[0.5,0.5,0.5],"confidence":0.5}`, 400, "bad_request", "confidence and thresholds"},
+		{"classify unknown field", "POST", "/v1/models/tiny/classify", `{"input":` + in6 + `}`, 400, "bad_request", `unknown field "input"`},
+	}
+	if len(tests) < 30 {
+		t.Fatalf("only %d bad requests", len(tests))
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := do(t, s, tt.method, tt.path, tt.body)
+			var eb errorBody
+			if err := json.Unmarshal(body, &eb); err != nil {
+				t.Fatalf("%s %s: body %q is not an error object: %v", tt.method, tt.path, body, err)
+			}
+			if code != tt.status || eb.Error.Code != tt.code || !strings.Contains(eb.Error.Message, tt.msg) {
+				t.Errorf("%s %s %.80s = %d %s %q, want %d %s containing %q", tt.method, tt.path, tt.body, code, eb.Error.Code, eb.Error.Message, tt.status, tt.code, tt.msg)
+			}
+		})
+	}
+	// Nothing bad was applied.
+	var info CollectionInfo
+	mustDo(t, s, "GET", "/v1/collections/c", nil, 200, &info)
+	if info.Count != 1 || info.Seq != 1 {
+		t.Fatalf("after bad requests: count %d seq %d, want 1 and 1", info.Count, info.Seq)
+	}
+}
+
+func TestAuth(t *testing.T) {
+	s := newServer(t, Options{Token: "s3cret"})
+	tests := []struct {
+		path, auth string
+		want       int
+	}{
+		{"/healthz", "", 200},
+		{"/readyz", "", 200},
+		{"/v1/collections", "", 401},
+		{"/metrics", "", 401},
+		{"/v1/collections", "Bearer wrong", 401},
+		{"/v1/collections", "s3cret", 401},
+		{"/v1/collections", "Bearer s3cret", 200},
+		{"/metrics", "Bearer s3cret", 200},
+	}
+	for _, tt := range tests {
+		var hdr []string
+		if tt.auth != "" {
+			hdr = []string{"Authorization", tt.auth}
+		}
+		if code, body := do(t, s, "GET", tt.path, "", hdr...); code != tt.want {
+			t.Errorf("GET %s with %q = %d %s, want %d", tt.path, tt.auth, code, body, tt.want)
+		}
+	}
+}
+
+func TestHealthAndMetrics(t *testing.T) {
+	s := newServer(t, Options{})
+	mustDo(t, s, "GET", "/healthz", nil, 200, nil)
+	mustDo(t, s, "GET", "/readyz", nil, 200, nil)
+	mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "m", "dim": 2}, 201, nil)
+	mustDo(t, s, "POST", "/v1/collections/m/points", UpsertRequest{Points: []Point{{ID: 1, Vector: []float32{1, 2}}, {ID: 2, Vector: []float32{3, 4}}}}, 200, nil)
+	do(t, s, "GET", "/v1/collections/zz", "")
+	code, body := do(t, s, "GET", "/metrics", "")
+	if code != 200 {
+		t.Fatalf("metrics = %d", code)
+	}
+	for _, want := range []string{
+		`mrl_http_requests_total{route="POST /v1/collections/{name}/points",code="200"} 1`,
+		`mrl_http_requests_total{route="GET /v1/collections/{name}",code="404"} 1`,
+		`mrl_http_request_duration_seconds_count{route="POST /v1/collections"} 1`,
+		`mrl_collection_points{collection="m"} 2`,
+		`mrl_collection_vector_bytes{collection="m"} 16`,
+		"# TYPE mrl_http_request_duration_seconds histogram",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q:\n%s", want, body)
+		}
+	}
+	s.Close()
+	if code, _ := do(t, s, "GET", "/readyz", ""); code != 503 {
+		t.Errorf("readyz after Close = %d, want 503", code)
+	}
+}
+
+// TestTimeoutAndPanic checks the middleware: a slow handler gets 503
+// timeout, a panicking one a logged 500, both with error bodies.
+func TestTimeoutAndPanic(t *testing.T) {
+	s := newServer(t, Options{Timeout: 20 * time.Millisecond})
+	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+		time.Sleep(10 * time.Millisecond)
+		w.Write([]byte("late"))
+	})
+	boom := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { panic("boom") })
+	for _, tt := range []struct {
+		name string
+		h    http.Handler
+		code int
+		ec   string
+	}{
+		{"slow", s.recoverer(s.readBody(s.timeout(slow))), 503, "timeout"},
+		{"panic in handler", s.recoverer(s.readBody(s.timeout(boom))), 500, "internal"},
+		{"panic outside timeout", s.recoverer(boom), 500, "internal"},
+	} {
+		code, body := do(t, tt.h, "GET", "/x", "")
+		var eb errorBody
+		json.Unmarshal(body, &eb)
+		if code != tt.code || eb.Error.Code != tt.ec {
+			t.Errorf("%s: %d %s, want %d %s", tt.name, code, body, tt.code, tt.ec)
+		}
+	}
+}
+
+// TestBatchesAreAtomic has writers upsert batches of 10 fresh ids while
+// readers search every point: each search must return a multiple of 10,
+// also across the background rebuilds that RebuildMin 16 triggers.
+func TestBatchesAreAtomic(t *testing.T) {
+	s := newServer(t, Options{RebuildMin: 16, SnapshotEvery: 300})
+	mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "a", "dim": 4, "metric": "l2"}, 201, nil)
+	done := make(chan struct{})
+	errc := make(chan error, 4)
+	for w := range 2 {
+		go func() {
+			for b := range 40 {
+				pts := make([]Point, 10)
+				for i := range pts {
+					id := uint64(w*100000 + b*10 + i)
+					pts[i] = Point{ID: id, Vector: []float32{float32(b), float32(i), float32(w), 1}}
+				}
+				body, _ := json.Marshal(UpsertRequest{Points: pts})
+				if code, out := do(t, s, "POST", "/v1/collections/a/points", string(body)); code != 200 {
+					errc <- fmt.Errorf("upsert = %d %s", code, out)
+					return
+				}
+			}
+			errc <- nil
+		}()
+	}
+	go func() {
+		defer close(done)
+		for range 300 {
+			var sr SearchResponse
+			code, out := do(t, s, "POST", "/v1/collections/a/search", `{"vector":[0,0,0,0],"k":10000,"no_payload":true}`)
+			if code != 200 {
+				errc <- fmt.Errorf("search = %d %s", code, out)
+				return
+			}
+			json.Unmarshal(out, &sr)
+			if n := len(sr.Results[0].Hits); n%10 != 0 {
+				errc <- fmt.Errorf("search saw %d points, not whole batches of 10", n)
+				return
+			}
+		}
+	}()
+	for range 2 {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-done
+	select {
+	case err := <-errc:
+		t.Fatal(err)
+	default:
+	}
+	var info CollectionInfo
+	mustDo(t, s, "GET", "/v1/collections/a", nil, 200, &info)
+	if info.Count != 800 {
+		t.Fatalf("count %d, want 800", info.Count)
+	}
+	// The searches return the exact nearest by L2.
+	var sr SearchResponse
+	mustDo(t, s, "POST", "/v1/collections/a/search", SearchRequest{Vector: []float32{5, 3, 1, 1}, K: 3}, 200, &sr)
+	if got := hitIDs(sr.Results[0].Hits); got[0] != 100053 || sr.Results[0].Hits[0].Score != 0 {
+		t.Fatalf("nearest = %v", got)
+	}
+	_ = bytes.NewReader
+	_ = math.Inf
+}

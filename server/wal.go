@@ -1,0 +1,255 @@
+package server
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gomrl/mrl/internal/atomicfile"
+)
+
+// The write-ahead log of a collection is a sequence of files
+// wal-<first seq, 20 digits>.log, each a sequence of records (little endian):
+//
+//	 0  length uint32: the bytes after this 8-byte header (9 + len(body))
+//	 4  CRC-32C (Castagnoli) of those bytes
+//	 8  sequence number uint64, one more than the previous record's
+//	16  op byte: opUpsert or opDelete
+//	17  body (see encodeUpsert, encodeDelete)
+//
+// A record is acknowledged only after it is fsynced. Concurrent writers share
+// fsyncs (group commit): each appends under the collection's lock, then waits
+// until some fsync covers its sequence number. Recovery replays the files in
+// order and truncates the first record that is short, fails its CRC or breaks
+// the sequence (a torn write of the last, unacknowledged record).
+const (
+	opUpsert byte = 1
+	opDelete byte = 2
+
+	walHeader = 8
+	// maxRecord bounds a record's length so that a corrupt length field
+	// cannot make recovery allocate gigabytes.
+	maxRecord = 1 << 30
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+func walName(first uint64) string { return fmt.Sprintf("wal-%020d.log", first) }
+
+// walFiles returns the first sequence numbers of the log files in dir, sorted.
+func walFiles(dir string) ([]uint64, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var firsts []uint64
+	for _, e := range ents {
+		name := e.Name()
+		if !strings.HasPrefix(name, "wal-") || !strings.HasSuffix(name, ".log") {
+			continue
+		}
+		n, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(name, "wal-"), ".log"), 10, 64)
+		if err != nil {
+			continue
+		}
+		firsts = append(firsts, n)
+	}
+	sort.Slice(firsts, func(i, j int) bool { return firsts[i] < firsts[j] })
+	return firsts, nil
+}
+
+// wal is the open log file of a collection.
+type wal struct {
+	dir string
+
+	mu      sync.Mutex // guards f, first, pending, last
+	f       *os.File
+	first   uint64
+	pending []byte // appended records not yet written to f
+	last    uint64 // sequence number of the last appended record
+
+	syncMu sync.Mutex    // one fsync at a time; waiters batch behind it
+	synced atomic.Uint64 // every record up to this seq is durable
+	err    error         // sticky I/O error, guarded by syncMu
+	spare  []byte
+}
+
+// openWAL opens (creating if needed) the log file starting at first for
+// appending; last is the sequence number of the last record already in the
+// logs (durable).
+func openWAL(dir string, first, last uint64) (*wal, error) {
+	path := filepath.Join(dir, walName(first))
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := atomicfile.SyncDir(dir); err != nil {
+		f.Close()
+		return nil, err
+	}
+	w := &wal{dir: dir, f: f, first: first, last: last}
+	w.synced.Store(last)
+	return w, nil
+}
+
+// append adds a record with the next sequence number to the pending buffer
+// and returns that number. The caller holds the collection's write lock, so
+// records enter the log in the order their changes are applied.
+func (w *wal) append(op byte, body []byte) uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.last++
+	w.pending = appendRecord(w.pending, w.last, op, body)
+	return w.last
+}
+
+// appendRecord appends one encoded record to b.
+func appendRecord(b []byte, seq uint64, op byte, body []byte) []byte {
+	n := 9 + len(body)
+	start := len(b)
+	b = binary.LittleEndian.AppendUint32(b, uint32(n))
+	b = binary.LittleEndian.AppendUint32(b, 0)
+	b = binary.LittleEndian.AppendUint64(b, seq)
+	b = append(b, op)
+	b = append(b, body...)
+	binary.LittleEndian.PutUint32(b[start+4:], crc32.Checksum(b[start+walHeader:], castagnoli))
+	return b
+}
+
+// sync returns once every record up to seq is written and fsynced.
+func (w *wal) sync(seq uint64) error {
+	if w.synced.Load() >= seq {
+		return nil
+	}
+	w.syncMu.Lock()
+	defer w.syncMu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
+	if w.synced.Load() >= seq {
+		return nil
+	}
+	return w.flushLocked()
+}
+
+// flushLocked writes and fsyncs everything pending; syncMu is held.
+func (w *wal) flushLocked() error {
+	w.mu.Lock()
+	buf, last, f := w.pending, w.last, w.f
+	w.pending = w.spare[:0]
+	w.mu.Unlock()
+	if len(buf) > 0 {
+		if _, err := f.Write(buf); err != nil {
+			w.err = fmt.Errorf("write ahead log: %w", err)
+			return w.err
+		}
+		if err := f.Sync(); err != nil {
+			w.err = fmt.Errorf("write ahead log fsync: %w", err)
+			return w.err
+		}
+	}
+	w.spare = buf[:0]
+	w.synced.Store(last)
+	return nil
+}
+
+// rotate makes every appended record durable, closes the file and starts a
+// new one whose first record will be last+1. The caller holds the
+// collection's write lock, so nothing is appended meanwhile.
+func (w *wal) rotate() error {
+	w.syncMu.Lock()
+	defer w.syncMu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
+	if err := w.flushLocked(); err != nil {
+		return err
+	}
+	next := w.last + 1
+	f, err := os.OpenFile(filepath.Join(w.dir, walName(next)), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		w.err = fmt.Errorf("rotate write ahead log: %w", err)
+		return w.err
+	}
+	if err := atomicfile.SyncDir(w.dir); err != nil {
+		f.Close()
+		w.err = fmt.Errorf("rotate write ahead log: %w", err)
+		return w.err
+	}
+	w.mu.Lock()
+	old := w.f
+	w.f, w.first = f, next
+	w.mu.Unlock()
+	return old.Close()
+}
+
+// close flushes and closes the log.
+func (w *wal) close() error {
+	w.syncMu.Lock()
+	defer w.syncMu.Unlock()
+	ferr := w.err
+	if ferr == nil {
+		ferr = w.flushLocked()
+	}
+	cerr := w.f.Close()
+	w.err = errors.New("write ahead log closed")
+	if ferr != nil {
+		return ferr
+	}
+	return cerr
+}
+
+// errTorn reports a record that is short, fails its checksum or breaks the
+// sequence.
+var errTorn = errors.New("torn or corrupt record")
+
+// readRecords calls fn for each valid record of b in order, whose sequence
+// numbers must follow prev (prev = 0: any first number). It returns the
+// length of the valid prefix, the last sequence number and errTorn (wrapped,
+// with the offset) if a bad record ends the data early; an error from fn is
+// returned as is.
+func readRecords(b []byte, prev uint64, fn func(seq uint64, op byte, body []byte) error) (int, uint64, error) {
+	off := 0
+	for off < len(b) {
+		if len(b)-off < walHeader {
+			return off, prev, fmt.Errorf("%w at offset %d: %d header bytes of %d", errTorn, off, len(b)-off, walHeader)
+		}
+		n := int(binary.LittleEndian.Uint32(b[off:]))
+		if n < 9 || n > maxRecord || n > len(b)-off-walHeader {
+			return off, prev, fmt.Errorf("%w at offset %d: length %d with %d bytes left", errTorn, off, n, len(b)-off-walHeader)
+		}
+		rec := b[off+walHeader : off+walHeader+n]
+		if crc32.Checksum(rec, castagnoli) != binary.LittleEndian.Uint32(b[off+4:]) {
+			return off, prev, fmt.Errorf("%w at offset %d: checksum mismatch", errTorn, off)
+		}
+		seq := binary.LittleEndian.Uint64(rec)
+		if prev != 0 && seq != prev+1 {
+			return off, prev, fmt.Errorf("%w at offset %d: sequence %d after %d", errTorn, off, seq, prev)
+		}
+		if err := fn(seq, rec[8], rec[9:]); err != nil {
+			return off, prev, err
+		}
+		prev = seq
+		off += walHeader + n
+	}
+	return off, prev, nil
+}
+
+// readFile reads a whole log file.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}
