@@ -1,6 +1,9 @@
 package index
 
 import (
+	"math"
+	"math/bits"
+
 	"github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/internal/kernel"
 )
@@ -133,13 +136,15 @@ func (f *Flat) finish(h []Hit, q []float32) []Hit {
 	return h
 }
 
-// Block sizes of the batched scan: queries × rows scored per Sgemm call.
-const (
-	batchQueries = 128
-	batchRows    = 2048
-)
-
 // SearchBatch implements Searcher; it is exact.
+//
+// The queries are packed in panels of 16 and scored against six rows at a
+// time by kernel.ScanTile6x16, which applies the metric's per-row key and
+// compares the 96 keys with each query's current k-th best in registers:
+// the heap is touched only for the (rare) tiles with a hit, and no score
+// matrix is ever written out. Rows are taken in chunks that stay in the L2
+// cache while every panel passes over them; panels are spread over
+// kernel.Threads() goroutines.
 func (f *Flat) SearchBatch(q []float32, ldq, dim, k int, dst [][]Hit) ([][]Hit, error) {
 	v := f.v
 	nq, err := checkBatch(v, q, ldq, dim)
@@ -151,43 +156,96 @@ func (f *Flat) SearchBatch(q []float32, ldq, dim, k int, dst [][]Hit) ([][]Hit, 
 	if k == 0 || nq == 0 {
 		return dst, nil
 	}
-	norms := v.prefixNorms(dim)
-	metric := v.metric
 	heaps := make([]topK, nq)
 	for i := range heaps {
 		heaps[i] = topK{h: dst[i][:0], k: k}
 	}
-	qb := min(batchQueries, nq)
-	rb := min(batchRows, v.n)
-	scores := make([]float32, qb*rb)
-	for q0 := 0; q0 < nq; q0 += qb {
-		q1 := min(q0+qb, nq)
-		for r0 := 0; r0 < v.n; r0 += rb {
-			r1 := min(r0+rb, v.n)
-			w := r1 - r0
-			kernel.Sgemm(false, true, q1-q0, w, dim, 1, q[q0*ldq:], ldq, v.data[r0*v.d:], v.d, 0, scores, w)
-			kernel.ParallelFor(q1-q0, 8, func(lo, hi int) {
-				for i := lo; i < hi; i++ {
-					t := &heaps[q0+i]
-					row := scores[i*w : (i+1)*w]
-					for j, dot := range row {
-						key := dot
-						if norms != nil {
-							key = scanKey(metric, dot, norms[r0+j])
-						}
-						if t.full() && key <= t.worst() {
-							continue
-						}
-						t.push(Hit{Score: key, Index: int32(r0 + j)})
-					}
-				}
-			})
+	const panel = 16
+	np := (nq + panel - 1) / panel
+	qp := make([]float32, np*dim*panel)
+	thr := make([]float32, np*panel)
+	for j := range thr {
+		if j >= nq {
+			thr[j] = float32(math.Inf(1)) // padding: never a hit
+			continue
+		}
+		thr[j] = float32(math.Inf(-1)) // every row is a hit until k are held
+		b := qp[(j/panel)*dim*panel:]
+		for p, x := range q[j*ldq : j*ldq+dim] {
+			b[p*panel+j%panel] = x
 		}
 	}
+	// Rows per chunk: about 64 KiB of prefixes, a multiple of 6.
+	chunk := max(6, 16384/dim/6*6)
+	kernel.ParallelFor(np, 1, func(lo, hi int) {
+		f.scanPanels(heaps, qp[lo*dim*panel:hi*dim*panel], thr[lo*panel:hi*panel], lo*panel, dim, chunk)
+	})
 	kernel.ParallelFor(nq, 64, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			dst[i] = f.finish(heaps[i].sorted(), q[i*ldq:i*ldq+dim])
 		}
 	})
 	return dst, nil
+}
+
+// scanPanels runs the panels of packed queries qp (thresholds thr, first
+// query q0) over every row; see SearchBatch.
+func (f *Flat) scanPanels(heaps []topK, qp, thr []float32, q0, dim, chunk int) {
+	const panel = 16
+	v := f.v
+	n, d, data := v.n, v.d, v.data
+	norms := v.prefixNorms(dim)
+	var c [6 * panel]float32
+	var so [12]float32
+	var pad []float32 // the last, partial group of rows, zero-padded
+	for r0 := 0; r0 < n; r0 += chunk {
+		r1 := min(r0+chunk, n)
+		for p := 0; p < len(thr)/panel; p++ {
+			b := qp[p*dim*panel : (p+1)*dim*panel]
+			th := thr[p*panel : (p+1)*panel]
+			for g := r0; g < r1; g += 6 {
+				rows := min(6, r1-g)
+				a, lda := data[g*d:], d
+				if rows < 6 {
+					if pad == nil {
+						pad = make([]float32, 6*dim)
+					}
+					clear(pad)
+					for i := 0; i < rows; i++ {
+						copy(pad[i*dim:(i+1)*dim], data[(g+i)*d:(g+i)*d+dim])
+					}
+					a, lda = pad, dim
+				}
+				for i := 0; i < 6; i++ {
+					switch {
+					case i >= rows:
+						so[i], so[6+i] = 0, float32(math.Inf(-1))
+					case v.metric == mrl.Cosine:
+						so[i], so[6+i] = norms[g+i], 0
+					case v.metric == mrl.L2:
+						so[i], so[6+i] = 2, -norms[g+i]
+					default:
+						so[i], so[6+i] = 1, 0
+					}
+				}
+				mask := kernel.ScanTile6x16(dim, a, lda, b, so[:], th, c[:])
+				for mask != 0 {
+					j := bits.TrailingZeros32(mask)
+					mask &= mask - 1
+					t := &heaps[q0+p*panel+j]
+					for i := 0; i < rows; i++ {
+						key := c[i*panel+j]
+						// Rows come in increasing index, so a tie with the worst loses.
+						if t.full() && key <= t.worst() {
+							continue
+						}
+						t.push(Hit{Score: key, Index: int32(g + i)})
+					}
+					if t.full() {
+						th[j] = t.worst()
+					}
+				}
+			}
+		}
+	}
 }

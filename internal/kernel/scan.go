@@ -67,6 +67,60 @@ func DotBlocks16(dst, q, blk []float32) float32 {
 	return dotBlocks16(dst, q, blk)
 }
 
+// ScanTile6x16 scores six rows of a (lda apart) against sixteen queries
+// packed in b (element p of query j at b[p*16+j]) over k elements, turns
+// each dot into a key with the row's scale so[i] and shift so[6+i], stores
+// the 6×16 keys in c and returns the mask of the queries for which some
+// key exceeds their threshold:
+//
+//	var mask uint32
+//	for i := 0; i < 6; i++ {
+//		for j := 0; j < 16; j++ {
+//			var s float32
+//			for p := 0; p < k; p++ {
+//				s += a[i*lda+p] * b[p*16+j]
+//			}
+//			c[i*16+j] = so[i]*s + so[6+i]
+//			if c[i*16+j] > thr[j] {
+//				mask |= 1 << j
+//			}
+//		}
+//	}
+//	return mask
+//
+// It is the batched exact scan's inner kernel: a caller keeping a top-k per
+// query passes each query's current k-th best as its threshold and looks at
+// c only when the mask is not zero. It panics if a slice is too short
+// (k >= 1, lda >= k).
+func ScanTile6x16(k int, a []float32, lda int, b, so, thr, c []float32) uint32 {
+	if k < 1 || lda < k || len(a) < 5*lda+k || len(b) < 16*k || len(so) < 12 || len(thr) < 16 || len(c) < 96 {
+		panic("kernel: ScanTile6x16 length mismatch")
+	}
+	return scanTile6x16(k, a, lda, b, so, thr, c)
+}
+
+func scanTile6x16Generic(k int, a []float32, lda int, b, so, thr, c []float32) uint32 {
+	var mask uint32
+	for i := 0; i < 6; i++ {
+		row := a[i*lda : i*lda+k]
+		var acc [16]float32
+		for p, x := range row {
+			col := b[p*16 : p*16+16]
+			for j := range acc {
+				acc[j] += x * col[j]
+			}
+		}
+		for j, s := range acc {
+			v := so[i]*s + so[6+i]
+			c[i*16+j] = v
+			if v > thr[j] {
+				mask |= 1 << j
+			}
+		}
+	}
+	return mask
+}
+
 func dotRowsGeneric(dst, q, x []float32, ldx int) float32 {
 	best := float32(math.Inf(-1))
 	for i := range dst {

@@ -21,6 +21,18 @@ func dotBlocks16AVX2(dst, q, blk []float32) float32
 // prefetcher serves worse than one once a row spans several cache lines.
 const longRow = 64
 
+// scanTile6x16AVX2 is scanTile6x16Generic on pointers; see ScanTile6x16.
+//
+//go:noescape
+func scanTile6x16AVX2(k int, a *float32, lda int, b *float32, so, thr, c *float32) uint32
+
+func scanTile6x16(k int, a []float32, lda int, b, so, thr, c []float32) uint32 {
+	if hasAVX2FMA {
+		return scanTile6x16AVX2(k, &a[0], lda, &b[0], &so[0], &thr[0], &c[0])
+	}
+	return scanTile6x16Generic(k, a, lda, b, so, thr, c)
+}
+
 func dotRows(dst, q, x []float32, ldx int) float32 {
 	if hasAVX2FMA {
 		if len(q) < longRow {

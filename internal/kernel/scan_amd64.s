@@ -206,3 +206,130 @@ bstore:
 	VZEROUPPER
 	MOVSS        X15, ret+72(FP)
 	RET
+
+// func scanTile6x16AVX2(k int, a *float32, lda int, b *float32, so, thr, c *float32) uint32
+//
+// The 6×16 tile of six rows of A (lda apart, contiguous in p) against a
+// 16-wide packed panel of B, scaled and shifted per row, stored to c and
+// compared with per-column thresholds:
+//
+//	c[i*16+j] = so[i]·Σ_p a[i*lda+p]·b[p*16+j] + so[6+i]
+//	bit j of the result is set if c[i*16+j] > thr[j] for some i.
+TEXT ·scanTile6x16AVX2(SB), NOSPLIT, $0-60
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R8
+	MOVQ b+24(FP), DX
+	SHLQ $2, R8
+	LEAQ (SI)(R8*2), DI
+	ADDQ R8, DI // DI = row 3 of A
+
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+#define TSTEP(boff, aoff) \
+	VMOVUPS      boff(DX), Y12          \
+	VMOVUPS      boff+32(DX), Y13       \
+	VBROADCASTSS aoff(SI), Y14          \
+	VFMADD231PS  Y12, Y14, Y0           \
+	VFMADD231PS  Y13, Y14, Y1           \
+	VBROADCASTSS aoff(SI)(R8*1), Y15    \
+	VFMADD231PS  Y12, Y15, Y2           \
+	VFMADD231PS  Y13, Y15, Y3           \
+	VBROADCASTSS aoff(SI)(R8*2), Y14    \
+	VFMADD231PS  Y12, Y14, Y4           \
+	VFMADD231PS  Y13, Y14, Y5           \
+	VBROADCASTSS aoff(DI), Y15          \
+	VFMADD231PS  Y12, Y15, Y6           \
+	VFMADD231PS  Y13, Y15, Y7           \
+	VBROADCASTSS aoff(DI)(R8*1), Y14    \
+	VFMADD231PS  Y12, Y14, Y8           \
+	VFMADD231PS  Y13, Y14, Y9           \
+	VBROADCASTSS aoff(DI)(R8*2), Y15    \
+	VFMADD231PS  Y12, Y15, Y10          \
+	VFMADD231PS  Y13, Y15, Y11
+
+tloop4:
+	CMPQ CX, $4
+	JL   tloop1
+	TSTEP(0, 0)
+	TSTEP(64, 4)
+	TSTEP(128, 8)
+	TSTEP(192, 12)
+	ADDQ $256, DX
+	ADDQ $16, SI
+	ADDQ $16, DI
+	SUBQ $4, CX
+	JMP  tloop4
+
+tloop1:
+	TESTQ CX, CX
+	JZ    tdone
+	TSTEP(0, 0)
+	ADDQ  $64, DX
+	ADDQ  $4, SI
+	ADDQ  $4, DI
+	DECQ  CX
+	JMP   tloop1
+
+tdone:
+	MOVQ so+32(FP), AX
+	MOVQ c+48(FP), BX
+
+#define TROW(i, lo, hi) \
+	VBROADCASTSS (4*i)(AX), Y14     \
+	VBROADCASTSS (24+4*i)(AX), Y15  \
+	VFMADD213PS  Y15, Y14, lo       \
+	VFMADD213PS  Y15, Y14, hi       \
+	VMOVUPS      lo, (64*i)(BX)     \
+	VMOVUPS      hi, (64*i+32)(BX)
+
+	TROW(0, Y0, Y1)
+	TROW(1, Y2, Y3)
+	TROW(2, Y4, Y5)
+	TROW(3, Y6, Y7)
+	TROW(4, Y8, Y9)
+	TROW(5, Y10, Y11)
+
+	MOVQ    thr+40(FP), AX
+	VMOVUPS (AX), Y12
+	VMOVUPS 32(AX), Y13
+	VCMPPS  $0x1e, Y12, Y0, Y14
+	VCMPPS  $0x1e, Y13, Y1, Y15
+	VCMPPS  $0x1e, Y12, Y2, Y2
+	VCMPPS  $0x1e, Y13, Y3, Y3
+	VORPS   Y2, Y14, Y14
+	VORPS   Y3, Y15, Y15
+	VCMPPS  $0x1e, Y12, Y4, Y4
+	VCMPPS  $0x1e, Y13, Y5, Y5
+	VORPS   Y4, Y14, Y14
+	VORPS   Y5, Y15, Y15
+	VCMPPS  $0x1e, Y12, Y6, Y6
+	VCMPPS  $0x1e, Y13, Y7, Y7
+	VORPS   Y6, Y14, Y14
+	VORPS   Y7, Y15, Y15
+	VCMPPS  $0x1e, Y12, Y8, Y8
+	VCMPPS  $0x1e, Y13, Y9, Y9
+	VORPS   Y8, Y14, Y14
+	VORPS   Y9, Y15, Y15
+	VCMPPS  $0x1e, Y12, Y10, Y10
+	VCMPPS  $0x1e, Y13, Y11, Y11
+	VORPS   Y10, Y14, Y14
+	VORPS   Y11, Y15, Y15
+	VMOVMSKPS Y14, AX
+	VMOVMSKPS Y15, BX
+	SHLQ    $8, BX
+	ORQ     BX, AX
+	VZEROUPPER
+	MOVL    AX, ret+56(FP)
+	RET

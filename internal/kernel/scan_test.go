@@ -102,6 +102,8 @@ func TestScanPanics(t *testing.T) {
 		{"DotRows ldx < len(q)", func() { DotRows(make([]float32, 2), make([]float32, 4), make([]float32, 8), 3) }},
 		{"DotRows short x", func() { DotRows(make([]float32, 3), make([]float32, 4), make([]float32, 11), 4) }},
 		{"DotBlocks16 partial block", func() { DotBlocks16(make([]float32, 15), make([]float32, 2), make([]float32, 64)) }},
+		{"ScanTile6x16 short a", func() { ScanTile6x16(4, make([]float32, 23), 4, make([]float32, 64), make([]float32, 12), make([]float32, 16), make([]float32, 96)) }},
+		{"ScanTile6x16 lda < k", func() { ScanTile6x16(4, make([]float32, 99), 3, make([]float32, 64), make([]float32, 12), make([]float32, 16), make([]float32, 96)) }},
 		{"DotBlocks16 short blk", func() { DotBlocks16(make([]float32, 16), make([]float32, 2), make([]float32, 31)) }},
 	}
 	for _, c := range cases {
@@ -145,5 +147,52 @@ func BenchmarkDotBlocks16(b *testing.B) {
 				DotBlocks16(dst, q, blk)
 			}
 		})
+	}
+}
+
+func TestScanTile6x16(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, k := range []int{1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 64, 255} {
+		for _, pad := range []int{0, 3} {
+			t.Run(fmt.Sprintf("k%d/pad%d", k, pad), func(t *testing.T) {
+				lda := k + pad
+				a := randSlice(r, 5*lda+k)
+				b := randSlice(r, 16*k)
+				so := randSlice(r, 12)
+				thr := randSlice(r, 16)
+				for j := range thr {
+					thr[j] *= float32(k) / 4 // some above, some below
+				}
+				thr[3] = float32(math.Inf(-1))
+				thr[9] = float32(math.Inf(1))
+				full, c := withGuard(r, 96)
+				mask := ScanTile6x16(k, a, lda, b, so, thr, c)
+				checkGuard(t, full, "ScanTile6x16")
+				var want uint32
+				for i := 0; i < 6; i++ {
+					for j := 0; j < 16; j++ {
+						var s, abs float64
+						for p := 0; p < k; p++ {
+							s += float64(a[i*lda+p]) * float64(b[p*16+j])
+							abs += math.Abs(float64(a[i*lda+p]) * float64(b[p*16+j]))
+						}
+						ref := float64(so[i])*s + float64(so[6+i])
+						scale := math.Abs(float64(so[i]))*abs + math.Abs(float64(so[6+i]))
+						if !closeTo(c[i*16+j], ref, scale) {
+							t.Fatalf("c[%d,%d] = %v, want %v", i, j, c[i*16+j], ref)
+						}
+						if c[i*16+j] > thr[j] {
+							want |= 1 << j
+						}
+					}
+				}
+				if mask != want {
+					t.Fatalf("mask = %016b, want %016b", mask, want)
+				}
+				if mask&(1<<3) == 0 || mask&(1<<9) != 0 {
+					t.Fatalf("mask = %016b: a -Inf threshold must always hit, +Inf never", mask)
+				}
+			})
+		}
 	}
 }
