@@ -102,8 +102,12 @@ func TestScanPanics(t *testing.T) {
 		{"DotRows ldx < len(q)", func() { DotRows(make([]float32, 2), make([]float32, 4), make([]float32, 8), 3) }},
 		{"DotRows short x", func() { DotRows(make([]float32, 3), make([]float32, 4), make([]float32, 11), 4) }},
 		{"DotBlocks16 partial block", func() { DotBlocks16(make([]float32, 15), make([]float32, 2), make([]float32, 64)) }},
-		{"ScanTile6x16 short a", func() { ScanTile6x16(4, make([]float32, 23), 4, make([]float32, 64), make([]float32, 12), make([]float32, 16), make([]float32, 96)) }},
-		{"ScanTile6x16 lda < k", func() { ScanTile6x16(4, make([]float32, 99), 3, make([]float32, 64), make([]float32, 12), make([]float32, 16), make([]float32, 96)) }},
+		{"ScanTile6x16 short a", func() {
+			ScanTile6x16(4, make([]float32, 23), 4, make([]float32, 64), make([]float32, 12), make([]float32, 16), make([]float32, 96))
+		}},
+		{"ScanTile6x16 lda < k", func() {
+			ScanTile6x16(4, make([]float32, 99), 3, make([]float32, 64), make([]float32, 12), make([]float32, 16), make([]float32, 96))
+		}},
 		{"DotBlocks16 short blk", func() { DotBlocks16(make([]float32, 16), make([]float32, 2), make([]float32, 31)) }},
 	}
 	for _, c := range cases {
