@@ -34,6 +34,16 @@ type TuneOptions struct {
 	// MaxStages is the number of shortlisting stages before the full-dim
 	// rerank, 1 or 2. Default 2.
 	MaxStages int
+	// MaxLatency is a per-query budget in mean wall-clock time of one
+	// Funnel.Search on the calibration queries, measured on this machine
+	// as Tune runs; 0 means not used. Combined with the other targets as
+	// MaxFLOPs is.
+	MaxLatency time.Duration
+	// Knobs are the settings Tune tries for an approximate first searcher:
+	// HNSW's ef (SetEf) or IVF's probe (SetProbe), each plan measured at
+	// each value. nil keeps the searcher's current setting. Tune restores
+	// the setting before it returns; the chosen value is TuneResult.Knob.
+	Knobs []int
 }
 
 // Validate reports every problem of o at once, wrapping ErrOptions. It
@@ -50,8 +60,16 @@ func (o TuneOptions) Validate() error {
 	if o.MaxFLOPs < 0 {
 		add("MaxFLOPs %d is negative", o.MaxFLOPs)
 	}
-	if o.TargetRecall == 0 && o.MaxFLOPs == 0 {
-		add("no target: set TargetRecall or MaxFLOPs")
+	if o.MaxLatency < 0 {
+		add("MaxLatency %v is negative", o.MaxLatency)
+	}
+	if o.TargetRecall == 0 && o.MaxFLOPs == 0 && o.MaxLatency == 0 {
+		add("no target: set TargetRecall, MaxFLOPs or MaxLatency")
+	}
+	for _, x := range o.Knobs {
+		if x < 1 {
+			add("knob %d is not positive", x)
+		}
 	}
 	for _, d := range o.Dims {
 		if d < 1 {
@@ -76,8 +94,9 @@ func (o TuneOptions) Validate() error {
 type PlanEval struct {
 	Plan    Plan
 	Recall  float64       // mean recall@K against exact full-dim search
-	FLOPs   int64         // Plan.FLOPs(N): per query, for a Flat first stage
+	FLOPs   int64         // per query, estimated (see Tune)
 	Latency time.Duration // mean wall-clock time of one Funnel.Search
+	Knob    int           // HNSW ef or IVF probe of the first stage; 0 for Flat
 }
 
 // TuneResult is the plan Tune chose, with its measurements, and every plan
@@ -90,17 +109,25 @@ type TuneResult struct {
 
 // Tune picks a funnel plan for v from calibration queries: nq rows of calib
 // with stride len(calib)/nq >= D. first searches the first stage (nil means
-// NewFlat(v)); costs are those of a Flat first stage (Plan.MulAdds).
+// NewFlat(v)); Tune varies the setting of an HNSW or IVF over v (see
+// Knobs) and costs any other searcher as Flat.
 //
 // It computes the exact full-dim top-K of the queries once, then
 // enumerates the exact plan "D:K", the one-stage plans "d:K',D:K" and
 // (MaxStages 2) the two-stage plans "d1:K1,d2:K2,D:K" with d1 < d2 < D and
-// K1 > K2, over opt.Dims and opt.Keeps, and measures them cheapest first.
+// K1 > K2, over opt.Dims and opt.Keeps, each at every opt.Knobs value, and
+// measures them cheapest first by the cost model: Plan.FLOPs for a Flat
+// first stage; for IVF the first term n·d_1 becomes
+// Lists·min(d_c, d_1) + probe·⌈n/Lists⌉·d_1, and for HNSW
+// max(ef, K_1)·2M·d_1 (about the distances a layer-0 beam computes); an
+// HNSW first stage runs only at its graph dim, so d_1 is fixed to it.
+//
 // With TargetRecall it stops at the first plan that meets it (within
-// MaxFLOPs if set), the cheapest one; with MaxFLOPs alone it measures every
-// plan within budget, skipping the dearer plans of a family (same dims)
-// once one reaches recall 1, and returns the one of highest recall (the
-// cheaper on ties).
+// MaxFLOPs and MaxLatency if set), the cheapest one. With budgets alone it
+// measures every plan within MaxFLOPs, skipping the dearer plans of a
+// family (same dims) once one reaches recall 1 or exceeds MaxLatency, and
+// returns the one of highest recall within the budgets (the cheaper on
+// ties).
 //
 // If no plan meets the target, Tune returns the best plan it measured and
 // an error wrapping ErrNoPlan that gives the best recall reached.
@@ -119,6 +146,11 @@ func Tune(v *Vectors, first Searcher, calib []float32, nq int, opt TuneOptions) 
 	if first == nil {
 		first = NewFlat(v)
 	}
+	fk, err := firstKnob(first, v, opt.Knobs)
+	if err != nil {
+		return TuneResult{}, err
+	}
+	defer fk.restore()
 	k := opt.K
 	if k == 0 {
 		k = 10
@@ -128,6 +160,23 @@ func Tune(v *Vectors, first Searcher, calib []float32, nq int, opt TuneOptions) 
 	if err != nil {
 		return TuneResult{}, err
 	}
+	if fk.graphDim > 0 && fk.graphDim < D {
+		dims = []int{fk.graphDim} // see below: later stages may use larger dims
+		for _, d := range opt.Dims {
+			if d > fk.graphDim && d < D {
+				dims = append(dims, d)
+			}
+		}
+		if opt.Dims == nil {
+			for d := 1; d < D; d *= 2 {
+				if d > fk.graphDim {
+					dims = append(dims, d)
+				}
+			}
+		}
+		slices.Sort(dims)
+		dims = slices.Compact(dims)
+	}
 	truth, err := exactTruth(v, calib, ld, k)
 	if err != nil {
 		return TuneResult{}, err
@@ -135,16 +184,22 @@ func Tune(v *Vectors, first Searcher, calib []float32, nq int, opt TuneOptions) 
 
 	type cand struct {
 		plan   Plan
+		knob   int
 		family string
 		cost   int64
 	}
 	var cands []cand
 	addPlan := func(p Plan) {
+		if fk.graphDim > 0 && p[0].Dim != fk.graphDim {
+			return
+		}
 		fam := make([]string, len(p))
 		for i, s := range p {
 			fam[i] = fmt.Sprint(s.Dim)
 		}
-		cands = append(cands, cand{plan: p, family: strings.Join(fam, ","), cost: p.FLOPs(n)})
+		for _, x := range fk.values {
+			cands = append(cands, cand{plan: p, knob: x, family: fmt.Sprint(strings.Join(fam, ","), "@", x), cost: fk.flops(p, x, n)})
+		}
 	}
 	addPlan(Plan{{D, k}})
 	for _, d := range dims {
@@ -163,6 +218,9 @@ func Tune(v *Vectors, first Searcher, calib []float32, nq int, opt TuneOptions) 
 			}
 		}
 	}
+	if len(cands) == 0 {
+		return TuneResult{}, fmt.Errorf("%w: tune: no candidate plan starts at the HNSW graph dim %d", ErrOptions, fk.graphDim)
+	}
 	slices.SortStableFunc(cands, func(a, b cand) int {
 		if a.cost != b.cost {
 			return cmp.Compare(a.cost, b.cost)
@@ -172,8 +230,9 @@ func Tune(v *Vectors, first Searcher, calib []float32, nq int, opt TuneOptions) 
 
 	res := TuneResult{K: k}
 	best := -1
-	done := map[string]bool{} // families that reached recall 1
+	done := map[string]bool{} // families that reached recall 1 or the latency budget
 	met := false
+	within := func(e PlanEval) bool { return opt.MaxLatency == 0 || e.Latency <= opt.MaxLatency }
 	for _, c := range cands {
 		if opt.MaxFLOPs > 0 && c.cost > opt.MaxFLOPs {
 			break // sorted by cost: the rest are over budget too
@@ -181,6 +240,7 @@ func Tune(v *Vectors, first Searcher, calib []float32, nq int, opt TuneOptions) 
 		if opt.TargetRecall == 0 && done[c.family] {
 			continue
 		}
+		fk.set(c.knob)
 		f, err := NewFunnel(v, c.plan, first)
 		if err != nil {
 			return res, fmt.Errorf("tune: %w", err)
@@ -189,38 +249,121 @@ func Tune(v *Vectors, first Searcher, calib []float32, nq int, opt TuneOptions) 
 		if err != nil {
 			return res, fmt.Errorf("tune: plan %s: %w", c.plan, err)
 		}
-		res.Evaluated = append(res.Evaluated, PlanEval{Plan: c.plan, Recall: rec, FLOPs: c.cost, Latency: lat})
+		e := PlanEval{Plan: c.plan, Recall: rec, FLOPs: c.cost, Latency: lat, Knob: c.knob}
+		res.Evaluated = append(res.Evaluated, e)
 		i := len(res.Evaluated) - 1
-		if best < 0 || rec > res.Evaluated[best].Recall {
+		if within(e) && (best < 0 || rec > res.Evaluated[best].Recall) {
 			best = i
 		}
-		if rec >= 1 {
+		if rec >= 1 || !within(e) {
 			done[c.family] = true
 		}
-		if opt.TargetRecall > 0 && rec >= opt.TargetRecall {
+		if opt.TargetRecall > 0 && rec >= opt.TargetRecall && within(e) {
 			best, met = i, true
 			break
 		}
 	}
 	if best < 0 {
-		return res, fmt.Errorf("%w: no plan within %d FLOPs (the cheapest, %s, needs %d)",
-			ErrNoPlan, opt.MaxFLOPs, cands[0].plan, cands[0].cost)
+		if len(res.Evaluated) == 0 {
+			return res, fmt.Errorf("%w: no plan within %d FLOPs (the cheapest, %s, needs %d)",
+				ErrNoPlan, opt.MaxFLOPs, cands[0].plan, cands[0].cost)
+		}
+		fastest := slices.MinFunc(res.Evaluated, func(a, b PlanEval) int { return cmp.Compare(a.Latency, b.Latency) })
+		res.PlanEval = fastest
+		return res, fmt.Errorf("%w: no plan within %v per query (the fastest, %s, took %v)",
+			ErrNoPlan, opt.MaxLatency, fastest.Plan, fastest.Latency)
 	}
 	res.PlanEval = res.Evaluated[best]
 	if opt.TargetRecall > 0 && !met {
-		budget := ""
+		var budget []string
 		if opt.MaxFLOPs > 0 {
-			budget = fmt.Sprintf(" within %d FLOPs", opt.MaxFLOPs)
+			budget = append(budget, fmt.Sprintf("%d FLOPs", opt.MaxFLOPs))
+		}
+		if opt.MaxLatency > 0 {
+			budget = append(budget, fmt.Sprintf("%v", opt.MaxLatency))
+		}
+		within := ""
+		if len(budget) > 0 {
+			within = " within " + strings.Join(budget, " and ")
 		}
 		return res, fmt.Errorf("%w: recall@%d %g wanted, best %.4f reached by %s%s (%d plans measured)",
-			ErrNoPlan, k, opt.TargetRecall, res.Recall, res.Plan, budget, len(res.Evaluated))
+			ErrNoPlan, k, opt.TargetRecall, res.Recall, res.Plan, within, len(res.Evaluated))
 	}
 	return res, nil
 }
 
+// knobbed is the first searcher of a tuning run with the setting it varies.
+type knobbed struct {
+	values   []int // settings to try; {0} means none
+	set      func(int)
+	restore  func()
+	graphDim int // HNSW: the dim every plan must start at; else 0
+	// first-stage multiply-adds at dim d keeping keep rows with setting x
+	firstCost func(d, keep, x, n int) int64
+}
+
+// flops is the cost model of Tune (see its doc) for plan p at setting x.
+func (fk knobbed) flops(p Plan, x, n int) int64 {
+	if fk.firstCost == nil {
+		return p.FLOPs(n)
+	}
+	rest := p.MulAdds(n) - int64(n)*int64(p[0].Dim)
+	return 2 * (rest + fk.firstCost(p[0].Dim, p[0].Keep, x, n))
+}
+
+// firstKnob describes first for Tune: HNSW varies ef and IVF probe over
+// knobs (their current setting when knobs is nil); Flat and other
+// searchers have no setting and are costed as Flat.
+func firstKnob(first Searcher, v *Vectors, knobs []int) (knobbed, error) {
+	none := knobbed{values: []int{0}, set: func(int) {}, restore: func() {}}
+	switch s := first.(type) {
+	case *Flat:
+		if s.Vectors() != v {
+			return none, fmt.Errorf("%w: tune: the first searcher searches other vectors", ErrOptions)
+		}
+		if knobs != nil {
+			return none, fmt.Errorf("%w: tune: Knobs given but the first searcher is Flat, which has none", ErrOptions)
+		}
+		return none, nil
+	case *HNSW:
+		if s.Vectors() != v {
+			return none, fmt.Errorf("%w: tune: the first searcher searches other vectors", ErrOptions)
+		}
+		old := s.Ef()
+		if knobs == nil {
+			knobs = []int{old}
+		}
+		m0 := int64(s.m0)
+		return knobbed{values: slices.Sorted(slices.Values(knobs)), set: s.SetEf, restore: func() { s.SetEf(old) },
+			graphDim: s.Dim(),
+			firstCost: func(d, keep, x, n int) int64 {
+				return int64(max(x, keep)) * m0 * int64(d)
+			}}, nil
+	case *IVF:
+		if s.Vectors() != v {
+			return none, fmt.Errorf("%w: tune: the first searcher searches other vectors", ErrOptions)
+		}
+		old := s.Probe()
+		if knobs == nil {
+			knobs = []int{old}
+		}
+		lists, dc := s.Lists(), s.ClusterDim()
+		return knobbed{values: slices.Sorted(slices.Values(knobs)), set: s.SetProbe, restore: func() { s.SetProbe(old) },
+			firstCost: func(d, keep, x, n int) int64 {
+				per := int64((n + lists - 1) / max(lists, 1))
+				return int64(lists)*int64(min(dc, d)) + int64(min(x, lists))*per*int64(d)
+			}}, nil
+	}
+	if knobs != nil {
+		return none, fmt.Errorf("%w: tune: Knobs given but the first searcher %T has no setting Tune knows (HNSW ef, IVF probe)", ErrOptions, first)
+	}
+	return none, nil // costed as Flat
+}
+
 // Check measures the recall@K of r's plan against exact full-dim search on
 // nq other queries (rows of q, stride len(q)/nq >= D), such as a held-out
-// half of the calibration sample; first is as for Tune.
+// half of the calibration sample; first is as for Tune, set to r.Knob for
+// the measurement.
 func (r TuneResult) Check(v *Vectors, first Searcher, q []float32, nq int) (float64, error) {
 	ld, err := queryStride(q, nq, v.Dim())
 	if err != nil {
@@ -229,6 +372,14 @@ func (r TuneResult) Check(v *Vectors, first Searcher, q []float32, nq int) (floa
 	truth, err := exactTruth(v, q, ld, r.K)
 	if err != nil {
 		return 0, err
+	}
+	if first != nil && r.Knob > 0 {
+		fk, err := firstKnob(first, v, []int{r.Knob})
+		if err != nil {
+			return 0, fmt.Errorf("tune check: %w", err)
+		}
+		defer fk.restore()
+		fk.set(r.Knob)
 	}
 	f, err := NewFunnel(v, r.Plan, first)
 	if err != nil {

@@ -3,8 +3,10 @@ package index_test
 import (
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/index"
@@ -135,5 +137,99 @@ func TestTuneOptionsValidate(t *testing.T) {
 	}
 	if _, err := index.Tune(v, nil, q, 3, index.TuneOptions{TargetRecall: 0.9}); !errors.Is(err, index.ErrDimMismatch) {
 		t.Errorf("Tune(bad nq) = %v, want ErrDimMismatch", err)
+	}
+}
+
+func TestTuneKnobs(t *testing.T) {
+	const n, d, nq = 3000, 64, 100
+	v, q := tuneData(t, n, d, nq)
+	calib, held := q[:nq/2*d], q[nq/2*d:]
+	ivf, err := index.NewIVF(v, index.IVFOptions{Lists: 32, ClusterDim: 16, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ivf.SetProbe(3)
+	h, err := index.NewHNSW(v, index.HNSWOptions{Dim: 16, M: 8, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.SetEf(20)
+	cases := []struct {
+		name  string
+		first index.Searcher
+		knobs []int
+		reset func() int
+		want  int // the setting Tune must leave behind
+	}{
+		{"ivf", ivf, []int{1, 2, 4, 8, 16, 32}, func() int { return ivf.Probe() }, 3},
+		{"hnsw", h, []int{10, 40, 160}, func() int { return h.Ef() }, 20},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := index.Tune(v, c.first, calib, nq/2, index.TuneOptions{TargetRecall: 0.9, Knobs: c.knobs, Keeps: []int{50, 200, 800}})
+			if err != nil {
+				t.Fatalf("Tune: %v", err)
+			}
+			for _, e := range r.Evaluated {
+				t.Logf("%-22s knob %3d recall %.3f %9d FLOPs %v", e.Plan, e.Knob, e.Recall, e.FLOPs, e.Latency)
+			}
+			if got := c.reset(); got != c.want {
+				t.Errorf("setting after Tune = %d, want the original %d", got, c.want)
+			}
+			if !slices.Contains(c.knobs, r.Knob) || r.Recall < 0.9 {
+				t.Errorf("chosen knob %d recall %v, want one of %v and >= 0.9", r.Knob, r.Recall, c.knobs)
+			}
+			if c.name == "hnsw" {
+				for _, e := range r.Evaluated {
+					if e.Plan[0].Dim != 16 && len(e.Plan) > 1 {
+						t.Errorf("HNSW plan %s does not start at the graph dim 16", e.Plan)
+					}
+				}
+			}
+			knobs := map[int]bool{}
+			for _, e := range r.Evaluated {
+				knobs[e.Knob] = true
+			}
+			got, err := r.Check(v, c.first, held, nq/2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("chosen %s knob %d: held-out recall %.3f", r.Plan, r.Knob, got)
+			if got < 0.8 {
+				t.Errorf("held-out recall %v, want >= 0.8", got)
+			}
+			if got := c.reset(); got != c.want {
+				t.Errorf("setting after Check = %d, want %d", got, c.want)
+			}
+		})
+	}
+	if _, err := index.Tune(v, nil, calib, nq/2, index.TuneOptions{TargetRecall: 0.9, Knobs: []int{4}}); !errors.Is(err, index.ErrOptions) {
+		t.Errorf("Tune(Flat with knobs) = %v, want ErrOptions", err)
+	}
+	other, _ := index.NewVectors(append([]float32(nil), v.Data()...), n, d, mrl.Cosine, nil)
+	if _, err := index.Tune(other, h, calib, nq/2, index.TuneOptions{TargetRecall: 0.9}); !errors.Is(err, index.ErrOptions) {
+		t.Errorf("Tune(HNSW over other vectors) = %v, want ErrOptions", err)
+	}
+}
+
+func TestTuneLatency(t *testing.T) {
+	const n, d, nq = 2000, 64, 40
+	v, q := tuneData(t, n, d, nq)
+	// A budget no plan can meet.
+	r, err := index.Tune(v, nil, q, nq, index.TuneOptions{MaxLatency: time.Nanosecond})
+	if !errors.Is(err, index.ErrNoPlan) || r.Plan == nil || !strings.Contains(err.Error(), "fastest") {
+		t.Errorf("Tune(1ns) = %s, %v; want the fastest plan and ErrNoPlan", r.Plan, err)
+	}
+	// A generous one: the best recall within it, which is exact.
+	r, err = index.Tune(v, nil, q, nq, index.TuneOptions{MaxLatency: time.Minute, MaxStages: 1, Keeps: []int{50, 400}})
+	if err != nil {
+		t.Fatalf("Tune(1 minute): %v", err)
+	}
+	if r.Recall != 1 {
+		t.Errorf("Tune(1 minute) = %s recall %v, want recall 1", r.Plan, r.Recall)
+	}
+	if err := (index.TuneOptions{MaxLatency: -1, Knobs: []int{0}}).Validate(); err == nil ||
+		!strings.Contains(err.Error(), "MaxLatency") || !strings.Contains(err.Error(), "knob 0") {
+		t.Errorf("Validate(negative latency, knob 0) = %v", err)
 	}
 }
