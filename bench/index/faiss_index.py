@@ -1,0 +1,176 @@
+#!/usr/bin/python3
+"""FAISS IndexFlatIP and IndexHNSWFlat on the vectors main.go writes, for bench/index/run.sh.
+
+Run with Debian's interpreter (/usr/bin/python3) and python3-faiss, whose
+batched flat search goes through whatever libblas.so.3 is selected (run.sh
+makes that the OpenMP OpenBLAS). DIR holds meta.json and raw little-endian
+files: x.f32/q.f32 (rows and queries L2-normalised at D, so inner product
+is the cosine our index ranks by), xp.f32/qp.f32 (the graph-dim prefixes,
+re-normalised), gt.i32/gtp.i32 (our exact top-k at D and at the prefix).
+
+Prints JSON lines: what was loaded (faiss version, BLAS mapped into the
+process), then
+  - Flat at D: one query at a time (1 thread, cycling for at least
+    -mintime) and batched (batch_nq queries at each thread count), with
+    recall@k against our exact ids;
+  - HNSWFlat on the prefix with our M and efConstruction, built on
+    -build-threads OpenMP threads (build seconds, resident memory growth
+    per vector), then for each ef of the sweep: QPS of all queries searched
+    sequentially on 1 thread in one call (no Python overhead per query) and
+    recall@k against our exact ids at the prefix.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+try:
+    import faiss
+except ImportError:
+    sys.exit("faiss_index.py: cannot import faiss: install python3-faiss (apt-get install -y python3-faiss)")
+
+
+def blas_info():
+    paths = []
+    with open("/proc/self/maps") as f:
+        for line in f:
+            p = line.split()[-1]
+            b = os.path.basename(p)
+            if ("blas" in b or "lapack" in b or "gomp" in b) and p not in paths:
+                paths.append(p)
+    info = {"faiss": getattr(faiss, "__version__", "?"), "paths": paths,
+            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
+    try:
+        import threadpoolctl
+        info["threadpoolctl"] = [
+            {k: d.get(k) for k in ("internal_api", "version", "architecture", "threading_layer", "num_threads", "filepath")}
+            for d in threadpoolctl.threadpool_info()]
+    except ImportError:
+        info["threadpoolctl"] = None
+    return info
+
+
+def limit_threads(t):
+    faiss.omp_set_num_threads(t)
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(limits=t, user_api="blas")
+    except ImportError:
+        pass
+
+
+def rss_bytes():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def recall(got, want):
+    hits = total = 0
+    for g, w in zip(got, want):
+        w = set(int(i) for i in w if i >= 0)
+        hits += len(w & set(int(i) for i in g))
+        total += len(w)
+    return hits / max(total, 1)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("dir")
+    ap.add_argument("-threads", "--threads", default="1,2", help="thread counts of the batched flat search")
+    ap.add_argument("-build-threads", "--build-threads", type=int, default=2, help="OpenMP threads of the HNSW build")
+    ap.add_argument("-mintime", "--mintime", type=float, default=1.0, help="seconds of each single-query loop")
+    ap.add_argument("-efs", "--efs", default="", help="ef sweep (default: meta.json's)")
+    ap.add_argument("-skip-hnsw", "--skip-hnsw", action="store_true")
+    ap.add_argument("-info", "--info", action="store_true")
+    a = ap.parse_args()
+
+    meta = json.load(open(os.path.join(a.dir, "meta.json")))
+    n, d, nq, p, k = meta["n"], meta["d"], meta["nq"], meta["p"], meta["k"]
+    name = meta["set"]
+    threads = [int(t) for t in a.threads.split(",")]
+    efs = [int(e) for e in a.efs.split(",")] if a.efs else meta["efs"]
+
+    def load(fn, cols, dtype=np.float32, rows=None):
+        arr = np.fromfile(os.path.join(a.dir, fn), dtype=dtype)
+        return arr.reshape(-1, cols)
+
+    q = load("q.f32", d)
+    gt = load("gt.i32", k, np.int32)
+    x = load("x.f32", d)
+    assert x.shape == (n, d) and q.shape == (nq, d), (x.shape, q.shape)
+
+    flat = faiss.IndexFlatIP(d)
+    flat.add(x)
+    del x
+    limit_threads(threads[0])
+    flat.search(q[:64], k)  # loads the BLAS
+    if a.info:
+        info = blas_info()
+        if not any("openblas" in s for s in info["paths"]):
+            print(f"faiss_index.py: warning: OpenBLAS is not loaded: {info['paths']}", file=sys.stderr)
+        print(json.dumps({"impl": "faiss", "info": True, "blas": info}), flush=True)
+    base = {"impl": "faiss", "set": name, "n": n, "d": d}
+
+    # Flat, one query at a time on 1 thread.
+    limit_threads(1)
+    calls, t0, got = 0, time.perf_counter(), {}
+    while calls == 0 or time.perf_counter() - t0 < a.mintime:
+        i = calls % nq
+        _, I = flat.search(q[i:i + 1], k)
+        got[i] = I[0]
+        calls += 1
+    qps = calls / (time.perf_counter() - t0)
+    rows = sorted(got)
+    print(json.dumps(dict(base, method="flat", dim=d, threads=1, qps=qps,
+                          recall=recall([got[i] for i in rows], gt[rows]), queries=calls)), flush=True)
+
+    # Flat, batched.
+    bq = min(meta.get("batch_nq", 1000), nq)
+    for t in threads:
+        limit_threads(t)
+        t0 = time.perf_counter()
+        _, I = flat.search(q[:bq], k)
+        qps = bq / (time.perf_counter() - t0)
+        print(json.dumps(dict(base, method="flat-batch", dim=d, threads=t, nq=bq, qps=qps,
+                              recall=recall(I, gt[:bq]))), flush=True)
+    del flat
+    if a.skip_hnsw:
+        return
+
+    # HNSW on the prefix.
+    qp = load("qp.f32", p)
+    gtp = load("gtp.i32", k, np.int32)
+    xp = load("xp.f32", p)
+    rss0 = rss_bytes()
+    limit_threads(a.build_threads)
+    t0 = time.perf_counter()
+    h = faiss.IndexHNSWFlat(p, meta["m"], faiss.METRIC_INNER_PRODUCT)
+    h.hnsw.efConstruction = meta["ef_construction"]
+    h.add(xp)
+    build = time.perf_counter() - t0
+    del xp
+    grow = (rss_bytes() - rss0) / n
+    print(json.dumps(dict(base, method="hnsw", graph_dim=p, m=meta["m"], ef_construction=meta["ef_construction"],
+                          build_threads=a.build_threads, build_s=build, bytes_per_vec=grow)), flush=True)
+    limit_threads(1)
+    for ef in efs:
+        h.hnsw.efSearch = ef
+        _, I = h.search(qp, k)
+        r = recall(I, gtp)
+        reps, t0 = 0, time.perf_counter()
+        while reps == 0 or time.perf_counter() - t0 < a.mintime:
+            h.search(qp, k)
+            reps += 1
+        qps = reps * nq / (time.perf_counter() - t0)
+        print(json.dumps(dict(base, method="hnsw", graph_dim=p, dim=p, ef=ef, qps=qps, recall_prefix=r)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
