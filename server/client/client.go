@@ -1,0 +1,193 @@
+// Package client is a typed Go client of the mrl serve HTTP API (package
+// server). It reuses the server package's request and response types, so a
+// request that compiles is shaped as the server decodes it.
+//
+// Errors the server answers with are *Error, carrying the HTTP status and the
+// API's code and message.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/gomrl/mrl/server"
+)
+
+// Client calls one server. Its fields may be set before first use; it is
+// safe for concurrent use afterwards.
+type Client struct {
+	// BaseURL is the server's address, e.g. "http://127.0.0.1:7700".
+	BaseURL string
+	// Token, when set, is sent as "Authorization: Bearer TOKEN".
+	Token string
+	// HTTP sends the requests. Default http.DefaultClient.
+	HTTP *http.Client
+}
+
+// New returns a client of the server at baseURL with an optional token.
+func New(baseURL, token string) *Client {
+	return &Client{BaseURL: baseURL, Token: token}
+}
+
+// Error is an error answer of the server.
+type Error struct {
+	Status  int    // HTTP status
+	Code    string // API code: bad_request, not_found, conflict, ...
+	Message string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("mrl server: %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// do sends a JSON request (in may be nil) and decodes a JSON answer into
+// out (may be nil).
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("mrl client: encode %s %s: %w", method, path, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("mrl client: read %s %s: %w", method, path, err)
+	}
+	if resp.StatusCode >= 400 {
+		var eb struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		if json.Unmarshal(b, &eb) != nil || eb.Error.Code == "" {
+			return &Error{Status: resp.StatusCode, Code: "http", Message: string(bytes.TrimSpace(b))}
+		}
+		return &Error{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("mrl client: decode %s %s: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+func coll(name string, rest ...string) string {
+	p := "/v1/collections/" + url.PathEscape(name)
+	for _, r := range rest {
+		p += "/" + r
+	}
+	return p
+}
+
+// Health returns nil when the server answers /healthz.
+func (c *Client) Health(ctx context.Context) error { return c.do(ctx, "GET", "/healthz", nil, nil) }
+
+// Ready returns nil when the server is ready (/readyz).
+func (c *Client) Ready(ctx context.Context) error { return c.do(ctx, "GET", "/readyz", nil, nil) }
+
+// CreateCollection creates a collection.
+func (c *Client) CreateCollection(ctx context.Context, req server.CreateCollectionRequest) (server.CollectionInfo, error) {
+	var out server.CollectionInfo
+	return out, c.do(ctx, "POST", "/v1/collections", req, &out)
+}
+
+// Collections lists the collections.
+func (c *Client) Collections(ctx context.Context) ([]server.CollectionInfo, error) {
+	var out struct {
+		Collections []server.CollectionInfo `json:"collections"`
+	}
+	return out.Collections, c.do(ctx, "GET", "/v1/collections", nil, &out)
+}
+
+// Collection returns a collection's info.
+func (c *Client) Collection(ctx context.Context, name string) (server.CollectionInfo, error) {
+	var out server.CollectionInfo
+	return out, c.do(ctx, "GET", coll(name), nil, &out)
+}
+
+// DeleteCollection deletes a collection and its files.
+func (c *Client) DeleteCollection(ctx context.Context, name string) error {
+	return c.do(ctx, "DELETE", coll(name), nil, nil)
+}
+
+// Snapshot writes a snapshot of the collection now.
+func (c *Client) Snapshot(ctx context.Context, name string) (server.CollectionInfo, error) {
+	var out server.CollectionInfo
+	return out, c.do(ctx, "POST", coll(name, "snapshot"), nil, &out)
+}
+
+// Upsert inserts or replaces points; it returns once they are durable.
+func (c *Client) Upsert(ctx context.Context, name string, pts []server.Point) (server.UpsertResponse, error) {
+	var out server.UpsertResponse
+	return out, c.do(ctx, "POST", coll(name, "points"), server.UpsertRequest{Points: pts}, &out)
+}
+
+// Get returns one point.
+func (c *Client) Get(ctx context.Context, name string, id uint64) (server.Point, error) {
+	var out server.Point
+	return out, c.do(ctx, "GET", coll(name, "points", strconv.FormatUint(id, 10)), nil, &out)
+}
+
+// Delete deletes points; absent ids are ignored.
+func (c *Client) Delete(ctx context.Context, name string, ids ...uint64) (server.DeleteResponse, error) {
+	var out server.DeleteResponse
+	return out, c.do(ctx, "POST", coll(name, "points", "delete"), server.DeleteRequest{IDs: ids}, &out)
+}
+
+// Search runs one or more queries.
+func (c *Client) Search(ctx context.Context, name string, req server.SearchRequest) (server.SearchResponse, error) {
+	var out server.SearchResponse
+	return out, c.do(ctx, "POST", coll(name, "search"), req, &out)
+}
+
+// LoadModel loads a checkpoint under name.
+func (c *Client) LoadModel(ctx context.Context, name, path string) (server.ModelInfo, error) {
+	var out server.ModelInfo
+	return out, c.do(ctx, "POST", "/v1/models", server.LoadModelRequest{Name: name, Path: path}, &out)
+}
+
+// Models lists the loaded models.
+func (c *Client) Models(ctx context.Context) ([]server.ModelInfo, error) {
+	var out struct {
+		Models []server.ModelInfo `json:"models"`
+	}
+	return out.Models, c.do(ctx, "GET", "/v1/models", nil, &out)
+}
+
+// Embed returns the model's embeddings of the inputs.
+func (c *Client) Embed(ctx context.Context, model string, req server.EmbedRequest) (server.EmbedResponse, error) {
+	var out server.EmbedResponse
+	return out, c.do(ctx, "POST", "/v1/models/"+url.PathEscape(model)+"/embed", req, &out)
+}
+
+// Classify classifies the inputs with the adaptive cascade.
+func (c *Client) Classify(ctx context.Context, model string, req server.ClassifyRequest) (server.ClassifyResponse, error) {
+	var out server.ClassifyResponse
+	return out, c.do(ctx, "POST", "/v1/models/"+url.PathEscape(model)+"/classify", req, &out)
+}

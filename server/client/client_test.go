@@ -1,0 +1,96 @@
+package client_test
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	mrl "github.com/gomrl/mrl"
+	"github.com/gomrl/mrl/model"
+	"github.com/gomrl/mrl/server"
+	"github.com/gomrl/mrl/server/client"
+	"github.com/gomrl/mrl/train"
+)
+
+// TestClient calls every method against a real server.
+func TestClient(t *testing.T) {
+	dir := t.TempDir()
+	srv, err := server.New(server.Options{DataDir: dir, Token: "tok"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	ctx := context.Background()
+	c := client.New(ts.URL, "tok")
+
+	if err := c.Health(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var ce *client.Error
+	if _, err := client.New(ts.URL, "bad").Collections(ctx); !errors.As(err, &ce) || ce.Status != 401 || ce.Code != "unauthorized" {
+		t.Fatalf("wrong token: %v", err)
+	}
+	if _, err := c.CreateCollection(ctx, server.CreateCollectionRequest{Name: "x", Dim: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateCollection(ctx, server.CreateCollectionRequest{Name: "x", Dim: 2}); !errors.As(err, &ce) || ce.Status != 409 {
+		t.Fatalf("second create: %v, want 409", err)
+	}
+	if r, err := c.Upsert(ctx, "x", []server.Point{{ID: 1, Vector: []float32{1, 0}}, {ID: 2, Vector: []float32{0, 1}}}); err != nil || r.Upserted != 2 {
+		t.Fatalf("upsert %+v %v", r, err)
+	}
+	if p, err := c.Get(ctx, "x", 2); err != nil || p.Vector[1] != 1 {
+		t.Fatalf("get %+v %v", p, err)
+	}
+	if r, err := c.Delete(ctx, "x", 1, 5); err != nil || r.Deleted != 1 {
+		t.Fatalf("delete %+v %v", r, err)
+	}
+	if info, err := c.Snapshot(ctx, "x"); err != nil || info.Count != 1 || info.Pending != 0 {
+		t.Fatalf("snapshot %+v %v", info, err)
+	}
+	if info, err := c.Collection(ctx, "x"); err != nil || info.Count != 1 {
+		t.Fatalf("collection %+v %v", info, err)
+	}
+	if res, err := c.Search(ctx, "x", server.SearchRequest{Vector: []float32{1, 1}, K: 5}); err != nil || len(res.Results[0].Hits) != 1 || res.Results[0].Hits[0].ID != 2 {
+		t.Fatalf("search %+v %v", res, err)
+	}
+	if cols, err := c.Collections(ctx); err != nil || len(cols) != 1 {
+		t.Fatalf("collections %+v %v", cols, err)
+	}
+	if err := c.DeleteCollection(ctx, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Collection(ctx, "x"); !errors.As(err, &ce) || ce.Status != 404 {
+		t.Fatalf("deleted collection: %v", err)
+	}
+
+	m, err := model.New(model.Config{Arch: "mlp", InH: 1, InW: 4, InC: 1, Hidden: 8, Embed: 4, Nesting: mrl.Nesting{2, 4}, Heads: "mrl", Classes: 2}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "m.ckpt")
+	if err := train.Save(path, m, nil, "", 1); err != nil {
+		t.Fatal(err)
+	}
+	if mi, err := c.LoadModel(ctx, "m", path); err != nil || mi.InputDim != 4 {
+		t.Fatalf("load model %+v %v", mi, err)
+	}
+	if ms, err := c.Models(ctx); err != nil || len(ms) != 1 {
+		t.Fatalf("models %+v %v", ms, err)
+	}
+	in := [][]float32{{1, 2, 3, 4}, {0, 0, 0, 1}}
+	if e, err := c.Embed(ctx, "m", server.EmbedRequest{Inputs: in}); err != nil || len(e.Embeddings) != 2 || len(e.Embeddings[0]) != 4 {
+		t.Fatalf("embed %+v %v", e, err)
+	}
+	conf := 0.0
+	if r, err := c.Classify(ctx, "m", server.ClassifyRequest{Inputs: in, Confidence: &conf}); err != nil || len(r.Results) != 2 || r.Results[0].Dim != 2 {
+		t.Fatalf("classify %+v %v", r, err)
+	}
+}
