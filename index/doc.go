@@ -2,6 +2,10 @@
 // stored vector per row serves every granularity, so a search can shortlist
 // cheaply on a short prefix and rerank with more dims.
 //
+// [Quantized] is a first-stage tier: binary or int8 codes of a prefix
+// (8 or 64 bytes a row at dim 64, against 256 in float), the best
+// candidates re-scored exactly in float.
+//
 // Conventions:
 //
 //   - Storage ([Vectors]) is one row-major []float32 slab of N rows of D
