@@ -5,6 +5,7 @@
 //	mrl eval   [flags] CKPT    top-1 accuracy at every nesting dim
 //	mrl report [flags]         the reproduction report (tables, plots, claims)
 //	mrl index build|info|search|tune  build, inspect, search index files; tune funnel plans
+//	mrl serve  --data-dir DIR  HTTP API: collections, search, embed and classify
 //
 // Run "mrl COMMAND -h" for the flags of a command.
 package main
@@ -35,6 +36,7 @@ Commands:
               report folder: tables, plots, JSON, CSV and a paper-claims table
   index       build|info|search|tune index files: Flat, HNSW and funnel plans, with
               QPS, latency and recall
+  serve       HTTP server: durable collections, Matryoshka search, embed and classify
 
 Run "mrl COMMAND -h" for a command's flags.
 `
@@ -50,6 +52,7 @@ var commands = []command{
 	{"eval", runEval},
 	{"report", runReport},
 	{"index", runIndex},
+	{"serve", runServe},
 }
 
 func main() {

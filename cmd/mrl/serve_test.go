@@ -1,0 +1,260 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startServe starts the binary on a free loopback port and returns its
+// base URL once /readyz answers.
+func startServe(t *testing.T, bin, dataDir string, extra ...string) (*exec.Cmd, string) {
+	t.Helper()
+	args := append([]string{"serve", "--data-dir", dataDir, "--addr", "127.0.0.1:0"}, extra...)
+	cmd := exec.Command(bin, args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`listening on (http://\S+)`)
+	sc := bufio.NewScanner(out)
+	url := ""
+	for sc.Scan() {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			url = m[1]
+			break
+		}
+	}
+	if url == "" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("mrl serve printed no address; stderr:\n%s", stderr.String())
+	}
+	go io.Copy(io.Discard, out)
+	for i := 0; ; i++ {
+		resp, err := http.Get(url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if i > 200 {
+			t.Fatalf("mrl serve at %s not ready: %v", url, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return cmd, url
+}
+
+func postJSON(url string, body any) (int, []byte, error) {
+	b, _ := json.Marshal(body)
+	resp, err := http.Post(url, "application/json", bytes.NewReader(b))
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, out, err
+}
+
+type crashPoint struct {
+	ID     uint64    `json:"id"`
+	Vector []float32 `json:"vector"`
+}
+
+// TestServeCrash builds mrl, runs it, ingests from two concurrent writers
+// and kills it with SIGKILL at random (seeded) moments, 20 times: after
+// every restart each acknowledged point must be there with its exact
+// vector. Snapshots every 150 points make the kills land around log
+// rotations and snapshot writes too.
+func TestServeCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("crash test skipped in -short mode")
+	}
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "mrl")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	dataDir := filepath.Join(tmp, "data")
+	const d, cycles = 16, 20
+	rng := rand.New(rand.NewPCG(20261127, 6))
+	acked := map[uint64][]float32{}
+	var mu sync.Mutex
+	nextID := uint64(1)
+
+	// verify counts the acknowledged points among ids that are missing or
+	// have another vector.
+	lost := 0
+	verify := func(url string, ids []uint64) {
+		t.Helper()
+		for _, id := range ids {
+			resp, err := http.Get(fmt.Sprintf("%s/v1/collections/crash/points/%d", url, id))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p crashPoint
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || json.Unmarshal(body, &p) != nil || !slices.Equal(p.Vector, acked[id]) {
+				t.Errorf("acknowledged point %d: %d %s, want vector %v", id, resp.StatusCode, body, acked[id])
+				lost++
+			}
+		}
+	}
+
+	var lastCycle []uint64 // acknowledged in the cycle just killed
+	for cycle := range cycles {
+		cmd, url := startServe(t, bin, dataDir, "--snapshot-every", "150")
+		if cycle == 0 {
+			if code, body, err := postJSON(url+"/v1/collections", map[string]any{"name": "crash", "dim": d, "metric": "l2"}); err != nil || code != 201 {
+				t.Fatalf("create: %d %s %v", code, body, err)
+			}
+		} else {
+			// The writes acknowledged just before the kill, and a sample
+			// of the older ones (all of them are checked at the end).
+			ids := slices.Clone(lastCycle)
+			for id := range acked {
+				if len(ids) >= len(lastCycle)+200 {
+					break
+				}
+				ids = append(ids, id)
+			}
+			verify(url, ids)
+			lastCycle = lastCycle[:0]
+			resp, err := http.Get(url + "/v1/collections/crash")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var info struct{ Count int }
+			json.NewDecoder(resp.Body).Decode(&info)
+			resp.Body.Close()
+			// Writes in flight at a kill may or may not have landed.
+			if attempted := int(nextID - 1); info.Count < len(acked) || info.Count > attempted {
+				t.Fatalf("cycle %d: count %d, want between the %d acknowledged and the %d attempted", cycle, info.Count, len(acked), attempted)
+			}
+		}
+
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		for w := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for ctx.Err() == nil {
+					mu.Lock()
+					pts := make([]crashPoint, 5)
+					for i := range pts {
+						v := make([]float32, d)
+						for j := range v {
+							v[j] = float32(nextID)*0.001 + float32(j) + float32(w)
+						}
+						pts[i] = crashPoint{ID: nextID, Vector: v}
+						nextID++
+					}
+					mu.Unlock()
+					code, _, err := postJSON(url+"/v1/collections/crash/points", map[string]any{"points": pts})
+					if err != nil || code != 200 {
+						return // killed
+					}
+					mu.Lock()
+					for _, p := range pts {
+						acked[p.ID] = p.Vector
+						lastCycle = append(lastCycle, p.ID)
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		time.Sleep(time.Duration(50+rng.IntN(250)) * time.Millisecond)
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
+		cancel()
+		wg.Wait()
+	}
+	// A last start: every acknowledged write, then a clean SIGTERM exit.
+	cmd, url := startServe(t, bin, dataDir)
+	ids := make([]uint64, 0, len(acked))
+	for id := range acked {
+		ids = append(ids, id)
+	}
+	verify(url, ids)
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("mrl serve after SIGTERM: %v", err)
+	}
+	t.Logf("%d kill/restart cycles, %d acknowledged points, %d lost", cycles, len(acked), lost)
+	if lost > 0 {
+		t.Fatalf("%d acknowledged writes lost", lost)
+	}
+	if len(acked) < cycles*10 {
+		t.Fatalf("only %d points acknowledged in %d cycles: the writers barely ran", len(acked), cycles)
+	}
+	// A graceful exit leaves a snapshot and an empty log.
+	files, _ := filepath.Glob(filepath.Join(dataDir, "collections", "crash", "*"))
+	var snaps int
+	for _, f := range files {
+		if strings.Contains(f, "snapshot-") && strings.HasSuffix(f, ".json") {
+			snaps++
+		}
+		if strings.Contains(f, "wal-") {
+			if st, err := os.Stat(f); err == nil && st.Size() != 0 {
+				t.Errorf("log %s holds %d bytes after a graceful exit, want 0", f, st.Size())
+			}
+		}
+	}
+	if snaps != 1 {
+		t.Errorf("%d snapshots after a graceful exit, want 1: %v", snaps, files)
+	}
+}
+
+func TestServeFlags(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "--data-dir is required"},
+		{[]string{"--data-dir", t.TempDir(), "extra"}, "unexpected arguments"},
+		{[]string{"--data-dir", t.TempDir(), "--auto-recall", "2"}, "--auto-recall 2"},
+		{[]string{"--data-dir", t.TempDir(), "--addr", "256.0.0.1:1"}, "256.0.0.1"},
+	} {
+		var out, errb bytes.Buffer
+		err := runServe(context.Background(), tt.args, &out, &errb)
+		if err == nil || !strings.Contains(err.Error()+errb.String(), tt.want) {
+			t.Errorf("runServe(%q) = %v, stderr %q; want an error mentioning %q", tt.args, err, errb.String(), tt.want)
+		}
+	}
+	// Cancelling the context shuts down cleanly.
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, []string{"--data-dir", t.TempDir(), "--addr", "127.0.0.1:0"}, &out, &errb)
+	}()
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil || !strings.Contains(out.String(), "stopped") {
+		t.Fatalf("runServe after cancel = %v, stdout %q stderr %q", err, out.String(), errb.String())
+	}
+}
