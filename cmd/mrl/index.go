@@ -60,13 +60,18 @@ const indexSearchHelp = `Usage: mrl index search FILE (--npy Q.npy | --from-ckpt
 Runs the queries one at a time and prints QPS and the mean and p99 latency.
 The searcher is a funnel when --plan is given (its first stage on the
 file's HNSW graph if it has one, else Flat; per-stage timings are printed),
-else the file's HNSW graph if it has one, else exact Flat. --exact-check
-also reports recall@k against exact Flat at the full dim. --queries is an
-alias of --npy.
+else the file's HNSW graph if it has one, else exact Flat. --tier binary or
+int8 builds a quantised tier (index.Quantized) of sign or int8 codes of the
+--tier-dim prefix (default: the plan's first dim, else --dim) and uses it
+as the funnel's first stage, or alone without --plan: it ranks all rows by
+code, re-scores the best --rescore·k exactly and prints its bytes per
+vector. --exact-check also reports recall@k against exact Flat at the full
+dim. --queries is an alias of --npy.
 
 Examples:
   mrl index search runs/mnist.idx --from-ckpt runs/quickstart.ckpt --n 1000 --plan 16:200,512:10 --exact-check
   mrl index search vecs.idx --npy q.npy --k 10 --dim 64 --ef 128 --out hits.jsonl
+  mrl index search vecs.idx --npy q.npy --plan 64:200,768:10 --tier binary --exact-check
 `
 
 func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -360,6 +365,9 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 	dimFlag := fs.Int("dim", 0, "prefix dim to rank by (default: the full dim)")
 	planStr := fs.String("plan", "", "funnel plan dim:keep,... ending at the full dim, e.g. 16:200,512:10")
 	ef := fs.Int("ef", 64, "HNSW search beam width")
+	tierStr := fs.String("tier", "", "quantised first stage: binary or int8 (default: none)")
+	tierDim := fs.Int("tier-dim", 0, "with --tier: coded prefix dim (default: the plan's first dim, else --dim)")
+	rescore := fs.Int("rescore", 0, "with --tier: rows re-scored exactly per row wanted (default: 16 binary, 4 int8)")
 	exact := fs.Bool("exact-check", false, "report recall@k against exact Flat at the full dim")
 	hitsOut := fs.String("out", "", "write the hits as JSONL (query, ids, scores) to this file")
 	pos, err := parseInterspersed(fs, indexSearchHelp, args, stderr)
@@ -379,6 +387,19 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	if *ef < 1 {
 		return fmt.Errorf("--ef %d: want at least 1", *ef)
+	}
+	var tierOpt index.QuantOptions
+	switch *tierStr {
+	case "":
+		if *tierDim != 0 || *rescore != 0 {
+			return fmt.Errorf("--tier-dim and --rescore need --tier binary or int8")
+		}
+	case "binary":
+		tierOpt.Kind = index.Binary
+	case "int8":
+		tierOpt.Kind = index.Int8
+	default:
+		return fmt.Errorf("--tier %q: want binary or int8", *tierStr)
 	}
 	path := pos[0]
 	v, graph, err := loadIndex(path)
@@ -401,10 +422,10 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 		if err := plan.Validate(D, *k); err != nil {
 			return fmt.Errorf("--plan for %s (D=%d, k=%d): %w", path, D, *k, err)
 		}
-		if graph != nil && plan[0].Dim < graph.Dim() {
+		if graph != nil && *tierStr == "" && plan[0].Dim < graph.Dim() {
 			return fmt.Errorf("--plan: first stage dim %d is below the HNSW graph dim %d of %s", plan[0].Dim, graph.Dim(), path)
 		}
-	} else if graph != nil && dim < graph.Dim() {
+	} else if graph != nil && *tierStr == "" && dim < graph.Dim() {
 		return fmt.Errorf("--dim %d: below the HNSW graph dim %d of %s", dim, graph.Dim(), path)
 	}
 
@@ -432,6 +453,25 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 	if graph != nil {
 		graph.SetEf(*ef)
 	}
+	var tier *index.Quantized
+	if *tierStr != "" {
+		tierOpt.Dim, tierOpt.Rescore = *tierDim, *rescore
+		if tierOpt.Dim == 0 {
+			tierOpt.Dim = dim
+			if plan != nil {
+				tierOpt.Dim = plan[0].Dim
+			}
+		}
+		if tierOpt.Dim < 1 || tierOpt.Dim > D {
+			return fmt.Errorf("--tier-dim %d: %s has %d dims (want 1..%d)", tierOpt.Dim, path, D, D)
+		}
+		t0 := time.Now()
+		if tier, err = index.NewQuantized(v, tierOpt); err != nil {
+			return fmt.Errorf("--tier: %w", err)
+		}
+		fmt.Fprintf(stdout, "tier %s dim %d: %d B per vector (float: %d B), %.2f MB, rescore %d·k, built in %s\n",
+			tier.Kind(), tier.Dim(), tier.BytesPerVector(), 4*tier.Dim(), float64(tier.MemoryBytes())/1e6, tier.Rescore(), time.Since(t0).Round(time.Millisecond))
+	}
 	switch {
 	case plan != nil:
 		var first index.Searcher = flat
@@ -440,10 +480,17 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 			first = graph
 			kind = fmt.Sprintf("funnel %s (first stage hnsw dim %d, ef %d)", plan, graph.Dim(), *ef)
 		}
+		if tier != nil {
+			first = tier
+			kind = fmt.Sprintf("funnel %s (first stage %s tier dim %d)", plan, tier.Kind(), tier.Dim())
+		}
 		if funnel, err = index.NewFunnel(v, plan, first); err != nil {
 			return err
 		}
 		searcher = funnel
+	case tier != nil:
+		searcher = tier
+		kind = fmt.Sprintf("%s tier dim %d", tier.Kind(), tier.Dim())
 	case graph != nil:
 		searcher = graph
 		kind = fmt.Sprintf("hnsw dim %d, ef %d", graph.Dim(), *ef)

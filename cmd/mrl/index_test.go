@@ -302,3 +302,63 @@ func TestIndexTune(t *testing.T) {
 		t.Error("tune without queries succeeded")
 	}
 }
+
+// TestIndexSearchTier runs search with a quantised first stage: alone, as
+// a funnel's first stage (exact when every stage keeps all rows) and as
+// the first stage of a file with an HNSW graph, whose graph it replaces.
+func TestIndexSearchTier(t *testing.T) {
+	dir := t.TempDir()
+	jsonl, _ := writeVectors(t, dir, "db", 300, 16, 1)
+	_, queries := writeVectors(t, dir, "q", 40, 16, 2)
+	idx := filepath.Join(dir, "flat.idx")
+	hnswIdx := filepath.Join(dir, "hnsw.idx")
+	if code, _, stderr := runCmd(t, "index", "build", "--out", idx, "--jsonl", jsonl); code != 0 {
+		t.Fatalf("build: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := runCmd(t, "index", "build", "--out", hnswIdx, "--jsonl", jsonl, "--hnsw", "--hnsw-dim", "12"); code != 0 {
+		t.Fatalf("build --hnsw: exit %d: %s", code, stderr)
+	}
+
+	// Alone: 60·5 >= 300 rows re-scored, so the search is exact.
+	code, out, stderr := runCmd(t, "index", "search", idx, "--npy", queries, "--k", "5", "--tier", "int8", "--rescore", "60", "--exact-check")
+	if code != 0 {
+		t.Fatalf("search --tier int8: exit %d: %s", code, stderr)
+	}
+	t.Logf("mrl index search --tier int8:\n%s", out)
+	wantContains(t, "search --tier int8", out, "tier int8 dim 16: 16 B per vector (float: 64 B), 0.00 MB, rescore 60·k",
+		"k=5, dim 16, int8 tier dim 16", "recall@5 vs exact flat at dim 16: 1.0000")
+
+	// First stage of a funnel keeping every row: exact.
+	code, out, stderr = runCmd(t, "index", "search", idx, "--npy", queries, "--plan", "8:300,16:10", "--tier", "binary", "--exact-check")
+	if code != 0 {
+		t.Fatalf("search --tier binary --plan: exit %d: %s", code, stderr)
+	}
+	t.Logf("mrl index search --tier binary --plan:\n%s", out)
+	wantContains(t, "search --tier binary --plan", out, "tier binary dim 8: 8 B per vector (float: 32 B)", "rescore 16·k",
+		"funnel 8:300,16:10 (first stage binary tier dim 8)", "stage 1: dim 8, rows in 300, out 300",
+		"recall@10 vs exact flat at dim 16: 1.0000")
+
+	// The tier replaces the file's graph, so the plan may start below the
+	// graph dim; --tier-dim codes more dims than the first stage reads.
+	code, out, stderr = runCmd(t, "index", "search", hnswIdx, "--npy", queries, "--plan", "4:300,16:10", "--tier", "binary", "--tier-dim", "16", "--exact-check")
+	if code != 0 {
+		t.Fatalf("search hnsw file --tier: exit %d: %s", code, stderr)
+	}
+	wantContains(t, "search hnsw file --tier", out, "tier binary dim 16: 8 B per vector", "(first stage binary tier dim 16)",
+		"recall@10 vs exact flat at dim 16: 1.0000")
+
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--tier", "int4"}, `--tier "int4": want binary or int8`},
+		{[]string{"--tier-dim", "8"}, "--tier-dim and --rescore need --tier"},
+		{[]string{"--tier", "int8", "--tier-dim", "17"}, "--tier-dim 17: " + idx + " has 16 dims (want 1..16)"},
+		{[]string{"--tier", "int8", "--rescore", "-1"}, "--tier: index: invalid options: quantized: Rescore -1 is negative"},
+	} {
+		code, _, stderr := runCmd(t, append([]string{"index", "search", idx, "--npy", queries}, tc.args...)...)
+		if code != 1 || !strings.Contains(stderr, tc.msg) {
+			t.Errorf("mrl index search %v: exit %d, stderr %q; want exit 1 and %q", tc.args, code, stderr, tc.msg)
+		}
+	}
+}
