@@ -3,6 +3,7 @@ package index
 import (
 	"math"
 	"math/bits"
+	"sync"
 
 	"github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/internal/kernel"
@@ -11,7 +12,8 @@ import (
 // Flat is the exact searcher: it scores every row at the searched dim.
 //
 // A single query is scanned on the calling goroutine without allocating
-// when dst has capacity k: at dims up to 64 from the blocked copy of the
+// when dst has capacity k (k >= 64 keeps its candidates in a pooled
+// selection buffer instead of a heap): at dims up to 64 from the blocked copy of the
 // prefixes (see Vectors) with kernel.DotBlocks16, above that row by row
 // with kernel.DotRows, 512 rows per call, each chunk's best score compared
 // with the current k-th best before its rows are looked at. A batch is scored
@@ -23,8 +25,14 @@ import (
 // ranks by x·q/‖x‖ and L2 by 2·x·q − ‖x‖², the scores being recovered as
 // key/‖q‖ and key − ‖q‖² (so an L2 score may round to slightly above 0).
 type Flat struct {
-	v *Vectors
+	v    *Vectors
+	pool sync.Pool // *[]Hit: selection buffers of single queries with k >= selectMinK
 }
+
+// selectMinK is the k from which a single-query scan keeps its candidates
+// in a selection buffer rather than a heap (see topK): a funnel's first
+// stage keeps hundreds of rows.
+const selectMinK = 64
 
 var _ Searcher = (*Flat)(nil)
 
@@ -46,12 +54,27 @@ func (f *Flat) Search(q []float32, dim, k int, dst []Hit) ([]Hit, error) {
 		return t.h, nil
 	}
 	q = q[:dim]
+	var bp *[]Hit
+	if k >= selectMinK {
+		bp, _ = f.pool.Get().(*[]Hit)
+		if bp == nil || cap(*bp) < 2*k {
+			b := make([]Hit, 0, 2*k)
+			bp = &b
+		}
+		t = topK{h: (*bp)[:0], k: k, sel: true}
+	}
 	if dim <= blockMaxDim {
 		f.scanBlocks(&t, q)
 	} else {
 		f.scanRows(&t, q)
 	}
-	return f.finish(t.sorted(), q), nil
+	res := f.finish(t.sorted(), q)
+	if bp == nil {
+		return res, nil
+	}
+	dst = append(dst[:0], res...)
+	f.pool.Put(bp)
+	return dst, nil
 }
 
 // scanChunk is the number of rows a single-query scan scores per kernel
@@ -76,20 +99,22 @@ func (f *Flat) scanBlocks(t *topK, q []float32) {
 		scale = 2
 	}
 	var buf [scanChunk]float32
+	bar := float32(math.Inf(-1)) // the score to beat: t.worst() once t is full
 	for r0 := 0; r0 < v.n; r0 += scanChunk {
 		w := min(scanChunk, v.n-r0)
 		wb := (w + kernel.BlockRows - 1) / kernel.BlockRows * kernel.BlockRows
 		best := kernel.DotBlocks16(buf[:wb], qb, blk[r0*m:(r0+wb)*m]) * scale
-		if t.full() && best <= t.worst() {
+		if best <= bar {
 			continue
 		}
 		for j, s := range buf[:w] {
-			key := s * scale
-			// Rows come in increasing index, so a tie with the worst loses.
-			if t.full() && key <= t.worst() {
-				continue
+			// Rows come in increasing index, so a tie with the bar loses.
+			if key := s * scale; key > bar {
+				t.push(Hit{Score: key, Index: int32(r0 + j)})
+				if t.full() {
+					bar = t.worst()
+				}
 			}
-			t.push(Hit{Score: key, Index: int32(r0 + j)})
 		}
 	}
 }
@@ -100,28 +125,32 @@ func (f *Flat) scanRows(t *topK, q []float32) {
 	norms := v.prefixNorms(len(q))
 	metric, d, data := v.metric, v.d, v.data
 	var buf [scanChunk]float32
+	bar := float32(math.Inf(-1)) // the score to beat: t.worst() once t is full
 	for r0 := 0; r0 < v.n; r0 += scanChunk {
 		w := min(scanChunk, v.n-r0)
 		best := kernel.DotRows(buf[:w], q, data[r0*d:], d)
 		if norms == nil {
-			if t.full() && best <= t.worst() {
+			if best <= bar {
 				continue
 			}
 			for j, key := range buf[:w] {
-				if t.full() && key <= t.worst() {
-					continue
+				if key > bar {
+					t.push(Hit{Score: key, Index: int32(r0 + j)})
+					if t.full() {
+						bar = t.worst()
+					}
 				}
-				t.push(Hit{Score: key, Index: int32(r0 + j)})
 			}
 			continue
 		}
 		nr := norms[r0 : r0+w]
 		for j, dot := range buf[:w] {
-			key := scanKey(metric, dot, nr[j])
-			if t.full() && key <= t.worst() {
-				continue
+			if key := scanKey(metric, dot, nr[j]); key > bar {
+				t.push(Hit{Score: key, Index: int32(r0 + j)})
+				if t.full() {
+					bar = t.worst()
+				}
 			}
-			t.push(Hit{Score: key, Index: int32(r0 + j)})
 		}
 	}
 }

@@ -114,22 +114,52 @@ func better(a, b Hit) bool {
 	return a.Score > b.Score || (a.Score == b.Score && a.Index < b.Index)
 }
 
-// topK keeps the k best hits seen so far in a binary heap whose root is
-// the worst of them, stored in a caller's slice (no allocation once the
-// slice has capacity k). Scores are keys during the scan.
+// topK keeps the k best hits seen so far, in a caller's slice (no
+// allocation once the slice has the capacity). Scores are keys during the
+// scan. Callers skip a hit when full() && key <= worst(): rows come in
+// increasing index, so a tie with the worst loses.
+//
+// By default the hits are a binary heap whose root is the worst of them
+// (capacity k). In selection mode (sel, for large k, capacity 2k) they are
+// an unordered buffer: when it fills, a quickselect keeps the k best and
+// their worst score becomes the bar, so each offered hit costs O(1)
+// amortised instead of O(log k).
 type topK struct {
-	h []Hit
-	k int
+	h   []Hit
+	k   int
+	sel bool    // selection mode; needs cap(h) >= 2k
+	thr float32 // selection mode: the bar once set
+	bar bool    // selection mode: thr is set
 }
 
-// full reports whether k hits are held; then worst() is the bar to beat.
-func (t *topK) full() bool { return len(t.h) == t.k }
+// full reports whether there is a bar to beat; then worst() returns it.
+func (t *topK) full() bool {
+	if t.sel {
+		return t.bar
+	}
+	return len(t.h) == t.k
+}
 
-// worst returns the score of the worst hit held; valid when len(t.h) > 0.
-func (t *topK) worst() float32 { return t.h[0].Score }
+// worst returns the bar to beat; valid when full().
+func (t *topK) worst() float32 {
+	if t.sel {
+		return t.thr
+	}
+	return t.h[0].Score
+}
 
 // push offers a hit.
 func (t *topK) push(x Hit) {
+	if t.sel {
+		if t.k == 0 || (t.bar && !(x.Score > t.thr)) {
+			return
+		}
+		t.h = append(t.h, x)
+		if len(t.h) == 2*t.k {
+			t.compact()
+		}
+		return
+	}
 	if len(t.h) < t.k {
 		t.h = append(t.h, x)
 		t.up(len(t.h) - 1)
@@ -140,6 +170,67 @@ func (t *topK) push(x Hit) {
 	}
 	t.h[0] = x
 	t.down(0, len(t.h))
+}
+
+// compact keeps the k best of the selection buffer and sets the bar to the
+// worst score among them.
+func (t *topK) compact() {
+	selectBest(t.h, t.k)
+	t.h = t.h[:t.k]
+	w := t.h[0].Score
+	for _, x := range t.h[1:] {
+		w = min(w, x.Score)
+	}
+	t.thr, t.bar = w, true
+}
+
+// selectBest reorders h so that its k best hits (by better) come first, in
+// no particular order: quickselect with a median-of-three pivot.
+func selectBest(h []Hit, k int) {
+	lo, hi := 0, len(h) // the k-th best lies in h[lo:hi]
+	for hi-lo > 16 {
+		m := lo + (hi-lo)/2
+		// Order h[lo], h[m], h[hi-1] and take the middle as the pivot.
+		if better(h[m], h[lo]) {
+			h[m], h[lo] = h[lo], h[m]
+		}
+		if better(h[hi-1], h[m]) {
+			h[hi-1], h[m] = h[m], h[hi-1]
+			if better(h[m], h[lo]) {
+				h[m], h[lo] = h[lo], h[m]
+			}
+		}
+		p := h[m]
+		i, j := lo, hi-1
+		for i <= j {
+			for better(h[i], p) {
+				i++
+			}
+			for better(p, h[j]) {
+				j--
+			}
+			if i <= j {
+				h[i], h[j] = h[j], h[i]
+				i++
+				j--
+			}
+		}
+		// h[lo:j+1] ranks at or before p, h[i:hi] at or after it.
+		switch {
+		case k <= j:
+			hi = j + 1
+		case k >= i:
+			lo = i
+		default:
+			return
+		}
+	}
+	// Insertion sort of the small remainder.
+	for a := lo + 1; a < hi; a++ {
+		for b := a; b > lo && better(h[b], h[b-1]); b-- {
+			h[b], h[b-1] = h[b-1], h[b]
+		}
+	}
 }
 
 func (t *topK) up(i int) {
@@ -172,8 +263,16 @@ func (t *topK) down(i, n int) {
 	}
 }
 
-// sorted empties the heap into best-first order in place and returns it.
+// sorted returns the hits held best first, in place.
 func (t *topK) sorted() []Hit {
+	if t.sel {
+		if len(t.h) > t.k {
+			selectBest(t.h, t.k)
+			t.h = t.h[:t.k]
+		}
+		slices.SortFunc(t.h, compareHits)
+		return t.h
+	}
 	h := t.h
 	for n := len(h) - 1; n > 0; n-- {
 		h[0], h[n] = h[n], h[0] // worst to the end
@@ -190,18 +289,28 @@ func (v *Vectors) rescore(q []float32, w []Hit) {
 	metric := v.metric
 	norms := v.cachedNorms(dim)
 	a, b := queryScale(metric, q)
-	for i := range w {
-		off := int(w[i].Index) * v.d
-		x := v.data[off : off+dim]
-		key := kernel.Dot(q, x)
-		switch {
-		case metric == mrl.InnerProduct:
-		case norms != nil:
-			key = scanKey(metric, key, norms[w[i].Index])
-		default:
-			key = scanKey(metric, key, rowNorm(metric, x))
+	// The rows are read by kernel.DotGather in chunks held on the stack.
+	const chunk = 64
+	var idx [chunk]int32
+	var dots [chunk]float32
+	for c0 := 0; c0 < len(w); c0 += chunk {
+		ws := w[c0:min(c0+chunk, len(w))]
+		for i := range ws {
+			idx[i] = ws[i].Index
 		}
-		w[i].Score = key*a + b
+		kernel.DotGather(dots[:len(ws)], q, v.data, v.d, idx[:len(ws)])
+		for i := range ws {
+			key := dots[i]
+			switch {
+			case metric == mrl.InnerProduct:
+			case norms != nil:
+				key = scanKey(metric, key, norms[ws[i].Index])
+			default:
+				off := int(ws[i].Index) * v.d
+				key = scanKey(metric, key, rowNorm(metric, v.data[off:off+dim]))
+			}
+			ws[i].Score = key*a + b
+		}
 	}
 	slices.SortFunc(w, compareHits)
 }

@@ -129,6 +129,9 @@ type TuneResult struct {
 // returns the one of highest recall within the budgets (the cheaper on
 // ties).
 //
+// Each plan's first query is not timed: it builds the prefix norms and
+// blocked copies its dims need, which v keeps (see Vectors.MemBytes).
+//
 // If no plan meets the target, Tune returns the best plan it measured and
 // an error wrapping ErrNoPlan that gives the best recall reached.
 func Tune(v *Vectors, first Searcher, calib []float32, nq int, opt TuneOptions) (TuneResult, error) {
@@ -454,6 +457,13 @@ func exactTruth(v *Vectors, q []float32, ld, k int) ([][]int32, error) {
 func measure(f *Funnel, q []float32, ld, dim, k int, truth [][]int32) (float64, time.Duration, error) {
 	found, total := 0, 0
 	dst := make([]Hit, 0, k)
+	if len(truth) > 0 {
+		// Untimed: the first scan at a dim builds its prefix norms and
+		// blocked copy (see Vectors).
+		if _, err := f.Search(q[:ld], dim, k, dst); err != nil {
+			return 0, 0, fmt.Errorf("query 0: %w", err)
+		}
+	}
 	var elapsed time.Duration
 	for i, want := range truth {
 		t0 := time.Now()

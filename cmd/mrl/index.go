@@ -612,17 +612,21 @@ func writeHits(path string, hits [][]index.Hit) error {
 	return f.Close()
 }
 
-const indexTuneHelp = `Usage: mrl index tune FILE (--npy Q.npy | --from-ckpt CKPT [--data NAME] [--split test] [--n 1000]) (--target-recall R | --max-mflops X) [flags]
+const indexTuneHelp = `Usage: mrl index tune FILE (--npy Q.npy | --from-ckpt CKPT [--data NAME] [--split test] [--n 1000]) (--target-recall R | --max-mflops X | --max-latency T) [flags]
 
 Picks a funnel plan for the index (package index, Tune): the queries are
 split into a calibration part and a held-out part (--holdout, the last
 rows); candidate plans over the --dims and --keeps grids are measured on the
-calibration queries, cheapest first, against exact Flat at the full dim,
-with a Flat first stage. It prints the table of measured plans, the chosen
-plan, its calibration and held-out recall@k, MFLOPs and mean latency per
-query. With --target-recall the chosen plan is the cheapest meeting it
-(within --max-mflops if given); with --max-mflops alone, the plan of
-highest recall within the budget. --queries is an alias of --npy.
+calibration queries, cheapest first by the cost model, against exact Flat
+at the full dim. The first stage is the file's HNSW graph when it holds one
+(plans then start at the graph dim, and each plan is tried at every --efs
+beam width), else exact Flat (or with --flat-first). It prints the table of
+measured plans, the chosen plan, its calibration and held-out recall@k,
+MFLOPs and mean latency per query. With --target-recall the chosen plan is
+the cheapest meeting it (within --max-mflops and --max-latency if given);
+with budgets alone, the plan of highest recall within them. Latencies are
+measured here and now: on a busy machine they are noisy. --queries is an
+alias of --npy.
 
 Examples:
   mrl index tune runs/mnist.idx --from-ckpt runs/quickstart.ckpt --n 1000 --target-recall 0.95
@@ -644,6 +648,9 @@ func runIndexTune(args []string, stdout, stderr io.Writer) error {
 	dimsStr := fs.String("dims", "", "candidate shortlist dims, comma-separated (default: powers of two below D)")
 	keepsStr := fs.String("keeps", "", "candidate shortlist sizes, comma-separated (default 50,100,200,400,800,1600)")
 	holdout := fs.Float64("holdout", 0.5, "fraction of the queries held out to check the chosen plan (0: none)")
+	fs.DurationVar(&opt.MaxLatency, "max-latency", 0, "per-query budget in mean wall-clock time, e.g. 500us (0: none)")
+	efsStr := fs.String("efs", "32,64,128,256", "HNSW beam widths to try when FILE holds a graph")
+	flatFirst := fs.Bool("flat-first", false, "tune with an exact Flat first stage even if FILE holds an HNSW graph")
 	pos, err := parseInterspersed(fs, indexTuneHelp, args, stderr)
 	if err != nil {
 		return err
@@ -672,12 +679,23 @@ func runIndexTune(args []string, stdout, stderr io.Writer) error {
 	if err := opt.Validate(); err != nil {
 		return err
 	}
+	efs, err := parseInts(*efsStr)
+	if err != nil {
+		return fmt.Errorf("--efs: %w", err)
+	}
 	path := pos[0]
-	v, _, err := loadIndex(path)
+	v, graph, err := loadIndex(path)
 	if err != nil {
 		return err
 	}
 	D := v.Dim()
+	var first index.Searcher // nil: Flat
+	if graph != nil && !*flatFirst {
+		first, opt.Knobs = graph, efs
+		if err := opt.Validate(); err != nil {
+			return fmt.Errorf("--efs: %w", err)
+		}
+	}
 
 	q, n, qd, err := src.queries(*nq, *npy, v.Metric())
 	if err != nil {
@@ -692,21 +710,32 @@ func runIndexTune(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%d queries leave none for calibration with --holdout %g", n, *holdout)
 	}
 
-	res, tuneErr := index.Tune(v, nil, q[:nCal*qd], nCal, opt)
+	res, tuneErr := index.Tune(v, first, q[:nCal*qd], nCal, opt)
 	if tuneErr != nil && res.Plan == nil {
 		return tuneErr
 	}
-	fmt.Fprintf(stdout, "%s: N=%d D=%d metric=%s; %d calibration + %d held-out queries, k=%d\n",
-		path, v.N(), D, v.Metric(), nCal, nHeld, res.K)
-	fmt.Fprintf(stdout, "%-28s %8s %10s %10s\n", "plan", "recall", "MFLOPs", "latency")
+	firstName := "flat"
+	if first != nil {
+		firstName = fmt.Sprintf("hnsw at dim %d", graph.Dim())
+	}
+	fmt.Fprintf(stdout, "%s: N=%d D=%d metric=%s; first stage %s; %d calibration + %d held-out queries, k=%d\n",
+		path, v.N(), D, v.Metric(), firstName, nCal, nHeld, res.K)
+	fmt.Fprintf(stdout, "%-28s %6s %8s %10s %10s\n", "plan", "ef", "recall", "MFLOPs", "latency")
 	for _, e := range res.Evaluated {
-		fmt.Fprintf(stdout, "%-28s %8.4f %10.3f %10s\n", e.Plan, e.Recall, float64(e.FLOPs)/1e6, fmtDur(e.Latency))
+		ef := "-"
+		if e.Knob > 0 {
+			ef = strconv.Itoa(e.Knob)
+		}
+		fmt.Fprintf(stdout, "%-28s %6s %8.4f %10.3f %10s\n", e.Plan, ef, e.Recall, float64(e.FLOPs)/1e6, fmtDur(e.Latency))
 	}
 	exact := index.Plan{{Dim: D, Keep: res.K}}.FLOPs(v.N())
 	fmt.Fprintf(stdout, "chosen plan: %s\n", res.Plan)
+	if res.Knob > 0 {
+		fmt.Fprintf(stdout, "  HNSW ef:               %d\n", res.Knob)
+	}
 	fmt.Fprintf(stdout, "  calibration recall@%d: %.4f\n", res.K, res.Recall)
 	if nHeld > 0 {
-		held, err := res.Check(v, nil, q[nCal*qd:], nHeld)
+		held, err := res.Check(v, first, q[nCal*qd:], nHeld)
 		if err != nil {
 			return err
 		}

@@ -277,7 +277,7 @@ func TestIndexTune(t *testing.T) {
 		t.Fatalf("tune: exit %d: %s", code, stderr)
 	}
 	t.Logf("mrl index tune:\n%s", out)
-	wantContains(t, "tune", out, "N=2000 D=32 metric=cosine; 40 calibration + 40 held-out queries, k=10",
+	wantContains(t, "tune", out, "N=2000 D=32 metric=cosine; first stage flat; 40 calibration + 40 held-out queries, k=10",
 		"plan", "recall", "MFLOPs", "chosen plan: ", "calibration recall@10: ", "held-out recall@10:    ", "mean latency:")
 	for _, line := range strings.Split(out, "\n") {
 		for _, pre := range []string{"  calibration recall@10: ", "  held-out recall@10:    "} {
@@ -300,6 +300,32 @@ func TestIndexTune(t *testing.T) {
 	}
 	if code, _, _ = runCmd(t, "index", "tune", idx, "--target-recall", "0.9"); code == 0 {
 		t.Error("tune without queries succeeded")
+	}
+	code, _, stderr = runCmd(t, "index", "tune", idx, "--queries", queries, "--max-latency", "1ns")
+	if code == 0 || !strings.Contains(stderr, "no plan within 1ns per query") {
+		t.Errorf("tune --max-latency 1ns: exit %d, stderr %q", code, stderr)
+	}
+
+	// With an HNSW graph in the file, plans start at its dim and each is
+	// tried at every --efs.
+	hidx := filepath.Join(dir, "db-hnsw.idx")
+	if code, _, stderr := runCmd(t, "index", "build", "--out", hidx, "--npy", db, "--hnsw", "--hnsw-dim", "8", "--m", "8"); code != 0 {
+		t.Fatalf("build --hnsw: exit %d: %s", code, stderr)
+	}
+	code, out, stderr = runCmd(t, "index", "tune", hidx, "--queries", queries, "--target-recall", "0.9", "--efs", "16,64", "--max-stages", "1")
+	if code != 0 {
+		t.Fatalf("tune (hnsw): exit %d: %s", code, stderr)
+	}
+	t.Logf("mrl index tune (hnsw):\n%s", out)
+	wantContains(t, "tune (hnsw)", out, "first stage hnsw at dim 8;", "HNSW ef:", "held-out recall@10:")
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "16:") || strings.HasPrefix(line, "4:") {
+			t.Errorf("plan line %q does not start at the graph dim 8", line)
+		}
+	}
+	code, _, stderr = runCmd(t, "index", "tune", hidx, "--queries", queries, "--target-recall", "0.9", "--efs", "0")
+	if code == 0 || !strings.Contains(stderr, "knob 0 is not positive") {
+		t.Errorf("tune --efs 0: exit %d, stderr %q", code, stderr)
 	}
 }
 

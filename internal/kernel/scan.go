@@ -36,6 +36,36 @@ func DotRows(dst, q, x []float32, ldx int) float32 {
 	return dotRows(dst, q, x, ldx)
 }
 
+// DotGather computes the inner product of q with the first len(q) elements
+// of the rows idx[i] of x (rows ldx elements apart):
+//
+//	for i, r := range idx {
+//		var s float32
+//		for j := range q {
+//			s += q[j] * x[int(r)*ldx+j]
+//		}
+//		dst[i] = s
+//	}
+//
+// It reads several rows at once and prefetches the next ones, so that a
+// shortlist scattered over a large matrix (a funnel's rerank) overlaps the
+// rows' memory latency. It panics if len(dst) != len(idx), ldx < len(q) or
+// an index is negative or past the rows of x.
+func DotGather(dst, q, x []float32, ldx int, idx []int32) {
+	if len(dst) != len(idx) || ldx < len(q) {
+		panic("kernel: DotGather length mismatch")
+	}
+	if len(idx) == 0 {
+		return
+	}
+	for _, r := range idx {
+		if r < 0 || len(x) < int(r)*ldx+len(q) {
+			panic("kernel: DotGather index out of range")
+		}
+	}
+	dotGather(dst, q, x, ldx, idx)
+}
+
 // BlockRows is the number of rows in one block of the transposed layout
 // DotBlocks16 reads.
 const BlockRows = 16
@@ -119,6 +149,13 @@ func scanTile6x16Generic(k int, a []float32, lda int, b, so, thr, c []float32) u
 		}
 	}
 	return mask
+}
+
+func dotGatherGeneric(dst, q, x []float32, ldx int, idx []int32) {
+	for i, r := range idx {
+		off := int(r) * ldx
+		dst[i] = dotGeneric(q, x[off:off+len(q)])
+	}
 }
 
 func dotRowsGeneric(dst, q, x []float32, ldx int) float32 {

@@ -33,6 +33,20 @@ func scanTile6x16(k int, a []float32, lda int, b, so, thr, c []float32) uint32 {
 	return scanTile6x16Generic(k, a, lda, b, so, thr, c)
 }
 
+// dotGatherAVX2 is dotGatherGeneric; the wrapper has checked the lengths,
+// the indexes and that dst is not empty.
+//
+//go:noescape
+func dotGatherAVX2(dst, q, x []float32, ldx int, idx []int32)
+
+func dotGather(dst, q, x []float32, ldx int, idx []int32) {
+	if hasAVX2FMA {
+		dotGatherAVX2(dst, q, x, ldx, idx)
+		return
+	}
+	dotGatherGeneric(dst, q, x, ldx, idx)
+}
+
 func dotRows(dst, q, x []float32, ldx int) float32 {
 	if hasAVX2FMA {
 		if len(q) < longRow {

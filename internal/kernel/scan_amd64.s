@@ -333,3 +333,141 @@ tdone:
 	VZEROUPPER
 	MOVL    AX, ret+56(FP)
 	RET
+
+// func dotGatherAVX2(dst, q, x []float32, ldx int, idx []int32)
+//
+// dotRowsAVX2 on the rows idx[i] of x: four rows at a time, with the first
+// 256 bytes of the next four rows prefetched so that reading rows at random
+// places overlaps their memory latency. len(dst) = len(idx) >= 1.
+TEXT ·dotGatherAVX2(SB), NOSPLIT, $0-104
+	MOVQ dst_base+0(FP), DI
+	MOVQ q_base+24(FP), SI
+	MOVQ q_len+32(FP), CX
+	MOVQ ldx+72(FP), R14
+	SHLQ $2, R14                  // row stride in bytes
+	MOVQ idx_base+80(FP), R9
+	MOVQ idx_len+88(FP), DX
+
+	MOVQ    CX, AX
+	ANDQ    $7, AX
+	MOVQ    $8, BX
+	SUBQ    AX, BX
+	LEAQ    tailmask<>(SB), R8
+	VMOVDQU (R8)(BX*4), Y14
+	MOVQ    CX, BX
+	ANDQ    $-8, BX
+	MOVQ    AX, R15               // tail length
+	MOVQ    x_base+48(FP), CX     // q_len is no longer needed
+
+#define ROWADDR(off, reg) \
+	MOVLQSX off(R9), AX  \
+	IMULQ   R14, AX      \
+	LEAQ    (CX)(AX*1), reg
+
+#define PREF(off) \
+	MOVLQSX    off(R9), AX  \
+	IMULQ      R14, AX      \
+	PREFETCHT0 (CX)(AX*1)   \
+	PREFETCHT0 64(CX)(AX*1) \
+	PREFETCHT0 128(CX)(AX*1) \
+	PREFETCHT0 192(CX)(AX*1)
+
+g4:
+	CMPQ DX, $4
+	JL   g1
+	ROWADDR(0, R10)
+	ROWADDR(4, R11)
+	ROWADDR(8, R12)
+	ROWADDR(12, R13)
+	CMPQ DX, $8
+	JL   g4go
+	PREF(16)
+	PREF(20)
+	PREF(24)
+	PREF(28)
+
+g4go:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   AX, AX
+	MOVQ   BX, R8
+
+g4loop:
+	TESTQ R8, R8
+	JZ    g4tail
+	VMOVUPS     (SI)(AX*1), Y4
+	VFMADD231PS (R10)(AX*1), Y4, Y0
+	VFMADD231PS (R11)(AX*1), Y4, Y1
+	VFMADD231PS (R12)(AX*1), Y4, Y2
+	VFMADD231PS (R13)(AX*1), Y4, Y3
+	ADDQ        $32, AX
+	SUBQ        $8, R8
+	JMP         g4loop
+
+g4tail:
+	TESTQ R15, R15
+	JZ    g4red
+	VMASKMOVPS  (SI)(AX*1), Y14, Y4
+	VMASKMOVPS  (R10)(AX*1), Y14, Y5
+	VFMADD231PS Y5, Y4, Y0
+	VMASKMOVPS  (R11)(AX*1), Y14, Y6
+	VFMADD231PS Y6, Y4, Y1
+	VMASKMOVPS  (R12)(AX*1), Y14, Y7
+	VFMADD231PS Y7, Y4, Y2
+	VMASKMOVPS  (R13)(AX*1), Y14, Y8
+	VFMADD231PS Y8, Y4, Y3
+
+g4red:
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y3, Y2, Y2
+	VHADDPS      Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVUPS      X0, (DI)
+	ADDQ         $16, DI
+	ADDQ         $16, R9
+	SUBQ         $4, DX
+	JMP          g4
+
+g1:
+	TESTQ DX, DX
+	JZ    gdone
+	ROWADDR(0, R10)
+	VXORPS Y0, Y0, Y0
+	XORQ   AX, AX
+	MOVQ   BX, R8
+
+g1loop:
+	TESTQ R8, R8
+	JZ    g1tail
+	VMOVUPS     (SI)(AX*1), Y4
+	VFMADD231PS (R10)(AX*1), Y4, Y0
+	ADDQ        $32, AX
+	SUBQ        $8, R8
+	JMP         g1loop
+
+g1tail:
+	TESTQ R15, R15
+	JZ    g1red
+	VMASKMOVPS  (SI)(AX*1), Y14, Y4
+	VMASKMOVPS  (R10)(AX*1), Y14, Y5
+	VFMADD231PS Y5, Y4, Y0
+
+g1red:
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (DI)
+	ADDQ         $4, DI
+	ADDQ         $4, R9
+	DECQ         DX
+	JMP          g1
+
+gdone:
+	VZEROUPPER
+	RET

@@ -9,3 +9,5 @@ func dotBlocks16(dst, q, blk []float32) float32 { return dotBlocks16Generic(dst,
 func scanTile6x16(k int, a []float32, lda int, b, so, thr, c []float32) uint32 {
 	return scanTile6x16Generic(k, a, lda, b, so, thr, c)
 }
+
+func dotGather(dst, q, x []float32, ldx int, idx []int32) { dotGatherGeneric(dst, q, x, ldx, idx) }

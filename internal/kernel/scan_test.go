@@ -200,3 +200,49 @@ func TestScanTile6x16(t *testing.T) {
 		}
 	}
 }
+
+func TestDotGather(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, m := range []int{0, 1, 7, 8, 9, 31, 64, 255, 513} {
+		for _, n := range []int{1, 3, 4, 5, 8, 9, 13} {
+			t.Run(fmt.Sprintf("m%d/n%d", m, n), func(t *testing.T) {
+				rows, ldx := 40, m+3
+				x := randSlice(r, (rows-1)*ldx+m)
+				q := randSlice(r, m)
+				idx := make([]int32, n)
+				for i := range idx {
+					idx[i] = int32(r.IntN(rows))
+				}
+				idx[0] = int32(rows - 1) // the last row ends at its prefix
+				full, dst := withGuard(r, n)
+				DotGather(dst, q, x, ldx, idx)
+				checkGuard(t, full, "DotGather")
+				for i, row := range idx {
+					var s, a float64
+					for j := 0; j < m; j++ {
+						p := float64(q[j]) * float64(x[int(row)*ldx+j])
+						s += p
+						a += math.Abs(p)
+					}
+					if !closeTo(dst[i], s, a) {
+						t.Fatalf("row %d (x row %d) = %v, want %v", i, row, dst[i], s)
+					}
+				}
+			})
+		}
+	}
+	for name, f := range map[string]func(){
+		"len mismatch": func() { DotGather(make([]float32, 2), make([]float32, 2), make([]float32, 8), 2, []int32{0}) },
+		"negative":     func() { DotGather(make([]float32, 1), make([]float32, 2), make([]float32, 8), 2, []int32{-1}) },
+		"past the end": func() { DotGather(make([]float32, 1), make([]float32, 2), make([]float32, 8), 2, []int32{4}) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("DotGather %s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}
