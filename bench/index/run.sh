@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Engine benchmark (issue 5): Flat, funnel plans, the plan tuner, HNSW and
+# IVF (main.go) on real MRL embeddings (Fashion-MNIST, and MNIST when its
+# checkpoint exists) and on N synthetic Matryoshka-like rows, against FAISS
+# IndexFlatIP (on OpenBLAS) and IndexHNSWFlat (faiss_index.py) and native
+# hnswlib (hnswlib/hnswlib_bench.cpp, compiled here with -O3 -march=native) on the
+# same vectors. Installs the peers if missing, trains a Fashion-MNIST MRL
+# checkpoint if there is none, prints a plan with a time estimate, then
+# markdown tables. Run it on an idle machine.
+#
+#   bench/index/run.sh           print the tables
+#   bench/index/run.sh --write   also write them to bench/index/RESULTS.md
+#
+# Environment (defaults in brackets):
+#   N [1000000]  D [256]  NQ [1000]   synthetic rows, dim, queries (N=0: no synthetic set)
+#   CKPT [runs/fashion/mrl.ckpt]      Fashion-MNIST checkpoint; trained if missing ("none": no real sets)
+#                                     (cnn, embed 512, mrl heads, EPOCHS [2] epochs)
+#   MNIST_CKPT [runs/mnist-mlp/mrl.ckpt]  used only if it exists ("none": skip)
+#   REAL_N [0] REAL_NQ [0]            first rows / queries of the real sets (0: all)
+#   GRAPH_DIM [64] M [16] EFC [100]   HNSW prefix dim, M, efConstruction (all engines)
+#   EFS [10,16,24,32,48,64,96,128,192,256]  ef sweep; PROBES [1,2,4,8,16,32] IVF probes
+#   IVF_LISTS [256]                   IVF lists on the synthetic set (real sets: round(sqrt(N)))
+#   MINTIME [1]                       seconds of each single-query QPS loop
+#   THREADS [2]                       threads of batched searches and ground truth; batched Flat runs at 1 and THREADS
+#   BUILD_THREADS [2]                 OpenMP threads of the peers' HNSW builds (ours builds on one goroutine)
+#   SKIP_PEERS=1                      only our side
+#   RAW=FILE                          also keep the raw JSON lines in FILE
+#   KEEP_CORETYPE=1                   keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE for FAISS (see ../peers.sh)
+# Smoke test:
+#   N=20000 REAL_N=10000 REAL_NQ=1000 MINTIME=0.2 EFS=16,64 PROBES=1,8 MNIST_CKPT=none bench/index/run.sh
+set -euo pipefail
+
+write=0
+for a in "$@"; do
+	case $a in
+	--write) write=1 ;;
+	-h | --help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "$0"; exit 0 ;;
+	*) echo "usage: $0 [--write]" >&2; exit 2 ;;
+	esac
+done
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+. "$here/../peers.sh"
+
+N=${N:-1000000}
+D=${D:-256}
+NQ=${NQ:-1000}
+CKPT=${CKPT:-runs/fashion/mrl.ckpt}
+MNIST_CKPT=${MNIST_CKPT:-runs/mnist-mlp/mrl.ckpt}
+EPOCHS=${EPOCHS:-2}
+REAL_N=${REAL_N:-0}
+REAL_NQ=${REAL_NQ:-0}
+GRAPH_DIM=${GRAPH_DIM:-64}
+M=${M:-16}
+EFC=${EFC:-100}
+EFS=${EFS:-10,16,24,32,48,64,96,128,192,256}
+PROBES=${PROBES:-1,2,4,8,16,32}
+IVF_LISTS=${IVF_LISTS:-256}
+MINTIME=${MINTIME:-1}
+THREADS=${THREADS:-2}
+BUILD_THREADS=${BUILD_THREADS:-2}
+SKIP_PEERS=${SKIP_PEERS:-0}
+
+cd "$root"
+if [ "$SKIP_PEERS" != 1 ]; then
+	install_peers python3-faiss python3-numpy python3-threadpoolctl libopenblas0-openmp libhnswlib-dev g++
+	ensure_openblas
+	"$PY" -c 'import faiss, numpy' || { echo "bench/index: python3-faiss does not import with $PY" >&2; exit 1; }
+	[ -f /usr/include/hnswlib/hnswlib.h ] || { echo "bench/index: /usr/include/hnswlib/hnswlib.h missing (libhnswlib-dev)" >&2; exit 1; }
+fi
+export OMP_WAIT_POLICY=PASSIVE # spinning OpenMP workers wreck multi-thread runs next to any other load
+export GOMEMLIMIT=${GOMEMLIMIT:-8GiB}
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+go build -o "$tmp/index-go" ./bench/index
+if [ "$SKIP_PEERS" != 1 ]; then
+	g++ -O3 -march=native -fopenmp -std=c++17 -I/usr/include "$here/hnswlib/hnswlib_bench.cpp" -o "$tmp/hnswlib_bench"
+fi
+
+out=$tmp/results.jsonl
+if [ "$CKPT" != none ] && [ ! -f "$CKPT" ]; then
+	echo "bench/index: $CKPT missing: training one (fashion-mnist, cnn, embed 512, mrl heads, $EPOCHS epochs)" >&2
+	mkdir -p "$(dirname "$CKPT")"
+	t0=$(date +%s)
+	go run ./cmd/mrl train --data fashion-mnist --model cnn --heads mrl --embed 512 --epochs "$EPOCHS" --out "$CKPT" --quiet >&2
+	echo "{\"impl\":\"go\",\"trained\":\"$CKPT\",\"train_s\":$(($(date +%s) - t0))}" >>"$out"
+	echo "bench/index: trained $CKPT in $(($(date +%s) - t0)) s" >&2
+fi
+ckpts=()
+[ "$CKPT" != none ] && ckpts+=("$CKPT")
+if [ "$MNIST_CKPT" != none ] && [ -f "$MNIST_CKPT" ]; then
+	ckpts+=("$MNIST_CKPT")
+fi
+
+# Rough estimate from smoke runs on the shared 2-core AMD machine (an idle
+# one is faster): per real set ~4-6 min (embedding, tuner, two HNSW builds);
+# synthetic: our HNSW build ~0.6 ms/row at 100k rows (growing ~log N),
+# FAISS's ~0.3 ms/row and hnswlib's ~0.1 ms/row on 2 threads, IVF ~0.1
+# ms/row at 256 lists, plus ~2 min of scans.
+est=$("$PY" -c "
+import math
+n=$N; sets=${#ckpts[@]}
+g=1+0.15*math.log(max(n,1e5)/1e5)
+syn=(n*(0.6+0.3+0.1)*g/1000 + n*0.1/1000 + 120*max(n,1e5)/1e6) if n else 0
+print(round((sets*300 + syn)/60))")
+echo "bench/index: plan (estimate ~${est} min on this kind of machine):" >&2
+for c in ${ckpts[@]+"${ckpts[@]}"}; do
+	echo "  real set from $c (rows ${REAL_N/#0/all}, queries ${REAL_NQ/#0/all}): Flat, funnels, tuner, HNSW at $GRAPH_DIM and full dim, IVF; FAISS Flat/HNSW, hnswlib" >&2
+done
+[ "$N" -gt 0 ] && echo "  synthetic ${N}x${D}, $NQ queries: Flat single+batched, funnels, HNSW at $GRAPH_DIM (M=$M efC=$EFC, ef $EFS), IVF $IVF_LISTS lists; FAISS Flat/HNSW, hnswlib" >&2
+
+peers() { # DIR: the peers on the files our program wrote, then delete them
+	local dir=$1 info=$2
+	[ "$SKIP_PEERS" = 1 ] && { rm -rf "$dir"; return; }
+	read -r n p nq k <<<"$("$PY" -c "import json,sys; m=json.load(open(sys.argv[1])); print(m['n'], m['p'], m['nq'], m['k'])" "$dir/meta.json")"
+	echo "bench/index: FAISS on $(basename "$dir") ($(date -u +%H:%M:%S))" >&2
+	peer_env OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS="$THREADS" \
+		"$PY" "$here/faiss_index.py" "$dir" -threads "1,$THREADS" -build-threads "$BUILD_THREADS" -mintime "$MINTIME" \
+		-efs "$EFS" $info | tee -a "$out" >&2
+	echo "bench/index: hnswlib on $(basename "$dir") ($(date -u +%H:%M:%S))" >&2
+	"$tmp/hnswlib_bench" "$dir" "$n" "$p" "$nq" "$k" "$M" "$EFC" "$BUILD_THREADS" "$MINTIME" "$EFS" | tee -a "$out" >&2
+	rm -rf "$dir"
+}
+
+common=(-k 10 -mintime "${MINTIME}s" -graph-dim "$GRAPH_DIM" -m "$M" -ef-construction "$EFC" -efs "$EFS"
+	-probes "$PROBES" -threads "$THREADS" -dir "$tmp/data")
+load_before=$(cat /proc/loadavg)
+echo "load before: $load_before" >&2
+start=$(date +%s)
+info=--info
+for c in ${ckpts[@]+"${ckpts[@]}"}; do
+	echo "bench/index: real set from $c ($(date -u +%H:%M:%S))" >&2
+	full=true
+	[[ $c == *mnist-mlp* ]] && full=false # 2048-d: no full-dim HNSW (its build alone would take many minutes)
+	"$tmp/index-go" -ckpt "$c" -real-n "$REAL_N" -real-nq "$REAL_NQ" -hnsw-full="$full" "${common[@]}" | tee -a "$out" >&2
+	for dir in "$tmp"/data/*; do peers "$dir" "$info"; info=; done
+done
+if [ "$N" -gt 0 ]; then
+	echo "bench/index: synthetic ${N}x${D} ($(date -u +%H:%M:%S))" >&2
+	"$tmp/index-go" -synth "$N" -synth-d "$D" -synth-nq "$NQ" -batch-nq "$NQ" -ivf-lists "$IVF_LISTS" "${common[@]}" | tee -a "$out" >&2
+	for dir in "$tmp"/data/*; do peers "$dir" "$info"; info=; done
+fi
+load_after=$(cat /proc/loadavg)
+echo "load after: $load_after; took $(($(date +%s) - start)) s" >&2
+
+[ -n "${RAW:-}" ] && cp "$out" "$RAW"
+table=$("$PY" "$here/tables.py" "$out" "$load_before" "$load_after" "$(($(date +%s) - start))")
+echo "$table"
+if [ "$write" = 1 ]; then
+	{
+		echo "# Index engines: Flat, funnels, HNSW, IVF vs FAISS and hnswlib"
+		echo
+		echo "Written by \`bench/index/run.sh --write\`."
+		echo
+		echo "$table"
+	} >"$here/RESULTS.md"
+	echo "wrote $here/RESULTS.md" >&2
+fi
