@@ -4,7 +4,7 @@
 // recall@10 against exact full-dim search, mAP@10 with labels as relevance
 // (real sets), speed-up over exact full-dim Flat, FLOPs per query, build time
 // and memory per vector. It also writes the vectors, queries and ground
-// truth for the peers (faiss_index.py, hnswlib_bench.cpp) to -dir, and
+// truth for the peers (faiss_index.py, hnswlib/hnswlib_bench.cpp) to -dir, and
 // run.sh prints everything as tables.
 //
 // Sets:
@@ -254,7 +254,7 @@ func run(c config, s *set) error {
 			return err
 		}
 		kernel.SetThreads(prev)
-		emit(map[string]any{"impl": "go", "set": s.name, "method": "flat-batch", "dim": d, "threads": t, "nq": nq,
+		emit(map[string]any{"impl": "go", "set": s.name, "method": "flat-batch", "dim": d, "d": d, "n": s.v.N(), "threads": t, "nq": nq,
 			"qps": float64(nq) / time.Since(t0).Seconds()})
 		if c.threads == 1 {
 			break
@@ -308,7 +308,9 @@ func run(c config, s *set) error {
 			}
 			r := b.measure("funnel-tuned", f, d, 0)
 			for k, v := range line {
-				r[k] = v
+				if k != "method" {
+					r[k] = v
+				}
 			}
 			r["plan"], r["flops"], r["calib_recall"], r["heldout_recall"] = res.Plan.String(), res.FLOPs, res.Recall, held
 			r["bytes_per_vec"] = 4*d + 4*len(res.Plan)
@@ -430,7 +432,10 @@ func (b *bench) row(method string, s index.Searcher, dim, gdim int) map[string]a
 		"recall": recall(res, b.gt)}
 	if gdim > 0 {
 		r["graph_dim"] = gdim
-		if dim == gdim {
+		switch {
+		case dim == gdim && gdim == b.s.d:
+			r["recall_prefix"] = r["recall"]
+		case dim == gdim:
 			r["recall_prefix"] = recall(res, b.gtp)
 		}
 	}

@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
 	auto q = readRaw<float>(dir + "/qp.f32", nq * p);
 	auto gt = readRaw<int32_t>(dir + "/gtp.i32", nq * k);
 
+	std::string set = dir.substr(dir.find_last_of('/') + 1);
 	hnswlib::InnerProductSpace space(p);
 	long rss0 = rssKB();
 	double t0 = now();
@@ -85,7 +86,7 @@ int main(int argc, char** argv) {
 	// The index holds its own copy of the vectors (4·P bytes per row) besides the graph.
 	printf("{\"impl\":\"hnswlib\",\"set\":\"%s\",\"method\":\"hnsw\",\"n\":%zu,\"graph_dim\":%zu,\"m\":%d,\"ef_construction\":%d,"
 	       "\"build_threads\":%d,\"build_s\":%.3f,\"bytes_per_vec\":%.1f,\"compiler\":\"g++ %d.%d\"}\n",
-	       dir.substr(dir.find_last_of('/') + 1).c_str(), n, p, m, efc, bt, build, double(rss1 - rss0) * 1024 / n,
+	       set.c_str(), n, p, m, efc, bt, build, double(rss1 - rss0) * 1024 / n,
 	       __GNUC__, __GNUC_MINOR__);
 	fflush(stdout);
 
@@ -109,8 +110,8 @@ int main(int argc, char** argv) {
 			sink += res.size();
 			calls++;
 		}
-		printf("{\"impl\":\"hnswlib\",\"method\":\"hnsw\",\"graph_dim\":%zu,\"dim\":%zu,\"ef\":%d,\"qps\":%.1f,\"recall_prefix\":%.4f}\n",
-		       p, p, ef, calls / el, double(hits) / total);
+		printf("{\"impl\":\"hnswlib\",\"set\":\"%s\",\"method\":\"hnsw\",\"graph_dim\":%zu,\"dim\":%zu,\"ef\":%d,\"qps\":%.1f,\"recall_prefix\":%.4f}\n",
+		       set.c_str(), p, p, ef, calls / el, double(hits) / total);
 		fflush(stdout);
 	}
 	delete alg;
