@@ -4,22 +4,27 @@ package kernel
 
 import "math"
 
-// dotRowsAVX2 is dotRowsGeneric; the wrapper has checked the lengths and
-// that dst is not empty.
-//
-//go:noescape
-func dotRowsAVX2(dst, q, x []float32, ldx int) float32
-
 // dotBlocks16AVX2 is dotBlocks16Generic; the wrapper has checked the
 // lengths and that dst is not empty.
 //
 //go:noescape
 func dotBlocks16AVX2(dst, q, blk []float32) float32
 
-// longRow is the prefix length from which dotRows reads one row at a time:
-// four rows read in step are four interleaved streams, which the hardware
-// prefetcher serves worse than one once a row spans several cache lines.
-const longRow = 64
+// dotRows reads one row at a time: the rows of a long prefix are each
+// several cache lines, which the hardware prefetcher streams best one after
+// the other (reading four rows in step measured ~1.6x slower at 256 dims).
+func dotRows(dst, q, x []float32, ldx int) float32 {
+	if !hasAVX2FMA {
+		return dotRowsGeneric(dst, q, x, ldx)
+	}
+	best := float32(math.Inf(-1))
+	for i := range dst {
+		s := dotAVX2(q, x[i*ldx:i*ldx+len(q)])
+		dst[i] = s
+		best = max(best, s)
+	}
+	return best
+}
 
 // scanTile6x16AVX2 is scanTile6x16Generic on pointers; see ScanTile6x16.
 //
@@ -45,22 +50,6 @@ func dotGather(dst, q, x []float32, ldx int, idx []int32) {
 		return
 	}
 	dotGatherGeneric(dst, q, x, ldx, idx)
-}
-
-func dotRows(dst, q, x []float32, ldx int) float32 {
-	if hasAVX2FMA {
-		if len(q) < longRow {
-			return dotRowsAVX2(dst, q, x, ldx)
-		}
-		best := float32(math.Inf(-1))
-		for i := range dst {
-			s := dotAVX2(q, x[i*ldx:i*ldx+len(q)])
-			dst[i] = s
-			best = max(best, s)
-		}
-		return best
-	}
-	return dotRowsGeneric(dst, q, x, ldx)
 }
 
 func dotBlocks16(dst, q, blk []float32) float32 {
