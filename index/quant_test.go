@@ -159,6 +159,7 @@ func TestQuantizedShape(t *testing.T) {
 		{index.QuantOptions{Dim: 65}, 65, index.DefaultBinaryRescore, 16, 50*16 + 4*65, "binary", "two words"},
 		{index.QuantOptions{}, 130, index.DefaultBinaryRescore, 24, 50*24 + 4*130, "binary", "default: full dim"},
 		{index.QuantOptions{Kind: index.Int8, Dim: 64, Rescore: 3}, 64, 3, 64, 50*64 + 4*64, "int8", "steps"},
+		{index.QuantOptions{Kind: index.Int8, Dim: 65}, 65, index.DefaultInt8Rescore, 80, 50*80 + 4*65, "int8", "rows padded to 16 bytes"},
 	} {
 		x := mustQuantized(t, v, c.opt)
 		if x.Dim() != c.dim || x.Rescore() != c.rescore || x.BytesPerVector() != c.bytes ||
