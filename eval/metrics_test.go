@@ -64,10 +64,10 @@ func TestMeanMetrics(t *testing.T) {
 	}
 	ranked := [][]Neighbor{
 		// query label 0: relevance 1,0,1 → P@3 2/3, AP@3 (1+2/3)/3, R@3 2/3.
-		{{0, 0.9}, {1, 0.8}, {2, 0.7}},
+		{{Index: 0, Score: 0.9}, {Index: 1, Score: 0.8}, {Index: 2, Score: 0.7}},
 		// query label 1: relevance 0,1,0 → P@3 1/3, AP@3 (1/2)/2,
 		// official (1/2)/3, R@3 1/2.
-		{{5, 0.9}, {3, 0.8}, {4, 0.1}},
+		{{Index: 5, Score: 0.9}, {Index: 3, Score: 0.8}, {Index: 4, Score: 0.1}},
 	}
 	got := MeanMetrics(ranked, []int32{0, 1}, dbLabels, counts, []int{1, 3})
 	want := []RankMetrics{

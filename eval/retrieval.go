@@ -13,9 +13,11 @@
 package eval
 
 import (
-	"container/heap"
+	"fmt"
 	"math"
 
+	"github.com/gomrl/mrl"
+	"github.com/gomrl/mrl/index"
 	"github.com/gomrl/mrl/internal/kernel"
 )
 
@@ -36,123 +38,23 @@ func PrefixNormalized(x []float32, n, d, m int) []float32 {
 	return out
 }
 
-// Neighbor is a search hit.
-type Neighbor struct {
-	Index int32
-	Score float32
-}
-
-type minHeap []Neighbor
-
-func (h minHeap) Len() int           { return len(h) }
-func (h minHeap) Less(i, j int) bool { return h[i].Score < h[j].Score }
-func (h minHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *minHeap) Push(x any)        { *h = append(*h, x.(Neighbor)) }
-func (h *minHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
-}
-
-// Search returns, for each of nq query rows of q, the k rows of db (n rows)
-// with the largest inner product, best first; rows have m floats with
-// strides ldDB and ldQ, so a prefix of wider rows can be searched in place.
-// Scores are computed with one GEMM per block of queries and database rows.
-func Search(db []float32, n, ldDB int, q []float32, nq, ldQ, m, k int) [][]Neighbor {
-	k = min(k, n)
-	out := make([][]Neighbor, nq)
-	if k <= 0 || nq == 0 {
-		return out
-	}
-	const qb, dbb = 256, 4096
-	heaps := make([]minHeap, nq)
-	for i := range heaps {
-		heaps[i] = make(minHeap, 0, k+1)
-	}
-	scores := make([]float32, qb*dbb)
-	for q0 := 0; q0 < nq; q0 += qb {
-		q1 := min(q0+qb, nq)
-		for d0 := 0; d0 < n; d0 += dbb {
-			d1 := min(d0+dbb, n)
-			w := d1 - d0
-			kernel.Sgemm(false, true, q1-q0, w, m, 1, q[q0*ldQ:], ldQ, db[d0*ldDB:], ldDB, 0, scores, w)
-			kernel.ParallelFor(q1-q0, 16, func(lo, hi int) {
-				for i := q0 + lo; i < q0+hi; i++ {
-					h := &heaps[i]
-					row := scores[(i-q0)*w : (i-q0+1)*w]
-					for j, s := range row {
-						if len(*h) < k {
-							heap.Push(h, Neighbor{int32(d0 + j), s})
-						} else if s > (*h)[0].Score {
-							(*h)[0] = Neighbor{int32(d0 + j), s}
-							heap.Fix(h, 0)
-						}
-					}
-				}
-			})
-		}
-	}
-	for i := range heaps {
-		h := heaps[i]
-		res := make([]Neighbor, len(h))
-		for j := len(h) - 1; j >= 0; j-- {
-			res[j] = heap.Pop(&h).(Neighbor)
-		}
-		out[i] = res
-	}
-	return out
-}
-
-// Rerank re-scores each query's candidates by inner product over the first m
-// dims (rows re-normalised when cosine) and keeps the best k, best first.
-// db and q are full rows with strides ldDB and ldQ.
-func Rerank(db []float32, ldDB int, q []float32, ldQ int, cands [][]Neighbor, m, k int, cosine bool) [][]Neighbor {
-	out := make([][]Neighbor, len(cands))
-	kernel.ParallelFor(len(cands), 64, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			qr := q[i*ldQ : i*ldQ+m]
-			qn := float32(1)
-			if cosine {
-				qn = kernel.Norm(qr)
-			}
-			res := make([]Neighbor, len(cands[i]))
-			for j, c := range cands[i] {
-				r := db[int(c.Index)*ldDB : int(c.Index)*ldDB+m]
-				s := kernel.Dot(qr, r)
-				if cosine {
-					if d := qn * kernel.Norm(r); d > 0 {
-						s /= d
-					}
-				}
-				res[j] = Neighbor{c.Index, s}
-			}
-			sortNeighbors(res)
-			out[i] = res[:min(k, len(res))]
-		}
-	})
-	return out
-}
-
-func sortNeighbors(x []Neighbor) {
-	// insertion sort is fine for shortlists of a few hundred
-	for i := 1; i < len(x); i++ {
-		v := x[i]
-		j := i
-		for ; j > 0 && (x[j-1].Score < v.Score || (x[j-1].Score == v.Score && x[j-1].Index > v.Index)); j-- {
-			x[j] = x[j-1]
-		}
-		x[j] = v
-	}
-}
+// Neighbor is a search hit: the row's index in the database (Index) and
+// its score. It is index.Hit, whose ID eval does not use.
+type Neighbor = index.Hit
 
 // OneNNAccuracy is the fraction of queries whose nearest database row by
 // cosine similarity over the first m dims carries the query's label.
-func OneNNAccuracy(db []float32, dbLabels []int32, n, d int, q []float32, qLabels []int32, nq, m int) float64 {
-	dbn := PrefixNormalized(db, n, d, m)
-	qn := PrefixNormalized(q, nq, d, m)
-	hits := Search(dbn, n, m, qn, nq, m, m, 1)
-	return labelHitRate(hits, dbLabels, qLabels)
+// It searches with index.Flat (cosine), which re-normalises the prefixes.
+func OneNNAccuracy(db []float32, dbLabels []int32, n, d int, q []float32, qLabels []int32, nq, m int) (float64, error) {
+	v, err := index.NewVectors(db[:n*d:n*d], n, d, mrl.Cosine, nil)
+	if err != nil {
+		return 0, fmt.Errorf("eval: 1-NN database: %w", err)
+	}
+	hits, err := index.NewFlat(v).SearchBatch(q[:nq*d], d, m, 1, nil)
+	if err != nil {
+		return 0, fmt.Errorf("eval: 1-NN: %w", err)
+	}
+	return labelHitRate(hits, dbLabels, qLabels), nil
 }
 
 func labelHitRate(hits [][]Neighbor, dbLabels, qLabels []int32) float64 {

@@ -5,15 +5,18 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/index"
 )
 
 // RetrievalSet is a labelled retrieval benchmark: a database (in the paper,
 // the training embeddings) and queries (the test embeddings), both n×d
 // row-major with stride d. A query's relevant rows are the database rows
-// with its label. Similarity is the cosine of re-normalised prefixes. The
-// set caches the re-normalised database prefixes it searches, n·m floats
-// per dim m; it is not safe for concurrent use.
+// with its label. Similarity is the cosine of re-normalised prefixes,
+// searched by the index package (index.Flat, index.Funnel) over the
+// database as index.Vectors, which keep per-prefix norms (and, for dims up
+// to 64, a blocked copy) of the dims searched. It is not safe for
+// concurrent use.
 type RetrievalSet struct {
 	DB       []float32
 	DBLabels []int32
@@ -24,7 +27,8 @@ type RetrievalSet struct {
 	D        int
 
 	counts map[int32]int
-	prefix map[int][]float32
+	v      *index.Vectors
+	flat   *index.Flat
 }
 
 // NewRetrievalSet returns a set over the given embeddings (not copied).
@@ -33,22 +37,16 @@ func NewRetrievalSet(db []float32, dbLabels []int32, n int, q []float32, qLabels
 		return nil, fmt.Errorf("eval: retrieval set: %d db rows and %d queries of dim %d need %d+%d floats and %d+%d labels, got %d+%d and %d+%d",
 			n, nq, d, n*d, nq*d, n, nq, len(db), len(q), len(dbLabels), len(qLabels))
 	}
-	return &RetrievalSet{DB: db, DBLabels: dbLabels[:n], N: n, Q: q, QLabels: qLabels[:nq], NQ: nq, D: d,
-		counts: LabelCounts(dbLabels[:n]), prefix: map[int][]float32{}}, nil
+	v, err := index.NewVectors(db[:n*d:n*d], n, d, mrl.Cosine, nil)
+	if err != nil {
+		return nil, fmt.Errorf("eval: retrieval set: %w", err)
+	}
+	return &RetrievalSet{DB: db, DBLabels: dbLabels[:n], N: n, Q: q[:nq*d], QLabels: qLabels[:nq], NQ: nq, D: d,
+		counts: LabelCounts(dbLabels[:n]), v: v, flat: index.NewFlat(v)}, nil
 }
 
 // Counts returns the number of database rows of each label.
 func (s *RetrievalSet) Counts() map[int32]int { return s.counts }
-
-// dbPrefix returns the n×m re-normalised m-prefixes of the database.
-func (s *RetrievalSet) dbPrefix(m int) []float32 {
-	p, ok := s.prefix[m]
-	if !ok {
-		p = PrefixNormalized(s.DB, s.N, s.D, m)
-		s.prefix[m] = p
-	}
-	return p
-}
 
 func (s *RetrievalSet) checkDim(m int) error {
 	if m < 1 || m > s.D {
@@ -77,8 +75,10 @@ func (s *RetrievalSet) Exact(dims, ks []int) ([]DimMetrics, error) {
 		if err := s.checkDim(m); err != nil {
 			return nil, err
 		}
-		qn := PrefixNormalized(s.Q, s.NQ, s.D, m)
-		hits := Search(s.dbPrefix(m), s.N, m, qn, s.NQ, m, m, kmax)
+		hits, err := s.flat.SearchBatch(s.Q, s.D, m, kmax, nil)
+		if err != nil {
+			return nil, fmt.Errorf("eval: retrieval at dim %d: %w", m, err)
+		}
 		out = append(out, DimMetrics{Dim: m, Metrics: MeanMetrics(hits, s.QLabels, s.DBLabels, s.counts, ks)})
 	}
 	return out, nil
@@ -114,12 +114,11 @@ type PlanMetrics struct {
 	MulAdds int64         `json:"mul_adds"`
 	FLOPs   int64         `json:"flops"`
 	Metrics []RankMetrics `json:"metrics"`
-	// Wall is the measured wall-clock time of all queries: normalising the
-	// query prefixes, one batched GEMM search at the first stage's dim over
-	// the cached database prefixes, and a cosine rerank per later stage. The
-	// database prefixes are built (and cached) before the clock starts, as
-	// an index would at build time. PerQuery is Wall/NQ; both depend on the
-	// machine and its load.
+	// Wall is the measured wall-clock time of all queries through
+	// index.Funnel.SearchBatch: one batched exact search at the first
+	// stage's dim, then a cosine rerank per later stage. The prefix norms
+	// are computed before the clock starts, as an index would at build
+	// time. PerQuery is Wall/NQ; both depend on the machine and its load.
 	Wall     time.Duration `json:"wall_ns"`
 	PerQuery time.Duration `json:"per_query_ns"`
 }
@@ -129,7 +128,7 @@ type PlanMetrics struct {
 // strictly increasing dims within 1..D and non-increasing keeps (see
 // index.Plan.Validate; its last dim need not be D). The first stage is an
 // exact cosine search of all rows at its dim; each later stage re-scores the
-// previous shortlist by cosine at its dim (Rerank).
+// previous shortlist by cosine at its dim (index.Funnel).
 func (s *RetrievalSet) Run(plan index.Plan, ks []int) (PlanMetrics, error) {
 	if len(plan) == 0 || len(ks) == 0 {
 		return PlanMetrics{}, fmt.Errorf("eval: plan %q with cutoffs %v: need a stage and a cutoff", plan, ks)
@@ -141,16 +140,25 @@ func (s *RetrievalSet) Run(plan index.Plan, ks []int) (PlanMetrics, error) {
 	if err := s.checkDim(last.Dim); err != nil {
 		return PlanMetrics{}, err
 	}
-	first := plan[0]
-	dbn := s.dbPrefix(first.Dim)
-
-	start := time.Now()
-	qn := PrefixNormalized(s.Q, s.NQ, s.D, first.Dim)
-	hits := Search(dbn, s.N, first.Dim, qn, s.NQ, first.Dim, first.Dim, first.Keep)
-	for _, st := range plan[1:] {
-		hits = Rerank(s.DB, s.D, s.Q, s.D, hits, st.Dim, st.Keep, true)
+	// A plan ending below D runs as the funnel of the plan extended to D,
+	// searched at the plan's last dim.
+	full := slices.Clone(plan)
+	if last.Dim < s.D {
+		full = append(full, index.Stage{Dim: s.D, Keep: last.Keep})
 	}
+	f, err := index.NewFunnel(s.v, full, s.flat)
+	if err != nil {
+		return PlanMetrics{}, fmt.Errorf("eval: %w", err)
+	}
+	if err := s.v.Prepare(plan[0].Dim); err != nil {
+		return PlanMetrics{}, fmt.Errorf("eval: %w", err)
+	}
+	start := time.Now()
+	hits, err := f.SearchBatch(s.Q, s.D, last.Dim, last.Keep, nil)
 	wall := time.Since(start)
+	if err != nil {
+		return PlanMetrics{}, fmt.Errorf("eval: plan %s: %w", plan, err)
+	}
 
 	pm := PlanMetrics{
 		Plan:    plan.String(),

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -240,13 +241,18 @@ func (e *evaluator) classification() error {
 
 func pct(x float64) string { return fmt.Sprintf("%.2f", 100*x) }
 
-func (e *evaluator) oneNN(x emb, m int) float64 {
-	return eval.OneNNAccuracy(x.tr, e.trainSet.Y, e.nDB, x.d, x.te, e.test.Y, e.nNN, m)
-}
-
 func (e *evaluator) nn() error {
+	var err error
+	oneNN := func(x emb, m int) float64 {
+		acc, e1 := eval.OneNNAccuracy(x.tr, e.trainSet.Y, e.nDB, x.d, x.te, e.test.Y, e.nNN, m)
+		err = cmp.Or(err, e1)
+		return acc
+	}
 	for _, m := range e.dims {
-		row := NNRow{Dim: m, MRL: e.oneNN(e.eMRL, m), MRLE: e.oneNN(e.eMRLE, m), FF: e.oneNN(e.eFF[m], m), RandFS: e.oneNN(e.eFull, m)}
+		row := NNRow{Dim: m, MRL: oneNN(e.eMRL, m), MRLE: oneNN(e.eMRLE, m), FF: oneNN(e.eFF[m], m), RandFS: oneNN(e.eFull, m)}
+		if err != nil {
+			return err
+		}
 		e.log.Info("1-NN", "dim", m, "mrl", pct(row.MRL), "ff", pct(row.FF), "rand_fs", pct(row.RandFS))
 		e.res.NN = append(e.res.NN, row)
 	}
