@@ -894,7 +894,7 @@ func (c *collection) autoPlan(target float64) (*tunedPlan, error) {
 		return t, nil
 	}
 	d := c.meta.Dim
-	nq := min(200, n)
+	nq := min(100, n)
 	rng := rand.New(rand.NewPCG(uint64(n), 0x6d726c))
 	calib := make([]float32, nq*d)
 	for i := range nq {
