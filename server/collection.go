@@ -204,13 +204,17 @@ type tunedPlan struct {
 	plan   index.Plan
 }
 
-func (c *collection) buildSnapshot(v *index.Vectors, gen uint64) (*snapshot, error) {
+// buildSnapshot builds the searcher of the collection's kind over v; a
+// graph loaded with the snapshot file (h, for kind hnsw) is used as is.
+func (c *collection) buildSnapshot(v *index.Vectors, h *index.HNSW, gen uint64) (*snapshot, error) {
 	s := &snapshot{vecs: v, flat: index.NewFlat(v), gen: gen, funnels: map[string]*index.Funnel{}}
 	switch c.meta.Index.Kind {
 	case "hnsw":
-		h, err := index.NewHNSW(v, c.meta.hnswOptions())
-		if err != nil {
-			return nil, err
+		if h == nil {
+			var err error
+			if h, err = index.NewHNSW(v, c.meta.hnswOptions()); err != nil {
+				return nil, err
+			}
 		}
 		s.searcher, s.hnswDim = h, h.Dim()
 	case "ivf":
@@ -223,6 +227,32 @@ func (c *collection) buildSnapshot(v *index.Vectors, gen uint64) (*snapshot, err
 		s.searcher = s.flat
 	}
 	return s, nil
+}
+
+// loadSnapshotFile reads a snapshot index file; for kind hnsw it also
+// returns the stored graph if the file has one built with the collection's
+// graph dim (snapshots of hnsw collections are written with their graph, so
+// a restart does not rebuild it).
+func (c *collection) loadSnapshotFile(path string) (*index.Vectors, *index.HNSW, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.meta.Index.Kind == "hnsw" {
+		h, err := index.DecodeHNSW(b)
+		want := c.meta.Index.GraphDim
+		if want == 0 {
+			want = c.meta.Dim
+		}
+		if err == nil && h.Dim() == want {
+			return h.Vectors(), h, nil
+		}
+		if err != nil && !errors.Is(err, index.ErrFormat) {
+			return nil, nil, err
+		}
+	}
+	v, err := index.Decode(b)
+	return v, nil, err
 }
 
 // searcherFor returns the base searcher usable at dim: the collection's
@@ -317,9 +347,10 @@ func openCollection(dir string, opt *Options, log *slog.Logger) (*collection, er
 	}
 	slices.Sort(snaps)
 	var vecs *index.Vectors
+	var graph *index.HNSW
 	if len(snaps) > 0 {
 		seq := snaps[len(snaps)-1]
-		vecs, err = index.Load(filepath.Join(dir, snapName(seq, "idx")))
+		vecs, graph, err = c.loadSnapshotFile(filepath.Join(dir, snapName(seq, "idx")))
 		if err != nil {
 			return nil, fmt.Errorf("snapshot %d: %w", seq, err)
 		}
@@ -348,7 +379,7 @@ func openCollection(dir string, opt *Options, log *slog.Logger) (*collection, er
 			return nil, err
 		}
 	}
-	c.base, err = c.buildSnapshot(vecs, 0)
+	c.base, err = c.buildSnapshot(vecs, graph, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -609,15 +640,15 @@ func (c *collection) rebuild(persist bool) error {
 	if err != nil {
 		return fmt.Errorf("rebuild: %w", err)
 	}
+	snap, err := c.buildSnapshot(vecs, nil, base.gen+1)
+	if err != nil {
+		return fmt.Errorf("rebuild: %w", err)
+	}
 	if persist {
-		if err := c.persist(vecs, payloads, seq); err != nil {
+		if err := c.persist(snap, payloads, seq); err != nil {
 			c.log.Error("snapshot failed", "seq", seq, "err", err)
 			return err
 		}
-	}
-	snap, err := c.buildSnapshot(vecs, base.gen+1)
-	if err != nil {
-		return fmt.Errorf("rebuild: %w", err)
 	}
 
 	c.mu.Lock()
@@ -640,8 +671,14 @@ func (c *collection) rebuild(persist bool) error {
 
 // persist writes the snapshot files for seq and removes older snapshots and
 // the log files they cover.
-func (c *collection) persist(vecs *index.Vectors, payloads map[uint64]map[string]any, seq uint64) error {
-	if err := index.Save(filepath.Join(c.dir, snapName(seq, "idx")), vecs); err != nil {
+func (c *collection) persist(snap *snapshot, payloads map[uint64]map[string]any, seq uint64) error {
+	vecs := snap.vecs
+	path := filepath.Join(c.dir, snapName(seq, "idx"))
+	if h, ok := snap.searcher.(*index.HNSW); ok {
+		if err := index.SaveHNSW(path, h); err != nil {
+			return err
+		}
+	} else if err := index.Save(path, vecs); err != nil {
 		return err
 	}
 	side := snapshotSidecar{Seq: seq, Rows: vecs.N(), Payloads: make(map[string]map[string]any, len(payloads))}

@@ -246,6 +246,11 @@ func TestCollectionLifecycle(t *testing.T) {
 				t.Fatalf("after snapshot %+v", info)
 			}
 			check("after snapshot")
+			// An hnsw snapshot stores its graph, so restarts do not rebuild it.
+			snapFile := filepath.Join(s.opt.DataDir, "collections", "docs", snapName(info.SnapshotSeq, "idx"))
+			if _, err := index.LoadHNSW(snapFile); (err == nil) != (kind == "hnsw") {
+				t.Fatalf("LoadHNSW(snapshot of a %s collection) error %v", kind, err)
+			}
 
 			// auto and target_recall tune a plan once the collection is big enough.
 			var sr SearchResponse
