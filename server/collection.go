@@ -586,8 +586,17 @@ func (c *collection) rebuild(persist bool) error {
 		c.mu.Unlock()
 		return errClosed
 	}
+	if persist && c.seq == c.snapSeq && len(c.dirty) == 0 {
+		c.mu.Unlock()
+		return nil // the persisted snapshot is current
+	}
+	if !persist && len(c.dirty) == 0 {
+		c.mu.Unlock()
+		return nil
+	}
 	base := c.base
 	seq := c.seq
+	unchanged := len(c.dirty) == 0 // persist the current snapshot as is
 	dirty := make(map[uint64][]float32, len(c.dirty))
 	for id, e := range c.dirty {
 		dirty[id] = e.vec
@@ -607,6 +616,15 @@ func (c *collection) rebuild(persist bool) error {
 	c.mu.Unlock()
 
 	start := time.Now()
+	if unchanged {
+		// Nothing to merge: write the snapshot (with its HNSW graph)
+		// without rebuilding the searcher.
+		if err := c.persist(base, payloads, seq); err != nil {
+			c.log.Error("snapshot failed", "seq", seq, "err", err)
+			return err
+		}
+		return nil
+	}
 	d := c.meta.Dim
 	bv := base.vecs
 	n := bv.N()

@@ -572,13 +572,15 @@ func (s *Server) deleteCollection(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
+	// Close first (waiting for a running rebuild) without holding the
+	// server's lock, which every request takes.
+	if err := c.close(); err != nil {
+		s.log.Warn("closing a deleted collection", "name", c.meta.Name, "err", err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cols[c.meta.Name] != c {
 		return errf(404, "not_found", "collection %q not found", c.meta.Name)
-	}
-	if err := c.close(); err != nil {
-		s.log.Warn("closing a deleted collection", "name", c.meta.Name, "err", err)
 	}
 	// Rename first (durable), then remove: a crash in between finishes
 	// the removal at the next start.

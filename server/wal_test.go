@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestRecordRoundTrip(t *testing.T) {
@@ -193,6 +194,46 @@ func TestSnapshotRecovery(t *testing.T) {
 	for _, gone := range []string{"half", ".deleted-old-1"} {
 		if _, err := os.Stat(filepath.Join(dir, "collections", gone)); !os.IsNotExist(err) {
 			t.Errorf("%s still exists after start (err %v)", gone, err)
+		}
+	}
+}
+
+// TestSnapshotOfRebuiltIndex covers the snapshot of a collection whose
+// changes a background rebuild already merged (nothing to rebuild, but
+// the log is not yet covered), and a second snapshot with nothing new.
+func TestSnapshotOfRebuiltIndex(t *testing.T) {
+	dir := t.TempDir()
+	s := newServer(t, Options{DataDir: dir, SnapshotEvery: -1, RebuildMin: 8})
+	mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "g", "dim": 2, "index": map[string]any{"kind": "hnsw"}}, 201, nil)
+	for i := range 8 {
+		mustDo(t, s, "POST", "/v1/collections/g/points", UpsertRequest{Points: []Point{{ID: uint64(i), Vector: []float32{float32(i), 1}}}}, 200, nil)
+	}
+	var info CollectionInfo
+	for range 500 {
+		mustDo(t, s, "GET", "/v1/collections/g", nil, 200, &info)
+		if info.Pending == 0 {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if info.Pending != 0 || info.SnapshotSeq != 0 || info.Seq != 8 {
+		t.Fatalf("after the background rebuild: %+v, want nothing pending, seq 8, no snapshot", info)
+	}
+	mustDo(t, s, "POST", "/v1/collections/g/snapshot", nil, 200, &info)
+	if info.SnapshotSeq != 8 {
+		t.Fatalf("snapshot seq %d, want 8", info.SnapshotSeq)
+	}
+	mustDo(t, s, "POST", "/v1/collections/g/snapshot", nil, 200, &info)
+	if files, _ := filepath.Glob(filepath.Join(dir, "collections", "g", "snapshot-*")); len(files) != 2 {
+		t.Fatalf("snapshot files %v, want one idx and one json", files)
+	}
+	s.Close()
+	s2 := newServer(t, Options{DataDir: dir})
+	for i := range 8 {
+		var p Point
+		mustDo(t, s2, "GET", fmt.Sprintf("/v1/collections/g/points/%d", i), nil, 200, &p)
+		if p.Vector[0] != float32(i) {
+			t.Fatalf("point %d = %v", i, p.Vector)
 		}
 	}
 }
