@@ -133,12 +133,14 @@ func (o QuantOptions) withDefaults(d int) QuantOptions {
 // index), re-scores them exactly at dim and returns the best k with exact
 // scores. So a dim above the coded dim shortlists at c and reranks at dim,
 // and the tier can be a Funnel's first stage at plan[0].Dim = c. When
-// Rescore·k >= N every row is re-scored and the search is exact; else a
-// row whose code ranks below the Rescore·k-th is not returned. Search
+// Rescore·k >= N every row would be re-scored, so the search is Flat's,
+// exact; else a row whose code ranks below the Rescore·k-th is not
+// returned. Search
 // does not allocate when dst has capacity k (its scratch comes from a
 // sync.Pool); SearchBatch searches queries in parallel.
 type Quantized struct {
 	v       *Vectors
+	flat    *Flat // searches that would re-score every row
 	kind    QuantKind
 	dim     int // coded dim c
 	rescore int
@@ -179,7 +181,7 @@ func NewQuantized(v *Vectors, opt QuantOptions) (*Quantized, error) {
 	if opt.Dim > v.d {
 		return nil, fmt.Errorf("quantized tier at dim %d of %d: %w", opt.Dim, v.d, ErrDim)
 	}
-	x := &Quantized{v: v, kind: opt.Kind, dim: opt.Dim, rescore: opt.Rescore}
+	x := &Quantized{v: v, flat: NewFlat(v), kind: opt.Kind, dim: opt.Dim, rescore: opt.Rescore}
 	if x.kind == Binary {
 		x.buildBinary()
 	} else {
@@ -327,16 +329,12 @@ func (x *Quantized) Search(q []float32, dim, k int, dst []Hit) ([]Hit, error) {
 // search finds the k best rows at dim (checked, 1 <= k <= N).
 func (x *Quantized) search(s *quantScratch, q []float32, dim, k int, dst []Hit) []Hit {
 	n := x.v.n
-	m := n
-	if x.rescore <= n/k {
-		m = min(x.rescore*k, n)
+	if x.rescore > (n-1)/k { // Rescore·k >= N: every row is a candidate
+		dst, _ = x.flat.Search(q, dim, k, dst) // checked: cannot fail
+		return dst
 	}
-	t := topK{h: s.cand[:0], k: m}
+	t := topK{h: s.cand[:0], k: x.rescore * k}
 	switch {
-	case m == n: // every row is a candidate: no need to rank codes
-		for i := range n {
-			t.h = append(t.h, Hit{Index: int32(i)})
-		}
 	case x.kind == Binary:
 		x.scanBinary(s, q[:min(dim, x.dim)], &t)
 	default:
