@@ -105,9 +105,10 @@ func (o QuantOptions) withDefaults(d int) QuantOptions {
 //     the same way and a row scores c − 2·Hamming(row bits, query bits),
 //     the agreement of the signs, by math/bits.OnesCount64 per word: the
 //     POPCNT instruction, about 1.5 ns a one-word row (BenchmarkHamming64).
-//     AVX2 has no vector popcount (its nibble-table substitute pays only
-//     over several words a row), so there is no assembly kernel. The
-//     score ignores norms, which is why the binary tier oversamples more.
+//     AVX2 has no vector popcount instruction and one word a row leaves
+//     nothing to vectorise, so there is no assembly kernel. Signs keep far
+//     less than int8 codes (and no norms), so the binary tier oversamples
+//     more by default.
 //   - Int8: dim j has the step s_j = max_i |x_ij| / 127 (the largest
 //     magnitude over the rows, no clipping) and a row's code is
 //     round(x_ij / s_j), in −127..127 (0 where s_j = 0). The query is
@@ -118,7 +119,7 @@ func (o QuantOptions) withDefaults(d int) QuantOptions {
 //     using the exact prefix norms kept by the Vectors. Quantising the
 //     query too, rather than keeping it float, cost almost nothing in
 //     accuracy on MatryoshkaLike data (recall@10 of the code ranking
-//     alone 0.88 against 0.91 at dim 64; both 1.0 with 2× oversampling)
+//     alone 0.88 against 0.91 at dim 64; both 1.0 with 4× oversampling)
 //     and allows the integer kernel, four rows at a time (about 2.5 ns a
 //     row of 64 codes on a Zen 3 core).
 //
