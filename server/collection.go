@@ -397,7 +397,7 @@ func openCollection(dir string, opt *Options, log *slog.Logger) (*collection, er
 		if err != nil {
 			return nil, err
 		}
-		valid, last, rerr := readRecords(data, 0, func(seq uint64, op byte, body []byte) error {
+		valid, _, rerr := readRecords(data, 0, func(seq uint64, op byte, body []byte) error {
 			if seq <= prev {
 				return nil // covered by the snapshot
 			}
@@ -413,21 +413,19 @@ func openCollection(dir string, opt *Options, log *slog.Logger) (*collection, er
 		if rerr != nil && !errors.Is(rerr, errTorn) {
 			return nil, fmt.Errorf("%s: %w", path, rerr)
 		}
-		_ = last
 		if rerr != nil {
+			if i < len(firsts)-1 {
+				// Only the last record of the last file can be torn by a
+				// crash (a file is fsynced whole before the next one is
+				// started): this is corruption, and the later files hold
+				// acknowledged writes that cannot be applied after a gap.
+				return nil, fmt.Errorf("%s: %w, followed by %d later log files: refusing to start; move %s and the later logs away to accept losing their writes",
+					path, rerr, len(firsts)-1-i, path)
+			}
 			c.log.Warn("truncating write ahead log after a torn or corrupt record", "file", path, "offset", valid, "size", len(data), "err", rerr)
 			if err := os.Truncate(path, int64(valid)); err != nil {
 				return nil, err
 			}
-			// Later files cannot follow a gap: drop them.
-			for _, later := range firsts[i+1:] {
-				c.log.Warn("removing write ahead log after a gap", "file", walName(later))
-				if err := os.Remove(filepath.Join(dir, walName(later))); err != nil {
-					return nil, err
-				}
-			}
-			firsts = firsts[:i+1]
-			break
 		}
 	}
 	c.seq = prev
@@ -634,7 +632,6 @@ func (c *collection) rebuild(persist bool) error {
 			ids = append(ids, bv.ID(i))
 		}
 	}
-	keep := len(ids)
 	var added []uint64
 	for id, v := range dirty {
 		if v != nil {
@@ -653,7 +650,6 @@ func (c *collection) rebuild(persist bool) error {
 	for _, id := range added {
 		data = append(data, dirty[id]...)
 	}
-	_ = keep
 	vecs, err := index.NewVectors(data, len(ids), d, c.metric, ids)
 	if err != nil {
 		return fmt.Errorf("rebuild: %w", err)

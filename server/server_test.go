@@ -1,12 +1,10 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -324,7 +322,7 @@ func tinyModel(t testing.TB, dir string) (string, *model.Model) {
 
 func TestModels(t *testing.T) {
 	dir := t.TempDir()
-	path, m := tinyModel(t, dir)
+	_, m := tinyModel(t, dir)
 	s := newServer(t, Options{ModelRoot: dir})
 	var mi ModelInfo
 	mustDo(t, s, "POST", "/v1/models", LoadModelRequest{Name: "tiny", Path: "tiny.ckpt"}, 201, &mi)
@@ -391,7 +389,6 @@ func TestModels(t *testing.T) {
 	if !slices.Equal(cr.Thresholds, []float64{0.9, 0.9, 0.9}) {
 		t.Fatalf("default thresholds %v, want 0.9 each", cr.Thresholds)
 	}
-	_ = path
 }
 
 // TestBadRequests sends malformed and invalid requests and checks the
@@ -646,6 +643,4 @@ func TestBatchesAreAtomic(t *testing.T) {
 	if got := hitIDs(sr.Results[0].Hits); got[0] != 100053 || sr.Results[0].Hits[0].Score != 0 {
 		t.Fatalf("nearest = %v", got)
 	}
-	_ = bytes.NewReader
-	_ = math.Inf
 }

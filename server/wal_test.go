@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -235,5 +236,42 @@ func TestSnapshotOfRebuiltIndex(t *testing.T) {
 		if p.Vector[0] != float32(i) {
 			t.Fatalf("point %d = %v", i, p.Vector)
 		}
+	}
+}
+
+// TestCorruptLogBeforeLaterLogs: damage anywhere but at the end of the last
+// log file is corruption, not a torn write, and New refuses to start
+// rather than drop the later, acknowledged records.
+func TestCorruptLogBeforeLaterLogs(t *testing.T) {
+	dir := t.TempDir()
+	cdir := filepath.Join(dir, "collections", "k")
+	if err := os.MkdirAll(cdir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeJSONFile(filepath.Join(cdir, "meta.json"), Meta{Name: "k", Dim: 1}); err != nil {
+		t.Fatal(err)
+	}
+	up := func(id uint64) []byte {
+		return encodeUpsert(nil, []Point{{ID: id, Vector: []float32{float32(id)}}}, 1)
+	}
+	first := appendRecord(appendRecord(nil, 1, opUpsert, up(1)), 2, opUpsert, up(2))
+	second := appendRecord(nil, 3, opUpsert, up(3))
+	os.WriteFile(filepath.Join(cdir, walName(3)), second, 0o644)
+
+	// Intact: all three.
+	os.WriteFile(filepath.Join(cdir, walName(1)), first, 0o644)
+	s := newServer(t, Options{DataDir: dir})
+	var info CollectionInfo
+	mustDo(t, s, "GET", "/v1/collections/k", nil, 200, &info)
+	if info.Count != 3 || info.Seq != 3 {
+		t.Fatalf("intact logs: %+v, want 3 points at seq 3", info)
+	}
+	s.Close()
+
+	first[len(first)-1] ^= 1
+	os.WriteFile(filepath.Join(cdir, walName(1)), first, 0o644)
+	_, err := New(Options{DataDir: dir, Logger: quietLogger()})
+	if err == nil || !strings.Contains(err.Error(), "refusing to start") || !strings.Contains(err.Error(), "checksum mismatch") {
+		t.Fatalf("New with a corrupt middle log = %v, want a refusal naming the checksum", err)
 	}
 }
