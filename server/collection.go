@@ -91,7 +91,7 @@ func (m *Meta) validate() error {
 			p = append(p, "index: lists, probe and cluster_dim are ivf options, kind is hnsw")
 		}
 		if err := m.hnswOptions().Validate(); err != nil {
-			p = append(p, "index: "+err.Error())
+			p = append(p, err.Error())
 		}
 		if ix.GraphDim < 0 || ix.GraphDim > m.Dim {
 			p = append(p, fmt.Sprintf("index: graph_dim %d: want 0 (the collection dim) or 1..%d", ix.GraphDim, m.Dim))
@@ -101,7 +101,7 @@ func (m *Meta) validate() error {
 			p = append(p, "index: m, ef_construction, ef_search and graph_dim are hnsw options, kind is ivf")
 		}
 		if err := m.ivfOptions().Validate(); err != nil {
-			p = append(p, "index: "+err.Error())
+			p = append(p, err.Error())
 		}
 		if ix.ClusterDim < 0 || ix.ClusterDim > m.Dim {
 			p = append(p, fmt.Sprintf("index: cluster_dim %d: want 0 (default) or 1..%d", ix.ClusterDim, m.Dim))

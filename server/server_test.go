@@ -421,7 +421,7 @@ func TestBadRequests(t *testing.T) {
 		{"nesting not ending at dim", "POST", "/v1/collections", `{"name":"x","dim":4,"nesting":[1,2]}`, 400, "bad_request", "last dim must be the collection dim 4"},
 		{"bad index kind", "POST", "/v1/collections", `{"name":"x","dim":4,"index":{"kind":"lsh"}}`, 400, "bad_request", `kind "lsh": want flat, hnsw or ivf`},
 		{"flat with options", "POST", "/v1/collections", `{"name":"x","dim":4,"index":{"kind":"flat","m":8}}`, 400, "bad_request", "kind flat takes no options"},
-		{"hnsw bad m", "POST", "/v1/collections", `{"name":"x","dim":4,"index":{"kind":"hnsw","m":1}}`, 400, "bad_request", "index: index: invalid options"},
+		{"hnsw bad m", "POST", "/v1/collections", `{"name":"x","dim":4,"index":{"kind":"hnsw","m":1}}`, 400, "bad_request", "index: invalid options"},
 		{"hnsw graph dim too big", "POST", "/v1/collections", `{"name":"x","dim":4,"index":{"kind":"hnsw","graph_dim":9}}`, 400, "bad_request", "graph_dim 9"},
 		{"exists", "POST", "/v1/collections", `{"name":"c","dim":4}`, 409, "conflict", `collection "c" already exists`},
 		{"unknown collection", "GET", "/v1/collections/nope", "", 404, "not_found", `collection "nope" not found`},
