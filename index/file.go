@@ -12,13 +12,13 @@ import (
 	"github.com/gomrl/mrl/internal/atomicfile"
 )
 
-// The index file format, version 1. All integers are little-endian; every
+// The index file format, version 2. All integers are little-endian; every
 // section's payload starts at a multiple of 8 bytes so that a later version
 // can map the vectors in place.
 //
 //	header (64 bytes)
 //	  0  magic "MRLINDEX"
-//	  8  version uint32 (1)
+//	  8  version uint32 (1, or 2 for a file with a NAME section)
 //	 12  metric uint32 (mrl.Metric: 0 cosine, 1 inner product, 2 L2)
 //	 16  N uint64 (rows)
 //	 24  D uint64 (floats per row)
@@ -30,8 +30,11 @@ import (
 //	  payload (L bytes), zero padding to a multiple of 8,
 //	  CRC-32C of the payload uint32, reserved uint32 (zero)
 //
-// Version 1 writes two sections: "IDS_" (N uint64 ids) then "VECS" (N·D
-// float32, row-major); EncodeHNSW adds an "hnsw" section (the graph, see
+// Encode writes two sections: "IDS_" (N uint64 ids) then "VECS" (N·D
+// float32, row-major), and for rows with string ids (NewVectorsNamed) a
+// third, "NAME": N uint32 byte lengths, then the N names' bytes; only such
+// a file is marked version 2, so files without names stay readable by
+// version-1 readers. EncodeHNSW adds an "hnsw" section (the graph, see
 // EncodeHNSW). A reader skips a section it does not know whose tag
 // starts with a lower-case letter (optional data, such as a later version's
 // statistics) and rejects any other unknown tag with ErrVersion.
@@ -44,7 +47,7 @@ const (
 
 // FileVersion is the version of the index file format Encode writes and
 // the newest Decode reads.
-const FileVersion = 1
+const FileVersion = 2
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -61,10 +64,20 @@ func Encode(w io.Writer, v *Vectors) error { return encodeVectors(w, v, 0) }
 func encodeVectors(w io.Writer, v *Vectors, extra uint64) error {
 	n, d := uint64(v.n), uint64(v.d)
 	total := headerSize + sectionSize(8*n) + sectionSize(4*n*d) + extra
+	version := uint32(1)
+	var nameBytes uint64
+	if v.names != nil {
+		version = 2
+		nameBytes = 4 * n
+		for _, s := range v.names {
+			nameBytes += uint64(len(s))
+		}
+		total += sectionSize(nameBytes)
+	}
 	var h [headerSize]byte
 	le := binary.LittleEndian
 	copy(h[:], fileMagic)
-	le.PutUint32(h[8:], FileVersion)
+	le.PutUint32(h[8:], version)
 	le.PutUint32(h[12:], uint32(v.metric))
 	le.PutUint64(h[16:], n)
 	le.PutUint64(h[24:], d)
@@ -88,13 +101,35 @@ func encodeVectors(w io.Writer, v *Vectors, extra uint64) error {
 	}); err != nil {
 		return err
 	}
-	return writeSection(w, "VECS", 4*n*d, buf, func(put func(b []byte) error) error {
+	if err := writeSection(w, "VECS", 4*n*d, buf, func(put func(b []byte) error) error {
 		for i := 0; i < len(v.data); {
 			b := buf[:0]
 			for ; i < len(v.data) && len(b)+4 <= cap(b); i++ {
 				b = le.AppendUint32(b, math.Float32bits(v.data[i]))
 			}
 			if err := put(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if v.names == nil {
+		return nil
+	}
+	return writeSection(w, "NAME", nameBytes, buf, func(put func(b []byte) error) error {
+		for i := 0; i < len(v.names); {
+			b := buf[:0]
+			for ; i < len(v.names) && len(b)+4 <= cap(b); i++ {
+				b = le.AppendUint32(b, uint32(len(v.names[i])))
+			}
+			if err := put(b); err != nil {
+				return err
+			}
+		}
+		for _, s := range v.names {
+			if err := put([]byte(s)); err != nil {
 				return err
 			}
 		}
@@ -169,6 +204,7 @@ func Decode(b []byte) (*Vectors, error) {
 	}
 	var ids []uint64
 	var data []float32
+	var names []string
 	for off := uint64(headerSize); off < total; {
 		if total-off < sectionHeader+sectionFooter {
 			return nil, fmt.Errorf("%w: %d stray bytes at offset %d", ErrCorrupt, total-off, off)
@@ -206,7 +242,12 @@ func Decode(b []byte) (*Vectors, error) {
 			for i := range data {
 				data[i] = math.Float32frombits(le.Uint32(payload[4*i:]))
 			}
-		case tag == "IDS_" || tag == "VECS":
+		case tag == "NAME" && names == nil:
+			var err error
+			if names, err = decodeNames(payload, n); err != nil {
+				return nil, err
+			}
+		case tag == "IDS_" || tag == "VECS" || tag == "NAME":
 			return nil, fmt.Errorf("%w: section %q repeated", ErrCorrupt, tag)
 		case tag[0] >= 'a' && tag[0] <= 'z':
 			// optional section of a later version: skip
@@ -217,11 +258,44 @@ func Decode(b []byte) (*Vectors, error) {
 	if ids == nil || data == nil {
 		return nil, fmt.Errorf("%w: missing section IDS_ or VECS", ErrCorrupt)
 	}
-	v, err := NewVectors(data, int(n), int(d), metric, ids)
+	if names == nil {
+		v, err := NewVectors(data, int(n), int(d), metric, ids)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+		}
+		return v, nil
+	}
+	for i, id := range ids {
+		if id != uint64(i) {
+			return nil, fmt.Errorf("%w: row %d of a file with string ids has id %d", ErrCorrupt, i, id)
+		}
+	}
+	v, err := NewVectorsNamed(data, int(n), int(d), metric, names)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	return v, nil
+}
+
+// decodeNames reads a NAME section's payload: n uint32 lengths, then the
+// names' bytes.
+func decodeNames(p []byte, n uint64) ([]string, error) {
+	if uint64(len(p)) < 4*n {
+		return nil, fmt.Errorf("%w: section NAME holds %d bytes for %d lengths", ErrCorrupt, len(p), n)
+	}
+	rest := p[4*n:]
+	names := make([]string, n)
+	for i := range names {
+		l := uint64(binary.LittleEndian.Uint32(p[4*i:]))
+		if l > uint64(len(rest)) {
+			return nil, fmt.Errorf("%w: section NAME: name %d of %d bytes overruns the section", ErrCorrupt, i, l)
+		}
+		names[i], rest = string(rest[:l]), rest[l:]
+	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("%w: section NAME: %d stray bytes", ErrCorrupt, len(rest))
+	}
+	return names, nil
 }
 
 // Save writes v to path atomically: it encodes v into a temporary file in

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gomrl/mrl"
@@ -37,7 +38,8 @@ func encode(t testing.TB, v *Vectors) []byte {
 }
 
 func sameVectors(a, b *Vectors) bool {
-	if a.n != b.n || a.d != b.d || a.metric != b.metric || !slices.Equal(a.ids, b.ids) || len(a.data) != len(b.data) {
+	if a.n != b.n || a.d != b.d || a.metric != b.metric || !slices.Equal(a.ids, b.ids) || len(a.data) != len(b.data) ||
+		a.Named() != b.Named() || !slices.Equal(a.names, b.names) {
 		return false
 	}
 	for i := range a.data {
@@ -117,7 +119,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"header cut", good[:40], ErrTruncated},
 		{"body cut", good[:len(good)-8], ErrTruncated},
 		{"trailing bytes", append(slices.Clone(good), 0), ErrCorrupt},
-		{"newer version", modified(good, func(b []byte) { le.PutUint32(b[8:], 2) }), ErrVersion},
+		{"newer version", modified(good, func(b []byte) { le.PutUint32(b[8:], FileVersion+1) }), ErrVersion},
 		{"version 0", modified(good, func(b []byte) { le.PutUint32(b[8:], 0) }), ErrCorrupt},
 		{"header bit flip", modified(good, func(b []byte) { b[20] ^= 1 }), ErrCorrupt},
 		{"vector bit flip", modified(good, func(b []byte) { b[len(b)-20] ^= 0x10 }), ErrCorrupt},
@@ -186,7 +188,8 @@ func fuzzDecodeSeeds(t testing.TB) map[string][]byte {
 		"empty":    encode(t, mustNew(t, nil, 0, 4, mrl.Cosine, nil)),
 		"cosine":   encode(t, mustNew(t, []float32{1, 2, 3, 4, 5, 6, 7, 8}, 2, 4, mrl.Cosine, []uint64{9, 3})),
 		"optional": withSection(good, "stat", []byte("x")),
-		"version2": modified(good, func(b []byte) { binary.LittleEndian.PutUint32(b[8:], 2) }),
+		"version3": modified(good, func(b []byte) { binary.LittleEndian.PutUint32(b[8:], FileVersion+1) }),
+		"named":    encode(t, mustNamed(t, []float32{1, 2, 3, 4}, 2, 2, []string{"a", "bc"})),
 		"cut":      good[:len(good)-12],
 		"huge":     reseal(modified(good, func(b []byte) { binary.LittleEndian.PutUint64(b[24:], 1<<31) })),
 	}
@@ -230,4 +233,102 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("Encode is not deterministic")
 		}
 	})
+}
+
+func TestNamedRoundTrip(t *testing.T) {
+	in := `{"id": "doc-a", "vector": [1, 0, 0]}
+{"id": "δοκιμή \"b\"", "vector": [0, 1, 0]}
+{"id": "c", "vector": [0.6, 0.8, 0]}
+`
+	v, err := ReadJSONL(strings.NewReader(in), mrl.Cosine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.Named() || v.Name(1) != `δοκιμή "b"` || v.ID(2) != 2 {
+		t.Fatalf("ReadJSONL: named %v, Name(1) %q, ID(2) %d", v.Named(), v.Name(1), v.ID(2))
+	}
+	b := encode(t, v)
+	if ver := binary.LittleEndian.Uint32(b[8:]); ver != 2 {
+		t.Errorf("a file with string ids is version %d, want 2", ver)
+	}
+	if ver := binary.LittleEndian.Uint32(encode(t, small(t))[8:]); ver != 1 {
+		t.Errorf("a file without string ids is version %d, want 1", ver)
+	}
+	got, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.names, v.names) || !slices.Equal(got.data, v.data) {
+		t.Fatalf("Decode(Encode) names %q, want %q", got.names, v.names)
+	}
+	if i, ok := got.LookupName("c"); !ok || i != 2 {
+		t.Errorf("LookupName(c) = %d, %v", i, ok)
+	}
+	hits, err := NewFlat(got).Search([]float32{0, 1, 0}, 3, 1, nil)
+	if err != nil || len(hits) != 1 || got.Name(int(hits[0].ID)) != `δοκιμή "b"` {
+		t.Errorf("Search = %v, %v: want the row named %q", hits, err, `δοκιμή "b"`)
+	}
+	var out strings.Builder
+	if err := WriteJSONL(&out, got); err != nil {
+		t.Fatal(err)
+	}
+	again, err := ReadJSONL(strings.NewReader(out.String()), mrl.Cosine)
+	if err != nil || !slices.Equal(again.names, v.names) {
+		t.Errorf("ReadJSONL(WriteJSONL) = %v, %v; want names %q", again, err, v.names)
+	}
+
+	// Corrupt NAME sections.
+	named, err := NewVectorsNamed([]float32{1, 2}, 2, 1, mrl.InnerProduct, []string{"x", "y"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := encode(t, named)
+	nameOff := len(good) - sectionFooter - 16 // payload: 2 lengths + "xy", padded to 16
+	if _, err := Decode(withPayload(good, nameOff, func([]byte) {})); err != nil {
+		t.Fatalf("Decode(resealed NAME section) = %v", err)
+	}
+	for _, tt := range []struct {
+		name string
+		b    []byte
+	}{
+		{"length overruns", withPayload(good, nameOff, func(p []byte) { p[0] = 9 })},
+		{"stray bytes", withPayload(good, nameOff, func(p []byte) { p[0] = 0 })},
+		{"duplicate name", withPayload(good, nameOff, func(p []byte) { p[9] = 'x' })},
+	} {
+		if _, err := Decode(tt.b); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: Decode = %v, want ErrCorrupt", tt.name, err)
+		}
+	}
+	for _, tt := range []struct {
+		names []string
+		want  error
+	}{
+		{[]string{"x"}, ErrDimMismatch},
+		{[]string{"x", ""}, ErrInput},
+		{[]string{"x", "x"}, ErrDuplicateID},
+		{[]string{"x", strings.Repeat("y", MaxNameLen+1)}, ErrInput},
+	} {
+		if _, err := NewVectorsNamed([]float32{1, 2}, 2, 1, mrl.InnerProduct, tt.names); !errors.Is(err, tt.want) {
+			t.Errorf("NewVectorsNamed(%.20q) = %v, want %v", tt.names, err, tt.want)
+		}
+	}
+}
+
+// withPayload returns a copy of b with the 4+4+2-byte NAME payload at off
+// (two lengths, then "xy") changed by f and its checksum recomputed.
+func withPayload(b []byte, off int, f func(p []byte)) []byte {
+	b = slices.Clone(b)
+	p := b[off : off+10]
+	f(p)
+	binary.LittleEndian.PutUint32(b[off+16:], crc32.Checksum(p, castagnoli))
+	return b
+}
+
+func mustNamed(t testing.TB, data []float32, n, d int, names []string) *Vectors {
+	t.Helper()
+	v, err := NewVectorsNamed(data, n, d, mrl.L2, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

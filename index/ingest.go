@@ -36,16 +36,18 @@ const maxJSONLLine = 1 << 22
 
 // jsonlRecord is one line of JSONL input. Other fields are ignored.
 type jsonlRecord struct {
-	ID     *uint64       `json:"id"`
-	Vector []json.Number `json:"vector"`
+	ID     json.RawMessage `json:"id"`
+	Vector []json.Number   `json:"vector"`
 }
 
 // ReadJSONL reads one vector per line, written as
 //
 //	{"id": 12, "vector": [0.1, -0.25, ...]}
+//	{"id": "doc-12", "vector": [0.1, -0.25, ...]}
 //
-// into Vectors with the given metric. Ids are unsigned integers, unique;
-// other fields are ignored and blank lines skipped. Every vector must have
+// into Vectors with the given metric. Ids are unique, and either all
+// unsigned integers or all non-empty strings (then the Vectors are
+// NewVectorsNamed's); other fields are ignored and blank lines skipped. Every vector must have
 // the first one's length. Errors name the line (counted from 1) and wrap
 // ErrInput (bad JSON, a missing id or vector, no vectors at all),
 // ErrDimMismatch, ErrDuplicateID or ErrNotFinite (NaN, Infinity, or a value
@@ -54,14 +56,17 @@ func ReadJSONL(r io.Reader, metric mrl.Metric) (*Vectors, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 1<<16), maxJSONLLine)
 	var (
-		vecs   []float32
-		ids    []uint64
-		d      int
-		first  int            // line of the first vector
-		idLine map[uint64]int // id -> line
-		line   int
+		vecs    []float32
+		ids     []uint64
+		names   []string
+		d       int
+		first   int            // line of the first vector
+		idLine  map[uint64]int // id -> line
+		strLine map[string]int // string id -> line
+		line    int
 	)
 	idLine = make(map[uint64]int)
+	strLine = make(map[string]int)
 	for sc.Scan() {
 		line++
 		b := bytes.TrimSpace(sc.Bytes())
@@ -76,7 +81,7 @@ func ReadJSONL(r io.Reader, metric mrl.Metric) (*Vectors, error) {
 			return nil, fmt.Errorf("line %d: %w: %w", line, ErrInput, err)
 		}
 		switch {
-		case rec.ID == nil:
+		case len(rec.ID) == 0 || string(rec.ID) == "null":
 			return nil, fmt.Errorf("line %d: %w: no \"id\"", line, ErrInput)
 		case len(rec.Vector) == 0:
 			return nil, fmt.Errorf("line %d: %w: no \"vector\" or an empty one", line, ErrInput)
@@ -85,11 +90,42 @@ func ReadJSONL(r io.Reader, metric mrl.Metric) (*Vectors, error) {
 		case len(rec.Vector) != d:
 			return nil, fmt.Errorf("line %d: %w: %d dims, want %d as on line %d", line, ErrDimMismatch, len(rec.Vector), d, first)
 		}
-		if l, ok := idLine[*rec.ID]; ok {
-			return nil, fmt.Errorf("line %d: %w: %d, already on line %d", line, ErrDuplicateID, *rec.ID, l)
+		str := rec.ID[0] == '"'
+		if line > first && str != (names != nil) {
+			kinds := [2]string{"a number", "a string"}
+			var was, is int
+			if names != nil {
+				was = 1
+			}
+			if str {
+				is = 1
+			}
+			return nil, fmt.Errorf("line %d: %w: \"id\" is %s, but on line %d it was %s", line, ErrInput, kinds[is], first, kinds[was])
 		}
-		idLine[*rec.ID] = line
-		ids = append(ids, *rec.ID)
+		if str {
+			var name string
+			if err := json.Unmarshal(rec.ID, &name); err != nil || name == "" || len(name) > MaxNameLen {
+				return nil, fmt.Errorf("line %d: %w: \"id\" %.40s is not a non-empty string of at most %d bytes", line, ErrInput, rec.ID, MaxNameLen)
+			}
+			if l, ok := strLine[name]; ok {
+				return nil, fmt.Errorf("line %d: %w: %q, already on line %d", line, ErrDuplicateID, name, l)
+			}
+			strLine[name] = line
+			if names == nil {
+				names = []string{}
+			}
+			names = append(names, name)
+		} else {
+			id, err := strconv.ParseUint(string(rec.ID), 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("line %d: %w: \"id\" %.40s is not an unsigned integer or a string", line, ErrInput, rec.ID)
+			}
+			if l, ok := idLine[id]; ok {
+				return nil, fmt.Errorf("line %d: %w: %d, already on line %d", line, ErrDuplicateID, id, l)
+			}
+			idLine[id] = line
+			ids = append(ids, id)
+		}
 		for j, s := range rec.Vector {
 			x, err := strconv.ParseFloat(string(s), 32)
 			if err != nil && !errors.Is(err, strconv.ErrRange) {
@@ -107,6 +143,9 @@ func ReadJSONL(r io.Reader, metric mrl.Metric) (*Vectors, error) {
 	if d == 0 {
 		return nil, fmt.Errorf("%w: no vectors", ErrInput)
 	}
+	if names != nil {
+		return NewVectorsNamed(vecs, len(names), d, metric, names)
+	}
 	return NewVectors(vecs, len(ids), d, metric, ids)
 }
 
@@ -117,7 +156,15 @@ func WriteJSONL(w io.Writer, v *Vectors) error {
 	var b []byte
 	for i := 0; i < v.n; i++ {
 		b = append(b[:0], `{"id":`...)
-		b = strconv.AppendUint(b, v.ids[i], 10)
+		if v.names != nil {
+			q, err := json.Marshal(v.names[i])
+			if err != nil {
+				return err
+			}
+			b = append(b, q...)
+		} else {
+			b = strconv.AppendUint(b, v.ids[i], 10)
+		}
 		b = append(b, `,"vector":[`...)
 		for j, x := range v.Row(i) {
 			if j > 0 {

@@ -42,7 +42,13 @@ func TestReadJSONLErrors(t *testing.T) {
 		{"not an object", ok + "[1, 2]\n", ErrInput, "line 2:"},
 		{"no id", ok + `{"vector": [1, 2]}`, ErrInput, "line 2:"},
 		{"negative id", `{"id": -1, "vector": [1, 2]}`, ErrInput, "line 1:"},
-		{"string id", `{"id": "a", "vector": [1, 2]}`, ErrInput, "line 1:"},
+		{"string after number ids", ok + `{"id": "a", "vector": [1, 2]}`, ErrInput, "line 2:"},
+		{"number after string ids", `{"id": "a", "vector": [1, 2]}` + "\n" + ok, ErrInput, "line 2:"},
+		{"empty string id", `{"id": "", "vector": [1, 2]}`, ErrInput, "line 1:"},
+		{"duplicate string id", `{"id": "a", "vector": [1, 2]}` + "\n" + `{"id": "a", "vector": [1, 2]}`, ErrDuplicateID, "line 2:"},
+		{"fractional id", `{"id": 1.5, "vector": [1, 2]}`, ErrInput, "line 1:"},
+		{"null id", `{"id": null, "vector": [1, 2]}`, ErrInput, "line 1:"},
+		{"object id", `{"id": {"a": 1}, "vector": [1, 2]}`, ErrInput, "line 1:"},
 		{"no vector", `{"id": 1}`, ErrInput, "line 1:"},
 		{"empty vector", `{"id": 1, "vector": []}`, ErrInput, "line 1:"},
 		{"null element", `{"id": 1, "vector": [1, null]}`, ErrInput, "line 1:"},
@@ -108,6 +114,7 @@ func fuzzJSONLSeeds() map[string][]byte {
 		"mismatch": []byte("{\"id\": 1, \"vector\": [1, 2]}\n{\"id\": 2, \"vector\": [1]}\n"),
 		"nan":      []byte(`{"id": 1, "vector": [NaN]}`),
 		"overflow": []byte(`{"id": 1, "vector": [1e39]}`),
+		"strings":  []byte("{\"id\": \"a\", \"vector\": [1, 2]}\n{\"id\": \"b\\u00e9\", \"vector\": [3, 4]}\n"),
 		"crlf":     []byte("{\"id\": 1, \"vector\": [1]}\r\n\r\n{\"id\": 2, \"vector\": [2]}\r\n"),
 	}
 }

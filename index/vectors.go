@@ -32,6 +32,8 @@ type Vectors struct {
 	metric mrl.Metric
 	ids    []uint64
 	pos    map[uint64]int32
+	names  []string         // string ids (NewVectorsNamed), else nil
+	byName map[string]int32 // name -> row
 
 	mu     sync.Mutex                        // serialises writers of norms and blocks
 	norms  atomic.Pointer[map[int][]float32] // dim -> per-row prefix norms (copy on write)
@@ -79,6 +81,57 @@ func NewVectors(data []float32, n, d int, metric mrl.Metric, ids []uint64) (*Vec
 	return &Vectors{data: data, n: n, d: d, metric: metric, ids: ids, pos: pos}, nil
 }
 
+// MaxNameLen is the longest string id NewVectorsNamed accepts, in bytes.
+const MaxNameLen = 1 << 16
+
+// NewVectorsNamed is NewVectors for rows identified by strings (say
+// document keys, or the ids of a provider's embeddings): names[i] is the
+// id of row i, non-empty, unique and at most MaxNameLen bytes. The rows'
+// uint64 ids are then their internal indexes 0..n-1, so a Hit's ID (and
+// Index) gives its name through Name. Index files keep the names.
+func NewVectorsNamed(data []float32, n, d int, metric mrl.Metric, names []string) (*Vectors, error) {
+	if len(names) != n {
+		return nil, fmt.Errorf("%w: %d names for %d rows", ErrDimMismatch, len(names), n)
+	}
+	byName := make(map[string]int32, n)
+	for i, s := range names {
+		switch {
+		case s == "":
+			return nil, fmt.Errorf("%w: row %d has an empty string id", ErrInput, i)
+		case len(s) > MaxNameLen:
+			return nil, fmt.Errorf("%w: row %d: string id of %d bytes, more than %d", ErrInput, i, len(s), MaxNameLen)
+		}
+		if j, ok := byName[s]; ok {
+			return nil, fmt.Errorf("%w: %q (rows %d and %d)", ErrDuplicateID, s, j, i)
+		}
+		byName[s] = int32(i)
+	}
+	v, err := NewVectors(data, n, d, metric, nil)
+	if err != nil {
+		return nil, err
+	}
+	v.names, v.byName = names, byName
+	return v, nil
+}
+
+// Named reports whether the rows have string ids (NewVectorsNamed).
+func (v *Vectors) Named() bool { return v.names != nil }
+
+// Name returns the string id of internal index i, or "" when the rows
+// have uint64 ids.
+func (v *Vectors) Name(i int) string {
+	if v.names == nil {
+		return ""
+	}
+	return v.names[i]
+}
+
+// LookupName returns the internal index of string id name, if present.
+func (v *Vectors) LookupName(name string) (int, bool) {
+	i, ok := v.byName[name]
+	return int(i), ok
+}
+
 // N returns the number of rows.
 func (v *Vectors) N() int { return v.n }
 
@@ -123,10 +176,13 @@ func (v *Vectors) Prepare(dims ...int) error {
 }
 
 // MemBytes returns the bytes v holds: the vectors, ids and the id map
-// (estimated at 16 bytes an entry), and the prefix norms and blocked copies
-// built so far.
+// (estimated at 16 bytes an entry), string ids if any (estimated), and the
+// prefix norms and blocked copies built so far.
 func (v *Vectors) MemBytes() int64 {
 	b := int64(len(v.data))*4 + int64(len(v.ids))*8 + int64(len(v.pos))*16
+	for _, s := range v.names {
+		b += int64(len(s)) + 16 + 32 // bytes, string header, map entry (estimated)
+	}
 	for _, p := range []*map[int][]float32{v.norms.Load(), v.blocks.Load()} {
 		if p == nil {
 			continue

@@ -38,7 +38,8 @@ const indexBuildHelp = `Usage: mrl index build --out FILE (--from-ckpt CKPT [--d
 Writes an index file of the vectors given by exactly one source:
   --from-ckpt  the checkpoint's embeddings of a dataset split (ids = row numbers)
   --npy        a 2-D float32/float64 NumPy array (ids = row numbers)
-  --jsonl      one {"id": 12, "vector": [...]} per line
+  --jsonl      one {"id": 12, "vector": [...]} per line; ids all numbers, or
+               all strings ({"id": "doc-12", ...}), which the index keeps
 With --hnsw it also builds and stores an HNSW graph on the --hnsw-dim prefix.
 
 Examples:
@@ -339,6 +340,11 @@ func runIndexInfo(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "file:   %s (%d bytes)\n", pos[0], fileSize(pos[0]))
 	fmt.Fprintf(stdout, "N:      %d\nD:      %d\nmetric: %s\n", v.N(), v.Dim(), v.Metric())
+	ids := "uint64"
+	if v.Named() {
+		ids = "strings"
+	}
+	fmt.Fprintf(stdout, "ids:    %s\n", ids)
 	if h != nil {
 		fmt.Fprintf(stdout, "graph:  HNSW on dim %d\n", h.Dim())
 	} else {
@@ -569,7 +575,7 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 			*k, D, recall, float64(n)/exTime.Seconds(), exTime.Seconds()/wall.Seconds())
 	}
 	if *hitsOut != "" {
-		if err := writeHits(*hitsOut, hits); err != nil {
+		if err := writeHits(*hitsOut, v, hits); err != nil {
 			return fmt.Errorf("--out %s: %w", *hitsOut, err)
 		}
 		fmt.Fprintf(stdout, "wrote %d queries' hits to %s\n", n, *hitsOut)
@@ -582,13 +588,15 @@ func fmtDur(d time.Duration) string {
 }
 
 // hitsLine is one line of search --out.
+// hitsLine is one query's hits in --out: ids are numbers, or strings for
+// an index built from string ids.
 type hitsLine struct {
 	Query  int       `json:"query"`
-	IDs    []uint64  `json:"ids"`
+	IDs    []any     `json:"ids"`
 	Scores []float32 `json:"scores"`
 }
 
-func writeHits(path string, hits [][]index.Hit) error {
+func writeHits(path string, v *index.Vectors, hits [][]index.Hit) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -596,9 +604,12 @@ func writeHits(path string, hits [][]index.Hit) error {
 	w := bufio.NewWriter(f)
 	enc := json.NewEncoder(w)
 	for i, hs := range hits {
-		l := hitsLine{Query: i, IDs: make([]uint64, len(hs)), Scores: make([]float32, len(hs))}
+		l := hitsLine{Query: i, IDs: make([]any, len(hs)), Scores: make([]float32, len(hs))}
 		for j, h := range hs {
 			l.IDs[j], l.Scores[j] = h.ID, h.Score
+			if v.Named() {
+				l.IDs[j] = v.Name(int(h.Index))
+			}
 		}
 		if err := enc.Encode(l); err != nil {
 			f.Close()

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -96,7 +97,7 @@ func TestIndexBuildInfoSearch(t *testing.T) {
 	t.Logf("mrl index info:\n%s", out)
 	wantContains(t, "info flat", out, "N:      300", "D:      16", "metric: cosine", "graph:  none")
 	code, out, _ = runCmd(t, "index", "info", hnswIdx)
-	wantContains(t, "info hnsw", out, "graph:  HNSW on dim 8")
+	wantContains(t, "info hnsw", out, "graph:  HNSW on dim 8", "ids:    uint64")
 	if code != 0 {
 		t.Fatalf("info hnsw: exit %d", code)
 	}
@@ -117,7 +118,11 @@ func TestIndexBuildInfoSearch(t *testing.T) {
 	sc := bufio.NewScanner(f)
 	lines := 0
 	for sc.Scan() {
-		var l hitsLine
+		var l struct {
+			Query  int       `json:"query"`
+			IDs    []uint64  `json:"ids"`
+			Scores []float32 `json:"scores"`
+		}
 		if err := json.Unmarshal(sc.Bytes(), &l); err != nil || l.Query != lines || len(l.IDs) != 5 || len(l.Scores) != 5 || l.IDs[0] < 1000 {
 			t.Fatalf("hits line %d = %s (err %v)", lines+1, sc.Bytes(), err)
 		}
@@ -386,5 +391,49 @@ func TestIndexSearchTier(t *testing.T) {
 		if code != 1 || !strings.Contains(stderr, tc.msg) {
 			t.Errorf("mrl index search %v: exit %d, stderr %q; want exit 1 and %q", tc.args, code, stderr, tc.msg)
 		}
+	}
+}
+
+// TestIndexStringIDs builds an index from JSONL with string ids and checks
+// that info and search --out speak of the names.
+func TestIndexStringIDs(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := 0; i < 40; i++ {
+		fmt.Fprintf(&b, `{"id": "doc/%02d", "vector": [%d, 1, 0.5, %d]}`+"\n", i, i, 40-i)
+	}
+	jsonl := filepath.Join(dir, "named.jsonl")
+	if err := os.WriteFile(jsonl, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	idx := filepath.Join(dir, "named.idx")
+	if code, _, stderr := runCmd(t, "index", "build", "--out", idx, "--jsonl", jsonl, "--metric", "ip"); code != 0 {
+		t.Fatalf("build: exit %d: %s", code, stderr)
+	}
+	code, out, _ := runCmd(t, "index", "info", idx)
+	wantContains(t, "info", out, "N:      40", "ids:    strings")
+	if code != 0 {
+		t.Fatalf("info: exit %d", code)
+	}
+	q := filepath.Join(dir, "q.npy")
+	f, err := os.Create(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := data.WriteNPY(f, []float32{1, 0, 0, 0}, []int{1, 4}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	hits := filepath.Join(dir, "hits.jsonl")
+	if code, _, stderr := runCmd(t, "index", "search", idx, "--npy", q, "--k", "2", "--out", hits); code != 0 {
+		t.Fatalf("search: exit %d: %s", code, stderr)
+	}
+	got, err := os.ReadFile(hits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Inner product with (1,0,0,0) ranks by the first value: rows 39, 38.
+	if !strings.Contains(string(got), `"ids":["doc/39","doc/38"]`) {
+		t.Errorf("hits = %s, want ids doc/39, doc/38", got)
 	}
 }
