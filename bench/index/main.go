@@ -290,10 +290,18 @@ func run(c config, s *set) error {
 		tq := min(s.nq, c.tuneNQ)
 		half := tq / 2
 		t0 := time.Now()
-		res, err := index.Tune(s.v, nil, s.q[:half*d], half, index.TuneOptions{K: c.k, TargetRecall: c.target})
+		// Candidate dims: the powers of two from 8 below D, the nesting
+		// dims MRL models are trained at (the tuner's default also tries
+		// 1, 2 and 4, which are no model's nesting dims, and tuning then
+		// takes several times longer).
+		var dims []int
+		for m := 8; m < d; m *= 2 {
+			dims = append(dims, m)
+		}
+		res, err := index.Tune(s.v, nil, s.q[:half*d], half, index.TuneOptions{K: c.k, TargetRecall: c.target, Dims: dims})
 		tuneTime := time.Since(t0)
 		line := map[string]any{"impl": "go", "set": s.name, "method": "tune", "target": c.target,
-			"calib_queries": half, "heldout_queries": tq - half, "tune_s": tuneTime.Seconds(), "evaluated": len(res.Evaluated)}
+			"calib_queries": half, "heldout_queries": tq - half, "dims": dims, "tune_s": tuneTime.Seconds(), "evaluated": len(res.Evaluated)}
 		if err != nil {
 			line["error"] = err.Error()
 		}
