@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -979,24 +978,4 @@ func (c *collection) autoPlan(target float64) (*tunedPlan, error) {
 	c.tuned[target] = t
 	c.log.Info("tuned plan", "plan", t.Plan, "target", target, "recall", t.Recall, "rows", n)
 	return t, nil
-}
-
-// sortedIDs is used by tests: every live id in increasing order.
-func (c *collection) sortedIDs() []uint64 {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	var ids []uint64
-	for i := range c.base.vecs.N() {
-		id := c.base.vecs.ID(i)
-		if _, ok := c.dirty[id]; !ok {
-			ids = append(ids, id)
-		}
-	}
-	for id, e := range c.dirty {
-		if e.vec != nil {
-			ids = append(ids, id)
-		}
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	return ids
 }

@@ -644,3 +644,23 @@ func TestBatchesAreAtomic(t *testing.T) {
 		t.Fatalf("nearest = %v", got)
 	}
 }
+
+// TestBodyLimitChunked: a body without a Content-Length is cut at the limit
+// by the reader, with the same 413.
+func TestBodyLimitChunked(t *testing.T) {
+	s := newServer(t, Options{MaxBodyBytes: 100})
+	for _, n := range []int{100, 101, 5000} {
+		body := `{"name":"x","dim":4}` + strings.Repeat(" ", n-20)
+		req := httptest.NewRequest("POST", "/v1/collections", io.NopCloser(strings.NewReader(body)))
+		req.ContentLength = -1
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		want := 413
+		if n <= 100 {
+			want = 201
+		}
+		if rec.Code != want {
+			t.Errorf("chunked body of %d bytes (limit 100) = %d %s, want %d", n, rec.Code, rec.Body, want)
+		}
+	}
+}
