@@ -850,6 +850,11 @@ func (c *collection) search(r searchReq, withPayload bool) ([]Hit, []StageTiming
 	var raw []index.Hit
 	var err error
 	t0 := time.Now()
+	if r.plan != nil && r.dim <= r.plan[0].Dim {
+		// The funnel would run only its first stage, at dim: search the
+		// base at dim directly (an HNSW graph finer than dim cannot).
+		r.plan = nil
+	}
 	if r.plan != nil {
 		f, ferr := base.funnel(r.plan)
 		if ferr != nil {

@@ -790,6 +790,9 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 			if errors.Is(err, errClosed) {
 				return writeErr(c, err)
 			}
+			if errors.Is(err, index.ErrDim) || errors.Is(err, index.ErrDimMismatch) || errors.Is(err, index.ErrPlan) {
+				return badRequest("search %s: %v", c.meta.Name, err)
+			}
 			return fmt.Errorf("search %s: %w", c.meta.Name, err)
 		}
 		if hits == nil {

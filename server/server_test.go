@@ -238,6 +238,21 @@ func TestCollectionLifecycle(t *testing.T) {
 					}
 				}
 			}
+			// A dim at or below the plan's first stage searches the index
+			// at that dim (an HNSW graph on 16 dims cannot serve dim 8).
+			if kind == "hnsw" {
+				mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "g16", "dim": d, "index": map[string]any{"kind": "hnsw", "graph_dim": 16}}, 201, nil)
+				mustDo(t, s, "POST", "/v1/collections/g16/points", UpsertRequest{Points: points([]uint64{1, 2, 3}, data, d)}, 200, nil)
+				mustDo(t, s, "POST", "/v1/collections/g16/snapshot", nil, 200, nil)
+				for _, dim := range []int{8, 16, 32} {
+					var sr SearchResponse
+					mustDo(t, s, "POST", "/v1/collections/g16/search", SearchRequest{Vector: data[:d], K: 2, Dim: dim, Plan: "16:3,32:2"}, 200, &sr)
+					if got := hitIDs(sr.Results[0].Hits); len(got) != 2 || got[0] != 1 {
+						t.Fatalf("g16 search at dim %d = %v, want 1 first", dim, got)
+					}
+				}
+				mustDo(t, s, "DELETE", "/v1/collections/g16", nil, 200, nil)
+			}
 			check("before snapshot")
 			mustDo(t, s, "POST", "/v1/collections/docs/snapshot", nil, 200, &info)
 			if info.Pending != 0 || info.Count != len(live) || info.SnapshotSeq != info.Seq {
