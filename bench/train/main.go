@@ -36,6 +36,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"github.com/gomrl/mrl/internal/kernel"
@@ -76,6 +77,7 @@ func main() {
 	steps := flag.Int("steps", 30, "timed training steps")
 	warmup := flag.Int("warmup", 5, "untimed warm-up steps")
 	seed := flag.Uint64("seed", 1, "seed of the weights and the random batches")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed steps to this file")
 	flag.Parse()
 
 	cfg, ok := configs[*arch]
@@ -129,11 +131,24 @@ func main() {
 		step(i)
 	}
 	runtime.GC() // start the timed steps with a clean heap
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fail(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fail(err)
+		}
+		defer f.Close()
+	}
 	t0 := time.Now()
 	for i := 0; i < *steps; i++ {
 		step(*warmup + i)
 	}
 	sec := time.Since(t0).Seconds()
+	if *cpuprofile != "" {
+		pprof.StopCPUProfile()
+	}
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		fail(fmt.Errorf("loss %v after %d steps: the step is broken", loss, *warmup+*steps))
 	}
