@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/internal/kernel"
@@ -106,9 +107,16 @@ func (o QuantOptions) withDefaults(d int) QuantOptions {
 //     the agreement of the signs, by math/bits.OnesCount64 per word: the
 //     POPCNT instruction, about 1.5 ns a one-word row (BenchmarkHamming64).
 //     AVX2 has no vector popcount instruction and one word a row leaves
-//     nothing to vectorise, so there is no assembly kernel. Signs keep far
-//     less than int8 codes (and no norms), so the binary tier oversamples
-//     more by default.
+//     nothing to vectorise, so there is no assembly kernel. Cosine ranks
+//     rows by that agreement. InnerProduct and L2 also need norms: with
+//     r = ‖x[:c] − μ‖ per row (μ = 0 for InnerProduct), ρ = ‖q[:c] − μ‖
+//     and the angle between the two estimated from the signs as
+//     θ ≈ π·Hamming/c (as for random hyperplanes), InnerProduct ranks by
+//     r·cos θ and L2 by 2·ρ·r·cos θ − r², estimates of the keys Flat ranks
+//     by. On MatryoshkaLike data (20k rows, dim 64, 160 candidates for the
+//     top 10) this raised the recall of the candidates from 0.24 to 0.86
+//     for InnerProduct and from 0.34 to 0.41 for L2. Signs keep far less
+//     than int8 codes, so the binary tier oversamples more by default.
 //   - Int8: dim j has the step s_j = max_i |x_ij| / 127 (the largest
 //     magnitude over the rows, no clipping) and a row's code is
 //     round(x_ij / s_j), in −127..127 (0 where s_j = 0). The query is
@@ -123,13 +131,14 @@ func (o QuantOptions) withDefaults(d int) QuantOptions {
 //     and allows the integer kernel, four rows at a time (about 2.5 ns a
 //     row of 64 codes on a Zen 3 core).
 //
-// Memory per vector: BytesPerVector, ⌈c/64⌉·8 bytes for Binary and c
-// rounded up to a multiple of 16 for Int8 (zero padding, so the kernel
-// scores four rows at a time with no tail), against 4·c bytes for the
-// float prefix: at c = 64, 8 bytes (Binary) or 64 bytes (Int8) instead of
-// 256. Add 4·c bytes per index (μ or s) and, for Int8 under Cosine or L2,
-// the Vectors' prefix norms at c (4 bytes per row). The float vectors
-// stay in the Vectors for the exact re-scoring.
+// Memory per vector: BytesPerVector, ⌈c/64⌉·8 bytes for Binary (plus 4
+// for r under InnerProduct and L2) and c rounded up to a multiple of 16
+// for Int8 (zero padding, so the kernel scores four rows at a time with no
+// tail), against 4·c bytes for the float prefix: at c = 64, 8 bytes
+// (Binary, Cosine) or 64 bytes (Int8) instead of 256. Add 4·c bytes per
+// index (μ or s) and, for Int8 under Cosine or L2, the Vectors' prefix
+// norms at c (4 bytes per row). The float vectors stay in the Vectors for
+// the exact re-scoring.
 //
 // Search(q, dim, k) ranks the rows by their codes at c' = min(dim, c) —
 // the first c' bits or int8 codes, the code of a prefix being the prefix
@@ -152,6 +161,12 @@ type Quantized struct {
 	words  int       // Binary: uint64 words per row
 	bits   []uint64  // Binary: N·words sign bits, bit j of a row in word j/64 at j%64
 	center []float32 // Binary: μ under L2, nil otherwise
+
+	// Binary under InnerProduct and L2: dim -> r per row (see rowNorms),
+	// copy on write; mu serialises writers.
+	mu    sync.Mutex
+	norms atomic.Pointer[map[int][]float32]
+
 	stride int       // Int8: bytes per row, dim rounded up to a multiple of 16
 	codes  []int8    // Int8: N rows of stride codes, zero past dim
 	scale  []float32 // Int8: s_j per dim
@@ -167,10 +182,11 @@ const quantBlock = 256
 
 // quantScratch is the per-goroutine state of searches.
 type quantScratch struct {
-	cand  []Hit    // topK storage for the candidates
-	qbits []uint64 // Binary: the query's bits
-	q8    []int8   // Int8: the query's codes
-	dots  []int32  // Int8: one block of code dots
+	cand  []Hit     // topK storage for the candidates
+	qbits []uint64  // Binary: the query's bits
+	cos   []float32 // Binary: cos(π·h/c) for Hamming distances h = 0..c
+	q8    []int8    // Int8: the query's codes
+	dots  []int32   // Int8: one block of code dots
 }
 
 // NewQuantized codes the prefixes of v at opt.Dim (see Quantized). For
@@ -188,6 +204,7 @@ func NewQuantized(v *Vectors, opt QuantOptions) (*Quantized, error) {
 	x := &Quantized{v: v, flat: NewFlat(v), kind: opt.Kind, dim: opt.Dim, rescore: opt.Rescore}
 	if x.kind == Binary {
 		x.buildBinary()
+		x.rowNorms(x.dim)
 	} else {
 		x.buildInt8()
 		v.prefixNorms(x.dim)
@@ -232,6 +249,52 @@ func (x *Quantized) signBits(dst []uint64, p []float32) {
 			dst[j/64] |= 1 << (j % 64)
 		}
 	}
+}
+
+// rowNorms returns r = ‖x[:c] − μ[:c]‖ per row (μ = 0 for InnerProduct)
+// for a binary tier under InnerProduct or L2, computing and caching it at
+// the first call for c; nil otherwise.
+func (x *Quantized) rowNorms(c int) []float32 {
+	v := x.v
+	if x.kind != Binary || v.metric == mrl.Cosine || v.n == 0 {
+		return nil
+	}
+	if p := x.norms.Load(); p != nil && (*p)[c] != nil {
+		return (*p)[c]
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	old := x.norms.Load()
+	if old != nil && (*old)[c] != nil {
+		return (*old)[c]
+	}
+	r := make([]float32, v.n)
+	kernel.ParallelFor(v.n, 1024, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			r[i] = x.centeredNorm(v.data[i*v.d : i*v.d+c])
+		}
+	})
+	m := make(map[int][]float32, 1)
+	if old != nil {
+		for k, s := range *old {
+			m[k] = s
+		}
+	}
+	m[c] = r
+	x.norms.Store(&m)
+	return r
+}
+
+// centeredNorm returns ‖p − μ[:len(p)]‖, μ = 0 when there is no center.
+func (x *Quantized) centeredNorm(p []float32) float32 {
+	var s float64
+	for j, e := range p {
+		if x.center != nil {
+			e -= x.center[j]
+		}
+		s += float64(e) * float64(e)
+	}
+	return float32(math.Sqrt(s))
 }
 
 func (x *Quantized) buildInt8() {
@@ -284,21 +347,37 @@ func (x *Quantized) Dim() int { return x.dim }
 // Rescore returns the oversampling factor.
 func (x *Quantized) Rescore() int { return x.rescore }
 
-// BytesPerVector returns the bytes of code per row: ⌈Dim/64⌉·8 for
-// Binary, Dim rounded up to a multiple of 16 for Int8 (4·Dim for the
-// float prefix).
+// BytesPerVector returns the bytes the tier keeps per row: the code,
+// ⌈Dim/64⌉·8 for Binary and Dim rounded up to a multiple of 16 for Int8,
+// plus 4 for the norm r at Dim of a Binary tier under InnerProduct or L2
+// (against 4·Dim for the float prefix).
 func (x *Quantized) BytesPerVector() int {
-	if x.kind == Binary {
-		return 8 * x.words
+	if x.kind == Int8 {
+		return x.stride
 	}
-	return x.stride
+	if x.v.metric != mrl.Cosine {
+		return 8*x.words + 4
+	}
+	return 8 * x.words
 }
 
 // MemoryBytes returns the bytes x holds beyond the Vectors: N rows of
-// codes plus 4·Dim for the per-dim centers or steps. (Int8 under Cosine
-// or L2 also reads the Vectors' prefix norms at Dim, 4 bytes per row.)
+// codes, 4·Dim for the per-dim centers or steps and, for Binary under
+// InnerProduct or L2, 4 bytes per row for each dim whose norms r it has
+// computed (Dim at build, then each lower dim searched). Int8 under
+// Cosine or L2 also reads the Vectors' prefix norms at Dim, 4 bytes per
+// row.
 func (x *Quantized) MemoryBytes() int64 {
-	return int64(x.v.n)*int64(x.BytesPerVector()) + 4*int64(len(x.center)+len(x.scale))
+	n := int64(x.v.n)
+	b := 4 * int64(len(x.center)+len(x.scale))
+	if x.kind == Int8 {
+		return b + n*int64(x.stride)
+	}
+	b += n * 8 * int64(x.words)
+	if p := x.norms.Load(); p != nil {
+		b += 4 * n * int64(len(*p))
+	}
+	return b
 }
 
 func (x *Quantized) getScratch() *quantScratch {
@@ -308,6 +387,7 @@ func (x *Quantized) getScratch() *quantScratch {
 	s := &quantScratch{}
 	if x.kind == Binary {
 		s.qbits = make([]uint64, x.words)
+		s.cos = make([]float32, x.dim+1)
 	} else {
 		s.q8 = make([]int8, x.stride)
 		s.dots = make([]int32, quantBlock)
@@ -355,7 +435,8 @@ func (x *Quantized) search(s *quantScratch, q []float32, dim, k int, dst []Hit) 
 }
 
 // scanBinary offers every row to t, keyed by the agreement of its first
-// len(q) sign bits with the query's: len(q) − 2·Hamming.
+// len(q) sign bits with the query's, len(q) − 2·Hamming (Cosine), or by
+// the estimates of Quantized's doc (InnerProduct, L2).
 func (x *Quantized) scanBinary(s *quantScratch, q []float32, t *topK) {
 	c := len(q)
 	nw := (c + 63) / 64
@@ -364,6 +445,10 @@ func (x *Quantized) scanBinary(s *quantScratch, q []float32, t *topK) {
 	mask := ^uint64(0)
 	if c%64 != 0 {
 		mask = 1<<(c%64) - 1
+	}
+	if x.v.metric != mrl.Cosine {
+		x.scanBinaryNorms(s, qb, mask, q, t)
+		return
 	}
 	words, codes, n := x.words, x.bits, x.v.n
 	bar := math.MinInt // t's worst agreement once full: a row must beat it
@@ -381,23 +466,56 @@ func (x *Quantized) scanBinary(s *quantScratch, q []float32, t *topK) {
 				offer(i, a)
 			}
 		}
-	case nw == 1:
-		q0 := qb[0]
+	default:
 		for i := range n {
-			if a := c - 2*bits.OnesCount64((codes[i*words]^q0)&mask); a > bar {
+			if a := c - 2*hamming(codes[i*words:i*words+nw], qb, mask); a > bar {
 				offer(i, a)
 			}
 		}
-	default:
-		for i := range n {
-			row := codes[i*words : i*words+nw]
-			ham := bits.OnesCount64((row[nw-1] ^ qb[nw-1]) & mask)
-			for w, qw := range qb[:nw-1] {
-				ham += bits.OnesCount64(row[w] ^ qw)
-			}
-			if a := c - 2*ham; a > bar {
-				offer(i, a)
-			}
+	}
+}
+
+// hamming returns the Hamming distance of the words row and qb, the last
+// word masked.
+func hamming(row, qb []uint64, mask uint64) int {
+	last := len(qb) - 1
+	h := bits.OnesCount64((row[last] ^ qb[last]) & mask)
+	for w, qw := range qb[:last] {
+		h += bits.OnesCount64(row[w] ^ qw)
+	}
+	return h
+}
+
+// scanBinaryNorms is scanBinary under InnerProduct and L2: the query's
+// bits qb (last word masked by mask) are those of the prefix q.
+func (x *Quantized) scanBinaryNorms(s *quantScratch, qb []uint64, mask uint64, q []float32, t *topK) {
+	c := len(q)
+	cos := s.cos[:c+1]
+	for h := range cos {
+		cos[h] = float32(math.Cos(math.Pi * float64(h) / float64(c)))
+	}
+	r := x.rowNorms(c)
+	l2 := x.v.metric == mrl.L2
+	var rho2 float32 // 2ρ
+	if l2 {
+		rho2 = 2 * x.centeredNorm(q)
+	}
+	words, codes, n := x.words, x.bits, x.v.n
+	nw := len(qb)
+	bar := float32(math.Inf(-1)) // t's worst key once full
+	for i := range n {
+		var h int
+		if nw == 1 {
+			h = bits.OnesCount64((codes[i*words] ^ qb[0]) & mask)
+		} else {
+			h = hamming(codes[i*words:i*words+nw], qb, mask)
+		}
+		key := r[i] * cos[h]
+		if l2 {
+			key = rho2*key - r[i]*r[i]
+		}
+		if key > bar {
+			bar = offerKey(t, key, i)
 		}
 	}
 }
