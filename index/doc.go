@@ -3,7 +3,7 @@
 // cheaply on a short prefix and rerank with more dims.
 //
 // [Quantized] is a first-stage tier: binary or int8 codes of a prefix
-// (8 or 64 bytes a row at dim 64, against 256 in float), the best
+// (at dim 64, 8-12 or 64 bytes a row against 256 in float), the best
 // candidates re-scored exactly in float.
 //
 // Conventions:
