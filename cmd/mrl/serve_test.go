@@ -36,6 +36,13 @@ func startServe(t *testing.T, bin, dataDir string, extra ...string) (*exec.Cmd, 
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// A test that fails midway must not leave the server running.
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
 	re := regexp.MustCompile(`listening on (http://\S+)`)
 	sc := bufio.NewScanner(out)
 	url := ""
