@@ -252,6 +252,27 @@ func (h *HNSW) sim(q []float32, qn float32, j int32) float32 {
 	return kernel.Dot(q, x)
 }
 
+// simBatch sets dst[t] = sim(q, qn, ids[t]) and returns dst. The rows are
+// read together (kernel.DotGather: several rows in flight, the next ones
+// prefetched), which is what a beam search waits on: each neighbour list
+// points to rows scattered over the whole matrix.
+func (h *HNSW) simBatch(q []float32, qn float32, ids []int32, dst []float32) []float32 {
+	switch h.v.metric {
+	case mrl.L2:
+		for t, j := range ids {
+			dst[t] = h.sim(q, qn, j)
+		}
+	case mrl.Cosine:
+		kernel.DotGather(dst, q, h.v.data, h.v.d, ids)
+		for t, j := range ids {
+			dst[t] *= qn * h.norms[j]
+		}
+	default:
+		kernel.DotGather(dst, q, h.v.data, h.v.d, ids)
+	}
+	return dst
+}
+
 // hnswCand is an entry of the candidate heap of a beam search.
 type hnswCand struct {
 	s  float32
@@ -268,10 +289,12 @@ type hnswScratch struct {
 	prune   []Hit      // candidates of an overflowing list
 	keep    []int32    // neighbours chosen for an overflowing list
 	skip    []int32    // candidates the heuristic skipped
+	batch   []int32    // unvisited neighbours scored together (simBatch)
+	sims    []float32  // their similarities
 }
 
 func (h *HNSW) newScratch() *hnswScratch {
-	return &hnswScratch{visited: make([]uint32, h.v.n)}
+	return &hnswScratch{visited: make([]uint32, h.v.n), batch: make([]int32, 0, h.m0), sims: make([]float32, h.m0)}
 }
 
 func (h *HNSW) getScratch() *hnswScratch {
@@ -357,15 +380,18 @@ func (h *HNSW) searchLayer(s *hnswScratch, q []float32, qn float32, ep int32, ep
 		if res.full() && c.s < res.worst() {
 			break
 		}
+		ids := s.batch[:0]
 		for _, j := range h.neighbours(c.id, l) {
 			if s.visited[j] == s.gen {
 				continue
 			}
 			s.visited[j] = s.gen
-			sj := h.sim(q, qn, j)
+			ids = append(ids, j)
+		}
+		for t, sj := range h.simBatch(q, qn, ids, s.sims[:len(ids)]) {
 			if !res.full() || sj > res.worst() {
-				s.pushCand(hnswCand{sj, j})
-				res.push(Hit{Score: sj, Index: j})
+				s.pushCand(hnswCand{sj, ids[t]})
+				res.push(Hit{Score: sj, Index: ids[t]})
 			}
 		}
 	}
