@@ -184,7 +184,7 @@ const quantBlock = 256
 type quantScratch struct {
 	cand  []Hit     // topK storage for the candidates
 	qbits []uint64  // Binary: the query's bits
-	cos   []float32 // Binary: cos(π·h/c) for Hamming distances h = 0..c
+	cos   []float32 // Binary: cos(π·h/c) for Hamming distances h = 0..c (len >= 128)
 	q8    []int8    // Int8: the query's codes
 	dots  []int32   // Int8: one block of code dots
 }
@@ -387,7 +387,7 @@ func (x *Quantized) getScratch() *quantScratch {
 	s := &quantScratch{}
 	if x.kind == Binary {
 		s.qbits = make([]uint64, x.words)
-		s.cos = make([]float32, x.dim+1)
+		s.cos = make([]float32, max(x.dim+1, 128))
 	} else {
 		s.q8 = make([]int8, x.stride)
 		s.dots = make([]int32, quantBlock)
@@ -417,7 +417,14 @@ func (x *Quantized) search(s *quantScratch, q []float32, dim, k int, dst []Hit) 
 		dst, _ = x.flat.Search(q, dim, k, dst) // checked: cannot fail
 		return dst
 	}
-	t := topK{h: s.cand[:0], k: x.rescore * k}
+	m := x.rescore * k
+	t := topK{h: s.cand[:0], k: m}
+	if m >= selectMinK { // many candidates: Flat's selection buffer beats a heap
+		if cap(s.cand) < 2*m {
+			s.cand = make([]Hit, 0, 2*m)
+		}
+		t = topK{h: s.cand[:0], k: m, sel: true}
+	}
 	switch {
 	case x.kind == Binary:
 		x.scanBinary(s, q[:min(dim, x.dim)], &t)
@@ -425,6 +432,10 @@ func (x *Quantized) search(s *quantScratch, q []float32, dim, k int, dst []Hit) 
 		x.scanInt8(s, q[:min(dim, x.dim)], &t)
 	}
 	w := t.h
+	if len(w) > m { // the selection buffer holds up to 2m
+		selectBest(w, m)
+		w = w[:m]
+	}
 	x.v.rescore(q[:dim], w)
 	s.cand = w[:0]
 	w = w[:k]
@@ -502,15 +513,31 @@ func (x *Quantized) scanBinaryNorms(s *quantScratch, qb []uint64, mask uint64, q
 	}
 	words, codes, n := x.words, x.bits, x.v.n
 	nw := len(qb)
+	r = r[:n]
 	bar := float32(math.Inf(-1)) // t's worst key once full
-	for i := range n {
-		var h int
-		if nw == 1 {
-			h = bits.OnesCount64((codes[i*words] ^ qb[0]) & mask)
-		} else {
-			h = hamming(codes[i*words:i*words+nw], qb, mask)
+	// The hot case, Dim <= 64: one word a row, and h <= 64 indexes the
+	// table without a bounds check.
+	if words == 1 {
+		ct := (*[128]float32)(s.cos[:128])
+		q0 := qb[0]
+		if l2 {
+			for i, w := range codes[:n] {
+				ri := r[i]
+				if key := (rho2*ct[bits.OnesCount64((w^q0)&mask)&127] - ri) * ri; key > bar {
+					bar = offerKey(t, key, i)
+				}
+			}
+			return
 		}
-		key := r[i] * cos[h]
+		for i, w := range codes[:n] {
+			if key := r[i] * ct[bits.OnesCount64((w^q0)&mask)&127]; key > bar {
+				bar = offerKey(t, key, i)
+			}
+		}
+		return
+	}
+	for i := range n {
+		key := r[i] * cos[hamming(codes[i*words:i*words+nw], qb, mask)]
 		if l2 {
 			key = rho2*key - r[i]*r[i]
 		}

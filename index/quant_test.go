@@ -226,9 +226,16 @@ func quantSorted(h []index.Hit) []int32 {
 // lower index), r·cos(π·h/c) under InnerProduct and 2ρ·r·cos(π·h/c) − r²
 // under L2, h the Hamming distance (rows whose key is within rounding of
 // the k-th best). The coded dim 100 takes two words; the search dims cover
-// a part word, one full word, both words and a dim above the coded one.
+// a part word, one full word, both words and a dim above the coded one;
+// k = 70 takes the selection buffer rather than the heap.
 func TestQuantizedBinaryCodes(t *testing.T) {
-	const n, d, coded, k = 400, 120, 100, 15
+	const n, d, coded = 400, 120, 100
+	for _, k := range []int{15, 70} {
+		testBinaryCodes(t, n, d, coded, k)
+	}
+}
+
+func testBinaryCodes(t *testing.T, n, d, coded, k int) {
 	for _, metric := range indextest.Metrics {
 		v, q := quantData(t, metric, n, d, 8)
 		x := mustQuantized(t, v, index.QuantOptions{Kind: index.Binary, Dim: coded, Rescore: 1})
@@ -236,7 +243,7 @@ func TestQuantizedBinaryCodes(t *testing.T) {
 		if metric == mrl.L2 {
 			for i := range n {
 				for j, e := range v.Row(i) {
-					mean[j] += float64(e) / n
+					mean[j] += float64(e) / float64(n)
 				}
 			}
 		}
@@ -310,9 +317,15 @@ func cmpFloat(a, b float64) int {
 // TestQuantizedInt8Codes checks the int8 ranking against its definition
 // under InnerProduct, where the key is the integer code dot itself: steps
 // max|x_j|/127, codes rounded, the query scaled by the steps and coded
-// with its own step.
+// with its own step. k = 70 takes the selection buffer.
 func TestQuantizedInt8Codes(t *testing.T) {
-	const n, d, coded, k = 400, 40, 33, 12
+	for _, k := range []int{12, 70} {
+		testInt8Codes(t, k)
+	}
+}
+
+func testInt8Codes(t *testing.T, k int) {
+	const n, d, coded = 400, 40, 33
 	v, q := quantData(t, mrl.InnerProduct, n, d, 8)
 	x := mustQuantized(t, v, index.QuantOptions{Kind: index.Int8, Dim: coded, Rescore: 1})
 	mx := make([]float32, coded)
