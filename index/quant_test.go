@@ -496,31 +496,33 @@ func TestQuantizedZeroAllocs(t *testing.T) {
 	}
 }
 
-// The benchmarks compare one query's scan of 100k rows at dim 64: the two
-// tiers (codes at 64 dims, then 4·k or 16·k rows re-scored in float) and
-// exact Flat. BenchmarkHamming64 is the binary scan's inner loop alone.
+// The benchmarks compare one query's scan of 100k rows at dim 64, per
+// metric: the two tiers (codes at 64 dims, then 16·k or 4·k rows
+// re-scored in float) and exact Flat. BenchmarkHamming64 is the binary
+// scan's inner loop alone.
 func BenchmarkQuantized(b *testing.B) {
 	const n, d, k = 100_000, 64, 10
-	v, q := quantData(b, mrl.Cosine, n, d, 64)
-	flat := index.NewFlat(v)
-	searchers := []struct {
-		name string
-		s    index.Searcher
-	}{
-		{"flat", flat},
-		{"binary", mustQuantized(b, v, index.QuantOptions{Kind: index.Binary, Dim: d})},
-		{"int8", mustQuantized(b, v, index.QuantOptions{Kind: index.Int8, Dim: d})},
-	}
-	for _, s := range searchers {
-		b.Run(fmt.Sprintf("%s/N=%d/dim=%d", s.name, n, d), func(b *testing.B) {
-			dst := make([]index.Hit, 0, k)
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				dst, _ = s.s.Search(q[i%64*d:(i%64+1)*d], d, k, dst)
-				i++
-			}
-		})
+	for _, metric := range indextest.Metrics {
+		v, q := quantData(b, metric, n, d, 64)
+		searchers := []struct {
+			name string
+			s    index.Searcher
+		}{
+			{"flat", index.NewFlat(v)},
+			{"binary", mustQuantized(b, v, index.QuantOptions{Kind: index.Binary, Dim: d})},
+			{"int8", mustQuantized(b, v, index.QuantOptions{Kind: index.Int8, Dim: d})},
+		}
+		for _, s := range searchers {
+			b.Run(fmt.Sprintf("%v/%s/N=%d/dim=%d", metric, s.name, n, d), func(b *testing.B) {
+				dst := make([]index.Hit, 0, k)
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					dst, _ = s.s.Search(q[i%64*d:(i%64+1)*d], d, k, dst)
+					i++
+				}
+			})
+		}
 	}
 }
 
