@@ -596,7 +596,12 @@ func parseInts(s string) ([]int, error) {
 	return out, nil
 }
 
+// start is when the program started; every line carries the seconds since
+// then ("t_s"), which shows where a run spends its time.
+var start = time.Now()
+
 func emit(v map[string]any) {
+	v["t_s"] = time.Since(start).Seconds()
 	for k, x := range v { // JSON has no NaN or Inf
 		if f, ok := x.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
 			v[k] = nil
