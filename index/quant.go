@@ -148,9 +148,10 @@ func (o QuantOptions) withDefaults(d int) QuantOptions {
 // and the tier can be a Funnel's first stage at plan[0].Dim = c. When
 // Rescore·k >= N every row would be re-scored, so the search is Flat's,
 // exact; else a row whose code ranks below the Rescore·k-th is not
-// returned. Search
-// does not allocate when dst has capacity k (its scratch comes from a
-// sync.Pool); SearchBatch searches queries in parallel.
+// returned. Search does not allocate when dst has capacity k (its scratch
+// comes from a sync.Pool), except that the first search at a dim below c
+// computes and keeps the norms it needs there (the Vectors' prefix norms,
+// or r of a binary tier); SearchBatch searches queries in parallel.
 type Quantized struct {
 	v       *Vectors
 	flat    *Flat // searches that would re-score every row
