@@ -30,8 +30,14 @@ type HNSWOptions struct {
 	// search for k rows uses max(EfSearch, k). At least 1; default (0): 64.
 	EfSearch int
 	// Seed seeds the PCG generator that draws the node levels: the same
-	// vectors, options and seed build the same graph. Default: 0.
+	// vectors, options and seed build the same graph (with Threads 1).
+	// Default: 0.
 	Seed uint64
+	// Threads is the number of goroutines inserting nodes. Default (0): 1,
+	// a deterministic build. With more, inserts run concurrently, each
+	// node's neighbour list guarded by its own lock (as hnswlib does), and
+	// the graph depends on their timing: same recall, not the same graph.
+	Threads int
 }
 
 // MaxHNSWM is the largest HNSWOptions.M.
@@ -58,6 +64,9 @@ func (o HNSWOptions) Validate() error {
 	if o.EfSearch < 0 {
 		add("EfSearch %d is negative", o.EfSearch)
 	}
+	if o.Threads < 0 {
+		add("Threads %d is negative", o.Threads)
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%w: hnsw: %s", ErrOptions, strings.Join(problems, "; "))
 	}
@@ -79,6 +88,9 @@ func (o HNSWOptions) withDefaults(d int) HNSWOptions {
 	if o.EfSearch == 0 {
 		o.EfSearch = 64
 	}
+	if o.Threads == 0 {
+		o.Threads = 1
+	}
 	return o
 }
 
@@ -87,7 +99,8 @@ func (o HNSWOptions) withDefaults(d int) HNSWOptions {
 //
 // Build: node i gets level ⌊−ln(U)·mL⌋, mL = 1/ln(M), U uniform in (0,1]
 // from a PCG generator seeded by Seed; nodes are inserted in index order,
-// on one goroutine (the build is deterministic). An insert descends
+// on one goroutine (the build is deterministic), or by Threads goroutines
+// taking the next node in turn, each neighbour list under its node's lock. An insert descends
 // greedily from the entry point through the layers above the node's
 // level, then on each of its layers runs a beam search of width
 // EfConstruction and links to M of the results chosen by the paper's
@@ -138,6 +151,12 @@ type HNSW struct {
 	maxLevel int       // level of the entry point
 	repaired int       // nodes repair linked
 	pool     sync.Pool // *hnswScratch
+
+	// During a concurrent build only (nil/unused afterwards): one lock per
+	// node guarding its neighbour lists and counts, and one for the entry
+	// point and top level.
+	locks []sync.Mutex
+	top   sync.Mutex
 }
 
 var _ Searcher = (*HNSW)(nil)
@@ -173,8 +192,32 @@ func NewHNSW(v *Vectors, opt HNSWOptions) (*HNSW, error) {
 	h.links = make([]int32, n*h.m0+total*h.m)
 	h.counts = make([]uint16, n+total)
 	s := h.newScratch()
-	for i := range n {
-		h.insert(s, int32(i))
+	if opt.Threads <= 1 || n < 2*opt.Threads {
+		for i := range n {
+			h.insert(s, int32(i))
+		}
+	} else {
+		h.insert(s, 0) // the entry point
+		h.locks = make([]sync.Mutex, n)
+		var next atomic.Int64
+		next.Store(1)
+		var wg sync.WaitGroup
+		for t := 0; t < opt.Threads; t++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				st := h.newScratch()
+				for {
+					i := next.Add(1) - 1
+					if i >= int64(n) {
+						return
+					}
+					h.insert(st, int32(i))
+				}
+			}()
+		}
+		wg.Wait()
+		h.locks = nil
 	}
 	h.repair(s)
 	h.pool.Put(s)
@@ -217,6 +260,18 @@ func (h *HNSW) list(i int32, l int) ([]int32, int) {
 func (h *HNSW) neighbours(i int32, l int) []int32 {
 	nb, s := h.list(i, l)
 	return nb[:h.counts[s]]
+}
+
+// neighboursOf is neighbours for code that also runs during a concurrent
+// build: there it copies the list into s.nb under the node's lock.
+func (h *HNSW) neighboursOf(s *hnswScratch, i int32, l int) []int32 {
+	if h.locks == nil {
+		return h.neighbours(i, l)
+	}
+	h.locks[i].Lock()
+	s.nb = append(s.nb[:0], h.neighbours(i, l)...)
+	h.locks[i].Unlock()
+	return s.nb
 }
 
 // prefix returns row i's prefix at the graph dim and the norm factor sim
@@ -291,6 +346,7 @@ type hnswScratch struct {
 	skip    []int32    // candidates the heuristic skipped
 	batch   []int32    // unvisited neighbours scored together (simBatch)
 	sims    []float32  // their similarities
+	nb      []int32    // a neighbour list copied under its lock (neighboursOf)
 }
 
 func (h *HNSW) newScratch() *hnswScratch {
@@ -354,10 +410,10 @@ func (s *hnswScratch) popCand() hnswCand {
 
 // greedy moves from ep to its best neighbour on layer l until none is
 // better, and returns the node reached and its score.
-func (h *HNSW) greedy(q []float32, qn float32, ep int32, epSim float32, l int) (int32, float32) {
+func (h *HNSW) greedy(s *hnswScratch, q []float32, qn float32, ep int32, epSim float32, l int) (int32, float32) {
 	for changed := true; changed; {
 		changed = false
-		for _, j := range h.neighbours(ep, l) {
+		for _, j := range h.neighboursOf(s, ep, l) {
 			if sj := h.sim(q, qn, j); sj > epSim {
 				ep, epSim, changed = j, sj, true
 			}
@@ -381,7 +437,7 @@ func (h *HNSW) searchLayer(s *hnswScratch, q []float32, qn float32, ep int32, ep
 			break
 		}
 		ids := s.batch[:0]
-		for _, j := range h.neighbours(c.id, l) {
+		for _, j := range h.neighboursOf(s, c.id, l) {
 			if s.visited[j] == s.gen {
 				continue
 			}
@@ -433,30 +489,50 @@ func (h *HNSW) selectNeighbours(s *hnswScratch, cands []Hit, limit int, out []in
 	return out
 }
 
-// insert links node i into the graph.
+// insert links node i into the graph. During a concurrent build it takes
+// the top lock for the whole insert of a node above the current top level
+// (so that one such insert at a time can move the entry point), and each
+// node's lock while reading or writing its lists.
 func (h *HNSW) insert(s *hnswScratch, i int32) {
 	l := int(h.levels[i])
-	if h.entry < 0 {
+	if h.locks != nil {
+		h.top.Lock()
+	}
+	entry, maxLevel := h.entry, h.maxLevel
+	if h.locks != nil {
+		if l <= maxLevel {
+			h.top.Unlock()
+		} else {
+			defer h.top.Unlock()
+		}
+	}
+	if entry < 0 {
 		h.entry, h.maxLevel = i, l
 		return
 	}
 	q, qn := h.prefix(i)
-	ep := h.entry
+	ep := entry
 	epSim := h.sim(q, qn, ep)
-	for lc := h.maxLevel; lc > l; lc-- {
-		ep, epSim = h.greedy(q, qn, ep, epSim, lc)
+	for lc := maxLevel; lc > l; lc-- {
+		ep, epSim = h.greedy(s, q, qn, ep, epSim, lc)
 	}
-	for lc := min(l, h.maxLevel); lc >= 0; lc-- {
+	for lc := min(l, maxLevel); lc >= 0; lc-- {
 		w := h.searchLayer(s, q, qn, ep, epSim, h.efc, lc)
 		ep, epSim = w[0].Index, w[0].Score
 		s.sel = h.selectNeighbours(s, w, h.m, s.sel)
+		if h.locks != nil {
+			h.locks[i].Lock()
+		}
 		nb, c := h.list(i, lc)
 		h.counts[c] = uint16(copy(nb, s.sel))
+		if h.locks != nil {
+			h.locks[i].Unlock()
+		}
 		for _, j := range s.sel {
 			h.linkBack(s, j, i, lc)
 		}
 	}
-	if l > h.maxLevel {
+	if l > maxLevel {
 		h.entry, h.maxLevel = i, l
 	}
 }
@@ -464,6 +540,10 @@ func (h *HNSW) insert(s *hnswScratch, i int32) {
 // linkBack adds i to j's neighbours on layer l, re-choosing j's list by
 // the heuristic if it is full.
 func (h *HNSW) linkBack(s *hnswScratch, j, i int32, l int) {
+	if h.locks != nil {
+		h.locks[j].Lock()
+		defer h.locks[j].Unlock()
+	}
 	nb, c := h.list(j, l)
 	n := int(h.counts[c])
 	if n < len(nb) {
@@ -578,7 +658,7 @@ func (h *HNSW) search(s *hnswScratch, q []float32, dim, k int, dst []Hit) []Hit 
 	ep := h.entry
 	epSim := h.sim(gq, qn, ep)
 	for l := h.maxLevel; l > 0; l-- {
-		ep, epSim = h.greedy(gq, qn, ep, epSim, l)
+		ep, epSim = h.greedy(s, gq, qn, ep, epSim, l)
 	}
 	w := h.searchLayer(s, gq, qn, ep, epSim, max(h.Ef(), k), 0)
 	if dim > h.dim {

@@ -1,6 +1,7 @@
 package index_test
 
 import (
+	"bytes"
 	"errors"
 	"math/rand/v2"
 	"strings"
@@ -34,6 +35,45 @@ func TestHNSWConformance(t *testing.T) {
 		}
 		return h
 	}, 0.95)
+}
+
+// The concurrent build (Threads > 1) passes the same suite; its graph
+// depends on timing, the recall floor does not.
+func TestHNSWConformanceConcurrentBuild(t *testing.T) {
+	indextest.RunRecall(t, func(v *index.Vectors) index.Searcher {
+		h, err := index.NewHNSW(v, index.HNSWOptions{Dim: v.Dim() / 2, Seed: 1, Threads: 3})
+		if err != nil {
+			panic(err)
+		}
+		return h
+	}, 0.95)
+}
+
+// TestHNSWConcurrentBuildRecall builds 3000 rows on 4 goroutines and
+// checks the recall floor of TestHNSWRecall, and that the saved graph
+// loads back and searches as built.
+func TestHNSWConcurrentBuildRecall(t *testing.T) {
+	const n, d, dim, nq, k = 3000, 48, 24, 100, 10
+	for _, metric := range indextest.Metrics {
+		v, q := recallData(t, metric, n, d, nq)
+		h := mustHNSW(t, v, index.HNSWOptions{Dim: dim, Seed: 3, Threads: 4})
+		r := recallAt(t, v, h, q, dim, k)
+		t.Logf("%v: concurrent build: recall@%d at dim %d, ef %d: %.3f", metric, k, dim, h.Ef(), r)
+		if r < 0.95 {
+			t.Errorf("%v: concurrent build: recall@%d = %.3f, want >= 0.95", metric, k, r)
+		}
+		var b bytes.Buffer
+		if err := index.EncodeHNSW(&b, h); err != nil {
+			t.Fatal(err)
+		}
+		h2, err := index.DecodeHNSW(b.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r2 := recallAt(t, h2.Vectors(), h2, q, dim, k); r2 != r {
+			t.Errorf("%v: decoded graph recall %.3f, want the built graph's %.3f", metric, r2, r)
+		}
+	}
 }
 
 // recallAt returns the mean recall@k of s against exact search at dim
@@ -135,8 +175,9 @@ func TestHNSWOptionsValidate(t *testing.T) {
 		{index.HNSWOptions{M: index.MaxHNSWM}, nil},
 		{index.HNSWOptions{M: 1}, []string{"M 1"}},
 		{index.HNSWOptions{M: index.MaxHNSWM + 1}, []string{"M 4097"}},
-		{index.HNSWOptions{Dim: -1, M: -2, EfConstruction: -3, EfSearch: -4},
-			[]string{"Dim -1", "M -2", "EfConstruction -3", "EfSearch -4"}},
+		{index.HNSWOptions{Threads: 2}, nil},
+		{index.HNSWOptions{Dim: -1, M: -2, EfConstruction: -3, EfSearch: -4, Threads: -5},
+			[]string{"Dim -1", "M -2", "EfConstruction -3", "EfSearch -4", "Threads -5"}},
 	}
 	for _, tt := range tests {
 		err := tt.opt.Validate()

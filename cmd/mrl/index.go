@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -208,6 +209,7 @@ func runIndexBuild(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.IntVar(&opt.M, "m", 16, "HNSW neighbours per node (2·M on layer 0)")
 	fs.IntVar(&opt.EfConstruction, "ef-construction", 100, "HNSW build beam width")
 	seed := fs.Uint64("seed", 1, "HNSW level seed")
+	fs.IntVar(&opt.Threads, "build-threads", runtime.NumCPU(), "goroutines inserting HNSW nodes (1: the same graph for the same seed)")
 	pos, err := parseInterspersed(fs, indexBuildHelp, args, stderr)
 	if err != nil {
 		return err
