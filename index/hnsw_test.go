@@ -78,7 +78,7 @@ func TestHNSWConcurrentBuildRecall(t *testing.T) {
 
 // recallAt returns the mean recall@k of s against exact search at dim
 // over the nq queries of q (stride d).
-func recallAt(t *testing.T, v *index.Vectors, s index.Searcher, q []float32, dim, k int) float64 {
+func recallAt(t testing.TB, v *index.Vectors, s index.Searcher, q []float32, dim, k int) float64 {
 	t.Helper()
 	d := v.Dim()
 	nq := len(q) / d

@@ -38,38 +38,6 @@ func quantData(t testing.TB, metric mrl.Metric, n, d, nq int) (*index.Vectors, [
 	return v, all[n*d:]
 }
 
-// quantRecall returns the mean recall@k of s at dim against exact Flat at
-// dim over the queries of q (stride v.Dim()).
-func quantRecall(t testing.TB, v *index.Vectors, s index.Searcher, q []float32, dim, k int) float64 {
-	t.Helper()
-	d := v.Dim()
-	nq := len(q) / d
-	exact := index.NewFlat(v)
-	var sum float64
-	for i := range nq {
-		qi := q[i*d : (i+1)*d]
-		want, err := exact.Search(qi, dim, k, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := s.Search(qi, dim, k, nil)
-		if err != nil {
-			t.Fatalf("Search(dim=%d,k=%d): %v", dim, k, err)
-		}
-		in := make(map[int32]bool, k)
-		for _, h := range want {
-			in[h.Index] = true
-		}
-		hits := 0
-		for _, h := range got {
-			if in[h.Index] {
-				hits++
-			}
-		}
-		sum += float64(hits) / float64(len(want))
-	}
-	return sum / float64(nq)
-}
 
 // The suite's 300 rows of 24 dims, coded at the full dim, searched at 24
 // and 12 dims (the first 12 codes); its queries come from other clusters
@@ -460,9 +428,9 @@ func TestQuantizedFunnelRecall(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := quantRecall(t, v, f, q, d, k)
+			got := recallAt(t, v, f, q, d, k)
 			ref, _ := index.NewFunnel(v, plan, nil)
-			flat := quantRecall(t, v, ref, q, d, k)
+			flat := recallAt(t, v, ref, q, d, k)
 			t.Logf("%v %v first stage, plan %s: recall@%d %.3f (Flat first stage %.3f)", metric, c.opt.Kind, c.plan, k, got, flat)
 			if got < c.floor {
 				t.Errorf("%v %v first stage, plan %s: recall@%d %.3f, want >= %.2f", metric, c.opt.Kind, c.plan, k, got, c.floor)
