@@ -97,13 +97,13 @@ func main() {
 	flag.IntVar(&c.m, "m", 16, "HNSW M")
 	flag.IntVar(&c.efC, "ef-construction", 100, "HNSW efConstruction")
 	flag.StringVar(&efs, "efs", "10,16,24,32,48,64,96,128,192,256", "HNSW ef sweep")
-	flag.BoolVar(&c.hnswFull, "hnsw-full", true, "real sets: also build an HNSW graph at the full dim")
+	flag.BoolVar(&c.hnswFull, "hnsw-full", true, "real sets: also build an HNSW graph at the full dim (if at most 1024)")
 	flag.IntVar(&c.ivfDim, "ivf-dim", 64, "IVF cluster dim")
 	flag.IntVar(&c.ivfLists, "ivf-lists", 0, "IVF lists (0: round(sqrt(N)))")
 	flag.StringVar(&probes, "probes", "1,2,4,8,16,32", "IVF probe sweep")
 	flag.Float64Var(&c.target, "target", 0.95, "the tuner's target recall@k")
 	flag.BoolVar(&c.tune, "tune", true, "run the plan tuner on real sets (calibrate on half of the first -tune-nq queries, check on the other half)")
-	flag.IntVar(&c.tuneNQ, "tune-nq", 2000, "queries the tuner calibrates (half) and checks (half) on")
+	flag.IntVar(&c.tuneNQ, "tune-nq", 1000, "queries the tuner calibrates (half) and checks (half) on")
 	flag.BoolVar(&c.tuneSynth, "tune-synth", false, "also run the tuner on the synthetic set (slow at large N: every plan scans N rows per query)")
 	flag.IntVar(&c.threads, "threads", 2, "threads for batched searches, ground truth and embedding")
 	flag.IntVar(&c.batchNQ, "batch-nq", 1000, "queries of the batched Flat measurement")
@@ -331,7 +331,7 @@ func run(c config, s *set) error {
 	// first stage whose max(ef, k) candidates are reranked at D), and at
 	// the full dim for real sets.
 	graphDims := []int{gdim}
-	if c.hnswFull && s.qLabels != nil && gdim != d {
+	if c.hnswFull && s.qLabels != nil && gdim != d && d <= 1024 { // a full-dim graph above 1024 dims takes many minutes to build
 		graphDims = append(graphDims, d)
 	}
 	for _, g := range graphDims {

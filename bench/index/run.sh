@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Engine benchmark (issue 5): Flat, funnel plans, the plan tuner, HNSW and
-# IVF (main.go) on real MRL embeddings (Fashion-MNIST, and MNIST when its
-# checkpoint exists) and on N synthetic Matryoshka-like rows, against FAISS
+# IVF (main.go) on real MRL embeddings (Fashion-MNIST, and MNIST with
+# MNIST_CKPT) and on N synthetic Matryoshka-like rows, against FAISS
 # IndexFlatIP (on OpenBLAS) and IndexHNSWFlat (faiss_index.py) and native
 # hnswlib (hnswlib/hnswlib_bench.cpp, compiled here with -O3 -march=native) on the
 # same vectors. Installs the peers if missing, trains a Fashion-MNIST MRL
@@ -15,7 +15,8 @@
 #   N [1000000]  D [256]  NQ [1000]   synthetic rows, dim, queries (N=0: no synthetic set)
 #   CKPT [runs/fashion/mrl.ckpt]      Fashion-MNIST checkpoint; trained if missing ("none": no real sets)
 #                                     (cnn, embed 512, mrl heads, EPOCHS [2] epochs)
-#   MNIST_CKPT [runs/mnist-mlp/mrl.ckpt]  used only if it exists ("none": skip)
+#   MNIST_CKPT [none]                 an MNIST MRL checkpoint to add as a second real set
+#                                     (e.g. runs/mnist-mlp/mrl.ckpt: adds ~5-10 min)
 #   REAL_N [0] REAL_NQ [0]            first rows / queries of the real sets (0: all)
 #   GRAPH_DIM [64] M [16] EFC [100]   HNSW prefix dim, M, efConstruction (all engines)
 #   EFS [10,16,24,32,48,64,96,128,192,256]  ef sweep; PROBES [1,2,4,8,16,32] IVF probes
@@ -47,7 +48,7 @@ N=${N:-1000000}
 D=${D:-256}
 NQ=${NQ:-1000}
 CKPT=${CKPT:-runs/fashion/mrl.ckpt}
-MNIST_CKPT=${MNIST_CKPT:-runs/mnist-mlp/mrl.ckpt}
+MNIST_CKPT=${MNIST_CKPT:-none}
 EPOCHS=${EPOCHS:-2}
 REAL_N=${REAL_N:-0}
 REAL_NQ=${REAL_NQ:-0}
@@ -90,22 +91,21 @@ if [ "$CKPT" != none ] && [ ! -f "$CKPT" ]; then
 fi
 ckpts=()
 [ "$CKPT" != none ] && ckpts+=("$CKPT")
-if [ "$MNIST_CKPT" != none ] && [ -f "$MNIST_CKPT" ]; then
+if [ "$MNIST_CKPT" != none ]; then
+	[ -f "$MNIST_CKPT" ] || { echo "bench/index: MNIST_CKPT=$MNIST_CKPT does not exist" >&2; exit 1; }
 	ckpts+=("$MNIST_CKPT")
 fi
 
-# Rough estimate from smoke runs on the shared 2-core AMD machine (an idle
-# one is faster): per real set ~4-6 min (embedding, tuner, two HNSW builds);
-# synthetic: our HNSW build ~0.6 ms/row at 100k rows (growing ~log N),
-# FAISS's ~0.3 ms/row and hnswlib's ~0.1 ms/row on 2 threads, IVF ~0.1
-# ms/row at 256 lists, plus ~2 min of scans.
+# Rough estimate from a run on the shared 2-core AMD machine at load ~6
+# (Fashion-MNIST 60k x 512 with 10k queries: ~17 min; 100k x 256 synthetic:
+# ~3 min, half ours, half the peers), assumed ~2.5x faster when idle and
+# growing a little faster than N (HNSW builds ~ N log N).
 est=$("$PY" -c "
 import math
-n=$N; sets=${#ckpts[@]}
-g=1+0.15*math.log(max(n,1e5)/1e5)
-syn=(n*(0.6+0.3+0.1)*g/1000 + n*0.1/1000 + 120*max(n,1e5)/1e6) if n else 0
-print(round((sets*300 + syn)/60))")
-echo "bench/index: plan (estimate ~${est} min on this kind of machine):" >&2
+n=$N; real=${#ckpts[@]}
+syn=180*(n/1e5)*(1+0.1*math.log(max(n,1e5)/1e5)) if n else 0
+print(round((real*17*60 + syn)/2.5/60))")
+echo "bench/index: plan (estimate ~${est} min on an idle 2-core machine of this kind; 2-3x that on a busy one):" >&2
 for c in ${ckpts[@]+"${ckpts[@]}"}; do
 	echo "  real set from $c (rows ${REAL_N/#0/all}, queries ${REAL_NQ/#0/all}): Flat, funnels, tuner, HNSW at $GRAPH_DIM and full dim, IVF; FAISS Flat/HNSW, hnswlib" >&2
 done
@@ -132,9 +132,7 @@ start=$(date +%s)
 info=--info
 for c in ${ckpts[@]+"${ckpts[@]}"}; do
 	echo "bench/index: real set from $c ($(date -u +%H:%M:%S))" >&2
-	full=true
-	[[ $c == *mnist-mlp* ]] && full=false # 2048-d: no full-dim HNSW (its build alone would take many minutes)
-	"$tmp/index-go" -ckpt "$c" -real-n "$REAL_N" -real-nq "$REAL_NQ" -hnsw-full="$full" "${common[@]}" | tee -a "$out" >&2
+	"$tmp/index-go" -ckpt "$c" -real-n "$REAL_N" -real-nq "$REAL_NQ" "${common[@]}" | tee -a "$out" >&2
 	for dir in "$tmp"/data/*; do peers "$dir" "$info"; info=; done
 done
 if [ "$N" -gt 0 ]; then
