@@ -69,6 +69,9 @@ def main():
     if hl:
         print(f"- hnswlib: Debian libhnswlib-dev headers, {hl.get('compiler')} -O3 -march=native -fopenmp (hnswlib/hnswlib_bench.cpp); "
               f"built on {hl.get('build_threads')} threads, searched one query at a time on 1 thread")
+    rss = [r["peak_rss_mib"] for r in runs if "peak_rss_mib" in r]
+    if rss:
+        print(f"- peak resident memory of our program, per set run: {', '.join(f'{x:.0f}' for x in rss)} MiB")
     if trained:
         print(f"- trained {trained['trained']} for this run in {trained['train_s']} s")
     print("- Metric: cosine everywhere. Peers get the rows L2-normalised (at D for Flat, each prefix re-normalised for HNSW) and use inner product, "

@@ -113,6 +113,9 @@ print(f"- Go: {go.get('go', '?')}; GEMM: {go.get('gemm', '?')}; GOMAXPROCS {go.g
 print(f"- streaming-read bandwidth measured by the Go program (kernel.Dot over {go.get('bw_bytes', 0) / 2**30:.2f} GiB, best pass), "
       "per size run: " + ", ".join(f"{r['bw_gbs_1']:.1f}" for r in bws) + " GB/s on 1 thread; "
       + ", ".join(f"{r['bw_gbs_2']:.1f}" for r in bws) + " GB/s on 2")
+rss = [r["peak_rss_mib"] for r in runs if "peak_rss_mib" in r]
+if rss:
+    print(f"- peak resident memory of the Go program, per size run: {', '.join(f'{x:.0f}' for x in rss)} MiB")
 print(f"- FAISS {fi.get('faiss', '?')}: BLAS loaded {', '.join(blas_paths) or 'none found'}; "
       f"OpenBLAS {ob.get('version', '?')} {ob.get('threading_layer', '')}, core {ob.get('architecture', '?')}; "
       f"OPENBLAS_CORETYPE={fi.get('OPENBLAS_CORETYPE')}; OMP_WAIT_POLICY=PASSIVE")
