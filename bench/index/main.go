@@ -70,6 +70,7 @@ type config struct {
 	m, efC                  int
 	efs                     []int
 	hnswFull                bool
+	hnswPlans               string
 	ivfDim, ivfLists        int
 	probes                  []int
 	target                  float64
@@ -97,6 +98,7 @@ func main() {
 	flag.IntVar(&c.m, "m", 16, "HNSW M")
 	flag.IntVar(&c.efC, "ef-construction", 100, "HNSW efConstruction")
 	flag.StringVar(&efs, "efs", "10,16,24,32,48,64,96,128,192,256", "HNSW ef sweep")
+	flag.StringVar(&c.hnswPlans, "hnsw-plans", "G:50,D:10;G:100,D:10;G:200,D:10;G:400,D:10", "funnel plans whose first stage is the HNSW graph, ';'-separated; G is the graph dim, D the full dim")
 	flag.BoolVar(&c.hnswFull, "hnsw-full", true, "real sets: also build an HNSW graph at the full dim (if at most 1024)")
 	flag.IntVar(&c.ivfDim, "ivf-dim", 64, "IVF cluster dim")
 	flag.IntVar(&c.ivfLists, "ivf-lists", 0, "IVF lists (0: round(sqrt(N)))")
@@ -362,6 +364,34 @@ func run(c config, s *set) error {
 				r["ef"], r["m"], r["ef_construction"], r["build_s"] = ef, c.m, c.efC, build.Seconds()
 				r["bytes_per_vec"] = float64(4*d+4) + graphBytes
 				r["graph_bytes_per_vec"] = graphBytes
+				emit(r)
+			}
+		}
+		// Funnels whose first stage is this graph: the first stage's beam
+		// is its Keep (ef 1, so max(ef, k) = Keep).
+		if g < d {
+			for _, ps := range strings.Split(c.hnswPlans, ";") {
+				ps = strings.ReplaceAll(strings.TrimSpace(ps), "D", strconv.Itoa(d))
+				ps = strings.ReplaceAll(ps, "G", strconv.Itoa(g))
+				plan, err := index.ParsePlan(ps)
+				if err == nil {
+					err = plan.Validate(d, c.k)
+				}
+				if err == nil && plan[0].Dim != g {
+					err = fmt.Errorf("first dim %d is not the graph dim %d", plan[0].Dim, g)
+				}
+				if err != nil {
+					emit(map[string]any{"impl": "go", "set": s.name, "skip": ps, "error": err.Error()})
+					continue
+				}
+				h.SetEf(1)
+				f, err := index.NewFunnel(s.v, plan, h)
+				if err != nil {
+					return err
+				}
+				r := b.measure("funnel-hnsw", f, d, 0)
+				r["plan"], r["graph_dim"], r["m"], r["ef_construction"] = plan.String(), g, c.m, c.efC
+				r["build_s"], r["bytes_per_vec"] = build.Seconds(), float64(4*d+4*len(plan))+graphBytes
 				emit(r)
 			}
 		}

@@ -20,6 +20,8 @@
 #   REAL_N [0] REAL_NQ [0]            first rows / queries of the real sets (0: all)
 #   GRAPH_DIM [64] M [16] EFC [100]   HNSW prefix dim, M, efConstruction (all engines)
 #   EFS [10,16,24,32,48,64,96,128,192,256]  ef sweep; PROBES [1,2,4,8,16,32] IVF probes
+#   PLANS ["16:200,D:10;32:200,D:10;64:100,D:10;8:800,32:100,D:10"]  funnels with a Flat first stage (D: full dim)
+#   HNSW_PLANS ["G:50,D:10;G:100,D:10;G:200,D:10;G:400,D:10"]  funnels whose first stage is the HNSW graph (G: graph dim)
 #   IVF_LISTS [256]                   IVF lists on the synthetic set (real sets: round(sqrt(N)))
 #   MINTIME [1]                       seconds of each single-query QPS loop
 #   THREADS [2]                       threads of batched searches and ground truth; batched Flat runs at 1 and THREADS
@@ -124,7 +126,9 @@ peers() { # DIR: the peers on the files our program wrote, then delete them
 	rm -rf "$dir"
 }
 
-common=(-k 10 -mintime "${MINTIME}s" -graph-dim "$GRAPH_DIM" -m "$M" -ef-construction "$EFC" -efs "$EFS"
+PLANS=${PLANS:-16:200,D:10;32:200,D:10;64:100,D:10;8:800,32:100,D:10}
+HNSW_PLANS=${HNSW_PLANS:-G:50,D:10;G:100,D:10;G:200,D:10;G:400,D:10}
+common=(-k 10 -plans "$PLANS" -hnsw-plans "$HNSW_PLANS" -mintime "${MINTIME}s" -graph-dim "$GRAPH_DIM" -m "$M" -ef-construction "$EFC" -efs "$EFS"
 	-probes "$PROBES" -threads "$THREADS" -dir "$tmp/data")
 load_before=$(cat /proc/loadavg)
 echo "load before: $load_before" >&2

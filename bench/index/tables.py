@@ -118,6 +118,8 @@ def main():
                 params = "exact"
             elif m.startswith("funnel"):
                 params = r["plan"] + (" (Flat first stage)" if m == "funnel-flat" else
+                                      f" (HNSW first stage: graph on the {r['graph_dim']}-prefix, M={r['m']}, efC={r['ef_construction']}, beam = keep)"
+                                      if m == "funnel-hnsw" else
                                       f" (tuner's choice for recall {r['target']}: {r['calib_recall']:.4f} on {r['calib_queries']} calibration queries, "
                                       f"{r['heldout_recall']:.4f} on {r['heldout_queries']} held-out; tuning took {r['tune_s']:.0f} s, {r['evaluated']} plans)")
             elif m == "hnsw":
@@ -218,7 +220,7 @@ def main():
             # Funnels: Flat-first plans, the tuner's, and HNSW on a prefix
             # reranked at D (an HNSW-first funnel).
             cands = [r for r in go_rows if "qps" in r and r.get("dim") == r.get("d")
-                     and (r["method"] in ("funnel-flat", "funnel-tuned") or r["method"] == "hnsw" and r["graph_dim"] < r["dim"])
+                     and (r["method"] in ("funnel-flat", "funnel-tuned", "funnel-hnsw") or r["method"] == "hnsw" and r["graph_dim"] < r["dim"])
                      and abs(r.get("map_diff", 1)) <= 0.005 * exact["map"]]
             if cands:
                 b = max(cands, key=lambda r: r["speedup"])
