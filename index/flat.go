@@ -82,8 +82,9 @@ func (f *Flat) Search(q []float32, dim, k int, dst []Hit) ([]Hit, error) {
 const scanChunk = 512
 
 // scanBlocks scans the blocked copy at len(q) (see Vectors.prefixBlocks).
-// A chunk whose best score cannot beat the current k-th best is skipped
-// without looking at its rows.
+// The kernel marks the rows that beat the current k-th best, so only those
+// are looked at; the bar it was given may have risen since, so each is
+// compared again.
 func (f *Flat) scanBlocks(t *topK, q []float32) {
 	v := f.v
 	dim := len(q)
@@ -93,26 +94,34 @@ func (f *Flat) scanBlocks(t *topK, q []float32) {
 	copy(qa[:], q)
 	qa[dim] = 1 // the L2 column; unused otherwise
 	qb := qa[:m]
-	// L2 blocks give half the key.
+	// L2 blocks give half the key; halving the bar is exact.
 	scale := float32(1)
 	if v.metric == mrl.L2 {
 		scale = 2
 	}
 	var buf [scanChunk]float32
+	var masks [scanChunk / kernel.BlockRows]uint16
 	bar := float32(math.Inf(-1)) // the score to beat: t.worst() once t is full
 	for r0 := 0; r0 < v.n; r0 += scanChunk {
 		w := min(scanChunk, v.n-r0)
-		wb := (w + kernel.BlockRows - 1) / kernel.BlockRows * kernel.BlockRows
-		best := kernel.DotBlocks16(buf[:wb], qb, blk[r0*m:(r0+wb)*m]) * scale
-		if best <= bar {
+		nb := (w + kernel.BlockRows - 1) / kernel.BlockRows
+		wb := nb * kernel.BlockRows
+		if kernel.DotBlocks16(buf[:wb], qb, blk[r0*m:(r0+wb)*m], bar/scale, masks[:nb]) == 0 {
 			continue
 		}
-		for j, s := range buf[:w] {
-			// Rows come in increasing index, so a tie with the bar loses.
-			if key := s * scale; key > bar {
-				t.push(Hit{Score: key, Index: int32(r0 + j)})
-				if t.full() {
-					bar = t.worst()
+		for b, mask := range masks[:nb] {
+			for mask != 0 {
+				j := b*kernel.BlockRows + bits.TrailingZeros16(mask)
+				mask &= mask - 1
+				if j >= w {
+					break // zero rows padding the last block
+				}
+				// Rows come in increasing index, so a tie with the bar loses.
+				if key := buf[j] * scale; key > bar {
+					t.push(Hit{Score: key, Index: int32(r0 + j)})
+					if t.full() {
+						bar = t.worst()
+					}
 				}
 			}
 		}

@@ -72,29 +72,35 @@ const BlockRows = 16
 
 // DotBlocks16 scores len(dst)/16 blocks of 16 rows held transposed in blk:
 // block b holds element j of row l at blk[(b*len(q)+j)*16+l], so a block is
-// len(q)·16 contiguous floats and dst gets one score per row:
+// len(q)·16 contiguous floats and dst gets one score per row, and marks in
+// masks[b] the rows that score above bar:
 //
 //	for b := 0; b < len(dst)/16; b++ {
+//		masks[b] = 0
 //		for l := 0; l < 16; l++ {
 //			var s float32
 //			for j := range q {
 //				s += q[j] * blk[(b*len(q)+j)*16+l]
 //			}
 //			dst[b*16+l] = s
+//			if s > bar {
+//				masks[b] |= 1 << l
+//			}
 //		}
 //	}
 //
-// It returns the largest score (−Inf when dst is empty). It panics if
-// len(dst) is not a multiple of 16 or blk is shorter than
-// len(dst)·len(q).
-func DotBlocks16(dst, q, blk []float32) float32 {
-	if len(dst)%BlockRows != 0 || len(blk) < len(dst)*len(q) {
+// It returns the number of blocks with a mark. A caller keeping a top-k
+// passes its current k-th best as bar and looks only at the marked rows.
+// It panics if len(dst) is not a multiple of 16, len(masks) is not
+// len(dst)/16 or blk is shorter than len(dst)·len(q).
+func DotBlocks16(dst, q, blk []float32, bar float32, masks []uint16) int {
+	if len(dst)%BlockRows != 0 || len(masks) != len(dst)/BlockRows || len(blk) < len(dst)*len(q) {
 		panic("kernel: DotBlocks16 length mismatch")
 	}
 	if len(dst) == 0 {
-		return float32(math.Inf(-1))
+		return 0
 	}
-	return dotBlocks16(dst, q, blk)
+	return dotBlocks16(dst, q, blk, bar, masks)
 }
 
 // ScanTile6x16 scores six rows of a (lda apart) against sixteen queries
@@ -170,9 +176,9 @@ func dotRowsGeneric(dst, q, x []float32, ldx int) float32 {
 	return best
 }
 
-func dotBlocks16Generic(dst, q, blk []float32) float32 {
-	best := float32(math.Inf(-1))
+func dotBlocks16Generic(dst, q, blk []float32, bar float32, masks []uint16) int {
 	m := len(q)
+	marked := 0
 	var acc [BlockRows]float32
 	for b := 0; b < len(dst)/BlockRows; b++ {
 		acc = [BlockRows]float32{}
@@ -183,12 +189,17 @@ func dotBlocks16Generic(dst, q, blk []float32) float32 {
 				acc[l] += qj * col[l]
 			}
 		}
+		var mask uint16
 		for l, s := range acc {
 			dst[b*BlockRows+l] = s
-			if s > best {
-				best = s
+			if s > bar {
+				mask |= 1 << l
 			}
 		}
+		masks[b] = mask
+		if mask != 0 {
+			marked++
+		}
 	}
-	return best
+	return marked
 }

@@ -8,7 +8,7 @@ import "math"
 // lengths and that dst is not empty.
 //
 //go:noescape
-func dotBlocks16AVX2(dst, q, blk []float32) float32
+func dotBlocks16AVX2(dst, q, blk []float32, bar float32, masks []uint16) int
 
 // dotRows reads one row at a time: the rows of a long prefix are each
 // several cache lines, which the hardware prefetcher streams best one after
@@ -52,9 +52,9 @@ func dotGather(dst, q, x []float32, ldx int, idx []int32) {
 	dotGatherGeneric(dst, q, x, ldx, idx)
 }
 
-func dotBlocks16(dst, q, blk []float32) float32 {
+func dotBlocks16(dst, q, blk []float32, bar float32, masks []uint16) int {
 	if hasAVX2FMA {
-		return dotBlocks16AVX2(dst, q, blk)
+		return dotBlocks16AVX2(dst, q, blk, bar, masks)
 	}
-	return dotBlocks16Generic(dst, q, blk)
+	return dotBlocks16Generic(dst, q, blk, bar, masks)
 }

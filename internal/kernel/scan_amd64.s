@@ -17,19 +17,23 @@ GLOBL tailmask<>(SB), RODATA|NOPTR, $64
 DATA neginf<>+0(SB)/4, $0xff800000
 GLOBL neginf<>(SB), RODATA|NOPTR, $4
 
-// func dotBlocks16AVX2(dst, q, blk []float32) float32
+// func dotBlocks16AVX2(dst, q, blk []float32, bar float32, masks []uint16) int
 //
 // Per block, two pairs of 8-wide accumulators (even and odd elements of q)
 // hold the 16 rows' scores; each element of q is broadcast once and
-// multiplied into the block's 16-float column. len(dst) >= 16.
-TEXT ·dotBlocks16AVX2(SB), NOSPLIT, $0-76
+// multiplied into the block's 16-float column. The scores are stored and
+// compared with bar, the comparison's 16 bits stored in masks. len(dst) >=
+// 16, len(masks) = len(dst)/16.
+TEXT ·dotBlocks16AVX2(SB), NOSPLIT, $0-112
 	MOVQ dst_base+0(FP), DI
 	MOVQ dst_len+8(FP), DX
 	SHRQ $4, DX                   // blocks
 	MOVQ q_base+24(FP), SI
 	MOVQ q_len+32(FP), CX
 	MOVQ blk_base+48(FP), BX
-	VBROADCASTSS neginf<>(SB), Y15
+	MOVQ masks_base+80(FP), R10
+	VBROADCASTSS bar+72(FP), Y15
+	XORQ AX, AX                   // blocks with a bit set
 
 block:
 	VXORPS Y0, Y0, Y0
@@ -62,24 +66,29 @@ b1:
 	ADDQ         $64, BX
 
 bstore:
-	VADDPS  Y2, Y0, Y0
-	VADDPS  Y3, Y1, Y1
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
-	VMAXPS  Y0, Y15, Y15
-	VMAXPS  Y1, Y15, Y15
-	ADDQ    $64, DI
-	DECQ    DX
-	JNZ     block
+	VADDPS    Y2, Y0, Y0
+	VADDPS    Y3, Y1, Y1
+	VMOVUPS   Y0, (DI)
+	VMOVUPS   Y1, 32(DI)
+	VCMPPS    $0x1e, Y15, Y0, Y4  // Y0 > bar
+	VCMPPS    $0x1e, Y15, Y1, Y5
+	VMOVMSKPS Y4, R11
+	VMOVMSKPS Y5, R12
+	SHLQ      $8, R12
+	ORQ       R12, R11
+	MOVW      R11, (R10)
+	ADDQ      $2, R10
+	TESTQ     R11, R11
+	JZ        bnext
+	INCQ      AX
 
-	VEXTRACTF128 $1, Y15, X1
-	VMAXPS       X1, X15, X15
-	VMOVHLPS     X15, X15, X1
-	VMAXPS       X1, X15, X15
-	VMOVSHDUP    X15, X1
-	VMAXSS       X1, X15, X15
+bnext:
+	ADDQ $64, DI
+	DECQ DX
+	JNZ  block
+
 	VZEROUPPER
-	MOVSS        X15, ret+72(FP)
+	MOVQ AX, ret+104(FP)
 	RET
 
 // func scanTile6x16AVX2(k int, a *float32, lda int, b *float32, so, thr, c *float32) uint32

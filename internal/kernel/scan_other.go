@@ -4,7 +4,9 @@ package kernel
 
 func dotRows(dst, q, x []float32, ldx int) float32 { return dotRowsGeneric(dst, q, x, ldx) }
 
-func dotBlocks16(dst, q, blk []float32) float32 { return dotBlocks16Generic(dst, q, blk) }
+func dotBlocks16(dst, q, blk []float32, bar float32, masks []uint16) int {
+	return dotBlocks16Generic(dst, q, blk, bar, masks)
+}
 
 func scanTile6x16(k int, a []float32, lda int, b, so, thr, c []float32) uint32 {
 	return scanTile6x16Generic(k, a, lda, b, so, thr, c)

@@ -69,25 +69,45 @@ func TestDotBlocks16(t *testing.T) {
 					}
 				}
 				q := randSlice(r, m)
-				full, dst := withGuard(r, nb*BlockRows)
-				best := DotBlocks16(dst, q, blk)
-				checkGuard(t, full, "DotBlocks16")
-				wantBest := math.Inf(-1)
-				for i := 0; i < nb*BlockRows; i++ {
-					var s, a float64
-					if i < n {
-						for j := 0; j < m; j++ {
-							s += float64(q[j]) * float64(x[i*ld+j])
-							a += math.Abs(float64(q[j]) * float64(x[i*ld+j]))
+				for _, bar := range []float32{float32(math.Inf(-1)), 0, 0.5, float32(math.Inf(1))} {
+					full, dst := withGuard(r, nb*BlockRows)
+					masks := make([]uint16, nb+2)
+					masks[0], masks[nb+1] = 0xdead, 0xbeef
+					marked := DotBlocks16(dst, q, blk, bar, masks[1:nb+1])
+					checkGuard(t, full, "DotBlocks16")
+					if masks[0] != 0xdead || masks[nb+1] != 0xbeef {
+						t.Fatalf("DotBlocks16 wrote outside masks")
+					}
+					wantMarked := 0
+					for b := 0; b < nb; b++ {
+						var want uint16
+						for l := 0; l < BlockRows; l++ {
+							if dst[b*BlockRows+l] > bar {
+								want |= 1 << l
+							}
+						}
+						if masks[1+b] != want {
+							t.Fatalf("bar %v: masks[%d] = %016b, want %016b", bar, b, masks[1+b], want)
+						}
+						if want != 0 {
+							wantMarked++
 						}
 					}
-					if !closeTo(dst[i], s, a) {
-						t.Fatalf("row %d = %v, want %v", i, dst[i], s)
+					if marked != wantMarked {
+						t.Fatalf("bar %v: %d blocks marked, want %d", bar, marked, wantMarked)
 					}
-					wantBest = math.Max(wantBest, float64(dst[i]))
-				}
-				if float64(best) != wantBest {
-					t.Fatalf("max = %v, want %v", best, wantBest)
+					for i := 0; i < nb*BlockRows; i++ {
+						var s, a float64
+						if i < n {
+							for j := 0; j < m; j++ {
+								s += float64(q[j]) * float64(x[i*ld+j])
+								a += math.Abs(float64(q[j]) * float64(x[i*ld+j]))
+							}
+						}
+						if !closeTo(dst[i], s, a) {
+							t.Fatalf("row %d = %v, want %v", i, dst[i], s)
+						}
+					}
 				}
 			})
 		}
@@ -101,14 +121,21 @@ func TestScanPanics(t *testing.T) {
 	}{
 		{"DotRows ldx < len(q)", func() { DotRows(make([]float32, 2), make([]float32, 4), make([]float32, 8), 3) }},
 		{"DotRows short x", func() { DotRows(make([]float32, 3), make([]float32, 4), make([]float32, 11), 4) }},
-		{"DotBlocks16 partial block", func() { DotBlocks16(make([]float32, 15), make([]float32, 2), make([]float32, 64)) }},
+		{"DotBlocks16 partial block", func() {
+			DotBlocks16(make([]float32, 15), make([]float32, 2), make([]float32, 64), 0, make([]uint16, 1))
+		}},
+		{"DotBlocks16 short masks", func() {
+			DotBlocks16(make([]float32, 32), make([]float32, 2), make([]float32, 64), 0, make([]uint16, 1))
+		}},
 		{"ScanTile6x16 short a", func() {
 			ScanTile6x16(4, make([]float32, 23), 4, make([]float32, 64), make([]float32, 12), make([]float32, 16), make([]float32, 96))
 		}},
 		{"ScanTile6x16 lda < k", func() {
 			ScanTile6x16(4, make([]float32, 99), 3, make([]float32, 64), make([]float32, 12), make([]float32, 16), make([]float32, 96))
 		}},
-		{"DotBlocks16 short blk", func() { DotBlocks16(make([]float32, 16), make([]float32, 2), make([]float32, 31)) }},
+		{"DotBlocks16 short blk", func() {
+			DotBlocks16(make([]float32, 16), make([]float32, 2), make([]float32, 31), 0, make([]uint16, 1))
+		}},
 	}
 	for _, c := range cases {
 		func() {
@@ -146,9 +173,10 @@ func BenchmarkDotBlocks16(b *testing.B) {
 			blk := randSlice(r, n*m)
 			q := randSlice(r, m)
 			dst := make([]float32, n)
+			masks := make([]uint16, n/BlockRows)
 			b.SetBytes(int64(n * m * 4))
 			for b.Loop() {
-				DotBlocks16(dst, q, blk)
+				DotBlocks16(dst, q, blk, 0, masks)
 			}
 		})
 	}
