@@ -38,7 +38,6 @@ func quantData(t testing.TB, metric mrl.Metric, n, d, nq int) (*index.Vectors, [
 	return v, all[n*d:]
 }
 
-
 // The suite's 300 rows of 24 dims, coded at the full dim, searched at 24
 // and 12 dims (the first 12 codes); its queries come from other clusters
 // than the rows, a hard case for sign codes. Measured mean recall (the
