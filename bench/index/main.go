@@ -68,6 +68,7 @@ type config struct {
 	plans                   string
 	graphDim                int
 	m, efC                  int
+	buildThreads            int
 	efs                     []int
 	hnswFull                bool
 	hnswPlans               string
@@ -97,6 +98,7 @@ func main() {
 	flag.IntVar(&c.graphDim, "graph-dim", 64, "prefix dim of the HNSW graph (and of the peers' HNSW)")
 	flag.IntVar(&c.m, "m", 16, "HNSW M")
 	flag.IntVar(&c.efC, "ef-construction", 100, "HNSW efConstruction")
+	flag.IntVar(&c.buildThreads, "build-threads", 2, "goroutines building our HNSW graphs (the peers' build threads)")
 	flag.StringVar(&efs, "efs", "10,16,24,32,48,64,96,128,192,256", "HNSW ef sweep")
 	flag.StringVar(&c.hnswPlans, "hnsw-plans", "G:50,D:10;G:100,D:10;G:200,D:10;G:400,D:10", "funnel plans whose first stage is the HNSW graph, ';'-separated; G is the graph dim, D the full dim")
 	flag.BoolVar(&c.hnswFull, "hnsw-full", true, "real sets: also build an HNSW graph at the full dim (if at most 1024)")
@@ -340,7 +342,7 @@ func run(c config, s *set) error {
 	for _, g := range graphDims {
 		heap0 := heapAlloc()
 		t0 := time.Now()
-		h, err := index.NewHNSW(s.v, index.HNSWOptions{Dim: g, M: c.m, EfConstruction: c.efC, Seed: 1})
+		h, err := index.NewHNSW(s.v, index.HNSWOptions{Dim: g, M: c.m, EfConstruction: c.efC, Seed: 1, Threads: c.buildThreads})
 		if err != nil {
 			return err
 		}
@@ -361,6 +363,7 @@ func run(c config, s *set) error {
 			for _, dim := range dims {
 				r := b.measure("hnsw", h, dim, g)
 				r["ef"], r["m"], r["ef_construction"], r["build_s"] = ef, c.m, c.efC, build.Seconds()
+				r["build_threads"] = c.buildThreads
 				r["bytes_per_vec"] = float64(4*d+4) + graphBytes
 				r["graph_bytes_per_vec"], r["heap_growth_per_vec"] = graphBytes, grown
 				emit(r)

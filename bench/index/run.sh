@@ -25,7 +25,7 @@
 #   IVF_LISTS [256]                   IVF lists on the synthetic set (real sets: round(sqrt(N)))
 #   MINTIME [1]                       seconds of each single-query QPS loop
 #   THREADS [2]                       threads of batched searches and ground truth; batched Flat runs at 1 and THREADS
-#   BUILD_THREADS [2]                 OpenMP threads of the peers' HNSW builds (ours builds on one goroutine)
+#   BUILD_THREADS [2]                 threads of every engine's HNSW build (ours: HNSWOptions.Threads)
 #   SKIP_PEERS=1                      only our side
 #   RAW=FILE                          also keep the raw JSON lines in FILE
 #   KEEP_CORETYPE=1                   keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE for FAISS (see ../peers.sh)
@@ -129,7 +129,7 @@ peers() { # DIR: the peers on the files our program wrote, then delete them
 PLANS=${PLANS:-16:200,D:10;32:200,D:10;64:100,D:10;8:800,32:100,D:10}
 HNSW_PLANS=${HNSW_PLANS:-G:50,D:10;G:100,D:10;G:200,D:10;G:400,D:10}
 common=(-k 10 -plans "$PLANS" -hnsw-plans "$HNSW_PLANS" -mintime "${MINTIME}s" -graph-dim "$GRAPH_DIM" -m "$M" -ef-construction "$EFC" -efs "$EFS"
-	-probes "$PROBES" -threads "$THREADS" -dir "$tmp/data")
+	-probes "$PROBES" -threads "$THREADS" -build-threads "$BUILD_THREADS" -dir "$tmp/data")
 load_before=$(cat /proc/loadavg)
 echo "load before: $load_before" >&2
 start=$(date +%s)

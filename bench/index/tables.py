@@ -178,7 +178,7 @@ def main():
             print("|---|---|---|---|---|---|---|---|---|---|")
             iq_o = qps_at(oh, "recall_prefix", target)
             best_o = smallest_ef(oh, "recall_prefix", target)
-            for name, sweep, b, th in [("ours", oh, obuild, 1), ("FAISS IndexHNSWFlat", fh, fbuild, fbuild.get("build_threads")),
+            for name, sweep, b, th in [("ours", oh, obuild, obuild.get("build_threads", 1)), ("FAISS IndexHNSWFlat", fh, fbuild, fbuild.get("build_threads")),
                                        ("hnswlib (native)", hh, hbuild, hbuild.get("build_threads"))]:
                 if not sweep and name != "ours":
                     continue
