@@ -31,9 +31,15 @@ type IVFOptions struct {
 	// Iters is the most Lloyd iterations k-means runs; it stops earlier
 	// when an assignment moves no row. Default (0): 20.
 	Iters int
-	// Seed seeds the PCG generator of the k-means++ initialisation: the
-	// same vectors, options and seed build the same lists. Default: 0.
+	// Seed seeds the PCG generator of the k-means++ initialisation and of
+	// the training sample: the same vectors, options and seed build the
+	// same lists. Default: 0.
 	Seed uint64
+	// TrainRows is the number of rows k-means runs on: a seeded uniform
+	// sample when below N; every row is then assigned to the centroids it
+	// found. Default (0): min(N, 256·Lists), FAISS's default too; -1: all
+	// rows.
+	TrainRows int
 }
 
 // Validate reports every problem of o at once, wrapping ErrOptions. It
@@ -52,6 +58,9 @@ func (o IVFOptions) Validate() error {
 	}
 	if o.Iters < 0 {
 		add("Iters %d is negative", o.Iters)
+	}
+	if o.TrainRows < -1 {
+		add("TrainRows %d below -1", o.TrainRows)
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%w: ivf: %s", ErrOptions, strings.Join(problems, "; "))
@@ -76,6 +85,12 @@ func (o IVFOptions) withDefaults(n, d int) IVFOptions {
 	if o.Iters == 0 {
 		o.Iters = 20
 	}
+	switch {
+	case o.TrainRows == 0:
+		o.TrainRows = min(n, 256*o.Lists)
+	case o.TrainRows < 0 || o.TrainRows > n:
+		o.TrainRows = n
+	}
 	return o
 }
 
@@ -98,7 +113,10 @@ func (o IVFOptions) withDefaults(n, d int) IVFOptions {
 // its squared distance to the nearest centroid so far (between
 // normalised prefixes for Cosine, raw ones otherwise); when every row
 // sits on a centroid, a uniform row. Then up to Iters Lloyd iterations;
-// a list left empty keeps its centroid. The assignment step scores
+// a list left empty keeps its centroid. Both run on TrainRows rows (a
+// seeded sample of 256 per list by default: the cost of k-means++ grows
+// as rows × lists); the rows outside the sample then join their best
+// centroid. The assignment step scores
 // blocks of rows against all centroids with kernel.Sgemm; the update
 // sums in float64 in row order, so the build is deterministic.
 //
@@ -181,6 +199,56 @@ func (f *IVF) SetProbe(p int) { f.probe.Store(int64(max(p, 1))) }
 func (f *IVF) kmeans(opt IVFOptions) {
 	v := f.v
 	n, dc, nl := v.n, f.dc, f.nlist
+	var assign []int32
+	if opt.TrainRows < n {
+		assign = make([]int32, n)
+		for i := range assign {
+			assign[i] = -1
+		}
+		rb := min(n, max(1, (1<<20)/nl)) // rows per Sgemm block
+		scores := make([]float32, rb*nl)
+		// k-means on a sample's prefixes, then one assignment of all rows.
+		rng := rand.New(rand.NewPCG(opt.Seed, 0xbb67ae8584caa73b))
+		idx := rng.Perm(n)[:opt.TrainRows]
+		slices.Sort(idx)
+		x := make([]float32, len(idx)*dc)
+		for t, i := range idx {
+			copy(x[t*dc:(t+1)*dc], v.data[i*v.d:i*v.d+dc])
+		}
+		sv, err := NewVectors(x, len(idx), dc, v.metric, nil)
+		if err != nil {
+			panic("index: ivf sample: " + err.Error()) // rows of v are valid
+		}
+		if v.metric == mrl.Cosine {
+			v.prefixNorms(dc) // as the full build computes them (see NewIVF)
+		}
+		sub := &IVF{v: sv, dc: dc, nlist: nl}
+		sub.cluster(opt)
+		f.cent, f.cnorm, f.iters = sub.cent, sub.cnorm, sub.iters
+		f.assign(assign, scores, rb)
+	} else {
+		assign = f.cluster(opt)
+	}
+	counts := make([]int, nl)
+	for _, c := range assign {
+		counts[c]++
+	}
+	for j, c := range counts {
+		f.offsets[j+1] = f.offsets[j] + int32(c)
+	}
+	f.rows = make([]int32, n)
+	next := slices.Clone(f.offsets[:nl])
+	for i, c := range assign {
+		f.rows[next[c]] = int32(i)
+		next[c]++
+	}
+}
+
+// cluster runs k-means on all of f's rows (see IVF): it sets f.cent,
+// f.cnorm and f.iters and returns each row's list.
+func (f *IVF) cluster(opt IVFOptions) []int32 {
+	v := f.v
+	n, dc, nl := v.n, f.dc, f.nlist
 	var inv []float32 // Cosine: 1/‖x[:dc]‖ per row
 	if v.metric == mrl.Cosine {
 		inv = v.prefixNorms(dc)
@@ -203,19 +271,7 @@ func (f *IVF) kmeans(opt IVFOptions) {
 		f.update(assign, inv, sums, counts)
 		f.iters++
 	}
-	clear(counts)
-	for _, c := range assign {
-		counts[c]++
-	}
-	for j, c := range counts {
-		f.offsets[j+1] = f.offsets[j] + int32(c)
-	}
-	f.rows = make([]int32, n)
-	next := slices.Clone(f.offsets[:nl])
-	for i, c := range assign {
-		f.rows[next[c]] = int32(i)
-		next[c]++
-	}
+	return assign
 }
 
 // setCentroid makes row i's prefix centroid j (normalised for Cosine).

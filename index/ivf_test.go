@@ -120,6 +120,35 @@ func TestIVFDeterministic(t *testing.T) {
 	}
 }
 
+// TestIVFTrainSample clusters a sample (TrainRows below N, the default
+// once N > 256·Lists): every row is still listed, the build is
+// deterministic, and recall is close to clustering all rows.
+func TestIVFTrainSample(t *testing.T) {
+	const n, d, nq, lists = 4000, 32, 50, 8
+	for _, metric := range indextest.Metrics {
+		v, q := recallData(t, metric, n, d, nq)
+		opt := index.IVFOptions{ClusterDim: 16, Lists: lists, Probe: 2, Seed: 5} // default TrainRows: 2048 of 4000
+		a, b := mustIVF(t, v, opt), mustIVF(t, v, opt)
+		opt.TrainRows = -1
+		all := mustIVF(t, v, opt)
+		total := 0
+		for j := 0; j < lists; j++ {
+			if a.ListLen(j) != b.ListLen(j) {
+				t.Errorf("%v: ListLen(%d) = %d and %d with one seed", metric, j, a.ListLen(j), b.ListLen(j))
+			}
+			total += a.ListLen(j)
+		}
+		if total != n {
+			t.Errorf("%v: lists hold %d rows, want %d", metric, total, n)
+		}
+		rs, rall := recallAt(t, v, a, q, d, 10), recallAt(t, v, all, q, d, 10)
+		t.Logf("%v: recall@10 at probe 2 of %d: sample %.3f, all rows %.3f", metric, lists, rs, rall)
+		if rs < rall-0.1 {
+			t.Errorf("%v: recall@10 %.3f clustering a sample, %.3f clustering all rows", metric, rs, rall)
+		}
+	}
+}
+
 // TestIVFClusterDim searches at dims below, at and above the cluster dim.
 func TestIVFClusterDim(t *testing.T) {
 	const n, d, nq = 2000, 48, 30
@@ -146,12 +175,12 @@ func TestIVFOptionsValidate(t *testing.T) {
 	if err := (index.IVFOptions{}).Validate(); err != nil {
 		t.Errorf("zero IVFOptions.Validate() = %v, want nil", err)
 	}
-	bad := index.IVFOptions{ClusterDim: -1, Lists: -2, Probe: -3, Iters: -4}
+	bad := index.IVFOptions{ClusterDim: -1, Lists: -2, Probe: -3, Iters: -4, TrainRows: -2}
 	err := bad.Validate()
 	if !errors.Is(err, index.ErrOptions) {
 		t.Fatalf("%+v.Validate() = %v, want %v", bad, err, index.ErrOptions)
 	}
-	for _, want := range []string{"ClusterDim -1", "Lists -2", "Probe -3", "Iters -4"} {
+	for _, want := range []string{"ClusterDim -1", "Lists -2", "Probe -3", "Iters -4", "TrainRows -2"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%+v.Validate() = %q, want it to mention %q", bad, err, want)
 		}
