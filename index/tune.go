@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -26,7 +27,9 @@ type TuneOptions struct {
 	// Tune returns the plan of highest recall within it.
 	MaxFLOPs int64
 	// Dims are the candidate shortlisting dims, each in 1..D-1. Default:
-	// the powers of two below D.
+	// the powers of two from 8 below D (from 1 when D <= 8): a shorter
+	// prefix needs shortlists so long that their rerank costs more than
+	// the scan saved.
 	Dims []int
 	// Keeps are the candidate shortlist sizes, capped at N; sizes below K
 	// are dropped. Default 50, 100, 200, 400, 800, 1600.
@@ -103,7 +106,10 @@ type PlanEval struct {
 // it evaluated in the order it evaluated them (cheapest first).
 type TuneResult struct {
 	PlanEval
-	K         int
+	K int
+	// Margin is how far above TargetRecall a plan's calibration recall had
+	// to be to meet it: one standard error, √(t(1−t)/(nq·K)).
+	Margin    float64
 	Evaluated []PlanEval
 }
 
@@ -171,7 +177,7 @@ func Tune(v *Vectors, first Searcher, calib []float32, nq int, opt TuneOptions) 
 			}
 		}
 		if opt.Dims == nil {
-			for d := 1; d < D; d *= 2 {
+			for d := minTuneDim(D); d < D; d *= 2 {
 				if d > fk.graphDim {
 					dims = append(dims, d)
 				}
@@ -189,7 +195,8 @@ func Tune(v *Vectors, first Searcher, calib []float32, nq int, opt TuneOptions) 
 		plan   Plan
 		knob   int
 		family string
-		cost   int64
+		flops  int64 // the reported cost model
+		cost   int64 // the order of measurement (timeModel)
 	}
 	var cands []cand
 	addPlan := func(p Plan) {
@@ -201,7 +208,8 @@ func Tune(v *Vectors, first Searcher, calib []float32, nq int, opt TuneOptions) 
 			fam[i] = fmt.Sprint(s.Dim)
 		}
 		for _, x := range fk.values {
-			cands = append(cands, cand{plan: p, knob: x, family: fmt.Sprint(strings.Join(fam, ","), "@", x), cost: fk.flops(p, x, n)})
+			fl := fk.flops(p, x, n)
+			cands = append(cands, cand{plan: p, knob: x, family: fmt.Sprint(strings.Join(fam, ","), "@", x), flops: fl, cost: fl/2 + timeModel(p, n)})
 		}
 	}
 	addPlan(Plan{{D, k}})
@@ -232,13 +240,21 @@ func Tune(v *Vectors, first Searcher, calib []float32, nq int, opt TuneOptions) 
 	})
 
 	res := TuneResult{K: k}
+	// A plan meets TargetRecall when its calibration recall exceeds it by
+	// one standard error of a recall measured on nq·k hits, so that the
+	// chosen plan's recall on other queries tends to land at or above it.
+	var margin float64
+	if t := opt.TargetRecall; t > 0 && t < 1 {
+		margin = math.Sqrt(t * (1 - t) / float64(nq*k))
+	}
+	res.Margin = margin
 	best := -1
 	done := map[string]bool{} // families that reached recall 1 or the latency budget
 	met := false
 	within := func(e PlanEval) bool { return opt.MaxLatency == 0 || e.Latency <= opt.MaxLatency }
 	for _, c := range cands {
-		if opt.MaxFLOPs > 0 && c.cost > opt.MaxFLOPs {
-			break // sorted by cost: the rest are over budget too
+		if opt.MaxFLOPs > 0 && c.flops > opt.MaxFLOPs {
+			continue
 		}
 		if opt.TargetRecall == 0 && done[c.family] {
 			continue
@@ -252,7 +268,7 @@ func Tune(v *Vectors, first Searcher, calib []float32, nq int, opt TuneOptions) 
 		if err != nil {
 			return res, fmt.Errorf("tune: plan %s: %w", c.plan, err)
 		}
-		e := PlanEval{Plan: c.plan, Recall: rec, FLOPs: c.cost, Latency: lat, Knob: c.knob}
+		e := PlanEval{Plan: c.plan, Recall: rec, FLOPs: c.flops, Latency: lat, Knob: c.knob}
 		res.Evaluated = append(res.Evaluated, e)
 		i := len(res.Evaluated) - 1
 		if within(e) && (best < 0 || rec > res.Evaluated[best].Recall) {
@@ -261,15 +277,16 @@ func Tune(v *Vectors, first Searcher, calib []float32, nq int, opt TuneOptions) 
 		if rec >= 1 || !within(e) {
 			done[c.family] = true
 		}
-		if opt.TargetRecall > 0 && rec >= opt.TargetRecall && within(e) {
+		if opt.TargetRecall > 0 && rec >= opt.TargetRecall+margin && within(e) {
 			best, met = i, true
 			break
 		}
 	}
 	if best < 0 {
 		if len(res.Evaluated) == 0 {
+			cheapest := slices.MinFunc(cands, func(a, b cand) int { return cmp.Compare(a.flops, b.flops) })
 			return res, fmt.Errorf("%w: no plan within %d FLOPs (the cheapest, %s, needs %d)",
-				ErrNoPlan, opt.MaxFLOPs, cands[0].plan, cands[0].cost)
+				ErrNoPlan, opt.MaxFLOPs, cheapest.plan, cheapest.flops)
 		}
 		fastest := slices.MinFunc(res.Evaluated, func(a, b PlanEval) int { return cmp.Compare(a.Latency, b.Latency) })
 		res.PlanEval = fastest
@@ -407,7 +424,7 @@ func queryStride(q []float32, nq, d int) (int, error) {
 // keeps (in k..n) of opt.
 func tuneGrid(opt TuneOptions, n, D, k int) (dims, keeps []int, err error) {
 	if opt.Dims == nil {
-		for d := 1; d < D; d *= 2 {
+		for d := minTuneDim(D); d < D; d *= 2 {
 			dims = append(dims, d)
 		}
 	} else {
@@ -488,4 +505,29 @@ func measure(f *Funnel, q []float32, ld, dim, k int, truth [][]int32) (float64, 
 		rec = float64(found) / float64(total)
 	}
 	return rec, elapsed / time.Duration(max(len(truth), 1)), nil
+}
+
+// minTuneDim is the smallest default candidate dim for vectors of dim D.
+func minTuneDim(D int) int {
+	if D <= 8 {
+		return 1
+	}
+	return 8
+}
+
+// randomRowCost is the cost, in multiply-adds of a sequential scan, of
+// fetching one scattered row for a rerank: a cache miss (~100 ns) is about
+// the time a scan takes to stream a few hundred floats.
+const randomRowCost = 256
+
+// timeModel is the part of a plan's cost that FLOPs leave out: each row a
+// later stage reranks is a scattered fetch (randomRowCost). Tune measures
+// candidates in the order of MulAdds + timeModel, so that a plan with a
+// tiny first stage and a huge shortlist does not come first.
+func timeModel(p Plan, n int) int64 {
+	var c int64
+	for i := 1; i < len(p); i++ {
+		c += int64(min(p[i-1].Keep, n)) * randomRowCost
+	}
+	return c
 }

@@ -51,13 +51,31 @@ func TestTuneTarget(t *testing.T) {
 	if last.Plan.String() != r.Plan.String() {
 		t.Errorf("last evaluated %s, want the chosen %s", last.Plan, r.Plan)
 	}
-	for i, e := range r.Evaluated {
-		if i > 0 && e.FLOPs < r.Evaluated[i-1].FLOPs {
-			t.Errorf("evaluated %s (%d FLOPs) after %s (%d)", e.Plan, e.FLOPs, r.Evaluated[i-1].Plan, r.Evaluated[i-1].FLOPs)
+	// Measured in the order of MulAdds plus 256 per reranked row, until
+	// one beats the target by the margin.
+	order := func(e index.PlanEval) int64 {
+		c := e.FLOPs / 2
+		for i := 1; i < len(e.Plan); i++ {
+			c += int64(min(e.Plan[i-1].Keep, n)) * 256
 		}
-		if i < len(r.Evaluated)-1 && e.Recall >= 0.9 {
+		return c
+	}
+	if r.Margin <= 0 || r.Margin > 0.02 {
+		t.Errorf("Margin = %v, want one standard error of recall 0.9 over 100 queries x 10", r.Margin)
+	}
+	for i, e := range r.Evaluated {
+		if i > 0 && order(e) < order(r.Evaluated[i-1]) {
+			t.Errorf("evaluated %s (cost %d) after %s (%d)", e.Plan, order(e), r.Evaluated[i-1].Plan, order(r.Evaluated[i-1]))
+		}
+		if i < len(r.Evaluated)-1 && e.Recall >= 0.9+r.Margin {
 			t.Errorf("%s met the target (%v) but Tune went on", e.Plan, e.Recall)
 		}
+		if e.Plan[0].Dim < 8 && len(e.Plan) > 1 {
+			t.Errorf("evaluated %s: default dims start at 8", e.Plan)
+		}
+	}
+	if r.Recall < 0.9+r.Margin {
+		t.Errorf("chosen recall %v below the target plus the margin %v", r.Recall, r.Margin)
 	}
 	got, err := r.Check(v, nil, held, nq/2)
 	if err != nil {
@@ -108,7 +126,7 @@ func TestTuneBudget(t *testing.T) {
 	if !errors.Is(err, index.ErrNoPlan) {
 		t.Errorf("Tune(MaxFLOPs 100) error = %v, want ErrNoPlan", err)
 	}
-	r, err = index.Tune(v, nil, q, nq, index.TuneOptions{TargetRecall: 0.999, MaxFLOPs: index.Plan{{1, 50}, {d, 10}}.FLOPs(n)})
+	r, err = index.Tune(v, nil, q, nq, index.TuneOptions{TargetRecall: 0.999, Dims: []int{1, 2, 4, 8}, MaxFLOPs: index.Plan{{1, 50}, {d, 10}}.FLOPs(n)})
 	if !errors.Is(err, index.ErrNoPlan) || !strings.Contains(err.Error(), "best") || r.Plan == nil {
 		t.Errorf("Tune(unreachable target) = %s, %v; want the best plan and ErrNoPlan", r.Plan, err)
 	}

@@ -658,7 +658,7 @@ func runIndexTune(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&opt.TargetRecall, "target-recall", 0, "recall@k to reach against exact full-dim search, e.g. 0.95")
 	mflops := fs.Float64("max-mflops", 0, "per-query budget in millions of FLOPs (0: none)")
 	fs.IntVar(&opt.MaxStages, "max-stages", 2, "shortlisting stages before the full-dim rerank: 1 or 2")
-	dimsStr := fs.String("dims", "", "candidate shortlist dims, comma-separated (default: powers of two below D)")
+	dimsStr := fs.String("dims", "", "candidate shortlist dims, comma-separated (default: powers of two from 8 below D)")
 	keepsStr := fs.String("keeps", "", "candidate shortlist sizes, comma-separated (default 50,100,200,400,800,1600)")
 	holdout := fs.Float64("holdout", 0.5, "fraction of the queries held out to check the chosen plan (0: none)")
 	fs.DurationVar(&opt.MaxLatency, "max-latency", 0, "per-query budget in mean wall-clock time, e.g. 500us (0: none)")
@@ -746,7 +746,11 @@ func runIndexTune(args []string, stdout, stderr io.Writer) error {
 	if res.Knob > 0 {
 		fmt.Fprintf(stdout, "  HNSW ef:               %d\n", res.Knob)
 	}
-	fmt.Fprintf(stdout, "  calibration recall@%d: %.4f\n", res.K, res.Recall)
+	fmt.Fprintf(stdout, "  calibration recall@%d: %.4f", res.K, res.Recall)
+	if opt.TargetRecall > 0 {
+		fmt.Fprintf(stdout, " (needed %.4f: the target plus one standard error)", opt.TargetRecall+res.Margin)
+	}
+	fmt.Fprintln(stdout)
 	if nHeld > 0 {
 		held, err := res.Check(v, first, q[nCal*qd:], nHeld)
 		if err != nil {
