@@ -3,6 +3,23 @@
 # python3-numpy use whatever libblas.so.3 is selected; on the reference BLAS
 # they are ~25-50x slower and a comparison with them means nothing.
 
+# parse_args SCRIPT ARGS...: the options every run.sh takes. --write sets
+# write=1 (write RESULTS.md), -h prints SCRIPT's header comment; it also
+# sets root, the repository.
+parse_args() {
+	local script=$1 a
+	shift
+	write=0
+	for a in "$@"; do
+		case $a in
+		--write) write=1 ;;
+		-h | --help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "$script"; exit 0 ;;
+		*) echo "usage: $script [--write]" >&2; exit 2 ;;
+		esac
+	done
+	root=$(cd "$(dirname "$script")/../.." && pwd)
+}
+
 PY=/usr/bin/python3 # Debian's interpreter, which sees the python3-* packages
 MULTIARCH=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
 

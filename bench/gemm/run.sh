@@ -17,18 +17,9 @@
 #   KEEP_CORETYPE=1     keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE for numpy (see ../peers.sh)
 set -euo pipefail
 
-write=0
-for a in "$@"; do
-	case $a in
-	--write) write=1 ;;
-	-h | --help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "$0"; exit 0 ;;
-	*) echo "usage: $0 [--write]" >&2; exit 2 ;;
-	esac
-done
-
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
 . "$here/../peers.sh"
+parse_args "$0" "$@" # sets write (--write) and root
 
 THREADS=${THREADS:-1 2}
 SHAPES=${SHAPES:-}

@@ -33,18 +33,9 @@
 #   N=20000 REAL_N=10000 REAL_NQ=1000 MINTIME=0.2 EFS=16,64 PROBES=1,8 MNIST_CKPT=none bench/index/run.sh
 set -euo pipefail
 
-write=0
-for a in "$@"; do
-	case $a in
-	--write) write=1 ;;
-	-h | --help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "$0"; exit 0 ;;
-	*) echo "usage: $0 [--write]" >&2; exit 2 ;;
-	esac
-done
-
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
 . "$here/../peers.sh"
+parse_args "$0" "$@" # sets write (--write) and root
 
 N=${N:-1000000}
 D=${D:-256}

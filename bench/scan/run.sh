@@ -24,18 +24,9 @@
 #   SIZES=20000x64,20000x128:cosine,5000x2048 SINGLE_TIME=0.2 REPS=1 BATCH_REPS=1 BW_BYTES=268435456 bench/scan/run.sh
 set -euo pipefail
 
-write=0
-for a in "$@"; do
-	case $a in
-	--write) write=1 ;;
-	-h | --help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "$0"; exit 0 ;;
-	*) echo "usage: $0 [--write]" >&2; exit 2 ;;
-	esac
-done
-
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
 . "$here/../peers.sh"
+parse_args "$0" "$@" # sets write (--write) and root
 
 SIZES=${SIZES:-1000000x16,1000000x32,1000000x64,1000000x128,1000000x256,200000x2048,1000000x128:cosine}
 THREADS=${THREADS:-1 2}

@@ -13,17 +13,11 @@
 #   (N=5000 DURATION=5s for a smoke test)
 set -euo pipefail
 
-write=()
-for a in "$@"; do
-	case $a in
-	--write) write=(-write) ;;
-	-h | --help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "$0"; exit 0 ;;
-	*) echo "usage: $0 [--write]" >&2; exit 2 ;;
-	esac
-done
-
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
+. "$here/../peers.sh"
+parse_args "$0" "$@" # sets write (--write) and root
+flags=()
+[ "$write" = 1 ] && flags=(-write)
 cd "$root"
 go run ./bench/serve -n "${N:-100000}" -d "${D:-512}" -c "${C:-16}" -duration "${DURATION:-60s}" \
-	-k "${K:-10}" -plan "${PLAN-64:200,512:10}" -out "$here/RESULTS.md" "${write[@]}"
+	-k "${K:-10}" -plan "${PLAN-64:200,512:10}" -out "$here/RESULTS.md" "${flags[@]}"
