@@ -355,3 +355,99 @@ g1red:
 gdone:
 	VZEROUPPER
 	RET
+
+// func dotRowsAVX2(dst, q, x []float32, ldx int) float32
+//
+// One row at a time (a long prefix streams best row after row): four
+// 8-wide accumulators over 32 elements, one over the next 8s, a masked
+// load for the last len(q)%8, then the row's sum; the next row's first
+// two cache lines are prefetched as a row starts. Returns the largest
+// score. len(dst) >= 1.
+TEXT ·dotRowsAVX2(SB), NOSPLIT, $0-84
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), DX
+	MOVQ q_base+24(FP), SI
+	MOVQ q_len+32(FP), CX
+	MOVQ x_base+48(FP), R10
+	MOVQ ldx+72(FP), R14
+	SHLQ $2, R14                  // row stride in bytes
+
+	MOVQ    CX, AX
+	ANDQ    $7, AX
+	MOVQ    $8, BX
+	SUBQ    AX, BX
+	LEAQ    tailmask<>(SB), R8
+	VMOVDQU (R8)(BX*4), Y14
+	MOVQ    AX, R15               // tail length
+	MOVQ    CX, R12
+	ANDQ    $-32, R12             // elements in 32-blocks
+	MOVQ    CX, R13
+	ANDQ    $-8, R13
+	SUBQ    R12, R13              // elements in the 8-blocks after them
+
+	VBROADCASTSS neginf<>(SB), X15
+
+row:
+	PREFETCHT0 (R10)(R14*1)
+	PREFETCHT0 64(R10)(R14*1)
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   AX, AX                 // byte offset
+	MOVQ   R12, R9
+
+r32:
+	TESTQ R9, R9
+	JZ    r8start
+	VMOVUPS     (SI)(AX*1), Y4
+	VMOVUPS     32(SI)(AX*1), Y5
+	VMOVUPS     64(SI)(AX*1), Y6
+	VMOVUPS     96(SI)(AX*1), Y7
+	VFMADD231PS (R10)(AX*1), Y4, Y0
+	VFMADD231PS 32(R10)(AX*1), Y5, Y1
+	VFMADD231PS 64(R10)(AX*1), Y6, Y2
+	VFMADD231PS 96(R10)(AX*1), Y7, Y3
+	ADDQ        $128, AX
+	SUBQ        $32, R9
+	JMP         r32
+
+r8start:
+	MOVQ R13, R9
+
+r8:
+	TESTQ R9, R9
+	JZ    rtail
+	VMOVUPS     (SI)(AX*1), Y4
+	VFMADD231PS (R10)(AX*1), Y4, Y0
+	ADDQ        $32, AX
+	SUBQ        $8, R9
+	JMP         r8
+
+rtail:
+	TESTQ R15, R15
+	JZ    rred
+	VMASKMOVPS  (SI)(AX*1), Y14, Y4
+	VMASKMOVPS  (R10)(AX*1), Y14, Y5
+	VFMADD231PS Y5, Y4, Y0
+
+rred:
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (DI)
+	VMAXSS       X0, X15, X15
+	ADDQ         $4, DI
+	ADDQ         R14, R10
+	DECQ         DX
+	JNZ          row
+
+	VZEROUPPER
+	MOVSS X15, ret+80(FP)
+	RET
