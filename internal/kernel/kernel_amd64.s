@@ -24,21 +24,23 @@ TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-68
 	LEAQ (SI)(R8*2), DI
 	ADDQ R8, DI // DI = row 3 of A
 
-	// Start fetching the C tile now; it is needed only after the loop.
+	// Start fetching the C tile now, into L2: it is needed only after the
+	// loop, and its rows (often 4 KiB apart) fall into the same L1 sets as
+	// the B panel that the loop reuses.
 	LEAQ       (BX)(R10*2), AX
 	LEAQ       (AX)(R10*2), R12
-	PREFETCHT0 (BX)
-	PREFETCHT0 60(BX)
-	PREFETCHT0 (BX)(R10*1)
-	PREFETCHT0 60(BX)(R10*1)
-	PREFETCHT0 (AX)
-	PREFETCHT0 60(AX)
-	PREFETCHT0 (AX)(R10*1)
-	PREFETCHT0 60(AX)(R10*1)
-	PREFETCHT0 (R12)
-	PREFETCHT0 60(R12)
-	PREFETCHT0 (R12)(R10*1)
-	PREFETCHT0 60(R12)(R10*1)
+	PREFETCHT1 (BX)
+	PREFETCHT1 60(BX)
+	PREFETCHT1 (BX)(R10*1)
+	PREFETCHT1 60(BX)(R10*1)
+	PREFETCHT1 (AX)
+	PREFETCHT1 60(AX)
+	PREFETCHT1 (AX)(R10*1)
+	PREFETCHT1 60(AX)(R10*1)
+	PREFETCHT1 (R12)
+	PREFETCHT1 60(R12)
+	PREFETCHT1 (R12)(R10*1)
+	PREFETCHT1 60(R12)(R10*1)
 
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
