@@ -54,7 +54,7 @@ func ExampleNewQuantized() {
 		fmt.Printf("id %d (%.3f), exact: id %d (%.3f)\n", h.ID, h.Score, exact[i].ID, exact[i].Score)
 	}
 	// Output:
-	// binary tier at dim 64: 8 bytes per vector (float: 256), 16000 bytes in all
+	// binary tier at dim 64: 8 bytes per vector (float: 256), 16256 bytes in all
 	// id 7 (0.969), exact: id 7 (0.969)
 	// id 383 (0.488), exact: id 383 (0.488)
 	// id 645 (0.482), exact: id 645 (0.482)

@@ -135,10 +135,10 @@ func TestQuantizedShape(t *testing.T) {
 				c.opt, x.Dim(), x.Rescore(), x.BytesPerVector(), x.MemoryBytes(), x.Kind(), c.dim, c.rescore, c.bytes, c.memory, c.kind, c.memoryComment)
 		}
 	}
-	// Cosine has no centers nor norms: the binary tier is its bits alone.
+	// Cosine has no norms: the binary tier is its bits and the centers.
 	x := mustQuantized(t, mustQuantVectors(t, 50, 130, mrl.Cosine), index.QuantOptions{Dim: 64})
-	if x.MemoryBytes() != 50*8 || x.BytesPerVector() != 8 {
-		t.Errorf("Cosine binary tier at dim 64: MemoryBytes %d, BytesPerVector %d, want %d, 8", x.MemoryBytes(), x.BytesPerVector(), 50*8)
+	if x.MemoryBytes() != 50*8+4*64 || x.BytesPerVector() != 8 {
+		t.Errorf("Cosine binary tier at dim 64: MemoryBytes %d, BytesPerVector %d, want %d, 8", x.MemoryBytes(), x.BytesPerVector(), 50*8+4*64)
 	}
 	// A search below the coded dim under InnerProduct computes the norms
 	// at its dim once.
@@ -207,7 +207,7 @@ func testBinaryCodes(t *testing.T, n, d, coded, k int) {
 		v, q := quantData(t, metric, n, d, 8)
 		x := mustQuantized(t, v, index.QuantOptions{Kind: index.Binary, Dim: coded, Rescore: 1})
 		mean := make([]float64, d)
-		if metric == mrl.L2 {
+		if metric != mrl.InnerProduct {
 			for i := range n {
 				for j, e := range v.Row(i) {
 					mean[j] += float64(e) / float64(n)
@@ -229,7 +229,7 @@ func testBinaryCodes(t *testing.T, n, d, coded, k int) {
 					agree := 0
 					var r float64
 					for j := range c {
-						// L2 centers in float32, as the rows are stored.
+						// L2 and Cosine center in float32, as the rows are stored.
 						xs := v.Row(i)[j] - float32(mean[j])
 						qs := qv[j] - float32(mean[j])
 						if (xs > 0) == (qs > 0) {
