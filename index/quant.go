@@ -6,7 +6,6 @@ import (
 	"math/bits"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/internal/kernel"
@@ -166,10 +165,8 @@ type Quantized struct {
 	bits   []uint64  // Binary: N·words sign bits, bit j of a row in word j/64 at j%64
 	center []float32 // Binary: μ under L2 and Cosine, nil otherwise
 
-	// Binary under InnerProduct and L2: dim -> r per row (see rowNorms),
-	// copy on write; mu serialises writers.
-	mu    sync.Mutex
-	norms atomic.Pointer[map[int][]float32]
+	// Binary under InnerProduct and L2: dim -> r per row (see rowNorms).
+	norms dimCache
 
 	stride int       // Int8: bytes per row, dim rounded up to a multiple of 16
 	codes  []int8    // Int8: N rows of stride codes, zero past dim
@@ -263,30 +260,15 @@ func (x *Quantized) rowNorms(c int) []float32 {
 	if x.kind != Binary || v.metric == mrl.Cosine || v.n == 0 {
 		return nil
 	}
-	if p := x.norms.Load(); p != nil && (*p)[c] != nil {
-		return (*p)[c]
-	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	old := x.norms.Load()
-	if old != nil && (*old)[c] != nil {
-		return (*old)[c]
-	}
-	r := make([]float32, v.n)
-	kernel.ParallelFor(v.n, 1024, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			r[i] = x.centeredNorm(v.data[i*v.d : i*v.d+c])
-		}
+	return x.norms.getOrCompute(c, func() []float32 {
+		r := make([]float32, v.n)
+		kernel.ParallelFor(v.n, 1024, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				r[i] = x.centeredNorm(v.data[i*v.d : i*v.d+c])
+			}
+		})
+		return r
 	})
-	m := make(map[int][]float32, 1)
-	if old != nil {
-		for k, s := range *old {
-			m[k] = s
-		}
-	}
-	m[c] = r
-	x.norms.Store(&m)
-	return r
 }
 
 // centeredNorm returns ‖p − μ[:len(p)]‖, μ = 0 when there is no center.
@@ -378,9 +360,7 @@ func (x *Quantized) MemoryBytes() int64 {
 		return b + n*int64(x.stride)
 	}
 	b += n * 8 * int64(x.words)
-	if p := x.norms.Load(); p != nil {
-		b += 4 * n * int64(len(*p))
-	}
+	b += 4 * x.norms.floats()
 	return b
 }
 

@@ -3,8 +3,6 @@ package index
 import (
 	"fmt"
 	"math"
-	"sync"
-	"sync/atomic"
 
 	"github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/internal/kernel"
@@ -35,9 +33,8 @@ type Vectors struct {
 	names  []string         // string ids (NewVectorsNamed), else nil
 	byName map[string]int32 // name -> row
 
-	mu     sync.Mutex                        // serialises writers of norms and blocks
-	norms  atomic.Pointer[map[int][]float32] // dim -> per-row prefix norms (copy on write)
-	blocks atomic.Pointer[map[int][]float32] // dim -> prefixes in 16-row blocks (copy on write)
+	norms  dimCache // dim -> per-row prefix norms
+	blocks dimCache // dim -> prefixes in 16-row blocks
 }
 
 // NewVectors returns the storage of n rows of d floats held row-major in
@@ -183,15 +180,7 @@ func (v *Vectors) MemBytes() int64 {
 	for _, s := range v.names {
 		b += int64(len(s)) + 16 + 32 // bytes, string header, map entry (estimated)
 	}
-	for _, p := range []*map[int][]float32{v.norms.Load(), v.blocks.Load()} {
-		if p == nil {
-			continue
-		}
-		for _, s := range *p {
-			b += int64(len(s)) * 4
-		}
-	}
-	return b
+	return b + 4*(v.norms.floats()+v.blocks.floats())
 }
 
 // blockMaxDim is the largest dim single-query scans read from a blocked
@@ -213,96 +202,60 @@ func (v *Vectors) blockWidth(dim int) int {
 // Cosine, and x[:dim] followed by −‖x[:dim]‖²/2 for L2, so that a scan with
 // the query (q, 1) gives q·x − ‖x‖²/2, half the L2 key.
 func (v *Vectors) prefixBlocks(dim int) []float32 {
-	if p := v.blocks.Load(); p != nil {
-		if s := (*p)[dim]; s != nil {
-			return s
-		}
+	if s := v.blocks.get(dim); s != nil {
+		return s
 	}
 	norms := v.prefixNorms(dim)
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	old := v.blocks.Load()
-	if old != nil {
-		if s := (*old)[dim]; s != nil {
-			return s
-		}
-	}
-	m := v.blockWidth(dim)
-	nb := (v.n + kernel.BlockRows - 1) / kernel.BlockRows
-	s := make([]float32, nb*kernel.BlockRows*m)
-	kernel.ParallelFor(nb, 256, func(lo, hi int) {
-		for b := lo; b < hi; b++ {
-			blk := s[b*kernel.BlockRows*m : (b+1)*kernel.BlockRows*m]
-			for l := 0; l < kernel.BlockRows; l++ {
-				i := b*kernel.BlockRows + l
-				if i >= v.n {
-					break
-				}
-				row := v.data[i*v.d : i*v.d+dim]
-				scale := float32(1)
-				if v.metric == mrl.Cosine {
-					scale = norms[i]
-				}
-				for j, x := range row {
-					blk[j*kernel.BlockRows+l] = x * scale
-				}
-				if v.metric == mrl.L2 {
-					blk[dim*kernel.BlockRows+l] = -norms[i] / 2
+	return v.blocks.getOrCompute(dim, func() []float32 {
+		m := v.blockWidth(dim)
+		nb := (v.n + kernel.BlockRows - 1) / kernel.BlockRows
+		s := make([]float32, nb*kernel.BlockRows*m)
+		kernel.ParallelFor(nb, 256, func(lo, hi int) {
+			for b := lo; b < hi; b++ {
+				blk := s[b*kernel.BlockRows*m : (b+1)*kernel.BlockRows*m]
+				for l := 0; l < kernel.BlockRows; l++ {
+					i := b*kernel.BlockRows + l
+					if i >= v.n {
+						break
+					}
+					row := v.data[i*v.d : i*v.d+dim]
+					scale := float32(1)
+					if v.metric == mrl.Cosine {
+						scale = norms[i]
+					}
+					for j, x := range row {
+						blk[j*kernel.BlockRows+l] = x * scale
+					}
+					if v.metric == mrl.L2 {
+						blk[dim*kernel.BlockRows+l] = -norms[i] / 2
+					}
 				}
 			}
-		}
+		})
+		return s
 	})
-	m2 := make(map[int][]float32, 1)
-	if old != nil {
-		for k, x := range *old {
-			m2[k] = x
-		}
-	}
-	m2[dim] = s
-	v.blocks.Store(&m2)
-	return s
 }
 
 // cachedNorms returns the prefix norms at dim if they have been computed,
 // else nil: for Cosine 1/‖x[:dim]‖ (0 for a zero prefix), for L2
 // ‖x[:dim]‖², for InnerProduct always nil.
-func (v *Vectors) cachedNorms(dim int) []float32 {
-	if p := v.norms.Load(); p != nil {
-		return (*p)[dim]
-	}
-	return nil
-}
+func (v *Vectors) cachedNorms(dim int) []float32 { return v.norms.get(dim) }
 
 // prefixNorms returns the prefix norms at dim (see cachedNorms), computing
 // and caching them if needed. It returns nil for InnerProduct.
 func (v *Vectors) prefixNorms(dim int) []float32 {
-	if v.metric == mrl.InnerProduct {
+	if v.metric == mrl.InnerProduct || v.n == 0 {
 		return nil
 	}
-	if s := v.cachedNorms(dim); s != nil || v.n == 0 {
+	return v.norms.getOrCompute(dim, func() []float32 {
+		s := make([]float32, v.n)
+		kernel.ParallelFor(v.n, 4096, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				s[i] = rowNorm(v.metric, v.data[i*v.d:i*v.d+dim])
+			}
+		})
 		return s
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if s := v.cachedNorms(dim); s != nil {
-		return s
-	}
-	s := make([]float32, v.n)
-	kernel.ParallelFor(v.n, 4096, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			s[i] = rowNorm(v.metric, v.data[i*v.d:i*v.d+dim])
-		}
 	})
-	old := v.norms.Load()
-	m := make(map[int][]float32, 1)
-	if old != nil {
-		for k, x := range *old {
-			m[k] = x
-		}
-	}
-	m[dim] = s
-	v.norms.Store(&m)
-	return s
 }
 
 // rowNorm is the per-row norm the metric keeps: 1/‖x‖ (0 for x = 0) for
