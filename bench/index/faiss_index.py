@@ -28,39 +28,8 @@ import time
 
 import numpy as np
 
-try:
-    import faiss
-except ImportError:
-    sys.exit("faiss_index.py: cannot import faiss: install python3-faiss (apt-get install -y python3-faiss)")
-
-
-def blas_info():
-    paths = []
-    with open("/proc/self/maps") as f:
-        for line in f:
-            p = line.split()[-1]
-            b = os.path.basename(p)
-            if ("blas" in b or "lapack" in b or "gomp" in b) and p not in paths:
-                paths.append(p)
-    info = {"faiss": getattr(faiss, "__version__", "?"), "paths": paths,
-            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
-    try:
-        import threadpoolctl
-        info["threadpoolctl"] = [
-            {k: d.get(k) for k in ("internal_api", "version", "architecture", "threading_layer", "num_threads", "filepath")}
-            for d in threadpoolctl.threadpool_info()]
-    except ImportError:
-        info["threadpoolctl"] = None
-    return info
-
-
-def limit_threads(t):
-    faiss.omp_set_num_threads(t)
-    try:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(limits=t, user_api="blas")
-    except ImportError:
-        pass
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from faissenv import blas_info, faiss, limit_threads  # noqa: E402
 
 
 def rss_bytes():

@@ -49,6 +49,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gomrl/mrl/bench/internal/proc"
+
 	mrl "github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/data"
 	"github.com/gomrl/mrl/eval"
@@ -144,7 +146,7 @@ func main() {
 			fail(fmt.Errorf("synth: %w", err))
 		}
 	}
-	emit(map[string]any{"impl": "go", "peak_rss_mib": peakRSSMiB()})
+	emit(map[string]any{"impl": "go", "peak_rss_mib": proc.PeakRSSMiB()})
 }
 
 // set is one benchmark set: database, queries (stride D) and labels.
@@ -645,22 +647,6 @@ func emit(v map[string]any) {
 		fail(err)
 	}
 	fmt.Println(string(b))
-}
-
-// peakRSSMiB returns the process's peak resident memory (VmHWM) in MiB, or
-// 0 where /proc is missing.
-func peakRSSMiB() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-			return float64(kb) / 1024
-		}
-	}
-	return 0
 }
 
 func fail(err error) {

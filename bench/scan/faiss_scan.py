@@ -22,40 +22,8 @@ import time
 
 import numpy as np
 
-try:
-    import faiss
-except ImportError:
-    sys.exit("faiss_scan.py: cannot import faiss: install python3-faiss (apt-get install -y python3-faiss)")
-
-
-def blas_info():
-    paths = []
-    with open("/proc/self/maps") as f:
-        for line in f:
-            p = line.split()[-1]
-            b = os.path.basename(p)
-            if ("blas" in b or "lapack" in b or "gomp" in b or "faiss" in b) and p not in paths:
-                paths.append(p)
-    info = {"faiss": getattr(faiss, "__version__", "?"), "paths": paths,
-            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
-    try:
-        import threadpoolctl
-        info["threadpoolctl"] = [
-            {k: d.get(k) for k in ("internal_api", "version", "architecture", "threading_layer", "num_threads", "filepath")}
-            for d in threadpoolctl.threadpool_info()]
-    except ImportError:
-        info["threadpoolctl"] = None
-    return info
-
-
-def limit_threads(t):
-    """Sets FAISS's OpenMP threads and OpenBLAS's threads to t."""
-    faiss.omp_set_num_threads(t)
-    try:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(limits=t, user_api="blas")
-    except ImportError:
-        pass  # OMP_NUM_THREADS / OPENBLAS_NUM_THREADS from run.sh
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from faissenv import blas_info, faiss, limit_threads  # noqa: E402
 
 
 def recall(got, want, k):
@@ -93,7 +61,7 @@ def main():
     limit_threads(threads[0])
     index.search(q[:64], k)
     if a.info:
-        info = blas_info()
+        info = blas_info(("faiss",))
         if not any("openblas" in p for p in info["paths"]):
             print(f"faiss_scan.py: warning: OpenBLAS is not loaded: {info['paths']}", file=sys.stderr)
         print(json.dumps({"impl": "faiss", "blas": info}), flush=True)

@@ -45,6 +45,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomrl/mrl/bench/internal/proc"
+
 	mrl "github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/data"
 	"github.com/gomrl/mrl/index"
@@ -97,7 +99,7 @@ func main() {
 		}
 		debug.FreeOSMemory()
 	}
-	emit(map[string]any{"impl": "go", "peak_rss_mib": peakRSSMiB()})
+	emit(map[string]any{"impl": "go", "peak_rss_mib": proc.PeakRSSMiB()})
 }
 
 func runSize(s size, ts []int, nq, k int, singleTime time.Duration, reps, batchReps int, dir string, seed uint64, bw1 float64) error {
@@ -344,22 +346,6 @@ func emit(v any) {
 		fail(err)
 	}
 	fmt.Println(string(b))
-}
-
-// peakRSSMiB returns the process's peak resident memory (VmHWM) in MiB, or
-// 0 where /proc is missing.
-func peakRSSMiB() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-			return float64(kb) / 1024
-		}
-	}
-	return 0
 }
 
 func fail(err error) {
