@@ -92,15 +92,7 @@ func ReadJSONL(r io.Reader, metric mrl.Metric) (*Vectors, error) {
 		}
 		str := rec.ID[0] == '"'
 		if line > first && str != (names != nil) {
-			kinds := [2]string{"a number", "a string"}
-			var was, is int
-			if names != nil {
-				was = 1
-			}
-			if str {
-				is = 1
-			}
-			return nil, fmt.Errorf("line %d: %w: \"id\" is %s, but on line %d it was %s", line, ErrInput, kinds[is], first, kinds[was])
+			return nil, fmt.Errorf("line %d: %w: \"id\" is %s, but on line %d it was %s", line, ErrInput, idKind(str), first, idKind(!str))
 		}
 		if str {
 			var name string
@@ -147,6 +139,14 @@ func ReadJSONL(r io.Reader, metric mrl.Metric) (*Vectors, error) {
 		return NewVectorsNamed(vecs, len(names), d, metric, names)
 	}
 	return NewVectors(vecs, len(ids), d, metric, ids)
+}
+
+// idKind names the kind of a JSONL id for errors.
+func idKind(str bool) string {
+	if str {
+		return "a string"
+	}
+	return "a number"
 }
 
 // WriteJSONL writes v one row per line in the form ReadJSONL reads, each

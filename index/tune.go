@@ -170,21 +170,10 @@ func Tune(v *Vectors, first Searcher, calib []float32, nq int, opt TuneOptions) 
 		return TuneResult{}, err
 	}
 	if fk.graphDim > 0 && fk.graphDim < D {
-		dims = []int{fk.graphDim} // see below: later stages may use larger dims
-		for _, d := range opt.Dims {
-			if d > fk.graphDim && d < D {
-				dims = append(dims, d)
-			}
-		}
-		if opt.Dims == nil {
-			for d := minTuneDim(D); d < D; d *= 2 {
-				if d > fk.graphDim {
-					dims = append(dims, d)
-				}
-			}
-		}
-		slices.Sort(dims)
-		dims = slices.Compact(dims)
+		// An HNSW first stage runs at its graph dim; later stages at the
+		// candidate dims above it.
+		above := slices.DeleteFunc(dims, func(d int) bool { return d <= fk.graphDim })
+		dims = append([]int{fk.graphDim}, above...)
 	}
 	truth, err := exactTruth(v, calib, ld, k)
 	if err != nil {
