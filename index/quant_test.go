@@ -1,6 +1,7 @@
 package index_test
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -260,7 +261,7 @@ func testBinaryCodes(t *testing.T, n, d, coded, k int) {
 					}
 					continue
 				}
-				bar := slices.MinFunc(want, func(a, b int32) int { return cmpFloat(key[a], key[b]) })
+				bar := slices.MinFunc(want, func(a, b int32) int { return cmp.Compare(key[a], key[b]) })
 				for _, i := range g {
 					if key[i] < key[bar]-1e-4*(1+math.Abs(key[bar])) {
 						t.Fatalf("%v: binary Search(dim=%d,k=%d) rows %v hold row %d of key %v, below the %d-th best key %v (rows %v)", metric, dim, k, g, i, key[i], k, key[bar], want)
@@ -269,16 +270,6 @@ func testBinaryCodes(t *testing.T, n, d, coded, k int) {
 			}
 		}
 	}
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // TestQuantizedInt8Codes checks the int8 ranking against its definition
