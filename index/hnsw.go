@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/internal/kernel"
@@ -117,15 +118,22 @@ func (o HNSWOptions) withDefaults(d int) HNSWOptions {
 // similar reachable node with a free slot (see repair), so every node is
 // reachable from the entry point.
 //
-// Storage is flat: every node has fixed-capacity slots of int32
-// neighbour indexes (2·M on layer 0, M on each upper layer it reaches)
-// in one []int32, with the counts in a separate []uint16; 8·M bytes per
-// node on layer 0 and, since a node reaches layer l with probability
-// M^−l, 4·M/(M−1) more on average above (plus 2 bytes per list count).
-//
+// Storage is flat. Layer 0, which searches spend nearly all their time
+// on, is one slab with a fixed-size block per node, as hnswlib lays it out:
+// the node's prefix at the graph dim (L2-normalised for Cosine, so a score
+// needs no norm lookup), then its neighbour count and 2·M int32 slots, the
+// block padded to a multiple of 64 bytes so that every prefix starts a
+// cache line. Expanding a node then reads one block, and scoring a
+// neighbour reads only its prefix, instead of a list, a count, a norm and
+// a row of the full-dim matrix in four places. That copy costs 4·dim
+// bytes per node (the shared vectors are not searched by the graph); the
+// upper layers keep M slots per list in a separate []int32 with their
+// counts, 4·M/(M−1) more bytes per node on average (a node reaches layer l
+// with probability M^−l). MemBytes reports the total.
+
 // Scores are the index's metric at the graph dim: the cosine of the
-// re-normalised prefixes (using the Vectors' cached prefix norms), the
-// inner product, or the negated squared L2 distance.
+// re-normalised prefixes, the inner product, or the negated squared L2
+// distance.
 //
 // Search at dim equal to the graph dim returns the best k of a beam search
 // of width max(ef, k) on layer 0; at a larger dim it reranks those
@@ -142,11 +150,15 @@ type HNSW struct {
 	m, m0    int // max neighbours above layer 0, on layer 0
 	efc      int
 	ef       atomic.Int64
-	norms    []float32 // Cosine: 1/‖x[:dim]‖ per row; nil otherwise
+	cosine   bool      // nodes hold normalised prefixes
+	stride   int       // floats per node block in nodes
+	count0   int       // offset of the layer-0 count in a block (the graph dim)
+	nodes    []float32 // per node: prefix, layer-0 count, m0 slots, padding
+	nodeInts []int32   // nodes viewed as int32 (the count and slots)
 	levels   []uint8   // level of each node
-	upper    []int32   // upper[i]: index of node i's level-1 slot among the upper slots
-	links    []int32   // N·m0 layer-0 slots, then m per upper slot
-	counts   []uint16  // neighbours held per slot: N layer-0 slots, then upper
+	upper    []int32   // upper[i]: index of node i's level-1 list among the upper lists
+	links    []int32   // m slots per upper list
+	counts   []int32   // neighbours held per upper list
 	entry    int32     // entry point; -1 when empty
 	maxLevel int       // level of the entry point
 	repaired int       // nodes repair linked
@@ -157,6 +169,36 @@ type HNSW struct {
 	// point and top level.
 	locks []sync.Mutex
 	top   sync.Mutex
+}
+
+// newHNSWGraph returns an HNSW over v with its layer-0 slab holding the
+// prefixes at dim and empty lists, and no upper layers.
+func newHNSWGraph(v *Vectors, dim, m int) *HNSW {
+	h := &HNSW{v: v, dim: dim, m: m, m0: 2 * m, entry: -1, cosine: v.metric == mrl.Cosine}
+	h.count0 = dim
+	h.stride = (dim + 1 + h.m0 + 15) &^ 15
+	h.nodes = make([]float32, v.n*h.stride)
+	if len(h.nodes) > 0 {
+		h.nodeInts = unsafe.Slice((*int32)(unsafe.Pointer(&h.nodes[0])), len(h.nodes))
+	}
+	for i := range v.n {
+		x := h.nodes[i*h.stride : i*h.stride+dim]
+		copy(x, v.data[i*v.d:i*v.d+dim])
+		if h.cosine {
+			f := rowNorm(mrl.Cosine, x)
+			for j := range x {
+				x[j] *= f
+			}
+		}
+	}
+	return h
+}
+
+// MemBytes returns the bytes h holds besides the Vectors it was built
+// over: the layer-0 slab with the prefix copies, the upper layers and the
+// per-node levels.
+func (h *HNSW) MemBytes() int64 {
+	return int64(4*len(h.nodes) + 4*len(h.links) + 4*len(h.counts) + 4*len(h.upper) + len(h.levels))
 }
 
 var _ Searcher = (*HNSW)(nil)
@@ -173,11 +215,9 @@ func NewHNSW(v *Vectors, opt HNSWOptions) (*HNSW, error) {
 		return nil, fmt.Errorf("hnsw graph at dim %d of %d: %w", opt.Dim, v.d, ErrDim)
 	}
 	n := v.n
-	h := &HNSW{v: v, dim: opt.Dim, m: opt.M, m0: 2 * opt.M, efc: opt.EfConstruction, entry: -1}
+	h := newHNSWGraph(v, opt.Dim, opt.M)
+	h.efc = opt.EfConstruction
 	h.ef.Store(int64(opt.EfSearch))
-	if v.metric == mrl.Cosine {
-		h.norms = v.prefixNorms(h.dim)
-	}
 	rng := rand.New(rand.NewPCG(opt.Seed, 0x9e3779b97f4a7c15))
 	mL := 1 / math.Log(float64(opt.M))
 	h.levels = make([]uint8, n)
@@ -189,8 +229,8 @@ func NewHNSW(v *Vectors, opt HNSWOptions) (*HNSW, error) {
 		h.upper[i] = int32(total)
 		total += l
 	}
-	h.links = make([]int32, n*h.m0+total*h.m)
-	h.counts = make([]uint16, n+total)
+	h.links = make([]int32, total*h.m)
+	h.counts = make([]int32, total)
 	s := h.newScratch()
 	if opt.Threads <= 1 || n < 2*opt.Threads {
 		for i := range n {
@@ -237,29 +277,21 @@ func (h *HNSW) Ef() int { return int(h.ef.Load()) }
 // It is safe to call during searches.
 func (h *HNSW) SetEf(ef int) { h.ef.Store(int64(max(ef, 1))) }
 
-// slot returns the index of node i's neighbour list on layer l.
-func (h *HNSW) slot(i int32, l int) int {
-	if l == 0 {
-		return int(i)
-	}
-	return h.v.n + int(h.upper[i]) + l - 1
-}
-
 // list returns the neighbour slots of node i on layer l (full capacity)
-// and the index of its count.
-func (h *HNSW) list(i int32, l int) ([]int32, int) {
-	s := h.slot(i, l)
+// and its count.
+func (h *HNSW) list(i int32, l int) ([]int32, *int32) {
 	if l == 0 {
-		return h.links[s*h.m0 : (s+1)*h.m0], s
+		b := int(i)*h.stride + h.count0
+		return h.nodeInts[b+1 : b+1+h.m0], &h.nodeInts[b]
 	}
-	off := h.v.n*h.m0 + (s-h.v.n)*h.m
-	return h.links[off : off+h.m], s
+	u := int(h.upper[i]) + l - 1
+	return h.links[u*h.m : (u+1)*h.m], &h.counts[u]
 }
 
 // neighbours returns the neighbours of node i on layer l.
 func (h *HNSW) neighbours(i int32, l int) []int32 {
-	nb, s := h.list(i, l)
-	return nb[:h.counts[s]]
+	nb, c := h.list(i, l)
+	return nb[:*c]
 }
 
 // neighboursOf is neighbours for code that also runs during a concurrent
@@ -274,43 +306,40 @@ func (h *HNSW) neighboursOf(s *hnswScratch, i int32, l int) []int32 {
 	return s.nb
 }
 
-// prefix returns row i's prefix at the graph dim and the norm factor sim
-// needs for it.
+// prefix returns node i's prefix at the graph dim (normalised for Cosine)
+// and the norm factor sim needs for it.
 func (h *HNSW) prefix(i int32) ([]float32, float32) {
-	off := int(i) * h.v.d
-	var qn float32
-	if h.norms != nil {
-		qn = h.norms[i]
-	}
-	return h.v.data[off : off+h.dim], qn
+	off := int(i) * h.stride
+	return h.nodes[off : off+h.dim], 1
 }
 
-// queryNorm returns the norm factor sim needs for a query prefix.
+// queryNorm returns the norm factor sim needs for a query prefix: 1/‖q‖
+// for Cosine (0 for a zero prefix), else 1 (unused).
 func (h *HNSW) queryNorm(q []float32) float32 {
-	if h.norms != nil {
+	if h.cosine {
 		return rowNorm(mrl.Cosine, q)
 	}
-	return 0
+	return 1
 }
 
-// sim returns the score of row j against q (len = graph dim), whose norm
-// factor is qn (1/‖q‖ for Cosine).
+// sim returns the score of node j against q (len = graph dim), whose norm
+// factor is qn.
 func (h *HNSW) sim(q []float32, qn float32, j int32) float32 {
-	off := int(j) * h.v.d
-	x := h.v.data[off : off+len(q)]
+	off := int(j) * h.stride
+	x := h.nodes[off : off+len(q)]
 	switch h.v.metric {
 	case mrl.Cosine:
-		return kernel.Dot(q, x) * qn * h.norms[j]
+		return kernel.Dot(q, x) * qn
 	case mrl.L2:
 		return -kernel.SqL2(q, x)
 	}
 	return kernel.Dot(q, x)
 }
 
-// simBatch sets dst[t] = sim(q, qn, ids[t]) and returns dst. The rows are
-// read together (kernel.DotGather: several rows in flight, the next ones
+// simBatch sets dst[t] = sim(q, qn, ids[t]) and returns dst. The prefixes
+// are read together (kernel.DotGather: several in flight, the next ones
 // prefetched), which is what a beam search waits on: each neighbour list
-// points to rows scattered over the whole matrix.
+// points to nodes scattered over the whole slab.
 func (h *HNSW) simBatch(q []float32, qn float32, ids []int32, dst []float32) []float32 {
 	switch h.v.metric {
 	case mrl.L2:
@@ -318,12 +347,12 @@ func (h *HNSW) simBatch(q []float32, qn float32, ids []int32, dst []float32) []f
 			dst[t] = h.sim(q, qn, j)
 		}
 	case mrl.Cosine:
-		kernel.DotGather(dst, q, h.v.data, h.v.d, ids)
-		for t, j := range ids {
-			dst[t] *= qn * h.norms[j]
+		kernel.DotGather(dst, q, h.nodes, h.stride, ids)
+		for t := range dst {
+			dst[t] *= qn
 		}
 	default:
-		kernel.DotGather(dst, q, h.v.data, h.v.d, ids)
+		kernel.DotGather(dst, q, h.nodes, h.stride, ids)
 	}
 	return dst
 }
@@ -336,8 +365,8 @@ type hnswCand struct {
 
 // hnswScratch is the per-goroutine state of searches and inserts.
 type hnswScratch struct {
-	visited []uint32 // visited[i] == gen: node i seen in this search
-	gen     uint32
+	visited []uint16 // visited[i] == gen: node i seen in this search (2 bytes: half the cache footprint of 4)
+	gen     uint16
 	cand    []hnswCand // max-heap by score
 	res     []Hit      // topK storage
 	sel     []int32    // neighbours chosen for a new node
@@ -350,7 +379,7 @@ type hnswScratch struct {
 }
 
 func (h *HNSW) newScratch() *hnswScratch {
-	return &hnswScratch{visited: make([]uint32, h.v.n), batch: make([]int32, 0, h.m0), sims: make([]float32, h.m0)}
+	return &hnswScratch{visited: make([]uint16, h.v.n), batch: make([]int32, 0, h.m0), sims: make([]float32, h.m0)}
 }
 
 func (h *HNSW) getScratch() *hnswScratch {
@@ -524,7 +553,7 @@ func (h *HNSW) insert(s *hnswScratch, i int32) {
 			h.locks[i].Lock()
 		}
 		nb, c := h.list(i, lc)
-		h.counts[c] = uint16(copy(nb, s.sel))
+		*c = int32(copy(nb, s.sel))
 		if h.locks != nil {
 			h.locks[i].Unlock()
 		}
@@ -545,10 +574,10 @@ func (h *HNSW) linkBack(s *hnswScratch, j, i int32, l int) {
 		defer h.locks[j].Unlock()
 	}
 	nb, c := h.list(j, l)
-	n := int(h.counts[c])
+	n := int(*c)
 	if n < len(nb) {
 		nb[n] = i
-		h.counts[c]++
+		*c++
 		return
 	}
 	x, xn := h.prefix(j)
@@ -559,7 +588,7 @@ func (h *HNSW) linkBack(s *hnswScratch, j, i int32, l int) {
 	p = append(p, Hit{Score: h.sim(x, xn, i), Index: i})
 	slices.SortFunc(p, compareHits)
 	s.keep = h.selectNeighbours(s, p, len(nb), s.keep)
-	h.counts[c] = uint16(copy(nb, s.keep))
+	*c = int32(copy(nb, s.keep))
 	s.prune = p[:0]
 }
 
@@ -601,16 +630,16 @@ func (h *HNSW) repair(s *hnswScratch) {
 		q, qn := h.prefix(u)
 		from := int32(-1)
 		for _, r := range h.searchLayer(s, q, qn, h.entry, h.sim(q, qn, h.entry), h.efc, 0) {
-			if int(h.counts[r.Index]) < h.m0 {
+			if len(h.neighbours(r.Index, 0)) < h.m0 {
 				from = r.Index
 				break
 			}
 		}
-		for int(full) < n && int(h.counts[full]) == h.m0 {
+		for int(full) < n && len(h.neighbours(full, 0)) == h.m0 {
 			full++ // lists only grow here: a full node stays full
 		}
 		for r := full; from < 0 && int(r) < n; r++ {
-			if reached[r] && int(h.counts[r]) < h.m0 {
+			if reached[r] && len(h.neighbours(r, 0)) < h.m0 {
 				from = r
 			}
 		}
@@ -618,8 +647,8 @@ func (h *HNSW) repair(s *hnswScratch) {
 			continue
 		}
 		nb, c := h.list(from, 0)
-		nb[h.counts[c]] = u
-		h.counts[c]++
+		nb[*c] = u
+		*c++
 		h.repaired++
 		mark(u)
 	}

@@ -46,8 +46,8 @@ func checkGraph(t *testing.T, h *HNSW) {
 	for i := range int32(n) {
 		for l := 0; l <= int(h.levels[i]); l++ {
 			nb, c := h.list(i, l)
-			if int(h.counts[c]) > len(nb) {
-				t.Fatalf("node %d layer %d: %d neighbours, capacity %d", i, l, h.counts[c], len(nb))
+			if *c < 0 || int(*c) > len(nb) {
+				t.Fatalf("node %d layer %d: %d neighbours, capacity %d", i, l, *c, len(nb))
 			}
 			want := h.m
 			if l == 0 {
@@ -117,7 +117,7 @@ func TestHNSWGraphInvariants(t *testing.T) {
 		if err != nil {
 			t.Fatalf("NewHNSW(n=%d, %v, %+v): %v", tt.n, tt.metric, tt.opt, err)
 		}
-		t.Logf("n=%d %v %+v: max level %d, %d upper lists, %d nodes repaired", tt.n, tt.metric, tt.opt, h.maxLevel, len(h.counts)-tt.n, h.repaired)
+		t.Logf("n=%d %v %+v: max level %d, %d upper lists, %d nodes repaired", tt.n, tt.metric, tt.opt, h.maxLevel, len(h.counts), h.repaired)
 		checkGraph(t, h)
 	}
 }
@@ -134,7 +134,8 @@ func TestHNSWDeterministic(t *testing.T) {
 	b, _ := NewHNSW(v, opt)
 	same := func(a, b *HNSW) bool {
 		return a.entry == b.entry && a.maxLevel == b.maxLevel && slices.Equal(a.levels, b.levels) &&
-			slices.Equal(a.upper, b.upper) && slices.Equal(a.links, b.links) && slices.Equal(a.counts, b.counts)
+			slices.Equal(a.upper, b.upper) && slices.Equal(a.nodeInts, b.nodeInts) &&
+			slices.Equal(a.links, b.links) && slices.Equal(a.counts, b.counts)
 	}
 	if !same(a, b) {
 		t.Errorf("two builds with seed %d differ", opt.Seed)
@@ -143,5 +144,29 @@ func TestHNSWDeterministic(t *testing.T) {
 	c, _ := NewHNSW(v, opt)
 	if same(a, c) {
 		t.Errorf("builds with seeds %d and %d are equal", opt.Seed-1, opt.Seed)
+	}
+}
+
+// A search whose visited generation wraps around (every 65535 searches
+// with one scratch) clears the marks and finds what a fresh scratch finds.
+func TestHNSWVisitedWrap(t *testing.T) {
+	v := hnswData(t, 500, 8, mrl.Cosine, false)
+	h, err := NewHNSW(v, HNSWOptions{M: 4, EfSearch: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := v.data[8*7 : 8*8]
+	want := h.search(h.newScratch(), q, 8, 10, nil)
+	s := h.newScratch()
+	for i := range s.visited {
+		s.visited[i] = 1 // stale marks of an earlier generation 1
+	}
+	s.gen = 0xffff // the next search wraps to generation 1
+	got := h.search(s, q, 8, 10, nil)
+	if !slices.Equal(got, want) {
+		t.Errorf("after the wrap: %v, want %v", got, want)
+	}
+	if s.gen != 1 {
+		t.Errorf("generation %d after the wrap, want 1", s.gen)
 	}
 }

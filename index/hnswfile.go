@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/internal/atomicfile"
 )
 
@@ -50,7 +49,7 @@ func EncodeHNSW(w io.Writer, h *HNSW) error {
 		b = le.AppendUint32(b, uint32(h.entry))
 		b = le.AppendUint32(b, uint32(h.maxLevel))
 		b = le.AppendUint64(b, uint64(h.v.n))
-		b = le.AppendUint64(b, uint64(len(h.counts)-h.v.n))
+		b = le.AppendUint64(b, uint64(len(h.counts)))
 		flush := func(need int) error {
 			if len(b)+need <= cap(b) {
 				return nil
@@ -71,17 +70,36 @@ func EncodeHNSW(w io.Writer, h *HNSW) error {
 			}
 			b = append(b, 0)
 		}
-		for _, x := range h.links {
-			if err := flush(4); err != nil {
+		putLinks := func(x []int32) error {
+			for _, j := range x {
+				if err := flush(4); err != nil {
+					return err
+				}
+				b = le.AppendUint32(b, uint32(j))
+			}
+			return nil
+		}
+		for i := range int32(h.v.n) {
+			nb, _ := h.list(i, 0)
+			if err := putLinks(nb); err != nil {
 				return err
 			}
-			b = le.AppendUint32(b, uint32(x))
+		}
+		if err := putLinks(h.links); err != nil {
+			return err
+		}
+		for i := range int32(h.v.n) {
+			if err := flush(2); err != nil {
+				return err
+			}
+			_, c := h.list(i, 0)
+			b = le.AppendUint16(b, uint16(*c))
 		}
 		for _, c := range h.counts {
 			if err := flush(2); err != nil {
 				return err
 			}
-			b = le.AppendUint16(b, c)
+			b = le.AppendUint16(b, uint16(c))
 		}
 		return put(b)
 	})
@@ -91,7 +109,7 @@ func pad4(n int) int { return (4 - n%4) % 4 }
 
 func hnswPayloadSize(h *HNSW) uint64 {
 	n := len(h.levels)
-	return uint64(hnswHead + n + pad4(n) + 4*len(h.links) + 2*len(h.counts))
+	return uint64(hnswHead + n + pad4(n) + 4*(n*h.m0+len(h.links)) + 2*(n+len(h.counts)))
 }
 
 // DecodeHNSW reads an index file held in b that EncodeHNSW wrote. Its
@@ -152,7 +170,8 @@ func decodeGraph(v *Vectors, p []byte) (*HNSW, error) {
 	if uint64(len(p)) != want {
 		return nil, fmt.Errorf("%d bytes, want %d", len(p), want)
 	}
-	h := &HNSW{v: v, dim: int(dim), m: mm, m0: 2 * mm, efc: int(efc), entry: entry, maxLevel: int(maxLevel)}
+	h := newHNSWGraph(v, int(dim), mm)
+	h.efc, h.entry, h.maxLevel = int(efc), entry, int(maxLevel)
 	h.ef.Store(int64(ef))
 	p = p[hnswHead:]
 	h.levels = make([]uint8, nn)
@@ -171,14 +190,26 @@ func decodeGraph(v *Vectors, p []byte) (*HNSW, error) {
 		return nil, fmt.Errorf("levels sum to %d, header says %d upper lists", total, nu)
 	}
 	p = p[nn+pad4(nn):]
-	h.links = make([]int32, nn*h.m0+nu*mm)
+	for i := range int32(nn) {
+		nb, _ := h.list(i, 0)
+		for t := range nb {
+			nb[t] = int32(le.Uint32(p[4*t:]))
+		}
+		p = p[4*len(nb):]
+	}
+	h.links = make([]int32, nu*mm)
 	for i := range h.links {
 		h.links[i] = int32(le.Uint32(p[4*i:]))
 	}
 	p = p[4*len(h.links):]
-	h.counts = make([]uint16, nn+nu)
+	for i := range int32(nn) {
+		_, c := h.list(i, 0)
+		*c = int32(le.Uint16(p[2*i:]))
+	}
+	p = p[2*nn:]
+	h.counts = make([]int32, nu)
 	for i := range h.counts {
-		h.counts[i] = le.Uint16(p[2*i:])
+		h.counts[i] = int32(le.Uint16(p[2*i:]))
 	}
 	switch {
 	case nn == 0 && (entry != -1 || maxLevel != 0):
@@ -189,18 +220,15 @@ func decodeGraph(v *Vectors, p []byte) (*HNSW, error) {
 	for i := range int32(nn) {
 		for l := 0; l <= int(h.levels[i]); l++ {
 			nb, c := h.list(i, l)
-			if int(h.counts[c]) > len(nb) {
-				return nil, fmt.Errorf("node %d, layer %d: %d neighbours, capacity %d", i, l, h.counts[c], len(nb))
+			if *c < 0 || int(*c) > len(nb) {
+				return nil, fmt.Errorf("node %d, layer %d: %d neighbours, capacity %d", i, l, *c, len(nb))
 			}
-			for _, j := range nb[:h.counts[c]] {
+			for _, j := range nb[:*c] {
 				if j < 0 || int(j) >= nn || int(h.levels[j]) < l {
 					return nil, fmt.Errorf("node %d, layer %d: neighbour %d out of range or below the layer", i, l, j)
 				}
 			}
 		}
-	}
-	if v.metric == mrl.Cosine {
-		h.norms = v.prefixNorms(h.dim)
 	}
 	return h, nil
 }

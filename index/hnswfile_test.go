@@ -82,10 +82,11 @@ func TestDecodeHNSWErrors(t *testing.T) {
 	// mutated returns the file of a copy of h changed by fn: a graph that
 	// is impossible but has valid checksums.
 	mutated := func(fn func(g *HNSW)) []byte {
-		g := &HNSW{v: h.v, dim: h.dim, m: h.m, m0: h.m0, efc: h.efc, norms: h.norms,
-			levels: slices.Clone(h.levels), upper: slices.Clone(h.upper),
-			links: slices.Clone(h.links), counts: slices.Clone(h.counts),
-			entry: h.entry, maxLevel: h.maxLevel}
+		g := newHNSWGraph(h.v, h.dim, h.m)
+		copy(g.nodes, h.nodes)
+		g.efc, g.entry, g.maxLevel = h.efc, h.entry, h.maxLevel
+		g.levels, g.upper = slices.Clone(h.levels), slices.Clone(h.upper)
+		g.links, g.counts = slices.Clone(h.links), slices.Clone(h.counts)
 		g.SetEf(h.Ef())
 		fn(g)
 		return encodeHNSW(t, g)
@@ -101,12 +102,14 @@ func TestDecodeHNSWErrors(t *testing.T) {
 		{"no graph", encode(t, v), ErrFormat},
 		{"truncated", good[:len(good)-9], ErrTruncated},
 		{"flipped graph byte", modified(good, func(b []byte) { b[graphOff+50] ^= 1 }), ErrCorrupt},
-		{"neighbour out of range", mutated(func(g *HNSW) { g.links[0] = 200 }), ErrCorrupt},
-		{"negative neighbour", mutated(func(g *HNSW) { g.links[0] = -1 }), ErrCorrupt},
-		{"count above capacity", mutated(func(g *HNSW) { g.counts[0] = uint16(2*g.m + 1) }), ErrCorrupt},
+		{"neighbour out of range", mutated(func(g *HNSW) { g.neighbours(0, 0)[0] = 200 }), ErrCorrupt},
+		{"negative neighbour", mutated(func(g *HNSW) { g.neighbours(0, 0)[0] = -1 }), ErrCorrupt},
+		{"upper neighbour out of range", mutated(func(g *HNSW) { g.neighbours(int32(top), 1)[0] = 200 }), ErrCorrupt},
+		{"count above capacity", mutated(func(g *HNSW) { _, c := g.list(0, 0); *c = int32(2*g.m + 1) }), ErrCorrupt},
+		{"upper count above capacity", mutated(func(g *HNSW) { _, c := g.list(int32(top), 1); *c = int32(g.m + 1) }), ErrCorrupt},
 		{"neighbour below the layer", mutated(func(g *HNSW) {
 			nb, c := g.list(int32(top), 1)
-			nb[0], g.counts[c] = low, max(g.counts[c], 1)
+			nb[0], *c = low, max(*c, 1)
 		}), ErrCorrupt},
 		{"entry not at the top", mutated(func(g *HNSW) { g.entry = low }), ErrCorrupt},
 		{"graph dim above D", mutated(func(g *HNSW) { g.dim = 9 }), ErrCorrupt},

@@ -349,13 +349,12 @@ func run(c config, s *set) error {
 			return err
 		}
 		build := time.Since(t0)
-		// The graph's bytes per row from its documented layout: 2·M
-		// slots and a count on layer 0, 1/(M−1) upper lists of M slots
-		// and a count on average, a level byte, the prefix norm at the
-		// graph dim (Cosine). The heap growth of the build is reported
-		// beside it; it agrees when no garbage is freed meanwhile.
+		// The graph's bytes per row (HNSW.MemBytes: the layer-0 blocks
+		// with their prefix copies, the upper layers, the levels). The
+		// heap growth of the build is reported beside it; it agrees when
+		// no garbage is freed meanwhile.
 		grown := float64(int64(heapAlloc())-int64(heap0)) / float64(s.v.N())
-		graphBytes := float64(8*c.m+2) + float64(4*c.m+2)/float64(c.m-1) + 1 + 4
+		graphBytes := float64(h.MemBytes()) / float64(s.v.N())
 		for _, ef := range c.efs {
 			h.SetEf(ef)
 			dims := []int{g}
