@@ -479,6 +479,12 @@ func (h *HNSW) searchLayer(s *hnswScratch, q []float32, qn float32, ep int32, ep
 				res.push(Hit{Score: sj, Index: ids[t]})
 			}
 		}
+		if l == 0 && len(s.cand) > 0 {
+			// The next node to expand is known: fetch its count and
+			// slots while the heap work of the loop runs.
+			b := int(s.cand[0].id)*h.stride + h.count0
+			kernel.Prefetch(h.nodeInts[b : b+1+h.m0])
+		}
 	}
 	s.res = res.sorted()
 	return s.res

@@ -23,7 +23,7 @@
 #   PLANS ["16:200,D:10;32:200,D:10;64:100,D:10;8:800,32:100,D:10"]  funnels with a Flat first stage (D: full dim)
 #   HNSW_PLANS ["G:50,D:10;G:100,D:10;G:200,D:10;G:400,D:10"]  funnels whose first stage is the HNSW graph (G: graph dim)
 #   IVF_LISTS [256]                   IVF lists on the synthetic set (real sets: round(sqrt(N)))
-#   MINTIME [1]                       seconds of each single-query QPS loop
+#   MINTIME [1]                       seconds of each single-query QPS measurement (ours, hnswlib: median of 5 equal rounds)
 #   THREADS [2]                       threads of batched searches and ground truth; batched Flat runs at 1 and THREADS
 #   BUILD_THREADS [2]                 threads of every engine's HNSW build (ours: HNSWOptions.Threads)
 #   SKIP_PEERS=1                      only our side

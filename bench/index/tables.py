@@ -56,7 +56,7 @@ def main():
     print(f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}; whole run {int(secs) // 60} min {int(secs) % 60} s")
     print(f"- CPU: {cpu}; load average before: {load_before}; after: {load_after}")
     print(f"- Go: {go.get('go', '?')}; GEMM {go.get('gemm', '?')}; GOMAXPROCS {go.get('gomaxprocs', '?')}. "
-          f"QPS is one query at a time on one thread for every engine; recall and mAP use all queries; "
+          f"QPS is one query at a time on one thread for every engine (ours and hnswlib: the median of 5 rounds of MINTIME/5 s, the same queries each round); recall and mAP use all queries; "
           f"batched searches and ground truth use {go.get('threads', '?')} threads")
     if fi:
         tpc = [d for d in (fi.get("threadpoolctl") or []) if d.get("internal_api") == "openblas"]

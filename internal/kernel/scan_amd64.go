@@ -58,3 +58,8 @@ func dotBlocks16(dst, q, blk []float32, bar float32, masks []uint16) int {
 	}
 	return dotBlocks16Generic(dst, q, blk, bar, masks)
 }
+
+// prefetch issues PREFETCHT0 for every 64-byte line of the n bytes at p.
+//
+//go:noescape
+func prefetch(p *int32, n int)

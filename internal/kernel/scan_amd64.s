@@ -355,3 +355,16 @@ g1red:
 gdone:
 	VZEROUPPER
 	RET
+
+// func prefetch(p *int32, n int)
+TEXT ·prefetch(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), AX
+	MOVQ n+8(FP), CX
+	LEAQ (AX)(CX*1), CX // end
+	ANDQ $-64, AX       // the first line
+pfloop:
+	PREFETCHT0 (AX)
+	ADDQ       $64, AX
+	CMPQ       AX, CX
+	JB         pfloop
+	RET

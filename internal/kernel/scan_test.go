@@ -274,3 +274,21 @@ func TestDotGather(t *testing.T) {
 		}()
 	}
 }
+
+// Prefetch reads nothing and changes nothing, at any length and offset
+// (including the last bytes of an allocation).
+func TestPrefetch(t *testing.T) {
+	x := make([]int32, 1000)
+	for i := range x {
+		x[i] = int32(i)
+	}
+	for _, tt := range []struct{ lo, hi int }{{0, 0}, {0, 1}, {3, 18}, {0, 16}, {1, 17}, {999, 1000}, {500, 1000}, {0, 1000}} {
+		Prefetch(x[tt.lo:tt.hi])
+	}
+	Prefetch(nil)
+	for i := range x {
+		if x[i] != int32(i) {
+			t.Fatalf("x[%d] = %d after Prefetch", i, x[i])
+		}
+	}
+}

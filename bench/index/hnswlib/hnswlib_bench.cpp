@@ -15,6 +15,7 @@
 #include <hnswlib/hnswlib.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -102,16 +103,24 @@ int main(int argc, char** argv) {
 			}
 			total += k;
 		}
-		size_t calls = 0;
-		double s0 = now(), el = 0;
+		// The median of 5 rounds of minTime/5, each from the first query,
+		// as bench/index/main.go times ours (the shared VM's speed drifts).
+		std::vector<double> rounds;
 		volatile size_t sink = 0;
-		while (calls == 0 || (el = now() - s0) < minTime) {
-			auto res = alg->searchKnn(q.data() + (calls % nq) * p, k);
-			sink += res.size();
-			calls++;
+		for (int r = 0; r < 5; r++) {
+			size_t calls = 0;
+			double s0 = now(), el = 0;
+			while (calls == 0 || (el = now() - s0) < minTime / 5) {
+				auto res = alg->searchKnn(q.data() + (calls % nq) * p, k);
+				sink += res.size();
+				calls++;
+			}
+			rounds.push_back(calls / el);
 		}
+		std::sort(rounds.begin(), rounds.end());
+		double qps = rounds[2];
 		printf("{\"impl\":\"hnswlib\",\"set\":\"%s\",\"method\":\"hnsw\",\"graph_dim\":%zu,\"dim\":%zu,\"ef\":%d,\"qps\":%.1f,\"recall_prefix\":%.4f}\n",
-		       set.c_str(), p, p, ef, calls / el, double(hits) / total);
+		       set.c_str(), p, p, ef, qps, double(hits) / total);
 		fflush(stdout);
 	}
 	delete alg;
