@@ -80,7 +80,7 @@ def main():
           "so a row's energy is concentrated in its leading dims, as in a Matryoshka embedding, and a prefix ranks roughly as the full "
           "vector does (the first 64 of 256 dims carry ~77% of the variance); queries are drawn in the same call.")
     print("- Memory per vector: 4·D bytes of vectors plus 4 for the norm at D (cosine), plus the index's own structure "
-          "(HNSW graph, IVF lists and centroids, prefix norms: from the layouts documented in package index; the JSON lines also carry the measured heap growth of each build). Peers: resident-memory growth of the build / N, "
+          "(HNSW graph with its prefix copy: HNSW.MemBytes; IVF lists and centroids, prefix norms: from the layouts documented in package index; the JSON lines also carry the measured heap growth of each build). Peers: resident-memory growth of the build / N, "
           "which includes their own copy of the prefix vectors.")
     print()
 
@@ -191,9 +191,9 @@ def main():
                       f"{best['ef'] if best else 'none'} | {f(best and best['qps'])} | {f(best and best['recall_prefix'], '{:.4f}')} | {ratio} | "
                       f"{f(iq)} | {iratio} |")
             print()
-            print(f"Index bytes/vector: ours, the graph and its prefix norm (documented layout; it searches the shared {setup['d']}-dim rows in place, "
-                  f"{4 * setup['d'] + 4} bytes/vector); peers, resident-memory growth of the build / N, which includes their own copy of the "
-                  f"{gd}-dim prefixes ({4 * gd} bytes/vector).")
+            print(f"Index bytes/vector: ours, HNSW.MemBytes / N: the graph with its own copy of the {gd}-dim prefixes ({4 * gd} bytes/vector), "
+                  f"beside the {setup['d']}-dim rows the funnel reranks ({4 * setup['d'] + 4} bytes/vector); peers, resident-memory growth of the build / N, "
+                  f"which includes their own copy of the {gd}-dim prefixes.")
             print()
             print(f"| ef | ours QPS | ours recall@10 (dim {gd}) | ours funnel → {setup['d']} QPS | its recall@10 vs exact at {setup['d']} | "
                   "FAISS QPS | FAISS recall@10 | hnswlib QPS | hnswlib recall@10 |")
