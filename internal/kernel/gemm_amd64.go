@@ -23,6 +23,10 @@ const (
 	directBMaxM = 64
 	// Products with fewer multiply-adds than this run on one goroutine.
 	gemmParallelMin = 1 << 21
+	// Products whose m and n are both too small to split among the
+	// threads (under 64 per thread) and whose k is at least this split k
+	// instead (see gemmSplitK).
+	gemmSplitKMin = 2048
 )
 
 // gemmBufs are the packing buffers of one goroutine, reused via gemmPool.
@@ -48,6 +52,10 @@ func gemmAVX2(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 		gemmBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
 		return
 	}
+	if t := Threads(); k >= gemmSplitKMin && max(m, n) < t*64 {
+		gemmSplitK(t, transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
+		return
+	}
 	if n >= m {
 		parallelFor(n, gemmNR*max(1, 64/gemmNR), func(lo, hi int) {
 			bs := b[lo:]
@@ -65,6 +73,49 @@ func gemmAVX2(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 		}
 		gemmBlocked(transA, transB, hi-lo, n, k, alpha, as, lda, b, ldb, c[lo*ldc:], ldc)
 	})
+}
+
+// gemmSplitK is gemmAVX2 for the products of a weight gradient, such as
+// dW = dyᵀ·cols of a convolution: C is small (m, n ≤ a few dozen) and k is
+// every pixel of the batch, so splitting m or n leaves a thread idle. Each
+// of t goroutines multiplies its share of k; the first accumulates into C,
+// the others into zeroed m×n buffers that are then added to C in order
+// (so the result is deterministic for a given t).
+func gemmSplitK(t int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	per := roundUp((k+t-1)/t, 8)
+	parts := (k + per - 1) / per
+	bufs := make([][]float32, parts)
+	parallelFor(parts, 1, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			k0, k1 := p*per, min((p+1)*per, k)
+			// op(A)'s columns and op(B)'s rows k0..k1.
+			var as, bs []float32
+			if transA {
+				as = a[k0*lda:]
+			} else {
+				as = a[k0:]
+			}
+			if transB {
+				bs = b[k0:]
+			} else {
+				bs = b[k0*ldb:]
+			}
+			if p == 0 {
+				gemmBlocked(transA, transB, m, n, k1-k0, alpha, as, lda, bs, ldb, c, ldc)
+				continue
+			}
+			bufs[p] = make([]float32, m*n)
+			gemmBlocked(transA, transB, m, n, k1-k0, alpha, as, lda, bs, ldb, bufs[p], n)
+		}
+	})
+	for _, buf := range bufs[1:] {
+		for i := range m {
+			row, src := c[i*ldc:i*ldc+n], buf[i*n:(i+1)*n]
+			for j := range row {
+				row[j] += src[j]
+			}
+		}
+	}
 }
 
 // gemmBlocked is gemmAVX2 on the calling goroutine.

@@ -125,11 +125,12 @@ func TestSgemmAllTransposes(t *testing.T) {
 }
 
 // TestSgemmThreadsTransposed checks that 1 and 2 goroutines agree on large
-// products split along n and along m, for all transposes.
+// products split along n, along m and (small m and n, long k: weight
+// gradients) along k, for all transposes.
 func TestSgemmThreadsTransposed(t *testing.T) {
 	r := rand.New(rand.NewPCG(15, 16))
 	defer SetThreads(SetThreads(1))
-	for _, sz := range [][3]int{{130, 700, 100}, {900, 50, 120}} {
+	for _, sz := range [][3]int{{130, 700, 100}, {900, 50, 120}, {16, 9, 20000}, {32, 100, 3001}, {7, 5, 70001}} {
 		for _, tA := range []bool{false, true} {
 			for _, tB := range []bool{false, true} {
 				m, n, k := sz[0], sz[1], sz[2]
