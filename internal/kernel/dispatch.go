@@ -10,6 +10,9 @@ package kernel
 // on (AMD Zen 3) have no AVX-512, so such a kernel could not be tested.
 var (
 	gemm = gemmGeneric
+	// gemmOver, if set, is gemm overwriting C (Sgemm's beta = 0) instead
+	// of accumulating into a cleared C.
+	gemmOver func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int)
 	dot  = dotGeneric
 	axpy = axpyGeneric
 	sqL2 = sqL2Generic

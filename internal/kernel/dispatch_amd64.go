@@ -12,6 +12,7 @@ func init() {
 		return
 	}
 	gemm = gemmAVX2
+	gemmOver = gemmAVX2Over
 	dot = dotAVX2
 	axpy = axpyAVX2
 	sqL2 = sqL2AVX2

@@ -35,6 +35,10 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if m == 0 || n == 0 {
 		return
 	}
+	if beta == 0 && k > 0 && alpha != 0 && gemmOver != nil {
+		gemmOver(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
+		return
+	}
 	if beta != 1 {
 		scale := func(lo, hi int) {
 			for i := lo; i < hi; i++ {

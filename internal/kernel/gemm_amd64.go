@@ -48,12 +48,24 @@ func grow(buf []float32, n int) []float32 {
 // split across Threads() goroutines along n (or m when it is the larger
 // side); each part runs the blocked loop on its own packing buffers.
 func gemmAVX2(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	gemmAVX2x(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, false)
+}
+
+// gemmAVX2Over is gemmAVX2 with C overwritten instead of accumulated into
+// (Sgemm's beta = 0): the first pass over k stores the tiles without
+// reading C, which saves clearing C and reading it back.
+func gemmAVX2Over(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	gemmAVX2x(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, true)
+}
+
+// gemmAVX2x is gemmAVX2 (over: gemmAVX2Over).
+func gemmAVX2x(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, over bool) {
 	if Threads() <= 1 || m*n*k < gemmParallelMin {
-		gemmBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
+		gemmBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, over)
 		return
 	}
 	if t := Threads(); k >= gemmSplitKMin && max(m, n) < t*64 {
-		gemmSplitK(t, transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
+		gemmSplitK(t, transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, over)
 		return
 	}
 	if n >= m {
@@ -62,7 +74,7 @@ func gemmAVX2(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 			if transB {
 				bs = b[lo*ldb:]
 			}
-			gemmBlocked(transA, transB, m, hi-lo, k, alpha, a, lda, bs, ldb, c[lo:], ldc)
+			gemmBlocked(transA, transB, m, hi-lo, k, alpha, a, lda, bs, ldb, c[lo:], ldc, over)
 		})
 		return
 	}
@@ -71,7 +83,7 @@ func gemmAVX2(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 		if !transA {
 			as = a[lo*lda:]
 		}
-		gemmBlocked(transA, transB, hi-lo, n, k, alpha, as, lda, b, ldb, c[lo*ldc:], ldc)
+		gemmBlocked(transA, transB, hi-lo, n, k, alpha, as, lda, b, ldb, c[lo*ldc:], ldc, over)
 	})
 }
 
@@ -81,7 +93,7 @@ func gemmAVX2(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 // of t goroutines multiplies its share of k; the first accumulates into C,
 // the others into zeroed m×n buffers that are then added to C in order
 // (so the result is deterministic for a given t).
-func gemmSplitK(t int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+func gemmSplitK(t int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, over bool) {
 	per := roundUp((k+t-1)/t, 8)
 	parts := (k + per - 1) / per
 	bufs := make([][]float32, parts)
@@ -101,11 +113,11 @@ func gemmSplitK(t int, transA, transB bool, m, n, k int, alpha float32, a []floa
 				bs = b[k0*ldb:]
 			}
 			if p == 0 {
-				gemmBlocked(transA, transB, m, n, k1-k0, alpha, as, lda, bs, ldb, c, ldc)
+				gemmBlocked(transA, transB, m, n, k1-k0, alpha, as, lda, bs, ldb, c, ldc, over)
 				continue
 			}
 			bufs[p] = make([]float32, m*n)
-			gemmBlocked(transA, transB, m, n, k1-k0, alpha, as, lda, bs, ldb, bufs[p], n)
+			gemmBlocked(transA, transB, m, n, k1-k0, alpha, as, lda, bs, ldb, bufs[p], n, true)
 		}
 	})
 	for _, buf := range bufs[1:] {
@@ -125,7 +137,7 @@ func gemmSplitK(t int, transA, transB bool, m, n, k int, alpha float32, a []floa
 // place through its strides (either transpose works). Likewise, when m is
 // small and B is not transposed the kernel reads B's rows in place. Only
 // ragged edge panels are packed (zero-padded) in those cases.
-func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, over bool) {
 	bufs := gemmPool.Get().(*gemmBufs)
 	defer gemmPool.Put(bufs)
 
@@ -167,6 +179,10 @@ func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 					packA(ap[ir*kc:], transA, a, lda, ic+ir, pc, mc-ir, kc)
 				}
 				cb := c[ic*ldc+jc:]
+				load := 1 // the micro-kernel adds to C, except on the first k block of an overwrite
+				if over && pc == 0 {
+					load = 0
+				}
 				tile := func(ir, jr int) {
 					nr := min(gemmNR, nc-jr)
 					bpan, rsB := &bp[jr*kc], gemmNR
@@ -179,14 +195,19 @@ func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 						apan, rs, cs = &a[(ic+ir)*rsA+pc*csA], rsA, csA
 					}
 					if mr == gemmMR && nr == gemmNR {
-						sgemmKernel6x16(kc, apan, rs, cs, bpan, rsB, &cb[ir*ldc+jr], ldc, alpha)
+						sgemmKernel6x16(kc, apan, rs, cs, bpan, rsB, &cb[ir*ldc+jr], ldc, alpha, load)
 						return
 					}
 					var t [gemmMR * gemmNR]float32
-					sgemmKernel6x16(kc, apan, rs, cs, bpan, rsB, &t[0], gemmNR, alpha)
+					sgemmKernel6x16(kc, apan, rs, cs, bpan, rsB, &t[0], gemmNR, alpha, 0)
 					for i := 0; i < mr; i++ {
 						cr := cb[(ir+i)*ldc+jr : (ir+i)*ldc+jr+nr]
-						for j, v := range t[i*gemmNR : i*gemmNR+nr] {
+						tr := t[i*gemmNR : i*gemmNR+nr]
+						if load == 0 {
+							copy(cr, tr)
+							continue
+						}
+						for j, v := range tr {
 							cr[j] += v
 						}
 					}

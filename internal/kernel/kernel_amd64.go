@@ -13,14 +13,15 @@ package kernel
 //			for p := 0; p < k; p++ {
 //				s += a[i*rsA+p*csA] * b[p*rsB+j]
 //			}
-//			c[i*ldc+j] += alpha * s
+//			c[i*ldc+j] = alpha*s + c[i*ldc+j] // load != 0
+//			c[i*ldc+j] = alpha * s            // load == 0: C is not read
 //		}
 //	}
 //
 // a, b and c point into slices long enough for every index above.
 //
 //go:noescape
-func sgemmKernel6x16(k int, a *float32, rsA, csA int, b *float32, rsB int, c *float32, ldc int, alpha float32)
+func sgemmKernel6x16(k int, a *float32, rsA, csA int, b *float32, rsB int, c *float32, ldc int, alpha float32, load int)
 
 // dotAVX2 is dotGeneric; len(y) >= len(x).
 //

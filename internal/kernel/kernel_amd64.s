@@ -2,13 +2,14 @@
 
 #include "textflag.h"
 
-// func sgemmKernel6x16(k int, a *float32, rsA, csA int, b *float32, rsB int, c *float32, ldc int, alpha float32)
+// func sgemmKernel6x16(k int, a *float32, rsA, csA int, b *float32, rsB int, c *float32, ldc int, alpha float32, load int)
 //
-// C[i, j] += alpha * sum_p A(i, p) * B(p, j) for i < 6, j < 16, with
+// C[i, j] += alpha * sum_p A(i, p) * B(p, j) for i < 6, j < 16 (with load
+// == 0: C[i, j] = alpha * sum, C not read), with
 // A(i, p) = a[i*rsA + p*csA], B(p, j) = b[p*rsB + j] (strides in elements)
 // and c rows ldc apart. Twelve ymm accumulators hold the 6x16 tile; each
 // step loads one 16-wide row of B and broadcasts six elements of A.
-TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-68
+TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ rsA+16(FP), R8
@@ -140,8 +141,11 @@ loop:
 	JMP          loop
 
 store:
-	// C = alpha*acc + C, one row (two ymm) at a time.
 	VBROADCASTSS alpha+64(FP), Y14
+	CMPQ         load+72(FP), $0
+	JEQ          overwrite
+
+	// C = alpha*acc + C, one row (two ymm) at a time.
 	VFMADD213PS  (BX), Y14, Y0
 	VFMADD213PS  32(BX), Y14, Y1
 	VMOVUPS      Y0, (BX)
@@ -171,6 +175,40 @@ store:
 	VFMADD213PS  32(BX), Y14, Y11
 	VMOVUPS      Y10, (BX)
 	VMOVUPS      Y11, 32(BX)
+	VZEROUPPER
+	RET
+
+overwrite:
+	// C = alpha*acc, C not read.
+	VMULPS  Y14, Y0, Y0
+	VMULPS  Y14, Y1, Y1
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, 32(BX)
+	ADDQ    R10, BX
+	VMULPS  Y14, Y2, Y2
+	VMULPS  Y14, Y3, Y3
+	VMOVUPS Y2, (BX)
+	VMOVUPS Y3, 32(BX)
+	ADDQ    R10, BX
+	VMULPS  Y14, Y4, Y4
+	VMULPS  Y14, Y5, Y5
+	VMOVUPS Y4, (BX)
+	VMOVUPS Y5, 32(BX)
+	ADDQ    R10, BX
+	VMULPS  Y14, Y6, Y6
+	VMULPS  Y14, Y7, Y7
+	VMOVUPS Y6, (BX)
+	VMOVUPS Y7, 32(BX)
+	ADDQ    R10, BX
+	VMULPS  Y14, Y8, Y8
+	VMULPS  Y14, Y9, Y9
+	VMOVUPS Y8, (BX)
+	VMOVUPS Y9, 32(BX)
+	ADDQ    R10, BX
+	VMULPS  Y14, Y10, Y10
+	VMULPS  Y14, Y11, Y11
+	VMOVUPS Y10, (BX)
+	VMOVUPS Y11, 32(BX)
 	VZEROUPPER
 	RET
 
