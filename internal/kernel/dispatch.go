@@ -13,9 +13,9 @@ var (
 	// gemmOver, if set, is gemm overwriting C (Sgemm's beta = 0) instead
 	// of accumulating into a cleared C.
 	gemmOver func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int)
-	dot  = dotGeneric
-	axpy = axpyGeneric
-	sqL2 = sqL2Generic
+	dot      = dotGeneric
+	axpy     = axpyGeneric
+	sqL2     = sqL2Generic
 )
 
 // Impl names the GEMM implementation in use, e.g. "generic" or
