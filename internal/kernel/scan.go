@@ -1,6 +1,9 @@
 package kernel
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // The scan kernels of exact search: one query against many rows, in the
 // row-major layout (DotRows) or in blocks of 16 rows stored transposed
@@ -211,6 +214,6 @@ func dotBlocks16Generic(dst, q, blk []float32, bar float32, masks []uint16) int 
 // and never faults (an empty x does nothing).
 func Prefetch(x []int32) {
 	if len(x) > 0 {
-		prefetch(&x[0], len(x)*4)
+		prefetch(unsafe.Pointer(&x[0]), len(x)*4)
 	}
 }

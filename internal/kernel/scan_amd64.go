@@ -2,7 +2,10 @@
 
 package kernel
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // dotBlocks16AVX2 is dotBlocks16Generic; the wrapper has checked the
 // lengths and that dst is not empty.
@@ -13,12 +16,19 @@ func dotBlocks16AVX2(dst, q, blk []float32, bar float32, masks []uint16) int
 // dotRows reads one row at a time: the rows of a long prefix are each
 // several cache lines, which the hardware prefetcher streams best one after
 // the other (reading four rows in step measured ~1.6x slower at 256 dims).
+// The prefix of the row eight ahead is prefetched as well: with strided
+// prefixes (and between pages) the hardware prefetcher alone left 10-20%
+// of the bandwidth unused (1M × 256 and 1M × 128 cosine, 2026-11-27).
 func dotRows(dst, q, x []float32, ldx int) float32 {
 	if !hasAVX2FMA {
 		return dotRowsGeneric(dst, q, x, ldx)
 	}
 	best := float32(math.Inf(-1))
+	const ahead = 8 // rows prefetched ahead of the one being read
 	for i := range dst {
+		if i+ahead < len(dst) && len(q) > 0 {
+			prefetch(unsafe.Pointer(&x[(i+ahead)*ldx]), len(q)*4)
+		}
 		s := dotAVX2(q, x[i*ldx:i*ldx+len(q)])
 		dst[i] = s
 		best = max(best, s)
@@ -62,4 +72,4 @@ func dotBlocks16(dst, q, blk []float32, bar float32, masks []uint16) int {
 // prefetch issues PREFETCHT0 for every 64-byte line of the n bytes at p.
 //
 //go:noescape
-func prefetch(p *int32, n int)
+func prefetch(p unsafe.Pointer, n int)

@@ -356,7 +356,7 @@ gdone:
 	VZEROUPPER
 	RET
 
-// func prefetch(p *int32, n int)
+// func prefetch(p unsafe.Pointer, n int)
 TEXT ·prefetch(SB), NOSPLIT, $0-16
 	MOVQ p+0(FP), AX
 	MOVQ n+8(FP), CX

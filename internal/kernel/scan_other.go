@@ -2,6 +2,8 @@
 
 package kernel
 
+import "unsafe"
+
 func dotRows(dst, q, x []float32, ldx int) float32 { return dotRowsGeneric(dst, q, x, ldx) }
 
 func dotBlocks16(dst, q, blk []float32, bar float32, masks []uint16) int {
@@ -14,4 +16,4 @@ func scanTile6x16(k int, a []float32, lda int, b, so, thr, c []float32) uint32 {
 
 func dotGather(dst, q, x []float32, ldx int, idx []int32) { dotGatherGeneric(dst, q, x, ldx, idx) }
 
-func prefetch(p *int32, n int) {}
+func prefetch(p unsafe.Pointer, n int) {}
