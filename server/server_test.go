@@ -81,11 +81,6 @@ func mustDo(t testing.TB, h http.Handler, method, path string, in any, want int,
 	}
 }
 
-func vecJSON(v []float32) string {
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
 func points(ids []uint64, data []float32, d int) []Point {
 	p := make([]Point, len(ids))
 	for i, id := range ids {
