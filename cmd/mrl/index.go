@@ -347,8 +347,12 @@ func runIndexInfo(args []string, stdout, stderr io.Writer) error {
 		ids = "strings"
 	}
 	fmt.Fprintf(stdout, "ids:    %s\n", ids)
+	mib := func(b int64) float64 { return float64(b) / (1 << 20) }
+	perRow := func(b int64) float64 { return float64(b) / float64(max(v.N(), 1)) }
+	fmt.Fprintf(stdout, "memory: %.1f MiB of vectors, ids and caches (%.0f bytes/vector) when loaded\n", mib(v.MemBytes()), perRow(v.MemBytes()))
 	if h != nil {
-		fmt.Fprintf(stdout, "graph:  HNSW on dim %d\n", h.Dim())
+		fmt.Fprintf(stdout, "graph:  HNSW on dim %d, ef %d; %.1f MiB (%.0f bytes/vector, with its copy of the %d-dim prefixes)\n",
+			h.Dim(), h.Ef(), mib(h.MemBytes()), perRow(h.MemBytes()), h.Dim())
 	} else {
 		fmt.Fprintln(stdout, "graph:  none (Flat)")
 	}

@@ -95,9 +95,9 @@ func TestIndexBuildInfoSearch(t *testing.T) {
 		t.Fatalf("info: exit %d: %s", code, stderr)
 	}
 	t.Logf("mrl index info:\n%s", out)
-	wantContains(t, "info flat", out, "N:      300", "D:      16", "metric: cosine", "graph:  none")
+	wantContains(t, "info flat", out, "N:      300", "D:      16", "metric: cosine", "graph:  none", "memory: 0.0 MiB")
 	code, out, _ = runCmd(t, "index", "info", hnswIdx)
-	wantContains(t, "info hnsw", out, "graph:  HNSW on dim 8", "ids:    uint64")
+	wantContains(t, "info hnsw", out, "graph:  HNSW on dim 8, ef ", "bytes/vector, with its copy of the 8-dim prefixes", "ids:    uint64")
 	if code != 0 {
 		t.Fatalf("info hnsw: exit %d", code)
 	}
