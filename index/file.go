@@ -6,7 +6,7 @@ import (
 	"hash/crc32"
 	"io"
 	"math"
-	"os"
+	"unsafe"
 
 	"github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/internal/atomicfile"
@@ -167,6 +167,10 @@ func writeSection(w io.Writer, tag string, size uint64, scratch []byte, body fun
 	return err
 }
 
+// littleEndian reports whether this machine stores numbers as the index
+// file does, so that Decode can copy sections instead of converting them.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
 // Decode reads an index file held in b. Its errors wrap ErrFormat (not an
 // index file), ErrVersion (written by a newer version), ErrTruncated
 // (shorter than its header says) or ErrCorrupt (a checksum, length or value
@@ -231,16 +235,24 @@ func Decode(b []byte) (*Vectors, error) {
 				return nil, fmt.Errorf("%w: section IDS_ holds %d bytes for %d ids", ErrCorrupt, size, n)
 			}
 			ids = make([]uint64, n)
-			for i := range ids {
-				ids[i] = le.Uint64(payload[8*i:])
+			if littleEndian && n > 0 {
+				copy(unsafe.Slice((*byte)(unsafe.Pointer(&ids[0])), 8*n), payload)
+			} else {
+				for i := range ids {
+					ids[i] = le.Uint64(payload[8*i:])
+				}
 			}
 		case tag == "VECS" && data == nil:
 			if size%(4*d) != 0 || size/(4*d) != n {
 				return nil, fmt.Errorf("%w: section VECS holds %d bytes for %d×%d floats", ErrCorrupt, size, n, d)
 			}
 			data = make([]float32, n*d)
-			for i := range data {
-				data[i] = math.Float32frombits(le.Uint32(payload[4*i:]))
+			if littleEndian && n > 0 {
+				copy(unsafe.Slice((*byte)(unsafe.Pointer(&data[0])), 4*n*d), payload) // the file's layout is the memory's
+			} else {
+				for i := range data {
+					data[i] = math.Float32frombits(le.Uint32(payload[4*i:]))
+				}
 			}
 		case tag == "NAME" && names == nil:
 			var err error
@@ -314,12 +326,18 @@ func save(path string, v *Vectors) error {
 }
 
 // Load reads the index file at path (see Decode for its errors).
+// The file is mapped, not read into memory (see ReadMapped).
 func Load(path string) (*Vectors, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
+	var v *Vectors
+	read := false
+	err := ReadMapped(path, func(b []byte) (err error) {
+		read = true
+		v, err = Decode(b)
+		return err
+	})
+	if err != nil && !read {
 		return nil, fmt.Errorf("index: load: %w", err) // err names path
 	}
-	v, err := Decode(b)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/gomrl/mrl/internal/atomicfile"
 )
@@ -242,14 +241,19 @@ func SaveHNSW(path string, h *HNSW) error {
 	return nil
 }
 
-// LoadHNSW reads the index file with a graph at path (see DecodeHNSW for
-// its errors).
+// LoadHNSW reads the index file with a graph at path, mapped (see
+// ReadMapped; DecodeHNSW for its errors).
 func LoadHNSW(path string) (*HNSW, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("index: load: %w", err)
+	var h *HNSW
+	read := false
+	err := ReadMapped(path, func(b []byte) (err error) {
+		read = true
+		h, err = DecodeHNSW(b)
+		return err
+	})
+	if err != nil && !read {
+		return nil, fmt.Errorf("index: load: %w", err) // err names path
 	}
-	h, err := DecodeHNSW(b)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}

@@ -232,26 +232,26 @@ func (c *collection) buildSnapshot(v *index.Vectors, h *index.HNSW, gen uint64) 
 // returns the stored graph if the file has one built with the collection's
 // graph dim (snapshots of hnsw collections are written with their graph, so
 // a restart does not rebuild it).
-func (c *collection) loadSnapshotFile(path string) (*index.Vectors, *index.HNSW, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	if c.meta.Index.Kind == "hnsw" {
-		h, err := index.DecodeHNSW(b)
-		want := c.meta.Index.GraphDim
-		if want == 0 {
-			want = c.meta.Dim
+func (c *collection) loadSnapshotFile(path string) (v *index.Vectors, h *index.HNSW, err error) {
+	err = index.ReadMapped(path, func(b []byte) error { // no heap copy of the file
+		if c.meta.Index.Kind == "hnsw" {
+			g, err := index.DecodeHNSW(b)
+			want := c.meta.Index.GraphDim
+			if want == 0 {
+				want = c.meta.Dim
+			}
+			if err == nil && g.Dim() == want {
+				v, h = g.Vectors(), g
+				return nil
+			}
+			if err != nil && !errors.Is(err, index.ErrFormat) {
+				return err
+			}
 		}
-		if err == nil && h.Dim() == want {
-			return h.Vectors(), h, nil
-		}
-		if err != nil && !errors.Is(err, index.ErrFormat) {
-			return nil, nil, err
-		}
-	}
-	v, err := index.Decode(b)
-	return v, nil, err
+		v, err = index.Decode(b)
+		return err
+	})
+	return v, h, err
 }
 
 // searcherFor returns the base searcher usable at dim: the collection's
