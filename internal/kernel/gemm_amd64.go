@@ -234,6 +234,25 @@ func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 
 func roundUp(x, q int) int { return (x + q - 1) / q * q }
 
+// packBRows is packB for an untransposed B, op(B)(p, j) = b[p*ldb+j]: it
+// reads B row by row (one sequential stream for the hardware prefetcher)
+// and moves 16 contiguous values at a time into each panel with a
+// fixed-size array copy (no memmove call per 64 bytes).
+func packBRows(dst []float32, b []float32, ldb, pc, jc, kc, nc int) {
+	full := nc &^ (gemmNR - 1)
+	for p := 0; p < kc; p++ {
+		row := b[(pc+p)*ldb+jc : (pc+p)*ldb+jc+nc]
+		for jr := 0; jr < full; jr += gemmNR {
+			*(*[gemmNR]float32)(dst[jr*kc+p*gemmNR:]) = *(*[gemmNR]float32)(row[jr:])
+		}
+		if full < nc {
+			d := dst[full*kc+p*gemmNR : full*kc+p*gemmNR+gemmNR]
+			n := copy(d, row[full:])
+			clear(d[n:])
+		}
+	}
+}
+
 // packA copies the mc×kc block of op(A) at (ic, pc) into dst as panels of
 // 6 rows, each stored column by column (dst[panel*6*kc + p*6 + i]); rows
 // past mc are zero.
@@ -288,19 +307,13 @@ func packA(dst []float32, transA bool, a []float32, lda, ic, pc, mc, kc int) {
 // 16 columns, each stored row by row (dst[panel*16*kc + p*16 + j]);
 // columns past nc are zero.
 func packB(dst []float32, transB bool, b []float32, ldb, pc, jc, kc, nc int) {
+	if !transB {
+		packBRows(dst, b, ldb, pc, jc, kc, nc)
+		return
+	}
 	for jr := 0; jr < nc; jr += gemmNR {
 		nr := min(gemmNR, nc-jr)
 		pan := dst[jr*kc : (jr+gemmNR)*kc]
-		if !transB {
-			// op(B)(p, j) = b[p*ldb+j]: 16 contiguous values per p.
-			base := pc*ldb + jc + jr
-			for p := 0; p < kc; p++ {
-				d := pan[p*gemmNR : p*gemmNR+gemmNR]
-				n := copy(d, b[base+p*ldb:base+p*ldb+nr])
-				clear(d[n:])
-			}
-			continue
-		}
 		// op(B)(p, j) = b[j*ldb+p]: columns of the panel are contiguous.
 		p0 := 0
 		if nr == gemmNR && kc >= 8 {
