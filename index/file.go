@@ -327,19 +327,23 @@ func save(path string, v *Vectors) error {
 
 // Load reads the index file at path (see Decode for its errors).
 // The file is mapped, not read into memory (see ReadMapped).
-func Load(path string) (*Vectors, error) {
-	var v *Vectors
+func Load(path string) (*Vectors, error) { return loadFile(path, Decode) }
+
+// loadFile decodes the file at path with decode through ReadMapped. An
+// error opening the file names it already; a decoding error gets the path.
+func loadFile[T any](path string, decode func([]byte) (T, error)) (T, error) {
+	var x T
 	read := false
 	err := ReadMapped(path, func(b []byte) (err error) {
 		read = true
-		v, err = Decode(b)
+		x, err = decode(b)
 		return err
 	})
-	if err != nil && !read {
-		return nil, fmt.Errorf("index: load: %w", err) // err names path
+	switch {
+	case err != nil && !read:
+		return x, fmt.Errorf("index: load: %w", err)
+	case err != nil:
+		return x, fmt.Errorf("load %s: %w", path, err)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", path, err)
-	}
-	return v, nil
+	return x, nil
 }

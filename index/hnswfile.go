@@ -243,19 +243,4 @@ func SaveHNSW(path string, h *HNSW) error {
 
 // LoadHNSW reads the index file with a graph at path, mapped (see
 // ReadMapped; DecodeHNSW for its errors).
-func LoadHNSW(path string) (*HNSW, error) {
-	var h *HNSW
-	read := false
-	err := ReadMapped(path, func(b []byte) (err error) {
-		read = true
-		h, err = DecodeHNSW(b)
-		return err
-	})
-	if err != nil && !read {
-		return nil, fmt.Errorf("index: load: %w", err) // err names path
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", path, err)
-	}
-	return h, nil
-}
+func LoadHNSW(path string) (*HNSW, error) { return loadFile(path, DecodeHNSW) }
