@@ -16,15 +16,18 @@ func dotBlocks16AVX2(dst, q, blk []float32, bar float32, masks []uint16) int
 // dotRows reads one row at a time: the rows of a long prefix are each
 // several cache lines, which the hardware prefetcher streams best one after
 // the other (reading four rows in step measured ~1.6x slower at 256 dims).
-// The prefix of the row eight ahead is prefetched as well: with strided
-// prefixes (and between pages) the hardware prefetcher alone left 10-20%
-// of the bandwidth unused (1M × 256 and 1M × 128 cosine, 2026-11-27).
+// The prefix of the row eight ahead (at most 8 KiB ahead) is prefetched as
+// well: with strided prefixes (and between pages) the hardware prefetcher
+// alone left 10-20% of the bandwidth unused (1M × 256 and 1M × 128 cosine,
+// 2026-11-27).
 func dotRows(dst, q, x []float32, ldx int) float32 {
 	if !hasAVX2FMA {
 		return dotRowsGeneric(dst, q, x, ldx)
 	}
 	best := float32(math.Inf(-1))
-	const ahead = 8 // rows prefetched ahead of the one being read
+	// Rows prefetched ahead of the one being read: eight, or as many as
+	// make 8 KiB for long rows (a 2048-d row is 8 KiB: one ahead).
+	ahead := max(1, min(8, 8192/(4*max(len(q), 1))))
 	for i := range dst {
 		if i+ahead < len(dst) && len(q) > 0 {
 			prefetch(unsafe.Pointer(&x[(i+ahead)*ldx]), len(q)*4)
