@@ -757,8 +757,9 @@ func (c *collection) close() error {
 type CollectionInfo struct {
 	Meta
 	Count       int        `json:"count"`
-	Pending     int        `json:"pending"` // changes not yet merged into the snapshot's index
-	MemoryBytes int64      `json:"memory_bytes"`
+	Pending     int        `json:"pending"`               // changes not yet merged into the snapshot's index
+	MemoryBytes int64      `json:"memory_bytes"`          // the vectors
+	IndexBytes  int64      `json:"index_bytes,omitempty"` // an HNSW graph with its prefix copy
 	Seq         uint64     `json:"seq"`
 	SnapshotSeq uint64     `json:"snapshot_seq"`
 	AutoPlan    *tunedPlan `json:"auto_plan,omitempty"`
@@ -768,6 +769,9 @@ func (c *collection) info() CollectionInfo {
 	c.mu.RLock()
 	in := CollectionInfo{Meta: c.meta, Count: c.count, Pending: len(c.dirty), Seq: c.seq, SnapshotSeq: c.snapSeq}
 	in.MemoryBytes = int64(c.base.vecs.N()+len(c.dirty)) * int64(c.meta.Dim) * 4
+	if h, ok := c.base.searcher.(*index.HNSW); ok {
+		in.IndexBytes = h.MemBytes()
+	}
 	c.mu.RUnlock()
 	c.tuneMu.Lock()
 	in.AutoPlan = c.tuned[c.opt.AutoRecall]

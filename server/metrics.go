@@ -113,6 +113,11 @@ func (m *metrics) write(w io.Writer, cols []CollectionInfo, models int) {
 	for _, c := range cols {
 		fmt.Fprintf(w, "mrl_collection_vector_bytes{collection=\"%s\"} %d\n", escape(c.Name), c.MemoryBytes)
 	}
+	fmt.Fprintln(w, "# HELP mrl_collection_index_bytes Bytes of a collection's index beside its vectors (an HNSW graph with its prefix copy; 0 for flat).")
+	fmt.Fprintln(w, "# TYPE mrl_collection_index_bytes gauge")
+	for _, c := range cols {
+		fmt.Fprintf(w, "mrl_collection_index_bytes{collection=\"%s\"} %d\n", escape(c.Name), c.IndexBytes)
+	}
 	fmt.Fprintln(w, "# HELP mrl_models_loaded Models loaded.")
 	fmt.Fprintln(w, "# TYPE mrl_models_loaded gauge")
 	fmt.Fprintf(w, "mrl_models_loaded %d\n", models)

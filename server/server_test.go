@@ -253,6 +253,11 @@ func TestCollectionLifecycle(t *testing.T) {
 			if info.Pending != 0 || info.Count != len(live) || info.SnapshotSeq != info.Seq {
 				t.Fatalf("after snapshot %+v", info)
 			}
+			// The graph's memory is reported beside the vectors' (an HNSW
+			// keeps a prefix copy: more than 4·dim bytes a point).
+			if min := int64(info.Count) * 4 * int64(d); (kind == "hnsw") != (info.IndexBytes > min) || (kind != "hnsw" && info.IndexBytes != 0) {
+				t.Fatalf("%s collection of %d points: index_bytes %d", kind, info.Count, info.IndexBytes)
+			}
 			check("after snapshot")
 			// An hnsw snapshot stores its graph, so restarts do not rebuild it.
 			snapFile := filepath.Join(s.opt.DataDir, "collections", "docs", snapName(info.SnapshotSeq, "idx"))
@@ -549,6 +554,7 @@ func TestHealthAndMetrics(t *testing.T) {
 		`mrl_http_request_duration_seconds_count{route="POST /v1/collections"} 1`,
 		`mrl_collection_points{collection="m"} 2`,
 		`mrl_collection_vector_bytes{collection="m"} 16`,
+		`mrl_collection_index_bytes{collection="m"} 0`,
 		"# TYPE mrl_http_request_duration_seconds histogram",
 	} {
 		if !strings.Contains(string(body), want) {
