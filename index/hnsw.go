@@ -39,6 +39,11 @@ type HNSWOptions struct {
 	// node's neighbour list guarded by its own lock (as hnswlib does), and
 	// the graph depends on their timing: same recall, not the same graph.
 	Threads int
+	// Progress, if set, is called with the number of nodes inserted so far
+	// and N, about every 1% of the build and at the end, with done
+	// increasing; calls do not overlap (a concurrent build serialises them)
+	// and should return quickly.
+	Progress func(done, total int)
 }
 
 // MaxHNSWM is the largest HNSWOptions.M.
@@ -232,15 +237,29 @@ func NewHNSW(v *Vectors, opt HNSWOptions) (*HNSW, error) {
 	h.links = make([]int32, total*h.m)
 	h.counts = make([]int32, total)
 	s := h.newScratch()
+	var progressMu sync.Mutex
+	every, reported := max(1, n/100), 0
+	report := func(done int) { // once done nodes are inserted
+		if opt.Progress != nil && (done%every == 0 || done == n) {
+			progressMu.Lock()
+			if done > reported { // a later count may have got the lock first
+				reported = done
+				opt.Progress(done, n)
+			}
+			progressMu.Unlock()
+		}
+	}
 	if opt.Threads <= 1 || n < 2*opt.Threads {
 		for i := range n {
 			h.insert(s, int32(i))
+			report(i + 1)
 		}
 	} else {
 		h.insert(s, 0) // the entry point
 		h.locks = make([]sync.Mutex, n)
-		var next atomic.Int64
+		var next, done atomic.Int64
 		next.Store(1)
+		done.Store(1)
 		var wg sync.WaitGroup
 		for t := 0; t < opt.Threads; t++ {
 			wg.Add(1)
@@ -253,6 +272,7 @@ func NewHNSW(v *Vectors, opt HNSWOptions) (*HNSW, error) {
 						return
 					}
 					h.insert(st, int32(i))
+					report(int(done.Add(1)))
 				}
 			}()
 		}

@@ -170,3 +170,27 @@ func TestHNSWVisitedWrap(t *testing.T) {
 		t.Errorf("generation %d after the wrap, want 1", s.gen)
 	}
 }
+
+// Progress is called about every 1% and once with done = N, counting up,
+// for one goroutine and for several.
+func TestHNSWProgress(t *testing.T) {
+	v := hnswData(t, 1000, 8, mrl.Cosine, false)
+	for _, threads := range []int{1, 2} {
+		var calls []int
+		_, err := NewHNSW(v, HNSWOptions{M: 4, Threads: threads, Progress: func(done, total int) {
+			if total != 1000 {
+				t.Errorf("threads %d: total %d, want 1000", threads, total)
+			}
+			calls = append(calls, done) // calls do not overlap
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(calls) < 90 || len(calls) > 101 || calls[len(calls)-1] != 1000 {
+			t.Errorf("threads %d: %d calls ending at %v, want ~100 ending at 1000", threads, len(calls), calls[len(calls)-1:])
+		}
+		if !slices.IsSorted(calls) {
+			t.Errorf("threads %d: done went down: %v", threads, calls)
+		}
+	}
+}

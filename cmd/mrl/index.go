@@ -270,6 +270,7 @@ func runIndexBuild(ctx context.Context, args []string, stdout, stderr io.Writer)
 	var graph *index.HNSW
 	t0 := time.Now()
 	if *useHNSW {
+		opt.Progress = buildProgress(stderr, t0)
 		if graph, err = index.NewHNSW(v, opt); err != nil {
 			return err
 		}
@@ -287,8 +288,7 @@ func runIndexBuild(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fmt.Fprintf(stdout, "wrote %s: N=%d D=%d metric=%s\n", *out, v.N(), v.Dim(), v.Metric())
 	fmt.Fprintf(stdout, "memory per vector: %d B vectors+id", 4*v.Dim()+8)
 	if graph != nil && v.N() > 0 {
-		m := opt.M
-		fmt.Fprintf(stdout, ", ~%.0f B HNSW graph (M=%d, dim %d)", 8*float64(m)+4*float64(m)/float64(m-1)+2, m, graph.Dim())
+		fmt.Fprintf(stdout, ", %.0f B HNSW graph (M=%d, dim %d, with its prefix copy)", float64(graph.MemBytes())/float64(v.N()), opt.M, graph.Dim())
 	}
 	if v.N() > 0 {
 		fmt.Fprintf(stdout, "; file %.1f B/row", float64(size)/float64(v.N()))
@@ -782,4 +782,21 @@ func parseInts(s string) ([]int, error) {
 		out = append(out, x)
 	}
 	return out, nil
+}
+
+// buildProgress returns an HNSWOptions.Progress that prints a line to w at
+// every 10% of a build that has run for at least two seconds (short builds
+// stay quiet), with the time an equal rate needs for the rest.
+func buildProgress(w io.Writer, start time.Time) func(done, total int) {
+	last := 0
+	return func(done, total int) {
+		pct := 100 * done / total
+		el := time.Since(start)
+		if pct/10 == last/10 || el < 2*time.Second {
+			return
+		}
+		last = pct
+		eta := time.Duration(float64(el) * float64(total-done) / float64(done)).Round(time.Second)
+		fmt.Fprintf(w, "hnsw build: %d%% (%d/%d nodes) in %v, eta %v\n", pct, done, total, el.Round(time.Second), eta)
+	}
 }

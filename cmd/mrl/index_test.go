@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gomrl/mrl/data"
 	"github.com/gomrl/mrl/index/indextest"
@@ -88,7 +89,7 @@ func TestIndexBuildInfoSearch(t *testing.T) {
 		t.Fatalf("build --hnsw: exit %d: %s", code, stderr)
 	}
 	t.Logf("mrl index build --hnsw:\n%s", out)
-	wantContains(t, "build --hnsw", out, "N=300 D=16", "HNSW graph (M=8, dim 8)", "hnsw ")
+	wantContains(t, "build --hnsw", out, "N=300 D=16", "B HNSW graph (M=8, dim 8, with its prefix copy)", "hnsw ")
 
 	code, out, stderr = runCmd(t, "index", "info", flatIdx)
 	if code != 0 {
@@ -436,5 +437,26 @@ func TestIndexStringIDs(t *testing.T) {
 	// Inner product with (1,0,0,0) ranks by the first value: rows 39, 38.
 	if !strings.Contains(string(got), `"ids":["doc/39","doc/38"]`) {
 		t.Errorf("hits = %s, want ids doc/39, doc/38", got)
+	}
+}
+
+// buildProgress prints every 10% of a long build and nothing for a short one.
+func TestBuildProgress(t *testing.T) {
+	var b strings.Builder
+	p := buildProgress(&b, time.Now().Add(-4*time.Second))
+	for _, done := range []int{10, 100, 150, 200, 990, 1000} {
+		p(done, 1000)
+	}
+	want := "hnsw build: 10% (100/1000 nodes) in 4s, eta 36s\n"
+	if lines := strings.Split(strings.TrimSpace(b.String()), "\n"); len(lines) != 4 || lines[0]+"\n" != want ||
+		!strings.HasPrefix(lines[3], "hnsw build: 100% (1000/1000 nodes)") {
+		t.Errorf("long build printed:\n%s\nwant 4 lines (10%%, 20%%, 99%%, 100%%), the first %q", b.String(), want)
+	}
+	b.Reset()
+	p = buildProgress(&b, time.Now())
+	p(100, 1000)
+	p(1000, 1000)
+	if b.Len() != 0 {
+		t.Errorf("short build printed %q", b.String())
 	}
 }
