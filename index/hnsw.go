@@ -377,6 +377,14 @@ func (h *HNSW) simBatch(q []float32, qn float32, ids []int32, dst []float32) []f
 	return dst
 }
 
+// b2i is 1 for true and 0 for false (compiled without a branch).
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // hnswCand is an entry of the candidate heap of a beam search.
 type hnswCand struct {
 	s  float32
@@ -485,14 +493,18 @@ func (h *HNSW) searchLayer(s *hnswScratch, q []float32, qn float32, ep int32, ep
 		if res.full() && c.s < res.worst() {
 			break
 		}
-		ids := s.batch[:0]
-		for _, j := range h.neighboursOf(s, c.id, l) {
-			if s.visited[j] == s.gen {
-				continue
-			}
-			s.visited[j] = s.gen
-			ids = append(ids, j)
+		// Keep the unvisited neighbours without a branch on the visited
+		// test (about half of them go each way, unpredictably): every one
+		// is written and only the new ones advance the count.
+		nb := h.neighboursOf(s, c.id, l)
+		ids, n, gen := s.batch[:len(nb)], 0, s.gen
+		for _, j := range nb {
+			ids[n] = j
+			seen := s.visited[j] == gen
+			s.visited[j] = gen
+			n += b2i(!seen)
 		}
+		ids = ids[:n]
 		for t, sj := range h.simBatch(q, qn, ids, s.sims[:len(ids)]) {
 			if !res.full() || sj > res.worst() {
 				s.pushCand(hnswCand{sj, ids[t]})
