@@ -135,7 +135,7 @@ func (o HNSWOptions) withDefaults(d int) HNSWOptions {
 // upper layers keep M slots per list in a separate []int32 with their
 // counts, 4·M/(M−1) more bytes per node on average (a node reaches layer l
 // with probability M^−l). MemBytes reports the total.
-
+//
 // Scores are the index's metric at the graph dim: the cosine of the
 // re-normalised prefixes, the inner product, or the negated squared L2
 // distance.
@@ -208,8 +208,9 @@ func (h *HNSW) MemBytes() int64 {
 
 var _ Searcher = (*HNSW)(nil)
 
-// NewHNSW builds the graph over v with opt (see HNSW). It computes v's
-// prefix norms at opt.Dim for Cosine. An opt.Dim above v's dim is an error
+// NewHNSW builds the graph over v with opt (see HNSW). It copies v's
+// prefixes at opt.Dim into the graph's blocks (normalised for Cosine). An
+// opt.Dim above v's dim is an error
 // wrapping ErrDim, an invalid opt one wrapping ErrOptions.
 func NewHNSW(v *Vectors, opt HNSWOptions) (*HNSW, error) {
 	if err := opt.Validate(); err != nil {

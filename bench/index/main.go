@@ -494,7 +494,6 @@ func (b *bench) row(method string, s index.Searcher, dim, gdim int) map[string]a
 	return r
 }
 
-// qps runs single queries on one goroutine for at least -mintime.
 // qpsRounds is the number of rounds qps times: the machine is a shared
 // VM whose speed drifts by tens of percent within seconds, so one long
 // loop measures the neighbours as much as the engine.
