@@ -122,10 +122,7 @@ func gemmSplitK(t int, transA, transB bool, m, n, k int, alpha float32, a []floa
 	})
 	for _, buf := range bufs[1:] {
 		for i := range m {
-			row, src := c[i*ldc:i*ldc+n], buf[i*n:(i+1)*n]
-			for j := range row {
-				row[j] += src[j]
-			}
+			axpy(1, buf[i*n:(i+1)*n], c[i*ldc:i*ldc+n])
 		}
 	}
 }
