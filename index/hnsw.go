@@ -397,7 +397,8 @@ type hnswScratch struct {
 	visited []uint16 // visited[i] == gen: node i seen in this search (2 bytes: half the cache footprint of 4)
 	gen     uint16
 	cand    []hnswCand // max-heap by score
-	res     []Hit      // topK storage
+	top     []hnswCand // beam search results: min-heap by score
+	res     []Hit      // the results as hits, best first
 	sel     []int32    // neighbours chosen for a new node
 	prune   []Hit      // candidates of an overflowing list
 	keep    []int32    // neighbours chosen for an overflowing list
@@ -427,26 +428,34 @@ func (s *hnswScratch) nextGen() {
 	}
 }
 
+// pushCand adds c to the candidate max-heap (moving a hole up rather
+// than swapping).
 func (s *hnswScratch) pushCand(c hnswCand) {
 	s.cand = append(s.cand, c)
 	hp := s.cand
 	i := len(hp) - 1
 	for i > 0 {
 		p := (i - 1) / 2
-		if hp[p].s >= hp[i].s {
+		if hp[p].s >= c.s {
 			break
 		}
-		hp[p], hp[i] = hp[i], hp[p]
+		hp[i] = hp[p]
 		i = p
 	}
+	hp[i] = c
 }
 
+// popCand removes and returns the best candidate.
 func (s *hnswScratch) popCand() hnswCand {
 	hp := s.cand
 	top := hp[0]
 	n := len(hp) - 1
-	hp[0] = hp[n]
+	x := hp[n]
 	hp = hp[:n]
+	s.cand = hp
+	if n == 0 {
+		return top
+	}
 	i := 0
 	for {
 		c := 2*i + 1
@@ -456,42 +465,53 @@ func (s *hnswScratch) popCand() hnswCand {
 		if c+1 < n && hp[c+1].s > hp[c].s {
 			c++
 		}
-		if hp[i].s >= hp[c].s {
+		if x.s >= hp[c].s {
 			break
 		}
-		hp[i], hp[c] = hp[c], hp[i]
+		hp[i] = hp[c]
 		i = c
 	}
-	s.cand = hp
+	hp[i] = x
 	return top
 }
 
 // greedy moves from ep to its best neighbour on layer l until none is
 // better, and returns the node reached and its score.
 func (h *HNSW) greedy(s *hnswScratch, q []float32, qn float32, ep int32, epSim float32, l int) (int32, float32) {
-	for changed := true; changed; {
-		changed = false
-		for _, j := range h.neighboursOf(s, ep, l) {
-			if sj := h.sim(q, qn, j); sj > epSim {
-				ep, epSim, changed = j, sj, true
+	for {
+		// Score the whole list at once (simBatch keeps several rows in
+		// flight); the first best one that beats ep is the move, as a
+		// one-by-one scan would choose.
+		nb := h.neighboursOf(s, ep, l)
+		best := ep
+		for t, sj := range h.simBatch(q, qn, nb, s.sims[:len(nb)]) {
+			if sj > epSim {
+				best, epSim = nb[t], sj
 			}
 		}
+		if best == ep {
+			return ep, epSim
+		}
+		ep = best
 	}
-	return ep, epSim
 }
 
 // searchLayer runs a beam search of width ef on layer l from ep and
 // returns the best ef nodes found, best first, in s.res (Score is sim).
+//
+// The results are a min-heap of (score, id) pairs whose root is the bar a
+// neighbour must beat (8-byte entries compared by score alone: the heaps
+// are a fifth of a search's time on an in-cache graph); they become Hits,
+// ordered by compareHits, only at the end.
 func (h *HNSW) searchLayer(s *hnswScratch, q []float32, qn float32, ep int32, epSim float32, ef, l int) []Hit {
 	s.nextGen()
 	s.visited[ep] = s.gen
 	s.cand = s.cand[:0]
 	s.pushCand(hnswCand{epSim, ep})
-	res := topK{h: s.res[:0], k: ef}
-	res.push(Hit{Score: epSim, Index: ep})
+	top := append(s.top[:0], hnswCand{epSim, ep})
 	for len(s.cand) > 0 {
 		c := s.popCand()
-		if res.full() && c.s < res.worst() {
+		if len(top) == ef && c.s < top[0].s {
 			break
 		}
 		// Keep the unvisited neighbours without a branch on the visited
@@ -507,9 +527,17 @@ func (h *HNSW) searchLayer(s *hnswScratch, q []float32, qn float32, ep int32, ep
 		}
 		ids = ids[:n]
 		for t, sj := range h.simBatch(q, qn, ids, s.sims[:len(ids)]) {
-			if !res.full() || sj > res.worst() {
-				s.pushCand(hnswCand{sj, ids[t]})
-				res.push(Hit{Score: sj, Index: ids[t]})
+			switch {
+			case len(top) < ef:
+				x := hnswCand{sj, ids[t]}
+				s.pushCand(x)
+				top = append(top, x)
+				minHeapUp(top, len(top)-1)
+			case sj > top[0].s:
+				x := hnswCand{sj, ids[t]}
+				s.pushCand(x)
+				top[0] = x
+				minHeapDown(top, 0)
 			}
 		}
 		if l == 0 && len(s.cand) > 0 {
@@ -519,8 +547,62 @@ func (h *HNSW) searchLayer(s *hnswScratch, q []float32, qn float32, ep int32, ep
 			kernel.Prefetch(h.nodeInts[b : b+1+h.m0])
 		}
 	}
-	s.res = res.sorted()
-	return s.res
+	s.top = top
+	res := s.res[:0]
+	for n := len(top) - 1; n >= 0; n-- {
+		res = append(res, Hit{Score: top[0].s, Index: top[0].id})
+		top[0] = top[n]
+		minHeapDown(top[:n], 0)
+	}
+	// res is worst first; reverse it, then order equal scores by index
+	// (insertion sort: the slice is already sorted by score).
+	slices.Reverse(res)
+	for a := 1; a < len(res); a++ {
+		for b := a; b > 0 && compareHits(res[b], res[b-1]) < 0; b-- {
+			res[b], res[b-1] = res[b-1], res[b]
+		}
+	}
+	s.res = res
+	return res
+}
+
+// minHeapUp restores the min-heap order of hp (root = lowest score) after
+// hp[i] was set.
+func minHeapUp(hp []hnswCand, i int) {
+	x := hp[i]
+	for i > 0 {
+		p := (i - 1) / 2
+		if hp[p].s <= x.s {
+			break
+		}
+		hp[i] = hp[p]
+		i = p
+	}
+	hp[i] = x
+}
+
+// minHeapDown restores the min-heap order of hp after hp[i] was set.
+func minHeapDown(hp []hnswCand, i int) {
+	n := len(hp)
+	if n == 0 {
+		return
+	}
+	x := hp[i]
+	for {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && hp[c+1].s < hp[c].s {
+			c++
+		}
+		if x.s <= hp[c].s {
+			break
+		}
+		hp[i] = hp[c]
+		i = c
+	}
+	hp[i] = x
 }
 
 // selectNeighbours chooses up to limit of cands (best first, Score the
