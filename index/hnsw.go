@@ -386,7 +386,7 @@ func b2i(b bool) int {
 	return 0
 }
 
-// hnswCand is an entry of the candidate heap of a beam search.
+// hnswCand is an entry of a beam search's pool (see searchLayer).
 type hnswCand struct {
 	s  float32
 	id int32
@@ -396,8 +396,7 @@ type hnswCand struct {
 type hnswScratch struct {
 	visited []uint16 // visited[i] == gen: node i seen in this search (2 bytes: half the cache footprint of 4)
 	gen     uint16
-	cand    []hnswCand // max-heap by score
-	top     []hnswCand // beam search results: min-heap by score
+	top     []hnswCand // beam search pool, best first
 	res     []Hit      // the results as hits, best first
 	sel     []int32    // neighbours chosen for a new node
 	prune   []Hit      // candidates of an overflowing list
@@ -428,53 +427,6 @@ func (s *hnswScratch) nextGen() {
 	}
 }
 
-// pushCand adds c to the candidate max-heap (moving a hole up rather
-// than swapping).
-func (s *hnswScratch) pushCand(c hnswCand) {
-	s.cand = append(s.cand, c)
-	hp := s.cand
-	i := len(hp) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if hp[p].s >= c.s {
-			break
-		}
-		hp[i] = hp[p]
-		i = p
-	}
-	hp[i] = c
-}
-
-// popCand removes and returns the best candidate.
-func (s *hnswScratch) popCand() hnswCand {
-	hp := s.cand
-	top := hp[0]
-	n := len(hp) - 1
-	x := hp[n]
-	hp = hp[:n]
-	s.cand = hp
-	if n == 0 {
-		return top
-	}
-	i := 0
-	for {
-		c := 2*i + 1
-		if c >= n {
-			break
-		}
-		if c+1 < n && hp[c+1].s > hp[c].s {
-			c++
-		}
-		if x.s >= hp[c].s {
-			break
-		}
-		hp[i] = hp[c]
-		i = c
-	}
-	hp[i] = x
-	return top
-}
-
 // greedy moves from ep to its best neighbour on layer l until none is
 // better, and returns the node reached and its score.
 func (h *HNSW) greedy(s *hnswScratch, q []float32, qn float32, ep int32, epSim float32, l int) (int32, float32) {
@@ -499,25 +451,28 @@ func (h *HNSW) greedy(s *hnswScratch, q []float32, qn float32, ep int32, epSim f
 // searchLayer runs a beam search of width ef on layer l from ep and
 // returns the best ef nodes found, best first, in s.res (Score is sim).
 //
-// The results are a min-heap of (score, id) pairs whose root is the bar a
-// neighbour must beat (8-byte entries compared by score alone: the heaps
-// are a fifth of a search's time on an in-cache graph); they become Hits,
-// ordered by compareHits, only at the end.
+// The search keeps one pool: the best ef nodes seen so far as (score, id)
+// pairs sorted best first, an expanded node's id marked by its sign bit.
+// It expands the best unexpanded node of the pool until none is left.
+// That is the two-heap search of the HNSW paper (a candidate max-heap, a
+// result min-heap, stop when the best candidate is worse than the worst
+// result): a candidate that has dropped out of the best ef would end that
+// search when popped, so only candidates inside the pool are ever
+// expanded. At the beam widths searches use, inserting into a sorted
+// array of 8-byte pairs (a binary search and a short move) costs less
+// than pushing onto two heaps.
 func (h *HNSW) searchLayer(s *hnswScratch, q []float32, qn float32, ep int32, epSim float32, ef, l int) []Hit {
+	const done = -1 << 31 // sign bit of an id: the node was expanded
 	s.nextGen()
 	s.visited[ep] = s.gen
-	s.cand = s.cand[:0]
-	s.pushCand(hnswCand{epSim, ep})
-	top := append(s.top[:0], hnswCand{epSim, ep})
-	for len(s.cand) > 0 {
-		c := s.popCand()
-		if len(top) == ef && c.s < top[0].s {
-			break
-		}
+	pool := append(s.top[:0], hnswCand{epSim, ep})
+	for cur := 0; cur < len(pool); {
+		c := pool[cur].id
+		pool[cur].id |= done
 		// Keep the unvisited neighbours without a branch on the visited
 		// test (about half of them go each way, unpredictably): every one
 		// is written and only the new ones advance the count.
-		nb := h.neighboursOf(s, c.id, l)
+		nb := h.neighboursOf(s, c, l)
 		ids, n, gen := s.batch[:len(nb)], 0, s.gen
 		for _, j := range nb {
 			ids[n] = j
@@ -526,37 +481,46 @@ func (h *HNSW) searchLayer(s *hnswScratch, q []float32, qn float32, ep int32, ep
 			n += b2i(!seen)
 		}
 		ids = ids[:n]
+		next := cur + 1 // lowest position that may be unexpanded
 		for t, sj := range h.simBatch(q, qn, ids, s.sims[:len(ids)]) {
-			switch {
-			case len(top) < ef:
-				x := hnswCand{sj, ids[t]}
-				s.pushCand(x)
-				top = append(top, x)
-				minHeapUp(top, len(top)-1)
-			case sj > top[0].s:
-				x := hnswCand{sj, ids[t]}
-				s.pushCand(x)
-				top[0] = x
-				minHeapDown(top, 0)
+			full := len(pool) == ef
+			if full && !(sj > pool[ef-1].s) {
+				continue
 			}
+			// After the last entry scoring at least sj: ties keep their
+			// order of arrival.
+			lo, hi := 0, len(pool)
+			for lo < hi {
+				m := int(uint(lo+hi) >> 1)
+				if pool[m].s >= sj {
+					lo = m + 1
+				} else {
+					hi = m
+				}
+			}
+			if !full {
+				pool = append(pool, hnswCand{})
+			}
+			copy(pool[lo+1:], pool[lo:len(pool)-1])
+			pool[lo] = hnswCand{sj, ids[t]}
+			next = min(next, lo)
 		}
-		if l == 0 && len(s.cand) > 0 {
+		for cur = next; cur < len(pool) && pool[cur].id < 0; cur++ {
+		}
+		if l == 0 && cur < len(pool) {
 			// The next node to expand is known: fetch its count and
-			// slots while the heap work of the loop runs.
-			b := int(s.cand[0].id)*h.stride + h.count0
+			// slots while this loop's bookkeeping finishes.
+			b := int(pool[cur].id)*h.stride + h.count0
 			kernel.Prefetch(h.nodeInts[b : b+1+h.m0])
 		}
 	}
-	s.top = top
+	s.top = pool
 	res := s.res[:0]
-	for n := len(top) - 1; n >= 0; n-- {
-		res = append(res, Hit{Score: top[0].s, Index: top[0].id})
-		top[0] = top[n]
-		minHeapDown(top[:n], 0)
+	for _, x := range pool {
+		res = append(res, Hit{Score: x.s, Index: x.id &^ done})
 	}
-	// res is worst first; reverse it, then order equal scores by index
-	// (insertion sort: the slice is already sorted by score).
-	slices.Reverse(res)
+	// Order equal scores by index (insertion sort: the pool is sorted by
+	// score already).
 	for a := 1; a < len(res); a++ {
 		for b := a; b > 0 && compareHits(res[b], res[b-1]) < 0; b-- {
 			res[b], res[b-1] = res[b-1], res[b]
@@ -564,45 +528,6 @@ func (h *HNSW) searchLayer(s *hnswScratch, q []float32, qn float32, ep int32, ep
 	}
 	s.res = res
 	return res
-}
-
-// minHeapUp restores the min-heap order of hp (root = lowest score) after
-// hp[i] was set.
-func minHeapUp(hp []hnswCand, i int) {
-	x := hp[i]
-	for i > 0 {
-		p := (i - 1) / 2
-		if hp[p].s <= x.s {
-			break
-		}
-		hp[i] = hp[p]
-		i = p
-	}
-	hp[i] = x
-}
-
-// minHeapDown restores the min-heap order of hp after hp[i] was set.
-func minHeapDown(hp []hnswCand, i int) {
-	n := len(hp)
-	if n == 0 {
-		return
-	}
-	x := hp[i]
-	for {
-		c := 2*i + 1
-		if c >= n {
-			break
-		}
-		if c+1 < n && hp[c+1].s < hp[c].s {
-			c++
-		}
-		if x.s <= hp[c].s {
-			break
-		}
-		hp[i] = hp[c]
-		i = c
-	}
-	hp[i] = x
 }
 
 // selectNeighbours chooses up to limit of cands (best first, Score the
