@@ -156,7 +156,7 @@ func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 	ncs := min(n, ncMax)
 	mcs := min(m, mcMax)
 	bufs.b = grow(bufs.b, kcs*roundUp(ncs, gemmNR))
-	bufs.a = grow(bufs.a, kcs*roundUp(mcs, gemmMR))
+	bufs.a = grow(bufs.a, kcs*roundUp(mcs, gemmMR)+2) // +2: packA6's overrun
 	bp, ap := bufs.b, bufs.a
 
 	for jc := 0; jc < n; jc += ncs {
@@ -233,18 +233,21 @@ func roundUp(x, q int) int { return (x + q - 1) / q * q }
 
 // packBRows is packB for an untransposed B, op(B)(p, j) = b[p*ldb+j]: it
 // reads B row by row (one sequential stream for the hardware prefetcher)
-// and moves 16 contiguous values at a time into each panel with a
-// fixed-size array copy (no memmove call per 64 bytes).
+// and moves 16 contiguous values at a time into each panel (packBRows16;
+// a 64-byte array copy in Go is a memmove call).
 func packBRows(dst []float32, b []float32, ldb, pc, jc, kc, nc int) {
 	full := nc &^ (gemmNR - 1)
-	for p := 0; p < kc; p++ {
-		row := b[(pc+p)*ldb+jc : (pc+p)*ldb+jc+nc]
-		for jr := 0; jr < full; jr += gemmNR {
-			*(*[gemmNR]float32)(dst[jr*kc+p*gemmNR:]) = *(*[gemmNR]float32)(row[jr:])
-		}
-		if full < nc {
+	if full > 0 {
+		// Bounds for the assembly: the last element it reads and writes.
+		_ = b[(pc+kc-1)*ldb+jc+full-1]
+		_ = dst[full*kc-1]
+		packBRows16(kc, full/gemmNR, &b[pc*ldb+jc], ldb, &dst[0])
+	}
+	if full < nc {
+		for p := 0; p < kc; p++ {
+			row := b[(pc+p)*ldb+jc+full : (pc+p)*ldb+jc+nc]
 			d := dst[full*kc+p*gemmNR : full*kc+p*gemmNR+gemmNR]
-			n := copy(d, row[full:])
+			n := copy(d, row)
 			clear(d[n:])
 		}
 	}
@@ -278,13 +281,25 @@ func packA(dst []float32, transA bool, a []float32, lda, ic, pc, mc, kc int) {
 		// op(A)(i, p) = a[i*lda+p]: rows are contiguous.
 		if mr == gemmMR {
 			base := (ic+ir)*lda + pc
+			p0 := 0
+			if kc >= 8 {
+				// Bounds for the assembly: the last element it reads and
+				// the last it writes (2 floats past the 8-column blocks:
+				// the next panel's start, or the slack of gemmBlocked's
+				// buffer).
+				n8 := kc / 8
+				_ = a[base+5*lda+8*n8-1]
+				_ = dst[ir*kc+48*n8+1]
+				packA6(n8, &a[base], lda, &pan[0])
+				p0 = 8 * n8
+			}
 			r0 := a[base : base+kc]
 			r1 := a[base+lda : base+lda+kc]
 			r2 := a[base+2*lda : base+2*lda+kc]
 			r3 := a[base+3*lda : base+3*lda+kc]
 			r4 := a[base+4*lda : base+4*lda+kc]
 			r5 := a[base+5*lda : base+5*lda+kc]
-			for p := range r0 {
+			for p := p0; p < kc; p++ {
 				d := pan[p*gemmMR : p*gemmMR+gemmMR]
 				d[0], d[1], d[2], d[3], d[4], d[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
 			}

@@ -53,3 +53,29 @@ func fmaPeak(n int)
 //
 //go:noescape
 func packBT16(n8 int, b *float32, ldb int, dst *float32)
+
+// packBRows16 packs np full 16-wide panels of an untransposed B, row by
+// row:
+//
+//	for p := 0; p < kc; p++ {
+//		for j := 0; j < 16*np; j++ {
+//			dst[(j/16)*kc*16+p*16+j%16] = b[p*ldb+j]
+//		}
+//	}
+//
+//go:noescape
+func packBRows16(kc, np int, b *float32, ldb int, dst *float32)
+
+// packA6 packs a full 6-row panel of an untransposed A, 8 columns of the
+// panel at a time:
+//
+//	for p := 0; p < 8*n8; p++ {
+//		for i := 0; i < 6; i++ {
+//			dst[p*6+i] = a[i*lda+p]
+//		}
+//	}
+//
+// and writes 2 floats of garbage at dst[48*n8], dst[48*n8+1] (n8 > 0).
+//
+//go:noescape
+func packA6(n8 int, a *float32, lda int, dst *float32)

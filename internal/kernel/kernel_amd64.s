@@ -509,3 +509,108 @@ packloop:
 packdone:
 	VZEROUPPER
 	RET
+
+// func packA6(n8 int, a *float32, lda int, dst *float32)
+//
+// Eight columns of six rows at a time: the 6×8 block (two more rows read
+// twice to fill the 8×8 transpose) becomes eight 6-float groups. Each
+// group is stored as 8 floats at 24-byte steps, in increasing order, so a
+// store's two extra floats are overwritten by the next one; the last
+// store of the call writes 2 floats past 48·n8 (the caller's slack).
+TEXT ·packA6(SB), NOSPLIT, $0-32
+	MOVQ n8+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R8
+	MOVQ dst+24(FP), DI
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9  // 3 rows
+	LEAQ (SI)(R8*4), R10 // row 4
+
+packaloop:
+	TESTQ CX, CX
+	JZ    packadone
+	VMOVUPS    (SI), Y0
+	VMOVUPS    (SI)(R8*1), Y1
+	VMOVUPS    (SI)(R8*2), Y2
+	VMOVUPS    (SI)(R9*1), Y3
+	VMOVUPS    (R10), Y4
+	VMOVUPS    (R10)(R8*1), Y5
+	VUNPCKLPS  Y1, Y0, Y8
+	VUNPCKHPS  Y1, Y0, Y9
+	VUNPCKLPS  Y3, Y2, Y10
+	VUNPCKHPS  Y3, Y2, Y11
+	VUNPCKLPS  Y5, Y4, Y12
+	VUNPCKHPS  Y5, Y4, Y13
+	VSHUFPS    $0x44, Y10, Y8, Y0
+	VSHUFPS    $0xEE, Y10, Y8, Y1
+	VSHUFPS    $0x44, Y11, Y9, Y2
+	VSHUFPS    $0xEE, Y11, Y9, Y3
+	VSHUFPS    $0x44, Y12, Y12, Y4
+	VSHUFPS    $0xEE, Y12, Y12, Y5
+	VSHUFPS    $0x44, Y13, Y13, Y6
+	VSHUFPS    $0xEE, Y13, Y13, Y7
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x31, Y6, Y2, Y14
+	VPERM2F128 $0x31, Y7, Y3, Y15
+	VMOVUPS    Y8, 0(DI)
+	VMOVUPS    Y9, 24(DI)
+	VMOVUPS    Y10, 48(DI)
+	VMOVUPS    Y11, 72(DI)
+	VMOVUPS    Y12, 96(DI)
+	VMOVUPS    Y13, 120(DI)
+	VMOVUPS    Y14, 144(DI)
+	VMOVUPS    Y15, 168(DI)
+	ADDQ       $32, SI
+	ADDQ       $32, R10
+	ADDQ       $192, DI
+	DECQ       CX
+	JMP        packaloop
+
+packadone:
+	VZEROUPPER
+	RET
+
+// func packBRows16(kc, np int, b *float32, ldb int, dst *float32)
+TEXT ·packBRows16(SB), NOSPLIT, $0-40
+	MOVQ kc+0(FP), CX
+	MOVQ np+8(FP), DX
+	MOVQ b+16(FP), SI
+	MOVQ ldb+24(FP), R8
+	MOVQ dst+32(FP), DI
+	SHLQ $2, R8
+	MOVQ CX, R9
+	SHLQ $6, R9 // bytes from one panel to the next: kc·16 floats
+
+pbrow:
+	TESTQ CX, CX
+	JZ    pbdone
+	MOVQ  SI, R10
+	MOVQ  DI, R11
+	MOVQ  DX, BX
+
+pbcol:
+	TESTQ   BX, BX
+	JZ      pbnext
+	VMOVUPS (R10), Y0
+	VMOVUPS 32(R10), Y1
+	VMOVUPS Y0, (R11)
+	VMOVUPS Y1, 32(R11)
+	ADDQ    $64, R10
+	ADDQ    R9, R11
+	DECQ    BX
+	JMP     pbcol
+
+pbnext:
+	ADDQ R8, SI
+	ADDQ $64, DI
+	DECQ CX
+	JMP  pbrow
+
+pbdone:
+	VZEROUPPER
+	RET
