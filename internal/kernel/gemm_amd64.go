@@ -27,6 +27,16 @@ const (
 	// threads (under 64 per thread) and whose k is at least this split k
 	// instead (see gemmSplitK).
 	gemmSplitKMin = 2048
+	// Products with at least gemmSharedMinRows rows per thread and fewer
+	// than gemmSharedMaxCols columns per thread (B packed) split m among
+	// the threads around a shared packed B (gemmShared): there, splitting
+	// n left each thread packing all of A for a narrow slice of B (256³
+	// on 2 threads: a median 117 GFLOP/s split along n, 137 shared). Wider
+	// products keep the split along n, which needs no barrier (the MLP's
+	// 256×2048×1024 products ran 5-10% slower with one barrier per k block
+	// on this VM, whose cores stall at times).
+	gemmSharedMinRows = 8 * gemmMR
+	gemmSharedMaxCols = 256
 )
 
 // gemmBufs are the packing buffers of one goroutine, reused via gemmPool.
@@ -64,8 +74,13 @@ func gemmAVX2x(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 		gemmBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, over)
 		return
 	}
-	if t := Threads(); k >= gemmSplitKMin && max(m, n) < t*64 {
+	t := Threads()
+	if k >= gemmSplitKMin && max(m, n) < t*64 {
 		gemmSplitK(t, transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, over)
+		return
+	}
+	if m >= t*gemmSharedMinRows && n > directAMaxN && n < t*gemmSharedMaxCols {
+		gemmShared(t, transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, over)
 		return
 	}
 	if n >= m {
@@ -195,19 +210,7 @@ func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 						sgemmKernel6x16(kc, apan, rs, cs, bpan, rsB, &cb[ir*ldc+jr], ldc, alpha, load)
 						return
 					}
-					var t [gemmMR * gemmNR]float32
-					sgemmKernel6x16(kc, apan, rs, cs, bpan, rsB, &t[0], gemmNR, alpha, 0)
-					for i := 0; i < mr; i++ {
-						cr := cb[(ir+i)*ldc+jr : (ir+i)*ldc+jr+nr]
-						tr := t[i*gemmNR : i*gemmNR+nr]
-						if load == 0 {
-							copy(cr, tr)
-							continue
-						}
-						for j, v := range tr {
-							cr[j] += v
-						}
-					}
+					edgeTile(kc, apan, rs, cs, bpan, rsB, cb[ir*ldc+jr:], ldc, mr, nr, alpha, load)
 				}
 				if directA {
 					// Few B panels: keep them all hot and stream A once.
@@ -225,6 +228,25 @@ func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 					}
 				}
 			}
+		}
+	}
+}
+
+// edgeTile is the micro-kernel on a ragged mr×nr tile (mr ≤ 6, nr ≤ 16)
+// of C at c: the full 6×16 tile goes to a buffer and its mr×nr corner is
+// stored (load == 0) or added to C.
+func edgeTile(kc int, apan *float32, rs, cs int, bpan *float32, rsB int, c []float32, ldc, mr, nr int, alpha float32, load int) {
+	var t [gemmMR * gemmNR]float32
+	sgemmKernel6x16(kc, apan, rs, cs, bpan, rsB, &t[0], gemmNR, alpha, 0)
+	for i := 0; i < mr; i++ {
+		cr := c[i*ldc : i*ldc+nr]
+		tr := t[i*gemmNR : i*gemmNR+nr]
+		if load == 0 {
+			copy(cr, tr)
+			continue
+		}
+		for j, v := range tr {
+			cr[j] += v
 		}
 	}
 }

@@ -147,6 +147,34 @@ func TestSgemmThreadsTransposed(t *testing.T) {
 	}
 }
 
+// Products that split m around a shared packed B (gemmShared: several
+// blocks of k, ragged edges) and one too wide for it, on 2 and 3
+// goroutines, accumulating and overwriting, against one goroutine.
+func TestSgemmSharedB(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	defer SetThreads(SetThreads(1))
+	for _, sz := range [][3]int{{97, 65, 257}, {301, 3100, 40}, {250, 130, 700}} {
+		for _, beta := range []float32{0, 0.5} {
+			for _, tA := range []bool{false, true} {
+				for _, tB := range []bool{false, true} {
+					m, n, k := sz[0], sz[1], sz[2]
+					g := newGemmCase(r, tA, tB, m, n, k, 1.5, beta)
+					want := append([]float32(nil), g.c...)
+					SetThreads(1)
+					Sgemm(tA, tB, m, n, k, g.alpha, g.a, g.lda, g.b, g.ldb, g.beta, want, g.ldc)
+					for _, th := range []int{2, 3} {
+						got := append([]float32(nil), g.cFull...)
+						SetThreads(th)
+						Sgemm(tA, tB, m, n, k, g.alpha, g.a, g.lda, g.b, g.ldb, g.beta, got[guard:guard+len(g.c)], g.ldc)
+						checkGuard(t, got, "shared B")
+						g.check(t, fmt.Sprintf("shared m%d_n%d_k%d_tA%v_tB%v_beta%v_t%d", m, n, k, tA, tB, beta, th), got[guard:guard+len(g.c)], want)
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestVecGeneric compares the dispatched vector kernels with the pure-Go
 // ones on odd lengths and unaligned starts.
 func TestVecGeneric(t *testing.T) {

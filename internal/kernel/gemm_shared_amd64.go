@@ -1,0 +1,120 @@
+//go:build amd64 && !noasm
+
+package kernel
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// gemmShared is gemmAVX2 on t goroutines for products large enough to
+// pack both operands, as BLIS and OpenBLAS thread them: the goroutines
+// split m (whole 6-row panels each) and share one packed block of B.
+// For every (jc, pc) block each packs its share of B's 16-wide panels
+// into the shared buffer, waits for the others (a barrier), then packs
+// its own rows of A and multiplies them by the whole block. So A and B
+// are each packed once in all, where splitting n gave every goroutine
+// all of A to pack. The B buffer is doubled: a goroutine may pack the
+// next block while another still multiplies by the current one, so one
+// barrier per block suffices.
+func gemmShared(t int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, over bool) {
+	nk := (k + kcMax - 1) / kcMax
+	kcs := (k + nk - 1) / nk
+	ncs := min(n, ncMax)
+	bsz := kcs * roundUp(ncs, gemmNR)
+	shared := gemmPool.Get().(*gemmBufs)
+	defer gemmPool.Put(shared)
+	shared.b = grow(shared.b, 2*bsz)
+	panels := (m + gemmMR - 1) / gemmMR
+	bar := newSpinBarrier(t)
+
+	work := func(id int) {
+		r0 := id * panels / t * gemmMR
+		r1 := min((id+1)*panels/t*gemmMR, m)
+		// Blocks of A of equal height (whole panels), at most mcMax.
+		rows := max(r1-r0, 1)
+		nb := (rows + mcMax - 1) / mcMax
+		mcs := roundUp((rows+nb-1)/nb, gemmMR)
+		bufs := gemmPool.Get().(*gemmBufs)
+		defer gemmPool.Put(bufs)
+		bufs.a = grow(bufs.a, kcs*roundUp(mcs, gemmMR)+2) // +2: packA6's overrun
+		it := 0
+		for jc := 0; jc < n; jc += ncs {
+			nc := min(ncs, n-jc)
+			np := (nc + gemmNR - 1) / gemmNR
+			for pc := 0; pc < k; pc += kcs {
+				kc := min(kcs, k-pc)
+				bp := shared.b[it%2*bsz : it%2*bsz+bsz]
+				it++
+				if p0, p1 := id*np/t, (id+1)*np/t; p0 < p1 {
+					j0 := p0 * gemmNR
+					packB(bp[j0*kc:], transB, b, ldb, pc, jc+j0, kc, min(nc, p1*gemmNR)-j0)
+				}
+				bar.wait()
+				load := 1
+				if over && pc == 0 {
+					load = 0
+				}
+				for ic := r0; ic < r1; ic += mcs {
+					mc := min(mcs, r1-ic)
+					packA(bufs.a, transA, a, lda, ic, pc, mc, kc)
+					macroTiles(bufs.a, bp, mc, nc, kc, alpha, c[ic*ldc+jc:], ldc, load)
+				}
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for id := 1; id < t; id++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work(id)
+		}()
+	}
+	work(0)
+	wg.Wait()
+}
+
+// macroTiles multiplies a packed mc×kc block of A (6-row panels) by a
+// packed kc×nc block of B (16-wide panels) into C at c: one B micro-panel
+// stays in L1 while the A panels stream from L2.
+func macroTiles(ap, bp []float32, mc, nc, kc int, alpha float32, c []float32, ldc, load int) {
+	for jr := 0; jr < nc; jr += gemmNR {
+		nr := min(gemmNR, nc-jr)
+		for ir := 0; ir < mc; ir += gemmMR {
+			mr := min(gemmMR, mc-ir)
+			if mr == gemmMR && nr == gemmNR {
+				sgemmKernel6x16(kc, &ap[ir*kc], 1, gemmMR, &bp[jr*kc], gemmNR, &c[ir*ldc+jr], ldc, alpha, load)
+				continue
+			}
+			edgeTile(kc, &ap[ir*kc], 1, gemmMR, &bp[jr*kc], gemmNR, c[ir*ldc+jr:], ldc, mr, nr, alpha, load)
+		}
+	}
+}
+
+// spinBarrier makes n goroutines wait for each other. The waits of a
+// blocked product are short and its goroutines run on their own cores, so
+// a waiter spins on the generation count, yielding its thread now and
+// then in case the goroutine it waits for shares it.
+type spinBarrier struct {
+	n     int32
+	count atomic.Int32
+	gen   atomic.Uint32
+}
+
+func newSpinBarrier(n int) *spinBarrier { return &spinBarrier{n: int32(n)} }
+
+func (b *spinBarrier) wait() {
+	g := b.gen.Load()
+	if b.count.Add(1) == b.n {
+		b.count.Store(0)
+		b.gen.Add(1)
+		return
+	}
+	for i := 1; b.gen.Load() == g; i++ {
+		if i%1024 == 0 {
+			runtime.Gosched()
+		}
+	}
+}
