@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"math"
 	"math/rand/v2"
 
 	"github.com/gomrl/mrl/internal/kernel"
@@ -17,10 +16,7 @@ type ReLU struct{ y, dx Tensor }
 func (r *ReLU) Forward(x *Tensor, train bool) *Tensor {
 	y := reshape(&r.y, x.Shape...)
 	kernel.ParallelFor(len(x.Data), elemGrain, func(lo, hi int) {
-		src, dst := x.Data[lo:hi], y.Data[lo:hi]
-		for i, v := range src {
-			dst[i] = max(v, 0)
-		}
+		kernel.ReLU(y.Data[lo:hi], x.Data[lo:hi])
 	})
 	return y
 }
@@ -29,15 +25,9 @@ func (r *ReLU) Forward(x *Tensor, train bool) *Tensor {
 func (r *ReLU) Backward(dy *Tensor) *Tensor {
 	dx := reshape(&r.dx, dy.Shape...)
 	kernel.ParallelFor(len(dy.Data), elemGrain, func(lo, hi int) {
-		y, g, d := r.y.Data[lo:hi], dy.Data[lo:hi], dx.Data[lo:hi]
-		g = g[:len(y)]
-		d = d[:len(y)]
-		for i, v := range y {
-			// Branch-free: the output is +0 or positive, so its bits as
-			// an int32 are > 0 exactly where the gradient passes.
-			mask := ^uint32((int32(math.Float32bits(v)) - 1) >> 31)
-			d[i] = math.Float32frombits(math.Float32bits(g[i]) & mask)
-		}
+		// The output is +0 or positive, so its bits as an int32 are > 0
+		// exactly where the gradient passes.
+		kernel.ReLUBackward(dx.Data[lo:hi], dy.Data[lo:hi], r.y.Data[lo:hi])
 	})
 	return dx
 }

@@ -87,18 +87,12 @@ func (b *BatchNorm) Forward(x *Tensor, train bool) *Tensor {
 	y := reshape(&b.y, x.Shape...)
 	g, be := b.Gamma.W, b.Beta.W
 	if !train {
-		scale, shift := make([]float32, c), make([]float32, c)
-		for j := range scale {
-			scale[j] = g[j] / float32(math.Sqrt(float64(b.Var.W[j]+b.Eps)))
-			shift[j] = be[j] - b.Mean.W[j]*scale[j]
+		inv := make([]float32, c)
+		for j := range inv {
+			inv[j] = float32(1 / math.Sqrt(float64(b.Var.W[j]+b.Eps)))
 		}
 		kernel.ParallelFor(rows, rowGrain(c), func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				xr, yr := x.Data[i*c:(i+1)*c], y.Data[i*c:(i+1)*c]
-				for j, v := range xr {
-					yr[j] = v*scale[j] + shift[j]
-				}
-			}
+			kernel.NormAffine(hi-lo, c, nil, y.Data[lo*c:hi*c], x.Data[lo*c:hi*c], b.Mean.W, inv, g, be)
 		})
 		return y
 	}
@@ -110,14 +104,7 @@ func (b *BatchNorm) Forward(x *Tensor, train bool) *Tensor {
 	// variance accurate without a second pass over x.
 	shift := b.Mean.W
 	s1, s2 := chunkSums(rows, c, func(lo, hi int, s1, s2 []float64) {
-		for i := lo; i < hi; i++ {
-			xr := x.Data[i*c : (i+1)*c]
-			for j, v := range xr {
-				d := float64(v - shift[j])
-				s1[j] += d
-				s2[j] += d * d
-			}
-		}
+		kernel.ColSums(hi-lo, c, s1, s2, x.Data[lo*c:hi*c], nil, shift)
 	})
 	for j := 0; j < c; j++ {
 		md := s1[j] / float64(rows)
@@ -135,14 +122,7 @@ func (b *BatchNorm) Forward(x *Tensor, train bool) *Tensor {
 	b.xhat = grow(b.xhat, len(x.Data))
 	mean, inv := b.mean, b.invStd
 	kernel.ParallelFor(rows, rowGrain(c), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			xr, hr, yr := x.Data[i*c:(i+1)*c], b.xhat[i*c:(i+1)*c], y.Data[i*c:(i+1)*c]
-			for j, v := range xr {
-				h := (v - mean[j]) * inv[j]
-				hr[j] = h
-				yr[j] = g[j]*h + be[j]
-			}
-		}
+		kernel.NormAffine(hi-lo, c, b.xhat[lo*c:hi*c], y.Data[lo*c:hi*c], x.Data[lo*c:hi*c], mean, inv, g, be)
 	})
 	return y
 }
@@ -152,13 +132,7 @@ func (b *BatchNorm) Forward(x *Tensor, train bool) *Tensor {
 func (b *BatchNorm) Backward(dy *Tensor) *Tensor {
 	c, rows := b.C, b.rows
 	s1, s2 := chunkSums(rows, c, func(lo, hi int, s1, s2 []float64) {
-		for i := lo; i < hi; i++ {
-			dr, hr := dy.Data[i*c:(i+1)*c], b.xhat[i*c:(i+1)*c]
-			for j, v := range dr {
-				s1[j] += float64(v)
-				s2[j] += float64(v) * float64(hr[j])
-			}
-		}
+		kernel.ColSums(hi-lo, c, s1, s2, dy.Data[lo*c:hi*c], b.xhat[lo*c:hi*c], nil)
 	})
 	for j := 0; j < c; j++ {
 		b.Beta.G[j] += float32(s1[j])
@@ -175,12 +149,7 @@ func (b *BatchNorm) Backward(dy *Tensor) *Tensor {
 		m2[j] = float32(s2[j]) / m
 	}
 	kernel.ParallelFor(rows, rowGrain(c), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			dr, hr, xr := dy.Data[i*c:(i+1)*c], b.xhat[i*c:(i+1)*c], dx.Data[i*c:(i+1)*c]
-			for j, v := range dr {
-				xr[j] = k[j] * (v - m1[j] - hr[j]*m2[j])
-			}
-		}
+		kernel.NormBackward(hi-lo, c, dx.Data[lo*c:hi*c], dy.Data[lo*c:hi*c], b.xhat[lo*c:hi*c], k, m1, m2)
 	})
 	return dx
 }

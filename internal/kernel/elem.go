@@ -1,0 +1,171 @@
+package kernel
+
+import "math"
+
+// Element-wise kernels of the training layers (batch norm, ReLU) over
+// rows×c matrices stored row by row, with per-column vectors of length c.
+// Each has a plain-Go twin (the *Generic functions), used under the noasm
+// tag and on CPUs without AVX2+FMA.
+
+func checkRows(rows, c int, msg string, mats [][]float32, cols [][]float32) {
+	if rows < 0 || c < 0 {
+		panic("kernel: " + msg + " negative size")
+	}
+	for _, m := range mats {
+		if len(m) < rows*c {
+			panic("kernel: " + msg + " matrix too short")
+		}
+	}
+	for _, v := range cols {
+		if len(v) < c {
+			panic("kernel: " + msg + " column vector too short")
+		}
+	}
+}
+
+// NormAffine normalises the rows of x and applies a per-column affine map,
+// as batch norm's forward pass does: for every row i and column j,
+//
+//	h[i*c+j] = (x[i*c+j] - mean[j]) * inv[j]
+//	y[i*c+j] = h[i*c+j]*gamma[j] + beta[j]
+//
+// h may be nil (then only y is written).
+func NormAffine(rows, c int, h, y, x, mean, inv, gamma, beta []float32) {
+	mats := [][]float32{y, x}
+	if h != nil {
+		mats = append(mats, h)
+	}
+	checkRows(rows, c, "NormAffine", mats, [][]float32{mean, inv, gamma, beta})
+	if rows == 0 || c == 0 {
+		return
+	}
+	normAffine(rows, c, h, y, x, mean, inv, gamma, beta)
+}
+
+func normAffineGeneric(rows, c int, h, y, x, mean, inv, gamma, beta []float32) {
+	mean, inv, gamma, beta = mean[:c], inv[:c], gamma[:c], beta[:c]
+	for i := range rows {
+		xr, yr := x[i*c:(i+1)*c], y[i*c:(i+1)*c]
+		var hr []float32
+		if h != nil {
+			hr = h[i*c : (i+1)*c]
+		}
+		for j, v := range xr {
+			hv := (v - mean[j]) * inv[j]
+			if hr != nil {
+				hr[j] = hv
+			}
+			yr[j] = hv*gamma[j] + beta[j]
+		}
+	}
+}
+
+// NormBackward is batch norm's input gradient given the column sums
+// folded into k, m1 and m2: for every row i and column j,
+//
+//	dx[i*c+j] = k[j] * (dy[i*c+j] - m1[j] - h[i*c+j]*m2[j])
+func NormBackward(rows, c int, dx, dy, h, k, m1, m2 []float32) {
+	checkRows(rows, c, "NormBackward", [][]float32{dx, dy, h}, [][]float32{k, m1, m2})
+	if rows == 0 || c == 0 {
+		return
+	}
+	normBackward(rows, c, dx, dy, h, k, m1, m2)
+}
+
+func normBackwardGeneric(rows, c int, dx, dy, h, k, m1, m2 []float32) {
+	k, m1, m2 = k[:c], m1[:c], m2[:c]
+	for i := range rows {
+		dr, hr, xr := dy[i*c:(i+1)*c], h[i*c:(i+1)*c], dx[i*c:(i+1)*c]
+		for j, v := range dr {
+			xr[j] = k[j] * (v - m1[j] - hr[j]*m2[j])
+		}
+	}
+}
+
+// ReLU sets dst[i] = max(x[i], 0) over len(x) elements: a NaN passes
+// unchanged and -0 becomes +0.
+func ReLU(dst, x []float32) {
+	if len(dst) < len(x) {
+		panic("kernel: ReLU length mismatch")
+	}
+	if len(x) == 0 {
+		return
+	}
+	relu(dst[:len(x)], x)
+}
+
+func reluGeneric(dst, x []float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		if v <= 0 {
+			v = 0
+		}
+		dst[i] = v
+	}
+}
+
+// ReLUBackward sets dx[i] = dy[i] where y[i], a ReLU output, is positive
+// and 0 elsewhere, over len(y) elements. The test is on y's bits as an
+// int32 (> 0), so ±0 and negative values block and a NaN passes unless
+// its sign bit is set.
+func ReLUBackward(dx, dy, y []float32) {
+	if len(dx) < len(y) || len(dy) < len(y) {
+		panic("kernel: ReLUBackward length mismatch")
+	}
+	if len(y) == 0 {
+		return
+	}
+	reluBackward(dx[:len(y)], dy[:len(y)], y)
+}
+
+func reluBackwardGeneric(dx, dy, y []float32) {
+	dx, dy = dx[:len(y)], dy[:len(y)]
+	for i, v := range y {
+		// Branch-free: the mask is all ones where v's bits are > 0.
+		mask := uint32(-int64(int32(math.Float32bits(v))) >> 63)
+		dx[i] = math.Float32frombits(math.Float32bits(dy[i]) & mask)
+	}
+}
+
+// ColSums adds the column sums batch norm needs to s1 and s2, in float64:
+// for every row i and column j, with d = x[i*c+j] - shift[j] (rounded to
+// float32),
+//
+//	s1[j] += d;  s2[j] += d*d           (y == nil: sums of a shifted x)
+//	s1[j] += x[i*c+j];  s2[j] += x[i*c+j]*y[i*c+j]   (shift == nil)
+//
+// Exactly one of y and shift must be nil.
+func ColSums(rows, c int, s1, s2 []float64, x, y, shift []float32) {
+	if (y == nil) == (shift == nil) {
+		panic("kernel: ColSums needs exactly one of y and shift")
+	}
+	if rows < 0 || c < 0 || len(s1) < c || len(s2) < c || len(x) < rows*c ||
+		(y != nil && len(y) < rows*c) || (shift != nil && len(shift) < c) {
+		panic("kernel: ColSums length mismatch")
+	}
+	if rows == 0 || c == 0 {
+		return
+	}
+	colSums(rows, c, s1, s2, x, y, shift)
+}
+
+func colSumsGeneric(rows, c int, s1, s2 []float64, x, y, shift []float32) {
+	s1, s2 = s1[:c], s2[:c]
+	for i := range rows {
+		xr := x[i*c : (i+1)*c]
+		if y == nil {
+			sh := shift[:c]
+			for j, v := range xr {
+				d := float64(v - sh[j])
+				s1[j] += d
+				s2[j] += d * d
+			}
+			continue
+		}
+		yr := y[i*c : (i+1)*c]
+		for j, v := range xr {
+			s1[j] += float64(v)
+			s2[j] += float64(v) * float64(yr[j])
+		}
+	}
+}

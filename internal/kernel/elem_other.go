@@ -1,0 +1,19 @@
+//go:build !amd64 || noasm
+
+package kernel
+
+func normAffine(rows, c int, h, y, x, mean, inv, gamma, beta []float32) {
+	normAffineGeneric(rows, c, h, y, x, mean, inv, gamma, beta)
+}
+
+func normBackward(rows, c int, dx, dy, h, k, m1, m2 []float32) {
+	normBackwardGeneric(rows, c, dx, dy, h, k, m1, m2)
+}
+
+func relu(dst, x []float32) { reluGeneric(dst, x) }
+
+func reluBackward(dx, dy, y []float32) { reluBackwardGeneric(dx, dy, y) }
+
+func colSums(rows, c int, s1, s2 []float64, x, y, shift []float32) {
+	colSumsGeneric(rows, c, s1, s2, x, y, shift)
+}
