@@ -21,6 +21,7 @@ process), then
 """
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -40,6 +41,21 @@ def rss_bytes():
     return 0
 
 
+@contextlib.contextmanager
+def pinned(cpu):
+    """Binds the calling thread to one CPU (cpu < 0: as is) for a
+    single-query loop, as bench/index/main.go and hnswlib_bench.cpp do."""
+    if cpu < 0:
+        yield
+        return
+    old = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, old)
+
+
 def recall(got, want):
     hits = total = 0
     for g, w in zip(got, want):
@@ -56,6 +72,8 @@ def main():
     ap.add_argument("-build-threads", "--build-threads", type=int, default=2, help="OpenMP threads of the HNSW build")
     ap.add_argument("-mintime", "--mintime", type=float, default=1.0, help="seconds of each single-query loop")
     ap.add_argument("-efs", "--efs", default="", help="ef sweep (default: meta.json's)")
+    ap.add_argument("-pin-cpu", "--pin-cpu", type=int, default=-1,
+                    help="bind the thread of single-query loops to this CPU (-1: no binding)")
     ap.add_argument("-skip-hnsw", "--skip-hnsw", action="store_true")
     ap.add_argument("-info", "--info", action="store_true")
     a = ap.parse_args()
@@ -89,13 +107,14 @@ def main():
 
     # Flat, one query at a time on 1 thread.
     limit_threads(1)
-    calls, t0, got = 0, time.perf_counter(), {}
-    while calls == 0 or time.perf_counter() - t0 < a.mintime:
-        i = calls % nq
-        _, I = flat.search(q[i:i + 1], k)
-        got[i] = I[0]
-        calls += 1
-    qps = calls / (time.perf_counter() - t0)
+    with pinned(a.pin_cpu):
+        calls, t0, got = 0, time.perf_counter(), {}
+        while calls == 0 or time.perf_counter() - t0 < a.mintime:
+            i = calls % nq
+            _, I = flat.search(q[i:i + 1], k)
+            got[i] = I[0]
+            calls += 1
+        qps = calls / (time.perf_counter() - t0)
     rows = sorted(got)
     print(json.dumps(dict(base, method="flat", dim=d, threads=1, qps=qps,
                           recall=recall([got[i] for i in rows], gt[rows]), queries=calls)), flush=True)
@@ -133,11 +152,12 @@ def main():
         h.hnsw.efSearch = ef
         _, I = h.search(qp, k)
         r = recall(I, gtp)
-        reps, t0 = 0, time.perf_counter()
-        while reps == 0 or time.perf_counter() - t0 < a.mintime:
-            h.search(qp, k)
-            reps += 1
-        qps = reps * nq / (time.perf_counter() - t0)
+        with pinned(a.pin_cpu):
+            reps, t0 = 0, time.perf_counter()
+            while reps == 0 or time.perf_counter() - t0 < a.mintime:
+                h.search(qp, k)
+                reps += 1
+            qps = reps * nq / (time.perf_counter() - t0)
         print(json.dumps(dict(base, method="hnsw", graph_dim=p, dim=p, ef=ef, qps=qps, recall_prefix=r)), flush=True)
 
 

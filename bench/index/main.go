@@ -68,6 +68,7 @@ type config struct {
 	synthN, synthD, synthNQ int
 	k                       int
 	minTime                 time.Duration
+	pinCPU                  int
 	plans                   string
 	graphDim                int
 	m, efC                  int
@@ -97,6 +98,7 @@ func main() {
 	flag.IntVar(&c.synthNQ, "synth-nq", 1000, "synthetic set: queries")
 	flag.IntVar(&c.k, "k", 10, "results per query")
 	flag.DurationVar(&c.minTime, "mintime", time.Second, "minimum time of each single-query QPS loop")
+	flag.IntVar(&c.pinCPU, "pin-cpu", -1, "bind the thread of single-query QPS loops to this CPU (-1: no binding)")
 	flag.StringVar(&c.plans, "plans", "16:200,D:10;32:200,D:10;64:100,D:10;8:800,32:100,D:10", "funnel plans with a Flat first stage, ';'-separated; D is the full dim")
 	flag.IntVar(&c.graphDim, "graph-dim", 64, "prefix dim of the HNSW graph (and of the peers' HNSW)")
 	flag.IntVar(&c.m, "m", 16, "HNSW M")
@@ -513,16 +515,18 @@ func (b *bench) qps(s index.Searcher, dim int) float64 {
 		fail(err)
 	}
 	rounds := make([]float64, qpsRounds)
-	for r := range rounds {
-		n := 0
-		t0 := time.Now()
-		for n == 0 || time.Since(t0) < b.c.minTime/qpsRounds {
-			i := n % b.s.nq
-			dst, _ = s.Search(b.s.q[i*d:(i+1)*d], dim, k, dst)
-			n++
+	pinned(b.c.pinCPU, func() {
+		for r := range rounds {
+			n := 0
+			t0 := time.Now()
+			for n == 0 || time.Since(t0) < b.c.minTime/qpsRounds {
+				i := n % b.s.nq
+				dst, _ = s.Search(b.s.q[i*d:(i+1)*d], dim, k, dst)
+				n++
+			}
+			rounds[r] = float64(n) / time.Since(t0).Seconds()
 		}
-		rounds[r] = float64(n) / time.Since(t0).Seconds()
-	}
+	})
 	slices.Sort(rounds)
 	return rounds[qpsRounds/2]
 }

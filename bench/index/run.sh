@@ -24,6 +24,8 @@
 #   HNSW_PLANS ["G:50,D:10;G:100,D:10;G:200,D:10;G:400,D:10"]  funnels whose first stage is the HNSW graph (G: graph dim)
 #   IVF_LISTS [256]                   IVF lists on the synthetic set (real sets: round(sqrt(N)))
 #   MINTIME [1]                       seconds of each single-query QPS measurement (ours, hnswlib: median of 5 equal rounds)
+#   PIN_CPU [last CPU]                every engine's single-query loops run on a thread bound to this CPU
+#                                     ("-1": unbound; a thread moved to the other core finds its caches cold)
 #   THREADS [2]                       threads of batched searches and ground truth; batched Flat runs at 1 and THREADS
 #   BUILD_THREADS [2]                 threads of every engine's HNSW build (ours: HNSWOptions.Threads)
 #   SKIP_PEERS=1                      only our side
@@ -52,6 +54,7 @@ EFS=${EFS:-10,16,24,32,48,64,96,128,192,256}
 PROBES=${PROBES:-1,2,4,8,16,32}
 IVF_LISTS=${IVF_LISTS:-256}
 MINTIME=${MINTIME:-1}
+PIN_CPU=${PIN_CPU:-$(($(nproc) - 1))}
 THREADS=${THREADS:-2}
 BUILD_THREADS=${BUILD_THREADS:-2}
 SKIP_PEERS=${SKIP_PEERS:-0}
@@ -111,16 +114,16 @@ peers() { # DIR: the peers on the files our program wrote, then delete them
 	echo "bench/index: FAISS on $(basename "$dir") ($(date -u +%H:%M:%S))" >&2
 	peer_env OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS="$THREADS" \
 		"$PY" "$here/faiss_index.py" "$dir" -threads "1,$THREADS" -build-threads "$BUILD_THREADS" -mintime "$MINTIME" \
-		-efs "$EFS" $info | tee -a "$out" >&2
+		-efs "$EFS" -pin-cpu "$PIN_CPU" $info | tee -a "$out" >&2
 	echo "bench/index: hnswlib on $(basename "$dir") ($(date -u +%H:%M:%S))" >&2
-	"$tmp/hnswlib_bench" "$dir" "$n" "$p" "$nq" "$k" "$M" "$EFC" "$BUILD_THREADS" "$MINTIME" "$EFS" | tee -a "$out" >&2
+	PIN_CPU=$PIN_CPU "$tmp/hnswlib_bench" "$dir" "$n" "$p" "$nq" "$k" "$M" "$EFC" "$BUILD_THREADS" "$MINTIME" "$EFS" | tee -a "$out" >&2
 	rm -rf "$dir"
 }
 
 PLANS=${PLANS:-16:200,D:10;32:200,D:10;64:100,D:10;8:800,32:100,D:10}
 HNSW_PLANS=${HNSW_PLANS:-G:50,D:10;G:100,D:10;G:200,D:10;G:400,D:10}
 common=(-k 10 -plans "$PLANS" -hnsw-plans "$HNSW_PLANS" -mintime "${MINTIME}s" -graph-dim "$GRAPH_DIM" -m "$M" -ef-construction "$EFC" -efs "$EFS"
-	-probes "$PROBES" -threads "$THREADS" -build-threads "$BUILD_THREADS" -dir "$tmp/data")
+	-probes "$PROBES" -threads "$THREADS" -build-threads "$BUILD_THREADS" -pin-cpu "$PIN_CPU" -dir "$tmp/data")
 load_before=$(cat /proc/loadavg)
 echo "load before: $load_before" >&2
 start=$(date +%s)
@@ -139,7 +142,7 @@ load_after=$(cat /proc/loadavg)
 echo "load after: $load_after; took $(($(date +%s) - start)) s" >&2
 
 [ -n "${RAW:-}" ] && cp "$out" "$RAW"
-table=$("$PY" "$here/tables.py" "$out" "$load_before" "$load_after" "$(($(date +%s) - start))")
+table=$(PIN_CPU=$PIN_CPU "$PY" "$here/tables.py" "$out" "$load_before" "$load_after" "$(($(date +%s) - start))")
 echo "$table"
 if [ "$write" = 1 ]; then
 	{

@@ -7,6 +7,7 @@ Usage: tables.py RESULTS.jsonl LOAD_BEFORE LOAD_AFTER SECONDS
 import datetime
 import json
 import math
+import os
 import subprocess
 import sys
 
@@ -55,8 +56,10 @@ def main():
     print()
     print(f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}; whole run {int(secs) // 60} min {int(secs) % 60} s")
     print(f"- CPU: {cpu}; load average before: {load_before}; after: {load_after}")
+    pin_cpu = os.environ.get("PIN_CPU", "-1")
+    pin = f", the thread bound to CPU {pin_cpu}" if pin_cpu.lstrip("-").isdigit() and int(pin_cpu) >= 0 else ""
     print(f"- Go: {go.get('go', '?')}; GEMM {go.get('gemm', '?')}; GOMAXPROCS {go.get('gomaxprocs', '?')}. "
-          f"QPS is one query at a time on one thread for every engine (ours and hnswlib: the median of 5 rounds of MINTIME/5 s, the same queries each round); recall and mAP use all queries; "
+          f"QPS is one query at a time on one thread for every engine{pin} (ours and hnswlib: the median of 5 rounds of MINTIME/5 s, the same queries each round); recall and mAP use all queries; "
           f"batched searches and ground truth use {go.get('threads', '?')} threads")
     if fi:
         tpc = [d for d in (fi.get("threadpoolctl") or []) if d.get("internal_api") == "openblas"]

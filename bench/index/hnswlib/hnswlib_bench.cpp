@@ -13,6 +13,7 @@
 // and prints JSON lines: build seconds and resident memory growth per
 // vector, then QPS and recall@K per ef.
 #include <hnswlib/hnswlib.h>
+#include <sched.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -91,6 +92,14 @@ int main(int argc, char** argv) {
 	       __GNUC__, __GNUC_MINOR__);
 	fflush(stdout);
 
+	// PIN_CPU=c binds the searching thread to CPU c, as bench/index/main.go
+	// binds ours (a thread moved to the other core finds its caches cold).
+	if (const char* pin = std::getenv("PIN_CPU"); pin && std::atoi(pin) >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(std::atoi(pin), &set);
+		if (sched_setaffinity(0, sizeof set, &set) != 0) perror("hnswlib_bench: sched_setaffinity");
+	}
 	for (int ef : efs) {
 		alg->setEf(ef);
 		size_t hits = 0, total = 0;
