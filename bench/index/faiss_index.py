@@ -123,10 +123,12 @@ def main():
     bq = min(meta.get("batch_nq", 1000), nq)
     for t in threads:
         limit_threads(t)
-        t0 = time.perf_counter()
-        _, I = flat.search(q[:bq], k)
-        qps = bq / (time.perf_counter() - t0)
-        print(json.dumps(dict(base, method="flat-batch", dim=d, threads=t, nq=bq, qps=qps,
+        qps = 0.0
+        for _ in range(3):  # the best of 3 calls, as bench/index/main.go times ours
+            t0 = time.perf_counter()
+            _, I = flat.search(q[:bq], k)
+            qps = max(qps, bq / (time.perf_counter() - t0))
+        print(json.dumps(dict(base, method="flat-batch", dim=d, threads=t, nq=bq, qps=qps, reps=3,
                               recall=recall(I, gt[:bq]))), flush=True)
     del flat
     if a.skip_hnsw:

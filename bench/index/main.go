@@ -259,13 +259,20 @@ func run(c config, s *set) error {
 	for _, t := range []int{1, c.threads} {
 		nq := min(c.batchNQ, s.nq)
 		prev := kernel.SetThreads(t)
-		t0 := time.Now()
-		if _, err := flat.SearchBatch(s.q[:nq*d], d, d, c.k, nil); err != nil {
-			return err
+		// The best of batchReps calls (faiss_index.py does the same): on
+		// this VM one core at times stalls for seconds, which one call
+		// measures as a 2-thread run no faster than a 1-thread one.
+		best := 0.0
+		for range batchReps {
+			t0 := time.Now()
+			if _, err := flat.SearchBatch(s.q[:nq*d], d, d, c.k, nil); err != nil {
+				return err
+			}
+			best = max(best, float64(nq)/time.Since(t0).Seconds())
 		}
 		kernel.SetThreads(prev)
 		emit(map[string]any{"impl": "go", "set": s.name, "method": "flat-batch", "dim": d, "d": d, "n": s.v.N(), "threads": t, "nq": nq,
-			"qps": float64(nq) / time.Since(t0).Seconds()})
+			"qps": best, "reps": batchReps})
 		if c.threads == 1 {
 			break
 		}
@@ -495,6 +502,9 @@ func (b *bench) row(method string, s index.Searcher, dim, gdim int) map[string]a
 	}
 	return r
 }
+
+// batchReps is the number of batched Flat calls timed; the best counts.
+const batchReps = 3
 
 // qpsRounds is the number of rounds qps times: the machine is a shared
 // VM whose speed drifts by tens of percent within seconds, so one long
