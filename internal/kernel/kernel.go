@@ -1,7 +1,9 @@
 // Package kernel holds the float32 compute kernels that every heavy
 // operation of the toolkit goes through: matrix multiply (Sgemm), the
-// im2col/col2im transforms for convolution, and vector kernels (Dot, Axpy,
-// squared L2, normalisation).
+// im2col/col2im transforms for convolution, vector kernels (Dot, Axpy,
+// squared L2, normalisation), the retrieval scans (DotRows, DotGather,
+// DotBlocks16, ScanTile6x16) and the element-wise passes of the training
+// layers (NormAffine, NormBackward, ColSums, ReLU, ReLUBackward).
 //
 // Conventions (as in gonum's BLAS): matrices are row-major []float32 with a
 // leading dimension (stride) ld >= the number of columns; the destination of
