@@ -104,7 +104,7 @@ func (b *BatchNorm) Forward(x *Tensor, train bool) *Tensor {
 	// variance accurate without a second pass over x.
 	shift := b.Mean.W
 	s1, s2 := chunkSums(rows, c, func(lo, hi int, s1, s2 []float64) {
-		kernel.ColSums(hi-lo, c, s1, s2, x.Data[lo*c:hi*c], nil, shift)
+		kernel.ColSumsShifted(hi-lo, c, s1, s2, x.Data[lo*c:hi*c], shift)
 	})
 	for j := 0; j < c; j++ {
 		md := s1[j] / float64(rows)
@@ -132,7 +132,7 @@ func (b *BatchNorm) Forward(x *Tensor, train bool) *Tensor {
 func (b *BatchNorm) Backward(dy *Tensor) *Tensor {
 	c, rows := b.C, b.rows
 	s1, s2 := chunkSums(rows, c, func(lo, hi int, s1, s2 []float64) {
-		kernel.ColSums(hi-lo, c, s1, s2, dy.Data[lo*c:hi*c], b.xhat[lo*c:hi*c], nil)
+		kernel.ColSumsDot(hi-lo, c, s1, s2, dy.Data[lo*c:hi*c], b.xhat[lo*c:hi*c])
 	})
 	for j := 0; j < c; j++ {
 		b.Beta.G[j] += float32(s1[j])

@@ -127,43 +127,55 @@ func reluBackwardGeneric(dx, dy, y []float32) {
 	}
 }
 
-// ColSums adds the column sums batch norm needs to s1 and s2, in float64:
+// ColSumsShifted adds batch norm's forward sums to s1 and s2, in float64:
 // for every row i and column j, with d = x[i*c+j] - shift[j] (rounded to
 // float32),
 //
-//	s1[j] += d;  s2[j] += d*d           (y == nil: sums of a shifted x)
-//	s1[j] += x[i*c+j];  s2[j] += x[i*c+j]*y[i*c+j]   (shift == nil)
-//
-// Exactly one of y and shift must be nil.
-func ColSums(rows, c int, s1, s2 []float64, x, y, shift []float32) {
-	if (y == nil) == (shift == nil) {
-		panic("kernel: ColSums needs exactly one of y and shift")
-	}
-	if rows < 0 || c < 0 || len(s1) < c || len(s2) < c || len(x) < rows*c ||
-		(y != nil && len(y) < rows*c) || (shift != nil && len(shift) < c) {
-		panic("kernel: ColSums length mismatch")
-	}
+//	s1[j] += d;  s2[j] += d*d
+func ColSumsShifted(rows, c int, s1, s2 []float64, x, shift []float32) {
+	checkRows(rows, c, "ColSumsShifted", [][]float32{x}, [][]float32{shift})
+	checkSums(c, "ColSumsShifted", s1, s2)
 	if rows == 0 || c == 0 {
 		return
 	}
-	colSums(rows, c, s1, s2, x, y, shift)
+	colSumsShifted(rows, c, s1, s2, x, shift)
 }
 
-func colSumsGeneric(rows, c int, s1, s2 []float64, x, y, shift []float32) {
+// ColSumsDot adds batch norm's backward sums to s1 and s2, in float64: for
+// every row i and column j,
+//
+//	s1[j] += x[i*c+j];  s2[j] += x[i*c+j]*y[i*c+j]
+func ColSumsDot(rows, c int, s1, s2 []float64, x, y []float32) {
+	checkRows(rows, c, "ColSumsDot", [][]float32{x, y}, nil)
+	checkSums(c, "ColSumsDot", s1, s2)
+	if rows == 0 || c == 0 {
+		return
+	}
+	colSumsDot(rows, c, s1, s2, x, y)
+}
+
+func checkSums(c int, msg string, s1, s2 []float64) {
+	if len(s1) < c || len(s2) < c {
+		panic("kernel: " + msg + " sums too short")
+	}
+}
+
+func colSumsShiftedGeneric(rows, c int, s1, s2 []float64, x, shift []float32) {
+	s1, s2, shift = s1[:c], s2[:c], shift[:c]
+	for i := range rows {
+		for j, v := range x[i*c : (i+1)*c] {
+			d := float64(v - shift[j])
+			s1[j] += d
+			s2[j] += d * d
+		}
+	}
+}
+
+func colSumsDotGeneric(rows, c int, s1, s2 []float64, x, y []float32) {
 	s1, s2 = s1[:c], s2[:c]
 	for i := range rows {
-		xr := x[i*c : (i+1)*c]
-		if y == nil {
-			sh := shift[:c]
-			for j, v := range xr {
-				d := float64(v - sh[j])
-				s1[j] += d
-				s2[j] += d * d
-			}
-			continue
-		}
 		yr := y[i*c : (i+1)*c]
-		for j, v := range xr {
+		for j, v := range x[i*c : (i+1)*c] {
 			s1[j] += float64(v)
 			s2[j] += float64(v) * float64(yr[j])
 		}

@@ -60,23 +60,28 @@ func reluAVX2(n int, dst, x *float32)
 //go:noescape
 func reluBackwardAVX2(n int, dx, dy, y *float32)
 
-func colSums(rows, c int, s1, s2 []float64, x, y, shift []float32) {
-	switch {
-	case !hasAVX2FMA:
-		colSumsGeneric(rows, c, s1, s2, x, y, shift)
-	case y == nil:
-		colSumsShiftAVX2(rows, c, &s1[0], &s2[0], &x[0], &shift[0])
-	default:
-		colSumsProdAVX2(rows, c, &s1[0], &s2[0], &x[0], &y[0])
+func colSumsShifted(rows, c int, s1, s2 []float64, x, shift []float32) {
+	if !hasAVX2FMA {
+		colSumsShiftedGeneric(rows, c, s1, s2, x, shift)
+		return
 	}
+	colSumsShiftAVX2(rows, c, &s1[0], &s2[0], &x[0], &shift[0])
 }
 
-// colSumsShiftAVX2 is colSumsGeneric with y nil (rows, c > 0).
+func colSumsDot(rows, c int, s1, s2 []float64, x, y []float32) {
+	if !hasAVX2FMA {
+		colSumsDotGeneric(rows, c, s1, s2, x, y)
+		return
+	}
+	colSumsProdAVX2(rows, c, &s1[0], &s2[0], &x[0], &y[0])
+}
+
+// colSumsShiftAVX2 is colSumsShiftedGeneric (rows, c > 0).
 //
 //go:noescape
 func colSumsShiftAVX2(rows, c int, s1, s2 *float64, x, shift *float32)
 
-// colSumsProdAVX2 is colSumsGeneric with shift nil (rows, c > 0).
+// colSumsProdAVX2 is colSumsDotGeneric (rows, c > 0).
 //
 //go:noescape
 func colSumsProdAVX2(rows, c int, s1, s2 *float64, x, y *float32)

@@ -14,6 +14,10 @@ func relu(dst, x []float32) { reluGeneric(dst, x) }
 
 func reluBackward(dx, dy, y []float32) { reluBackwardGeneric(dx, dy, y) }
 
-func colSums(rows, c int, s1, s2 []float64, x, y, shift []float32) {
-	colSumsGeneric(rows, c, s1, s2, x, y, shift)
+func colSumsShifted(rows, c int, s1, s2 []float64, x, shift []float32) {
+	colSumsShiftedGeneric(rows, c, s1, s2, x, shift)
+}
+
+func colSumsDot(rows, c int, s1, s2 []float64, x, y []float32) {
+	colSumsDotGeneric(rows, c, s1, s2, x, y)
 }

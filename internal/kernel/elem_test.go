@@ -138,8 +138,8 @@ func TestReLUKernels(t *testing.T) {
 	}
 }
 
-// ColSums (dispatched) against its twin, both forms, over odd row lengths;
-// it adds to what s1 and s2 hold.
+// ColSumsShifted and ColSumsDot (dispatched) against their twins over odd
+// row lengths; they add to what s1 and s2 hold.
 func TestColSums(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	for _, rows := range []int{0, 1, 5} {
@@ -158,8 +158,13 @@ func TestColSums(t *testing.T) {
 					s1[j], s2[j] = float64(j), -float64(j)
 					w1[j], w2[j] = s1[j], s2[j]
 				}
-				ColSums(rows, c, s1, s2, x, y, shift)
-				colSumsGeneric(rows, c, w1, w2, x, y, shift)
+				if prod {
+					ColSumsDot(rows, c, s1, s2, x, y)
+					colSumsDotGeneric(rows, c, w1, w2, x, y)
+				} else {
+					ColSumsShifted(rows, c, s1, s2, x, shift)
+					colSumsShiftedGeneric(rows, c, w1, w2, x, shift)
+				}
 				for j := range s1 {
 					if math.Abs(s1[j]-w1[j]) > 1e-9*(1+math.Abs(w1[j])) || math.Abs(s2[j]-w2[j]) > 1e-9*(1+math.Abs(w2[j])) {
 						t.Fatalf("rows %d c %d prod %v col %d: (%v, %v), want (%v, %v)", rows, c, prod, j, s1[j], s2[j], w1[j], w2[j])

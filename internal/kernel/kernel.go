@@ -3,7 +3,8 @@
 // im2col/col2im transforms for convolution, vector kernels (Dot, Axpy,
 // squared L2, normalisation), the retrieval scans (DotRows, DotGather,
 // DotBlocks16, ScanTile6x16) and the element-wise passes of the training
-// layers (NormAffine, NormBackward, ColSums, ReLU, ReLUBackward).
+// layers (NormAffine, NormBackward, ColSumsShifted, ColSumsDot, ReLU,
+// ReLUBackward).
 //
 // Conventions (as in gonum's BLAS): matrices are row-major []float32 with a
 // leading dimension (stride) ld >= the number of columns; the destination of
