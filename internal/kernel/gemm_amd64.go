@@ -195,6 +195,11 @@ func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 				if over && pc == 0 {
 					load = 0
 				}
+				if !directA && !directB {
+					// Both packed: gemmShared's macro-kernel.
+					macroTiles(ap, bp, mc, nc, kc, alpha, cb, ldc, load)
+					continue
+				}
 				tile := func(ir, jr int) {
 					nr := min(gemmNR, nc-jr)
 					bpan, rsB := &bp[jr*kc], gemmNR
@@ -221,7 +226,8 @@ func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 					}
 					continue
 				}
-				// One B micro-panel stays in L1 while A panels stream from L2.
+				// B read in place: one B micro-panel stays in L1 while A
+				// panels stream from L2.
 				for jr := 0; jr < nc; jr += gemmNR {
 					for ir := 0; ir < mc; ir += gemmMR {
 						tile(ir, jr)

@@ -78,7 +78,8 @@ func gemmShared(t int, transA, transB bool, m, n, k int, alpha float32, a []floa
 
 // macroTiles multiplies a packed mc×kc block of A (6-row panels) by a
 // packed kc×nc block of B (16-wide panels) into C at c: one B micro-panel
-// stays in L1 while the A panels stream from L2.
+// stays in L1 while the A panels stream from L2. gemmBlocked uses it too
+// when it packs both operands.
 func macroTiles(ap, bp []float32, mc, nc, kc int, alpha float32, c []float32, ldc, load int) {
 	for jr := 0; jr < nc; jr += gemmNR {
 		nr := min(gemmNR, nc-jr)
