@@ -451,7 +451,9 @@ TEXT ·packBT16(SB), NOSPLIT, $0-32
 	LEAQ (R10)(R8*4), R11 // row 8
 	LEAQ (R11)(R8*4), R12 // row 12
 
-#define TRANSPOSE8(r0, r1, r2, r3, r4, r5, r6, r7, off) \
+// TRANSPOSE8 loads rows r0..r7 (8 floats each) and leaves their 8
+// columns in Y8..Y15; STORE8 stores Y8..Y15 at off(DI), off+step(DI), ...
+#define TRANSPOSE8(r0, r1, r2, r3, r4, r5, r6, r7) \
 	VMOVUPS    r0, Y0          \
 	VMOVUPS    r1, Y1          \
 	VMOVUPS    r2, Y2          \
@@ -483,21 +485,25 @@ TEXT ·packBT16(SB), NOSPLIT, $0-32
 	VPERM2F128 $0x31, Y4, Y0, Y12  \
 	VPERM2F128 $0x31, Y5, Y1, Y13  \
 	VPERM2F128 $0x31, Y6, Y2, Y14  \
-	VPERM2F128 $0x31, Y7, Y3, Y15  \
-	VMOVUPS    Y8, off(DI)         \
-	VMOVUPS    Y9, off+64(DI)      \
-	VMOVUPS    Y10, off+128(DI)    \
-	VMOVUPS    Y11, off+192(DI)    \
-	VMOVUPS    Y12, off+256(DI)    \
-	VMOVUPS    Y13, off+320(DI)    \
-	VMOVUPS    Y14, off+384(DI)    \
-	VMOVUPS    Y15, off+448(DI)
+	VPERM2F128 $0x31, Y7, Y3, Y15
+
+#define STORE8(off, step) \
+	VMOVUPS Y8, (off)(DI)          \
+	VMOVUPS Y9, (off+step)(DI)     \
+	VMOVUPS Y10, (off+2*step)(DI)  \
+	VMOVUPS Y11, (off+3*step)(DI)  \
+	VMOVUPS Y12, (off+4*step)(DI)  \
+	VMOVUPS Y13, (off+5*step)(DI)  \
+	VMOVUPS Y14, (off+6*step)(DI)  \
+	VMOVUPS Y15, (off+7*step)(DI)
 
 packloop:
 	TESTQ CX, CX
 	JZ    packdone
-	TRANSPOSE8((SI), (SI)(R8*1), (SI)(R8*2), (SI)(R9*1), (R10), (R10)(R8*1), (R10)(R8*2), (R10)(R9*1), 0)
-	TRANSPOSE8((R11), (R11)(R8*1), (R11)(R8*2), (R11)(R9*1), (R12), (R12)(R8*1), (R12)(R8*2), (R12)(R9*1), 32)
+	TRANSPOSE8((SI), (SI)(R8*1), (SI)(R8*2), (SI)(R9*1), (R10), (R10)(R8*1), (R10)(R8*2), (R10)(R9*1))
+	STORE8(0, 64)
+	TRANSPOSE8((R11), (R11)(R8*1), (R11)(R8*2), (R11)(R9*1), (R12), (R12)(R8*1), (R12)(R8*2), (R12)(R9*1))
+	STORE8(32, 64)
 	ADDQ  $32, SI
 	ADDQ  $32, R10
 	ADDQ  $32, R11
@@ -512,8 +518,8 @@ packdone:
 
 // func packA6(n8 int, a *float32, lda int, dst *float32)
 //
-// Eight columns of six rows at a time: the 6×8 block (two more rows read
-// twice to fill the 8×8 transpose) becomes eight 6-float groups. Each
+// Eight columns of six rows at a time: the 6×8 block (rows 4 and 5 read
+// twice to fill packBT16's 8×8 transpose) becomes eight 6-float groups. Each
 // group is stored as 8 floats at 24-byte steps, in increasing order, so a
 // store's two extra floats are overwritten by the next one; the last
 // store of the call writes 2 floats past 48·n8 (the caller's slack).
@@ -529,42 +535,10 @@ TEXT ·packA6(SB), NOSPLIT, $0-32
 packaloop:
 	TESTQ CX, CX
 	JZ    packadone
-	VMOVUPS    (SI), Y0
-	VMOVUPS    (SI)(R8*1), Y1
-	VMOVUPS    (SI)(R8*2), Y2
-	VMOVUPS    (SI)(R9*1), Y3
-	VMOVUPS    (R10), Y4
-	VMOVUPS    (R10)(R8*1), Y5
-	VUNPCKLPS  Y1, Y0, Y8
-	VUNPCKHPS  Y1, Y0, Y9
-	VUNPCKLPS  Y3, Y2, Y10
-	VUNPCKHPS  Y3, Y2, Y11
-	VUNPCKLPS  Y5, Y4, Y12
-	VUNPCKHPS  Y5, Y4, Y13
-	VSHUFPS    $0x44, Y10, Y8, Y0
-	VSHUFPS    $0xEE, Y10, Y8, Y1
-	VSHUFPS    $0x44, Y11, Y9, Y2
-	VSHUFPS    $0xEE, Y11, Y9, Y3
-	VSHUFPS    $0x44, Y12, Y12, Y4
-	VSHUFPS    $0xEE, Y12, Y12, Y5
-	VSHUFPS    $0x44, Y13, Y13, Y6
-	VSHUFPS    $0xEE, Y13, Y13, Y7
-	VPERM2F128 $0x20, Y4, Y0, Y8
-	VPERM2F128 $0x20, Y5, Y1, Y9
-	VPERM2F128 $0x20, Y6, Y2, Y10
-	VPERM2F128 $0x20, Y7, Y3, Y11
-	VPERM2F128 $0x31, Y4, Y0, Y12
-	VPERM2F128 $0x31, Y5, Y1, Y13
-	VPERM2F128 $0x31, Y6, Y2, Y14
-	VPERM2F128 $0x31, Y7, Y3, Y15
-	VMOVUPS    Y8, 0(DI)
-	VMOVUPS    Y9, 24(DI)
-	VMOVUPS    Y10, 48(DI)
-	VMOVUPS    Y11, 72(DI)
-	VMOVUPS    Y12, 96(DI)
-	VMOVUPS    Y13, 120(DI)
-	VMOVUPS    Y14, 144(DI)
-	VMOVUPS    Y15, 168(DI)
+	// Rows 4 and 5 stand in for the absent rows 6 and 7 (their columns
+	// land in the two floats of each group that the next store overwrites).
+	TRANSPOSE8((SI), (SI)(R8*1), (SI)(R8*2), (SI)(R9*1), (R10), (R10)(R8*1), (R10), (R10)(R8*1))
+	STORE8(0, 24)
 	ADDQ       $32, SI
 	ADDQ       $32, R10
 	ADDQ       $192, DI
