@@ -171,6 +171,21 @@ func writeSection(w io.Writer, tag string, size uint64, scratch []byte, body fun
 // file does, so that Decode can copy sections instead of converting them.
 var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
+// copyLE fills dst from the little-endian values in src (len(src) ≥ the
+// bytes of dst) with one copy and reports true on a little-endian
+// machine, where the file's layout is the memory's; elsewhere it leaves
+// dst to the caller's conversion loop and reports false.
+func copyLE[T uint64 | int32 | float32](dst []T, src []byte) bool {
+	if !littleEndian {
+		return false
+	}
+	if len(dst) > 0 {
+		size := int(unsafe.Sizeof(dst[0]))
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&dst[0])), size*len(dst)), src)
+	}
+	return true
+}
+
 // Decode reads an index file held in b. Its errors wrap ErrFormat (not an
 // index file), ErrVersion (written by a newer version), ErrTruncated
 // (shorter than its header says) or ErrCorrupt (a checksum, length or value
@@ -235,9 +250,7 @@ func Decode(b []byte) (*Vectors, error) {
 				return nil, fmt.Errorf("%w: section IDS_ holds %d bytes for %d ids", ErrCorrupt, size, n)
 			}
 			ids = make([]uint64, n)
-			if littleEndian && n > 0 {
-				copy(unsafe.Slice((*byte)(unsafe.Pointer(&ids[0])), 8*n), payload)
-			} else {
+			if !copyLE(ids, payload) {
 				for i := range ids {
 					ids[i] = le.Uint64(payload[8*i:])
 				}
@@ -247,9 +260,7 @@ func Decode(b []byte) (*Vectors, error) {
 				return nil, fmt.Errorf("%w: section VECS holds %d bytes for %d×%d floats", ErrCorrupt, size, n, d)
 			}
 			data = make([]float32, n*d)
-			if littleEndian && n > 0 {
-				copy(unsafe.Slice((*byte)(unsafe.Pointer(&data[0])), 4*n*d), payload) // the file's layout is the memory's
-			} else {
+			if !copyLE(data, payload) {
 				for i := range data {
 					data[i] = math.Float32frombits(le.Uint32(payload[4*i:]))
 				}

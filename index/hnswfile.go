@@ -197,8 +197,10 @@ func decodeGraph(v *Vectors, p []byte) (*HNSW, error) {
 		p = p[4*len(nb):]
 	}
 	h.links = make([]int32, nu*mm)
-	for i := range h.links {
-		h.links[i] = int32(le.Uint32(p[4*i:]))
+	if !copyLE(h.links, p) {
+		for i := range h.links {
+			h.links[i] = int32(le.Uint32(p[4*i:]))
+		}
 	}
 	p = p[4*len(h.links):]
 	for i := range int32(nn) {
