@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -185,6 +186,7 @@ type collection struct {
 	unsnap   int    // points written since the persisted snapshot
 	wal      *wal
 	closed   bool
+	logs     []uint64 // while opening: the log files kept, by first record
 
 	buildMu  sync.Mutex // one rebuild or snapshot at a time
 	building bool       // a background rebuild is queued or running; guarded by mu
@@ -314,65 +316,154 @@ type snapshotSidecar struct {
 
 func snapName(seq uint64, ext string) string { return fmt.Sprintf("snapshot-%020d.%s", seq, ext) }
 
+// errMeta reports a meta.json that is missing or unreadable.
+var errMeta = errors.New("meta.json")
+
 // openCollection loads meta.json and the newest complete snapshot, replays
-// the log after it (truncating a torn tail) and opens the log for appends.
+// the log after it (cutting a torn final record) and opens the log for
+// appends. Any other damage is ErrCorrupt, or with opt.Recover is moved to
+// the quarantine folder (see recover.go).
 func openCollection(dir string, opt *Options, log *slog.Logger) (*collection, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "meta.json"))
+	metaPath := filepath.Join(dir, "meta.json")
+	b, err := os.ReadFile(metaPath)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", errMeta, err)
 	}
 	var m Meta
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("meta.json: %w", err)
+		return nil, fmt.Errorf("%w: %s: %w", errMeta, metaPath, corruptf("%v", err))
 	}
 	if err := m.validate(); err != nil {
-		return nil, fmt.Errorf("meta.json: %w", err)
+		return nil, fmt.Errorf("%w: %s: %w", errMeta, metaPath, corruptf("%v", err))
 	}
 	c := &collection{meta: m, dir: dir, metric: m.metric(), log: log.With("collection", m.Name), opt: opt,
 		dirty: map[uint64]dirtyEntry{}, payloads: map[uint64]map[string]any{}, tuned: map[float64]*tunedPlan{}}
+	if err := removeTemps(dir, c.log); err != nil {
+		return nil, err
+	}
+	q := newQuarantine(opt.DataDir, m.Name, c.log)
 
-	// Newest snapshot whose sidecar (written after the index file) exists.
+	// The newest snapshot with both parts. persist writes the index file,
+	// then the side file, then removes what they make redundant; so an index
+	// file without a side file is an interrupted snapshot (the logs still
+	// cover it) or a lost side file (the logs do not: the gap check below
+	// catches it), and a side file without its index file is damage.
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	var snaps []uint64
+	parts := map[uint64][2]bool{} // seq -> has idx, has json
 	for _, e := range ents {
-		if s, ok := strings.CutPrefix(e.Name(), "snapshot-"); ok && strings.HasSuffix(s, ".json") {
-			if n, err := strconv.ParseUint(strings.TrimSuffix(s, ".json"), 10, 64); err == nil {
-				snaps = append(snaps, n)
+		s, ok := strings.CutPrefix(e.Name(), "snapshot-")
+		if !ok {
+			continue
+		}
+		for i, ext := range []string{".idx", ".json"} {
+			if num, ok := strings.CutSuffix(s, ext); ok {
+				if n, err := strconv.ParseUint(num, 10, 64); err == nil {
+					p := parts[n]
+					p[i] = true
+					parts[n] = p
+				}
 			}
 		}
 	}
-	slices.Sort(snaps)
+	seqs := slices.Sorted(maps.Keys(parts))
+	slices.Reverse(seqs)
 	var vecs *index.Vectors
 	var graph *index.HNSW
-	if len(snaps) > 0 {
-		seq := snaps[len(snaps)-1]
-		vecs, graph, err = c.loadSnapshotFile(filepath.Join(dir, snapName(seq, "idx")))
-		if err != nil {
-			return nil, fmt.Errorf("snapshot %d: %w", seq, err)
-		}
-		var side snapshotSidecar
-		sb, err := os.ReadFile(filepath.Join(dir, snapName(seq, "json")))
-		if err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal(sb, &side); err != nil {
-			return nil, fmt.Errorf("snapshot %d payloads: %w", seq, err)
-		}
-		if side.Seq != seq || side.Rows != vecs.N() || vecs.Dim() != m.Dim {
-			return nil, fmt.Errorf("snapshot %d: sidecar says seq %d rows %d, index has %d rows of dim %d (collection dim %d)", seq, side.Seq, side.Rows, vecs.N(), vecs.Dim(), m.Dim)
-		}
-		for k, p := range side.Payloads {
-			id, err := strconv.ParseUint(k, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("snapshot %d payloads: id %q: %w", seq, k, err)
+	var orphan uint64 // newest index file without a side file, newer than the base
+	for _, seq := range seqs {
+		idxPath, sidePath := filepath.Join(dir, snapName(seq, "idx")), filepath.Join(dir, snapName(seq, "json"))
+		p := parts[seq]
+		if p[0] && !p[1] {
+			if orphan == 0 {
+				orphan = seq
 			}
-			c.payloads[id] = p
+			continue
 		}
+		if !p[0] {
+			if !opt.Recover {
+				return nil, corruptf("%s exists but its index file %s is missing", sidePath, idxPath)
+			}
+			if err := q.move(sidePath, "its index file is missing"); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		v, h, pl, err := c.loadSnapshot(seq)
+		if err != nil {
+			if !opt.Recover {
+				return nil, corruptf("snapshot %d: %v", seq, err)
+			}
+			for _, f := range []string{idxPath, sidePath} {
+				if err := q.move(f, fmt.Sprintf("snapshot %d unreadable", seq)); err != nil {
+					return nil, err
+				}
+			}
+			continue
+		}
+		vecs, graph, c.payloads = v, h, pl
 		c.seq, c.snapSeq = seq, seq
-	} else {
+		break
+	}
+
+	// The logs that follow the base: the file holding record base+1 and
+	// every later one. A file wal-F starts with record F; rotate creates
+	// wal-(S+1) before snapshot S is written, so it exists whenever S does.
+	firsts, err := walFiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	startAt := func(base uint64) int {
+		i := 0
+		for i+1 < len(firsts) && firsts[i+1] <= base+1 {
+			i++
+		}
+		return i
+	}
+	gapAtBase := func(base uint64) bool {
+		if len(firsts) == 0 {
+			return base > 0
+		}
+		return firsts[startAt(base)] > base+1
+	}
+	if gapAtBase(c.seq) {
+		what := fmt.Sprintf("no log file holds record %d, the one after the snapshot at %d (want %s)", c.seq+1, c.seq, walName(c.seq+1))
+		if c.seq == 0 {
+			what = fmt.Sprintf("no snapshot, and no log file starts at record 1 (the first is %v)", firsts)
+		}
+		if orphan > c.seq {
+			what += fmt.Sprintf("; %s has no side file %s (payloads and sequence number)", snapName(orphan, "idx"), snapName(orphan, "json"))
+		}
+		if !opt.Recover {
+			return nil, corruptf("%s: %s", dir, what)
+		}
+		if orphan > c.seq && !gapAtBase(orphan) {
+			// Serve the vectors of the index file; its payloads are lost.
+			v, h, err := c.loadSnapshotFile(filepath.Join(dir, snapName(orphan, "idx")))
+			if err != nil {
+				return nil, corruptf("snapshot %d: %v", orphan, err)
+			}
+			if v.Dim() != m.Dim {
+				return nil, corruptf("snapshot %d: dim %d, collection dim %d", orphan, v.Dim(), m.Dim)
+			}
+			if err := writeSidecar(filepath.Join(dir, snapName(orphan, "json")), snapshotSidecar{Seq: orphan, Rows: v.N()}); err != nil {
+				return nil, err
+			}
+			c.log.Error("recovered the vectors of a snapshot whose side file was lost; its payloads are lost", "snapshot", orphan, "rows", v.N())
+			vecs, graph, c.payloads = v, h, map[uint64]map[string]any{}
+			c.seq, c.snapSeq = orphan, orphan
+		} else {
+			for _, f := range firsts {
+				if err := q.move(filepath.Join(dir, walName(f)), what); err != nil {
+					return nil, err
+				}
+			}
+			firsts = nil
+		}
+	}
+	if vecs == nil {
 		vecs, err = index.NewVectors(nil, 0, m.Dim, c.metric, nil)
 		if err != nil {
 			return nil, err
@@ -383,55 +474,17 @@ func openCollection(dir string, opt *Options, log *slog.Logger) (*collection, er
 		return nil, err
 	}
 	c.count = vecs.N()
-
-	// Replay the logs.
-	firsts, err := walFiles(dir)
-	if err != nil {
+	if len(firsts) > 0 {
+		firsts = firsts[startAt(c.seq):]
+	}
+	if err := c.replayLogs(firsts, q); err != nil {
 		return nil, err
 	}
-	prev := c.seq
-	for i, first := range firsts {
-		path := filepath.Join(dir, walName(first))
-		data, err := readFile(path)
-		if err != nil {
-			return nil, err
-		}
-		valid, _, rerr := readRecords(data, 0, func(seq uint64, op byte, body []byte) error {
-			if seq <= prev {
-				return nil // covered by the snapshot
-			}
-			if seq != prev+1 {
-				return fmt.Errorf("%w: sequence %d after %d", errTorn, seq, prev)
-			}
-			if err := c.replay(seq, op, body); err != nil {
-				return err
-			}
-			prev = seq
-			return nil
-		})
-		if rerr != nil && !errors.Is(rerr, errTorn) {
-			return nil, fmt.Errorf("%s: %w", path, rerr)
-		}
-		if rerr != nil {
-			if i < len(firsts)-1 {
-				// Only the last record of the last file can be torn by a
-				// crash (a file is fsynced whole before the next one is
-				// started): this is corruption, and the later files hold
-				// acknowledged writes that cannot be applied after a gap.
-				return nil, fmt.Errorf("%s: %w, followed by %d later log files: refusing to start; move %s and the later logs away to accept losing their writes",
-					path, rerr, len(firsts)-1-i, path)
-			}
-			c.log.Warn("truncating write ahead log after a torn or corrupt record", "file", path, "offset", valid, "size", len(data), "err", rerr)
-			if err := os.Truncate(path, int64(valid)); err != nil {
-				return nil, err
-			}
-		}
-	}
-	c.seq = prev
 	first := c.seq + 1
-	if len(firsts) > 0 {
-		first = firsts[len(firsts)-1]
+	if len(c.logs) > 0 {
+		first = c.logs[len(c.logs)-1]
 	}
+	c.logs = nil
 	c.wal, err = openWAL(dir, first, c.seq)
 	if err != nil {
 		return nil, err
@@ -443,6 +496,108 @@ func openCollection(dir string, opt *Options, log *slog.Logger) (*collection, er
 		go c.rebuild(false)
 	}
 	return c, nil
+}
+
+// loadSnapshot reads snapshot seq: vectors (and graph) from its index file,
+// payloads from its side file, and checks that they agree.
+func (c *collection) loadSnapshot(seq uint64) (*index.Vectors, *index.HNSW, map[uint64]map[string]any, error) {
+	idxPath, sidePath := filepath.Join(c.dir, snapName(seq, "idx")), filepath.Join(c.dir, snapName(seq, "json"))
+	vecs, graph, err := c.loadSnapshotFile(idxPath)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%s: %w", idxPath, err)
+	}
+	side, err := readSidecar(sidePath)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%s: %w", sidePath, err)
+	}
+	if side.Seq != seq || side.Rows != vecs.N() || vecs.Dim() != c.meta.Dim {
+		return nil, nil, nil, fmt.Errorf("%s says seq %d rows %d, %s has %d rows of dim %d (collection dim %d)",
+			sidePath, side.Seq, side.Rows, idxPath, vecs.N(), vecs.Dim(), c.meta.Dim)
+	}
+	payloads := make(map[uint64]map[string]any, len(side.Payloads))
+	for k, p := range side.Payloads {
+		id, err := strconv.ParseUint(k, 10, 64)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("%s: payload id %q: %w", sidePath, k, err)
+		}
+		if _, ok := vecs.Lookup(id); !ok {
+			return nil, nil, nil, fmt.Errorf("%s: payload of id %d, which %s does not hold", sidePath, id, idxPath)
+		}
+		payloads[id] = p
+	}
+	return vecs, graph, payloads, nil
+}
+
+// replayLogs applies the records after c.seq from the log files that start
+// at firsts (sorted; the first holds record c.seq+1). Only a torn final
+// record of the last file is cut; other damage is ErrCorrupt, or with
+// Recover the damaged file keeps its valid records (the whole file goes to
+// the quarantine) and the later files go to the quarantine. It leaves in
+// c.logs the files kept.
+func (c *collection) replayLogs(firsts []uint64, q *quarantine) error {
+	for i, first := range firsts {
+		path := filepath.Join(c.dir, walName(first))
+		if first > c.seq+1 {
+			what := fmt.Sprintf("%s starts at record %d but the records before it end at %d", path, first, c.seq)
+			if !c.opt.Recover {
+				return corruptf("%s", what)
+			}
+			return c.quarantineLogs(q, firsts[i:], what)
+		}
+		data, err := readFile(path)
+		if err != nil {
+			return err
+		}
+		valid, last, rerr := readRecords(data, first-1, func(seq uint64, op byte, body []byte) error {
+			if seq <= c.seq {
+				return nil // covered by the snapshot
+			}
+			return c.replay(seq, op, body)
+		})
+		c.logs = append(c.logs, first)
+		if rerr == nil {
+			continue
+		}
+		final := i == len(firsts)-1
+		what := fmt.Sprintf("%s: %v", path, rerr) // errTorn and errSeq give the offset
+		if !errors.Is(rerr, errTorn) && !errors.Is(rerr, errSeq) {
+			what = fmt.Sprintf("%s: record at offset %d: %v", path, valid, rerr)
+		}
+		switch at, after := validAfter(data, valid, last); {
+		case !errors.Is(rerr, errTorn):
+		case !final:
+			what += fmt.Sprintf(", followed by %d later log files", len(firsts)-1-i)
+		case after:
+			what += fmt.Sprintf(", followed by a valid record at offset %d", at)
+		default:
+			// A torn final record: never acknowledged (its fsync did not
+			// return), so cutting it loses nothing.
+			c.log.Warn("cutting a torn final record from the write ahead log", "file", path, "offset", valid, "size", len(data), "err", rerr)
+			if err := os.Truncate(path, int64(valid)); err != nil {
+				return err
+			}
+			return nil
+		}
+		if !c.opt.Recover {
+			return corruptf("%s", what)
+		}
+		if err := q.keepPrefix(path, data, valid, what); err != nil {
+			return err
+		}
+		return c.quarantineLogs(q, firsts[i+1:], "follows damage in "+path)
+	}
+	return nil
+}
+
+// quarantineLogs moves the log files that start at firsts to the
+// quarantine: their records cannot be applied after the damage before them.
+func (c *collection) quarantineLogs(q *quarantine, firsts []uint64, why string) error {
+	for _, f := range firsts {
+		if err := q.move(filepath.Join(c.dir, walName(f)), why); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (c *collection) replay(seq uint64, op byte, body []byte) error {
@@ -698,9 +853,7 @@ func (c *collection) persist(snap *snapshot, payloads map[uint64]map[string]any,
 	for id, p := range payloads {
 		side.Payloads[strconv.FormatUint(id, 10)] = p
 	}
-	if err := atomicfile.Write(filepath.Join(c.dir, snapName(seq, "json")), func(w io.Writer) error {
-		return json.NewEncoder(w).Encode(side)
-	}); err != nil {
+	if err := writeSidecar(filepath.Join(c.dir, snapName(seq, "json")), side); err != nil {
 		return err
 	}
 	c.mu.Lock()

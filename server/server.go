@@ -82,6 +82,12 @@ type Options struct {
 	// ModelRoot, when set, confines model paths: they are relative to it
 	// and must not leave it.
 	ModelRoot string
+	// Recover makes New repair damage that it otherwise refuses to start
+	// with (ErrCorrupt): the damaged files, and the log files after them,
+	// are moved (never deleted) into DataDir/quarantine/<time>-<collection>/
+	// and the collection serves what precedes the damage. A torn final log
+	// record is cut with or without it. Default false.
+	Recover bool
 	// Logger receives the server's logs. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -188,13 +194,44 @@ func New(opt Options) (*Server, error) {
 			continue
 		}
 		if _, err := os.Stat(filepath.Join(dir, "meta.json")); errors.Is(err, os.ErrNotExist) {
-			s.log.Warn("removing a collection whose creation did not finish", "dir", name)
-			if err := os.RemoveAll(dir); err != nil {
+			data, err := holdsData(dir)
+			if err != nil {
+				s.closeAll()
 				return nil, fmt.Errorf("server: %w", err)
 			}
-			continue
+			if !data {
+				// createCollection writes meta.json before any log:
+				// a directory without either is a creation that did
+				// not finish, and holds nothing.
+				s.log.Warn("removing a collection whose creation did not finish", "dir", name)
+				if err := os.RemoveAll(dir); err != nil {
+					return nil, fmt.Errorf("server: %w", err)
+				}
+				continue
+			}
 		}
 		c, err := openCollection(dir, &s.opt, s.log)
+		if err != nil && s.opt.Recover && errors.Is(err, errMeta) {
+			// Without its meta the collection cannot be opened: move it
+			// whole to the quarantine.
+			q := newQuarantine(opt.DataDir, name, s.log)
+			qerr := os.MkdirAll(filepath.Dir(q.dir), 0o755)
+			if qerr == nil {
+				qerr = os.Rename(dir, q.dir)
+			}
+			if qerr == nil {
+				qerr = atomicfile.SyncDir(s.root)
+			}
+			if qerr != nil {
+				s.closeAll()
+				return nil, fmt.Errorf("server: collection %s: quarantine: %w", name, qerr)
+			}
+			s.log.Error("moved a collection without a readable meta.json to the quarantine folder", "dir", dir, "to", q.dir)
+			continue
+		}
+		if errors.Is(err, errMeta) && errors.Is(err, os.ErrNotExist) {
+			err = corruptf("%s is missing but the directory holds logs or snapshots", filepath.Join(dir, "meta.json"))
+		}
 		if err != nil {
 			s.closeAll()
 			return nil, fmt.Errorf("server: collection %s: %w", name, err)

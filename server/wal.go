@@ -29,8 +29,8 @@ import (
 // A record is acknowledged only after it is fsynced. Concurrent writers share
 // fsyncs (group commit): each appends under the collection's lock, then waits
 // until some fsync covers its sequence number. Recovery replays the files in
-// order and truncates the first record that is short, fails its CRC or breaks
-// the sequence (a torn write of the last, unacknowledged record).
+// order; only a torn final record (short, or failing its CRC with no valid
+// record after it) is cut, any other damage stops the start (recover.go).
 const (
 	opUpsert byte = 1
 	opDelete byte = 2
@@ -208,15 +208,14 @@ func (w *wal) close() error {
 	return cerr
 }
 
-// errTorn reports a record that is short, fails its checksum or breaks the
-// sequence.
+// errTorn reports a record that is short or fails its checksum: what a
+// torn write leaves (but also what damage leaves; see replayLogs).
 var errTorn = errors.New("torn or corrupt record")
 
 // readRecords calls fn for each valid record of b in order, whose sequence
-// numbers must follow prev (prev = 0: any first number). It returns the
-// length of the valid prefix, the last sequence number and errTorn (wrapped,
-// with the offset) if a bad record ends the data early; an error from fn is
-// returned as is.
+// numbers must follow prev. It returns the length of the valid prefix, the
+// last sequence number and, if a bad record ends the data early, errTorn or
+// errSeq (wrapped, with the offset); an error from fn is returned as is.
 func readRecords(b []byte, prev uint64, fn func(seq uint64, op byte, body []byte) error) (int, uint64, error) {
 	off := 0
 	for off < len(b) {
@@ -232,8 +231,8 @@ func readRecords(b []byte, prev uint64, fn func(seq uint64, op byte, body []byte
 			return off, prev, fmt.Errorf("%w at offset %d: checksum mismatch", errTorn, off)
 		}
 		seq := binary.LittleEndian.Uint64(rec)
-		if prev != 0 && seq != prev+1 {
-			return off, prev, fmt.Errorf("%w at offset %d: sequence %d after %d", errTorn, off, seq, prev)
+		if seq != prev+1 {
+			return off, prev, fmt.Errorf("%w at offset %d: record %d after %d", errSeq, off, seq, prev)
 		}
 		if err := fn(seq, rec[8], rec[9:]); err != nil {
 			return off, prev, err

@@ -28,6 +28,15 @@ on start every collection is recovered from its snapshot and log. SIGTERM or
 Ctrl-C stops accepting requests, lets running ones finish, writes snapshots
 and closes the logs.
 
+Recovery cuts only a torn final log record (a write that a crash
+interrupted, never acknowledged). Any other damage (a bad record followed
+by valid ones, a gap in the log, a missing or corrupt snapshot file, a
+collection without meta.json) stops the start with an error that names the
+file and offset. Restore from a backup, or run once with --recover: the
+damaged files (and the log files after them) are moved, never deleted, to
+DATA_DIR/quarantine/TIME-COLLECTION/ and each collection serves what
+precedes the damage.
+
 It binds 127.0.0.1 by default. The bearer token comes from --token or the
 MRL_TOKEN environment variable; with one, every route but /healthz and
 /readyz needs "Authorization: Bearer TOKEN". There is no TLS: put a reverse
@@ -49,6 +58,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	snapshotEvery := fs.Int("snapshot-every", 50000, "write a snapshot and start a new log after this many points written to a collection (negative: only on request and at exit)")
 	modelRoot := fs.String("model-root", "", "if set, model paths are relative to this directory and may not leave it")
 	autoRecall := fs.Float64("auto-recall", 0.95, `recall@10 target of plan "auto"`)
+	recoverFlag := fs.Bool("recover", false, "move damaged data files to DATA_DIR/quarantine and serve what precedes the damage, instead of refusing to start")
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long running requests may take to finish at exit")
 	if err := parseFlags(fs, serveHelp, args, stderr); err != nil {
 		return err
@@ -72,7 +82,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log := slog.Default()
 	srv, err := server.New(server.Options{DataDir: *dataDir, Token: *token, MaxBodyBytes: *maxBody, Timeout: *timeout,
-		MaxPoints: *maxPoints, SnapshotEvery: *snapshotEvery, ModelRoot: *modelRoot, AutoRecall: *autoRecall, Logger: log})
+		MaxPoints: *maxPoints, SnapshotEvery: *snapshotEvery, ModelRoot: *modelRoot, AutoRecall: *autoRecall, Recover: *recoverFlag, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,298 @@
+package server
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// recoveryOps are the acknowledged writes of TestRecovery, one log record
+// each; a snapshot is taken after the first recoverySnap of them.
+func recoveryOps() []any {
+	var ops []any
+	for b := 1; b <= 12; b++ {
+		if b%4 == 0 {
+			ops = append(ops, DeleteRequest{IDs: []uint64{uint64(10*(b-1) + 1)}})
+			continue
+		}
+		var pts []Point
+		for i := range 3 {
+			pts = append(pts, Point{ID: uint64(10*b + i), Vector: []float32{float32(b), float32(i), 1, 2},
+				Payload: map[string]any{"tag": fmt.Sprintf("batch-%d", b)}})
+		}
+		ops = append(ops, UpsertRequest{Points: pts})
+	}
+	return ops
+}
+
+const recoverySnap = 6
+
+// recoveryState is the state after the first n ops.
+func recoveryState(ops []any, n int) map[uint64]Point {
+	st := map[uint64]Point{}
+	for _, op := range ops[:n] {
+		switch op := op.(type) {
+		case UpsertRequest:
+			for _, p := range op.Points {
+				st[p.ID] = p
+			}
+		case DeleteRequest:
+			for _, id := range op.IDs {
+				delete(st, id)
+			}
+		}
+	}
+	return st
+}
+
+// recordOffsets returns the offset of every record in a log file.
+func recordOffsets(data []byte) []int {
+	var offs []int
+	for off := 0; off+walHeader <= len(data); off += walHeader + int(binary.LittleEndian.Uint32(data[off:])) {
+		offs = append(offs, off)
+	}
+	return offs
+}
+
+// listFiles returns the names of the regular files under dir, relative.
+func listFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var names []string
+	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			rel, _ := filepath.Rel(dir, path)
+			names = append(names, rel)
+		}
+		return nil
+	})
+	slices.Sort(names)
+	return names
+}
+
+// TestRecovery damages a stopped server's data directory in every way the
+// issue lists and checks the outcome: only a torn final record is cut
+// silently; everything else refuses to start with a message naming the
+// file, or with Recover moves the damaged files to the quarantine (never
+// deleting) and serves exactly what precedes the damage.
+func TestRecovery(t *testing.T) {
+	ops := recoveryOps()
+	n := len(ops)
+	// Log file after the snapshot, and the files of the snapshot.
+	wal := walName(recoverySnap + 1)
+	idx, side := snapName(recoverySnap, "idx"), snapName(recoverySnap, "json")
+	flip := func(name string, at func(t *testing.T, b []byte) int) func(t *testing.T, cdir string) {
+		return func(t *testing.T, cdir string) {
+			p := filepath.Join(cdir, name)
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b[at(t, b)] ^= 0x10
+			if err := os.WriteFile(p, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// record k (0-based) of the log after the snapshot, byte off in it.
+	inRecord := func(k, off int) func(t *testing.T, b []byte) int {
+		return func(t *testing.T, b []byte) int { return recordOffsets(b)[k] + off }
+	}
+	remove := func(name string) func(t *testing.T, cdir string) {
+		return func(t *testing.T, cdir string) {
+			if err := os.Remove(filepath.Join(cdir, name)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	type outcome struct {
+		refuse     []string // substrings of New's error; nil: it starts
+		ops        int      // the state after this many ops is served
+		noPayloads bool     // the snapshot's payloads are gone (its side file was lost)
+		gone       bool     // the collection is gone (quarantined whole)
+		quarantine []string // files that must be in the quarantine
+	}
+	lastRec := n - recoverySnap - 1
+	for _, tt := range []struct {
+		name    string
+		damage  func(t *testing.T, cdir string)
+		recover bool
+		want    outcome
+	}{
+		{"intact", func(*testing.T, string) {}, false, outcome{ops: n}},
+		{"torn final record: short", func(t *testing.T, cdir string) {
+			p := filepath.Join(cdir, wal)
+			st, _ := os.Stat(p)
+			os.Truncate(p, st.Size()-5)
+		}, false, outcome{ops: n - 1}},
+		{"torn final record: checksum", flip(wal, inRecord(lastRec, walHeader+3)), false, outcome{ops: n - 1}},
+		{"torn final record: length", flip(wal, inRecord(lastRec, 1)), false, outcome{ops: n - 1}},
+		{"orphaned temporary files", func(t *testing.T, cdir string) {
+			os.WriteFile(filepath.Join(cdir, "."+snapName(99, "idx")+".tmp123"), make([]byte, 1000), 0o644)
+			os.WriteFile(filepath.Join(cdir, "."+snapName(99, "json")+".tmp7"), nil, 0o644)
+		}, false, outcome{ops: n}},
+		{"interrupted snapshot: index file without side file", func(t *testing.T, cdir string) {
+			b, _ := os.ReadFile(filepath.Join(cdir, idx))
+			os.WriteFile(filepath.Join(cdir, snapName(recoverySnap+2, "idx")), b, 0o644)
+		}, false, outcome{ops: n}},
+
+		{"flipped byte in a middle record", flip(wal, inRecord(2, walHeader+12)), false,
+			outcome{refuse: []string{wal, "offset", "checksum mismatch", "followed by a valid record", "--recover"}}},
+		{"flipped checksum of the first record", flip(wal, inRecord(0, 4)), false,
+			outcome{refuse: []string{wal, "at offset 0", "checksum mismatch", "--recover"}}},
+		{"flipped length of a middle record", flip(wal, inRecord(1, 2)), false,
+			outcome{refuse: []string{wal, "offset", "followed by a valid record"}}},
+		{"sequence gap", func(t *testing.T, cdir string) {
+			p := filepath.Join(cdir, wal)
+			b, _ := os.ReadFile(p)
+			offs := recordOffsets(b)
+			os.WriteFile(p, append(b[:offs[2]:offs[2]], b[offs[3]:]...), 0o644)
+		}, false, outcome{refuse: []string{wal, "sequence break", "record 10 after 8"}}},
+		{"snapshot side file deleted", remove(side), false, outcome{refuse: []string{"no log file starts at record 1", side, "--recover"}}},
+		{"snapshot index file deleted", remove(idx), false, outcome{refuse: []string{side, idx, "missing"}}},
+		{"snapshot index file flipped", flip(idx, func(_ *testing.T, b []byte) int { return len(b) / 2 }), false,
+			outcome{refuse: []string{idx, "snapshot 6"}}},
+		{"payload byte flipped in the side file", flip(side, func(t *testing.T, b []byte) int {
+			i := bytes.Index(b, []byte("batch-"))
+			if i < 0 {
+				t.Fatal("no payload in the side file")
+			}
+			return i + 1
+		}), false, outcome{refuse: []string{side, "checksum mismatch"}}},
+		{"log after the snapshot deleted", remove(wal), false, outcome{refuse: []string{"no log file holds record 7", wal}}},
+		{"meta.json deleted", remove("meta.json"), false, outcome{refuse: []string{"meta.json is missing", "--recover"}}},
+
+		{"recover: flipped byte in a middle record", flip(wal, inRecord(2, walHeader+12)), true,
+			outcome{ops: recoverySnap + 2, quarantine: []string{wal}}},
+		{"recover: sequence gap", func(t *testing.T, cdir string) {
+			p := filepath.Join(cdir, wal)
+			b, _ := os.ReadFile(p)
+			offs := recordOffsets(b)
+			os.WriteFile(p, append(b[:offs[2]:offs[2]], b[offs[3]:]...), 0o644)
+		}, true, outcome{ops: recoverySnap + 2, quarantine: []string{wal}}},
+		{"recover: snapshot side file deleted", remove(side), true, outcome{ops: n, noPayloads: true}},
+		{"recover: snapshot index file flipped", flip(idx, func(_ *testing.T, b []byte) int { return len(b) / 2 }), true,
+			outcome{ops: 0, quarantine: []string{idx, side, wal}}},
+		{"recover: meta.json deleted", remove("meta.json"), true, outcome{gone: true, quarantine: []string{idx, side, wal}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := newServer(t, Options{DataDir: dir, SnapshotEvery: -1, RebuildMin: 1 << 20})
+			mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "c", "dim": 4, "metric": "l2"}, 201, nil)
+			for i, op := range ops {
+				if i == recoverySnap {
+					mustDo(t, s, "POST", "/v1/collections/c/snapshot", nil, 200, nil)
+				}
+				path := "/v1/collections/c/points"
+				if _, ok := op.(DeleteRequest); ok {
+					path += "/delete"
+				}
+				mustDo(t, s, "POST", path, op, 200, nil)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			cdir := filepath.Join(dir, "collections", "c")
+			before := listFiles(t, cdir)
+			if !slices.Contains(before, wal) || !slices.Contains(before, idx) || !slices.Contains(before, side) {
+				t.Fatalf("files %v, want %s, %s and %s", before, wal, idx, side)
+			}
+			tt.damage(t, cdir)
+
+			s2, err := New(Options{DataDir: dir, Recover: tt.recover, Logger: quietLogger()})
+			if tt.want.refuse != nil {
+				if err == nil {
+					s2.Close()
+					t.Fatal("New started, want a refusal")
+				}
+				t.Log(err)
+				if !errors.Is(err, ErrCorrupt) {
+					t.Errorf("New error %v is not ErrCorrupt", err)
+				}
+				for _, sub := range tt.want.refuse {
+					if !strings.Contains(err.Error(), sub) {
+						t.Errorf("New error %q does not contain %q", err, sub)
+					}
+				}
+				if _, err := os.Stat(filepath.Join(dir, "quarantine")); err == nil {
+					t.Errorf("a refusal made a quarantine folder")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			defer s2.Close()
+			if left, _ := filepath.Glob(filepath.Join(cdir, ".*tmp*")); len(left) > 0 {
+				t.Errorf("temporary files left: %v", left)
+			}
+			var qfiles []string
+			for _, f := range listFiles(t, filepath.Join(dir, "quarantine")) {
+				qfiles = append(qfiles, filepath.Base(f))
+			}
+			for _, f := range tt.want.quarantine {
+				if !slices.Contains(qfiles, f) {
+					t.Errorf("quarantine holds %v, want %s", qfiles, f)
+				}
+			}
+			if tt.want.gone {
+				mustDo(t, s2, "GET", "/v1/collections/c", nil, 404, nil)
+				return
+			}
+			want := recoveryState(ops, tt.want.ops)
+			var info CollectionInfo
+			mustDo(t, s2, "GET", "/v1/collections/c", nil, 200, &info)
+			if info.Count != len(want) {
+				t.Errorf("count %d, want %d", info.Count, len(want))
+			}
+			all := map[uint64]Point{}
+			for _, op := range ops {
+				if u, ok := op.(UpsertRequest); ok {
+					for _, p := range u.Points {
+						all[p.ID] = p
+					}
+				}
+			}
+			for id := range all {
+				code, body := do(t, s2, "GET", fmt.Sprintf("/v1/collections/c/points/%d", id), "")
+				p, ok := want[id]
+				if !ok {
+					if code != 404 {
+						t.Errorf("point %d = %d %s, want 404", id, code, body)
+					}
+					continue
+				}
+				var got Point
+				mustDo(t, s2, "GET", fmt.Sprintf("/v1/collections/c/points/%d", id), nil, 200, &got)
+				if !slices.Equal(got.Vector, p.Vector) {
+					t.Errorf("point %d = %v, want %v", id, got.Vector, p.Vector)
+				}
+				if _, inSnap := recoveryState(ops, recoverySnap)[id]; tt.want.noPayloads && inSnap {
+					continue
+				}
+				if got.Payload["tag"] != p.Payload["tag"] {
+					t.Errorf("point %d payload %v, want %v", id, got.Payload, p.Payload)
+				}
+			}
+			// The recovered directory starts again without Recover, and
+			// takes writes.
+			mustDo(t, s2, "POST", "/v1/collections/c/points", UpsertRequest{Points: []Point{{ID: 999, Vector: []float32{1, 1, 1, 1}}}}, 200, nil)
+			s2.Close()
+			s3, err := New(Options{DataDir: dir, Logger: quietLogger()})
+			if err != nil {
+				t.Fatalf("restart after recovery: %v", err)
+			}
+			defer s3.Close()
+			mustDo(t, s3, "GET", "/v1/collections/c", nil, 200, &info)
+			if info.Count != len(want)+1 {
+				t.Errorf("count after restart %d, want %d", info.Count, len(want)+1)
+			}
+		})
+	}
+}
