@@ -1074,6 +1074,9 @@ func (c *collection) search(r searchReq, withPayload bool) ([]Hit, []StageTiming
 		}
 		stages = append(stages, StageTiming{Stage: "filter_scan", Dim: r.dim, In: in, Out: len(hits), ElapsedUS: us(time.Since(t2))})
 	}
+	for i := range hits {
+		hits[i].Score = finite(hits[i].Score)
+	}
 	slices.SortFunc(hits, hitLess)
 	if len(hits) > r.k {
 		hits = hits[:r.k]
@@ -1084,6 +1087,19 @@ func (c *collection) search(r searchReq, withPayload bool) ([]Hit, []StageTiming
 		}
 	}
 	return hits, stages, nil
+}
+
+// finite clamps a score to the float32 range, NaN to the lowest, so that a
+// vector stored before the norm checks (checkNorm) cannot make every search
+// that meets it fail to encode.
+func finite(x float32) float32 {
+	switch {
+	case math.IsNaN(float64(x)) || math.IsInf(float64(x), -1):
+		return -math.MaxFloat32
+	case math.IsInf(float64(x), 1):
+		return math.MaxFloat32
+	}
+	return x
 }
 
 func us(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }

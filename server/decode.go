@@ -8,6 +8,8 @@ import (
 	"io"
 	"math"
 	"strings"
+
+	mrl "github.com/gomrl/mrl"
 )
 
 // Request bodies. Unknown fields are rejected; see openapi.json.
@@ -161,6 +163,29 @@ func checkVector(what string, v []float32, d int) error {
 	for j, x := range v {
 		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
 			return badRequest("%s[%d]: %v is not finite", what, j, x)
+		}
+	}
+	return nil
+}
+
+// maxSqNorm bounds the squared norm of a stored vector or a query: an
+// eighth of the float32 maximum (a norm of about 6.5e18), so that the
+// squared distance of any two of them, at most 2(‖x‖² + ‖q‖²), their dot
+// product and every partial sum stay finite in float32.
+const maxSqNorm = math.MaxFloat32 / 8
+
+// checkNorm reports a finite vector whose arithmetic would overflow float32
+// under metric: a squared norm above maxSqNorm, or for cosine a prefix
+// whose norm is so small (but not zero) that its inverse overflows.
+func checkNorm(what string, v []float32, metric mrl.Metric) error {
+	var ss float64
+	for j, x := range v {
+		ss += float64(x) * float64(x)
+		if ss > maxSqNorm {
+			return badRequest("%s: squared norm exceeds %.3g at element %d (%v): the limit keeps distances and dot products finite in float32; scale the vectors down", what, maxSqNorm, j, x)
+		}
+		if metric == mrl.Cosine && ss > 0 && 1/math.Sqrt(ss) > math.MaxFloat32 {
+			return badRequest("%s[%d]: %v: metric cosine divides by the norm of every prefix and the norm of %s[:%d] is too small (want |x| >= %.3g or 0)", what, j, x, what, j+1, 1/math.MaxFloat32)
 		}
 	}
 	return nil

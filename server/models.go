@@ -153,6 +153,9 @@ func (s *Server) embed(w http.ResponseWriter, r *http.Request) error {
 	lm.mu.Lock()
 	z := lm.m.EmbedAll(flatten(req.Inputs, d), n, 256)
 	lm.mu.Unlock()
+	if err := checkOutputs("embedding", z, n, e); err != nil {
+		return err
+	}
 	out := EmbedResponse{Dim: dim, Embeddings: make([][]float32, n)}
 	for i := range out.Embeddings {
 		out.Embeddings[i] = z[i*e : i*e+dim : i*e+dim]
@@ -217,6 +220,11 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request) error {
 	lm.mu.Lock()
 	logits := lm.m.LogitsAll(flatten(req.Inputs, lm.info.InputDim), n, 256)
 	lm.mu.Unlock()
+	for _, l := range logits {
+		if err := checkOutputs("logits", l, n, lm.info.Classes); err != nil {
+			return err
+		}
+	}
 	conf, err := eval.NewConfidences(logits, n, lm.info.Classes, dims)
 	if err != nil {
 		return fmt.Errorf("classify: %w", err)
@@ -233,4 +241,17 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request) error {
 		out.Results[i] = Classification{Label: int(conf.Pred[g][i]), Confidence: conf.Conf[g][i], Dim: dims[g]}
 	}
 	return writeJSON(w, 200, out)
+}
+
+// checkOutputs reports the first of n rows of width w in out with a value
+// that is not finite: inputs too large for the model's arithmetic.
+func checkOutputs(what string, out []float32, n, w int) error {
+	for i := range n {
+		for _, x := range out[i*w : (i+1)*w] {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return badRequest("inputs[%d]: the model's %s overflows float32 (%v): the input values are too large for it", i, what, x)
+			}
+		}
+	}
+	return nil
 }

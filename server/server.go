@@ -661,6 +661,11 @@ func (s *Server) upsert(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	for i, p := range req.Points {
+		if err := checkNorm(fmt.Sprintf("points[%d].vector", i), p.Vector, c.metric); err != nil {
+			return err
+		}
+	}
 	seq, err := c.upsert(req.Points)
 	if err != nil {
 		return writeErr(c, err)
@@ -786,6 +791,9 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 			what = fmt.Sprintf("vectors[%d]", i)
 		}
 		if err := checkVector(what, q, d); err != nil {
+			return err
+		}
+		if err := checkNorm(what, q, c.metric); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,85 @@
+package server
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// hostileCase is one request and what it must answer.
+type hostileCase struct {
+	name, method, path, body string
+	hdr                      []string // header name, value pairs
+	status                   int
+	msg                      string // substring of the error message ("" for 2xx)
+}
+
+func runHostile(t *testing.T, s *Server, cases []hostileCase) {
+	t.Helper()
+	for _, tt := range cases {
+		code, body := do(t, s, tt.method, tt.path, tt.body, tt.hdr...)
+		if code != tt.status {
+			t.Errorf("%s: %s %s = %d %s, want %d", tt.name, tt.method, tt.path, code, body, tt.status)
+			continue
+		}
+		if tt.msg != "" && !strings.Contains(string(body), tt.msg) {
+			t.Errorf("%s: %s %s = %d %s, want a message containing %q", tt.name, tt.method, tt.path, code, body, tt.msg)
+		}
+	}
+}
+
+// TestHugeVectors: finite vectors whose norm or squared norm overflows
+// float32 are refused at the edge with 400 naming the vector and why, and
+// a vector stored before the check (in the log) cannot make searches fail.
+func TestHugeVectors(t *testing.T) {
+	dir := t.TempDir()
+	tinyModel(t, dir)
+	s := newServer(t, Options{DataDir: t.TempDir(), ModelRoot: dir})
+	mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "l", "dim": 4, "metric": "l2"}, 201, nil)
+	mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "c", "dim": 4}, 201, nil)
+	mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "i", "dim": 4, "metric": "ip"}, 201, nil)
+	for _, c := range []string{"l", "c", "i"} {
+		mustDo(t, s, "POST", "/v1/collections/"+c+"/points", UpsertRequest{Points: []Point{{ID: 1, Vector: []float32{1, 2, 3, 4}}, {ID: 3, Vector: []float32{6e18, 0, 0, 0}}}}, 200, nil)
+	}
+	mustDo(t, s, "POST", "/v1/models", LoadModelRequest{Name: "tiny", Path: "tiny.ckpt"}, 201, nil)
+	runHostile(t, s, []hostileCase{
+		{"l2 1e20", "POST", "/v1/collections/l/points", `{"points":[{"id":2,"vector":[1e20,0,0,0]}]}`, nil, 400, "points[0].vector: squared norm exceeds"},
+		{"cosine 3.4e38", "POST", "/v1/collections/c/points", `{"points":[{"id":2,"vector":[3.4e38,0,0,0]}]}`, nil, 400, "points[0].vector: squared norm"},
+		{"ip second point", "POST", "/v1/collections/i/points", `{"points":[{"id":2,"vector":[1,0,0,0]},{"id":4,"vector":[5e18,5e18,0,0]}]}`, nil, 400, "points[1].vector"},
+		{"cosine tiny prefix", "POST", "/v1/collections/c/points", `{"points":[{"id":2,"vector":[1e-45,0,0,1]}]}`, nil, 400, "points[0].vector[0]"},
+		{"cosine tiny later", "POST", "/v1/collections/c/points", `{"points":[{"id":2,"vector":[1,0,0,1e-45]}]}`, nil, 200, ""},
+		{"search huge query", "POST", "/v1/collections/l/search", `{"vector":[1e20,0,0,0]}`, nil, 400, "vector: squared norm"},
+		{"search huge queries", "POST", "/v1/collections/c/search", `{"vectors":[[1,0,0,0],[0,3e38,0,0]]}`, nil, 400, "vectors[1]: squared norm"},
+		{"search the largest allowed", "POST", "/v1/collections/l/search", `{"vector":[-6e18,0,0,0],"k":3}`, nil, 200, ""},
+		{"embed huge", "POST", "/v1/models/tiny/embed", `{"inputs":[[1,1,1,1,1,1],[3e38,3e38,3e38,3e38,3e38,3e38]]}`, nil, 400, "inputs[1]"},
+		{"classify huge", "POST", "/v1/models/tiny/classify", `{"inputs":[[3e38,-3e38,3e38,3e38,3e38,3e38]]}`, nil, 400, "inputs[0]"},
+	})
+	for _, c := range []string{"l", "c", "i"} {
+		var sr SearchResponse
+		mustDo(t, s, "POST", "/v1/collections/"+c+"/search", SearchRequest{Vector: []float32{-6e18, 1, 0, 0}, K: 3}, 200, &sr)
+		for _, h := range sr.Results[0].Hits {
+			if math.IsInf(float64(h.Score), 0) || math.IsNaN(float64(h.Score)) {
+				t.Errorf("collection %s: hit %+v", c, h)
+			}
+		}
+	}
+	s.Close()
+
+	// A poisoned point already in a log (written by an older version):
+	// searches that meet it answer 200 with finite scores.
+	data := t.TempDir()
+	cdir := filepath.Join(data, "collections", "p")
+	os.MkdirAll(cdir, 0o755)
+	writeJSONFile(filepath.Join(cdir, "meta.json"), Meta{Name: "p", Dim: 4, Metric: "l2"})
+	rec := appendRecord(nil, 1, opUpsert, encodeUpsert(nil, []Point{{ID: 1, Vector: []float32{1, 0, 0, 0}}, {ID: 2, Vector: []float32{1e20, 0, 0, 0}}}, 4))
+	os.WriteFile(filepath.Join(cdir, walName(1)), rec, 0o644)
+	s2 := newServer(t, Options{DataDir: data})
+	code, body := do(t, s2, "POST", "/v1/collections/p/search", `{"vector":[0,1,0,0]}`)
+	var sr SearchResponse
+	if code != 200 || json.Unmarshal(body, &sr) != nil || len(sr.Results[0].Hits) != 2 || sr.Results[0].Hits[0].ID != 1 || sr.Results[0].Hits[1].Score != -math.MaxFloat32 {
+		t.Fatalf("search over a poisoned point = %d %s, want 200 with point 1 first and point 2 at the lowest score", code, body)
+	}
+}
