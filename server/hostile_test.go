@@ -83,3 +83,41 @@ func TestHugeVectors(t *testing.T) {
 		t.Fatalf("search over a poisoned point = %d %s, want 200 with point 1 first and point 2 at the lowest score", code, body)
 	}
 }
+
+// TestCrossSiteWrites: with no token, a web page on the same machine must
+// not be able to write: bodies must be application/json (which a browser
+// does not send cross-site without asking) and browsers' cross-origin
+// requests are refused on every method but GET, HEAD and OPTIONS.
+func TestCrossSiteWrites(t *testing.T) {
+	s := newServer(t, Options{TrustedOrigins: []string{"https://app.example"}})
+	mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "c", "dim": 2}, 201, nil)
+	mustDo(t, s, "POST", "/v1/collections/c/points", UpsertRequest{Points: []Point{{ID: 1, Vector: []float32{1, 0}}, {ID: 2, Vector: []float32{0, 1}}}}, 200, nil)
+	del := `{"ids":[1,2]}`
+	const path = "/v1/collections/c/points/delete"
+	runHostile(t, s, []hostileCase{
+		{"evil origin, text/plain", "POST", path, del, []string{"Origin", "http://evil.example", "Content-Type", "text/plain"}, 403, "cross-origin request refused"},
+		{"evil origin, json", "POST", path, del, []string{"Origin", "http://evil.example"}, 403, "http://evil.example"},
+		{"cross-site fetch", "POST", path, del, []string{"Sec-Fetch-Site", "cross-site"}, 403, "cross-origin"},
+		{"same-site fetch", "POST", path, del, []string{"Sec-Fetch-Site", "same-site"}, 403, "cross-origin"},
+		{"evil origin, delete method", "DELETE", "/v1/collections/c/points/1", "", []string{"Origin", "http://evil.example"}, 403, "cross-origin"},
+		{"evil origin, delete collection", "DELETE", "/v1/collections/c", "", []string{"Sec-Fetch-Site", "cross-site"}, 403, "cross-origin"},
+		{"text/plain", "POST", path, del, []string{"Content-Type", "text/plain"}, 415, "application/json"},
+		{"form", "POST", path, del, []string{"Content-Type", "application/x-www-form-urlencoded"}, 415, "application/json"},
+		{"multipart", "POST", path, del, []string{"Content-Type", "multipart/form-data; boundary=x"}, 415, "application/json"},
+		{"no type", "POST", path, del, []string{"Content-Type", ""}, 415, "application/json"},
+		{"evil origin, read", "GET", "/v1/collections/c/points/1", "", []string{"Origin", "http://evil.example", "Sec-Fetch-Site", "cross-site"}, 200, ""},
+		{"json with charset, same origin", "POST", "/v1/collections/c/search", `{"vector":[1,0]}`, []string{"Content-Type", "application/json; charset=utf-8", "Origin", "http://example.com", "Sec-Fetch-Site", "same-origin"}, 200, ""},
+	})
+	var info CollectionInfo
+	mustDo(t, s, "GET", "/v1/collections/c", nil, 200, &info)
+	if info.Count != 2 {
+		t.Fatalf("count %d after refused cross-site deletes, want 2", info.Count)
+	}
+	runHostile(t, s, []hostileCase{
+		{"trusted origin", "POST", path, `{"ids":[2]}`, []string{"Origin", "https://app.example", "Sec-Fetch-Site", "cross-site"}, 200, `"deleted":1`},
+		{"no browser headers (curl, Go)", "POST", path, `{"ids":[1]}`, nil, 200, `"deleted":1`},
+	})
+	if _, err := New(Options{DataDir: t.TempDir(), TrustedOrigins: []string{"not a url"}}); err == nil {
+		t.Error("New with an invalid trusted origin succeeded")
+	}
+}

@@ -83,6 +83,9 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		}
 		for _, srv := range []*Server{s, secured} {
 			req := httptest.NewRequest(method, path, strings.NewReader(body))
+			if body != "" {
+				req.Header.Set("Content-Type", "application/json")
+			}
 			if srv == secured && op.Security == nil {
 				// no Authorization header: expect 401
 			} else if srv == secured {

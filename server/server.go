@@ -8,8 +8,10 @@
 //
 //   - Requests and responses are JSON. Unknown fields and trailing data are
 //     rejected; errors have the body {"error": {"code", "message"}} with
-//     codes bad_request (400), unauthorized (401), not_found (404),
+//     codes bad_request (400), unauthorized (401), forbidden (403: a
+//     browser's cross-origin request), not_found (404),
 //     method_not_allowed (405), conflict (409), payload_too_large (413),
+//     unsupported_media_type (415: a body not sent as application/json),
 //     internal (500) and timeout (503).
 //   - Point ids are uint64 (string ids are not supported). A payload is an
 //     object of scalar fields (string, number, boolean); a filter keeps the
@@ -33,6 +35,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -82,6 +85,13 @@ type Options struct {
 	// ModelRoot, when set, confines model paths: they are relative to it
 	// and must not leave it.
 	ModelRoot string
+	// TrustedOrigins are browser origins ("https://app.example.com") whose
+	// cross-origin requests are allowed. Requests that a browser marks as
+	// cross-origin (Sec-Fetch-Site, or an Origin other than the Host) are
+	// otherwise refused with 403 on every method but GET, HEAD and OPTIONS,
+	// so that a web page cannot write to a server on the same machine.
+	// Default none.
+	TrustedOrigins []string
 	// Recover makes New repair damage that it otherwise refuses to start
 	// with (ErrCorrupt): the damaged files, and the log files after them,
 	// are moved (never deleted) into DataDir/quarantine/<time>-<collection>/
@@ -128,6 +138,7 @@ type Server struct {
 	handler http.Handler
 	metrics *metrics
 	ready   atomic.Bool
+	cop     *http.CrossOriginProtection
 
 	mu     sync.RWMutex // guards cols, models
 	cols   map[string]*collection
@@ -173,6 +184,12 @@ func New(opt Options) (*Server, error) {
 	}
 	s := &Server{opt: opt, log: opt.Logger, root: filepath.Join(opt.DataDir, "collections"), metrics: newMetrics(),
 		cols: map[string]*collection{}, models: map[string]*loadedModel{}}
+	s.cop = http.NewCrossOriginProtection()
+	for _, o := range opt.TrustedOrigins {
+		if err := s.cop.AddTrustedOrigin(o); err != nil {
+			return nil, fmt.Errorf("server: trusted origin %q: %w", o, err)
+		}
+	}
 	if err := os.MkdirAll(s.root, 0o755); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -245,7 +262,7 @@ func New(opt Options) (*Server, error) {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt.h))
 	}
 	s.mux.Handle("/", s.wrap(s.notFound))
-	s.handler = s.observe(s.recoverer(s.auth(s.readBody(s.timeout(s.mux)))))
+	s.handler = s.observe(s.recoverer(s.crossOrigin(s.auth(s.readBody(s.timeout(s.mux))))))
 	s.ready.Store(true)
 	return s, nil
 }
@@ -371,6 +388,20 @@ func (s *Server) auth(next http.Handler) http.Handler {
 	})
 }
 
+// crossOrigin refuses the cross-origin requests of browsers on every method
+// but GET, HEAD and OPTIONS (http.CrossOriginProtection): with no token, a
+// web page open on the same machine could otherwise post deletes.
+func (s *Server) crossOrigin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.cop.Check(r); err != nil {
+			writeError(w, errf(403, "forbidden", "cross-origin request refused (Origin %q, Sec-Fetch-Site %q): %v; a browser page may write only from an origin the server trusts (--trusted-origins)",
+				r.Header.Get("Origin"), r.Header.Get("Sec-Fetch-Site"), err))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 type bodyKey struct{}
 
 // readBody reads the whole body up to MaxBodyBytes before the handler runs
@@ -390,6 +421,15 @@ func (s *Server) readBody(next http.Handler) http.Handler {
 			}
 			writeError(w, badRequest("read request body: %v", err))
 			return
+		}
+		if len(body) > 0 {
+			// A browser sends text/plain, form and multipart bodies
+			// cross-site without asking; application/json it does not.
+			ct := r.Header.Get("Content-Type")
+			if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+				writeError(w, errf(415, "unsupported_media_type", "Content-Type %q: request bodies must be sent as application/json", ct))
+				return
+			}
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), bodyKey{}, body)))
 	})

@@ -50,6 +50,9 @@ func do(t testing.TB, h http.Handler, method, path, body string, hdr ...string) 
 		r = strings.NewReader(body)
 	}
 	req := httptest.NewRequest(method, path, r)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
@@ -669,6 +672,7 @@ func TestBodyLimitChunked(t *testing.T) {
 		body := `{"name":"x","dim":4}` + strings.Repeat(" ", n-20)
 		req := httptest.NewRequest("POST", "/v1/collections", io.NopCloser(strings.NewReader(body)))
 		req.ContentLength = -1
+		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
 		s.ServeHTTP(rec, req)
 		want := 413

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gomrl/mrl/server"
@@ -39,7 +40,10 @@ precedes the damage.
 
 It binds 127.0.0.1 by default. The bearer token comes from --token or the
 MRL_TOKEN environment variable; with one, every route but /healthz and
-/readyz needs "Authorization: Bearer TOKEN". There is no TLS: put a reverse
+/readyz needs "Authorization: Bearer TOKEN"; without one it warns at start.
+Request bodies must be sent as application/json, and browsers'
+cross-origin requests are refused (403) except GET, HEAD and OPTIONS and
+those from --trusted-origins, so a web page cannot write to the server. There is no TLS: put a reverse
 proxy (Caddy, nginx) in front to serve other hosts.
 
 Examples:
@@ -58,6 +62,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	snapshotEvery := fs.Int("snapshot-every", 50000, "write a snapshot and start a new log after this many points written to a collection (negative: only on request and at exit)")
 	modelRoot := fs.String("model-root", "", "if set, model paths are relative to this directory and may not leave it")
 	autoRecall := fs.Float64("auto-recall", 0.95, `recall@10 target of plan "auto"`)
+	origins := fs.String("trusted-origins", "", "comma-separated browser origins (https://app.example.com) allowed to send cross-origin writes; others get 403")
 	recoverFlag := fs.Bool("recover", false, "move damaged data files to DATA_DIR/quarantine and serve what precedes the damage, instead of refusing to start")
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long running requests may take to finish at exit")
 	if err := parseFlags(fs, serveHelp, args, stderr); err != nil {
@@ -80,9 +85,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *maxBody < 1 || *timeout <= 0 || *maxPoints < 1 {
 		return fmt.Errorf("--max-body %d, --timeout %v, --max-points %d: want positive values", *maxBody, *timeout, *maxPoints)
 	}
-	log := slog.Default()
+	var trusted []string
+	for _, o := range strings.Split(*origins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			trusted = append(trusted, o)
+		}
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
 	srv, err := server.New(server.Options{DataDir: *dataDir, Token: *token, MaxBodyBytes: *maxBody, Timeout: *timeout,
-		MaxPoints: *maxPoints, SnapshotEvery: *snapshotEvery, ModelRoot: *modelRoot, AutoRecall: *autoRecall, Recover: *recoverFlag, Logger: log})
+		MaxPoints: *maxPoints, SnapshotEvery: *snapshotEvery, ModelRoot: *modelRoot, AutoRecall: *autoRecall, Recover: *recoverFlag,
+		TrustedOrigins: trusted, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -91,8 +103,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		srv.Close()
 		return err
 	}
-	if host, _, _ := net.SplitHostPort(ln.Addr().String()); *token == "" && !net.ParseIP(host).IsLoopback() {
-		log.Warn("serving a non-loopback address without a token: anyone who can reach it can write", "addr", ln.Addr())
+	if *token == "" {
+		if host, _, _ := net.SplitHostPort(ln.Addr().String()); !net.ParseIP(host).IsLoopback() {
+			log.Warn("serving a non-loopback address without a token: anyone who can reach it can read and write every collection", "addr", ln.Addr())
+		} else {
+			log.Warn("serving without a token: every program and user on this machine can read and write every collection (browsers' cross-origin writes are refused); set --token or MRL_TOKEN", "addr", ln.Addr())
+		}
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: *timeout + 10*time.Second,
 		WriteTimeout: *timeout + 10*time.Second, IdleTimeout: 2 * time.Minute}

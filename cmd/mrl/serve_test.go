@@ -264,4 +264,7 @@ func TestServeFlags(t *testing.T) {
 	if err := <-done; err != nil || !strings.Contains(out.String(), "stopped") {
 		t.Fatalf("runServe after cancel = %v, stdout %q stderr %q", err, out.String(), errb.String())
 	}
+	if !strings.Contains(errb.String(), "serving without a token") {
+		t.Errorf("stderr %q: want a warning about serving without a token", errb.String())
+	}
 }
