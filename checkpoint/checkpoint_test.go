@@ -343,7 +343,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"three offsets", craft(`{"__metadata__":{"format":"mrl-checkpoint","version":"1"},"w":{"dtype":"F32","shape":[],"data_offsets":[0,4,8]}}`, nil), ErrCorrupt,
 			[]string{"3 numbers, want 2"}},
 		{"absurd header length", binary.LittleEndian.AppendUint64(nil, math.MaxUint64), ErrCorrupt,
-			[]string{"header length 18446744073709551615 is larger than the file"}},
+			[]string{"header length field is larger than the file of 8 bytes"}},
 	}
 	for _, tt := range tests {
 		f, err := Decode(tt.b)

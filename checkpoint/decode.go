@@ -32,6 +32,11 @@ func decode(b []byte, verify bool) (*File, error) {
 	}
 	n := binary.LittleEndian.Uint64(b)
 	if n > uint64(len(b)-8) {
+		if n >= 1<<24 {
+			// Not printed: for a file that is not a checkpoint the
+			// length is eight bytes of whatever it holds (text, keys).
+			return nil, corrupt("header length field is larger than the file of %d bytes and than any header (not a checkpoint)", len(b))
+		}
 		return nil, corrupt("header length %d is larger than the file: want at least %d bytes, got %d (truncated, or not a checkpoint)", n, 8+n, len(b))
 	}
 	hb, data := b[8:8+n], b[8+n:]

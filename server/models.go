@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gomrl/mrl/checkpoint"
 	"github.com/gomrl/mrl/eval"
 	"github.com/gomrl/mrl/model"
 	"github.com/gomrl/mrl/train"
@@ -36,40 +37,74 @@ type ModelInfo struct {
 	NumParams int    `json:"num_params"`
 }
 
-func (s *Server) modelPath(p string) (string, error) {
-	if p == "" {
-		return "", badRequest("path: required, the checkpoint file to load")
-	}
-	if s.opt.ModelRoot == "" {
-		return p, nil
-	}
-	if filepath.IsAbs(p) || !filepath.IsLocal(p) {
-		return "", badRequest("path %q: want a relative path inside the server's model root", p)
-	}
-	return filepath.Join(s.opt.ModelRoot, p), nil
-}
-
+// loadModel reads a checkpoint inside the model root. The root is an
+// os.Root, so neither ".." nor a symlink can leave it; only a regular file
+// is opened (a FIFO would block, a device read without end), its read is
+// bounded by its size and MaxModelBytes and cancelled with the request, and
+// errors never quote the file's bytes (they go to the server's log).
 func (s *Server) loadModel(w http.ResponseWriter, r *http.Request) error {
 	var req LoadModelRequest
 	if err := decodeJSON(requestBody(r), &req); err != nil {
 		return err
 	}
+	if s.modelRoot == nil {
+		return errf(403, "forbidden", "loading models over HTTP is off: start the server with --model-root DIR (Options.ModelRoot) to load checkpoints from DIR")
+	}
 	if !validName(req.Name) {
 		return badRequest("name %q: want 1 to 64 of A-Z a-z 0-9 _ -", req.Name)
 	}
-	path, err := s.modelPath(req.Path)
-	if err != nil {
-		return err
+	if req.Path == "" {
+		return badRequest("path: required, the checkpoint file to load")
 	}
-	if _, err := os.Stat(path); err != nil {
+	if filepath.IsAbs(req.Path) || !filepath.IsLocal(req.Path) {
+		return badRequest("path %q: want a relative path inside the server's model root", req.Path)
+	}
+	st, err := s.modelRoot.Stat(req.Path) // follows symlinks, inside the root only
+	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return errf(404, "not_found", "checkpoint %q not found", req.Path)
 		}
-		return badRequest("checkpoint %q: %v", req.Path, err)
+		s.log.Warn("model path refused", "path", req.Path, "err", err)
+		return badRequest("checkpoint %q: cannot be opened inside the model root (a symlink out of it, or no permission)", req.Path)
 	}
-	m, _, _, err := train.LoadModel(path)
+	if !st.Mode().IsRegular() {
+		return badRequest("checkpoint %q: not a regular file (%v)", req.Path, st.Mode().Type())
+	}
+	if st.Size() > s.opt.MaxModelBytes {
+		return errf(413, "payload_too_large", "checkpoint %q: %d bytes, the limit is %d (--max-model-bytes)", req.Path, st.Size(), s.opt.MaxModelBytes)
+	}
+	f, err := s.modelRoot.Open(req.Path)
 	if err != nil {
-		return badRequest("checkpoint %q: %v", req.Path, err)
+		s.log.Warn("model open failed", "path", req.Path, "err", err)
+		return badRequest("checkpoint %q: cannot be opened", req.Path)
+	}
+	b, err := checkpoint.Read(r.Context(), f, s.opt.MaxModelBytes)
+	f.Close()
+	if err != nil {
+		if r.Context().Err() != nil {
+			return errf(503, "timeout", "loading checkpoint %q cancelled: %v", req.Path, r.Context().Err())
+		}
+		s.log.Warn("model read failed", "path", req.Path, "err", err)
+		if errors.Is(err, checkpoint.ErrTooLarge) {
+			return errf(413, "payload_too_large", "checkpoint %q: larger than the limit of %d bytes (--max-model-bytes)", req.Path, s.opt.MaxModelBytes)
+		}
+		return badRequest("checkpoint %q: cannot be read (see the server log)", req.Path)
+	}
+	cf, err := checkpoint.Decode(b)
+	var m *model.Model
+	if err == nil {
+		m, _, err = train.FromFile(cf)
+	}
+	if err != nil {
+		s.log.Warn("model load failed", "path", req.Path, "err", err)
+		what := "not a valid checkpoint"
+		switch {
+		case errors.Is(err, checkpoint.ErrVersion):
+			what = "written by a newer version of mrl"
+		case errors.Is(err, train.ErrMismatch):
+			what = "its tensors do not match its model"
+		}
+		return badRequest("checkpoint %q: %s (details in the server log)", req.Path, what)
 	}
 	lm := &loadedModel{m: m, info: ModelInfo{Name: req.Name, Path: req.Path, Describe: m.Describe(), InputDim: m.InputDim(),
 		Embed: m.Config.Embed, Nesting: slices.Clone(m.Head.Nesting), Classes: m.Config.Classes, NumParams: m.NumParams()}}

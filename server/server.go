@@ -82,9 +82,13 @@ type Options struct {
 	TuneMinRows int
 	// AutoRecall is the recall@10 target of plan "auto". Default 0.95.
 	AutoRecall float64
-	// ModelRoot, when set, confines model paths: they are relative to it
-	// and must not leave it.
+	// ModelRoot is the directory POST /v1/models loads checkpoints from:
+	// paths are relative to it, and neither ".." nor a symlink can leave it
+	// (os.Root). Without it, loading models over HTTP is off (403).
 	ModelRoot string
+	// MaxModelBytes bounds the size of a checkpoint loaded over HTTP.
+	// Default 1 GiB.
+	MaxModelBytes int64
 	// TrustedOrigins are browser origins ("https://app.example.com") whose
 	// cross-origin requests are allowed. Requests that a browser marks as
 	// cross-origin (Sec-Fetch-Site, or an Origin other than the Host) are
@@ -105,6 +109,9 @@ type Options struct {
 func (o *Options) defaults() {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 64 << 20
+	}
+	if o.MaxModelBytes <= 0 {
+		o.MaxModelBytes = 1 << 30
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
@@ -139,6 +146,8 @@ type Server struct {
 	metrics *metrics
 	ready   atomic.Bool
 	cop     *http.CrossOriginProtection
+	// modelRoot is Options.ModelRoot opened, or nil.
+	modelRoot *os.Root
 
 	mu     sync.RWMutex // guards cols, models
 	cols   map[string]*collection
@@ -190,7 +199,15 @@ func New(opt Options) (*Server, error) {
 			return nil, fmt.Errorf("server: trusted origin %q: %w", o, err)
 		}
 	}
+	if opt.ModelRoot != "" {
+		r, err := os.OpenRoot(opt.ModelRoot)
+		if err != nil {
+			return nil, fmt.Errorf("server: model root: %w", err)
+		}
+		s.modelRoot = r
+	}
 	if err := os.MkdirAll(s.root, 0o755); err != nil {
+		s.closeAll()
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	ents, err := os.ReadDir(s.root)
@@ -281,6 +298,9 @@ func (s *Server) closeAll() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
+	if s.modelRoot != nil {
+		s.modelRoot.Close() // later loads fail; closing twice is harmless
+	}
 	for _, c := range s.cols {
 		if err := c.close(); err != nil {
 			errs = append(errs, fmt.Errorf("collection %s: %w", c.meta.Name, err))

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -74,7 +75,12 @@ func Save(path string, m *model.Model, t *Trainer, dataName string, modelSeed ui
 // LoadModel reads a checkpoint and rebuilds its model with the saved
 // weights. The State is nil when the checkpoint holds no trainer state.
 func LoadModel(path string) (*model.Model, *State, *checkpoint.File, error) {
-	f, err := checkpoint.Load(path)
+	return LoadModelContext(context.Background(), path)
+}
+
+// LoadModelContext is LoadModel with a file read that ctx cancels.
+func LoadModelContext(ctx context.Context, path string) (*model.Model, *State, *checkpoint.File, error) {
+	f, err := checkpoint.LoadContext(ctx, path)
 	if err != nil {
 		return nil, nil, nil, err
 	}

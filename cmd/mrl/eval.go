@@ -63,7 +63,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var results []EvalResult
 	cache := map[string][3]*data.Dataset{}
 	for _, path := range paths {
-		m, st, _, err := train.LoadModel(path)
+		m, st, _, err := train.LoadModelContext(ctx, path)
 		if err != nil {
 			return err
 		}

@@ -81,8 +81,18 @@ func TestCommandErrors(t *testing.T) {
 		{[]string{"eval"}, 2, "Usage: mrl eval"},
 		{[]string{"eval", filepath.Join(dir, "missing.ckpt")}, 1, "missing.ckpt"},
 		{[]string{"eval", garbage}, 1, "garbage.ckpt"},
+		{[]string{"eval", dir}, 1, "not a regular file"},
 		{[]string{"eval", "--split", "train", garbage}, 1, "--split"},
 		{[]string{"train", "--resume", garbage}, 1, "garbage.ckpt"},
+	}
+	if _, err := os.Stat("/dev/zero"); err == nil {
+		// Read to its end, it would grow memory until the kernel kills
+		// the process.
+		cases = append(cases, struct {
+			args []string
+			code int
+			msg  string
+		}{[]string{"eval", "/dev/zero"}, 1, "not a regular file"})
 	}
 	for _, tc := range cases {
 		code, _, stderr := runCmd(t, tc.args...)

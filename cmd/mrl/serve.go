@@ -60,7 +60,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	timeout := fs.Duration("timeout", 30*time.Second, "per-request time limit (503 timeout past it)")
 	maxPoints := fs.Int("max-points", 10000, "most points or ids in one upsert or delete")
 	snapshotEvery := fs.Int("snapshot-every", 50000, "write a snapshot and start a new log after this many points written to a collection (negative: only on request and at exit)")
-	modelRoot := fs.String("model-root", "", "if set, model paths are relative to this directory and may not leave it")
+	modelRoot := fs.String("model-root", "", "directory POST /v1/models loads checkpoints from (paths relative to it; symlinks cannot leave it); without it loading models over HTTP is off")
+	maxModel := fs.Int64("max-model-bytes", 1<<30, "largest checkpoint file POST /v1/models reads")
 	autoRecall := fs.Float64("auto-recall", 0.95, `recall@10 target of plan "auto"`)
 	origins := fs.String("trusted-origins", "", "comma-separated browser origins (https://app.example.com) allowed to send cross-origin writes; others get 403")
 	recoverFlag := fs.Bool("recover", false, "move damaged data files to DATA_DIR/quarantine and serve what precedes the damage, instead of refusing to start")
@@ -82,8 +83,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *autoRecall <= 0 || *autoRecall > 1 {
 		return fmt.Errorf("--auto-recall %v: want a recall in (0, 1]", *autoRecall)
 	}
-	if *maxBody < 1 || *timeout <= 0 || *maxPoints < 1 {
-		return fmt.Errorf("--max-body %d, --timeout %v, --max-points %d: want positive values", *maxBody, *timeout, *maxPoints)
+	if *maxBody < 1 || *timeout <= 0 || *maxPoints < 1 || *maxModel < 1 {
+		return fmt.Errorf("--max-body %d, --timeout %v, --max-points %d, --max-model-bytes %d: want positive values", *maxBody, *timeout, *maxPoints, *maxModel)
 	}
 	var trusted []string
 	for _, o := range strings.Split(*origins, ",") {
@@ -93,7 +94,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	srv, err := server.New(server.Options{DataDir: *dataDir, Token: *token, MaxBodyBytes: *maxBody, Timeout: *timeout,
-		MaxPoints: *maxPoints, SnapshotEvery: *snapshotEvery, ModelRoot: *modelRoot, AutoRecall: *autoRecall, Recover: *recoverFlag,
+		MaxPoints: *maxPoints, SnapshotEvery: *snapshotEvery, ModelRoot: *modelRoot, MaxModelBytes: *maxModel, AutoRecall: *autoRecall, Recover: *recoverFlag,
 		TrustedOrigins: trusted, Logger: log})
 	if err != nil {
 		return err

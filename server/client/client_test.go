@@ -17,7 +17,7 @@ import (
 // TestClient calls every method against a real server.
 func TestClient(t *testing.T) {
 	dir := t.TempDir()
-	srv, err := server.New(server.Options{DataDir: dir, Token: "tok"})
+	srv, err := server.New(server.Options{DataDir: dir, Token: "tok", ModelRoot: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestClient(t *testing.T) {
 	if err := train.Save(path, m, nil, "", 1); err != nil {
 		t.Fatal(err)
 	}
-	if mi, err := c.LoadModel(ctx, "m", path); err != nil || mi.InputDim != 4 {
+	if mi, err := c.LoadModel(ctx, "m", "m.ckpt"); err != nil || mi.InputDim != 4 {
 		t.Fatalf("load model %+v %v", mi, err)
 	}
 	if ms, err := c.Models(ctx); err != nil || len(ms) != 1 {
