@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -120,4 +121,31 @@ func TestCrossSiteWrites(t *testing.T) {
 	if _, err := New(Options{DataDir: t.TempDir(), TrustedOrigins: []string{"not a url"}}); err == nil {
 		t.Error("New with an invalid trusted origin succeeded")
 	}
+}
+
+// TestResponseBounds: a small request cannot make a large response: the
+// payload of a point, queries × k and the bytes of a response are bounded,
+// and past a bound the request is refused naming it.
+func TestResponseBounds(t *testing.T) {
+	dir := t.TempDir()
+	tinyModel(t, dir)
+	s := newServer(t, Options{ModelRoot: dir, MaxPayloadBytes: 1000, MaxResults: 100, MaxResponseBytes: 10000})
+	mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "c", "dim": 2}, 201, nil)
+	mustDo(t, s, "POST", "/v1/models", LoadModelRequest{Name: "tiny", Path: "tiny.ckpt"}, 201, nil)
+	big := strings.Repeat("x", 900)
+	mustDo(t, s, "POST", "/v1/collections/c/points", UpsertRequest{Points: []Point{{ID: 1, Vector: []float32{1, 0}, Payload: map[string]any{"s": big}}}}, 200, nil)
+	queries := func(n, k int, extra string) string {
+		qs := strings.TrimSuffix(strings.Repeat("[1,0],", n), ",")
+		return `{"vectors":[` + qs + `],"k":` + strconv.Itoa(k) + extra + `}`
+	}
+	inputs := strings.TrimSuffix(strings.Repeat("[1,2,3,4,5,6],", 100), ",")
+	runHostile(t, s, []hostileCase{
+		{"payload over the limit", "POST", "/v1/collections/c/points", `{"points":[{"id":2,"vector":[0,1],"payload":{"s":"` + strings.Repeat("y", 1000) + `"}}]}`, nil, 413, "points[0].payload: 1008 bytes of JSON, the limit is 1000 per point (--max-payload-bytes)"},
+		{"queries × k", "POST", "/v1/collections/c/search", queries(11, 10, ""), nil, 400, "11 queries × k 10 = 110 hits, at most 100 per request (--max-results)"},
+		{"queries × k at the bound", "POST", "/v1/collections/c/search", queries(10, 10, `,"no_payload":true`), nil, 200, ""},
+		{"response over the limit", "POST", "/v1/collections/c/search", queries(16, 1, ""), nil, 413, "exceed 10000 bytes (--max-response-bytes)"},
+		{"same without payloads", "POST", "/v1/collections/c/search", queries(16, 1, `,"no_payload":true`), nil, 200, ""},
+		{"embed response over the limit", "POST", "/v1/models/tiny/embed", `{"inputs":[` + inputs + `]}`, nil, 413, "--max-response-bytes"},
+		{"embed a smaller dim", "POST", "/v1/models/tiny/embed", `{"inputs":[` + inputs + `],"dim":2}`, nil, 200, ""},
+	})
 }

@@ -185,6 +185,10 @@ func (s *Server) embed(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("dim: %d, want 1..%d (the embedding size)", req.Dim, e)
 	}
 	n := len(req.Inputs)
+	// A float32 in JSON takes at most 16 bytes ("-1.2345678e-38,").
+	if size := n * dim * 16; size > s.opt.MaxResponseBytes {
+		return errf(413, "payload_too_large", "%d inputs × dim %d could take %d bytes, more than the response limit of %d (--max-response-bytes): send fewer inputs or ask for a smaller dim", n, dim, size, s.opt.MaxResponseBytes)
+	}
 	lm.mu.Lock()
 	z := lm.m.EmbedAll(flatten(req.Inputs, d), n, 256)
 	lm.mu.Unlock()

@@ -69,6 +69,17 @@ type Options struct {
 	// MaxPoints is the most points (or ids) in one upsert (delete).
 	// Default 10000.
 	MaxPoints int
+	// MaxPayloadBytes is the largest payload of one point, as JSON (413
+	// above it). The payloads of one request are bounded by MaxBodyBytes.
+	// Default 64 KiB.
+	MaxPayloadBytes int
+	// MaxResults bounds the hits one search may ask for: queries × k
+	// (400 above it). Default 100000.
+	MaxResults int
+	// MaxResponseBytes bounds the size of a search or embed response, hits
+	// and payloads included; past it the request is refused with 413
+	// instead of building the response in memory. Default 64 MiB.
+	MaxResponseBytes int
 	// SnapshotEvery writes a snapshot and starts a new log after this many
 	// points written to a collection. Default 50000; negative: only on
 	// request (POST .../snapshot) and at Close.
@@ -109,6 +120,15 @@ type Options struct {
 func (o *Options) defaults() {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 64 << 20
+	}
+	if o.MaxPayloadBytes <= 0 {
+		o.MaxPayloadBytes = 64 << 10
+	}
+	if o.MaxResults <= 0 {
+		o.MaxResults = 100000
+	}
+	if o.MaxResponseBytes <= 0 {
+		o.MaxResponseBytes = 64 << 20
 	}
 	if o.MaxModelBytes <= 0 {
 		o.MaxModelBytes = 1 << 30
@@ -725,6 +745,11 @@ func (s *Server) upsert(w http.ResponseWriter, r *http.Request) error {
 		if err := checkNorm(fmt.Sprintf("points[%d].vector", i), p.Vector, c.metric); err != nil {
 			return err
 		}
+		if len(p.Payload) > 0 {
+			if n := payloadBytes(p.Payload); n > s.opt.MaxPayloadBytes {
+				return errf(413, "payload_too_large", "points[%d].payload: %d bytes of JSON, the limit is %d per point (--max-payload-bytes)", i, n, s.opt.MaxPayloadBytes)
+			}
+		}
 	}
 	seq, err := c.upsert(req.Points)
 	if err != nil {
@@ -823,6 +848,22 @@ type SearchResponse struct {
 	TookUS      float64        `json:"took_us"`
 }
 
+// Upper bounds of the JSON of a hit without its payload and of a stage,
+// for counting a response's size before it is encoded.
+const (
+	hitBytes   = 80
+	stageBytes = 100
+)
+
+// payloadBytes is the size of a payload's JSON.
+func payloadBytes(p map[string]any) int {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return 0 // payloads are validated scalars
+	}
+	return len(b)
+}
+
 func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 	start := time.Now()
 	c, err := s.collection(r)
@@ -857,7 +898,14 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	if len(qs)*req.K > s.opt.MaxResults {
+		return badRequest("%d queries × k %d = %d hits, at most %d per request (--max-results): send fewer queries or a smaller k", len(qs), req.K, len(qs)*req.K, s.opt.MaxResults)
+	}
 	resp := SearchResponse{Dim: dim, Results: make([]SearchResult, len(qs))}
+	// The response's size is counted as it is built (a hit's fields, its
+	// payload's JSON) so that a few small queries over large payloads
+	// are refused rather than built in memory.
+	size, sizes := 0, map[uint64]int{}
 	var plan index.Plan
 	switch {
 	case req.Plan == "auto" || req.TargetRecall > 0:
@@ -902,6 +950,21 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 		}
 		if hits == nil {
 			hits = []Hit{}
+		}
+		size += hitBytes*len(hits) + stageBytes*len(stages)
+		for _, h := range hits {
+			if h.Payload == nil {
+				continue
+			}
+			n, ok := sizes[h.ID]
+			if !ok {
+				n = payloadBytes(h.Payload)
+				sizes[h.ID] = n
+			}
+			size += n
+		}
+		if size > s.opt.MaxResponseBytes {
+			return errf(413, "payload_too_large", "the response would exceed %d bytes (--max-response-bytes) at query %d of %d: ask for fewer queries, a smaller k or no_payload", s.opt.MaxResponseBytes, i+1, len(qs))
 		}
 		resp.Results[i] = SearchResult{Hits: hits, Stages: stages}
 	}

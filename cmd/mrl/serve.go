@@ -59,6 +59,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxBody := fs.Int64("max-body", 64<<20, "largest request body in bytes")
 	timeout := fs.Duration("timeout", 30*time.Second, "per-request time limit (503 timeout past it)")
 	maxPoints := fs.Int("max-points", 10000, "most points or ids in one upsert or delete")
+	maxPayload := fs.Int("max-payload-bytes", 64<<10, "largest payload of one point, as JSON")
+	maxResults := fs.Int("max-results", 100000, "most hits one search may ask for (queries × k)")
+	maxResponse := fs.Int("max-response-bytes", 64<<20, "largest search or embed response (413 past it)")
 	snapshotEvery := fs.Int("snapshot-every", 50000, "write a snapshot and start a new log after this many points written to a collection (negative: only on request and at exit)")
 	modelRoot := fs.String("model-root", "", "directory POST /v1/models loads checkpoints from (paths relative to it; symlinks cannot leave it); without it loading models over HTTP is off")
 	maxModel := fs.Int64("max-model-bytes", 1<<30, "largest checkpoint file POST /v1/models reads")
@@ -83,8 +86,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *autoRecall <= 0 || *autoRecall > 1 {
 		return fmt.Errorf("--auto-recall %v: want a recall in (0, 1]", *autoRecall)
 	}
-	if *maxBody < 1 || *timeout <= 0 || *maxPoints < 1 || *maxModel < 1 {
-		return fmt.Errorf("--max-body %d, --timeout %v, --max-points %d, --max-model-bytes %d: want positive values", *maxBody, *timeout, *maxPoints, *maxModel)
+	if *maxBody < 1 || *timeout <= 0 || *maxPoints < 1 || *maxModel < 1 || *maxPayload < 1 || *maxResults < 1 || *maxResponse < 1 {
+		return fmt.Errorf("--max-body %d, --timeout %v, --max-points %d, --max-model-bytes %d, --max-payload-bytes %d, --max-results %d, --max-response-bytes %d: want positive values",
+			*maxBody, *timeout, *maxPoints, *maxModel, *maxPayload, *maxResults, *maxResponse)
 	}
 	var trusted []string
 	for _, o := range strings.Split(*origins, ",") {
@@ -94,7 +98,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	srv, err := server.New(server.Options{DataDir: *dataDir, Token: *token, MaxBodyBytes: *maxBody, Timeout: *timeout,
-		MaxPoints: *maxPoints, SnapshotEvery: *snapshotEvery, ModelRoot: *modelRoot, MaxModelBytes: *maxModel, AutoRecall: *autoRecall, Recover: *recoverFlag,
+		MaxPoints: *maxPoints, MaxPayloadBytes: *maxPayload, MaxResults: *maxResults, MaxResponseBytes: *maxResponse, SnapshotEvery: *snapshotEvery, ModelRoot: *modelRoot, MaxModelBytes: *maxModel, AutoRecall: *autoRecall, Recover: *recoverFlag,
 		TrustedOrigins: trusted, Logger: log})
 	if err != nil {
 		return err
