@@ -396,15 +396,15 @@ type hnswCand struct {
 type hnswScratch struct {
 	visited []uint16 // visited[i] == gen: node i seen in this search (2 bytes: half the cache footprint of 4)
 	gen     uint16
-	top     []hnswCand // beam search pool, best first
-	res     []Hit      // the results as hits, best first
-	sel     []int32    // neighbours chosen for a new node
-	prune   []Hit      // candidates of an overflowing list
-	keep    []int32    // neighbours chosen for an overflowing list
-	skip    []int32    // candidates the heuristic skipped
-	batch   []int32    // unvisited neighbours scored together (simBatch)
-	sims    []float32  // their similarities
-	nb      []int32    // a neighbour list copied under its lock (neighboursOf)
+	top     []hnswCand                // beam search pool, best first
+	res     []Hit                     // the results as hits, best first
+	sel     [maxHNSWLevel + 1][]int32 // neighbours chosen for a new node, per layer
+	prune   []Hit                     // candidates of an overflowing list
+	keep    []int32                   // neighbours chosen for an overflowing list
+	skip    []int32                   // candidates the heuristic skipped
+	batch   []int32                   // unvisited neighbours scored together (simBatch)
+	sims    []float32                 // their similarities
+	nb      []int32                   // a neighbour list copied under its lock (neighboursOf)
 }
 
 func (h *HNSW) newScratch() *hnswScratch {
@@ -591,19 +591,31 @@ func (h *HNSW) insert(s *hnswScratch, i int32) {
 	for lc := maxLevel; lc > l; lc-- {
 		ep, epSim = h.greedy(s, q, qn, ep, epSim, lc)
 	}
-	for lc := min(l, maxLevel); lc >= 0; lc-- {
+	top := min(l, maxLevel)
+	for lc := top; lc >= 0; lc-- {
 		w := h.searchLayer(s, q, qn, ep, epSim, h.efc, lc)
 		ep, epSim = w[0].Index, w[0].Score
-		s.sel = h.selectNeighbours(s, w, h.m, s.sel)
+		s.sel[lc] = h.selectNeighbours(s, w, h.m, s.sel[lc])
 		if h.locks != nil {
 			h.locks[i].Lock()
 		}
 		nb, c := h.list(i, lc)
-		*c = int32(copy(nb, s.sel))
+		*c = int32(copy(nb, s.sel[lc]))
 		if h.locks != nil {
 			h.locks[i].Unlock()
 		}
-		for _, j := range s.sel {
+	}
+	// Link back only once i's lists on all its layers are written: the
+	// back links are what make i reachable. Linking back layer by layer
+	// (as the paper's sequential loop does; the graph is the same, since
+	// a layer's search reads only that layer's lists) let a concurrent
+	// insert reach i on an upper layer, descend from it, find i's lower
+	// lists still empty, stop there and link to i alone; i's own write of
+	// its list then dropped that insert's link back to i. Under
+	// contention that left nodes with one neighbour or unreachable, and
+	// the conformance recall of a 3-thread build below its bar.
+	for lc := top; lc >= 0; lc-- {
+		for _, j := range s.sel[lc] {
 			h.linkBack(s, j, i, lc)
 		}
 	}
