@@ -68,7 +68,9 @@ int8 builds a quantised tier (index.Quantized) of sign or int8 codes of the
 as the funnel's first stage, or alone without --plan: it ranks all rows by
 code, re-scores the best --rescore·k exactly and prints its bytes per
 vector. --exact-check also reports recall@k against exact Flat at the full
-dim. --queries is an alias of --npy.
+dim. --queries is an alias of --npy. Queries must have the index's dim D
+(from a checkpoint: its embedding size); --truncate-queries searches wider
+or narrower ones by their leading dims instead (a Matryoshka prefix).
 
 Examples:
   mrl index search runs/mnist.idx --from-ckpt runs/quickstart.ckpt --n 1000 --plan 16:200,512:10 --exact-check
@@ -129,6 +131,20 @@ func (c *ckptSource) queries(n int, npy string, metric mrl.Metric) (q []float32,
 		return nil, 0, 0, err
 	}
 	return qv.Data(), qv.N(), qv.Dim(), nil
+}
+
+// checkQueryDim reports queries of dim qd that an index of dim D at the
+// search's dim need cannot take: narrower than need, or (without truncate)
+// of another dim than D, which would be another model's or space's
+// vectors searched silently by their first dims.
+func checkQueryDim(qd, need, D int, truncate bool, path string) error {
+	switch {
+	case qd < need:
+		return fmt.Errorf("queries have %d dims, need %d (index %s has D=%d)", qd, need, path, D)
+	case qd != D && !truncate:
+		return fmt.Errorf("queries have %d dims, index %s has D=%d: a dimension mismatch (another model's vectors?); --truncate-queries searches by their first dims", qd, path, D)
+	}
+	return nil
 }
 
 // ckptSource is the --from-ckpt family of flags.
@@ -382,6 +398,7 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 	rescore := fs.Int("rescore", 0, "with --tier: rows re-scored exactly per row wanted (default: 16 binary, 4 int8)")
 	exact := fs.Bool("exact-check", false, "report recall@k against exact Flat at the full dim")
 	hitsOut := fs.String("out", "", "write the hits as JSONL (query, ids, scores) to this file")
+	truncate := fs.Bool("truncate-queries", false, "accept queries whose dim is not the index's D and search by their leading dims")
 	pos, err := parseInterspersed(fs, indexSearchHelp, args, stderr)
 	if err != nil {
 		return err
@@ -447,11 +464,11 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	need := dim
-	if *exact {
+	if *exact || plan != nil {
 		need = D
 	}
-	if qd < need {
-		return fmt.Errorf("queries have %d dims, need %d (index %s has D=%d)", qd, need, path, D)
+	if err := checkQueryDim(qd, need, D, *truncate, path); err != nil {
+		return err
 	}
 	if n == 0 {
 		return fmt.Errorf("no queries")
@@ -662,6 +679,7 @@ func runIndexTune(args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&opt.TargetRecall, "target-recall", 0, "recall@k to reach against exact full-dim search, e.g. 0.95")
 	mflops := fs.Float64("max-mflops", 0, "per-query budget in millions of FLOPs (0: none)")
 	fs.IntVar(&opt.MaxStages, "max-stages", 2, "shortlisting stages before the full-dim rerank: 1 or 2")
+	truncate := fs.Bool("truncate-queries", false, "accept queries whose dim is not the index's D and use their first D dims")
 	dimsStr := fs.String("dims", "", "candidate shortlist dims, comma-separated (default: powers of two from 8 below D)")
 	keepsStr := fs.String("keeps", "", "candidate shortlist sizes, comma-separated (default 50,100,200,400,800,1600)")
 	holdout := fs.Float64("holdout", 0.5, "fraction of the queries held out to check the chosen plan (0: none)")
@@ -718,8 +736,8 @@ func runIndexTune(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if qd < D {
-		return fmt.Errorf("queries have %d dims, need %d (index %s has D=%d)", qd, D, path, D)
+	if err := checkQueryDim(qd, D, D, *truncate, path); err != nil {
+		return err
 	}
 	nHeld := int(float64(n) * *holdout)
 	nCal := n - nHeld

@@ -171,6 +171,7 @@ func TestIndexErrors(t *testing.T) {
 	jsonl, _ := writeVectors(t, dir, "db", 20, 8, 1)
 	_, queries := writeVectors(t, dir, "q", 3, 8, 2)
 	_, shortQ := writeVectors(t, dir, "short", 3, 4, 2)
+	_, wideQ := writeVectors(t, dir, "wide", 3, 12, 2)
 	idx := filepath.Join(dir, "a.idx")
 	if code, _, stderr := runCmd(t, "index", "build", "--out", idx, "--jsonl", jsonl); code != 0 {
 		t.Fatalf("build: exit %d: %s", code, stderr)
@@ -203,6 +204,12 @@ func TestIndexErrors(t *testing.T) {
 		{[]string{"index", "search", idx, "--npy", queries, "--dim", "9"}, 1, "--dim 9: " + idx + " has 8 dims (want 1..8)"},
 		{[]string{"index", "search", idx, "--npy", shortQ}, 1, "queries have 4 dims, need 8"},
 		{[]string{"index", "search", idx, "--npy", queries, "--k", "0"}, 1, "--k 0"},
+		{[]string{"index", "search", idx, "--npy", wideQ}, 1, "queries have 12 dims, index " + idx + " has D=8: a dimension mismatch"},
+		{[]string{"index", "search", idx, "--npy", shortQ, "--dim", "4"}, 1, "queries have 4 dims, index " + idx + " has D=8: a dimension mismatch"},
+		{[]string{"index", "search", idx, "--npy", shortQ, "--dim", "4", "--plan", "4:20,8:10", "--truncate-queries"}, 1, "queries have 4 dims, need 8"},
+		{[]string{"index", "search", idx, "--npy", wideQ, "--truncate-queries"}, 0, ""},
+		{[]string{"index", "search", idx, "--npy", shortQ, "--dim", "4", "--truncate-queries"}, 0, ""},
+		{[]string{"index", "tune", idx, "--npy", wideQ, "--target-recall", "0.9"}, 1, "a dimension mismatch"},
 	}
 	for _, tc := range cases {
 		code, _, stderr := runCmd(t, tc.args...)
