@@ -2,11 +2,14 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"reflect"
 	"strings"
 
 	mrl "github.com/gomrl/mrl"
@@ -99,6 +102,9 @@ func decodeJSON(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return badRequest("empty request body: want a JSON object")
 	}
+	if err := strictKeys(json.NewDecoder(bytes.NewReader(body)), reflect.TypeOf(v).Elem(), ""); err != nil && err != errSyntax {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -108,6 +114,130 @@ func decodeJSON(body []byte, v any) error {
 		return badRequest("trailing data after the JSON object at byte offset %d", dec.InputOffset())
 	}
 	return nil
+}
+
+// strictKeys walks the next JSON value of dec against type t and reports,
+// as encoding/json does not, an object key repeated in one object and a
+// field name that matches a struct field only when case is ignored
+// ("Vector" for "vector"). It stops at a syntax error with errSyntax,
+// leaving the message to the decoder.
+func strictKeys(dec *json.Decoder, t reflect.Type, path string) error {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if !hasObjects(t) {
+		// Numbers, strings, vectors: nothing to check; skip the value
+		// whole rather than token by token.
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return errSyntax
+		}
+		return nil
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return errSyntax
+	}
+	switch tok {
+	case json.Delim('{'):
+		var fields map[string]reflect.Type
+		if t != nil && t.Kind() == reflect.Struct {
+			fields = structFields(t)
+		}
+		seen := map[string]bool{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return errSyntax
+			}
+			key, _ := kt.(string)
+			at := key
+			if path != "" {
+				at = path + "." + key
+			}
+			if seen[key] {
+				return badRequest("duplicate key %s", at)
+			}
+			seen[key] = true
+			var elem reflect.Type
+			switch {
+			case fields != nil:
+				ft, ok := fields[key]
+				if !ok {
+					return badRequest("unknown field %q at %s (field names are case-sensitive)", key, cmp.Or(path, "the top level"))
+				}
+				elem = ft
+			case t != nil && t.Kind() == reflect.Map:
+				elem = t.Elem()
+			}
+			if err := strictKeys(dec, elem, at); err != nil {
+				return err
+			}
+		}
+		if _, err := dec.Token(); err != nil { // '}'
+			return errSyntax
+		}
+	case json.Delim('['):
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		for i := 0; dec.More(); i++ {
+			if err := strictKeys(dec, elem, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+		if _, err := dec.Token(); err != nil { // ']'
+			return errSyntax
+		}
+	}
+	return nil
+}
+
+var errSyntax = errors.New("syntax error")
+
+// hasObjects reports whether a value of type t can hold a JSON object
+// whose keys strictKeys checks: a struct or a map, or a slice or pointer
+// of them. A payload's values (any) are scalars; checkPayload refuses the
+// rest.
+func hasObjects(t reflect.Type) bool {
+	if t == nil {
+		return false
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return true
+	case reflect.Slice, reflect.Array, reflect.Pointer:
+		return hasObjects(t.Elem())
+	}
+	return false
+}
+
+// structFields maps the JSON names of t's fields to their types.
+func structFields(t reflect.Type) map[string]reflect.Type {
+	m := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if f.Anonymous && name == "" {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				maps.Copy(m, structFields(ft))
+				continue
+			}
+		}
+		if name == "" {
+			name = f.Name
+		}
+		m[name] = f.Type
+	}
+	return m
 }
 
 func jsonError(err error) error {

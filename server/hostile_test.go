@@ -149,3 +149,33 @@ func TestResponseBounds(t *testing.T) {
 		{"embed a smaller dim", "POST", "/v1/models/tiny/embed", `{"inputs":[` + inputs + `],"dim":2}`, nil, 200, ""},
 	})
 }
+
+// TestStrictJSON: the decoding the docs call strict: field names are
+// case-sensitive and a key may appear once in an object (encoding/json
+// alone accepts "Vector" for "vector" and keeps the last of two "ids").
+func TestStrictJSON(t *testing.T) {
+	s := newServer(t, Options{})
+	mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "c", "dim": 2}, 201, nil)
+	runHostile(t, s, []hostileCase{
+		{"upper-case field", "POST", "/v1/collections", `{"Name":"d","dim":2}`, nil, 400, `Name\" at the top level (field names are case-sensitive)`},
+		{"upper-case nested field", "POST", "/v1/collections/c/points", `{"points":[{"id":1,"Vector":[1,0]}]}`, nil, 400, `Vector\" at points[0]`},
+		{"index option case", "POST", "/v1/collections", `{"name":"d","dim":2,"index":{"Kind":"hnsw"}}`, nil, 400, `Kind\" at index`},
+		{"duplicate key", "POST", "/v1/collections/c/points/delete", `{"ids":[1],"ids":[2]}`, nil, 400, "duplicate key ids"},
+		{"duplicate nested key", "POST", "/v1/collections/c/points", `{"points":[{"id":1,"id":2,"vector":[1,0]}]}`, nil, 400, "duplicate key points[0].id"},
+		{"duplicate payload key", "POST", "/v1/collections/c/points", `{"points":[{"id":1,"vector":[1,0],"payload":{"a":1,"a":2}}]}`, nil, 400, "duplicate key points[0].payload.a"},
+		{"duplicate filter key", "POST", "/v1/collections/c/search", `{"vector":[1,0],"filter":{"a":1,"a":2}}`, nil, 400, "duplicate key filter.a"},
+		{"payload keys differing in case", "POST", "/v1/collections/c/points", `{"points":[{"id":1,"vector":[1,0],"payload":{"a":1,"A":2}}]}`, nil, 200, ""},
+		{"syntax error still reported", "POST", "/v1/collections/c/points", `{"points":[{"id":1,"vector":[1,0]}`, nil, 400, "truncated JSON"},
+	})
+}
+
+// TestNamesDifferOnlyInCase: collections are directories, and on a
+// case-insensitive file system "Docs" would be "docs".
+func TestNamesDifferOnlyInCase(t *testing.T) {
+	s := newServer(t, Options{})
+	mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "docs", "dim": 2}, 201, nil)
+	runHostile(t, s, []hostileCase{
+		{"case variant", "POST", "/v1/collections", `{"name":"Docs","dim":2}`, nil, 409, "only in case"},
+		{"other name", "POST", "/v1/collections", `{"name":"docs2","dim":2}`, nil, 201, ""},
+	})
+}

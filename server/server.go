@@ -664,6 +664,13 @@ func (s *Server) createCollection(w http.ResponseWriter, r *http.Request) error 
 	if _, ok := s.cols[m.Name]; ok {
 		return errf(409, "conflict", "collection %q already exists", m.Name)
 	}
+	for name := range s.cols {
+		// Each collection is a directory: on a case-insensitive file
+		// system (macOS, Windows) "Docs" would open "docs".
+		if strings.EqualFold(name, m.Name) {
+			return errf(409, "conflict", "collection %q differs from the existing %q only in case: names must differ in more than case", m.Name, name)
+		}
+	}
 	c, err := createCollection(s.root, m, &s.opt, s.log)
 	if err != nil {
 		return fmt.Errorf("create collection %s: %w", m.Name, err)
