@@ -185,6 +185,7 @@ type collection struct {
 	snapSeq  uint64 // seq of the persisted snapshot
 	unsnap   int    // points written since the persisted snapshot
 	wal      *wal
+	undo     []undoEntry // writes whose records may not be durable yet
 	closed   bool
 	logs     []uint64 // while opening: the log files kept, by first record
 
@@ -678,35 +679,132 @@ func (c *collection) applyDelete(ids []uint64, seq uint64) int {
 
 var errClosed = errors.New("collection is closed")
 
-// upsert logs and applies a validated batch, then waits for the log fsync.
-func (c *collection) upsert(pts []Point) (uint64, error) {
-	body := encodeUpsert(nil, pts, c.meta.Dim)
+// undoEntry is what a write changed, kept until its record is durable so
+// that a failed write (a full disk) can be undone: the previous state of
+// each id it touched and the counters before it.
+type undoEntry struct {
+	seq, gen      uint64
+	ids           []uint64
+	prev          []dirtyEntry
+	inDirty       []bool
+	payload       []map[string]any
+	seqBefore     uint64
+	count, unsnap int
+}
+
+// saveUndo records the state of ids before the write seq of generation
+// gen, and forgets the entries whose records are durable; mu is held.
+func (c *collection) saveUndo(seq, gen uint64, ids []uint64) {
+	synced, cur := c.wal.synced.Load(), c.wal.gen.Load()
+	drop := 0
+	for drop < len(c.undo) && (c.undo[drop].gen < cur || c.undo[drop].seq <= synced) {
+		drop++ // older generations keep only durable entries (see rollback)
+	}
+	c.undo = append(c.undo[:0], c.undo[drop:]...)
+	e := undoEntry{seq: seq, gen: gen, ids: ids, prev: make([]dirtyEntry, len(ids)), inDirty: make([]bool, len(ids)),
+		payload: make([]map[string]any, len(ids)), seqBefore: c.seq, count: c.count, unsnap: c.unsnap}
+	for i, id := range ids {
+		e.prev[i], e.inDirty[i] = c.dirty[id]
+		e.payload[i] = c.payloads[id]
+	}
+	c.undo = append(c.undo, e)
+}
+
+// rollback undoes, after a failed log write, every write whose record the
+// log discarded (see wal.rollback): the in-memory state returns to the last
+// durable record, so that searches and counts never show a write that was
+// not acknowledged. A background rebuild merges only durable records (it
+// syncs first), so undoing the changes of the delta is enough.
+func (c *collection) rollback() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	did, durable, gen, err := c.wal.rollback()
+	if !did {
+		return
+	}
+	n := 0
+	for i := len(c.undo) - 1; i >= 0; i-- {
+		e := c.undo[i]
+		if e.gen != gen || e.seq <= durable {
+			continue
+		}
+		for j := len(e.ids) - 1; j >= 0; j-- {
+			id := e.ids[j]
+			if e.inDirty[j] {
+				c.dirty[id] = e.prev[j]
+			} else {
+				delete(c.dirty, id)
+			}
+			if e.payload[j] != nil {
+				c.payloads[id] = e.payload[j]
+			} else {
+				delete(c.payloads, id)
+			}
+		}
+		c.seq, c.count, c.unsnap = e.seqBefore, e.count, e.unsnap
+		c.undo = slices.Delete(c.undo, i, i+1)
+		n++
+	}
+	c.inBase = 0
+	for id := range c.dirty {
+		if _, ok := c.base.vecs.Lookup(id); ok {
+			c.inBase++
+		}
+	}
+	if err != nil {
+		c.log.Error("a log write failed and the log could not be cut back: writes are refused until a restart", "err", err, "undone", n)
+		return
+	}
+	c.log.Warn("a log write failed: its writes were undone and not acknowledged; writing goes on", "durable_seq", durable, "undone", n)
+}
+
+// errWrite wraps a failed write that was undone.
+type errWrite struct{ err error }
+
+func (e *errWrite) Error() string {
+	return fmt.Sprintf("the write failed and was undone (not applied): %v", e.err)
+}
+func (e *errWrite) Unwrap() error { return e.err }
+
+// write logs and applies one batch under the write lock, then waits for
+// the log fsync; a failed fsync undoes the batch (and any other write the
+// log discarded with it).
+func (c *collection) write(op byte, body []byte, ids []uint64, apply func(seq uint64)) (uint64, error) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return 0, errClosed
 	}
-	seq := c.wal.append(opUpsert, body)
-	c.applyUpsert(pts, seq)
+	if err := c.wal.writeErr(); err != nil {
+		c.mu.Unlock()
+		return 0, &errWrite{err}
+	}
+	seq, gen := c.wal.append(op, body)
+	c.saveUndo(seq, gen, ids)
+	apply(seq)
 	c.seq = seq
 	c.afterWriteLocked()
 	c.mu.Unlock()
-	return seq, c.wal.sync(seq)
+	if err := c.wal.sync(seq, gen); err != nil {
+		c.rollback()
+		return 0, &errWrite{err}
+	}
+	return seq, nil
+}
+
+// upsert logs and applies a validated batch, then waits for the log fsync.
+func (c *collection) upsert(pts []Point) (uint64, error) {
+	ids := make([]uint64, len(pts))
+	for i, p := range pts {
+		ids[i] = p.ID
+	}
+	return c.write(opUpsert, encodeUpsert(nil, pts, c.meta.Dim), ids, func(seq uint64) { c.applyUpsert(pts, seq) })
 }
 
 func (c *collection) remove(ids []uint64) (int, uint64, error) {
-	body := encodeDelete(nil, ids)
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return 0, 0, errClosed
-	}
-	seq := c.wal.append(opDelete, body)
-	n := c.applyDelete(ids, seq)
-	c.seq = seq
-	c.afterWriteLocked()
-	c.mu.Unlock()
-	return n, seq, c.wal.sync(seq)
+	n := 0
+	seq, err := c.write(opDelete, encodeDelete(nil, ids), ids, func(seq uint64) { n = c.applyDelete(ids, seq) })
+	return n, seq, err
 }
 
 // afterWriteLocked starts a background rebuild or snapshot when due.
@@ -747,7 +845,7 @@ func (c *collection) rebuild(persist bool) error {
 		return nil
 	}
 	base := c.base
-	seq := c.seq
+	seq, gen := c.seq, c.wal.gen.Load()
 	unchanged := len(c.dirty) == 0 // persist the current snapshot as is
 	dirty := make(map[uint64][]float32, len(c.dirty))
 	for id, e := range c.dirty {
@@ -761,9 +859,20 @@ func (c *collection) rebuild(persist bool) error {
 		}
 		if err := c.wal.rotate(); err != nil {
 			c.mu.Unlock()
+			c.rollback()
 			return err
 		}
 		c.unsnap = 0
+	} else if err := func() error {
+		// Merge only durable changes: a write whose fsync then fails
+		// is undone in the delta (rollback), not in the base.
+		c.mu.Unlock()
+		defer c.mu.Lock()
+		return c.wal.sync(seq, gen)
+	}(); err != nil {
+		c.mu.Unlock()
+		c.rollback()
+		return err
 	}
 	c.mu.Unlock()
 

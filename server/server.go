@@ -12,7 +12,8 @@
 //     browser's cross-origin request), not_found (404),
 //     method_not_allowed (405), conflict (409), payload_too_large (413),
 //     unsupported_media_type (415: a body not sent as application/json),
-//     internal (500) and timeout (503).
+//     internal (500), unavailable (503: a write failed, e.g. on a full
+//     disk, and was undone) and timeout (503).
 //   - Point ids are uint64 (string ids are not supported). A payload is an
 //     object of scalar fields (string, number, boolean); a filter keeps the
 //     points whose payload equals every field it gives.
@@ -609,6 +610,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	if !s.ready.Load() {
 		return errf(503, "not_ready", "server is shutting down")
 	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for name, c := range s.cols {
+		if err := c.wal.writeErr(); err != nil {
+			return errf(503, "not_ready", "collection %q cannot write: %v", name, err)
+		}
+	}
 	return writeJSON(w, 200, map[string]string{"status": "ready"})
 }
 
@@ -768,6 +776,10 @@ func (s *Server) upsert(w http.ResponseWriter, r *http.Request) error {
 func writeErr(c *collection, err error) error {
 	if errors.Is(err, errClosed) {
 		return errf(404, "not_found", "collection %q was deleted or the server is closing", c.meta.Name)
+	}
+	var ew *errWrite
+	if errors.As(err, &ew) {
+		return errf(503, "unavailable", "collection %q: %v", c.meta.Name, err)
 	}
 	return err
 }

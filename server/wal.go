@@ -79,9 +79,27 @@ type wal struct {
 
 	syncMu sync.Mutex    // one fsync at a time; waiters batch behind it
 	synced atomic.Uint64 // every record up to this seq is durable
-	err    error         // sticky I/O error, guarded by syncMu
+	err    error         // I/O error until rollback, guarded by syncMu
+	broken bool          // rollback failed too: err stays; guarded by syncMu
+	size   int64         // durable bytes of f; guarded by syncMu
 	spare  []byte
+
+	// gen counts rollbacks: a record is named by its sequence number and
+	// the generation it was appended in, since a rollback reuses the
+	// numbers of the records it discards. genBase[g] is the last durable
+	// record when generation g ended (guarded by syncMu).
+	gen     atomic.Uint64
+	genBase []uint64
+
+	// write and truncate are the file operations, replaceable by tests
+	// to act out a full disk.
+	write    func(f *os.File, b []byte) (int, error)
+	truncate func(f *os.File, size int64) error
 }
+
+// errLost reports a record that a rollback discarded: it was never
+// acknowledged and its change has been undone.
+var errLost = errors.New("write ahead log: the write failed and was rolled back")
 
 // openWAL opens (creating if needed) the log file starting at first for
 // appending; last is the sequence number of the last record already in the
@@ -96,20 +114,28 @@ func openWAL(dir string, first, last uint64) (*wal, error) {
 		f.Close()
 		return nil, err
 	}
-	w := &wal{dir: dir, f: f, first: first, last: last}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	w := &wal{dir: dir, f: f, first: first, last: last, size: st.Size(),
+		write:    func(f *os.File, b []byte) (int, error) { return f.Write(b) },
+		truncate: func(f *os.File, size int64) error { return f.Truncate(size) }}
 	w.synced.Store(last)
 	return w, nil
 }
 
 // append adds a record with the next sequence number to the pending buffer
-// and returns that number. The caller holds the collection's write lock, so
-// records enter the log in the order their changes are applied.
-func (w *wal) append(op byte, body []byte) uint64 {
+// and returns that number and the generation. The caller holds the
+// collection's write lock, so records enter the log in the order their
+// changes are applied.
+func (w *wal) append(op byte, body []byte) (seq, gen uint64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.last++
 	w.pending = appendRecord(w.pending, w.last, op, body)
-	return w.last
+	return w.last, w.gen.Load()
 }
 
 // appendRecord appends one encoded record to b.
@@ -125,20 +151,73 @@ func appendRecord(b []byte, seq uint64, op byte, body []byte) []byte {
 	return b
 }
 
-// sync returns once every record up to seq is written and fsynced.
-func (w *wal) sync(seq uint64) error {
-	if w.synced.Load() >= seq {
+// sync returns once record seq of generation gen is written and fsynced,
+// or errLost if a rollback discarded it, or the write's error (then the
+// caller must call the collection's rollback).
+func (w *wal) sync(seq, gen uint64) error {
+	// synced is read before gen: if gen is still ours, synced was
+	// reached in our generation.
+	if w.synced.Load() >= seq && w.gen.Load() == gen {
 		return nil
 	}
 	w.syncMu.Lock()
 	defer w.syncMu.Unlock()
+	if gen != w.gen.Load() {
+		if seq > w.genBase[gen] {
+			return errLost
+		}
+		return nil // durable before the rollback
+	}
+	if w.synced.Load() >= seq {
+		return nil // a flush before the one that failed covered it
+	}
 	if w.err != nil {
 		return w.err
 	}
-	if w.synced.Load() >= seq {
-		return nil
-	}
 	return w.flushLocked()
+}
+
+// rollback undoes a failed write: it cuts the file back to its last
+// durable record, drops the pending records and starts a new generation
+// whose records continue after the last durable one, so that writes go on
+// once the disk has room again. It reports whether there was a failure to
+// roll back, the last durable record and the generation that ended; if
+// the cut fails too, the log stays failed (writeErr) until a restart.
+func (w *wal) rollback() (did bool, durable, gen uint64, err error) {
+	w.syncMu.Lock()
+	defer w.syncMu.Unlock()
+	durable = w.synced.Load()
+	if w.err == nil || w.broken {
+		return false, durable, w.gen.Load(), nil
+	}
+	err = w.truncate(w.f, w.size)
+	if err == nil {
+		err = w.f.Sync()
+	}
+	w.mu.Lock()
+	gen = w.gen.Load()
+	w.genBase = append(w.genBase, durable)
+	w.gen.Add(1)
+	w.pending = w.pending[:0]
+	w.last = durable
+	w.mu.Unlock()
+	if err != nil {
+		w.broken = true
+		w.err = fmt.Errorf("%w; cutting the log back to its last durable record failed too: %v; restart the server", w.err, err)
+		return true, durable, gen, w.err
+	}
+	w.err = nil
+	return true, durable, gen, nil
+}
+
+// writeErr returns the error that stops writes until a restart, if any.
+func (w *wal) writeErr() error {
+	w.syncMu.Lock()
+	defer w.syncMu.Unlock()
+	if w.broken {
+		return w.err
+	}
+	return nil
 }
 
 // flushLocked writes and fsyncs everything pending; syncMu is held.
@@ -147,8 +226,11 @@ func (w *wal) flushLocked() error {
 	buf, last, f := w.pending, w.last, w.f
 	w.pending = w.spare[:0]
 	w.mu.Unlock()
+	// pending now uses spare's array: buf's array becomes the next spare,
+	// also when the write fails (rollback lets writes go on).
+	defer func() { w.spare = buf[:0] }()
 	if len(buf) > 0 {
-		if _, err := f.Write(buf); err != nil {
+		if _, err := w.write(f, buf); err != nil {
 			w.err = fmt.Errorf("write ahead log: %w", err)
 			return w.err
 		}
@@ -156,8 +238,8 @@ func (w *wal) flushLocked() error {
 			w.err = fmt.Errorf("write ahead log fsync: %w", err)
 			return w.err
 		}
+		w.size += int64(len(buf))
 	}
-	w.spare = buf[:0]
 	w.synced.Store(last)
 	return nil
 }
@@ -187,7 +269,7 @@ func (w *wal) rotate() error {
 	}
 	w.mu.Lock()
 	old := w.f
-	w.f, w.first = f, next
+	w.f, w.first, w.size = f, next, 0
 	w.mu.Unlock()
 	return old.Close()
 }
