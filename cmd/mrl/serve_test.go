@@ -268,3 +268,36 @@ func TestServeFlags(t *testing.T) {
 		t.Errorf("stderr %q: want a warning about serving without a token", errb.String())
 	}
 }
+
+// TestServeRecover: mrl serve refuses a damaged data directory, naming
+// --recover, and with --recover moves the damage to the quarantine and
+// starts.
+func TestServeRecover(t *testing.T) {
+	dir := t.TempDir()
+	cdir := filepath.Join(dir, "collections", "c")
+	if err := os.MkdirAll(cdir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// A collection directory with a log but no meta.json.
+	if err := os.WriteFile(filepath.Join(cdir, "wal-00000000000000000001.log"), []byte("data"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	err := runServe(context.Background(), []string{"--data-dir", dir, "--addr", "127.0.0.1:0"}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "meta.json is missing") || !strings.Contains(err.Error(), "--recover") {
+		t.Fatalf("mrl serve on a damaged directory = %v, want a refusal naming meta.json and --recover", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // start, then stop at once
+	out.Reset()
+	errb.Reset()
+	if err := runServe(ctx, []string{"--data-dir", dir, "--addr", "127.0.0.1:0", "--recover"}, &out, &errb); err != nil {
+		t.Fatalf("mrl serve --recover = %v, stderr %s", err, errb.String())
+	}
+	if !strings.Contains(errb.String(), "quarantine") {
+		t.Errorf("stderr %q: want the quarantine logged", errb.String())
+	}
+	if q, _ := filepath.Glob(filepath.Join(dir, "quarantine", "*-c", "wal-*.log")); len(q) != 1 {
+		t.Errorf("quarantine: %v, want the collection's log", q)
+	}
+}
