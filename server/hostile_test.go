@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -178,4 +179,19 @@ func TestNamesDifferOnlyInCase(t *testing.T) {
 		{"case variant", "POST", "/v1/collections", `{"name":"Docs","dim":2}`, nil, 409, "only in case"},
 		{"other name", "POST", "/v1/collections", `{"name":"docs2","dim":2}`, nil, 201, ""},
 	})
+}
+
+func TestOptionsValidate(t *testing.T) {
+	err := Options{AutoRecall: 2, TrustedOrigins: []string{"not a url", "https://ok.example"}, ModelRoot: "/nonexistent/models"}.Validate()
+	for _, want := range []string{"DataDir is required", "AutoRecall 2", `TrustedOrigins "not a url"`, "ModelRoot"} {
+		if !errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want ErrOptions mentioning %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "ok.example") {
+		t.Errorf("Validate() = %v: the valid origin is reported", err)
+	}
+	if err := (Options{DataDir: "x", MaxPoints: -1}).Validate(); err != nil {
+		t.Errorf("Validate with a negative limit (the default) = %v", err)
+	}
 }

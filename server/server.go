@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"mime"
 	"net/http"
 	"os"
@@ -116,6 +117,38 @@ type Options struct {
 	Recover bool
 	// Logger receives the server's logs. Default slog.Default().
 	Logger *slog.Logger
+}
+
+// ErrOptions reports invalid Options.
+var ErrOptions = errors.New("server: invalid options")
+
+// Validate reports every problem of o at once, wrapping ErrOptions. Zero
+// (and negative) limits are not problems: they take their defaults.
+func (o Options) Validate() error {
+	var p []string
+	if o.DataDir == "" {
+		p = append(p, "DataDir is required")
+	}
+	if o.AutoRecall < 0 || o.AutoRecall > 1 || math.IsNaN(o.AutoRecall) {
+		p = append(p, fmt.Sprintf("AutoRecall %v: want 0 (the default) or a recall in (0, 1]", o.AutoRecall))
+	}
+	cop := http.NewCrossOriginProtection()
+	for _, origin := range o.TrustedOrigins {
+		if err := cop.AddTrustedOrigin(origin); err != nil {
+			p = append(p, fmt.Sprintf("TrustedOrigins %q: %v", origin, err))
+		}
+	}
+	if o.ModelRoot != "" {
+		if st, err := os.Stat(o.ModelRoot); err != nil {
+			p = append(p, fmt.Sprintf("ModelRoot: %v", err))
+		} else if !st.IsDir() {
+			p = append(p, fmt.Sprintf("ModelRoot %s: not a directory", o.ModelRoot))
+		}
+	}
+	if len(p) > 0 {
+		return fmt.Errorf("%w: %s", ErrOptions, strings.Join(p, "; "))
+	}
+	return nil
 }
 
 func (o *Options) defaults() {
@@ -208,17 +241,15 @@ func (s *Server) routes() []route {
 // collection from its snapshot and log, and returns the server. It returns
 // *Server rather than http.Handler so that callers can Close it.
 func New(opt Options) (*Server, error) {
-	opt.defaults()
-	if opt.DataDir == "" {
-		return nil, errors.New("server: Options.DataDir is required")
+	if err := opt.Validate(); err != nil {
+		return nil, err
 	}
+	opt.defaults()
 	s := &Server{opt: opt, log: opt.Logger, root: filepath.Join(opt.DataDir, "collections"), metrics: newMetrics(),
 		cols: map[string]*collection{}, models: map[string]*loadedModel{}}
 	s.cop = http.NewCrossOriginProtection()
 	for _, o := range opt.TrustedOrigins {
-		if err := s.cop.AddTrustedOrigin(o); err != nil {
-			return nil, fmt.Errorf("server: trusted origin %q: %w", o, err)
-		}
+		s.cop.AddTrustedOrigin(o) // checked by Validate
 	}
 	if opt.ModelRoot != "" {
 		r, err := os.OpenRoot(opt.ModelRoot)
