@@ -6,8 +6,9 @@
 //
 // Conventions:
 //
-//   - Requests and responses are JSON. Unknown fields and trailing data are
-//     rejected; errors have the body {"error": {"code", "message"}} with
+//   - Requests and responses are JSON; request bodies must be sent as
+//     application/json. Unknown fields, field names in another case, keys
+//     repeated in one object and trailing data are rejected; errors have the body {"error": {"code", "message"}} with
 //     codes bad_request (400), unauthorized (401), forbidden (403: a
 //     browser's cross-origin request), not_found (404),
 //     method_not_allowed (405), conflict (409), payload_too_large (413),
