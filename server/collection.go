@@ -1100,16 +1100,43 @@ func hitLess(a, b Hit) int {
 // over-fetches more and falls back to an exact filtered scan when fewer than
 // k hits pass.
 func (c *collection) search(r searchReq, withPayload bool) ([]Hit, []StageTiming, error) {
+	// The snapshot is immutable, so its scan (nearly all of a search's
+	// time) runs without the lock, and writers need not wait for it; the
+	// merge with the changes runs under the read lock, on the state of one
+	// moment. If a rebuild swapped the snapshot meanwhile, or more of its
+	// rows changed than the scan over-fetched for, the search runs again
+	// with the lock held throughout.
 	c.mu.RLock()
-	defer c.mu.RUnlock()
 	if c.closed {
+		c.mu.RUnlock()
 		return nil, nil, errClosed
 	}
-	base := c.base
+	base, inBase := c.base, c.inBase
+	c.mu.RUnlock()
+	hits, stages, ok, err := c.searchOn(r, withPayload, base, inBase, false)
+	if !ok {
+		hits, stages, _, err = c.searchOn(r, withPayload, nil, 0, true)
+	}
+	return hits, stages, err
+}
+
+// searchOn runs r on base, over-fetching for inBase changed rows, then
+// takes the read lock to merge. With locked, it takes the lock first and
+// reads base and inBase under it. ok is false when the state changed in
+// a way the unlocked scan cannot serve (see search).
+func (c *collection) searchOn(r searchReq, withPayload bool, base *snapshot, inBase int, locked bool) ([]Hit, []StageTiming, bool, error) {
+	if locked {
+		c.mu.RLock()
+		defer c.mu.RUnlock()
+		if c.closed {
+			return nil, nil, true, errClosed
+		}
+		base, inBase = c.base, c.inBase
+	}
 	n := base.vecs.N()
-	need := r.k + c.inBase
+	need := r.k + inBase
 	if r.filter != nil {
-		need = 4*r.k + c.inBase
+		need = 4*r.k + inBase
 	}
 	need = min(need, n)
 	var stages []StageTiming
@@ -1124,7 +1151,7 @@ func (c *collection) search(r searchReq, withPayload bool) ([]Hit, []StageTiming
 	if r.plan != nil {
 		f, ferr := base.funnel(r.plan)
 		if ferr != nil {
-			return nil, nil, ferr
+			return nil, nil, true, ferr
 		}
 		var st []index.StageStat
 		raw, st, err = f.SearchStats(r.q, r.dim, need, nil, nil)
@@ -1140,7 +1167,17 @@ func (c *collection) search(r searchReq, withPayload bool) ([]Hit, []StageTiming
 		stages = append(stages, StageTiming{Stage: "scan", Dim: r.dim, In: n, Out: len(raw), ElapsedUS: us(time.Since(t0))})
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, true, err
+	}
+	if !locked {
+		c.mu.RLock()
+		defer c.mu.RUnlock()
+		if c.closed {
+			return nil, nil, true, errClosed
+		}
+		if c.base != base || c.inBase > inBase {
+			return nil, nil, false, nil
+		}
 	}
 	hits := make([]Hit, 0, len(raw)+len(c.dirty))
 	for _, h := range raw {
@@ -1195,7 +1232,7 @@ func (c *collection) search(r searchReq, withPayload bool) ([]Hit, []StageTiming
 			hits[i].Payload = c.payloads[hits[i].ID]
 		}
 	}
-	return hits, stages, nil
+	return hits, stages, true, nil
 }
 
 // finite clamps a score to the float32 range, NaN to the lowest, so that a

@@ -132,3 +132,43 @@ func TestFullDiskConcurrent(t *testing.T) {
 	s.Close()
 	check(newServer(t, Options{DataDir: dir}), "after a restart")
 }
+
+// TestSearchOutsideTheLock: a search scans the snapshot without the lock
+// and merges the changes under it; a scan of a snapshot that a rebuild
+// replaced meanwhile, or that fetched too few rows for the rows changed
+// since, is not used (searchOn answers !ok and search runs it again
+// under the lock).
+func TestSearchOutsideTheLock(t *testing.T) {
+	s := newServer(t, Options{SnapshotEvery: -1, RebuildMin: 1 << 20})
+	mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "c", "dim": 2, "metric": "l2"}, 201, nil)
+	var pts []Point
+	for i := range 20 {
+		pts = append(pts, Point{ID: uint64(i), Vector: []float32{float32(i), 0}})
+	}
+	mustDo(t, s, "POST", "/v1/collections/c/points", UpsertRequest{Points: pts}, 200, nil)
+	c := s.cols["c"]
+	if err := c.rebuild(false); err != nil {
+		t.Fatal(err)
+	}
+	r := searchReq{q: []float32{0, 0}, dim: 2, k: 3}
+	old, inBase := c.base, c.inBase
+	if _, _, ok, err := c.searchOn(r, false, old, inBase, false); !ok || err != nil {
+		t.Fatalf("searchOn on the current snapshot: ok %v err %v", ok, err)
+	}
+	// Move the three nearest rows away: they are changed rows of the
+	// snapshot now, more than the scan over-fetched for.
+	mustDo(t, s, "POST", "/v1/collections/c/points", UpsertRequest{Points: []Point{{ID: 0, Vector: []float32{100, 0}}, {ID: 1, Vector: []float32{101, 0}}, {ID: 2, Vector: []float32{102, 0}}}}, 200, nil)
+	if _, _, ok, _ := c.searchOn(r, false, old, inBase, false); ok {
+		t.Error("searchOn with too few rows fetched for the changes: ok, want a retry")
+	}
+	if err := c.rebuild(false); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok, _ := c.searchOn(r, false, old, c.inBase, false); ok {
+		t.Error("searchOn on a replaced snapshot: ok, want a retry")
+	}
+	hits, _, err := c.search(r, false)
+	if err != nil || len(hits) != 3 || hits[0].ID != 3 || hits[1].ID != 4 || hits[2].ID != 5 {
+		t.Fatalf("search = %v, %v; want ids 3, 4, 5", hits, err)
+	}
+}
