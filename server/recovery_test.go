@@ -386,3 +386,39 @@ func TestRecoveryLogFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestSidecarFormats: the side file round-trips with its checksum, a side
+// file written before the checksum (the bare body) is still read, and a
+// newer format or a flipped byte is refused.
+func TestSidecarFormats(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "s.json")
+	want := snapshotSidecar{Seq: 9, Rows: 2, Payloads: map[string]map[string]any{"4": {"tag": "<x> & y", "n": 1.5}}}
+	if err := writeSidecar(path, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readSidecar(path)
+	if err != nil || got.Seq != 9 || got.Rows != 2 || got.Payloads["4"]["tag"] != "<x> & y" || got.Payloads["4"]["n"] != 1.5 {
+		t.Fatalf("readSidecar(writeSidecar(%+v)) = %+v, %v", want, got, err)
+	}
+	for _, tt := range []struct {
+		name, body, err string
+	}{
+		{"legacy", `{"seq":9,"rows":2,"payloads":{"4":{"tag":"a"}}}`, ""},
+		{"newer format", `{"format":3,"crc32c":0,"body":{}}`, "format 3"},
+		{"bad checksum", `{"format":2,"crc32c":1,"body":{"seq":9,"rows":2,"payloads":{}}}`, "checksum mismatch"},
+		{"not json", `garbage`, "not a snapshot side file"},
+	} {
+		os.WriteFile(path, []byte(tt.body), 0o644)
+		got, err := readSidecar(path)
+		if tt.err == "" {
+			if err != nil || got.Seq != 9 || got.Payloads["4"]["tag"] != "a" {
+				t.Errorf("%s: readSidecar = %+v, %v", tt.name, got, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.err) {
+			t.Errorf("%s: readSidecar error %v, want %q", tt.name, err, tt.err)
+		}
+	}
+}
