@@ -3,7 +3,7 @@
 package kernel
 
 func normAffine(rows, c int, h, y, x, mean, inv, gamma, beta []float32) {
-	if !hasAVX2FMA {
+	if !useAVX2 {
 		normAffineGeneric(rows, c, h, y, x, mean, inv, gamma, beta)
 		return
 	}
@@ -15,7 +15,7 @@ func normAffine(rows, c int, h, y, x, mean, inv, gamma, beta []float32) {
 }
 
 func normBackward(rows, c int, dx, dy, h, k, m1, m2 []float32) {
-	if !hasAVX2FMA {
+	if !useAVX2 {
 		normBackwardGeneric(rows, c, dx, dy, h, k, m1, m2)
 		return
 	}
@@ -23,7 +23,7 @@ func normBackward(rows, c int, dx, dy, h, k, m1, m2 []float32) {
 }
 
 func relu(dst, x []float32) {
-	if !hasAVX2FMA {
+	if !useAVX2 {
 		reluGeneric(dst, x)
 		return
 	}
@@ -31,7 +31,7 @@ func relu(dst, x []float32) {
 }
 
 func reluBackward(dx, dy, y []float32) {
-	if !hasAVX2FMA {
+	if !useAVX2 {
 		reluBackwardGeneric(dx, dy, y)
 		return
 	}
@@ -61,7 +61,7 @@ func reluAVX2(n int, dst, x *float32)
 func reluBackwardAVX2(n int, dx, dy, y *float32)
 
 func colSumsShifted(rows, c int, s1, s2 []float64, x, shift []float32) {
-	if !hasAVX2FMA {
+	if !useAVX2 {
 		colSumsShiftedGeneric(rows, c, s1, s2, x, shift)
 		return
 	}
@@ -69,7 +69,7 @@ func colSumsShifted(rows, c int, s1, s2 []float64, x, shift []float32) {
 }
 
 func colSumsDot(rows, c int, s1, s2 []float64, x, y []float32) {
-	if !hasAVX2FMA {
+	if !useAVX2 {
 		colSumsDotGeneric(rows, c, s1, s2, x, y)
 		return
 	}

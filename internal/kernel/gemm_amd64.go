@@ -200,40 +200,91 @@ func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 					macroTiles(ap, bp, mc, nc, kc, alpha, cb, ldc, load)
 					continue
 				}
+				// Pointers to the 6-row panel of A at row ir (rs, cs: its
+				// strides) and to the 16-wide panel of B at column jr (rsB:
+				// its row stride), in place where the panel is full and
+				// unpacked, else in the packing buffers.
+				apan := func(ir int) (p *float32, rs, cs int) {
+					if directA && mc-ir >= gemmMR {
+						return &a[(ic+ir)*rsA+pc*csA], rsA, csA
+					}
+					return &ap[ir*kc], 1, gemmMR
+				}
+				bpan := func(jr int) (p *float32, rsB int) {
+					if directB && nc-jr >= gemmNR {
+						return &b[pc*ldb+jc+jr], ldb
+					}
+					return &bp[jr*kc], gemmNR
+				}
 				tile := func(ir, jr int) {
-					nr := min(gemmNR, nc-jr)
-					bpan, rsB := &bp[jr*kc], gemmNR
-					if directB && nr == gemmNR {
-						bpan, rsB = &b[pc*ldb+jc+jr], ldb
-					}
-					mr := min(gemmMR, mc-ir)
-					apan, rs, cs := &ap[ir*kc], 1, gemmMR
-					if directA && mr == gemmMR {
-						apan, rs, cs = &a[(ic+ir)*rsA+pc*csA], rsA, csA
-					}
-					if mr == gemmMR && nr == gemmNR {
-						sgemmKernel6x16(kc, apan, rs, cs, bpan, rsB, &cb[ir*ldc+jr], ldc, alpha, load)
+					b0, rsB := bpan(jr)
+					a0, rs, cs := apan(ir)
+					if mr, nr := min(gemmMR, mc-ir), min(gemmNR, nc-jr); mr < gemmMR || nr < gemmNR {
+						edgeTile(kc, a0, rs, cs, b0, rsB, cb[ir*ldc+jr:], ldc, mr, nr, alpha, load)
 						return
 					}
-					edgeTile(kc, apan, rs, cs, bpan, rsB, cb[ir*ldc+jr:], ldc, mr, nr, alpha, load)
+					sgemmKernel6x16(kc, a0, rs, cs, b0, rsB, &cb[ir*ldc+jr], ldc, alpha, load)
 				}
-				if directA {
-					// Few B panels: keep them all hot and stream A once.
-					for ir := 0; ir < mc; ir += gemmMR {
-						for jr := 0; jr < nc; jr += gemmNR {
-							tile(ir, jr)
-						}
-					}
-					continue
+				tile2 := func(ir, jr int) {
+					b0, rsB := bpan(jr)
+					b1, _ := bpan(jr + gemmNR)
+					a0, rs, cs := apan(ir)
+					a1, _, _ := apan(ir + gemmMR)
+					sgemmKernel12x32(kc, a0, a1, rs, cs, b0, b1, rsB, &cb[ir*ldc+jr], ldc, alpha, load)
 				}
-				// B read in place: one B micro-panel stays in L1 while A
-				// panels stream from L2.
-				for jr := 0; jr < nc; jr += gemmNR {
-					for ir := 0; ir < mc; ir += gemmMR {
-						tile(ir, jr)
-					}
-				}
+				// directA: few B panels, so keep them all hot and stream A
+				// once (rows outer). Else B is read in place: one B
+				// micro-panel stays in L1 while A panels stream from L2
+				// (columns outer).
+				forTiles(mc, nc, !directA, tile, tile2)
 			}
+		}
+	}
+}
+
+// forTiles calls tile(ir, jr) on every 6×16 tile of an mc×nc block (ragged
+// at the bottom and right edges), or, where the AVX-512 kernels are in
+// use, tile2(ir, jr) on each full 12×32 tile and tile on the 6×16 tiles of
+// the rest. With colsOuter the tiles are visited column panel by column
+// panel (one B micro-panel reused by every A panel), else row panel by
+// row panel.
+func forTiles(mc, nc int, colsOuter bool, tile, tile2 func(ir, jr int)) {
+	m2, n2 := 0, 0 // the part covered by 12×32 tiles
+	if useAVX512 {
+		m2, n2 = mc/(2*gemmMR)*(2*gemmMR), nc/(2*gemmNR)*(2*gemmNR)
+		if m2 == 0 || n2 == 0 {
+			m2, n2 = 0, 0
+		}
+	}
+	if colsOuter {
+		for jr := 0; jr < n2; jr += 2 * gemmNR {
+			for ir := 0; ir < m2; ir += 2 * gemmMR {
+				tile2(ir, jr)
+			}
+			for ir := m2; ir < mc; ir += gemmMR {
+				tile(ir, jr)
+				tile(ir, jr+gemmNR)
+			}
+		}
+		for jr := n2; jr < nc; jr += gemmNR {
+			for ir := 0; ir < mc; ir += gemmMR {
+				tile(ir, jr)
+			}
+		}
+		return
+	}
+	for ir := 0; ir < m2; ir += 2 * gemmMR {
+		for jr := 0; jr < n2; jr += 2 * gemmNR {
+			tile2(ir, jr)
+		}
+		for jr := n2; jr < nc; jr += gemmNR {
+			tile(ir, jr)
+			tile(ir+gemmMR, jr)
+		}
+	}
+	for ir := m2; ir < mc; ir += gemmMR {
+		for jr := 0; jr < nc; jr += gemmNR {
+			tile(ir, jr)
 		}
 	}
 }

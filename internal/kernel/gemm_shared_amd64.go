@@ -77,21 +77,20 @@ func gemmShared(t int, transA, transB bool, m, n, k int, alpha float32, a []floa
 }
 
 // macroTiles multiplies a packed mc×kc block of A (6-row panels) by a
-// packed kc×nc block of B (16-wide panels) into C at c: one B micro-panel
-// stays in L1 while the A panels stream from L2. gemmBlocked uses it too
-// when it packs both operands.
+// packed kc×nc block of B (16-wide panels) into C at c, in 6×16 tiles or,
+// with the AVX-512 kernels, 12×32 tiles of two panels each (forTiles): one
+// B micro-panel stays in L1 while the A panels stream from L2. gemmBlocked
+// uses it too when it packs both operands.
 func macroTiles(ap, bp []float32, mc, nc, kc int, alpha float32, c []float32, ldc, load int) {
-	for jr := 0; jr < nc; jr += gemmNR {
-		nr := min(gemmNR, nc-jr)
-		for ir := 0; ir < mc; ir += gemmMR {
-			mr := min(gemmMR, mc-ir)
-			if mr == gemmMR && nr == gemmNR {
-				sgemmKernel6x16(kc, &ap[ir*kc], 1, gemmMR, &bp[jr*kc], gemmNR, &c[ir*ldc+jr], ldc, alpha, load)
-				continue
-			}
+	forTiles(mc, nc, true, func(ir, jr int) {
+		if mr, nr := min(gemmMR, mc-ir), min(gemmNR, nc-jr); mr < gemmMR || nr < gemmNR {
 			edgeTile(kc, &ap[ir*kc], 1, gemmMR, &bp[jr*kc], gemmNR, c[ir*ldc+jr:], ldc, mr, nr, alpha, load)
+			return
 		}
-	}
+		sgemmKernel6x16(kc, &ap[ir*kc], 1, gemmMR, &bp[jr*kc], gemmNR, &c[ir*ldc+jr], ldc, alpha, load)
+	}, func(ir, jr int) {
+		sgemmKernel12x32(kc, &ap[ir*kc], &ap[(ir+gemmMR)*kc], 1, gemmMR, &bp[jr*kc], &bp[(jr+gemmNR)*kc], gemmNR, &c[ir*ldc+jr], ldc, alpha, load)
+	})
 }
 
 // spinBarrier makes n goroutines wait for each other. The waits of a

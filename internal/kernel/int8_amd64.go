@@ -2,14 +2,6 @@
 
 package kernel
 
-import "golang.org/x/sys/cpu"
-
-func init() {
-	if cpu.X86.HasAVX2 {
-		dotInt8Rows = dotInt8RowsAVX2
-	}
-}
-
 // dotInt8RowsAVX2 is dotInt8RowsGeneric (see DotInt8Rows for the loop it
 // computes); the wrapper has checked the lengths. It needs AVX2.
 //

@@ -3,7 +3,7 @@
 package kernel
 
 // The assembly kernels of kernel_amd64.s. They need AVX2 and FMA; callers
-// check hasAVX2FMA first. Lengths are checked by the exported wrappers.
+// check useAVX2 first. Lengths are checked by the exported wrappers.
 
 // sgemmKernel6x16 computes the 6×16 tile
 //

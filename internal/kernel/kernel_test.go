@@ -36,117 +36,125 @@ func checkGuard(t *testing.T, full []float32, what string) {
 }
 
 func TestSgemm(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	sizes := [][3]int{{0, 0, 0}, {1, 1, 1}, {0, 3, 2}, {3, 0, 2}, {3, 2, 0}, {1, 17, 15}, {17, 1, 16},
-		{15, 16, 17}, {33, 31, 7}, {64, 48, 255}, {100, 70, 1}, {5, 255, 33}, {130, 129, 64}}
-	for _, sz := range sizes {
-		m, n, k := sz[0], sz[1], sz[2]
-		for _, tA := range []bool{false, true} {
-			for _, tB := range []bool{false, true} {
-				for _, ab := range [][2]float32{{1, 0}, {1, 1}, {0.5, -2}, {0, 0.5}} {
-					alpha, beta := ab[0], ab[1]
-					name := fmt.Sprintf("m%d_n%d_k%d_tA%v_tB%v_a%v_b%v", m, n, k, tA, tB, alpha, beta)
-					lda := k + 3
-					if tA {
-						lda = m + 2
-					}
-					ldb := n + 1
-					if tB {
-						ldb = k + 5
-					}
-					ldc := n + 4
-					ar, br := m, k
-					if tA {
-						ar = k
-					}
-					if tB {
-						br = n
-					}
-					a := randSlice(r, ar*lda)
-					b := randSlice(r, br*ldb)
-					cFull, c := withGuard(r, m*ldc)
-					want := append([]float32(nil), c...)
-					SgemmRef(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, want, ldc)
-					Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-					checkGuard(t, cFull, name)
-					for i := 0; i < m; i++ {
-						for j := 0; j < ldc; j++ {
-							got, w := c[i*ldc+j], want[i*ldc+j]
-							tol := 1e-4 * float32(k+1)
-							if j >= n {
-								tol = 0 // padding between rows must be untouched
-							}
-							if d := float32(math.Abs(float64(got - w))); d > tol {
-								t.Fatalf("%s: C[%d,%d] = %v, want %v", name, i, j, got, w)
+	forLevels(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(1, 2))
+		sizes := [][3]int{{0, 0, 0}, {1, 1, 1}, {0, 3, 2}, {3, 0, 2}, {3, 2, 0}, {1, 17, 15}, {17, 1, 16},
+			{15, 16, 17}, {33, 31, 7}, {64, 48, 255}, {100, 70, 1}, {5, 255, 33}, {130, 129, 64}}
+		for _, sz := range sizes {
+			m, n, k := sz[0], sz[1], sz[2]
+			for _, tA := range []bool{false, true} {
+				for _, tB := range []bool{false, true} {
+					for _, ab := range [][2]float32{{1, 0}, {1, 1}, {0.5, -2}, {0, 0.5}} {
+						alpha, beta := ab[0], ab[1]
+						name := fmt.Sprintf("m%d_n%d_k%d_tA%v_tB%v_a%v_b%v", m, n, k, tA, tB, alpha, beta)
+						lda := k + 3
+						if tA {
+							lda = m + 2
+						}
+						ldb := n + 1
+						if tB {
+							ldb = k + 5
+						}
+						ldc := n + 4
+						ar, br := m, k
+						if tA {
+							ar = k
+						}
+						if tB {
+							br = n
+						}
+						a := randSlice(r, ar*lda)
+						b := randSlice(r, br*ldb)
+						cFull, c := withGuard(r, m*ldc)
+						want := append([]float32(nil), c...)
+						SgemmRef(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, want, ldc)
+						Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+						checkGuard(t, cFull, name)
+						for i := 0; i < m; i++ {
+							for j := 0; j < ldc; j++ {
+								got, w := c[i*ldc+j], want[i*ldc+j]
+								tol := 1e-4 * float32(k+1)
+								if j >= n {
+									tol = 0 // padding between rows must be untouched
+								}
+								if d := float32(math.Abs(float64(got - w))); d > tol {
+									t.Fatalf("%s: C[%d,%d] = %v, want %v", name, i, j, got, w)
+								}
 							}
 						}
 					}
 				}
 			}
 		}
-	}
+	})
 }
 
 func TestSgemmBetaZeroIgnoresNaN(t *testing.T) {
-	c := []float32{float32(math.NaN()), float32(math.NaN())}
-	Sgemm(false, false, 1, 2, 1, 1, []float32{2}, 1, []float32{3, 4}, 2, 0, c, 2)
-	if c[0] != 6 || c[1] != 8 {
-		t.Fatalf("Sgemm with beta=0 over NaN = %v, want [6 8]", c)
-	}
+	forLevels(t, func(t *testing.T) {
+		c := []float32{float32(math.NaN()), float32(math.NaN())}
+		Sgemm(false, false, 1, 2, 1, 1, []float32{2}, 1, []float32{3, 4}, 2, 0, c, 2)
+		if c[0] != 6 || c[1] != 8 {
+			t.Fatalf("Sgemm with beta=0 over NaN = %v, want [6 8]", c)
+		}
+	})
 }
 
 func TestSgemmThreads(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
-	m, n, k := 300, 200, 150
-	a, b := randSlice(r, m*k), randSlice(r, k*n)
-	c1 := make([]float32, m*n)
-	c2 := make([]float32, m*n)
-	old := SetThreads(1)
-	Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c1, n)
-	SetThreads(4)
-	Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c2, n)
-	SetThreads(old)
-	for i := range c1 {
-		if math.Abs(float64(c1[i]-c2[i])) > 1e-3 {
-			t.Fatalf("1 vs 4 threads differ at %d: %v vs %v", i, c1[i], c2[i])
+	forLevels(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(3, 4))
+		m, n, k := 300, 200, 150
+		a, b := randSlice(r, m*k), randSlice(r, k*n)
+		c1 := make([]float32, m*n)
+		c2 := make([]float32, m*n)
+		old := SetThreads(1)
+		Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c1, n)
+		SetThreads(4)
+		Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c2, n)
+		SetThreads(old)
+		for i := range c1 {
+			if math.Abs(float64(c1[i]-c2[i])) > 1e-3 {
+				t.Fatalf("1 vs 4 threads differ at %d: %v vs %v", i, c1[i], c2[i])
+			}
 		}
-	}
+	})
 }
 
 func TestVec(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
-	for _, n := range []int{0, 1, 2, 3, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 255, 1023, 2048} {
-		x, y := randSlice(r, n), randSlice(r, n+3)
-		var d, l float64
-		for i := 0; i < n; i++ {
-			d += float64(x[i]) * float64(y[i])
-			l += float64(x[i]-y[i]) * float64(x[i]-y[i])
-		}
-		tol := 1e-5 * float64(n+1)
-		if got := Dot(x, y); math.Abs(float64(got)-d) > tol {
-			t.Errorf("Dot(n=%d) = %v, want %v", n, got, d)
-		}
-		if got := SqL2(x, y); math.Abs(float64(got)-l) > tol {
-			t.Errorf("SqL2(n=%d) = %v, want %v", n, got, l)
-		}
-		yFull, yy := withGuard(r, n)
-		want := append([]float32(nil), yy...)
-		for i := range want {
-			want[i] += 0.75 * x[i]
-		}
-		Axpy(0.75, x, yy)
-		checkGuard(t, yFull, fmt.Sprintf("Axpy n=%d", n))
-		for i := range want {
-			if math.Abs(float64(want[i]-yy[i])) > 1e-6 {
-				t.Fatalf("Axpy(n=%d)[%d] = %v, want %v", n, i, yy[i], want[i])
+	forLevels(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(5, 6))
+		for _, n := range []int{0, 1, 2, 3, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 255, 1023, 2048} {
+			x, y := randSlice(r, n), randSlice(r, n+3)
+			var d, l float64
+			for i := 0; i < n; i++ {
+				d += float64(x[i]) * float64(y[i])
+				l += float64(x[i]-y[i]) * float64(x[i]-y[i])
+			}
+			tol := 1e-5 * float64(n+1)
+			if got := Dot(x, y); math.Abs(float64(got)-d) > tol {
+				t.Errorf("Dot(n=%d) = %v, want %v", n, got, d)
+			}
+			if got := SqL2(x, y); math.Abs(float64(got)-l) > tol {
+				t.Errorf("SqL2(n=%d) = %v, want %v", n, got, l)
+			}
+			yFull, yy := withGuard(r, n)
+			want := append([]float32(nil), yy...)
+			for i := range want {
+				want[i] += 0.75 * x[i]
+			}
+			Axpy(0.75, x, yy)
+			checkGuard(t, yFull, fmt.Sprintf("Axpy n=%d", n))
+			for i := range want {
+				if math.Abs(float64(want[i]-yy[i])) > 1e-6 {
+					t.Fatalf("Axpy(n=%d)[%d] = %v, want %v", n, i, yy[i], want[i])
+				}
+			}
+			z := append([]float32(nil), x...)
+			nrm := Normalize(z)
+			if n > 0 && math.Abs(float64(Norm(z))-1) > 1e-5 {
+				t.Errorf("Normalize(n=%d): norm after = %v (before %v)", n, Norm(z), nrm)
 			}
 		}
-		z := append([]float32(nil), x...)
-		nrm := Normalize(z)
-		if n > 0 && math.Abs(float64(Norm(z))-1) > 1e-5 {
-			t.Errorf("Normalize(n=%d): norm after = %v (before %v)", n, Norm(z), nrm)
-		}
-	}
+	})
 }
 
 // im2colRef is the definition of Im2colNHWC written as plain loops.

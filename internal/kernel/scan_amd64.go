@@ -21,7 +21,7 @@ func dotBlocks16AVX2(dst, q, blk []float32, bar float32, masks []uint16) int
 // alone left 10-20% of the bandwidth unused (1M × 256 and 1M × 128 cosine,
 // 2026-11-27).
 func dotRows(dst, q, x []float32, ldx int) float32 {
-	if !hasAVX2FMA {
+	if !useAVX2 {
 		return dotRowsGeneric(dst, q, x, ldx)
 	}
 	best := float32(math.Inf(-1))
@@ -45,7 +45,7 @@ func dotRows(dst, q, x []float32, ldx int) float32 {
 func scanTile6x16AVX2(k int, a *float32, lda int, b *float32, so, thr, c *float32) uint32
 
 func scanTile6x16(k int, a []float32, lda int, b, so, thr, c []float32) uint32 {
-	if hasAVX2FMA {
+	if useAVX2 {
 		return scanTile6x16AVX2(k, &a[0], lda, &b[0], &so[0], &thr[0], &c[0])
 	}
 	return scanTile6x16Generic(k, a, lda, b, so, thr, c)
@@ -58,7 +58,7 @@ func scanTile6x16(k int, a []float32, lda int, b, so, thr, c []float32) uint32 {
 func dotGatherAVX2(dst, q, x []float32, ldx int, idx []int32)
 
 func dotGather(dst, q, x []float32, ldx int, idx []int32) {
-	if hasAVX2FMA {
+	if useAVX2 {
 		dotGatherAVX2(dst, q, x, ldx, idx)
 		return
 	}
@@ -66,7 +66,7 @@ func dotGather(dst, q, x []float32, ldx int, idx []int32) {
 }
 
 func dotBlocks16(dst, q, blk []float32, bar float32, masks []uint16) int {
-	if hasAVX2FMA {
+	if useAVX2 {
 		return dotBlocks16AVX2(dst, q, blk, bar, masks)
 	}
 	return dotBlocks16Generic(dst, q, blk, bar, masks)
