@@ -34,6 +34,7 @@ func useLevel(l Level) {
 	dot, axpy, sqL2 = dotGeneric, axpyGeneric, sqL2Generic
 	dotInt8Rows = dotInt8RowsGeneric
 	Impl = "generic"
+	kcMax, mcMax = kcAVX2, mcAVX2
 	if useAVX2 {
 		gemm = gemmAVX2
 		gemmOver = gemmAVX2Over
@@ -44,7 +45,11 @@ func useLevel(l Level) {
 		Impl = "avx2-fma 6x16"
 	}
 	if useAVX512 {
+		dot = dotAVX512
+		axpy = axpyAVX512
+		sqL2 = sqL2AVX512
 		Impl = "avx512 12x32"
+		kcMax, mcMax = kcAVX512, mcAVX512
 	}
 }
 

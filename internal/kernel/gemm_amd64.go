@@ -15,8 +15,6 @@ import "sync"
 const (
 	gemmMR = 6
 	gemmNR = 16
-	kcMax  = 256  // kc×16 floats of B = 16 KiB, half of L1d
-	mcMax  = 144  // mc×kc floats of A = 144 KiB, under half of L2
 	ncMax  = 3072 // kc×nc floats of B = 3 MiB
 	// Below these sizes the kernel reads A (resp. B) in place, unpacked.
 	directAMaxN = 64
@@ -38,6 +36,19 @@ const (
 	gemmSharedMinRows = 8 * gemmMR
 	gemmSharedMaxCols = 256
 )
+
+// The k and m blocking of the level in use (useLevel sets them): at most
+// kcMax rows of B and kcMax columns of A per packed block, mcMax rows of A.
+var kcMax, mcMax = kcAVX2, mcAVX2
+
+const (
+	kcAVX2 = 256 // kc×16 floats of B = 16 KiB, half of L1d
+	mcAVX2 = 144 // mc×kc floats of A = 144 KiB, under half of L2
+)
+
+// kcAVX512 and mcAVX512 block for the 12×32 kernel: its B micro-panel is
+// 32×kc floats (24 KiB at kc = 192, half of Zen 5's 48 KiB L1d).
+var kcAVX512, mcAVX512 = 192, 144
 
 // gemmBufs are the packing buffers of one goroutine, reused via gemmPool.
 type gemmBufs struct {

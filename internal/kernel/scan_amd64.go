@@ -32,7 +32,12 @@ func dotRows(dst, q, x []float32, ldx int) float32 {
 		if i+ahead < len(dst) && len(q) > 0 {
 			prefetch(unsafe.Pointer(&x[(i+ahead)*ldx]), len(q)*4)
 		}
-		s := dotAVX2(q, x[i*ldx:i*ldx+len(q)])
+		var s float32
+		if useAVX512 {
+			s = dotAVX512(q, x[i*ldx:i*ldx+len(q)])
+		} else {
+			s = dotAVX2(q, x[i*ldx:i*ldx+len(q)])
+		}
 		dst[i] = s
 		best = max(best, s)
 	}
@@ -44,7 +49,20 @@ func dotRows(dst, q, x []float32, ldx int) float32 {
 //go:noescape
 func scanTile6x16AVX2(k int, a *float32, lda int, b *float32, so, thr, c *float32) uint32
 
+// scanTile6x16AVX512 is scanTile6x16AVX2 with zmm registers.
+//
+//go:noescape
+func scanTile6x16AVX512(k int, a *float32, lda int, b *float32, so, thr, c *float32) uint32
+
+// dotBlocks16AVX512 is dotBlocks16AVX2 with zmm registers.
+//
+//go:noescape
+func dotBlocks16AVX512(dst, q, blk []float32, bar float32, masks []uint16) int
+
 func scanTile6x16(k int, a []float32, lda int, b, so, thr, c []float32) uint32 {
+	if useAVX512 {
+		return scanTile6x16AVX512(k, &a[0], lda, &b[0], &so[0], &thr[0], &c[0])
+	}
 	if useAVX2 {
 		return scanTile6x16AVX2(k, &a[0], lda, &b[0], &so[0], &thr[0], &c[0])
 	}
@@ -58,6 +76,10 @@ func scanTile6x16(k int, a []float32, lda int, b, so, thr, c []float32) uint32 {
 func dotGatherAVX2(dst, q, x []float32, ldx int, idx []int32)
 
 func dotGather(dst, q, x []float32, ldx int, idx []int32) {
+	if useAVX512 {
+		dotGatherAVX512(dst, q, x, ldx, idx)
+		return
+	}
 	if useAVX2 {
 		dotGatherAVX2(dst, q, x, ldx, idx)
 		return
@@ -66,6 +88,9 @@ func dotGather(dst, q, x []float32, ldx int, idx []int32) {
 }
 
 func dotBlocks16(dst, q, blk []float32, bar float32, masks []uint16) int {
+	if useAVX512 {
+		return dotBlocks16AVX512(dst, q, blk, bar, masks)
+	}
 	if useAVX2 {
 		return dotBlocks16AVX2(dst, q, blk, bar, masks)
 	}
