@@ -20,6 +20,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/gomrl/mrl/internal/kernel"
 )
 
 const usage = `mrl: Matryoshka Representation Learning in Go
@@ -39,6 +41,10 @@ Commands:
   serve       HTTP server: durable collections, Matryoshka search, embed and classify
 
 Run "mrl COMMAND -h" for a command's flags.
+
+Environment:
+  MRL_KERNEL  the compute kernels to use: generic, avx2 or avx512 (default: the
+              widest this CPU supports); a level the CPU lacks is refused
 `
 
 type command struct {
@@ -69,6 +75,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return 0
+	}
+	if err := kernel.EnvError(); err != nil {
+		fmt.Fprintf(stderr, "mrl: %v\n", err)
+		return 2
 	}
 	for _, c := range commands {
 		if c.name == args[0] {

@@ -14,9 +14,10 @@ import (
 //
 // The level is chosen once at start-up: the widest the CPU supports
 // (Levels), or the one the environment variable MRL_KERNEL names
-// (generic, avx2 or avx512). A level the CPU lacks is refused: the widest
-// supported level runs instead, EnvError reports why, and the mrl command
-// and the benchmarks stop with that error.
+// (generic, avx2 or avx512). A level the CPU lacks (or an unknown name)
+// is refused: the widest supported level runs instead and EnvError
+// reports why; the mrl command and the benchmarks stop with that error,
+// and programs built on this module should do the same.
 type Level uint8
 
 // The levels, lowest first.
@@ -138,7 +139,6 @@ func init() {
 		}
 		if err != nil {
 			envErr = err
-			fmt.Fprintf(os.Stderr, "warning: %v; using %s\n", err, cpuLevel)
 		} else {
 			level = l
 		}
