@@ -6,3 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 go test ./...
 go test -tags noasm ./internal/kernel ./nn ./matryoshka ./eval
+
+# The generated kernels (internal/kernel/vec_gen_amd64.*) match their
+# generator, a module of its own.
+(cd internal/kernel/asm && go test ./...)

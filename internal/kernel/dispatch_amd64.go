@@ -15,8 +15,10 @@ var useAVX2, useAVX512 bool
 // hasAVX512 reports whether the CPU and OS support the AVX-512 kernels:
 // F, VL, BW and DQ, with the zmm and opmask state enabled by the OS (which
 // x/sys/cpu checks through XGETBV before it sets HasAVX512).
+// The AVX-512 kernels also use BMI2's SHLX for their tail masks (every
+// CPU with AVX-512 has it).
 var hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512BW &&
-	cpu.X86.HasAVX512DQ && cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	cpu.X86.HasAVX512DQ && cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasBMI2
 
 func detectLevel() Level {
 	switch {

@@ -180,3 +180,31 @@ func TestColSums(t *testing.T) {
 		}
 	})
 }
+
+func TestSGDMomentum(t *testing.T) {
+	forLevels(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(21, 22))
+		for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 1000} {
+			wFull, w := withGuard(r, n)
+			gFull, g := withGuard(r, n)
+			vFull, v := withGuard(r, n)
+			wantW, wantV := append([]float32(nil), w...), append([]float32(nil), v...)
+			const eta, mu, wd = 0.05, 0.9, 5e-4
+			for i := range wantW {
+				gi := float64(g[i]) + wd*float64(wantW[i])
+				vi := mu*float64(wantV[i]) + gi
+				wantV[i] = float32(vi)
+				wantW[i] = float32(float64(wantW[i]) - eta*vi)
+			}
+			SGDMomentum(w, g, v, eta, mu, wd)
+			checkGuard(t, wFull, "SGDMomentum w")
+			checkGuard(t, gFull, "SGDMomentum g")
+			checkGuard(t, vFull, "SGDMomentum v")
+			for i := range w {
+				if !closeTo(w[i], float64(wantW[i]), 4) || !closeTo(v[i], float64(wantV[i]), 4) {
+					t.Fatalf("n=%d i=%d: w, v = %v, %v; want %v, %v", n, i, w[i], v[i], wantW[i], wantV[i])
+				}
+			}
+		}
+	})
+}

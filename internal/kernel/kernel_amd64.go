@@ -23,21 +23,6 @@ package kernel
 //go:noescape
 func sgemmKernel6x16(k int, a *float32, rsA, csA int, b *float32, rsB int, c *float32, ldc int, alpha float32, load int)
 
-// dotAVX2 is dotGeneric; len(y) >= len(x).
-//
-//go:noescape
-func dotAVX2(x, y []float32) float32
-
-// sqL2AVX2 is sqL2Generic; len(y) >= len(x).
-//
-//go:noescape
-func sqL2AVX2(x, y []float32) float32
-
-// axpyAVX2 is axpyGeneric; len(y) >= len(x).
-//
-//go:noescape
-func axpyAVX2(alpha float32, x, y []float32)
-
 // fmaPeak runs n iterations of 10 independent 8-wide FMA chains, 160
 // flops per iteration, to measure the core's peak FMA throughput.
 func fmaPeak(n int)
