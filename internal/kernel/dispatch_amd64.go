@@ -47,6 +47,9 @@ func useLevel(l Level) {
 		Impl = "avx2-fma 6x16"
 	}
 	if useAVX512 {
+		if cpu.X86.HasAVX512VNNI {
+			dotInt8Rows = dotInt8RowsAVX512
+		}
 		dot = dotAVX512
 		axpy = axpyAVX512
 		sqL2 = sqL2AVX512
