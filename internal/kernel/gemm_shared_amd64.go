@@ -26,16 +26,23 @@ func gemmShared(t int, transA, transB bool, m, n, k int, alpha float32, a []floa
 	shared := gemmPool.Get().(*gemmBufs)
 	defer gemmPool.Put(shared)
 	shared.b = grow(shared.b, 2*bsz)
-	panels := (m + gemmMR - 1) / gemmMR
+	// The goroutines' rows and their blocks of A come in whole tiles: 6
+	// rows, or 12 with the AVX-512 kernel (else every block would end in
+	// a 6-row remainder run by the narrower kernel).
+	unit := gemmMR
+	if useAVX512 {
+		unit = 2 * gemmMR
+	}
+	panels := (m + unit - 1) / unit
 	bar := newSpinBarrier(t)
 
 	work := func(id int) {
-		r0 := id * panels / t * gemmMR
-		r1 := min((id+1)*panels/t*gemmMR, m)
-		// Blocks of A of equal height (whole panels), at most mcMax.
+		r0 := id * panels / t * unit
+		r1 := min((id+1)*panels/t*unit, m)
+		// Blocks of A of equal height (whole tiles), at most mcMax.
 		rows := max(r1-r0, 1)
 		nb := (rows + mcMax - 1) / mcMax
-		mcs := roundUp((rows+nb-1)/nb, gemmMR)
+		mcs := roundUp((rows+nb-1)/nb, unit)
 		bufs := gemmPool.Get().(*gemmBufs)
 		defer gemmPool.Put(bufs)
 		bufs.a = grow(bufs.a, kcs*roundUp(mcs, gemmMR)+2) // +2: packA6's overrun
