@@ -173,3 +173,157 @@ bnext:
 	VZEROUPPER
 	MOVQ AX, ret+104(FP)
 	RET
+
+// func scanTile12x32AVX512(k int, a *float32, lda int, b *float32, so, thr, c *float32) uint32
+//
+// The 12×32 tile of twelve rows of A (lda apart, contiguous in p) against
+// a 32-wide packed panel of queries (b[p*32+j]), as the 12×32 SGEMM
+// kernel multiplies (24 zmm accumulators, two loads of B and twelve
+// broadcasts of A a step), then per row i the keys so[i]·dot + so[12+i]
+// are stored to c[i*32+j] and compared with thr[j]; bit j of the result is
+// set if some row's key exceeds thr[j].
+TEXT ·scanTile12x32AVX512(SB), NOSPLIT, $0-60
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R8
+	MOVQ b+24(FP), DX
+	SHLQ $2, R8
+	LEAQ (SI)(R8*2), DI
+	ADDQ R8, DI          // DI = row 3
+	LEAQ (DI)(R8*2), R12
+	ADDQ R8, R12         // R12 = row 6
+	LEAQ (R12)(R8*2), R13
+	ADDQ R8, R13         // R13 = row 9
+
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+
+#define FMA2(z, acc0, acc1) \
+	VFMADD231PS Z24, z, acc0 \
+	VFMADD231PS Z25, z, acc1
+
+// SSTEP is one step of p: B's 32 values at boff(DX), A's column at aoff
+// of each row.
+#define SSTEP(boff, aoff) \
+	VMOVUPS      boff(DX), Z24           \
+	VMOVUPS      boff+64(DX), Z25        \
+	VBROADCASTSS aoff(SI), Z26           \
+	VBROADCASTSS aoff(SI)(R8*1), Z27     \
+	VBROADCASTSS aoff(SI)(R8*2), Z28     \
+	FMA2(Z26, Z0, Z1)                    \
+	VBROADCASTSS aoff(DI), Z29           \
+	FMA2(Z27, Z2, Z3)                    \
+	VBROADCASTSS aoff(DI)(R8*1), Z30     \
+	FMA2(Z28, Z4, Z5)                    \
+	VBROADCASTSS aoff(DI)(R8*2), Z31     \
+	FMA2(Z29, Z6, Z7)                    \
+	VBROADCASTSS aoff(R12), Z26          \
+	FMA2(Z30, Z8, Z9)                    \
+	VBROADCASTSS aoff(R12)(R8*1), Z27    \
+	FMA2(Z31, Z10, Z11)                  \
+	VBROADCASTSS aoff(R12)(R8*2), Z28    \
+	FMA2(Z26, Z12, Z13)                  \
+	VBROADCASTSS aoff(R13), Z29          \
+	FMA2(Z27, Z14, Z15)                  \
+	VBROADCASTSS aoff(R13)(R8*1), Z30    \
+	FMA2(Z28, Z16, Z17)                  \
+	VBROADCASTSS aoff(R13)(R8*2), Z31    \
+	FMA2(Z29, Z18, Z19)                  \
+	FMA2(Z30, Z20, Z21)                  \
+	FMA2(Z31, Z22, Z23)
+
+sloop4:
+	CMPQ CX, $4
+	JL   sloop1
+	SSTEP(0, 0)
+	SSTEP(128, 4)
+	SSTEP(256, 8)
+	SSTEP(384, 12)
+	ADDQ $512, DX
+	ADDQ $16, SI
+	ADDQ $16, DI
+	ADDQ $16, R12
+	ADDQ $16, R13
+	SUBQ $4, CX
+	JMP  sloop4
+
+sloop1:
+	TESTQ CX, CX
+	JZ    sdone
+	SSTEP(0, 0)
+	ADDQ  $128, DX
+	ADDQ  $4, SI
+	ADDQ  $4, DI
+	ADDQ  $4, R12
+	ADDQ  $4, R13
+	DECQ  CX
+	JMP   sloop1
+#undef SSTEP
+#undef FMA2
+
+sdone:
+	MOVQ    so+32(FP), AX
+	MOVQ    c+48(FP), BX
+	MOVQ    thr+40(FP), DX
+	VMOVUPS (DX), Z24
+	VMOVUPS 64(DX), Z25
+	KXORW   K3, K3, K3
+	KXORW   K4, K4, K4
+
+// SROW forms row i's 32 keys, stores them and ORs their comparisons with
+// the thresholds into K3 (queries 0-15) and K4 (16-31).
+#define SROW(i, lo, hi) \
+	VBROADCASTSS (4*i)(AX), Z26      \
+	VBROADCASTSS (48+4*i)(AX), Z27   \
+	VFMADD213PS  Z27, Z26, lo        \
+	VFMADD213PS  Z27, Z26, hi        \
+	VMOVUPS      lo, (128*i)(BX)     \
+	VMOVUPS      hi, (128*i+64)(BX)  \
+	VCMPPS       $0x1e, Z24, lo, K1  \
+	VCMPPS       $0x1e, Z25, hi, K2  \
+	KORW         K1, K3, K3          \
+	KORW         K2, K4, K4
+
+	SROW(0, Z0, Z1)
+	SROW(1, Z2, Z3)
+	SROW(2, Z4, Z5)
+	SROW(3, Z6, Z7)
+	SROW(4, Z8, Z9)
+	SROW(5, Z10, Z11)
+	SROW(6, Z12, Z13)
+	SROW(7, Z14, Z15)
+	SROW(8, Z16, Z17)
+	SROW(9, Z18, Z19)
+	SROW(10, Z20, Z21)
+	SROW(11, Z22, Z23)
+#undef SROW
+
+	KMOVW      K3, AX
+	KMOVW      K4, BX
+	SHLL       $16, BX
+	ORL        BX, AX
+	VZEROUPPER
+	MOVL       AX, ret+56(FP)
+	RET

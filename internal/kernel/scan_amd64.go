@@ -54,6 +54,26 @@ func scanTile6x16AVX2(k int, a *float32, lda int, b *float32, so, thr, c *float3
 //go:noescape
 func scanTile6x16AVX512(k int, a *float32, lda int, b *float32, so, thr, c *float32) uint32
 
+// scanTile12x32AVX512 is scanTileGeneric for a 12×32 tile on pointers;
+// see ScanTile.
+//
+//go:noescape
+func scanTile12x32AVX512(k int, a *float32, lda int, b *float32, so, thr, c *float32) uint32
+
+func scanTileShape() (rows, queries int) {
+	if useAVX512 {
+		return 12, 32
+	}
+	return 6, 16
+}
+
+func scanTile12x32(k int, a []float32, lda int, b, so, thr, c []float32) uint32 {
+	if useAVX512 {
+		return scanTile12x32AVX512(k, &a[0], lda, &b[0], &so[0], &thr[0], &c[0])
+	}
+	return scanTileGeneric(12, 32, k, a, lda, b, so, thr, c)
+}
+
 // dotBlocks16AVX512 is dotBlocks16AVX2 with zmm registers.
 //
 //go:noescape

@@ -302,3 +302,60 @@ func TestPrefetch(t *testing.T) {
 		}
 	})
 }
+
+func TestScanTile(t *testing.T) {
+	forLevels(t, func(t *testing.T) {
+		rows, qs := ScanTileShape()
+		r := rand.New(rand.NewPCG(17, 18))
+		for _, k := range []int{1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 64, 255} {
+			for _, pad := range []int{0, 3} {
+				t.Run(fmt.Sprintf("%dx%d/k%d/pad%d", rows, qs, k, pad), func(t *testing.T) {
+					lda := k + pad
+					a := randSlice(r, (rows-1)*lda+k)
+					b := randSlice(r, qs*k)
+					so := randSlice(r, 2*rows)
+					thr := randSlice(r, qs)
+					for j := range thr {
+						thr[j] *= float32(k) / 4 // some above, some below
+					}
+					thr[3] = float32(math.Inf(-1))
+					thr[qs-2] = float32(math.Inf(1))
+					full, c := withGuard(r, rows*qs)
+					mask := ScanTile(k, a, lda, b, so, thr, c)
+					checkGuard(t, full, "ScanTile")
+					var want uint32
+					for i := 0; i < rows; i++ {
+						for j := 0; j < qs; j++ {
+							var s, abs float64
+							for p := 0; p < k; p++ {
+								s += float64(a[i*lda+p]) * float64(b[p*qs+j])
+								abs += math.Abs(float64(a[i*lda+p]) * float64(b[p*qs+j]))
+							}
+							ref := float64(so[i])*s + float64(so[rows+i])
+							scale := math.Abs(float64(so[i]))*abs + math.Abs(float64(so[rows+i]))
+							if !closeTo(c[i*qs+j], ref, scale) {
+								t.Fatalf("c[%d,%d] = %v, want %v", i, j, c[i*qs+j], ref)
+							}
+							if c[i*qs+j] > thr[j] {
+								want |= 1 << j
+							}
+						}
+					}
+					if mask != want {
+						t.Fatalf("mask = %032b, want %032b", mask, want)
+					}
+				})
+			}
+		}
+		// The wide tile's generic twin against the narrow one's, for the
+		// levels whose shape is 6×16.
+		if rows == 6 {
+			a, b := randSlice(r, 12*40), randSlice(r, 32*40)
+			so, thr := randSlice(r, 24), randSlice(r, 32)
+			c := make([]float32, 12*32)
+			if m := scanTile12x32(40, a, 40, b, so, thr, c); m != scanTileGeneric(12, 32, 40, a, 40, b, so, thr, make([]float32, 12*32)) {
+				t.Fatalf("scanTile12x32 mask %b differs from its generic loop", m)
+			}
+		}
+	})
+}
