@@ -184,36 +184,77 @@ func im2colRef(src []float32, n, h, w, c, kh, kw, stride, pad int) []float32 {
 }
 
 func TestIm2colCol2im(t *testing.T) {
-	r := rand.New(rand.NewPCG(7, 8))
-	cases := []struct{ n, h, w, c, kh, kw, stride, pad int }{
-		{1, 1, 1, 1, 1, 1, 1, 0}, {2, 5, 4, 3, 3, 3, 1, 1}, {1, 7, 7, 2, 3, 3, 2, 1},
-		{3, 6, 5, 1, 2, 2, 2, 0}, {2, 8, 8, 4, 1, 1, 2, 0}, {1, 9, 7, 5, 5, 3, 1, 2},
-	}
-	for _, tc := range cases {
-		name := fmt.Sprintf("%+v", tc)
-		src := randSlice(r, tc.n*tc.h*tc.w*tc.c)
-		want := im2colRef(src, tc.n, tc.h, tc.w, tc.c, tc.kh, tc.kw, tc.stride, tc.pad)
-		full, got := withGuard(r, len(want))
-		Im2colNHWC(got, src, tc.n, tc.h, tc.w, tc.c, tc.kh, tc.kw, tc.stride, tc.pad)
-		checkGuard(t, full, name)
-		for i := range want {
-			if got[i] != want[i] {
-				t.Fatalf("Im2colNHWC %s [%d] = %v, want %v", name, i, got[i], want[i])
+	forLevels(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(7, 8))
+		cases := []struct{ n, h, w, c, kh, kw, stride, pad int }{
+			{1, 1, 1, 1, 1, 1, 1, 0}, {2, 5, 4, 3, 3, 3, 1, 1}, {1, 7, 7, 2, 3, 3, 2, 1},
+			{3, 6, 5, 1, 2, 2, 2, 0}, {2, 8, 8, 4, 1, 1, 2, 0}, {1, 9, 7, 5, 5, 3, 1, 2},
+		}
+		for _, tc := range cases {
+			name := fmt.Sprintf("%+v", tc)
+			src := randSlice(r, tc.n*tc.h*tc.w*tc.c)
+			want := im2colRef(src, tc.n, tc.h, tc.w, tc.c, tc.kh, tc.kw, tc.stride, tc.pad)
+			full, got := withGuard(r, len(want))
+			Im2colNHWC(got, src, tc.n, tc.h, tc.w, tc.c, tc.kh, tc.kw, tc.stride, tc.pad)
+			checkGuard(t, full, name)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("Im2colNHWC %s [%d] = %v, want %v", name, i, got[i], want[i])
+				}
+			}
+			// Adjoint identity: <im2col(x), y> == <x, col2im(y)>.
+			y := randSlice(r, len(want))
+			back := make([]float32, len(src))
+			Col2imNHWC(back, y, tc.n, tc.h, tc.w, tc.c, tc.kh, tc.kw, tc.stride, tc.pad)
+			var lhs, rhs float64
+			for i := range want {
+				lhs += float64(want[i]) * float64(y[i])
+			}
+			for i := range src {
+				rhs += float64(src[i]) * float64(back[i])
+			}
+			if math.Abs(lhs-rhs) > 1e-3 {
+				t.Fatalf("Col2imNHWC %s is not the adjoint: %v vs %v", name, lhs, rhs)
+			}
+			// And bit for bit against the plain scatter loop, accumulating
+			// into a non-zero image (the vector adds round as the loop).
+			init := randSlice(r, len(src))
+			fullB, gotB := withGuard(r, len(src))
+			copy(gotB, init)
+			Col2imNHWC(gotB, y, tc.n, tc.h, tc.w, tc.c, tc.kh, tc.kw, tc.stride, tc.pad)
+			checkGuard(t, fullB, name)
+			wantB := col2imRef(init, y, tc.n, tc.h, tc.w, tc.c, tc.kh, tc.kw, tc.stride, tc.pad)
+			for i := range wantB {
+				if math.Float32bits(gotB[i]) != math.Float32bits(wantB[i]) {
+					t.Fatalf("Col2imNHWC %s [%d] = %v, want %v", name, i, gotB[i], wantB[i])
+				}
 			}
 		}
-		// Adjoint identity: <im2col(x), y> == <x, col2im(y)>.
-		y := randSlice(r, len(want))
-		back := make([]float32, len(src))
-		Col2imNHWC(back, y, tc.n, tc.h, tc.w, tc.c, tc.kh, tc.kw, tc.stride, tc.pad)
-		var lhs, rhs float64
-		for i := range want {
-			lhs += float64(want[i]) * float64(y[i])
-		}
-		for i := range src {
-			rhs += float64(src[i]) * float64(back[i])
-		}
-		if math.Abs(lhs-rhs) > 1e-3 {
-			t.Fatalf("Col2imNHWC %s is not the adjoint: %v vs %v", name, lhs, rhs)
+	})
+}
+
+// col2imRef scatters the patch matrix y into a copy of img, entry by entry
+// in Col2imNHWC's order.
+func col2imRef(img, y []float32, n, h, w, c, kh, kw, stride, pad int) []float32 {
+	out := append([]float32(nil), img...)
+	oh, ow := ConvOut(h, kh, stride, pad), ConvOut(w, kw, stride, pad)
+	cols := kh * kw * c
+	for b := 0; b < n; b++ {
+		for oy := 0; oy < oh; oy++ {
+			for ox := 0; ox < ow; ox++ {
+				for ky := 0; ky < kh; ky++ {
+					for kx := 0; kx < kw; kx++ {
+						iy, ix := oy*stride-pad+ky, ox*stride-pad+kx
+						if iy < 0 || iy >= h || ix < 0 || ix >= w {
+							continue
+						}
+						for ch := 0; ch < c; ch++ {
+							out[((b*h+iy)*w+ix)*c+ch] += y[((b*oh+oy)*ow+ox)*cols+(ky*kw+kx)*c+ch]
+						}
+					}
+				}
+			}
 		}
 	}
+	return out
 }
