@@ -25,6 +25,12 @@ package kernel
 //go:noescape
 func sgemmKernel12x32(k int, a, a2 *float32, rsA, csA int, b, b2 *float32, rsB int, c *float32, ldc int, alpha float32, load int)
 
+// sgemmKernel12x16 is sgemmKernel12x32 for one 16-wide panel of B: the
+// 12×16 tile of a, a2 (two 6-row panels) by b (j < 16).
+//
+//go:noescape
+func sgemmKernel12x16(k int, a, a2 *float32, rsA, csA int, b *float32, rsB int, c *float32, ldc int, alpha float32, load int)
+
 // fmaPeak512 runs n iterations of 12 independent 16-wide FMA chains, 384
 // flops per iteration, to measure the core's peak 512-bit FMA throughput.
 func fmaPeak512(n int)

@@ -250,6 +250,182 @@ overwrite:
 	VZEROUPPER
 	RET
 
+// func sgemmKernel12x16(k int, a, a2 *float32, rsA, csA int, b *float32, rsB int, c *float32, ldc int, alpha float32, load int)
+//
+// sgemmKernel12x32 with one 16-wide panel of B: twelve zmm accumulators
+// (Z0-Z11, one per row), for products whose n leaves a 16-wide panel (a
+// CNN's 16-channel layers). Each step loads one row of B and multiplies it
+// by twelve elements of A broadcast from memory inside the FMAs.
+TEXT ·sgemmKernel12x16(SB), NOSPLIT, $0-88
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ a2+16(FP), R12
+	MOVQ rsA+24(FP), R8
+	MOVQ csA+32(FP), R9
+	MOVQ b+40(FP), DX
+	MOVQ rsB+48(FP), R11
+	MOVQ c+56(FP), R10
+	MOVQ ldc+64(FP), AX
+	SHLQ $2, R8
+	SHLQ $2, R9
+	SHLQ $2, R11
+	SHLQ $2, AX
+	LEAQ (SI)(R8*2), DI
+	ADDQ R8, DI             // DI = row 3 of A
+	LEAQ (R12)(R8*2), R13
+	ADDQ R8, R13            // R13 = row 9 of A
+
+	MOVQ R10, R14
+#define PFC \
+	PREFETCHT1 (R14)    \
+	PREFETCHT1 60(R14)  \
+	ADDQ       AX, R14
+	PFC
+	PFC
+	PFC
+	PFC
+	PFC
+	PFC
+	PFC
+	PFC
+	PFC
+	PFC
+	PFC
+	PFC
+#undef PFC
+
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+
+	TESTQ CX, CX
+	JZ    store16
+
+	MOVQ R11, R14
+	SHLQ $4, R14 // 16 rows of B ahead, for prefetching an unpacked B
+
+	CMPQ R8, $4
+	JNE  loop16
+	CMPQ R9, $24
+	JNE  loop16
+	CMPQ R11, $64
+	JNE  loop16
+
+#define STEP16(boff, aoff, bz) \
+	VMOVUPS          boff(DX), bz      \
+	VFMADD231PS.BCST aoff(SI), bz, Z0  \
+	VFMADD231PS.BCST aoff+4(SI), bz, Z1  \
+	VFMADD231PS.BCST aoff+8(SI), bz, Z2  \
+	VFMADD231PS.BCST aoff+12(SI), bz, Z3 \
+	VFMADD231PS.BCST aoff+16(SI), bz, Z4 \
+	VFMADD231PS.BCST aoff+20(SI), bz, Z5 \
+	VFMADD231PS.BCST aoff(R12), bz, Z6     \
+	VFMADD231PS.BCST aoff+4(R12), bz, Z7   \
+	VFMADD231PS.BCST aoff+8(R12), bz, Z8   \
+	VFMADD231PS.BCST aoff+12(R12), bz, Z9  \
+	VFMADD231PS.BCST aoff+16(R12), bz, Z10 \
+	VFMADD231PS.BCST aoff+20(R12), bz, Z11
+
+packed16:
+	CMPQ       CX, $4
+	JL         loop16
+	PREFETCHT0 512(DX)
+	STEP16(0, 0, Z24)
+	PREFETCHT0 576(DX)
+	STEP16(64, 24, Z25)
+	PREFETCHT0 640(DX)
+	STEP16(128, 48, Z26)
+	PREFETCHT0 704(DX)
+	STEP16(192, 72, Z27)
+	ADDQ       $256, DX
+	ADDQ       $96, SI
+	ADDQ       $96, R12
+	ADDQ       $96, DI
+	ADDQ       $96, R13
+	SUBQ       $4, CX
+	JMP        packed16
+#undef STEP16
+
+loop16:
+	TESTQ            CX, CX
+	JZ               store16
+	PREFETCHT0       (DX)(R14*1)
+	VMOVUPS          (DX), Z24
+	VFMADD231PS.BCST (SI), Z24, Z0
+	VFMADD231PS.BCST (SI)(R8*1), Z24, Z1
+	VFMADD231PS.BCST (SI)(R8*2), Z24, Z2
+	VFMADD231PS.BCST (DI), Z24, Z3
+	VFMADD231PS.BCST (DI)(R8*1), Z24, Z4
+	VFMADD231PS.BCST (DI)(R8*2), Z24, Z5
+	VFMADD231PS.BCST (R12), Z24, Z6
+	VFMADD231PS.BCST (R12)(R8*1), Z24, Z7
+	VFMADD231PS.BCST (R12)(R8*2), Z24, Z8
+	VFMADD231PS.BCST (R13), Z24, Z9
+	VFMADD231PS.BCST (R13)(R8*1), Z24, Z10
+	VFMADD231PS.BCST (R13)(R8*2), Z24, Z11
+	ADDQ             R11, DX
+	ADDQ             R9, SI
+	ADDQ             R9, DI
+	ADDQ             R9, R12
+	ADDQ             R9, R13
+	DECQ             CX
+	JMP              loop16
+
+store16:
+	VBROADCASTSS alpha+72(FP), Z30
+	CMPQ         load+80(FP), $0
+	JEQ          overwrite16
+
+#define ROWADD16(acc) \
+	VFMADD213PS (R10), Z30, acc \
+	VMOVUPS     acc, (R10)      \
+	ADDQ        AX, R10
+	ROWADD16(Z0)
+	ROWADD16(Z1)
+	ROWADD16(Z2)
+	ROWADD16(Z3)
+	ROWADD16(Z4)
+	ROWADD16(Z5)
+	ROWADD16(Z6)
+	ROWADD16(Z7)
+	ROWADD16(Z8)
+	ROWADD16(Z9)
+	ROWADD16(Z10)
+	ROWADD16(Z11)
+#undef ROWADD16
+	VZEROUPPER
+	RET
+
+overwrite16:
+#define ROWSET16(acc) \
+	VMULPS  Z30, acc, acc \
+	VMOVUPS acc, (R10)    \
+	ADDQ    AX, R10
+	ROWSET16(Z0)
+	ROWSET16(Z1)
+	ROWSET16(Z2)
+	ROWSET16(Z3)
+	ROWSET16(Z4)
+	ROWSET16(Z5)
+	ROWSET16(Z6)
+	ROWSET16(Z7)
+	ROWSET16(Z8)
+	ROWSET16(Z9)
+	ROWSET16(Z10)
+	ROWSET16(Z11)
+#undef ROWSET16
+	VZEROUPPER
+	RET
+
 // func fmaPeak512(n int)
 // Runs n iterations of 12 independent 16-wide FMA chains (384 flops each),
 // more than 2 pipes x 4 cycles of latency need: a measure of the core's

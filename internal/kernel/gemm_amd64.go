@@ -236,11 +236,15 @@ func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 					}
 					sgemmKernel6x16(kc, a0, rs, cs, b0, rsB, &cb[ir*ldc+jr], ldc, alpha, load)
 				}
-				tile2 := func(ir, jr int) {
+				tile2 := func(ir, jr, nr int) {
 					b0, rsB := bpan(jr)
-					b1, _ := bpan(jr + gemmNR)
 					a0, rs, cs := apan(ir)
 					a1, _, _ := apan(ir + gemmMR)
+					if nr == gemmNR {
+						sgemmKernel12x16(kc, a0, a1, rs, cs, b0, rsB, &cb[ir*ldc+jr], ldc, alpha, load)
+						return
+					}
+					b1, _ := bpan(jr + gemmNR)
 					sgemmKernel12x32(kc, a0, a1, rs, cs, b0, b1, rsB, &cb[ir*ldc+jr], ldc, alpha, load)
 				}
 				// directA: few B panels, so keep them all hot and stream A
@@ -255,29 +259,39 @@ func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 
 // forTiles calls tile(ir, jr) on every 6×16 tile of an mc×nc block (ragged
 // at the bottom and right edges), or, where the AVX-512 kernels are in
-// use, tile2(ir, jr) on each full 12×32 tile and tile on the 6×16 tiles of
-// the rest. With colsOuter the tiles are visited column panel by column
-// panel (one B micro-panel reused by every A panel), else row panel by
-// row panel.
-func forTiles(mc, nc int, colsOuter bool, tile, tile2 func(ir, jr int)) {
-	m2, n2 := 0, 0 // the part covered by 12×32 tiles
+// use, tile2(ir, jr, nr) on each full 12-row tile that is 32 wide (nr =
+// 32) or, in a last full 16-wide panel, 16 wide (nr = 16), and tile on
+// the 6×16 tiles of the rest. With colsOuter the tiles are visited column
+// panel by column panel (one B micro-panel reused by every A panel), else
+// row panel by row panel.
+func forTiles(mc, nc int, colsOuter bool, tile func(ir, jr int), tile2 func(ir, jr, nr int)) {
+	m2, n2, n1 := 0, 0, 0 // rows of 12-row tiles; columns of 32-wide ones; of 32- and 16-wide ones
 	if useAVX512 {
-		m2, n2 = mc/(2*gemmMR)*(2*gemmMR), nc/(2*gemmNR)*(2*gemmNR)
-		if m2 == 0 || n2 == 0 {
-			m2, n2 = 0, 0
+		m2 = mc / (2 * gemmMR) * (2 * gemmMR)
+		n2, n1 = nc/(2*gemmNR)*(2*gemmNR), nc/gemmNR*gemmNR
+		if m2 == 0 {
+			n2, n1 = 0, 0
 		}
 	}
+	width := func(jr int) int {
+		if jr < n2 {
+			return 2 * gemmNR
+		}
+		return gemmNR
+	}
 	if colsOuter {
-		for jr := 0; jr < n2; jr += 2 * gemmNR {
+		for jr := 0; jr < n1; jr += width(jr) {
+			nr := width(jr)
 			for ir := 0; ir < m2; ir += 2 * gemmMR {
-				tile2(ir, jr)
+				tile2(ir, jr, nr)
 			}
 			for ir := m2; ir < mc; ir += gemmMR {
-				tile(ir, jr)
-				tile(ir, jr+gemmNR)
+				for j := jr; j < jr+nr; j += gemmNR {
+					tile(ir, j)
+				}
 			}
 		}
-		for jr := n2; jr < nc; jr += gemmNR {
+		for jr := n1; jr < nc; jr += gemmNR {
 			for ir := 0; ir < mc; ir += gemmMR {
 				tile(ir, jr)
 			}
@@ -285,10 +299,10 @@ func forTiles(mc, nc int, colsOuter bool, tile, tile2 func(ir, jr int)) {
 		return
 	}
 	for ir := 0; ir < m2; ir += 2 * gemmMR {
-		for jr := 0; jr < n2; jr += 2 * gemmNR {
-			tile2(ir, jr)
+		for jr := 0; jr < n1; jr += width(jr) {
+			tile2(ir, jr, width(jr))
 		}
-		for jr := n2; jr < nc; jr += gemmNR {
+		for jr := n1; jr < nc; jr += gemmNR {
 			tile(ir, jr)
 			tile(ir+gemmMR, jr)
 		}

@@ -85,7 +85,7 @@ func gemmShared(t int, transA, transB bool, m, n, k int, alpha float32, a []floa
 
 // macroTiles multiplies a packed mc×kc block of A (6-row panels) by a
 // packed kc×nc block of B (16-wide panels) into C at c, in 6×16 tiles or,
-// with the AVX-512 kernels, 12×32 tiles of two panels each (forTiles): one
+// with the AVX-512 kernels, 12×32 and 12×16 tiles (forTiles): one
 // B micro-panel stays in L1 while the A panels stream from L2. gemmBlocked
 // uses it too when it packs both operands.
 func macroTiles(ap, bp []float32, mc, nc, kc int, alpha float32, c []float32, ldc, load int) {
@@ -95,7 +95,11 @@ func macroTiles(ap, bp []float32, mc, nc, kc int, alpha float32, c []float32, ld
 			return
 		}
 		sgemmKernel6x16(kc, &ap[ir*kc], 1, gemmMR, &bp[jr*kc], gemmNR, &c[ir*ldc+jr], ldc, alpha, load)
-	}, func(ir, jr int) {
+	}, func(ir, jr, nr int) {
+		if nr == gemmNR {
+			sgemmKernel12x16(kc, &ap[ir*kc], &ap[(ir+gemmMR)*kc], 1, gemmMR, &bp[jr*kc], gemmNR, &c[ir*ldc+jr], ldc, alpha, load)
+			return
+		}
 		sgemmKernel12x32(kc, &ap[ir*kc], &ap[(ir+gemmMR)*kc], 1, gemmMR, &bp[jr*kc], &bp[(jr+gemmNR)*kc], gemmNR, &c[ir*ldc+jr], ldc, alpha, load)
 	})
 }
