@@ -238,20 +238,20 @@ func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 				}
 				tile2 := func(ir, jr, nr int) {
 					b0, rsB := bpan(jr)
+					b1 := b0
+					if nr > gemmNR {
+						b1, _ = bpan(jr + gemmNR)
+					}
 					a0, rs, cs := apan(ir)
 					a1, _, _ := apan(ir + gemmMR)
-					if nr == gemmNR {
-						sgemmKernel12x16(kc, a0, a1, rs, cs, b0, rsB, &cb[ir*ldc+jr], ldc, alpha, load)
-						return
-					}
-					b1, _ := bpan(jr + gemmNR)
-					sgemmKernel12x32(kc, a0, a1, rs, cs, b0, b1, rsB, &cb[ir*ldc+jr], ldc, alpha, load)
+					tile12(kc, a0, a1, rs, cs, b0, b1, rsB, cb[ir*ldc+jr:], ldc, mc-ir, nr, alpha, load)
 				}
 				// directA: few B panels, so keep them all hot and stream A
 				// once (rows outer). Else B is read in place: one B
 				// micro-panel stays in L1 while A panels stream from L2
-				// (columns outer).
-				forTiles(mc, nc, !directA, tile, tile2)
+				// (columns outer). A partial 12-row band needs both of its
+				// panels packed, which holds when all of A is.
+				forTiles(mc, nc, !directA, !directA, tile, tile2)
 			}
 		}
 	}
@@ -259,15 +259,20 @@ func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 
 // forTiles calls tile(ir, jr) on every 6×16 tile of an mc×nc block (ragged
 // at the bottom and right edges), or, where the AVX-512 kernels are in
-// use, tile2(ir, jr, nr) on each full 12-row tile that is 32 wide (nr =
-// 32) or, in a last full 16-wide panel, 16 wide (nr = 16), and tile on
-// the 6×16 tiles of the rest. With colsOuter the tiles are visited column
-// panel by column panel (one B micro-panel reused by every A panel), else
-// row panel by row panel.
-func forTiles(mc, nc int, colsOuter bool, tile func(ir, jr int), tile2 func(ir, jr, nr int)) {
+// use, tile2(ir, jr, nr) on each 12-row tile that is 32 wide (nr = 32)
+// or, in a last full 16-wide panel, 16 wide (nr = 16), and tile on the
+// 6×16 tiles of the rest. With partial, a last band of 7 to 11 rows is
+// run as 12-row tiles too (tile2 sees mc-ir < 12: see edgeTile2); its
+// second 6-row panel must then be packed like the first. With colsOuter
+// the tiles are visited column panel by column panel (one B micro-panel
+// reused by every A panel), else row panel by row panel.
+func forTiles(mc, nc int, colsOuter, partial bool, tile func(ir, jr int), tile2 func(ir, jr, nr int)) {
 	m2, n2, n1 := 0, 0, 0 // rows of 12-row tiles; columns of 32-wide ones; of 32- and 16-wide ones
 	if useAVX512 {
 		m2 = mc / (2 * gemmMR) * (2 * gemmMR)
+		if partial && mc-m2 > gemmMR {
+			m2 = mc
+		}
 		n2, n1 = nc/(2*gemmNR)*(2*gemmNR), nc/gemmNR*gemmNR
 		if m2 == 0 {
 			n2, n1 = 0, 0
@@ -304,12 +309,46 @@ func forTiles(mc, nc int, colsOuter bool, tile func(ir, jr int), tile2 func(ir, 
 		}
 		for jr := n1; jr < nc; jr += gemmNR {
 			tile(ir, jr)
-			tile(ir+gemmMR, jr)
+			if ir+gemmMR < mc {
+				tile(ir+gemmMR, jr)
+			}
 		}
 	}
 	for ir := m2; ir < mc; ir += gemmMR {
 		for jr := 0; jr < nc; jr += gemmNR {
 			tile(ir, jr)
+		}
+	}
+}
+
+// tile12 runs the AVX-512 kernel of width nr (16 or 32) on the 12-row
+// tile of two A panels (a0, a1; strides rs, cs) and two B panels (b0, b1;
+// row stride rsB) into C at c, or, when only mr < 12 of its rows are C's,
+// into a buffer whose first mr rows are then stored (load == 0) or added
+// to C.
+func tile12(kc int, a0, a1 *float32, rs, cs int, b0, b1 *float32, rsB int, c []float32, ldc, mr, nr int, alpha float32, load int) {
+	kern := func(c *float32, ldc, load int) {
+		if nr == gemmNR {
+			sgemmKernel12x16(kc, a0, a1, rs, cs, b0, rsB, c, ldc, alpha, load)
+		} else {
+			sgemmKernel12x32(kc, a0, a1, rs, cs, b0, b1, rsB, c, ldc, alpha, load)
+		}
+	}
+	if mr >= 2*gemmMR {
+		kern(&c[0], ldc, load)
+		return
+	}
+	var t [2 * gemmMR * 2 * gemmNR]float32
+	kern(&t[0], 2*gemmNR, 0)
+	for i := 0; i < mr; i++ {
+		cr := c[i*ldc : i*ldc+nr]
+		tr := t[i*2*gemmNR : i*2*gemmNR+nr]
+		if load == 0 {
+			copy(cr, tr)
+			continue
+		}
+		for j, v := range tr {
+			cr[j] += v
 		}
 	}
 }

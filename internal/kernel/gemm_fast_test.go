@@ -62,7 +62,7 @@ func (g *gemmCase) check(t *testing.T, name string, got, want []float32) {
 func TestSgemmOddSizes(t *testing.T) {
 	forLevels(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(11, 12))
-		dims := []int{0, 1, 5, 6, 7, 15, 16, 17, 23, 24, 25, 37, 64, 255, 257, 1023}
+		dims := []int{0, 1, 5, 6, 7, 15, 16, 17, 23, 24, 25, 32, 37, 64, 255, 257, 1023}
 		ks := []int{1, 7, 16, 255, 257, 513}
 		if testing.Short() {
 			dims = []int{0, 1, 5, 7, 16, 17, 25, 37, 257}

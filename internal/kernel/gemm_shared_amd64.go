@@ -89,18 +89,18 @@ func gemmShared(t int, transA, transB bool, m, n, k int, alpha float32, a []floa
 // B micro-panel stays in L1 while the A panels stream from L2. gemmBlocked
 // uses it too when it packs both operands.
 func macroTiles(ap, bp []float32, mc, nc, kc int, alpha float32, c []float32, ldc, load int) {
-	forTiles(mc, nc, true, func(ir, jr int) {
+	forTiles(mc, nc, true, true, func(ir, jr int) {
 		if mr, nr := min(gemmMR, mc-ir), min(gemmNR, nc-jr); mr < gemmMR || nr < gemmNR {
 			edgeTile(kc, &ap[ir*kc], 1, gemmMR, &bp[jr*kc], gemmNR, c[ir*ldc+jr:], ldc, mr, nr, alpha, load)
 			return
 		}
 		sgemmKernel6x16(kc, &ap[ir*kc], 1, gemmMR, &bp[jr*kc], gemmNR, &c[ir*ldc+jr], ldc, alpha, load)
 	}, func(ir, jr, nr int) {
-		if nr == gemmNR {
-			sgemmKernel12x16(kc, &ap[ir*kc], &ap[(ir+gemmMR)*kc], 1, gemmMR, &bp[jr*kc], gemmNR, &c[ir*ldc+jr], ldc, alpha, load)
-			return
+		b1 := &bp[jr*kc]
+		if nr > gemmNR {
+			b1 = &bp[(jr+gemmNR)*kc]
 		}
-		sgemmKernel12x32(kc, &ap[ir*kc], &ap[(ir+gemmMR)*kc], 1, gemmMR, &bp[jr*kc], &bp[(jr+gemmNR)*kc], gemmNR, &c[ir*ldc+jr], ldc, alpha, load)
+		tile12(kc, &ap[ir*kc], &ap[(ir+gemmMR)*kc], 1, gemmMR, &bp[jr*kc], b1, gemmNR, c[ir*ldc+jr:], ldc, mc-ir, nr, alpha, load)
 	})
 }
 
