@@ -6,6 +6,7 @@
 //	mrl report [flags]         the reproduction report (tables, plots, claims)
 //	mrl index build|info|search|tune  build, inspect, search index files; tune funnel plans
 //	mrl serve  --data-dir DIR  HTTP API: collections, search, embed and classify
+//	mrl version                version, VCS revision and compute kernels
 //
 // Run "mrl COMMAND -h" for the flags of a command.
 package main
@@ -39,6 +40,7 @@ Commands:
   index       build|info|search|tune index files: Flat, HNSW and funnel plans, with
               QPS, latency and recall
   serve       HTTP server: durable collections, Matryoshka search, embed and classify
+  version     the version, VCS revision and compute kernels of this binary (also --version)
 
 Run "mrl COMMAND -h" for a command's flags.
 
@@ -59,6 +61,7 @@ var commands = []command{
 	{"report", runReport},
 	{"index", runIndex},
 	{"serve", runServe},
+	{"version", runVersion},
 }
 
 func main() {
@@ -75,6 +78,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return 0
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = append([]string{"version"}, args[1:]...)
 	}
 	if err := kernel.EnvError(); err != nil {
 		fmt.Fprintf(stderr, "mrl: %v\n", err)

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gomrl/mrl/internal/kernel"
 )
 
 func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -98,5 +100,18 @@ func TestHelp(t *testing.T) {
 		if code != 0 || !strings.Contains(stderr, "Usage: mrl "+c.name) {
 			t.Errorf("mrl %s -h: exit %d, stderr %q", c.name, code, stderr)
 		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		code, stdout, stderr := runCmd(t, args...)
+		if code != 0 || !strings.HasPrefix(stdout, "mrl ") || !strings.Contains(stdout, "\ngo: go1.") ||
+			!strings.Contains(stdout, "kernels "+kernel.CurrentLevel().String()) {
+			t.Errorf("mrl %v: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)
+		}
+	}
+	if code, _, stderr := runCmd(t, "version", "extra"); code != 2 || !strings.Contains(stderr, `unexpected argument "extra"`) {
+		t.Errorf("mrl version extra: exit %d, stderr %q", code, stderr)
 	}
 }
