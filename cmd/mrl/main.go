@@ -3,6 +3,7 @@
 //	mrl quickstart             train a small MRL model on MNIST, evaluate every dim, retrieve
 //	mrl train  [flags]         train an MRL, MRL-E or FF model
 //	mrl eval   [flags] CKPT    top-1 accuracy at every nesting dim
+//	mrl embed  [flags]         embeddings of a split or an NPY file as NPY or JSONL
 //	mrl report [flags]         the reproduction report (tables, plots, claims)
 //	mrl index build|info|search|tune  build, inspect, search index files; tune funnel plans
 //	mrl serve  --data-dir DIR  HTTP API: collections, search, embed and classify
@@ -35,6 +36,8 @@ Commands:
               per-dim accuracy table and search the test set against the train set
   train       train an MRL, MRL-E or FF model on mnist, fashion-mnist or NPY files
   eval        top-1 accuracy at every nesting dim of a checkpoint (table, JSON, CSV)
+  embed       a checkpoint's embeddings of a dataset split or an NPY file, cut to a
+              prefix dim, as NPY or JSONL
   report      reproduce the paper's evaluation (MRL, MRL-E, FF-k, baselines) as a
               report folder: tables, plots, JSON, CSV and a paper-claims table
   index       build|info|search|tune index files: Flat, HNSW and funnel plans, with
@@ -58,6 +61,7 @@ var commands = []command{
 	{"quickstart", runQuickstart},
 	{"train", runTrain},
 	{"eval", runEval},
+	{"embed", runEmbed},
 	{"report", runReport},
 	{"index", runIndex},
 	{"serve", runServe},
