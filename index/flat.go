@@ -177,8 +177,9 @@ func (f *Flat) finish(h []Hit, q []float32) []Hit {
 // SearchBatch implements Searcher; it is exact.
 //
 // The queries are packed in panels of 16 and scored against six rows at a
-// time by kernel.ScanTile6x16, which applies the metric's per-row key and
-// compares the 96 keys with each query's current k-th best in registers:
+// time by kernel.ScanTile (32 queries against twelve rows with the AVX-512
+// kernels: kernel.ScanTileShape), which applies the metric's per-row key
+// and compares the keys with each query's current k-th best in registers:
 // the heap is touched only for the (rare) tiles with a hit, and no score
 // matrix is ever written out. Rows are taken in chunks that stay in the L2
 // cache while every panel passes over them; panels are spread over
@@ -198,7 +199,7 @@ func (f *Flat) SearchBatch(q []float32, ldq, dim, k int, dst [][]Hit) ([][]Hit, 
 	for i := range heaps {
 		heaps[i] = topK{h: dst[i][:0], k: k}
 	}
-	const panel = 16
+	group, panel := kernel.ScanTileShape()
 	np := (nq + panel - 1) / panel
 	qp := make([]float32, np*dim*panel)
 	thr := make([]float32, np*panel)
@@ -213,10 +214,10 @@ func (f *Flat) SearchBatch(q []float32, ldq, dim, k int, dst [][]Hit) ([][]Hit, 
 			b[p*panel+j%panel] = x
 		}
 	}
-	// Rows per chunk: about 64 KiB of prefixes, a multiple of 6.
-	chunk := max(6, 16384/dim/6*6)
+	// Rows per chunk: about 64 KiB of prefixes, a multiple of the group.
+	chunk := max(group, 16384/dim/group*group)
 	kernel.ParallelFor(np, 1, func(lo, hi int) {
-		f.scanPanels(heaps, qp[lo*dim*panel:hi*dim*panel], thr[lo*panel:hi*panel], lo*panel, dim, chunk)
+		f.scanPanels(heaps, qp[lo*dim*panel:hi*dim*panel], thr[lo*panel:hi*panel], lo*panel, dim, chunk, group, panel)
 	})
 	kernel.ParallelFor(nq, 64, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -226,27 +227,28 @@ func (f *Flat) SearchBatch(q []float32, ldq, dim, k int, dst [][]Hit) ([][]Hit, 
 	return dst, nil
 }
 
-// scanPanels runs the panels of packed queries qp (thresholds thr, first
-// query q0) over every row; see SearchBatch.
-func (f *Flat) scanPanels(heaps []topK, qp, thr []float32, q0, dim, chunk int) {
-	const panel = 16
+// scanPanels runs the panels of packed queries qp (panel queries each,
+// thresholds thr, first query q0) over every row, group rows at a time;
+// see SearchBatch.
+func (f *Flat) scanPanels(heaps []topK, qp, thr []float32, q0, dim, chunk, group, panel int) {
 	v := f.v
 	n, d, data := v.n, v.d, v.data
 	norms := v.prefixNorms(dim)
-	var c [6 * panel]float32
-	var so [12]float32
+	var cbuf [12 * 32]float32 // the largest tile
+	var sbuf [2 * 12]float32
+	c, so := cbuf[:group*panel], sbuf[:2*group]
 	var pad []float32 // the last, partial group of rows, zero-padded
 	for r0 := 0; r0 < n; r0 += chunk {
 		r1 := min(r0+chunk, n)
 		for p := 0; p < len(thr)/panel; p++ {
 			b := qp[p*dim*panel : (p+1)*dim*panel]
 			th := thr[p*panel : (p+1)*panel]
-			for g := r0; g < r1; g += 6 {
-				rows := min(6, r1-g)
+			for g := r0; g < r1; g += group {
+				rows := min(group, r1-g)
 				a, lda := data[g*d:], d
-				if rows < 6 {
+				if rows < group {
 					if pad == nil {
-						pad = make([]float32, 6*dim)
+						pad = make([]float32, group*dim)
 					}
 					clear(pad)
 					for i := 0; i < rows; i++ {
@@ -254,19 +256,19 @@ func (f *Flat) scanPanels(heaps []topK, qp, thr []float32, q0, dim, chunk int) {
 					}
 					a, lda = pad, dim
 				}
-				for i := 0; i < 6; i++ {
+				for i := 0; i < group; i++ {
 					switch {
 					case i >= rows:
-						so[i], so[6+i] = 0, float32(math.Inf(-1))
+						so[i], so[group+i] = 0, float32(math.Inf(-1))
 					case v.metric == mrl.Cosine:
-						so[i], so[6+i] = norms[g+i], 0
+						so[i], so[group+i] = norms[g+i], 0
 					case v.metric == mrl.L2:
-						so[i], so[6+i] = 2, -norms[g+i]
+						so[i], so[group+i] = 2, -norms[g+i]
 					default:
-						so[i], so[6+i] = 1, 0
+						so[i], so[group+i] = 1, 0
 					}
 				}
-				mask := kernel.ScanTile6x16(dim, a, lda, b, so[:], th, c[:])
+				mask := kernel.ScanTile(dim, a, lda, b, so, th, c)
 				for mask != 0 {
 					j := bits.TrailingZeros32(mask)
 					mask &= mask - 1

@@ -8,8 +8,10 @@
 //   - A batch of vectors is a Tensor of shape [N, D]; a batch of images is
 //     NHWC, shape [N, H, W, C], so that channels are contiguous and a
 //     convolution is one GEMM over N·H·W rows.
-//   - Linear and convolution weights follow PyTorch's layout: Linear.W is
-//     [out][in]; Conv2d.W is [outC][kh][kw][inC].
+//   - Linear.W is [out][in], PyTorch's layout. Conv2d.W is
+//     [outC][kh][kw][inC] ("OHWI", so that a convolution of NHWC images
+//     is one GEMM); PyTorch's Conv2d weight is [outC][inC][kh][kw]: permute
+//     the axes (0, 3, 1, 2) to load ours into PyTorch.
 //   - Forward returns a tensor owned by the layer and valid until the next
 //     Forward; Backward takes the gradient of the loss with respect to that
 //     output and returns the gradient with respect to the input (owned by the

@@ -95,12 +95,7 @@ func (o *SGD) Step(lr float64) {
 					w[j] -= eta * (gj + mu*vj)
 				}
 			default:
-				for j, gj := range g {
-					gj += wd * w[j]
-					vj := mu*v[j] + gj
-					v[j] = vj
-					w[j] -= eta * vj
-				}
+				kernel.SGDMomentum(w, g, v, eta, mu, wd)
 			}
 		})
 	}

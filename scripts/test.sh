@@ -14,6 +14,14 @@ stage() {
 }
 stage go test ./...
 stage go test -tags noasm ./internal/kernel ./nn ./matryoshka ./eval
+# On an AVX-512 machine the packages that choose a path by the kernel
+# level (the batched scan's tile shape) also run at the AVX2 level.
+if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
+  stage env MRL_KERNEL=avx2 go test ./index ./nn
+fi
+# The generated kernels (internal/kernel/vec_gen_amd64.*) match their
+# generator, a module of its own.
+stage bash -c 'cd internal/kernel/asm && go test ./...'
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED stages:"
   printf '  %s\n' "${failed[@]}"

@@ -9,7 +9,7 @@
 // reports the fastest single product ("gflops") and the best repetition's
 // mean ("gflops_mean"). It prints JSON lines: first
 //
-//	{"impl":"go","fma_peak_gflops":...,"gemm":"avx2-fma 6x16"}
+//	{"impl":"go","fma_peak_gflops":...,"fma_peak_lanes":16,"gemm":"avx512 12x32","kernels":"avx512"}
 //
 // then one per shape and thread count:
 //
@@ -27,6 +27,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -58,10 +59,12 @@ var shapes = []Shape{
 }
 
 type peak struct {
-	Impl  string  `json:"impl"`
-	Peak  float64 `json:"fma_peak_gflops"`
-	Gemm  string  `json:"gemm"`
-	Procs int     `json:"gomaxprocs"`
+	Impl    string  `json:"impl"`
+	Peak    float64 `json:"fma_peak_gflops"`
+	Width   int     `json:"fma_peak_lanes"` // fp32 lanes of the vectors the peak was measured with
+	Gemm    string  `json:"gemm"`
+	Kernels string  `json:"kernels"`
+	Procs   int     `json:"gomaxprocs"`
 }
 
 type result struct {
@@ -78,6 +81,9 @@ func main() {
 	reps := flag.Int("reps", 5, "repetitions per measurement; the best is kept")
 	peakTime := flag.Duration("peaktime", time.Second, "time spent measuring the FMA peak")
 	flag.Parse()
+	if err := kernel.EnvError(); err != nil {
+		fail(err)
+	}
 
 	var ts []int
 	for _, f := range strings.Split(*threadList, ",") {
@@ -96,7 +102,12 @@ func main() {
 	}
 	runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), maxOf(ts)))
 
-	emit(peak{Impl: "go", Peak: kernel.FMAPeakGFLOPS(*peakTime), Gemm: kernel.Impl, Procs: runtime.GOMAXPROCS(0)})
+	lanes := 8
+	if slices.Contains(kernel.Levels(), kernel.AVX512) {
+		lanes = 16
+	}
+	emit(peak{Impl: "go", Peak: kernel.FMAPeakGFLOPS(*peakTime), Width: lanes, Gemm: kernel.Impl,
+		Kernels: kernel.CurrentLevel().String(), Procs: runtime.GOMAXPROCS(0)})
 	r := rand.New(rand.NewPCG(1, 1))
 	for _, s := range sel {
 		a, b, c := fill(r, s.M*s.K), fill(r, s.K*s.N), make([]float32, s.M*s.N)

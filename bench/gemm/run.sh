@@ -65,6 +65,9 @@ def sh(cmd):
 
 peak = max((r["fma_peak_gflops"] for r in runs if "fma_peak_gflops" in r), default=0.0)
 gemm = next((r["gemm"] for r in runs if "gemm" in r), "?")
+kernels = next((r.get("kernels", "?") for r in runs if "gemm" in r), "?")
+lanes = next((r.get("fma_peak_lanes", 8) for r in runs if "fma_peak_gflops" in r), 8)
+chains = 12 if lanes == 16 else 10
 np_info = next((r["blas"] for r in runs if r["impl"] == "numpy" and "blas" in r), {})
 tpc = (np_info.get("threadpoolctl") or [{}])[0]
 # The best of the rounds: the fastest product and, separately, the best
@@ -95,7 +98,7 @@ print()
 print(f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}")
 print(f"- CPU: {cpu}; "
       f"load average before: {load_before}; after: {load_after}")
-print(f"- Go: {sh('go version')}; GEMM: {gemm}; 1-thread fp32 FMA peak (measured: best 0.2 ms burst of 10 independent 8-wide FMA chains): {peak:.1f} GFLOP/s")
+print(f"- Go: {sh('go version')}; kernels (MRL_KERNEL): {kernels}; GEMM: {gemm}; 1-thread fp32 FMA peak (measured with the widest vectors the CPU runs: best burst of {chains} independent {lanes}-wide FMA chains): {peak:.1f} GFLOP/s")
 print(f"- numpy {np_info.get('numpy', '?')}: OpenBLAS {tpc.get('version', '?')} {tpc.get('threading_layer', '')}, "
       f"core kernel {tpc.get('architecture', '?')} ({tpc.get('filepath') or ', '.join(np_info.get('paths', []))}); "
       f"OPENBLAS_CORETYPE={np_info.get('OPENBLAS_CORETYPE')}")

@@ -119,6 +119,9 @@ func main() {
 	flag.StringVar(&c.dir, "dir", "", "write vectors, queries and ground truth for the peers under DIR/SET/")
 	flag.Uint64Var(&c.seed, "seed", 1, "synthetic generator seed")
 	flag.Parse()
+	if err := kernel.EnvError(); err != nil {
+		fail(err)
+	}
 
 	var err error
 	if c.efs, err = parseInts(efs); err != nil {
@@ -131,7 +134,7 @@ func main() {
 		fail(fmt.Errorf("nothing to do: give -ckpt and/or -synth"))
 	}
 	runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), c.threads))
-	emit(map[string]any{"impl": "go", "info": true, "go": runtime.Version(), "gemm": kernel.Impl,
+	emit(map[string]any{"impl": "go", "info": true, "go": runtime.Version(), "gemm": kernel.Impl, "kernels": kernel.CurrentLevel().String(),
 		"gomaxprocs": runtime.GOMAXPROCS(0), "threads": c.threads})
 
 	if c.ckpt != "" {

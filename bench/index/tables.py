@@ -58,7 +58,7 @@ def main():
     print(f"- CPU: {cpu}; load average before: {load_before}; after: {load_after}")
     pin_cpu = os.environ.get("PIN_CPU", "-1")
     pin = f", the thread bound to CPU {pin_cpu}" if pin_cpu.lstrip("-").isdigit() and int(pin_cpu) >= 0 else ""
-    print(f"- Go: {go.get('go', '?')}; GEMM {go.get('gemm', '?')}; GOMAXPROCS {go.get('gomaxprocs', '?')}. "
+    print(f"- Go: {go.get('go', '?')}; kernels (MRL_KERNEL) {go.get('kernels', '?')}; GEMM {go.get('gemm', '?')}; GOMAXPROCS {go.get('gomaxprocs', '?')}. "
           f"QPS is one query at a time on one thread for every engine{pin} (ours and hnswlib: the median of 5 rounds of MINTIME/5 s, the same queries each round); recall and mAP use all queries; "
           f"batched searches and ground truth use {go.get('threads', '?')} threads")
     if fi:

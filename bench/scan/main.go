@@ -77,6 +77,9 @@ func main() {
 	dir := flag.String("dir", "", "write each size's vectors, queries and our top-k ids as NPY under DIR/NxD[_cosine]/")
 	seed := flag.Uint64("seed", 1, "generator seed")
 	flag.Parse()
+	if err := kernel.EnvError(); err != nil {
+		fail(err)
+	}
 
 	sel, err := parseSizes(*sizes)
 	if err != nil {
@@ -93,7 +96,7 @@ func main() {
 
 	bw1, bw2 := bandwidth(*bwBytes, 1, *bwReps), bandwidth(*bwBytes, 2, *bwReps)
 	emit(map[string]any{"impl": "go", "bw_gbs_1": bw1, "bw_gbs_2": bw2, "bw_bytes": *bwBytes,
-		"gemm": kernel.Impl, "go": runtime.Version(), "gomaxprocs": runtime.GOMAXPROCS(0)})
+		"gemm": kernel.Impl, "kernels": kernel.CurrentLevel().String(), "go": runtime.Version(), "gomaxprocs": runtime.GOMAXPROCS(0)})
 	debug.FreeOSMemory()
 
 	for _, s := range sel {

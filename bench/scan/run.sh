@@ -100,7 +100,7 @@ print("Exact scan, k = 10: ours (index.Flat) vs FAISS IndexFlatIP, on the same s
 print()
 print(f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}")
 print(f"- CPU: {cpu}; load average before: {load_before}; after: {load_after}")
-print(f"- Go: {go.get('go', '?')}; GEMM: {go.get('gemm', '?')}; GOMAXPROCS {go.get('gomaxprocs', '?')}")
+print(f"- Go: {go.get('go', '?')}; kernels (MRL_KERNEL): {go.get('kernels', '?')}; GEMM: {go.get('gemm', '?')}; GOMAXPROCS {go.get('gomaxprocs', '?')}")
 print(f"- streaming-read bandwidth measured by the Go program (kernel.Dot over {go.get('bw_bytes', 0) / 2**30:.2f} GiB, best pass), "
       "per size run: " + ", ".join(f"{r['bw_gbs_1']:.1f}" for r in bws) + " GB/s on 1 thread; "
       + ", ".join(f"{r['bw_gbs_2']:.1f}" for r in bws) + " GB/s on 2")

@@ -56,6 +56,7 @@ type result struct {
 	SamplesPerSec float64 `json:"samples_per_sec"`
 	Loss          float64 `json:"loss"` // of the last step, a sanity check
 	Gemm          string  `json:"gemm"`
+	Kernels       string  `json:"kernels"`
 	GOMAXPROCS    int     `json:"gomaxprocs"`
 	Params        int     `json:"params"`
 }
@@ -78,7 +79,17 @@ func main() {
 	warmup := flag.Int("warmup", 5, "untimed warm-up steps")
 	seed := flag.Uint64("seed", 1, "seed of the weights and the random batches")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed steps to this file")
+	listLevels := flag.Bool("levels", false, "print the kernel levels this machine runs (lowest first) and exit")
 	flag.Parse()
+	if *listLevels {
+		for _, l := range kernel.Levels() {
+			fmt.Println(l)
+		}
+		return
+	}
+	if err := kernel.EnvError(); err != nil {
+		fail(err)
+	}
 
 	cfg, ok := configs[*arch]
 	if !ok {
@@ -156,7 +167,7 @@ func main() {
 	out, err := json.Marshal(result{
 		Impl: "go", Model: *arch, Threads: *threads, Batch: *batch, Steps: *steps, Warmup: *warmup,
 		Seconds: sec, SamplesPerSec: float64(*steps**batch) / sec, Loss: loss,
-		Gemm: kernel.Impl, GOMAXPROCS: runtime.GOMAXPROCS(0), Params: m.NumParams(),
+		Gemm: kernel.Impl, Kernels: kernel.CurrentLevel().String(), GOMAXPROCS: runtime.GOMAXPROCS(0), Params: m.NumParams(),
 	})
 	if err != nil {
 		fail(err)

@@ -10,6 +10,8 @@
 #
 # Environment (defaults in brackets):
 #   MODELS ["mlp cnn"]  THREADS ["1 2"]  REPS [3]  BATCH [256]
+#   KERNELS [every level from avx2 up that this CPU runs]  our kernel levels
+#                       (MRL_KERNEL), each run in turn before PyTorch
 #   MLP_STEPS [30] MLP_WARMUP [5]  CNN_STEPS [12] CNN_WARMUP [3]
 #   STEPS, WARMUP       override both models' values (STEPS=2 WARMUP=1 for a smoke test)
 #   KEEP_CORETYPE=1     keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE for PyTorch (see ../peers.sh)
@@ -31,6 +33,8 @@ export OMP_WAIT_POLICY=PASSIVE # spinning OpenMP workers wreck 2-thread runs nex
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 (cd "$root" && go build -o "$tmp/train-go" ./bench/train)
+KERNELS=${KERNELS:-$("$tmp/train-go" -levels | grep -v '^generic$' | tr '\n' ' ')}
+echo "kernel levels: $KERNELS" >&2
 
 load_before=$(cat /proc/loadavg)
 echo "load before: $load_before" >&2
@@ -44,7 +48,9 @@ for model in $MODELS; do
 	for t in $THREADS; do
 		for ((r = 1; r <= REPS; r++)); do
 			args=(-model "$model" -threads "$t" -batch "$BATCH" -steps "$steps" -warmup "$warmup")
-			"$tmp/train-go" "${args[@]}" | tee -a "$out" >&2
+			for kl in $KERNELS; do
+				MRL_KERNEL=$kl "$tmp/train-go" "${args[@]}" | tee -a "$out" >&2
+			done
 			peer_env OMP_NUM_THREADS="$t" "$PY" "$here/torch_train.py" "${args[@]}" | tee -a "$out" >&2
 		done
 	done
@@ -68,7 +74,8 @@ cpu = sh("lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1")
 gov = sh("go version")
 torch = next((r for r in runs if r["impl"] == "pytorch"), {})
 blas = torch.get("blas", {})
-gemm = next((r["gemm"] for r in runs if r["impl"] == "go"), "?")
+gemm = ", ".join(dict.fromkeys(f'{r.get("kernels", "?")}: {r["gemm"]}' for r in runs if r["impl"] == "go"))
+levels = list(dict.fromkeys(r.get("kernels", "?") for r in runs if r["impl"] == "go"))
 
 keys = []
 for r in runs:
@@ -80,21 +87,29 @@ print(f"Training throughput, batch {runs[0]['batch']}, samples/s (median of {rep
 print()
 print(f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}")
 print(f"- CPU: {cpu}; load average before: {load_before}; after: {load_after}")
-print(f"- Go: {gov}; GEMM: {gemm}")
+print(f"- Go: {gov}; kernels (MRL_KERNEL) and GEMM: {gemm}")
 print(f"- PyTorch: {torch.get('torch', '?')}; BLAS: {blas.get('openblas_config', '?')} "
       f"(core {blas.get('openblas_core', '?')}; {', '.join(blas.get('paths', []))}); "
       f"OMP_WAIT_POLICY={torch.get('omp_wait_policy', '')}")
 print()
-print("| model | threads | steps (warm-up) | Go samples/s | PyTorch samples/s | ratio Go/PyTorch |")
-print("|---|---|---|---|---|---|")
+best = levels[-1]
+head = "| model | threads | steps (warm-up) | " + " | ".join(f"Go {l} samples/s" for l in levels) + " | PyTorch samples/s | ratio Go " + best + "/PyTorch |"
+if len(levels) > 1:
+    head += f" ratio {levels[-1]}/{levels[0]} |"
+print(head)
+print("|---" * (head.count("|") - 1) + "|")
 for model, t in keys:
     med = {}
-    for impl in ("go", "pytorch"):
-        xs = [r["samples_per_sec"] for r in runs if r["impl"] == impl and r["model"] == model and r["threads"] == t]
-        med[impl] = statistics.median(xs) if xs else float("nan")
+    for impl, lv in [("go", l) for l in levels] + [("pytorch", None)]:
+        xs = [r["samples_per_sec"] for r in runs if r["impl"] == impl and r["model"] == model and r["threads"] == t
+              and (lv is None or r.get("kernels", "?") == lv)]
+        med[lv or impl] = statistics.median(xs) if xs else float("nan")
     r0 = next(r for r in runs if r["model"] == model and r["threads"] == t)
-    print(f"| {model} | {t} | {r0['steps']} ({r0['warmup']}) | {med['go']:,.0f} | {med['pytorch']:,.0f} | "
-          f"{med['go'] / med['pytorch']:.2f} |")
+    row = f"| {model} | {t} | {r0['steps']} ({r0['warmup']}) | " + " | ".join(f"{med[l]:,.0f}" for l in levels)
+    row += f" | {med['pytorch']:,.0f} | {med[best] / med['pytorch']:.2f} |"
+    if len(levels) > 1:
+        row += f" {med[levels[-1]] / med[levels[0]]:.2f} |"
+    print(row)
 EOF
 )
 echo "$table"

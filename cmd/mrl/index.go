@@ -18,6 +18,7 @@ import (
 	mrl "github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/data"
 	"github.com/gomrl/mrl/index"
+	"github.com/gomrl/mrl/internal/kernel"
 	"github.com/gomrl/mrl/train"
 )
 
@@ -566,7 +567,7 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 	slices.Sort(sorted)
 	p99 := sorted[min(n-1, (99*n+99)/100-1)]
 	fmt.Fprintf(stdout, "%s: N=%d D=%d metric=%s; %d queries, k=%d, dim %d, %s\n", path, v.N(), D, v.Metric(), n, *k, dim, kind)
-	fmt.Fprintf(stdout, "QPS %.0f  mean %s  p99 %s\n", float64(n)/wall.Seconds(), fmtDur(sum/time.Duration(n)), fmtDur(p99))
+	fmt.Fprintf(stdout, "QPS %.0f  mean %s  p99 %s  (%s)\n", float64(n)/wall.Seconds(), fmtDur(sum/time.Duration(n)), fmtDur(p99), kernel.Describe())
 	for j, t := range totals {
 		fmt.Fprintf(stdout, "  stage %d: dim %d, rows in %.0f, out %.0f, mean %s\n", j+1, t.dim,
 			float64(t.in)/float64(n), float64(t.out)/float64(n), fmtDur(t.elapsed/time.Duration(n)))

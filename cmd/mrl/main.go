@@ -3,9 +3,11 @@
 //	mrl quickstart             train a small MRL model on MNIST, evaluate every dim, retrieve
 //	mrl train  [flags]         train an MRL, MRL-E or FF model
 //	mrl eval   [flags] CKPT    top-1 accuracy at every nesting dim
+//	mrl embed  [flags]         embeddings of a split or an NPY file as NPY or JSONL
 //	mrl report [flags]         the reproduction report (tables, plots, claims)
 //	mrl index build|info|search|tune  build, inspect, search index files; tune funnel plans
 //	mrl serve  --data-dir DIR  HTTP API: collections, search, embed and classify
+//	mrl version                version, VCS revision and compute kernels
 //
 // Run "mrl COMMAND -h" for the flags of a command.
 package main
@@ -20,6 +22,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/gomrl/mrl/internal/kernel"
 )
 
 const usage = `mrl: Matryoshka Representation Learning in Go
@@ -32,13 +36,20 @@ Commands:
               per-dim accuracy table and search the test set against the train set
   train       train an MRL, MRL-E or FF model on mnist, fashion-mnist or NPY files
   eval        top-1 accuracy at every nesting dim of a checkpoint (table, JSON, CSV)
+  embed       a checkpoint's embeddings of a dataset split or an NPY file, cut to a
+              prefix dim, as NPY or JSONL
   report      reproduce the paper's evaluation (MRL, MRL-E, FF-k, baselines) as a
               report folder: tables, plots, JSON, CSV and a paper-claims table
   index       build|info|search|tune index files: Flat, HNSW and funnel plans, with
               QPS, latency and recall
   serve       HTTP server: durable collections, Matryoshka search, embed and classify
+  version     the version, VCS revision and compute kernels of this binary (also --version)
 
 Run "mrl COMMAND -h" for a command's flags.
+
+Environment:
+  MRL_KERNEL  the compute kernels to use: generic, avx2 or avx512 (default: the
+              widest this CPU supports); a level the CPU lacks is refused
 `
 
 type command struct {
@@ -50,9 +61,11 @@ var commands = []command{
 	{"quickstart", runQuickstart},
 	{"train", runTrain},
 	{"eval", runEval},
+	{"embed", runEmbed},
 	{"report", runReport},
 	{"index", runIndex},
 	{"serve", runServe},
+	{"version", runVersion},
 }
 
 func main() {
@@ -69,6 +82,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return 0
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = append([]string{"version"}, args[1:]...)
+	}
+	if err := kernel.EnvError(); err != nil {
+		fmt.Fprintf(stderr, "mrl: %v\n", err)
+		return 2
 	}
 	for _, c := range commands {
 		if c.name == args[0] {

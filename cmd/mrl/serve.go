@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gomrl/mrl/internal/kernel"
 	"github.com/gomrl/mrl/server"
 )
 
@@ -117,7 +118,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: *timeout + 10*time.Second,
 		WriteTimeout: *timeout + 10*time.Second, IdleTimeout: 2 * time.Minute}
-	fmt.Fprintf(stdout, "mrl serve: listening on http://%s (data dir %s)\n", ln.Addr(), *dataDir)
+	fmt.Fprintf(stdout, "mrl serve: listening on http://%s (data dir %s; %s)\n", ln.Addr(), *dataDir, kernel.Describe())
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 

@@ -199,7 +199,7 @@ func finishTrain(ctx context.Context, f *trainFlags, tr *train.Trainer, m *model
 		return nil, nil, err
 	}
 	slog.Info("training", "model", m.Describe(), "data", f.data, "train", trainSet.N, "val", val.N,
-		"steps_per_epoch", tr.StepsPerEpoch(), "gemm", kernel.Impl, "threads", max(tr.Options.Threads, kernel.Threads()), "checkpoint", f.out)
+		"steps_per_epoch", tr.StepsPerEpoch(), "kernels", kernel.CurrentLevel(), "gemm", kernel.Impl, "threads", max(tr.Options.Threads, kernel.Threads()), "checkpoint", f.out)
 	pr := newProgress(stderr, tr.Options.BatchSize, f.quiet)
 	tr.OnStep = pr.step
 	tr.OnEpoch = func(t *train.Trainer, st train.EpochStats) error {

@@ -51,6 +51,7 @@ func BenchmarkSgemmTraining(b *testing.B) {
 		{"dW_AtB_784x1024x256", true, false, 784, 1024, 256},
 		{"dX_ABt_256x1024x2048", false, true, 256, 1024, 2048},
 		{"dX_AB_256x1024x2048", false, false, 256, 1024, 2048},
+		{"conv16_200704x16x144", false, true, 256 * 784, 16, 144},
 		{"conv_50176x32x288", false, true, 256 * 196, 32, 288},
 		{"conv_50176x64x288", false, false, 256 * 196, 64, 288},
 		{"convdW_AtB_32x288x50176", true, false, 32, 288, 256 * 196},

@@ -181,3 +181,35 @@ func colSumsDotGeneric(rows, c int, s1, s2 []float64, x, y []float32) {
 		}
 	}
 }
+
+// SGDMomentum applies one heavy-ball SGD step with weight decay to the
+// parameters w, their gradient g and momentum buffer v (PyTorch's SGD with
+// momentum mu, dampening 0, not Nesterov), over len(w) elements:
+//
+//	for i := range w {
+//		gi := g[i] + wd*w[i]
+//		v[i] = mu*v[i] + gi
+//		w[i] -= eta * v[i]
+//	}
+//
+// The assembly fuses each line's multiply and add (one rounding each).
+// It panics if g or v is shorter than w.
+func SGDMomentum(w, g, v []float32, eta, mu, wd float32) {
+	if len(g) < len(w) || len(v) < len(w) {
+		panic("kernel: SGDMomentum length mismatch")
+	}
+	if len(w) == 0 {
+		return
+	}
+	sgdMomentum(w, g[:len(w)], v[:len(w)], eta, mu, wd)
+}
+
+func sgdMomentumGeneric(w, g, v []float32, eta, mu, wd float32) {
+	g, v = g[:len(w)], v[:len(w)]
+	for i, wi := range w {
+		gi := g[i] + wd*wi
+		vi := mu*v[i] + gi
+		v[i] = vi
+		w[i] = wi - eta*vi
+	}
+}

@@ -21,3 +21,5 @@ func colSumsShifted(rows, c int, s1, s2 []float64, x, shift []float32) {
 func colSumsDot(rows, c int, s1, s2 []float64, x, y []float32) {
 	colSumsDotGeneric(rows, c, s1, s2, x, y)
 }
+
+func sgdMomentum(w, g, v []float32, eta, mu, wd float32) { sgdMomentumGeneric(w, g, v, eta, mu, wd) }

@@ -37,140 +37,174 @@ func near(a, b float32) bool {
 // NormAffine and NormBackward (dispatched) against their plain-loop twins
 // over odd row lengths, with and without h.
 func TestNormKernels(t *testing.T) {
-	r := rand.New(rand.NewPCG(7, 8))
-	for _, rows := range []int{0, 1, 3} {
-		for _, c := range []int{0, 1, 7, 8, 9, 16, 17, 33, 1024} {
-			t.Run(fmt.Sprintf("rows%d/c%d", rows, c), func(t *testing.T) {
-				n := rows * c
-				x, _ := guarded(r, n)
-				cols := make([][]float32, 4)
-				for i := range cols {
-					cols[i], _ = guarded(r, c)
-				}
-				for _, withH := range []bool{true, false} {
-					h, hFull := guarded(r, n)
-					y, yFull := guarded(r, n)
-					hw, yw := make([]float32, n), make([]float32, n)
-					hArg, hwArg := h, hw
-					if !withH {
-						hArg, hwArg = nil, nil
+	forLevels(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(7, 8))
+		for _, rows := range []int{0, 1, 3} {
+			for _, c := range []int{0, 1, 7, 8, 9, 16, 17, 33, 1024} {
+				t.Run(fmt.Sprintf("rows%d/c%d", rows, c), func(t *testing.T) {
+					n := rows * c
+					x, _ := guarded(r, n)
+					cols := make([][]float32, 4)
+					for i := range cols {
+						cols[i], _ = guarded(r, c)
 					}
-					NormAffine(rows, c, hArg, y, x, cols[0], cols[1], cols[2], cols[3])
-					normAffineGeneric(rows, c, hwArg, yw, x, cols[0], cols[1], cols[2], cols[3])
+					for _, withH := range []bool{true, false} {
+						h, hFull := guarded(r, n)
+						y, yFull := guarded(r, n)
+						hw, yw := make([]float32, n), make([]float32, n)
+						hArg, hwArg := h, hw
+						if !withH {
+							hArg, hwArg = nil, nil
+						}
+						NormAffine(rows, c, hArg, y, x, cols[0], cols[1], cols[2], cols[3])
+						normAffineGeneric(rows, c, hwArg, yw, x, cols[0], cols[1], cols[2], cols[3])
+						for i := range n {
+							if withH && !near(h[i], hw[i]) {
+								t.Fatalf("h[%d] = %v, want %v", i, h[i], hw[i])
+							}
+							if !near(y[i], yw[i]) {
+								t.Fatalf("y[%d] = %v, want %v (h %v)", i, y[i], yw[i], withH)
+							}
+						}
+						checkBands(t, "NormAffine h", hFull)
+						checkBands(t, "NormAffine y", yFull)
+					}
+					dy, _ := guarded(r, n)
+					h, _ := guarded(r, n)
+					dx, dxFull := guarded(r, n)
+					want := make([]float32, n)
+					NormBackward(rows, c, dx, dy, h, cols[0], cols[1], cols[2])
+					normBackwardGeneric(rows, c, want, dy, h, cols[0], cols[1], cols[2])
 					for i := range n {
-						if withH && !near(h[i], hw[i]) {
-							t.Fatalf("h[%d] = %v, want %v", i, h[i], hw[i])
-						}
-						if !near(y[i], yw[i]) {
-							t.Fatalf("y[%d] = %v, want %v (h %v)", i, y[i], yw[i], withH)
+						if !near(dx[i], want[i]) {
+							t.Fatalf("dx[%d] = %v, want %v", i, dx[i], want[i])
 						}
 					}
-					checkBands(t, "NormAffine h", hFull)
-					checkBands(t, "NormAffine y", yFull)
-				}
-				dy, _ := guarded(r, n)
-				h, _ := guarded(r, n)
-				dx, dxFull := guarded(r, n)
-				want := make([]float32, n)
-				NormBackward(rows, c, dx, dy, h, cols[0], cols[1], cols[2])
-				normBackwardGeneric(rows, c, want, dy, h, cols[0], cols[1], cols[2])
-				for i := range n {
-					if !near(dx[i], want[i]) {
-						t.Fatalf("dx[%d] = %v, want %v", i, dx[i], want[i])
-					}
-				}
-				checkBands(t, "NormBackward", dxFull)
-			})
+					checkBands(t, "NormBackward", dxFull)
+				})
+			}
 		}
-	}
+	})
 }
 
 // ReLU and ReLUBackward (dispatched) match their twins bit for bit,
 // including ±0, NaNs of either sign and infinities, at every length from 0
 // to 70 (the assembly's 32-, 8- and 1-wide paths).
 func TestReLUKernels(t *testing.T) {
-	r := rand.New(rand.NewPCG(9, 10))
-	special := []float32{0, float32(math.Copysign(0, -1)), float32(math.NaN()),
-		math.Float32frombits(0xffc00000), float32(math.Inf(1)), float32(math.Inf(-1)), 1e-45, -1e-45}
-	for n := range 71 {
-		x, _ := guarded(r, n)
-		for i := range x {
-			if r.IntN(3) == 0 {
-				x[i] = special[r.IntN(len(special))]
+	forLevels(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(9, 10))
+		special := []float32{0, float32(math.Copysign(0, -1)), float32(math.NaN()),
+			math.Float32frombits(0xffc00000), float32(math.Inf(1)), float32(math.Inf(-1)), 1e-45, -1e-45}
+		for n := range 71 {
+			x, _ := guarded(r, n)
+			for i := range x {
+				if r.IntN(3) == 0 {
+					x[i] = special[r.IntN(len(special))]
+				}
+			}
+			y, yFull := guarded(r, n)
+			want, wantB := make([]float32, n), make([]float32, n)
+			ReLU(y, x)
+			reluGeneric(want, x)
+			for i := range n {
+				if math.Float32bits(y[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("n %d: ReLU(%v) = %v, want %v", n, x[i], y[i], want[i])
+				}
+			}
+			checkBands(t, "ReLU", yFull)
+			dy, _ := guarded(r, n)
+			dx, dxFull := guarded(r, n)
+			ReLUBackward(dx, dy, x) // x holds every kind of value a y could
+			reluBackwardGeneric(wantB, dy, x)
+			for i := range n {
+				if math.Float32bits(dx[i]) != math.Float32bits(wantB[i]) {
+					t.Fatalf("n %d: ReLUBackward(dy %v, y %v) = %v, want %v", n, dy[i], x[i], dx[i], wantB[i])
+				}
+				w := float32(0)
+				if int32(math.Float32bits(x[i])) > 0 {
+					w = dy[i]
+				}
+				if math.Float32bits(wantB[i]) != math.Float32bits(w) {
+					t.Fatalf("twin: ReLUBackward(dy %v, y %v) = %v, want %v", dy[i], x[i], wantB[i], w)
+				}
+			}
+			checkBands(t, "ReLUBackward", dxFull)
+			for i, v := range x {
+				w := float32(0)
+				if v > 0 || v != v {
+					w = v
+				}
+				if math.Float32bits(want[i]) != math.Float32bits(w) {
+					t.Fatalf("twin: ReLU(%v) = %v, want %v", v, want[i], w)
+				}
 			}
 		}
-		y, yFull := guarded(r, n)
-		want, wantB := make([]float32, n), make([]float32, n)
-		ReLU(y, x)
-		reluGeneric(want, x)
-		for i := range n {
-			if math.Float32bits(y[i]) != math.Float32bits(want[i]) {
-				t.Fatalf("n %d: ReLU(%v) = %v, want %v", n, x[i], y[i], want[i])
-			}
-		}
-		checkBands(t, "ReLU", yFull)
-		dy, _ := guarded(r, n)
-		dx, dxFull := guarded(r, n)
-		ReLUBackward(dx, dy, x) // x holds every kind of value a y could
-		reluBackwardGeneric(wantB, dy, x)
-		for i := range n {
-			if math.Float32bits(dx[i]) != math.Float32bits(wantB[i]) {
-				t.Fatalf("n %d: ReLUBackward(dy %v, y %v) = %v, want %v", n, dy[i], x[i], dx[i], wantB[i])
-			}
-			w := float32(0)
-			if int32(math.Float32bits(x[i])) > 0 {
-				w = dy[i]
-			}
-			if math.Float32bits(wantB[i]) != math.Float32bits(w) {
-				t.Fatalf("twin: ReLUBackward(dy %v, y %v) = %v, want %v", dy[i], x[i], wantB[i], w)
-			}
-		}
-		checkBands(t, "ReLUBackward", dxFull)
-		for i, v := range x {
-			w := float32(0)
-			if v > 0 || v != v {
-				w = v
-			}
-			if math.Float32bits(want[i]) != math.Float32bits(w) {
-				t.Fatalf("twin: ReLU(%v) = %v, want %v", v, want[i], w)
-			}
-		}
-	}
+	})
 }
 
 // ColSumsShifted and ColSumsDot (dispatched) against their twins over odd
 // row lengths; they add to what s1 and s2 hold.
 func TestColSums(t *testing.T) {
-	r := rand.New(rand.NewPCG(11, 12))
-	for _, rows := range []int{0, 1, 5} {
-		for _, c := range []int{0, 1, 3, 4, 5, 8, 13, 1024} {
-			for _, prod := range []bool{false, true} {
-				x, _ := guarded(r, rows*c)
-				var y, shift []float32
-				if prod {
-					y, _ = guarded(r, rows*c)
-				} else {
-					shift, _ = guarded(r, c)
-				}
-				s1, s2 := make([]float64, c+1), make([]float64, c+1)
-				w1, w2 := make([]float64, c+1), make([]float64, c+1)
-				for j := range s1 {
-					s1[j], s2[j] = float64(j), -float64(j)
-					w1[j], w2[j] = s1[j], s2[j]
-				}
-				if prod {
-					ColSumsDot(rows, c, s1, s2, x, y)
-					colSumsDotGeneric(rows, c, w1, w2, x, y)
-				} else {
-					ColSumsShifted(rows, c, s1, s2, x, shift)
-					colSumsShiftedGeneric(rows, c, w1, w2, x, shift)
-				}
-				for j := range s1 {
-					if math.Abs(s1[j]-w1[j]) > 1e-9*(1+math.Abs(w1[j])) || math.Abs(s2[j]-w2[j]) > 1e-9*(1+math.Abs(w2[j])) {
-						t.Fatalf("rows %d c %d prod %v col %d: (%v, %v), want (%v, %v)", rows, c, prod, j, s1[j], s2[j], w1[j], w2[j])
+	forLevels(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(11, 12))
+		for _, rows := range []int{0, 1, 5} {
+			for _, c := range []int{0, 1, 3, 4, 5, 8, 13, 1024} {
+				for _, prod := range []bool{false, true} {
+					x, _ := guarded(r, rows*c)
+					var y, shift []float32
+					if prod {
+						y, _ = guarded(r, rows*c)
+					} else {
+						shift, _ = guarded(r, c)
+					}
+					s1, s2 := make([]float64, c+1), make([]float64, c+1)
+					w1, w2 := make([]float64, c+1), make([]float64, c+1)
+					for j := range s1 {
+						s1[j], s2[j] = float64(j), -float64(j)
+						w1[j], w2[j] = s1[j], s2[j]
+					}
+					if prod {
+						ColSumsDot(rows, c, s1, s2, x, y)
+						colSumsDotGeneric(rows, c, w1, w2, x, y)
+					} else {
+						ColSumsShifted(rows, c, s1, s2, x, shift)
+						colSumsShiftedGeneric(rows, c, w1, w2, x, shift)
+					}
+					for j := range s1 {
+						if math.Abs(s1[j]-w1[j]) > 1e-9*(1+math.Abs(w1[j])) || math.Abs(s2[j]-w2[j]) > 1e-9*(1+math.Abs(w2[j])) {
+							t.Fatalf("rows %d c %d prod %v col %d: (%v, %v), want (%v, %v)", rows, c, prod, j, s1[j], s2[j], w1[j], w2[j])
+						}
 					}
 				}
 			}
 		}
-	}
+	})
+}
+
+func TestSGDMomentum(t *testing.T) {
+	forLevels(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(21, 22))
+		for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 1000} {
+			wFull, w := withGuard(r, n)
+			gFull, g := withGuard(r, n)
+			vFull, v := withGuard(r, n)
+			wantW, wantV := append([]float32(nil), w...), append([]float32(nil), v...)
+			const eta, mu, wd = 0.05, 0.9, 5e-4
+			for i := range wantW {
+				gi := float64(g[i]) + wd*float64(wantW[i])
+				vi := mu*float64(wantV[i]) + gi
+				wantV[i] = float32(vi)
+				wantW[i] = float32(float64(wantW[i]) - eta*vi)
+			}
+			SGDMomentum(w, g, v, eta, mu, wd)
+			checkGuard(t, wFull, "SGDMomentum w")
+			checkGuard(t, gFull, "SGDMomentum g")
+			checkGuard(t, vFull, "SGDMomentum v")
+			for i := range w {
+				if !closeTo(w[i], float64(wantW[i]), 4) || !closeTo(v[i], float64(wantV[i]), 4) {
+					t.Fatalf("n=%d i=%d: w, v = %v, %v; want %v, %v", n, i, w[i], v[i], wantW[i], wantV[i])
+				}
+			}
+		}
+	})
 }

@@ -15,8 +15,6 @@ import "sync"
 const (
 	gemmMR = 6
 	gemmNR = 16
-	kcMax  = 256  // kc×16 floats of B = 16 KiB, half of L1d
-	mcMax  = 144  // mc×kc floats of A = 144 KiB, under half of L2
 	ncMax  = 3072 // kc×nc floats of B = 3 MiB
 	// Below these sizes the kernel reads A (resp. B) in place, unpacked.
 	directAMaxN = 64
@@ -38,6 +36,19 @@ const (
 	gemmSharedMinRows = 8 * gemmMR
 	gemmSharedMaxCols = 256
 )
+
+// The k and m blocking of the level in use (useLevel sets them): at most
+// kcMax rows of B and kcMax columns of A per packed block, mcMax rows of A.
+var kcMax, mcMax = kcAVX2, mcAVX2
+
+const (
+	kcAVX2 = 256 // kc×16 floats of B = 16 KiB, half of L1d
+	mcAVX2 = 144 // mc×kc floats of A = 144 KiB, under half of L2
+)
+
+// kcAVX512 and mcAVX512 block for the 12×32 kernel: its B micro-panel is
+// 32×kc floats (24 KiB at kc = 192, half of Zen 5's 48 KiB L1d).
+var kcAVX512, mcAVX512 = 192, 144
 
 // gemmBufs are the packing buffers of one goroutine, reused via gemmPool.
 type gemmBufs struct {
@@ -200,40 +211,144 @@ func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 					macroTiles(ap, bp, mc, nc, kc, alpha, cb, ldc, load)
 					continue
 				}
+				// Pointers to the 6-row panel of A at row ir (rs, cs: its
+				// strides) and to the 16-wide panel of B at column jr (rsB:
+				// its row stride), in place where the panel is full and
+				// unpacked, else in the packing buffers.
+				apan := func(ir int) (p *float32, rs, cs int) {
+					if directA && mc-ir >= gemmMR {
+						return &a[(ic+ir)*rsA+pc*csA], rsA, csA
+					}
+					return &ap[ir*kc], 1, gemmMR
+				}
+				bpan := func(jr int) (p *float32, rsB int) {
+					if directB && nc-jr >= gemmNR {
+						return &b[pc*ldb+jc+jr], ldb
+					}
+					return &bp[jr*kc], gemmNR
+				}
 				tile := func(ir, jr int) {
-					nr := min(gemmNR, nc-jr)
-					bpan, rsB := &bp[jr*kc], gemmNR
-					if directB && nr == gemmNR {
-						bpan, rsB = &b[pc*ldb+jc+jr], ldb
-					}
-					mr := min(gemmMR, mc-ir)
-					apan, rs, cs := &ap[ir*kc], 1, gemmMR
-					if directA && mr == gemmMR {
-						apan, rs, cs = &a[(ic+ir)*rsA+pc*csA], rsA, csA
-					}
-					if mr == gemmMR && nr == gemmNR {
-						sgemmKernel6x16(kc, apan, rs, cs, bpan, rsB, &cb[ir*ldc+jr], ldc, alpha, load)
+					b0, rsB := bpan(jr)
+					a0, rs, cs := apan(ir)
+					if mr, nr := min(gemmMR, mc-ir), min(gemmNR, nc-jr); mr < gemmMR || nr < gemmNR {
+						edgeTile(kc, a0, rs, cs, b0, rsB, cb[ir*ldc+jr:], ldc, mr, nr, alpha, load)
 						return
 					}
-					edgeTile(kc, apan, rs, cs, bpan, rsB, cb[ir*ldc+jr:], ldc, mr, nr, alpha, load)
+					sgemmKernel6x16(kc, a0, rs, cs, b0, rsB, &cb[ir*ldc+jr], ldc, alpha, load)
 				}
-				if directA {
-					// Few B panels: keep them all hot and stream A once.
-					for ir := 0; ir < mc; ir += gemmMR {
-						for jr := 0; jr < nc; jr += gemmNR {
-							tile(ir, jr)
-						}
+				tile2 := func(ir, jr, nr int) {
+					b0, rsB := bpan(jr)
+					b1 := b0
+					if nr > gemmNR {
+						b1, _ = bpan(jr + gemmNR)
 					}
-					continue
+					a0, rs, cs := apan(ir)
+					a1, _, _ := apan(ir + gemmMR)
+					tile12(kc, a0, a1, rs, cs, b0, b1, rsB, cb[ir*ldc+jr:], ldc, mc-ir, nr, alpha, load)
 				}
-				// B read in place: one B micro-panel stays in L1 while A
-				// panels stream from L2.
-				for jr := 0; jr < nc; jr += gemmNR {
-					for ir := 0; ir < mc; ir += gemmMR {
-						tile(ir, jr)
-					}
+				// directA: few B panels, so keep them all hot and stream A
+				// once (rows outer). Else B is read in place: one B
+				// micro-panel stays in L1 while A panels stream from L2
+				// (columns outer). A partial 12-row band needs both of its
+				// panels packed, which holds when all of A is.
+				forTiles(mc, nc, !directA, !directA, tile, tile2)
+			}
+		}
+	}
+}
+
+// forTiles calls tile(ir, jr) on every 6×16 tile of an mc×nc block (ragged
+// at the bottom and right edges), or, where the AVX-512 kernels are in
+// use, tile2(ir, jr, nr) on each 12-row tile that is 32 wide (nr = 32)
+// or, in a last full 16-wide panel, 16 wide (nr = 16), and tile on the
+// 6×16 tiles of the rest. With partial, a last band of 7 to 11 rows is
+// run as 12-row tiles too (tile2 sees mc-ir < 12: see edgeTile2); its
+// second 6-row panel must then be packed like the first. With colsOuter
+// the tiles are visited column panel by column panel (one B micro-panel
+// reused by every A panel), else row panel by row panel.
+func forTiles(mc, nc int, colsOuter, partial bool, tile func(ir, jr int), tile2 func(ir, jr, nr int)) {
+	m2, n2, n1 := 0, 0, 0 // rows of 12-row tiles; columns of 32-wide ones; of 32- and 16-wide ones
+	if useAVX512 {
+		m2 = mc / (2 * gemmMR) * (2 * gemmMR)
+		if partial && mc-m2 > gemmMR {
+			m2 = mc
+		}
+		n2, n1 = nc/(2*gemmNR)*(2*gemmNR), nc/gemmNR*gemmNR
+		if m2 == 0 {
+			n2, n1 = 0, 0
+		}
+	}
+	width := func(jr int) int {
+		if jr < n2 {
+			return 2 * gemmNR
+		}
+		return gemmNR
+	}
+	if colsOuter {
+		for jr := 0; jr < n1; jr += width(jr) {
+			nr := width(jr)
+			for ir := 0; ir < m2; ir += 2 * gemmMR {
+				tile2(ir, jr, nr)
+			}
+			for ir := m2; ir < mc; ir += gemmMR {
+				for j := jr; j < jr+nr; j += gemmNR {
+					tile(ir, j)
 				}
 			}
+		}
+		for jr := n1; jr < nc; jr += gemmNR {
+			for ir := 0; ir < mc; ir += gemmMR {
+				tile(ir, jr)
+			}
+		}
+		return
+	}
+	for ir := 0; ir < m2; ir += 2 * gemmMR {
+		for jr := 0; jr < n1; jr += width(jr) {
+			tile2(ir, jr, width(jr))
+		}
+		for jr := n1; jr < nc; jr += gemmNR {
+			tile(ir, jr)
+			if ir+gemmMR < mc {
+				tile(ir+gemmMR, jr)
+			}
+		}
+	}
+	for ir := m2; ir < mc; ir += gemmMR {
+		for jr := 0; jr < nc; jr += gemmNR {
+			tile(ir, jr)
+		}
+	}
+}
+
+// tile12 runs the AVX-512 kernel of width nr (16 or 32) on the 12-row
+// tile of two A panels (a0, a1; strides rs, cs) and two B panels (b0, b1;
+// row stride rsB) into C at c, or, when only mr < 12 of its rows are C's,
+// into a buffer whose first mr rows are then stored (load == 0) or added
+// to C.
+func tile12(kc int, a0, a1 *float32, rs, cs int, b0, b1 *float32, rsB int, c []float32, ldc, mr, nr int, alpha float32, load int) {
+	kern := func(c *float32, ldc, load int) {
+		if nr == gemmNR {
+			sgemmKernel12x16(kc, a0, a1, rs, cs, b0, rsB, c, ldc, alpha, load)
+		} else {
+			sgemmKernel12x32(kc, a0, a1, rs, cs, b0, b1, rsB, c, ldc, alpha, load)
+		}
+	}
+	if mr >= 2*gemmMR {
+		kern(&c[0], ldc, load)
+		return
+	}
+	var t [2 * gemmMR * 2 * gemmNR]float32
+	kern(&t[0], 2*gemmNR, 0)
+	for i := 0; i < mr; i++ {
+		cr := c[i*ldc : i*ldc+nr]
+		tr := t[i*2*gemmNR : i*2*gemmNR+nr]
+		if load == 0 {
+			copy(cr, tr)
+			continue
+		}
+		for j, v := range tr {
+			cr[j] += v
 		}
 	}
 }

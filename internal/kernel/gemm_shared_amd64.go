@@ -26,16 +26,23 @@ func gemmShared(t int, transA, transB bool, m, n, k int, alpha float32, a []floa
 	shared := gemmPool.Get().(*gemmBufs)
 	defer gemmPool.Put(shared)
 	shared.b = grow(shared.b, 2*bsz)
-	panels := (m + gemmMR - 1) / gemmMR
+	// The goroutines' rows and their blocks of A come in whole tiles: 6
+	// rows, or 12 with the AVX-512 kernel (else every block would end in
+	// a 6-row remainder run by the narrower kernel).
+	unit := gemmMR
+	if useAVX512 {
+		unit = 2 * gemmMR
+	}
+	panels := (m + unit - 1) / unit
 	bar := newSpinBarrier(t)
 
 	work := func(id int) {
-		r0 := id * panels / t * gemmMR
-		r1 := min((id+1)*panels/t*gemmMR, m)
-		// Blocks of A of equal height (whole panels), at most mcMax.
+		r0 := id * panels / t * unit
+		r1 := min((id+1)*panels/t*unit, m)
+		// Blocks of A of equal height (whole tiles), at most mcMax.
 		rows := max(r1-r0, 1)
 		nb := (rows + mcMax - 1) / mcMax
-		mcs := roundUp((rows+nb-1)/nb, gemmMR)
+		mcs := roundUp((rows+nb-1)/nb, unit)
 		bufs := gemmPool.Get().(*gemmBufs)
 		defer gemmPool.Put(bufs)
 		bufs.a = grow(bufs.a, kcs*roundUp(mcs, gemmMR)+2) // +2: packA6's overrun
@@ -77,21 +84,24 @@ func gemmShared(t int, transA, transB bool, m, n, k int, alpha float32, a []floa
 }
 
 // macroTiles multiplies a packed mc×kc block of A (6-row panels) by a
-// packed kc×nc block of B (16-wide panels) into C at c: one B micro-panel
-// stays in L1 while the A panels stream from L2. gemmBlocked uses it too
-// when it packs both operands.
+// packed kc×nc block of B (16-wide panels) into C at c, in 6×16 tiles or,
+// with the AVX-512 kernels, 12×32 and 12×16 tiles (forTiles): one
+// B micro-panel stays in L1 while the A panels stream from L2. gemmBlocked
+// uses it too when it packs both operands.
 func macroTiles(ap, bp []float32, mc, nc, kc int, alpha float32, c []float32, ldc, load int) {
-	for jr := 0; jr < nc; jr += gemmNR {
-		nr := min(gemmNR, nc-jr)
-		for ir := 0; ir < mc; ir += gemmMR {
-			mr := min(gemmMR, mc-ir)
-			if mr == gemmMR && nr == gemmNR {
-				sgemmKernel6x16(kc, &ap[ir*kc], 1, gemmMR, &bp[jr*kc], gemmNR, &c[ir*ldc+jr], ldc, alpha, load)
-				continue
-			}
+	forTiles(mc, nc, true, true, func(ir, jr int) {
+		if mr, nr := min(gemmMR, mc-ir), min(gemmNR, nc-jr); mr < gemmMR || nr < gemmNR {
 			edgeTile(kc, &ap[ir*kc], 1, gemmMR, &bp[jr*kc], gemmNR, c[ir*ldc+jr:], ldc, mr, nr, alpha, load)
+			return
 		}
-	}
+		sgemmKernel6x16(kc, &ap[ir*kc], 1, gemmMR, &bp[jr*kc], gemmNR, &c[ir*ldc+jr], ldc, alpha, load)
+	}, func(ir, jr, nr int) {
+		b1 := &bp[jr*kc]
+		if nr > gemmNR {
+			b1 = &bp[(jr+gemmNR)*kc]
+		}
+		tile12(kc, &ap[ir*kc], &ap[(ir+gemmMR)*kc], 1, gemmMR, &bp[jr*kc], b1, gemmNR, c[ir*ldc+jr:], ldc, mc-ir, nr, alpha, load)
+	})
 }
 
 // spinBarrier makes n goroutines wait for each other. The waits of a

@@ -54,7 +54,9 @@ func Im2colNHWC(dst, src []float32, n, h, w, c, kh, kw, stride, pad int) {
 
 // Col2imNHWC is the adjoint of Im2colNHWC: it adds every entry of the patch
 // matrix src back into the image position it was read from, accumulating
-// into dst (n×h×w×c). Entries that came from padding are dropped.
+// into dst (n×h×w×c). Entries that came from padding are dropped. The
+// additions run through the vector Axpy, a kernel row at a time where it
+// lies inside the image.
 func Col2imNHWC(dst, src []float32, n, h, w, c, kh, kw, stride, pad int) {
 	oh, ow := ConvOut(h, kh, stride, pad), ConvOut(w, kw, stride, pad)
 	cols := kh * kw * c
@@ -72,16 +74,19 @@ func Col2imNHWC(dst, src []float32, n, h, w, c, kh, kw, stride, pad int) {
 						if iy < 0 || iy >= h {
 							continue
 						}
+						ix0 := ox*stride - pad
+						if ix0 >= 0 && ix0+kw <= w {
+							// The whole kernel row is inside: one
+							// contiguous vector add.
+							axpy(1, row[ky*kw*c:(ky+1)*kw*c], dst[((b*h+iy)*w+ix0)*c:((b*h+iy)*w+ix0+kw)*c])
+							continue
+						}
 						for kx := 0; kx < kw; kx++ {
-							ix := ox*stride - pad + kx
+							ix := ix0 + kx
 							if ix < 0 || ix >= w {
 								continue
 							}
-							d := dst[((b*h+iy)*w+ix)*c : ((b*h+iy)*w+ix+1)*c]
-							s := row[(ky*kw+kx)*c : (ky*kw+kx+1)*c]
-							for i := range d {
-								d[i] += s[i]
-							}
+							axpy(1, row[(ky*kw+kx)*c:(ky*kw+kx+1)*c], dst[((b*h+iy)*w+ix)*c:((b*h+iy)*w+ix+1)*c])
 						}
 					}
 				}

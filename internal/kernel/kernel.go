@@ -14,8 +14,13 @@
 //
 // Every kernel has a plain-Go definition in its doc comment and a pure-Go
 // implementation that the tests use as the reference. Faster
-// implementations may be chosen at start-up by CPU feature detection; the
-// build tag noasm forces the pure-Go ones.
+// implementations are chosen once at start-up by CPU feature detection, as
+// a Level: Generic (pure Go), AVX2 (8-wide, a 6×16 SGEMM tile) or AVX512
+// (16-wide, a 12×32 tile, opmask tails, VNNI int8). The environment
+// variable MRL_KERNEL overrides the choice (see Level and EnvError),
+// SetLevel switches it for tests and benchmarks, and the build tag noasm
+// forces the pure-Go kernels. The kernels whose AVX2 and AVX-512 versions
+// differ only in width are generated from one avo program (gen.go).
 package kernel
 
 import (

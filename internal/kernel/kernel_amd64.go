@@ -3,7 +3,7 @@
 package kernel
 
 // The assembly kernels of kernel_amd64.s. They need AVX2 and FMA; callers
-// check hasAVX2FMA first. Lengths are checked by the exported wrappers.
+// check useAVX2 first. Lengths are checked by the exported wrappers.
 
 // sgemmKernel6x16 computes the 6×16 tile
 //
@@ -22,21 +22,6 @@ package kernel
 //
 //go:noescape
 func sgemmKernel6x16(k int, a *float32, rsA, csA int, b *float32, rsB int, c *float32, ldc int, alpha float32, load int)
-
-// dotAVX2 is dotGeneric; len(y) >= len(x).
-//
-//go:noescape
-func dotAVX2(x, y []float32) float32
-
-// sqL2AVX2 is sqL2Generic; len(y) >= len(x).
-//
-//go:noescape
-func sqL2AVX2(x, y []float32) float32
-
-// axpyAVX2 is axpyGeneric; len(y) >= len(x).
-//
-//go:noescape
-func axpyAVX2(alpha float32, x, y []float32)
 
 // fmaPeak runs n iterations of 10 independent 8-wide FMA chains, 160
 // flops per iteration, to measure the core's peak FMA throughput.

@@ -13,102 +13,106 @@ import (
 // writes nothing past the panels but the 2 floats of slack gemmBlocked
 // allocates.
 func TestPackA(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
-	for _, transA := range []bool{false, true} {
-		for _, mc := range []int{1, 5, 6, 7, 12, 13, 144} {
-			for _, kc := range []int{1, 7, 8, 9, 16, 23, 256} {
-				t.Run(fmt.Sprintf("tA=%v/mc%d/kc%d", transA, mc, kc), func(t *testing.T) {
-					const ic, pc = 3, 5
-					rows, cols := ic+mc+2, pc+kc+3 // A stored as rows×cols (op(A) = A or Aᵀ)
-					if transA {
-						rows, cols = pc+kc+2, ic+mc+3
-					}
-					lda := cols + 1
-					a := randSlice(r, rows*lda)
-					opA := func(i, p int) float32 {
+	forLevels(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(3, 4))
+		for _, transA := range []bool{false, true} {
+			for _, mc := range []int{1, 5, 6, 7, 12, 13, 144} {
+				for _, kc := range []int{1, 7, 8, 9, 16, 23, 256} {
+					t.Run(fmt.Sprintf("tA=%v/mc%d/kc%d", transA, mc, kc), func(t *testing.T) {
+						const ic, pc = 3, 5
+						rows, cols := ic+mc+2, pc+kc+3 // A stored as rows×cols (op(A) = A or Aᵀ)
 						if transA {
-							return a[p*lda+i]
+							rows, cols = pc+kc+2, ic+mc+3
 						}
-						return a[i*lda+p]
-					}
-					n := roundUp(mc, gemmMR) * kc
-					dst := make([]float32, n+2+guard)
-					for i := range dst {
-						dst[i] = 99
-					}
-					packA(dst, transA, a, lda, ic, pc, mc, kc)
-					for ir := 0; ir < mc; ir += gemmMR {
-						for p := 0; p < kc; p++ {
-							for i := 0; i < gemmMR; i++ {
-								want := float32(0)
-								if ir+i < mc {
-									want = opA(ic+ir+i, pc+p)
-								}
-								if got := dst[ir*kc+p*gemmMR+i]; got != want {
-									t.Fatalf("panel %d p %d row %d: %v, want %v", ir/gemmMR, p, i, got, want)
+						lda := cols + 1
+						a := randSlice(r, rows*lda)
+						opA := func(i, p int) float32 {
+							if transA {
+								return a[p*lda+i]
+							}
+							return a[i*lda+p]
+						}
+						n := roundUp(mc, gemmMR) * kc
+						dst := make([]float32, n+2+guard)
+						for i := range dst {
+							dst[i] = 99
+						}
+						packA(dst, transA, a, lda, ic, pc, mc, kc)
+						for ir := 0; ir < mc; ir += gemmMR {
+							for p := 0; p < kc; p++ {
+								for i := 0; i < gemmMR; i++ {
+									want := float32(0)
+									if ir+i < mc {
+										want = opA(ic+ir+i, pc+p)
+									}
+									if got := dst[ir*kc+p*gemmMR+i]; got != want {
+										t.Fatalf("panel %d p %d row %d: %v, want %v", ir/gemmMR, p, i, got, want)
+									}
 								}
 							}
 						}
-					}
-					for i := n + 2; i < len(dst); i++ {
-						if dst[i] != 99 {
-							t.Fatalf("dst[%d] (past the panels and slack) written: %v", i, dst[i])
+						for i := n + 2; i < len(dst); i++ {
+							if dst[i] != 99 {
+								t.Fatalf("dst[%d] (past the panels and slack) written: %v", i, dst[i])
+							}
 						}
-					}
-				})
+					})
+				}
 			}
 		}
-	}
+	})
 }
 
 // packB (with its assembly for full panels) lays out every block as the
 // plain loop of its doc comment does, zero columns past nc, and writes
 // nothing past the panels.
 func TestPackB(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
-	for _, transB := range []bool{false, true} {
-		for _, nc := range []int{1, 15, 16, 17, 32, 50} {
-			for _, kc := range []int{1, 7, 8, 9, 16, 23, 256} {
-				t.Run(fmt.Sprintf("tB=%v/nc%d/kc%d", transB, nc, kc), func(t *testing.T) {
-					const pc, jc = 4, 3
-					rows, cols := pc+kc+2, jc+nc+3 // B stored as rows×cols (op(B) = B or Bᵀ)
-					if transB {
-						rows, cols = jc+nc+2, pc+kc+3
-					}
-					ldb := cols + 1
-					b := randSlice(r, rows*ldb)
-					opB := func(p, j int) float32 {
+	forLevels(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(5, 6))
+		for _, transB := range []bool{false, true} {
+			for _, nc := range []int{1, 15, 16, 17, 32, 50} {
+				for _, kc := range []int{1, 7, 8, 9, 16, 23, 256} {
+					t.Run(fmt.Sprintf("tB=%v/nc%d/kc%d", transB, nc, kc), func(t *testing.T) {
+						const pc, jc = 4, 3
+						rows, cols := pc+kc+2, jc+nc+3 // B stored as rows×cols (op(B) = B or Bᵀ)
 						if transB {
-							return b[j*ldb+p]
+							rows, cols = jc+nc+2, pc+kc+3
 						}
-						return b[p*ldb+j]
-					}
-					n := roundUp(nc, gemmNR) * kc
-					dst := make([]float32, n+guard)
-					for i := range dst {
-						dst[i] = 99
-					}
-					packB(dst, transB, b, ldb, pc, jc, kc, nc)
-					for jr := 0; jr < nc; jr += gemmNR {
-						for p := 0; p < kc; p++ {
-							for j := 0; j < gemmNR; j++ {
-								want := float32(0)
-								if jr+j < nc {
-									want = opB(pc+p, jc+jr+j)
-								}
-								if got := dst[jr*kc+p*gemmNR+j]; got != want {
-									t.Fatalf("panel %d p %d column %d: %v, want %v", jr/gemmNR, p, j, got, want)
+						ldb := cols + 1
+						b := randSlice(r, rows*ldb)
+						opB := func(p, j int) float32 {
+							if transB {
+								return b[j*ldb+p]
+							}
+							return b[p*ldb+j]
+						}
+						n := roundUp(nc, gemmNR) * kc
+						dst := make([]float32, n+guard)
+						for i := range dst {
+							dst[i] = 99
+						}
+						packB(dst, transB, b, ldb, pc, jc, kc, nc)
+						for jr := 0; jr < nc; jr += gemmNR {
+							for p := 0; p < kc; p++ {
+								for j := 0; j < gemmNR; j++ {
+									want := float32(0)
+									if jr+j < nc {
+										want = opB(pc+p, jc+jr+j)
+									}
+									if got := dst[jr*kc+p*gemmNR+j]; got != want {
+										t.Fatalf("panel %d p %d column %d: %v, want %v", jr/gemmNR, p, j, got, want)
+									}
 								}
 							}
 						}
-					}
-					for i := n; i < len(dst); i++ {
-						if dst[i] != 99 {
-							t.Fatalf("dst[%d] (past the panels) written: %v", i, dst[i])
+						for i := n; i < len(dst); i++ {
+							if dst[i] != 99 {
+								t.Fatalf("dst[%d] (past the panels) written: %v", i, dst[i])
+							}
 						}
-					}
-				})
+					})
+				}
 			}
 		}
-	}
+	})
 }

@@ -138,6 +138,70 @@ func ScanTile6x16(k int, a []float32, lda int, b, so, thr, c []float32) uint32 {
 	return scanTile6x16(k, a, lda, b, so, thr, c)
 }
 
+// ScanTileShape returns the rows and queries of the tile that ScanTile
+// scores at the kernel level in use: 12 × 32 with the AVX-512 kernels, 6 ×
+// 16 otherwise. A caller packs its queries in panels of that many and
+// takes rows in groups of that many; it must not change the level (see
+// SetLevel) while it scans.
+func ScanTileShape() (rows, queries int) { return scanTileShape() }
+
+// ScanTile is ScanTile6x16 for the tile shape of the level in use
+// (ScanTileShape: R rows × Q queries): it scores R rows of a (lda apart)
+// against Q queries packed in b (element p of query j at b[p*Q+j]) over k
+// elements, stores the keys so[i]·dot + so[R+i] in c[i*Q+j] and returns
+// the mask of the queries for which some key exceeds thr[j]:
+//
+//	var mask uint32
+//	for i := 0; i < R; i++ {
+//		for j := 0; j < Q; j++ {
+//			var s float32
+//			for p := 0; p < k; p++ {
+//				s += a[i*lda+p] * b[p*Q+j]
+//			}
+//			c[i*Q+j] = so[i]*s + so[R+i]
+//			if c[i*Q+j] > thr[j] {
+//				mask |= 1 << j
+//			}
+//		}
+//	}
+//	return mask
+//
+// It panics if a slice is too short (k >= 1, lda >= k).
+func ScanTile(k int, a []float32, lda int, b, so, thr, c []float32) uint32 {
+	rows, qs := scanTileShape()
+	if k < 1 || lda < k || len(a) < (rows-1)*lda+k || len(b) < qs*k || len(so) < 2*rows || len(thr) < qs || len(c) < rows*qs {
+		panic("kernel: ScanTile length mismatch")
+	}
+	if rows == 6 {
+		return scanTile6x16(k, a, lda, b, so, thr, c)
+	}
+	return scanTile12x32(k, a, lda, b, so, thr, c)
+}
+
+// scanTileGeneric is ScanTile's loop for a rows × qs tile.
+func scanTileGeneric(rows, qs, k int, a []float32, lda int, b, so, thr, c []float32) uint32 {
+	var mask uint32
+	acc := make([]float32, qs)
+	for i := 0; i < rows; i++ {
+		row := a[i*lda : i*lda+k]
+		clear(acc)
+		for p, x := range row {
+			col := b[p*qs : p*qs+qs]
+			for j := range acc {
+				acc[j] += x * col[j]
+			}
+		}
+		for j, s := range acc {
+			v := so[i]*s + so[rows+i]
+			c[i*qs+j] = v
+			if v > thr[j] {
+				mask |= 1 << j
+			}
+		}
+	}
+	return mask
+}
+
 func scanTile6x16Generic(k int, a []float32, lda int, b, so, thr, c []float32) uint32 {
 	var mask uint32
 	for i := 0; i < 6; i++ {

@@ -21,7 +21,7 @@ func dotBlocks16AVX2(dst, q, blk []float32, bar float32, masks []uint16) int
 // alone left 10-20% of the bandwidth unused (1M × 256 and 1M × 128 cosine,
 // 2026-11-27).
 func dotRows(dst, q, x []float32, ldx int) float32 {
-	if !hasAVX2FMA {
+	if !useAVX2 {
 		return dotRowsGeneric(dst, q, x, ldx)
 	}
 	best := float32(math.Inf(-1))
@@ -32,7 +32,12 @@ func dotRows(dst, q, x []float32, ldx int) float32 {
 		if i+ahead < len(dst) && len(q) > 0 {
 			prefetch(unsafe.Pointer(&x[(i+ahead)*ldx]), len(q)*4)
 		}
-		s := dotAVX2(q, x[i*ldx:i*ldx+len(q)])
+		var s float32
+		if useAVX512 {
+			s = dotAVX512(q, x[i*ldx:i*ldx+len(q)])
+		} else {
+			s = dotAVX2(q, x[i*ldx:i*ldx+len(q)])
+		}
 		dst[i] = s
 		best = max(best, s)
 	}
@@ -44,8 +49,41 @@ func dotRows(dst, q, x []float32, ldx int) float32 {
 //go:noescape
 func scanTile6x16AVX2(k int, a *float32, lda int, b *float32, so, thr, c *float32) uint32
 
+// scanTile6x16AVX512 is scanTile6x16AVX2 with zmm registers.
+//
+//go:noescape
+func scanTile6x16AVX512(k int, a *float32, lda int, b *float32, so, thr, c *float32) uint32
+
+// scanTile12x32AVX512 is scanTileGeneric for a 12×32 tile on pointers;
+// see ScanTile.
+//
+//go:noescape
+func scanTile12x32AVX512(k int, a *float32, lda int, b *float32, so, thr, c *float32) uint32
+
+func scanTileShape() (rows, queries int) {
+	if useAVX512 {
+		return 12, 32
+	}
+	return 6, 16
+}
+
+func scanTile12x32(k int, a []float32, lda int, b, so, thr, c []float32) uint32 {
+	if useAVX512 {
+		return scanTile12x32AVX512(k, &a[0], lda, &b[0], &so[0], &thr[0], &c[0])
+	}
+	return scanTileGeneric(12, 32, k, a, lda, b, so, thr, c)
+}
+
+// dotBlocks16AVX512 is dotBlocks16AVX2 with zmm registers.
+//
+//go:noescape
+func dotBlocks16AVX512(dst, q, blk []float32, bar float32, masks []uint16) int
+
 func scanTile6x16(k int, a []float32, lda int, b, so, thr, c []float32) uint32 {
-	if hasAVX2FMA {
+	if useAVX512 {
+		return scanTile6x16AVX512(k, &a[0], lda, &b[0], &so[0], &thr[0], &c[0])
+	}
+	if useAVX2 {
 		return scanTile6x16AVX2(k, &a[0], lda, &b[0], &so[0], &thr[0], &c[0])
 	}
 	return scanTile6x16Generic(k, a, lda, b, so, thr, c)
@@ -58,7 +96,11 @@ func scanTile6x16(k int, a []float32, lda int, b, so, thr, c []float32) uint32 {
 func dotGatherAVX2(dst, q, x []float32, ldx int, idx []int32)
 
 func dotGather(dst, q, x []float32, ldx int, idx []int32) {
-	if hasAVX2FMA {
+	if useAVX512 {
+		dotGatherAVX512(dst, q, x, ldx, idx)
+		return
+	}
+	if useAVX2 {
 		dotGatherAVX2(dst, q, x, ldx, idx)
 		return
 	}
@@ -66,7 +108,10 @@ func dotGather(dst, q, x []float32, ldx int, idx []int32) {
 }
 
 func dotBlocks16(dst, q, blk []float32, bar float32, masks []uint16) int {
-	if hasAVX2FMA {
+	if useAVX512 {
+		return dotBlocks16AVX512(dst, q, blk, bar, masks)
+	}
+	if useAVX2 {
 		return dotBlocks16AVX2(dst, q, blk, bar, masks)
 	}
 	return dotBlocks16Generic(dst, q, blk, bar, masks)

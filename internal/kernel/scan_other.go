@@ -17,3 +17,9 @@ func scanTile6x16(k int, a []float32, lda int, b, so, thr, c []float32) uint32 {
 func dotGather(dst, q, x []float32, ldx int, idx []int32) { dotGatherGeneric(dst, q, x, ldx, idx) }
 
 func prefetch(p unsafe.Pointer, n int) {}
+
+func scanTileShape() (rows, queries int) { return 6, 16 }
+
+func scanTile12x32(k int, a []float32, lda int, b, so, thr, c []float32) uint32 {
+	return scanTileGeneric(12, 32, k, a, lda, b, so, thr, c)
+}

@@ -14,38 +14,40 @@ func closeTo(got float32, want float64, scale float64) bool {
 }
 
 func TestDotRows(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 4))
-	for _, m := range []int{0, 1, 3, 7, 8, 9, 15, 16, 17, 31, 64, 255, 1023} {
-		for _, pad := range []int{0, 1, 5, 64} {
-			for _, n := range []int{1, 2, 3, 4, 5, 7, 8, 9, 33} {
-				t.Run(fmt.Sprintf("m%d/pad%d/n%d", m, pad, n), func(t *testing.T) {
-					ldx := m + pad
-					q := randSlice(r, m)
-					// x holds exactly the bytes the rows may read: the
-					// last row ends at its prefix.
-					x := randSlice(r, (n-1)*ldx+m)
-					full, dst := withGuard(r, n)
-					best := DotRows(dst, q, x, ldx)
-					checkGuard(t, full, "DotRows")
-					wantBest := math.Inf(-1)
-					for i := 0; i < n; i++ {
-						var s, a float64
-						for j := 0; j < m; j++ {
-							s += float64(q[j]) * float64(x[i*ldx+j])
-							a += math.Abs(float64(q[j]) * float64(x[i*ldx+j]))
+	forLevels(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(3, 4))
+		for _, m := range []int{0, 1, 3, 7, 8, 9, 15, 16, 17, 31, 64, 255, 1023} {
+			for _, pad := range []int{0, 1, 5, 64} {
+				for _, n := range []int{1, 2, 3, 4, 5, 7, 8, 9, 33} {
+					t.Run(fmt.Sprintf("m%d/pad%d/n%d", m, pad, n), func(t *testing.T) {
+						ldx := m + pad
+						q := randSlice(r, m)
+						// x holds exactly the bytes the rows may read: the
+						// last row ends at its prefix.
+						x := randSlice(r, (n-1)*ldx+m)
+						full, dst := withGuard(r, n)
+						best := DotRows(dst, q, x, ldx)
+						checkGuard(t, full, "DotRows")
+						wantBest := math.Inf(-1)
+						for i := 0; i < n; i++ {
+							var s, a float64
+							for j := 0; j < m; j++ {
+								s += float64(q[j]) * float64(x[i*ldx+j])
+								a += math.Abs(float64(q[j]) * float64(x[i*ldx+j]))
+							}
+							if !closeTo(dst[i], s, a) {
+								t.Fatalf("row %d = %v, want %v", i, dst[i], s)
+							}
+							wantBest = math.Max(wantBest, float64(dst[i]))
 						}
-						if !closeTo(dst[i], s, a) {
-							t.Fatalf("row %d = %v, want %v", i, dst[i], s)
+						if float64(best) != wantBest {
+							t.Fatalf("max = %v, want %v", best, wantBest)
 						}
-						wantBest = math.Max(wantBest, float64(dst[i]))
-					}
-					if float64(best) != wantBest {
-						t.Fatalf("max = %v, want %v", best, wantBest)
-					}
-				})
+					})
+				}
 			}
 		}
-	}
+	})
 }
 
 func TestDotRowsEmpty(t *testing.T) {
@@ -55,63 +57,65 @@ func TestDotRowsEmpty(t *testing.T) {
 }
 
 func TestDotBlocks16(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
-	for _, m := range []int{0, 1, 2, 3, 8, 15, 16, 17, 64, 65, 257} {
-		for _, n := range []int{1, 15, 16, 17, 48, 100} {
-			t.Run(fmt.Sprintf("m%d/n%d", m, n), func(t *testing.T) {
-				ld := m + 3
-				x := randSlice(r, n*ld)
-				nb := (n + BlockRows - 1) / BlockRows
-				blk := make([]float32, nb*BlockRows*m)
-				for i := 0; i < n; i++ {
-					for j := 0; j < m; j++ {
-						blk[((i/BlockRows)*m+j)*BlockRows+i%BlockRows] = x[i*ld+j]
+	forLevels(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(5, 6))
+		for _, m := range []int{0, 1, 2, 3, 8, 15, 16, 17, 64, 65, 257} {
+			for _, n := range []int{1, 15, 16, 17, 48, 100} {
+				t.Run(fmt.Sprintf("m%d/n%d", m, n), func(t *testing.T) {
+					ld := m + 3
+					x := randSlice(r, n*ld)
+					nb := (n + BlockRows - 1) / BlockRows
+					blk := make([]float32, nb*BlockRows*m)
+					for i := 0; i < n; i++ {
+						for j := 0; j < m; j++ {
+							blk[((i/BlockRows)*m+j)*BlockRows+i%BlockRows] = x[i*ld+j]
+						}
 					}
-				}
-				q := randSlice(r, m)
-				for _, bar := range []float32{float32(math.Inf(-1)), 0, 0.5, float32(math.Inf(1))} {
-					full, dst := withGuard(r, nb*BlockRows)
-					masks := make([]uint16, nb+2)
-					masks[0], masks[nb+1] = 0xdead, 0xbeef
-					marked := DotBlocks16(dst, q, blk, bar, masks[1:nb+1])
-					checkGuard(t, full, "DotBlocks16")
-					if masks[0] != 0xdead || masks[nb+1] != 0xbeef {
-						t.Fatalf("DotBlocks16 wrote outside masks")
-					}
-					wantMarked := 0
-					for b := 0; b < nb; b++ {
-						var want uint16
-						for l := 0; l < BlockRows; l++ {
-							if dst[b*BlockRows+l] > bar {
-								want |= 1 << l
+					q := randSlice(r, m)
+					for _, bar := range []float32{float32(math.Inf(-1)), 0, 0.5, float32(math.Inf(1))} {
+						full, dst := withGuard(r, nb*BlockRows)
+						masks := make([]uint16, nb+2)
+						masks[0], masks[nb+1] = 0xdead, 0xbeef
+						marked := DotBlocks16(dst, q, blk, bar, masks[1:nb+1])
+						checkGuard(t, full, "DotBlocks16")
+						if masks[0] != 0xdead || masks[nb+1] != 0xbeef {
+							t.Fatalf("DotBlocks16 wrote outside masks")
+						}
+						wantMarked := 0
+						for b := 0; b < nb; b++ {
+							var want uint16
+							for l := 0; l < BlockRows; l++ {
+								if dst[b*BlockRows+l] > bar {
+									want |= 1 << l
+								}
+							}
+							if masks[1+b] != want {
+								t.Fatalf("bar %v: masks[%d] = %016b, want %016b", bar, b, masks[1+b], want)
+							}
+							if want != 0 {
+								wantMarked++
 							}
 						}
-						if masks[1+b] != want {
-							t.Fatalf("bar %v: masks[%d] = %016b, want %016b", bar, b, masks[1+b], want)
+						if marked != wantMarked {
+							t.Fatalf("bar %v: %d blocks marked, want %d", bar, marked, wantMarked)
 						}
-						if want != 0 {
-							wantMarked++
-						}
-					}
-					if marked != wantMarked {
-						t.Fatalf("bar %v: %d blocks marked, want %d", bar, marked, wantMarked)
-					}
-					for i := 0; i < nb*BlockRows; i++ {
-						var s, a float64
-						if i < n {
-							for j := 0; j < m; j++ {
-								s += float64(q[j]) * float64(x[i*ld+j])
-								a += math.Abs(float64(q[j]) * float64(x[i*ld+j]))
+						for i := 0; i < nb*BlockRows; i++ {
+							var s, a float64
+							if i < n {
+								for j := 0; j < m; j++ {
+									s += float64(q[j]) * float64(x[i*ld+j])
+									a += math.Abs(float64(q[j]) * float64(x[i*ld+j]))
+								}
+							}
+							if !closeTo(dst[i], s, a) {
+								t.Fatalf("row %d = %v, want %v", i, dst[i], s)
 							}
 						}
-						if !closeTo(dst[i], s, a) {
-							t.Fatalf("row %d = %v, want %v", i, dst[i], s)
-						}
 					}
-				}
-			})
+				})
+			}
 		}
-	}
+	})
 }
 
 func TestScanPanics(t *testing.T) {
@@ -183,112 +187,175 @@ func BenchmarkDotBlocks16(b *testing.B) {
 }
 
 func TestScanTile6x16(t *testing.T) {
-	r := rand.New(rand.NewPCG(7, 8))
-	for _, k := range []int{1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 64, 255} {
-		for _, pad := range []int{0, 3} {
-			t.Run(fmt.Sprintf("k%d/pad%d", k, pad), func(t *testing.T) {
-				lda := k + pad
-				a := randSlice(r, 5*lda+k)
-				b := randSlice(r, 16*k)
-				so := randSlice(r, 12)
-				thr := randSlice(r, 16)
-				for j := range thr {
-					thr[j] *= float32(k) / 4 // some above, some below
-				}
-				thr[3] = float32(math.Inf(-1))
-				thr[9] = float32(math.Inf(1))
-				full, c := withGuard(r, 96)
-				mask := ScanTile6x16(k, a, lda, b, so, thr, c)
-				checkGuard(t, full, "ScanTile6x16")
-				var want uint32
-				for i := 0; i < 6; i++ {
-					for j := 0; j < 16; j++ {
-						var s, abs float64
-						for p := 0; p < k; p++ {
-							s += float64(a[i*lda+p]) * float64(b[p*16+j])
-							abs += math.Abs(float64(a[i*lda+p]) * float64(b[p*16+j]))
-						}
-						ref := float64(so[i])*s + float64(so[6+i])
-						scale := math.Abs(float64(so[i]))*abs + math.Abs(float64(so[6+i]))
-						if !closeTo(c[i*16+j], ref, scale) {
-							t.Fatalf("c[%d,%d] = %v, want %v", i, j, c[i*16+j], ref)
-						}
-						if c[i*16+j] > thr[j] {
-							want |= 1 << j
+	forLevels(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(7, 8))
+		for _, k := range []int{1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 64, 255} {
+			for _, pad := range []int{0, 3} {
+				t.Run(fmt.Sprintf("k%d/pad%d", k, pad), func(t *testing.T) {
+					lda := k + pad
+					a := randSlice(r, 5*lda+k)
+					b := randSlice(r, 16*k)
+					so := randSlice(r, 12)
+					thr := randSlice(r, 16)
+					for j := range thr {
+						thr[j] *= float32(k) / 4 // some above, some below
+					}
+					thr[3] = float32(math.Inf(-1))
+					thr[9] = float32(math.Inf(1))
+					full, c := withGuard(r, 96)
+					mask := ScanTile6x16(k, a, lda, b, so, thr, c)
+					checkGuard(t, full, "ScanTile6x16")
+					var want uint32
+					for i := 0; i < 6; i++ {
+						for j := 0; j < 16; j++ {
+							var s, abs float64
+							for p := 0; p < k; p++ {
+								s += float64(a[i*lda+p]) * float64(b[p*16+j])
+								abs += math.Abs(float64(a[i*lda+p]) * float64(b[p*16+j]))
+							}
+							ref := float64(so[i])*s + float64(so[6+i])
+							scale := math.Abs(float64(so[i]))*abs + math.Abs(float64(so[6+i]))
+							if !closeTo(c[i*16+j], ref, scale) {
+								t.Fatalf("c[%d,%d] = %v, want %v", i, j, c[i*16+j], ref)
+							}
+							if c[i*16+j] > thr[j] {
+								want |= 1 << j
+							}
 						}
 					}
-				}
-				if mask != want {
-					t.Fatalf("mask = %016b, want %016b", mask, want)
-				}
-				if mask&(1<<3) == 0 || mask&(1<<9) != 0 {
-					t.Fatalf("mask = %016b: a -Inf threshold must always hit, +Inf never", mask)
-				}
-			})
+					if mask != want {
+						t.Fatalf("mask = %016b, want %016b", mask, want)
+					}
+					if mask&(1<<3) == 0 || mask&(1<<9) != 0 {
+						t.Fatalf("mask = %016b: a -Inf threshold must always hit, +Inf never", mask)
+					}
+				})
+			}
 		}
-	}
+	})
 }
 
 func TestDotGather(t *testing.T) {
-	r := rand.New(rand.NewPCG(9, 10))
-	for _, m := range []int{0, 1, 7, 8, 9, 31, 64, 255, 513} {
-		for _, n := range []int{1, 3, 4, 5, 8, 9, 13} {
-			t.Run(fmt.Sprintf("m%d/n%d", m, n), func(t *testing.T) {
-				rows, ldx := 40, m+3
-				x := randSlice(r, (rows-1)*ldx+m)
-				q := randSlice(r, m)
-				idx := make([]int32, n)
-				for i := range idx {
-					idx[i] = int32(r.IntN(rows))
-				}
-				idx[0] = int32(rows - 1) // the last row ends at its prefix
-				full, dst := withGuard(r, n)
-				DotGather(dst, q, x, ldx, idx)
-				checkGuard(t, full, "DotGather")
-				for i, row := range idx {
-					var s, a float64
-					for j := 0; j < m; j++ {
-						p := float64(q[j]) * float64(x[int(row)*ldx+j])
-						s += p
-						a += math.Abs(p)
+	forLevels(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(9, 10))
+		for _, m := range []int{0, 1, 7, 8, 9, 31, 64, 255, 513} {
+			for _, n := range []int{1, 3, 4, 5, 8, 9, 13} {
+				t.Run(fmt.Sprintf("m%d/n%d", m, n), func(t *testing.T) {
+					rows, ldx := 40, m+3
+					x := randSlice(r, (rows-1)*ldx+m)
+					q := randSlice(r, m)
+					idx := make([]int32, n)
+					for i := range idx {
+						idx[i] = int32(r.IntN(rows))
 					}
-					if !closeTo(dst[i], s, a) {
-						t.Fatalf("row %d (x row %d) = %v, want %v", i, row, dst[i], s)
+					idx[0] = int32(rows - 1) // the last row ends at its prefix
+					full, dst := withGuard(r, n)
+					DotGather(dst, q, x, ldx, idx)
+					checkGuard(t, full, "DotGather")
+					for i, row := range idx {
+						var s, a float64
+						for j := 0; j < m; j++ {
+							p := float64(q[j]) * float64(x[int(row)*ldx+j])
+							s += p
+							a += math.Abs(p)
+						}
+						if !closeTo(dst[i], s, a) {
+							t.Fatalf("row %d (x row %d) = %v, want %v", i, row, dst[i], s)
+						}
 					}
-				}
-			})
+				})
+			}
 		}
-	}
-	for name, f := range map[string]func(){
-		"len mismatch": func() { DotGather(make([]float32, 2), make([]float32, 2), make([]float32, 8), 2, []int32{0}) },
-		"negative":     func() { DotGather(make([]float32, 1), make([]float32, 2), make([]float32, 8), 2, []int32{-1}) },
-		"past the end": func() { DotGather(make([]float32, 1), make([]float32, 2), make([]float32, 8), 2, []int32{4}) },
-	} {
-		func() {
-			defer func() {
-				if recover() == nil {
-					t.Errorf("DotGather %s: no panic", name)
-				}
+		for name, f := range map[string]func(){
+			"len mismatch": func() { DotGather(make([]float32, 2), make([]float32, 2), make([]float32, 8), 2, []int32{0}) },
+			"negative":     func() { DotGather(make([]float32, 1), make([]float32, 2), make([]float32, 8), 2, []int32{-1}) },
+			"past the end": func() { DotGather(make([]float32, 1), make([]float32, 2), make([]float32, 8), 2, []int32{4}) },
+		} {
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Errorf("DotGather %s: no panic", name)
+					}
+				}()
+				f()
 			}()
-			f()
-		}()
-	}
+		}
+	})
 }
 
 // Prefetch reads nothing and changes nothing, at any length and offset
 // (including the last bytes of an allocation).
 func TestPrefetch(t *testing.T) {
-	x := make([]int32, 1000)
-	for i := range x {
-		x[i] = int32(i)
-	}
-	for _, tt := range []struct{ lo, hi int }{{0, 0}, {0, 1}, {3, 18}, {0, 16}, {1, 17}, {999, 1000}, {500, 1000}, {0, 1000}} {
-		Prefetch(x[tt.lo:tt.hi])
-	}
-	Prefetch(nil)
-	for i := range x {
-		if x[i] != int32(i) {
-			t.Fatalf("x[%d] = %d after Prefetch", i, x[i])
+	forLevels(t, func(t *testing.T) {
+		x := make([]int32, 1000)
+		for i := range x {
+			x[i] = int32(i)
 		}
-	}
+		for _, tt := range []struct{ lo, hi int }{{0, 0}, {0, 1}, {3, 18}, {0, 16}, {1, 17}, {999, 1000}, {500, 1000}, {0, 1000}} {
+			Prefetch(x[tt.lo:tt.hi])
+		}
+		Prefetch(nil)
+		for i := range x {
+			if x[i] != int32(i) {
+				t.Fatalf("x[%d] = %d after Prefetch", i, x[i])
+			}
+		}
+	})
+}
+
+func TestScanTile(t *testing.T) {
+	forLevels(t, func(t *testing.T) {
+		rows, qs := ScanTileShape()
+		r := rand.New(rand.NewPCG(17, 18))
+		for _, k := range []int{1, 2, 3, 4, 5, 7, 8, 15, 16, 17, 64, 255} {
+			for _, pad := range []int{0, 3} {
+				t.Run(fmt.Sprintf("%dx%d/k%d/pad%d", rows, qs, k, pad), func(t *testing.T) {
+					lda := k + pad
+					a := randSlice(r, (rows-1)*lda+k)
+					b := randSlice(r, qs*k)
+					so := randSlice(r, 2*rows)
+					thr := randSlice(r, qs)
+					for j := range thr {
+						thr[j] *= float32(k) / 4 // some above, some below
+					}
+					thr[3] = float32(math.Inf(-1))
+					thr[qs-2] = float32(math.Inf(1))
+					full, c := withGuard(r, rows*qs)
+					mask := ScanTile(k, a, lda, b, so, thr, c)
+					checkGuard(t, full, "ScanTile")
+					var want uint32
+					for i := 0; i < rows; i++ {
+						for j := 0; j < qs; j++ {
+							var s, abs float64
+							for p := 0; p < k; p++ {
+								s += float64(a[i*lda+p]) * float64(b[p*qs+j])
+								abs += math.Abs(float64(a[i*lda+p]) * float64(b[p*qs+j]))
+							}
+							ref := float64(so[i])*s + float64(so[rows+i])
+							scale := math.Abs(float64(so[i]))*abs + math.Abs(float64(so[rows+i]))
+							if !closeTo(c[i*qs+j], ref, scale) {
+								t.Fatalf("c[%d,%d] = %v, want %v", i, j, c[i*qs+j], ref)
+							}
+							if c[i*qs+j] > thr[j] {
+								want |= 1 << j
+							}
+						}
+					}
+					if mask != want {
+						t.Fatalf("mask = %032b, want %032b", mask, want)
+					}
+				})
+			}
+		}
+		// The wide tile's generic twin against the narrow one's, for the
+		// levels whose shape is 6×16.
+		if rows == 6 {
+			a, b := randSlice(r, 12*40), randSlice(r, 32*40)
+			so, thr := randSlice(r, 24), randSlice(r, 32)
+			c := make([]float32, 12*32)
+			if m := scanTile12x32(40, a, 40, b, so, thr, c); m != scanTileGeneric(12, 32, 40, a, 40, b, so, thr, make([]float32, 12*32)) {
+				t.Fatalf("scanTile12x32 mask %b differs from its generic loop", m)
+			}
+		}
+	})
 }

@@ -1,0 +1,694 @@
+// Command asm generates the element-wise and vector kernels of package
+// kernel whose AVX2 and AVX-512 versions differ only in their vector width:
+// one Go program describes each kernel once, and it is emitted for 8-wide
+// ymm registers (AVX2 with FMA) and 16-wide zmm registers (AVX-512 F, VL,
+// BW, DQ). Where the two instruction sets differ beyond width, the
+// description says so in one place: a tail of fewer elements than a
+// vector is a scalar loop for AVX2 and one masked step (opmask of the
+// tail's low bits; masked lanes are neither read nor written) for
+// AVX-512, and a comparison writes a vector mask for AVX2 and an opmask
+// register for AVX-512.
+//
+// Run it through go generate in package kernel (gen.go):
+//
+//	cd internal/kernel && go generate
+//
+// which writes vec_gen_amd64.s and vec_gen_amd64.go. The output is
+// committed; TestGeneratedUpToDate in this module checks that it matches.
+// The pure-Go twins in package kernel stay the reference for every
+// kernel.
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// width is one target: its name suffix, float32 lanes per vector and
+// vector register allocator.
+type width struct {
+	name  string
+	lanes int
+	vec   func() VecVirtual
+}
+
+var (
+	avx2   = width{"AVX2", 8, YMM}
+	avx512 = width{"AVX512", 16, ZMM}
+)
+
+func (w width) masked() bool { return w.lanes == 16 }
+
+// bytes is the size of one vector in bytes.
+func (w width) bytes() int { return 4 * w.lanes }
+
+// label makes a label unique to the function being generated.
+func label(fn, name string) string { return fn + "_" + name }
+
+// tailMask loads into a new opmask register the low n mod 16 bits
+// (AVX-512 only).
+func tailMask(n Register) OpmaskVirtual {
+	r, one := GP64(), GP64()
+	MOVQ(n, r)
+	ANDQ(U8(15), r)
+	MOVQ(U32(1), one)
+	SHLXQ(r, one, one)
+	DECQ(one)
+	k := K()
+	KMOVW(one.As32(), k)
+	return k
+}
+
+// reduce adds the lanes of v (any width) into its low lane, returned as
+// an xmm register; the AVX2 form (and the order of its additions) is the
+// one the hand-written kernels used.
+func reduce(v VecVirtual, w width, tail func(x Register)) Register {
+	x := v.AsX()
+	if w.masked() {
+		y := YMM()
+		VEXTRACTF64X4(U8(1), v, y)
+		VADDPS(y, v.AsY(), v.AsY())
+	}
+	t := XMM()
+	VEXTRACTF128(U8(1), v.AsY(), t)
+	VADDPS(t, x, x)
+	if tail != nil {
+		tail(x)
+	}
+	VMOVHLPS(x, x, t)
+	VADDPS(t, x, x)
+	VMOVSHDUP(x, t)
+	VADDSS(t, x, x)
+	return x
+}
+
+// dotLike generates dot (sub == false: Σ x·y) or sqL2 (sub: Σ (x−y)²)
+// at width w: four accumulators over four vectors a step, then one vector
+// a step, then the tail (scalar for AVX2, after the lanes are folded to
+// 128 bits; masked for AVX-512, before).
+func dotLike(w width, sub bool) {
+	name := "dot" + w.name
+	doc := "dotGeneric"
+	if sub {
+		name, doc = "sqL2"+w.name, "sqL2Generic"
+	}
+	TEXT(name, NOSPLIT, "func(x, y []float32) float32")
+	Pragma("noescape")
+	Doc(name+" is "+doc+"; len(y) >= len(x).", "")
+	x := Mem{Base: Load(Param("x").Base(), GP64())}
+	n := Load(Param("x").Len(), GP64())
+	y := Mem{Base: Load(Param("y").Base(), GP64())}
+	var k OpmaskVirtual
+	if w.masked() {
+		k = tailMask(n)
+	}
+	acc := []VecVirtual{w.vec(), w.vec(), w.vec(), w.vec()}
+	for _, a := range acc {
+		VXORPS(a, a, a)
+	}
+	step := func(t VecVirtual, off int, a VecVirtual) {
+		if sub {
+			VSUBPS(y.Offset(off), t, t)
+			VFMADD231PS(t, t, a)
+			return
+		}
+		VFMADD231PS(y.Offset(off), t, a)
+	}
+	Label(label(name, "loop4"))
+	CMPQ(n, U32(4*w.lanes))
+	JL(LabelRef(label(name, "loop1")))
+	ts := []VecVirtual{w.vec(), w.vec(), w.vec(), w.vec()}
+	for i, t := range ts {
+		VMOVUPS(x.Offset(i*w.bytes()), t)
+	}
+	for i, t := range ts {
+		step(t, i*w.bytes(), acc[i])
+	}
+	ADDQ(U32(4*w.bytes()), x.Base)
+	ADDQ(U32(4*w.bytes()), y.Base)
+	SUBQ(U32(4*w.lanes), n)
+	JMP(LabelRef(label(name, "loop4")))
+
+	Label(label(name, "loop1"))
+	CMPQ(n, U32(w.lanes))
+	JL(LabelRef(label(name, "tail")))
+	t := w.vec()
+	VMOVUPS(x, t)
+	step(t, 0, acc[0])
+	ADDQ(U32(w.bytes()), x.Base)
+	ADDQ(U32(w.bytes()), y.Base)
+	SUBQ(U32(w.lanes), n)
+	JMP(LabelRef(label(name, "loop1")))
+
+	Label(label(name, "tail"))
+	var scalarTail func(Register)
+	if w.masked() {
+		TESTQ(n, n)
+		JZ(LabelRef(label(name, "reduce")))
+		tx, ty := w.vec(), w.vec()
+		VMOVUPS_Z(x, k, tx)
+		VMOVUPS_Z(y, k, ty)
+		if sub {
+			VSUBPS(ty, tx, tx)
+			VFMADD231PS(tx, tx, acc[1])
+		} else {
+			VFMADD231PS(ty, tx, acc[1])
+		}
+		Label(label(name, "reduce"))
+	} else {
+		scalarTail = func(acc Register) {
+			Label(label(name, "scalar"))
+			TESTQ(n, n)
+			JZ(LabelRef(label(name, "done")))
+			s := XMM()
+			VMOVSS(x, s)
+			if sub {
+				VSUBSS(y, s, s)
+				VFMADD231SS(s, s, acc)
+			} else {
+				VFMADD231SS(y, s, acc)
+			}
+			ADDQ(U8(4), x.Base)
+			ADDQ(U8(4), y.Base)
+			DECQ(n)
+			JMP(LabelRef(label(name, "scalar")))
+			Label(label(name, "done"))
+		}
+	}
+	VADDPS(acc[1], acc[0], acc[0])
+	VADDPS(acc[3], acc[2], acc[2])
+	VADDPS(acc[2], acc[0], acc[0])
+	r := reduce(acc[0], w, scalarTail)
+	VZEROUPPER()
+	Store(r, ReturnIndex(0))
+	RET()
+}
+
+// axpy generates y += alpha·x at width w.
+func axpy(w width) {
+	name := "axpy" + w.name
+	TEXT(name, NOSPLIT, "func(alpha float32, x, y []float32)")
+	Pragma("noescape")
+	Doc(name+" is axpyGeneric; len(y) >= len(x).", "")
+	alpha := w.vec()
+	VBROADCASTSS(paramAddr("alpha"), alpha)
+	x := Mem{Base: Load(Param("x").Base(), GP64())}
+	n := Load(Param("x").Len(), GP64())
+	y := Mem{Base: Load(Param("y").Base(), GP64())}
+	var k OpmaskVirtual
+	if w.masked() {
+		k = tailMask(n)
+	}
+	Label(label(name, "loop4"))
+	CMPQ(n, U32(4*w.lanes))
+	JL(LabelRef(label(name, "loop1")))
+	ts := []VecVirtual{w.vec(), w.vec(), w.vec(), w.vec()}
+	for i, t := range ts {
+		VMOVUPS(y.Offset(i*w.bytes()), t)
+	}
+	for i, t := range ts {
+		VFMADD231PS(x.Offset(i*w.bytes()), alpha, t)
+	}
+	for i, t := range ts {
+		VMOVUPS(t, y.Offset(i*w.bytes()))
+	}
+	ADDQ(U32(4*w.bytes()), x.Base)
+	ADDQ(U32(4*w.bytes()), y.Base)
+	SUBQ(U32(4*w.lanes), n)
+	JMP(LabelRef(label(name, "loop4")))
+
+	Label(label(name, "loop1"))
+	CMPQ(n, U32(w.lanes))
+	JL(LabelRef(label(name, "tail")))
+	t := w.vec()
+	VMOVUPS(y, t)
+	VFMADD231PS(x, alpha, t)
+	VMOVUPS(t, y)
+	ADDQ(U32(w.bytes()), x.Base)
+	ADDQ(U32(w.bytes()), y.Base)
+	SUBQ(U32(w.lanes), n)
+	JMP(LabelRef(label(name, "loop1")))
+
+	Label(label(name, "tail"))
+	TESTQ(n, n)
+	JZ(LabelRef(label(name, "done")))
+	if w.masked() {
+		ty, tx := w.vec(), w.vec()
+		VMOVUPS_Z(y, k, ty)
+		VMOVUPS_Z(x, k, tx)
+		VFMADD231PS(tx, alpha, ty)
+		VMOVUPS(ty, k, y)
+	} else {
+		s := XMM()
+		VMOVSS(y, s)
+		VFMADD231SS(x, alpha.AsX(), s)
+		VMOVSS(s, y)
+		ADDQ(U8(4), x.Base)
+		ADDQ(U8(4), y.Base)
+		DECQ(n)
+		JMP(LabelRef(label(name, "tail")))
+	}
+	Label(label(name, "done"))
+	VZEROUPPER()
+	RET()
+}
+
+// sgdMomentum generates the heavy-ball SGD update with weight decay over n
+// elements at width w:
+//
+//	g' = g + wd·w;  v = mu·v + g';  w = w − eta·v
+func sgdMomentum(w width) {
+	name := "sgdMomentum" + w.name
+	TEXT(name, NOSPLIT, "func(n int, w, grad, v *float32, eta, mu, wd float32)")
+	Pragma("noescape")
+	Doc(name+" is sgdMomentumGeneric over n > 0 elements.", "")
+	n := Load(Param("n"), GP64())
+	pw := Mem{Base: Load(Param("w"), GP64())}
+	pg := Mem{Base: Load(Param("grad"), GP64())}
+	pv := Mem{Base: Load(Param("v"), GP64())}
+	eta, mu, wd := w.vec(), w.vec(), w.vec()
+	VBROADCASTSS(paramAddr("eta"), eta)
+	VBROADCASTSS(paramAddr("mu"), mu)
+	VBROADCASTSS(paramAddr("wd"), wd)
+	var k OpmaskVirtual
+	if w.masked() {
+		k = tailMask(n)
+	}
+	// update applies the step to one vector of each slice at offset off
+	// (with the opmask k when masked).
+	update := func(off int, k OpmaskVirtual) {
+		tw, tg, tv := w.vec(), w.vec(), w.vec()
+		if k != nil {
+			VMOVUPS_Z(pw.Offset(off), k, tw)
+			VMOVUPS_Z(pg.Offset(off), k, tg)
+			VMOVUPS_Z(pv.Offset(off), k, tv)
+		} else {
+			VMOVUPS(pw.Offset(off), tw)
+			VMOVUPS(pg.Offset(off), tg)
+			VMOVUPS(pv.Offset(off), tv)
+		}
+		VFMADD231PS(tw, wd, tg)   // g' = g + wd·w
+		VFMADD213PS(tg, mu, tv)   // v = mu·v + g'
+		VFNMADD231PS(tv, eta, tw) // w = w − eta·v
+		if k != nil {
+			VMOVUPS(tv, k, pv.Offset(off))
+			VMOVUPS(tw, k, pw.Offset(off))
+		} else {
+			VMOVUPS(tv, pv.Offset(off))
+			VMOVUPS(tw, pw.Offset(off))
+		}
+	}
+	advance := func(elems int) {
+		for _, p := range []Mem{pw, pg, pv} {
+			ADDQ(U32(4*elems), p.Base)
+		}
+		SUBQ(U32(elems), n)
+	}
+	Label(label(name, "loop2"))
+	CMPQ(n, U32(2*w.lanes))
+	JL(LabelRef(label(name, "loop1")))
+	update(0, nil)
+	update(w.bytes(), nil)
+	advance(2 * w.lanes)
+	JMP(LabelRef(label(name, "loop2")))
+
+	Label(label(name, "loop1"))
+	CMPQ(n, U32(w.lanes))
+	JL(LabelRef(label(name, "tail")))
+	update(0, nil)
+	advance(w.lanes)
+	JMP(LabelRef(label(name, "loop1")))
+
+	Label(label(name, "tail"))
+	TESTQ(n, n)
+	JZ(LabelRef(label(name, "done")))
+	if w.masked() {
+		update(0, k)
+	} else {
+		sw, sg, sv := XMM(), XMM(), XMM()
+		VMOVSS(pw, sw)
+		VMOVSS(pg, sg)
+		VMOVSS(pv, sv)
+		VFMADD231SS(sw, wd.AsX(), sg)
+		VFMADD213SS(sg, mu.AsX(), sv)
+		VFNMADD231SS(sv, eta.AsX(), sw)
+		VMOVSS(sv, pv)
+		VMOVSS(sw, pw)
+		advance(1)
+		JMP(LabelRef(label(name, "tail")))
+	}
+	Label(label(name, "done"))
+	VZEROUPPER()
+	RET()
+}
+
+// relu generates dst = x where x > 0 or x is NaN (the comparison NLE 0),
+// +0 elsewhere, over n > 0 elements.
+func relu(w width) {
+	name := "relu" + w.name
+	TEXT(name, NOSPLIT, "func(n int, dst, x *float32)")
+	Pragma("noescape")
+	Doc(name+" is reluGeneric over n > 0 elements: dst = x where x NLE 0",
+		"(x > 0 or NaN), +0 elsewhere.", "")
+	n := Load(Param("n"), GP64())
+	dst := Mem{Base: Load(Param("dst"), GP64())}
+	x := Mem{Base: Load(Param("x"), GP64())}
+	zero := w.vec()
+	VXORPS(zero, zero, zero)
+	var tk OpmaskVirtual
+	if w.masked() {
+		tk = tailMask(n)
+	}
+	// one keeps the lanes of t that are NLE 0 (within the opmask k, if
+	// any) and stores them at dst+off.
+	one := func(off int, k OpmaskVirtual) {
+		t := w.vec()
+		if k != nil {
+			VMOVUPS_Z(x.Offset(off), k, t)
+		} else {
+			VMOVUPS(x.Offset(off), t)
+		}
+		if w.masked() {
+			m := K()
+			VCMPPS(U8(6), zero, t, m)
+			if k != nil {
+				KANDW(k, m, m)
+				VMOVUPS_Z(t, m, t)
+				VMOVUPS(t, k, dst.Offset(off))
+				return
+			}
+			VMOVUPS_Z(t, m, t)
+		} else {
+			m := w.vec()
+			VCMPPS(U8(6), zero, t, m)
+			VANDPS(m, t, t)
+		}
+		VMOVUPS(t, dst.Offset(off))
+	}
+	elementwiseLoops(w, name, n, []Mem{dst, x}, one, func() {
+		s, m := XMM(), XMM()
+		VMOVSS(x, s)
+		VCMPSS(U8(6), zero.AsX(), s, m)
+		VANDPS(m, s, s)
+		VMOVSS(s, dst)
+	}, tk)
+}
+
+// reluBackward generates dx = dy where int32(y) > 0, +0 elsewhere, over
+// n > 0 elements.
+func reluBackward(w width) {
+	name := "reluBackward" + w.name
+	TEXT(name, NOSPLIT, "func(n int, dx, dy, y *float32)")
+	Pragma("noescape")
+	Doc(name+" is reluBackwardGeneric over n > 0 elements: dx = dy where",
+		"int32(y) > 0, +0 elsewhere.", "")
+	n := Load(Param("n"), GP64())
+	dx := Mem{Base: Load(Param("dx"), GP64())}
+	dy := Mem{Base: Load(Param("dy"), GP64())}
+	y := Mem{Base: Load(Param("y"), GP64())}
+	zero := w.vec()
+	if w.masked() {
+		VPXORD(zero, zero, zero)
+	} else {
+		VPXOR(zero, zero, zero)
+	}
+	var tk OpmaskVirtual
+	if w.masked() {
+		tk = tailMask(n)
+	}
+	one := func(off int, k OpmaskVirtual) {
+		t := w.vec()
+		if w.masked() {
+			m := K()
+			if k != nil {
+				VMOVDQU32_Z(y.Offset(off), k, t)
+			} else {
+				VMOVDQU32(y.Offset(off), t)
+			}
+			VPCMPGTD(zero, t, m)
+			VMOVUPS_Z(dy.Offset(off), m, t) // lanes past the tail are 0 in y, so m excludes them
+			if k != nil {
+				VMOVUPS(t, k, dx.Offset(off))
+				return
+			}
+		} else {
+			VMOVDQU(y.Offset(off), t)
+			VPCMPGTD(zero, t, t)
+			VANDPS(dy.Offset(off), t, t)
+		}
+		VMOVUPS(t, dx.Offset(off))
+	}
+	elementwiseLoops(w, name, n, []Mem{dx, dy, y}, one, func() {
+		s, d := XMM(), XMM()
+		VMOVSS(y, s)
+		VPCMPGTD(zero.AsX(), s, s)
+		VMOVSS(dy, d)
+		VANDPS(d, s, s)
+		VMOVSS(s, dx)
+	}, tk)
+}
+
+// elementwiseLoops emits the loops of an element-wise kernel over n
+// elements of the slices ps: four vectors a step, one vector a step, then
+// the tail (scalar loop for AVX2, one masked step with tk for AVX-512).
+func elementwiseLoops(w width, name string, n Register, ps []Mem, one func(off int, k OpmaskVirtual), scalar func(), tk OpmaskVirtual) {
+	advance := func(elems int) {
+		for _, p := range ps {
+			ADDQ(U32(4*elems), p.Base)
+		}
+		SUBQ(U32(elems), n)
+	}
+	Label(label(name, "loop4"))
+	CMPQ(n, U32(4*w.lanes))
+	JL(LabelRef(label(name, "loop1")))
+	for i := range 4 {
+		one(i*w.bytes(), nil)
+	}
+	advance(4 * w.lanes)
+	JMP(LabelRef(label(name, "loop4")))
+
+	Label(label(name, "loop1"))
+	CMPQ(n, U32(w.lanes))
+	JL(LabelRef(label(name, "tail")))
+	one(0, nil)
+	advance(w.lanes)
+	JMP(LabelRef(label(name, "loop1")))
+
+	Label(label(name, "tail"))
+	TESTQ(n, n)
+	JZ(LabelRef(label(name, "done")))
+	if w.masked() {
+		one(0, tk)
+	} else {
+		scalar()
+		advance(1)
+		JMP(LabelRef(label(name, "tail")))
+	}
+	Label(label(name, "done"))
+	VZEROUPPER()
+	RET()
+}
+
+// rowKernel emits a kernel that runs body over the c columns of each of
+// rows rows: a vector of columns at a time, then the tail. body(col, k)
+// handles the vector of columns at index register col (k: the tail's
+// opmask, or nil); scalar(col) one column (AVX2's tail). rowPtrs advance by
+// a row after each row; a nil-able pointer advances only when not nil.
+func rowKernel(w width, name string, rows, c Register, rowPtrs []Register, optional Register,
+	body func(col Register, k OpmaskVirtual), scalar func(col Register)) {
+	var tk OpmaskVirtual
+	if w.masked() {
+		tk = tailMask(c)
+	}
+	full := GP64()
+	MOVQ(c, full)
+	ANDQ(I32(-w.lanes), full)
+	rowBytes := GP64()
+	MOVQ(c, rowBytes)
+	SHLQ(U8(2), rowBytes)
+	col := GP64()
+
+	Label(label(name, "row"))
+	XORQ(col, col)
+	Label(label(name, "vec"))
+	CMPQ(col, full)
+	JGE(LabelRef(label(name, "tail")))
+	body(col, nil)
+	ADDQ(U32(w.lanes), col)
+	JMP(LabelRef(label(name, "vec")))
+
+	Label(label(name, "tail"))
+	if w.masked() {
+		CMPQ(col, c)
+		JGE(LabelRef(label(name, "next")))
+		body(col, tk)
+	} else {
+		CMPQ(col, c)
+		JGE(LabelRef(label(name, "next")))
+		scalar(col)
+		INCQ(col)
+		JMP(LabelRef(label(name, "tail")))
+	}
+
+	Label(label(name, "next"))
+	for _, p := range rowPtrs {
+		ADDQ(rowBytes, p)
+	}
+	if optional != nil {
+		TESTQ(optional, optional)
+		JZ(LabelRef(label(name, "nooptional")))
+		ADDQ(rowBytes, optional)
+		Label(label(name, "nooptional"))
+	}
+	DECQ(rows)
+	JNZ(LabelRef(label(name, "row")))
+	VZEROUPPER()
+	RET()
+}
+
+// elem is the float32 at column col of the row at base.
+func elem(base Register, col Register) Mem { return Mem{Base: base, Index: col, Scale: 4} }
+
+// normAffine generates batch norm's forward pass: per row and column,
+// h = (x − mean)·inv (stored unless h is nil) and y = h·gamma + beta.
+func normAffine(w width) {
+	name := "normAffine" + w.name
+	TEXT(name, NOSPLIT, "func(rows, c int, h, y, x, mean, inv, gamma, beta *float32)")
+	Pragma("noescape")
+	Doc(name+" is normAffineGeneric (rows, c > 0; h nil: not written) on",
+		"pointers to the first elements; y = h·gamma + beta is fused.", "")
+	rows := Load(Param("rows"), GP64())
+	c := Load(Param("c"), GP64())
+	h := Load(Param("h"), GP64())
+	y := Load(Param("y"), GP64())
+	x := Load(Param("x"), GP64())
+	mean := Load(Param("mean"), GP64())
+	inv := Load(Param("inv"), GP64())
+	gamma := Load(Param("gamma"), GP64())
+	beta := Load(Param("beta"), GP64())
+	rowKernel(w, name, rows, c, []Register{x, y}, h, func(col Register, k OpmaskVirtual) {
+		t, o, g := w.vec(), w.vec(), w.vec()
+		if k != nil {
+			VMOVUPS_Z(elem(x, col), k, t)
+			VMOVUPS_Z(elem(mean, col), k, o)
+			VSUBPS(o, t, t)
+			VMOVUPS_Z(elem(inv, col), k, o)
+			VMULPS(o, t, t)
+			VMOVUPS_Z(elem(beta, col), k, o)
+			VMOVUPS_Z(elem(gamma, col), k, g)
+			VFMADD231PS(g, t, o)
+		} else {
+			VMOVUPS(elem(x, col), t)
+			VSUBPS(elem(mean, col), t, t)
+			VMULPS(elem(inv, col), t, t)
+			VMOVUPS(elem(beta, col), o)
+			VFMADD231PS(elem(gamma, col), t, o)
+		}
+		TESTQ(h, h)
+		skip := label(name, fmt.Sprintf("noh%d", labelCount()))
+		JZ(LabelRef(skip))
+		if k != nil {
+			VMOVUPS(t, k, elem(h, col))
+		} else {
+			VMOVUPS(t, elem(h, col))
+		}
+		Label(skip)
+		if k != nil {
+			VMOVUPS(o, k, elem(y, col))
+		} else {
+			VMOVUPS(o, elem(y, col))
+		}
+	}, func(col Register) {
+		t, o := XMM(), XMM()
+		VMOVSS(elem(x, col), t)
+		VSUBSS(elem(mean, col), t, t)
+		VMULSS(elem(inv, col), t, t)
+		VMOVSS(elem(beta, col), o)
+		VFMADD231SS(elem(gamma, col), t, o)
+		TESTQ(h, h)
+		skip := label(name, fmt.Sprintf("noh%d", labelCount()))
+		JZ(LabelRef(skip))
+		VMOVSS(t, elem(h, col))
+		Label(skip)
+		VMOVSS(o, elem(y, col))
+	})
+}
+
+// normBackward generates batch norm's input gradient: per row and column,
+// dx = k·(dy − m1 − h·m2).
+func normBackward(w width) {
+	name := "normBackward" + w.name
+	TEXT(name, NOSPLIT, "func(rows, c int, dx, dy, h, k, m1, m2 *float32)")
+	Pragma("noescape")
+	Doc(name+" is normBackwardGeneric (rows, c > 0) on pointers to the first",
+		"elements; h·m2 is fused into the subtraction.", "")
+	rows := Load(Param("rows"), GP64())
+	c := Load(Param("c"), GP64())
+	dx := Load(Param("dx"), GP64())
+	dy := Load(Param("dy"), GP64())
+	h := Load(Param("h"), GP64())
+	kk := Load(Param("k"), GP64())
+	m1 := Load(Param("m1"), GP64())
+	m2 := Load(Param("m2"), GP64())
+	rowKernel(w, name, rows, c, []Register{dy, dx, h}, nil, func(col Register, k OpmaskVirtual) {
+		t, u := w.vec(), w.vec()
+		if k != nil {
+			o := w.vec()
+			VMOVUPS_Z(elem(dy, col), k, t)
+			VMOVUPS_Z(elem(m1, col), k, o)
+			VSUBPS(o, t, t)
+			VMOVUPS_Z(elem(h, col), k, u)
+			VMOVUPS_Z(elem(m2, col), k, o)
+			VFNMADD231PS(o, u, t)
+			VMOVUPS_Z(elem(kk, col), k, o)
+			VMULPS(o, t, t)
+			VMOVUPS(t, k, elem(dx, col))
+			return
+		}
+		VMOVUPS(elem(dy, col), t)
+		VSUBPS(elem(m1, col), t, t)
+		VMOVUPS(elem(h, col), u)
+		VFNMADD231PS(elem(m2, col), u, t)
+		VMULPS(elem(kk, col), t, t)
+		VMOVUPS(t, elem(dx, col))
+	}, func(col Register) {
+		t, u := XMM(), XMM()
+		VMOVSS(elem(dy, col), t)
+		VSUBSS(elem(m1, col), t, t)
+		VMOVSS(elem(h, col), u)
+		VFNMADD231SS(elem(m2, col), u, t)
+		VMULSS(elem(kk, col), t, t)
+		VMOVSS(t, elem(dx, col))
+	})
+}
+
+// paramAddr is the stack address of the scalar parameter name.
+func paramAddr(name string) Mem {
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
+}
+
+var labels int
+
+func labelCount() int { labels++; return labels }
+
+func main() {
+	ConstraintExpr("amd64,!noasm")
+	for _, w := range []width{avx2, avx512} {
+		dotLike(w, false)
+		dotLike(w, true)
+		axpy(w)
+		sgdMomentum(w)
+		relu(w)
+		reluBackward(w)
+		normAffine(w)
+		normBackward(w)
+	}
+	Generate()
+}

@@ -1,0 +1,329 @@
+//go:build amd64 && !noasm
+
+#include "textflag.h"
+
+// The AVX-512 scan kernels; callers check useAVX512 first. Comparisons
+// write opmask registers, whose bits are the result masks as they are.
+
+// func scanTile6x16AVX512(k int, a *float32, lda int, b *float32, so, thr, c *float32) uint32
+//
+// scanTile6x16AVX2 with one zmm per row of the tile: even steps of p add
+// into Z0-Z5 and odd steps into Z6-Z11, so twelve FMA chains are in
+// flight (six would leave the FMA pipes waiting on their latency); the
+// two halves are added before the keys are formed. Each step loads the
+// 16-float row of B once and broadcasts the six elements of A from memory
+// inside the FMAs.
+TEXT ·scanTile6x16AVX512(SB), NOSPLIT, $0-60
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R8
+	MOVQ b+24(FP), DX
+	SHLQ $2, R8
+	LEAQ (SI)(R8*2), DI
+	ADDQ R8, DI // DI = row 3 of A
+
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+
+// TSTEP adds one step of p (B's row at boff(DX), A's column at aoff) into
+// the accumulators r0-r5.
+#define TSTEP(boff, aoff, bz, r0, r1, r2, r3, r4, r5) \
+	VMOVUPS          boff(DX), bz                 \
+	VFMADD231PS.BCST aoff(SI), bz, r0             \
+	VFMADD231PS.BCST aoff(SI)(R8*1), bz, r1       \
+	VFMADD231PS.BCST aoff(SI)(R8*2), bz, r2       \
+	VFMADD231PS.BCST aoff(DI), bz, r3             \
+	VFMADD231PS.BCST aoff(DI)(R8*1), bz, r4       \
+	VFMADD231PS.BCST aoff(DI)(R8*2), bz, r5
+
+tloop4:
+	CMPQ CX, $4
+	JL   tloop1
+	TSTEP(0, 0, Z12, Z0, Z1, Z2, Z3, Z4, Z5)
+	TSTEP(64, 4, Z13, Z6, Z7, Z8, Z9, Z10, Z11)
+	TSTEP(128, 8, Z14, Z0, Z1, Z2, Z3, Z4, Z5)
+	TSTEP(192, 12, Z15, Z6, Z7, Z8, Z9, Z10, Z11)
+	ADDQ $256, DX
+	ADDQ $16, SI
+	ADDQ $16, DI
+	SUBQ $4, CX
+	JMP  tloop4
+
+tloop1:
+	TESTQ CX, CX
+	JZ    tdone
+	TSTEP(0, 0, Z12, Z0, Z1, Z2, Z3, Z4, Z5)
+	ADDQ  $64, DX
+	ADDQ  $4, SI
+	ADDQ  $4, DI
+	DECQ  CX
+	JMP   tloop1
+#undef TSTEP
+
+tdone:
+	MOVQ    so+32(FP), AX
+	MOVQ    c+48(FP), BX
+	MOVQ    thr+40(FP), DX
+	VMOVUPS (DX), Z15
+	KXORW   K2, K2, K2
+
+// TROW forms row i's keys so[i]*(lo+hi) + so[6+i], stores them and ORs
+// their comparison with the thresholds (Z15) into K2.
+#define TROW(i, lo, hi) \
+	VADDPS       hi, lo, lo         \
+	VBROADCASTSS (4*i)(AX), Z12     \
+	VBROADCASTSS (24+4*i)(AX), Z13  \
+	VFMADD213PS  Z13, Z12, lo       \
+	VMOVUPS      lo, (64*i)(BX)     \
+	VCMPPS       $0x1e, Z15, lo, K1 \
+	KORW         K1, K2, K2
+
+	TROW(0, Z0, Z6)
+	TROW(1, Z1, Z7)
+	TROW(2, Z2, Z8)
+	TROW(3, Z3, Z9)
+	TROW(4, Z4, Z10)
+	TROW(5, Z5, Z11)
+#undef TROW
+
+	KMOVW      K2, AX
+	VZEROUPPER
+	MOVL       AX, ret+56(FP)
+	RET
+
+// func dotBlocks16AVX512(dst, q, blk []float32, bar float32, masks []uint16) int
+//
+// dotBlocks16AVX2 with one zmm per 16-float column of a block: four
+// accumulators take the elements of q in turn (their sum is the block's
+// 16 scores), and the comparison with bar goes straight to the mask.
+// len(dst) >= 16, len(masks) = len(dst)/16.
+TEXT ·dotBlocks16AVX512(SB), NOSPLIT, $0-112
+	MOVQ         dst_base+0(FP), DI
+	MOVQ         dst_len+8(FP), DX
+	SHRQ         $4, DX               // blocks
+	MOVQ         q_base+24(FP), SI
+	MOVQ         q_len+32(FP), CX
+	MOVQ         blk_base+48(FP), BX
+	MOVQ         masks_base+80(FP), R10
+	VBROADCASTSS bar+72(FP), Z15
+	XORQ         AX, AX               // blocks with a bit set
+
+block:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	MOVQ   SI, R8
+	MOVQ   CX, R9
+
+b4loop:
+	CMPQ         R9, $4
+	JL           b1loop
+	VBROADCASTSS (R8), Z4
+	VBROADCASTSS 4(R8), Z5
+	VBROADCASTSS 8(R8), Z6
+	VBROADCASTSS 12(R8), Z7
+	VFMADD231PS  (BX), Z4, Z0
+	VFMADD231PS  64(BX), Z5, Z1
+	VFMADD231PS  128(BX), Z6, Z2
+	VFMADD231PS  192(BX), Z7, Z3
+	ADDQ         $16, R8
+	ADDQ         $256, BX
+	SUBQ         $4, R9
+	JMP          b4loop
+
+b1loop:
+	TESTQ        R9, R9
+	JZ           bstore
+	VBROADCASTSS (R8), Z4
+	VFMADD231PS  (BX), Z4, Z0
+	ADDQ         $4, R8
+	ADDQ         $64, BX
+	DECQ         R9
+	JMP          b1loop
+
+bstore:
+	VADDPS  Z1, Z0, Z0
+	VADDPS  Z3, Z2, Z2
+	VADDPS  Z2, Z0, Z0
+	VMOVUPS Z0, (DI)
+	VCMPPS  $0x1e, Z15, Z0, K1 // Z0 > bar
+	KMOVW   K1, R11
+	MOVW    R11, (R10)
+	ADDQ    $2, R10
+	TESTQ   R11, R11
+	JZ      bnext
+	INCQ    AX
+
+bnext:
+	ADDQ $64, DI
+	DECQ DX
+	JNZ  block
+
+	VZEROUPPER
+	MOVQ AX, ret+104(FP)
+	RET
+
+// func scanTile12x32AVX512(k int, a *float32, lda int, b *float32, so, thr, c *float32) uint32
+//
+// The 12×32 tile of twelve rows of A (lda apart, contiguous in p) against
+// a 32-wide packed panel of queries (b[p*32+j]), as the 12×32 SGEMM
+// kernel multiplies (24 zmm accumulators, two loads of B and twelve
+// broadcasts of A a step), then per row i the keys so[i]·dot + so[12+i]
+// are stored to c[i*32+j] and compared with thr[j]; bit j of the result is
+// set if some row's key exceeds thr[j].
+TEXT ·scanTile12x32AVX512(SB), NOSPLIT, $0-60
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R8
+	MOVQ b+24(FP), DX
+	SHLQ $2, R8
+	LEAQ (SI)(R8*2), DI
+	ADDQ R8, DI          // DI = row 3
+	LEAQ (DI)(R8*2), R12
+	ADDQ R8, R12         // R12 = row 6
+	LEAQ (R12)(R8*2), R13
+	ADDQ R8, R13         // R13 = row 9
+
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+
+#define FMA2(z, acc0, acc1) \
+	VFMADD231PS Z24, z, acc0 \
+	VFMADD231PS Z25, z, acc1
+
+// SSTEP is one step of p: B's 32 values at boff(DX), A's column at aoff
+// of each row.
+#define SSTEP(boff, aoff) \
+	VMOVUPS      boff(DX), Z24           \
+	VMOVUPS      boff+64(DX), Z25        \
+	VBROADCASTSS aoff(SI), Z26           \
+	VBROADCASTSS aoff(SI)(R8*1), Z27     \
+	VBROADCASTSS aoff(SI)(R8*2), Z28     \
+	FMA2(Z26, Z0, Z1)                    \
+	VBROADCASTSS aoff(DI), Z29           \
+	FMA2(Z27, Z2, Z3)                    \
+	VBROADCASTSS aoff(DI)(R8*1), Z30     \
+	FMA2(Z28, Z4, Z5)                    \
+	VBROADCASTSS aoff(DI)(R8*2), Z31     \
+	FMA2(Z29, Z6, Z7)                    \
+	VBROADCASTSS aoff(R12), Z26          \
+	FMA2(Z30, Z8, Z9)                    \
+	VBROADCASTSS aoff(R12)(R8*1), Z27    \
+	FMA2(Z31, Z10, Z11)                  \
+	VBROADCASTSS aoff(R12)(R8*2), Z28    \
+	FMA2(Z26, Z12, Z13)                  \
+	VBROADCASTSS aoff(R13), Z29          \
+	FMA2(Z27, Z14, Z15)                  \
+	VBROADCASTSS aoff(R13)(R8*1), Z30    \
+	FMA2(Z28, Z16, Z17)                  \
+	VBROADCASTSS aoff(R13)(R8*2), Z31    \
+	FMA2(Z29, Z18, Z19)                  \
+	FMA2(Z30, Z20, Z21)                  \
+	FMA2(Z31, Z22, Z23)
+
+sloop4:
+	CMPQ CX, $4
+	JL   sloop1
+	SSTEP(0, 0)
+	SSTEP(128, 4)
+	SSTEP(256, 8)
+	SSTEP(384, 12)
+	ADDQ $512, DX
+	ADDQ $16, SI
+	ADDQ $16, DI
+	ADDQ $16, R12
+	ADDQ $16, R13
+	SUBQ $4, CX
+	JMP  sloop4
+
+sloop1:
+	TESTQ CX, CX
+	JZ    sdone
+	SSTEP(0, 0)
+	ADDQ  $128, DX
+	ADDQ  $4, SI
+	ADDQ  $4, DI
+	ADDQ  $4, R12
+	ADDQ  $4, R13
+	DECQ  CX
+	JMP   sloop1
+#undef SSTEP
+#undef FMA2
+
+sdone:
+	MOVQ    so+32(FP), AX
+	MOVQ    c+48(FP), BX
+	MOVQ    thr+40(FP), DX
+	VMOVUPS (DX), Z24
+	VMOVUPS 64(DX), Z25
+	KXORW   K3, K3, K3
+	KXORW   K4, K4, K4
+
+// SROW forms row i's 32 keys, stores them and ORs their comparisons with
+// the thresholds into K3 (queries 0-15) and K4 (16-31).
+#define SROW(i, lo, hi) \
+	VBROADCASTSS (4*i)(AX), Z26      \
+	VBROADCASTSS (48+4*i)(AX), Z27   \
+	VFMADD213PS  Z27, Z26, lo        \
+	VFMADD213PS  Z27, Z26, hi        \
+	VMOVUPS      lo, (128*i)(BX)     \
+	VMOVUPS      hi, (128*i+64)(BX)  \
+	VCMPPS       $0x1e, Z24, lo, K1  \
+	VCMPPS       $0x1e, Z25, hi, K2  \
+	KORW         K1, K3, K3          \
+	KORW         K2, K4, K4
+
+	SROW(0, Z0, Z1)
+	SROW(1, Z2, Z3)
+	SROW(2, Z4, Z5)
+	SROW(3, Z6, Z7)
+	SROW(4, Z8, Z9)
+	SROW(5, Z10, Z11)
+	SROW(6, Z12, Z13)
+	SROW(7, Z14, Z15)
+	SROW(8, Z16, Z17)
+	SROW(9, Z18, Z19)
+	SROW(10, Z20, Z21)
+	SROW(11, Z22, Z23)
+#undef SROW
+
+	KMOVW      K3, AX
+	KMOVW      K4, BX
+	SHLL       $16, BX
+	ORL        BX, AX
+	VZEROUPPER
+	MOVL       AX, ret+56(FP)
+	RET
