@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 
 	"github.com/gomrl/mrl/internal/atomicfile"
 )
@@ -51,7 +52,10 @@ func LoadContext(ctx context.Context, path string) (*File, error) {
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("load %s: %w (mode %v)", path, ErrNotRegular, st.Mode().Type())
 	}
-	f, err := os.Open(path)
+	// O_NONBLOCK: should path become a FIFO after the Stat, opening it
+	// returns at once instead of waiting for a writer (Read then refuses
+	// it); it changes nothing for a regular file.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: load: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/gomrl/mrl/checkpoint"
 	"github.com/gomrl/mrl/eval"
@@ -73,7 +74,7 @@ func (s *Server) loadModel(w http.ResponseWriter, r *http.Request) error {
 	if st.Size() > s.opt.MaxModelBytes {
 		return errf(413, "payload_too_large", "checkpoint %q: %d bytes, the limit is %d (--max-model-bytes)", req.Path, st.Size(), s.opt.MaxModelBytes)
 	}
-	f, err := s.modelRoot.Open(req.Path)
+	f, err := s.modelRoot.OpenFile(req.Path, os.O_RDONLY|syscall.O_NONBLOCK, 0) // a FIFO swapped in after the Stat does not block
 	if err != nil {
 		s.log.Warn("model open failed", "path", req.Path, "err", err)
 		return badRequest("checkpoint %q: cannot be opened", req.Path)
