@@ -166,7 +166,9 @@ func (c *Client) Search(ctx context.Context, name string, req server.SearchReque
 	return out, c.do(ctx, "POST", coll(name, "search"), req, &out)
 }
 
-// LoadModel loads a checkpoint under name.
+// LoadModel loads a checkpoint under name. path is relative to the
+// server's model root (mrl serve --model-root); a server without one
+// answers 403.
 func (c *Client) LoadModel(ctx context.Context, name, path string) (server.ModelInfo, error) {
 	var out server.ModelInfo
 	return out, c.do(ctx, "POST", "/v1/models", server.LoadModelRequest{Name: name, Path: path}, &out)
