@@ -80,7 +80,7 @@ type wal struct {
 	syncMu sync.Mutex    // one fsync at a time; waiters batch behind it
 	synced atomic.Uint64 // every record up to this seq is durable
 	err    error         // I/O error until rollback, guarded by syncMu
-	broken bool          // rollback failed too: err stays; guarded by syncMu
+	broken atomic.Bool   // rollback failed too: err stays (set under syncMu)
 	size   int64         // durable bytes of f; guarded by syncMu
 	spare  []byte
 
@@ -187,7 +187,7 @@ func (w *wal) rollback() (did bool, durable, gen uint64, err error) {
 	w.syncMu.Lock()
 	defer w.syncMu.Unlock()
 	durable = w.synced.Load()
-	if w.err == nil || w.broken {
+	if w.err == nil || w.broken.Load() {
 		return false, durable, w.gen.Load(), nil
 	}
 	err = w.truncate(w.f, w.size)
@@ -202,7 +202,7 @@ func (w *wal) rollback() (did bool, durable, gen uint64, err error) {
 	w.last = durable
 	w.mu.Unlock()
 	if err != nil {
-		w.broken = true
+		w.broken.Store(true)
 		w.err = fmt.Errorf("%w; cutting the log back to its last durable record failed too: %v; restart the server", w.err, err)
 		return true, durable, gen, w.err
 	}
@@ -211,13 +211,15 @@ func (w *wal) rollback() (did bool, durable, gen uint64, err error) {
 }
 
 // writeErr returns the error that stops writes until a restart, if any.
+// It does not wait for a running fsync (writers call it under the
+// collection's lock).
 func (w *wal) writeErr() error {
+	if !w.broken.Load() {
+		return nil
+	}
 	w.syncMu.Lock()
 	defer w.syncMu.Unlock()
-	if w.broken {
-		return w.err
-	}
-	return nil
+	return w.err
 }
 
 // flushLocked writes and fsyncs everything pending; syncMu is held.
