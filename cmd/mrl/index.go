@@ -151,6 +151,7 @@ func checkQueryDim(qd, need, D int, truncate bool, path string) error {
 // ckptSource is the --from-ckpt family of flags.
 type ckptSource struct {
 	ckpt, data, split string
+	ctx               context.Context // cancels the checkpoint's read (nil: none)
 }
 
 func (c *ckptSource) register(fs *flag.FlagSet, split string) {
@@ -165,7 +166,11 @@ func (c *ckptSource) embed(n int) (x []float32, rows, d int, err error) {
 	if c.split != "train" && c.split != "test" {
 		return nil, 0, 0, fmt.Errorf("--split %q: want train or test", c.split)
 	}
-	m, st, _, err := train.LoadModel(c.ckpt)
+	ctx := c.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	m, st, _, err := train.LoadModelContext(ctx, c.ckpt)
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("--from-ckpt: %w", err)
 	}
@@ -215,7 +220,7 @@ func readVectorFile(path string, metric mrl.Metric, jsonl bool) (*index.Vectors,
 func runIndexBuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("index build", flag.ContinueOnError)
 	out := fs.String("out", "", "index file to write (required)")
-	var src ckptSource
+	src := ckptSource{ctx: ctx}
 	src.register(fs, "train")
 	npy := fs.String("npy", "", "read the vectors from this 2-D NPY file")
 	jsonl := fs.String("jsonl", "", "read the vectors from this JSONL file")
@@ -385,7 +390,7 @@ type stageTotal struct {
 
 func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("index search", flag.ContinueOnError)
-	var src ckptSource
+	src := ckptSource{ctx: ctx}
 	src.register(fs, "test")
 	npy := fs.String("npy", "", "read the queries from this 2-D NPY file")
 	fs.StringVar(npy, "queries", "", "alias of --npy")
