@@ -407,11 +407,11 @@ func packA(dst []float32, transA bool, a []float32, lda, ic, pc, mc, kc int) {
 			// op(A)(i, p) = a[p*lda+i]: six contiguous values per p.
 			base := pc*lda + ic + ir
 			if mr == gemmMR {
-				for p := 0; p < kc; p++ {
-					s := a[base+p*lda : base+p*lda+gemmMR]
-					d := pan[p*gemmMR : p*gemmMR+gemmMR]
-					d[0], d[1], d[2], d[3], d[4], d[5] = s[0], s[1], s[2], s[3], s[4], s[5]
-				}
+				// Bounds for the assembly: the last element it reads and
+				// the last it writes.
+				_ = a[base+(kc-1)*lda+gemmMR-1]
+				_ = pan[kc*gemmMR-1]
+				packA6T(kc, &a[base], lda, &pan[0])
 				continue
 			}
 			for p := 0; p < kc; p++ {

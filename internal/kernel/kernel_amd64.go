@@ -64,3 +64,15 @@ func packBRows16(kc, np int, b *float32, ldb int, dst *float32)
 //
 //go:noescape
 func packA6(n8 int, a *float32, lda int, dst *float32)
+
+// packA6T packs a full 6-row panel of a transposed A, whose six values
+// for each p are contiguous:
+//
+//	for p := 0; p < kc; p++ {
+//		for i := 0; i < 6; i++ {
+//			dst[p*6+i] = a[p*lda+i]
+//		}
+//	}
+//
+//go:noescape
+func packA6T(kc int, a *float32, lda int, dst *float32)

@@ -402,3 +402,57 @@ pbnext:
 pbdone:
 	VZEROUPPER
 	RET
+
+// func packA6T(kc int, a *float32, lda int, dst *float32)
+//
+// Packs a full 6-row panel of a transposed A, whose six values for each p
+// are contiguous: dst[p*6+i] = a[p*lda+i] for p < kc, i < 6. Each p moves
+// 16 bytes and 8 bytes; four p a step.
+TEXT ·packA6T(SB), NOSPLIT, $0-32
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R8
+	MOVQ dst+24(FP), DI
+	SHLQ $2, R8
+
+pat4:
+	CMPQ    CX, $4
+	JL      pat1
+	MOVUPS  (SI), X0
+	MOVQ    16(SI), AX
+	ADDQ    R8, SI
+	MOVUPS  (SI), X1
+	MOVQ    16(SI), BX
+	ADDQ    R8, SI
+	MOVUPS  (SI), X2
+	MOVQ    16(SI), DX
+	ADDQ    R8, SI
+	MOVUPS  (SI), X3
+	MOVQ    16(SI), R9
+	ADDQ    R8, SI
+	MOVUPS  X0, (DI)
+	MOVQ    AX, 16(DI)
+	MOVUPS  X1, 24(DI)
+	MOVQ    BX, 40(DI)
+	MOVUPS  X2, 48(DI)
+	MOVQ    DX, 64(DI)
+	MOVUPS  X3, 72(DI)
+	MOVQ    R9, 88(DI)
+	ADDQ    $96, DI
+	SUBQ    $4, CX
+	JMP     pat4
+
+pat1:
+	TESTQ  CX, CX
+	JZ     patdone
+	MOVUPS (SI), X0
+	MOVQ   16(SI), AX
+	ADDQ   R8, SI
+	MOVUPS X0, (DI)
+	MOVQ   AX, 16(DI)
+	ADDQ   $24, DI
+	DECQ   CX
+	JMP    pat1
+
+patdone:
+	RET
