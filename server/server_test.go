@@ -58,6 +58,7 @@ func do(t testing.TB, h http.Handler, method, path, body string, hdr ...string) 
 	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
+	checkResponse(t, method, path, rec.Code, rec.Body.Bytes())
 	return rec.Code, rec.Body.Bytes()
 }
 
