@@ -19,6 +19,9 @@ stage go test -tags noasm ./internal/kernel ./nn ./matryoshka ./eval
 if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
   stage env MRL_KERNEL=avx2 go test ./index ./nn
 fi
+# Our checkpoints load into PyTorch and embed alike (skipped without
+# Debian's python3-torch).
+stage bash scripts/torch_check.sh
 # The generated kernels (internal/kernel/vec_gen_amd64.*) match their
 # generator, a module of its own.
 stage bash -c 'cd internal/kernel/asm && go test ./...'
