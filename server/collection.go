@@ -21,35 +21,11 @@ import (
 	mrl "github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/index"
 	"github.com/gomrl/mrl/internal/atomicfile"
+	"github.com/gomrl/mrl/server/api"
 )
 
-// IndexSpec chooses the searcher of a collection's snapshot. Kind is "flat"
-// (exact, the default), "hnsw" or "ivf"; the other fields are the options of
-// that kind (zero means the index package's default) and must be zero for
-// the other kinds.
-type IndexSpec struct {
-	Kind           string `json:"kind"`
-	M              int    `json:"m,omitempty"`               // hnsw
-	EfConstruction int    `json:"ef_construction,omitempty"` // hnsw
-	EfSearch       int    `json:"ef_search,omitempty"`       // hnsw
-	GraphDim       int    `json:"graph_dim,omitempty"`       // hnsw: prefix dim of the graph
-	Lists          int    `json:"lists,omitempty"`           // ivf
-	Probe          int    `json:"probe,omitempty"`           // ivf
-	ClusterDim     int    `json:"cluster_dim,omitempty"`     // ivf
-	Seed           uint64 `json:"seed,omitempty"`            // hnsw, ivf
-}
-
-// Meta is what meta.json holds: the fixed shape of a collection.
-type Meta struct {
-	Name    string      `json:"name"`
-	Dim     int         `json:"dim"`
-	Metric  string      `json:"metric"`
-	Nesting mrl.Nesting `json:"nesting"`
-	Index   IndexSpec   `json:"index"`
-}
-
 // validate checks m and fills defaults; problems are reported together.
-func (m *Meta) validate() error {
+func validateMeta(m *Meta) error {
 	var p []string
 	if !validName(m.Name) {
 		p = append(p, fmt.Sprintf("name %q: want 1 to 64 of A-Z a-z 0-9 _ -", m.Name))
@@ -90,7 +66,7 @@ func (m *Meta) validate() error {
 		if ivfSet {
 			p = append(p, "index: lists, probe and cluster_dim are ivf options, kind is hnsw")
 		}
-		if err := m.hnswOptions().Validate(); err != nil {
+		if err := hnswOptions(m).Validate(); err != nil {
 			p = append(p, err.Error())
 		}
 		if ix.GraphDim < 0 || ix.GraphDim > m.Dim {
@@ -100,7 +76,7 @@ func (m *Meta) validate() error {
 		if hnswSet {
 			p = append(p, "index: m, ef_construction, ef_search and graph_dim are hnsw options, kind is ivf")
 		}
-		if err := m.ivfOptions().Validate(); err != nil {
+		if err := ivfOptions(m).Validate(); err != nil {
 			p = append(p, err.Error())
 		}
 		if ix.ClusterDim < 0 || ix.ClusterDim > m.Dim {
@@ -115,16 +91,16 @@ func (m *Meta) validate() error {
 	return nil
 }
 
-func (m *Meta) metric() mrl.Metric {
+func metaMetric(m *Meta) mrl.Metric {
 	met, _ := mrl.ParseMetric(m.Metric)
 	return met
 }
 
-func (m *Meta) hnswOptions() index.HNSWOptions {
+func hnswOptions(m *Meta) index.HNSWOptions {
 	return index.HNSWOptions{Dim: m.Index.GraphDim, M: m.Index.M, EfConstruction: m.Index.EfConstruction, EfSearch: m.Index.EfSearch, Seed: m.Index.Seed}
 }
 
-func (m *Meta) ivfOptions() index.IVFOptions {
+func ivfOptions(m *Meta) index.IVFOptions {
 	return index.IVFOptions{ClusterDim: m.Index.ClusterDim, Lists: m.Index.Lists, Probe: m.Index.Probe, Seed: m.Index.Seed}
 }
 
@@ -198,12 +174,8 @@ type collection struct {
 
 // tunedPlan is the tuner's answer for one target on one snapshot size.
 type tunedPlan struct {
-	Plan   string  `json:"plan"`
-	Target float64 `json:"target_recall"`
-	Recall float64 `json:"recall"`
-	Rows   int     `json:"rows"`
-	Met    bool    `json:"met"`
-	plan   index.Plan
+	api.TunedPlan
+	plan index.Plan
 }
 
 // buildSnapshot builds the searcher of the collection's kind over v; a
@@ -214,13 +186,13 @@ func (c *collection) buildSnapshot(v *index.Vectors, h *index.HNSW, gen uint64) 
 	case "hnsw":
 		if h == nil {
 			var err error
-			if h, err = index.NewHNSW(v, c.meta.hnswOptions()); err != nil {
+			if h, err = index.NewHNSW(v, hnswOptions(&c.meta)); err != nil {
 				return nil, err
 			}
 		}
 		s.searcher, s.hnswDim = h, h.Dim()
 	case "ivf":
-		f, err := index.NewIVF(v, c.meta.ivfOptions())
+		f, err := index.NewIVF(v, ivfOptions(&c.meta))
 		if err != nil {
 			return nil, err
 		}
@@ -334,10 +306,10 @@ func openCollection(dir string, opt *Options, log *slog.Logger) (*collection, er
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", errMeta, metaPath, corruptf("%v", err))
 	}
-	if err := m.validate(); err != nil {
+	if err := validateMeta(&m); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", errMeta, metaPath, corruptf("%v", err))
 	}
-	c := &collection{meta: m, dir: dir, metric: m.metric(), log: log.With("collection", m.Name), opt: opt,
+	c := &collection{meta: m, dir: dir, metric: metaMetric(&m), log: log.With("collection", m.Name), opt: opt,
 		dirty: map[uint64]dirtyEntry{}, payloads: map[uint64]map[string]any{}, tuned: map[float64]*tunedPlan{}}
 	if err := removeTemps(dir, c.log); err != nil {
 		return nil, err
@@ -1015,18 +987,6 @@ func (c *collection) close() error {
 	return c.wal.close()
 }
 
-// CollectionInfo is the state of a collection.
-type CollectionInfo struct {
-	Meta
-	Count       int        `json:"count"`
-	Pending     int        `json:"pending"`               // changes not yet merged into the snapshot's index
-	MemoryBytes int64      `json:"memory_bytes"`          // the vectors
-	IndexBytes  int64      `json:"index_bytes,omitempty"` // an HNSW graph with its prefix copy
-	Seq         uint64     `json:"seq"`
-	SnapshotSeq uint64     `json:"snapshot_seq"`
-	AutoPlan    *tunedPlan `json:"auto_plan,omitempty"`
-}
-
 func (c *collection) info() CollectionInfo {
 	c.mu.RLock()
 	in := CollectionInfo{Meta: c.meta, Count: c.count, Pending: len(c.dirty), Seq: c.seq, SnapshotSeq: c.snapSeq}
@@ -1036,7 +996,10 @@ func (c *collection) info() CollectionInfo {
 	}
 	c.mu.RUnlock()
 	c.tuneMu.Lock()
-	in.AutoPlan = c.tuned[c.opt.AutoRecall]
+	if t := c.tuned[c.opt.AutoRecall]; t != nil {
+		p := t.TunedPlan
+		in.AutoPlan = &p
+	}
 	c.tuneMu.Unlock()
 	return in
 }
@@ -1049,22 +1012,6 @@ func (c *collection) get(id uint64) (Point, bool) {
 		return Point{}, false
 	}
 	return Point{ID: id, Vector: slices.Clone(v), Payload: c.payloads[id]}, true
-}
-
-// Hit is one search result.
-type Hit struct {
-	ID      uint64         `json:"id"`
-	Score   float32        `json:"score"`
-	Payload map[string]any `json:"payload,omitempty"`
-}
-
-// StageTiming is the work of one stage of a search.
-type StageTiming struct {
-	Stage     string  `json:"stage"` // "scan", "rerank", "delta" (recent writes) or "filter_scan"
-	Dim       int     `json:"dim,omitempty"`
-	In        int     `json:"in"`
-	Out       int     `json:"out"`
-	ElapsedUS float64 `json:"elapsed_us"`
 }
 
 // searchReq is a validated search of one query.
@@ -1295,7 +1242,7 @@ func (c *collection) autoPlan(target float64) (*tunedPlan, error) {
 	if err != nil && !errors.Is(err, index.ErrNoPlan) {
 		return nil, err
 	}
-	t := &tunedPlan{Plan: res.Plan.String(), Target: target, Recall: res.Recall, Rows: n, Met: err == nil, plan: res.Plan}
+	t := &tunedPlan{TunedPlan: api.TunedPlan{Plan: res.Plan.String(), Target: target, Recall: res.Recall, Rows: n, Met: err == nil}, plan: res.Plan}
 	if len(c.tuned) >= 16 {
 		clear(c.tuned)
 	}

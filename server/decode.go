@@ -17,68 +17,6 @@ import (
 
 // Request bodies. Unknown fields are rejected; see openapi.json.
 
-// CreateCollectionRequest is the body of POST /v1/collections.
-type CreateCollectionRequest struct {
-	Name    string    `json:"name"`
-	Dim     int       `json:"dim"`
-	Metric  string    `json:"metric,omitempty"`
-	Nesting []int     `json:"nesting,omitempty"`
-	Index   IndexSpec `json:"index,omitzero"`
-}
-
-// UpsertRequest is the body of POST /v1/collections/{name}/points.
-type UpsertRequest struct {
-	Points []Point `json:"points"`
-}
-
-// DeleteRequest is the body of POST /v1/collections/{name}/points/delete.
-type DeleteRequest struct {
-	IDs []uint64 `json:"ids"`
-}
-
-// SearchRequest is the body of POST /v1/collections/{name}/search. Exactly
-// one of Vector and Vectors is given. Plan is a funnel plan such as
-// "16:200,64:50,512:10" whose last dim is the collection dim, or "auto"
-// for the tuner's plan at the server's default recall target; TargetRecall
-// asks the tuner for a plan meeting that recall instead. Without either the
-// collection's index searches at Dim. Filter keeps the points whose payload
-// equals every given field.
-type SearchRequest struct {
-	Vector       []float32      `json:"vector,omitempty"`
-	Vectors      [][]float32    `json:"vectors,omitempty"`
-	K            int            `json:"k,omitempty"`
-	Dim          int            `json:"dim,omitempty"`
-	Plan         string         `json:"plan,omitempty"`
-	TargetRecall float64        `json:"target_recall,omitempty"`
-	Filter       map[string]any `json:"filter,omitempty"`
-	NoPayload    bool           `json:"no_payload,omitempty"`
-}
-
-// LoadModelRequest is the body of POST /v1/models.
-type LoadModelRequest struct {
-	Name string `json:"name"`
-	Path string `json:"path"`
-}
-
-// EmbedRequest is the body of POST /v1/models/{name}/embed: inputs of the
-// model's input size (flattened images); Dim truncates the embeddings to a
-// prefix (0: the full embedding).
-type EmbedRequest struct {
-	Inputs [][]float32 `json:"inputs"`
-	Dim    int         `json:"dim,omitempty"`
-}
-
-// ClassifyRequest is the body of POST /v1/models/{name}/classify. The
-// adaptive cascade answers with the smallest nesting dim whose maximum
-// softmax probability reaches its threshold, else with the largest dim.
-// Thresholds gives one per nesting dim; otherwise Confidence (default 0.9)
-// is used for every dim.
-type ClassifyRequest struct {
-	Inputs     [][]float32 `json:"inputs"`
-	Confidence *float64    `json:"confidence,omitempty"`
-	Thresholds []float64   `json:"thresholds,omitempty"`
-}
-
 // apiError is an error with an HTTP status and a code.
 type apiError struct {
 	status  int
@@ -423,7 +361,7 @@ func decodeCreateRequest(body []byte) (Meta, error) {
 		return Meta{}, err
 	}
 	m := Meta{Name: r.Name, Dim: r.Dim, Metric: r.Metric, Nesting: r.Nesting, Index: r.Index}
-	if err := m.validate(); err != nil {
+	if err := validateMeta(&m); err != nil {
 		return Meta{}, badRequest("%v", err)
 	}
 	return m, nil

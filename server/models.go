@@ -26,18 +26,6 @@ type loadedModel struct {
 	info ModelInfo
 }
 
-// ModelInfo describes a loaded model.
-type ModelInfo struct {
-	Name      string `json:"name"`
-	Path      string `json:"path"`
-	Describe  string `json:"describe"`
-	InputDim  int    `json:"input_dim"`
-	Embed     int    `json:"embed"`
-	Nesting   []int  `json:"nesting"`
-	Classes   int    `json:"classes"`
-	NumParams int    `json:"num_params"`
-}
-
 // loadModel reads a checkpoint inside the model root. The root is an
 // os.Root, so neither ".." nor a symlink can leave it; only a regular file
 // is opened (a FIFO would block, a device read without end), its read is
@@ -158,12 +146,6 @@ func flatten(in [][]float32, d int) []float32 {
 	return x
 }
 
-// EmbedResponse answers an embed request.
-type EmbedResponse struct {
-	Dim        int         `json:"dim"`
-	Embeddings [][]float32 `json:"embeddings"`
-}
-
 func (s *Server) embed(w http.ResponseWriter, r *http.Request) error {
 	lm, err := s.model(r)
 	if err != nil {
@@ -201,20 +183,6 @@ func (s *Server) embed(w http.ResponseWriter, r *http.Request) error {
 		out.Embeddings[i] = z[i*e : i*e+dim : i*e+dim]
 	}
 	return writeJSON(w, 200, out)
-}
-
-// Classification is the cascade's answer for one input.
-type Classification struct {
-	Label      int     `json:"label"`
-	Confidence float32 `json:"confidence"`
-	Dim        int     `json:"dim"`
-}
-
-// ClassifyResponse answers a classify request, with the thresholds used.
-type ClassifyResponse struct {
-	Results    []Classification `json:"results"`
-	Nesting    []int            `json:"nesting"`
-	Thresholds []float64        `json:"thresholds"`
 }
 
 func (s *Server) classify(w http.ResponseWriter, r *http.Request) error {

@@ -7,14 +7,6 @@ import (
 	"math"
 )
 
-// Point is one stored vector: an external id, D floats and an optional
-// payload of scalar fields.
-type Point struct {
-	ID      uint64         `json:"id"`
-	Vector  []float32      `json:"vector"`
-	Payload map[string]any `json:"payload,omitempty"`
-}
-
 // encodeUpsert writes the body of an upsert record:
 //
 //	n uint32, d uint32, then n times: id uint64, d float32,

@@ -773,12 +773,6 @@ func (s *Server) snapshot(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, 200, c.info())
 }
 
-// UpsertResponse answers an upsert.
-type UpsertResponse struct {
-	Upserted int    `json:"upserted"`
-	Seq      uint64 `json:"seq"`
-}
-
 func (s *Server) upsert(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.collection(r)
 	if err != nil {
@@ -841,12 +835,6 @@ func (s *Server) getPoint(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, 200, p)
 }
 
-// DeleteResponse answers a delete.
-type DeleteResponse struct {
-	Deleted int    `json:"deleted"`
-	Seq     uint64 `json:"seq"`
-}
-
 func (s *Server) deletePoint(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.collection(r)
 	if err != nil {
@@ -880,23 +868,6 @@ func (s *Server) deletePoints(w http.ResponseWriter, r *http.Request) error {
 		return writeErr(c, err)
 	}
 	return writeJSON(w, 200, DeleteResponse{Deleted: n, Seq: seq})
-}
-
-// SearchResult is the answer to one query.
-type SearchResult struct {
-	Hits   []Hit         `json:"hits"`
-	Stages []StageTiming `json:"stages"`
-}
-
-// SearchResponse answers a search: one result per query, the plan run
-// ("" for the index's own search) and, for auto or target_recall, the
-// tuner's recall on its calibration queries.
-type SearchResponse struct {
-	Results     []SearchResult `json:"results"`
-	Plan        string         `json:"plan"`
-	TunedRecall float64        `json:"tuned_recall,omitempty"`
-	Dim         int            `json:"dim"`
-	TookUS      float64        `json:"took_us"`
 }
 
 // Upper bounds of the JSON of a hit without its payload and of a stage,

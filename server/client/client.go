@@ -1,6 +1,7 @@
 // Package client is a typed Go client of the mrl serve HTTP API (package
-// server). It reuses the server package's request and response types, so a
-// request that compiles is shaped as the server decodes it.
+// server). It uses the wire types of package server/api, which the server
+// decodes and encodes too, so a request that compiles is shaped as the
+// server decodes it; it does not link the engine.
 //
 // Errors the server answers with are *Error, carrying the HTTP status and the
 // API's code and message.
@@ -16,7 +17,7 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/gomrl/mrl/server"
+	"github.com/gomrl/mrl/server/api"
 )
 
 // Client calls one server. Its fields may be set before first use; it is
@@ -112,22 +113,22 @@ func (c *Client) Health(ctx context.Context) error { return c.do(ctx, "GET", "/h
 func (c *Client) Ready(ctx context.Context) error { return c.do(ctx, "GET", "/readyz", nil, nil) }
 
 // CreateCollection creates a collection.
-func (c *Client) CreateCollection(ctx context.Context, req server.CreateCollectionRequest) (server.CollectionInfo, error) {
-	var out server.CollectionInfo
+func (c *Client) CreateCollection(ctx context.Context, req api.CreateCollectionRequest) (api.CollectionInfo, error) {
+	var out api.CollectionInfo
 	return out, c.do(ctx, "POST", "/v1/collections", req, &out)
 }
 
 // Collections lists the collections.
-func (c *Client) Collections(ctx context.Context) ([]server.CollectionInfo, error) {
+func (c *Client) Collections(ctx context.Context) ([]api.CollectionInfo, error) {
 	var out struct {
-		Collections []server.CollectionInfo `json:"collections"`
+		Collections []api.CollectionInfo `json:"collections"`
 	}
 	return out.Collections, c.do(ctx, "GET", "/v1/collections", nil, &out)
 }
 
 // Collection returns a collection's info.
-func (c *Client) Collection(ctx context.Context, name string) (server.CollectionInfo, error) {
-	var out server.CollectionInfo
+func (c *Client) Collection(ctx context.Context, name string) (api.CollectionInfo, error) {
+	var out api.CollectionInfo
 	return out, c.do(ctx, "GET", coll(name), nil, &out)
 }
 
@@ -137,59 +138,59 @@ func (c *Client) DeleteCollection(ctx context.Context, name string) error {
 }
 
 // Snapshot writes a snapshot of the collection now.
-func (c *Client) Snapshot(ctx context.Context, name string) (server.CollectionInfo, error) {
-	var out server.CollectionInfo
+func (c *Client) Snapshot(ctx context.Context, name string) (api.CollectionInfo, error) {
+	var out api.CollectionInfo
 	return out, c.do(ctx, "POST", coll(name, "snapshot"), nil, &out)
 }
 
 // Upsert inserts or replaces points; it returns once they are durable.
-func (c *Client) Upsert(ctx context.Context, name string, pts []server.Point) (server.UpsertResponse, error) {
-	var out server.UpsertResponse
-	return out, c.do(ctx, "POST", coll(name, "points"), server.UpsertRequest{Points: pts}, &out)
+func (c *Client) Upsert(ctx context.Context, name string, pts []api.Point) (api.UpsertResponse, error) {
+	var out api.UpsertResponse
+	return out, c.do(ctx, "POST", coll(name, "points"), api.UpsertRequest{Points: pts}, &out)
 }
 
 // Get returns one point.
-func (c *Client) Get(ctx context.Context, name string, id uint64) (server.Point, error) {
-	var out server.Point
+func (c *Client) Get(ctx context.Context, name string, id uint64) (api.Point, error) {
+	var out api.Point
 	return out, c.do(ctx, "GET", coll(name, "points", strconv.FormatUint(id, 10)), nil, &out)
 }
 
 // Delete deletes points; absent ids are ignored.
-func (c *Client) Delete(ctx context.Context, name string, ids ...uint64) (server.DeleteResponse, error) {
-	var out server.DeleteResponse
-	return out, c.do(ctx, "POST", coll(name, "points", "delete"), server.DeleteRequest{IDs: ids}, &out)
+func (c *Client) Delete(ctx context.Context, name string, ids ...uint64) (api.DeleteResponse, error) {
+	var out api.DeleteResponse
+	return out, c.do(ctx, "POST", coll(name, "points", "delete"), api.DeleteRequest{IDs: ids}, &out)
 }
 
 // Search runs one or more queries.
-func (c *Client) Search(ctx context.Context, name string, req server.SearchRequest) (server.SearchResponse, error) {
-	var out server.SearchResponse
+func (c *Client) Search(ctx context.Context, name string, req api.SearchRequest) (api.SearchResponse, error) {
+	var out api.SearchResponse
 	return out, c.do(ctx, "POST", coll(name, "search"), req, &out)
 }
 
 // LoadModel loads a checkpoint under name. path is relative to the
 // server's model root (mrl serve --model-root); a server without one
 // answers 403.
-func (c *Client) LoadModel(ctx context.Context, name, path string) (server.ModelInfo, error) {
-	var out server.ModelInfo
-	return out, c.do(ctx, "POST", "/v1/models", server.LoadModelRequest{Name: name, Path: path}, &out)
+func (c *Client) LoadModel(ctx context.Context, name, path string) (api.ModelInfo, error) {
+	var out api.ModelInfo
+	return out, c.do(ctx, "POST", "/v1/models", api.LoadModelRequest{Name: name, Path: path}, &out)
 }
 
 // Models lists the loaded models.
-func (c *Client) Models(ctx context.Context) ([]server.ModelInfo, error) {
+func (c *Client) Models(ctx context.Context) ([]api.ModelInfo, error) {
 	var out struct {
-		Models []server.ModelInfo `json:"models"`
+		Models []api.ModelInfo `json:"models"`
 	}
 	return out.Models, c.do(ctx, "GET", "/v1/models", nil, &out)
 }
 
 // Embed returns the model's embeddings of the inputs.
-func (c *Client) Embed(ctx context.Context, model string, req server.EmbedRequest) (server.EmbedResponse, error) {
-	var out server.EmbedResponse
+func (c *Client) Embed(ctx context.Context, model string, req api.EmbedRequest) (api.EmbedResponse, error) {
+	var out api.EmbedResponse
 	return out, c.do(ctx, "POST", "/v1/models/"+url.PathEscape(model)+"/embed", req, &out)
 }
 
 // Classify classifies the inputs with the adaptive cascade.
-func (c *Client) Classify(ctx context.Context, model string, req server.ClassifyRequest) (server.ClassifyResponse, error) {
-	var out server.ClassifyResponse
+func (c *Client) Classify(ctx context.Context, model string, req api.ClassifyRequest) (api.ClassifyResponse, error) {
+	var out api.ClassifyResponse
 	return out, c.do(ctx, "POST", "/v1/models/"+url.PathEscape(model)+"/classify", req, &out)
 }
