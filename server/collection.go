@@ -466,7 +466,7 @@ func openCollection(dir string, opt *Options, log *slog.Logger) (*collection, er
 		c.mu.Lock()
 		c.building = true
 		c.mu.Unlock()
-		go c.rebuild(false)
+		go c.rebuildInBackground(false)
 	}
 	return c, nil
 }
@@ -787,7 +787,16 @@ func (c *collection) afterWriteLocked() {
 	persist := c.opt.SnapshotEvery > 0 && c.unsnap >= c.opt.SnapshotEvery
 	if persist || len(c.dirty) >= c.rebuildMin() {
 		c.building = true
-		go c.rebuild(persist)
+		go c.rebuildInBackground(persist)
+	}
+}
+
+// rebuildInBackground is rebuild for a goroutine of its own: a failure
+// cannot be returned to anyone, so it is logged (the changes stay in the
+// log and in the collection's delta, and the next write tries again).
+func (c *collection) rebuildInBackground(persist bool) {
+	if err := c.rebuild(persist); err != nil && !errors.Is(err, errClosed) {
+		c.log.Error("background rebuild failed; the changes stay in the log and are searched as recent writes", "persist", persist, "err", err)
 	}
 }
 
