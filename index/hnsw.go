@@ -761,24 +761,6 @@ func (h *HNSW) search(s *hnswScratch, q []float32, dim, k int, dst []Hit) []Hit 
 // SearchBatch implements Searcher: the queries are searched in parallel
 // (kernel.ParallelFor), each as by Search.
 func (h *HNSW) SearchBatch(q []float32, ldq, dim, k int, dst [][]Hit) ([][]Hit, error) {
-	nq, err := checkBatch(h.v, q, ldq, dim)
-	if err != nil {
-		return dst[:0], err
-	}
-	if err := h.checkDim(dim); err != nil {
-		return dst[:0], err
-	}
-	dst = batchDst(dst, nq)
-	k = min(max(k, 0), h.v.n)
-	if k == 0 || nq == 0 {
-		return dst, nil
-	}
-	kernel.ParallelFor(nq, 1, func(lo, hi int) {
-		s := h.getScratch()
-		for i := lo; i < hi; i++ {
-			dst[i] = h.search(s, q[i*ldq:i*ldq+dim], dim, k, dst[i])
-		}
-		h.pool.Put(s)
-	})
-	return dst, nil
+	return searchEach(h.v, q, ldq, dim, k, dst, h.checkDim, h.getScratch, func(s *hnswScratch) { h.pool.Put(s) },
+		func(s *hnswScratch, q []float32, k int, dst []Hit) []Hit { return h.search(s, q, len(q), k, dst) })
 }

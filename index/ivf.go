@@ -518,21 +518,5 @@ func (f *IVF) search(s *ivfScratch, q []float32, k int, dst []Hit) []Hit {
 // SearchBatch implements Searcher: the queries are searched in parallel
 // (kernel.ParallelFor), each as by Search.
 func (f *IVF) SearchBatch(q []float32, ldq, dim, k int, dst [][]Hit) ([][]Hit, error) {
-	nq, err := checkBatch(f.v, q, ldq, dim)
-	if err != nil {
-		return dst[:0], err
-	}
-	dst = batchDst(dst, nq)
-	k = min(max(k, 0), f.v.n)
-	if k == 0 || nq == 0 {
-		return dst, nil
-	}
-	kernel.ParallelFor(nq, 1, func(lo, hi int) {
-		s := f.getScratch()
-		for i := lo; i < hi; i++ {
-			dst[i] = f.search(s, q[i*ldq:i*ldq+dim], k, dst[i])
-		}
-		f.pool.Put(s)
-	})
-	return dst, nil
+	return searchEach(f.v, q, ldq, dim, k, dst, nil, f.getScratch, func(s *ivfScratch) { f.pool.Put(s) }, f.search)
 }

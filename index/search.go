@@ -314,3 +314,33 @@ func (v *Vectors) rescore(q []float32, w []Hit) {
 	}
 	slices.SortFunc(w, compareHits)
 }
+
+// searchEach is the SearchBatch of a searcher that answers one query at a
+// time (HNSW, IVF): it checks the batch (and, if not nil, check(dim)),
+// then runs one(s, query, k, dst[i]) for every query on kernel.Threads()
+// goroutines, each with its own scratch s from get, returned with put.
+func searchEach[S any](v *Vectors, q []float32, ldq, dim, k int, dst [][]Hit, check func(dim int) error,
+	get func() S, put func(S), one func(s S, q []float32, k int, dst []Hit) []Hit) ([][]Hit, error) {
+	nq, err := checkBatch(v, q, ldq, dim)
+	if err != nil {
+		return dst[:0], err
+	}
+	if check != nil {
+		if err := check(dim); err != nil {
+			return dst[:0], err
+		}
+	}
+	dst = batchDst(dst, nq)
+	k = min(max(k, 0), v.n)
+	if k == 0 || nq == 0 {
+		return dst, nil
+	}
+	kernel.ParallelFor(nq, 1, func(lo, hi int) {
+		s := get()
+		for i := lo; i < hi; i++ {
+			dst[i] = one(s, q[i*ldq:i*ldq+dim], k, dst[i])
+		}
+		put(s)
+	})
+	return dst, nil
+}
