@@ -22,6 +22,9 @@ fi
 # Our checkpoints load into PyTorch and embed alike (skipped without
 # Debian's python3-torch).
 stage bash scripts/torch_check.sh
+# mrl export onnx passes onnx.checker and runs in onnxruntime with the same
+# results (skipped without python3-onnx, node or the npm package).
+stage bash scripts/onnx_check.sh
 # The generated kernels (internal/kernel/vec_gen_amd64.*) match their
 # generator, a module of its own.
 stage bash -c 'cd internal/kernel/asm && go test ./...'

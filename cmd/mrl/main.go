@@ -4,6 +4,7 @@
 //	mrl train  [flags]         train an MRL, MRL-E or FF model
 //	mrl eval   [flags] CKPT    top-1 accuracy at every nesting dim
 //	mrl embed  [flags]         embeddings of a split or an NPY file as NPY or JSONL
+//	mrl export onnx [flags]    the model as an ONNX graph
 //	mrl report [flags]         the reproduction report (tables, plots, claims)
 //	mrl index build|info|search|tune  build, inspect, search index files; tune funnel plans
 //	mrl serve  --data-dir DIR  HTTP API: collections, search, embed and classify
@@ -43,6 +44,7 @@ Commands:
   eval        top-1 accuracy at every nesting dim of a checkpoint (table, JSON, CSV)
   embed       a checkpoint's embeddings of a dataset split or an NPY file, cut to a
               prefix dim, as NPY or JSONL
+  export      onnx: the model as an ONNX graph (embedding, optionally heads)
   report      reproduce the paper's evaluation (MRL, MRL-E, FF-k, baselines) as a
               report folder: tables, plots, JSON, CSV and a paper-claims table
   index       build|info|search|tune index files: Flat, HNSW and funnel plans, with
@@ -67,6 +69,7 @@ var commands = []command{
 	{"train", runTrain},
 	{"eval", runEval},
 	{"embed", runEmbed},
+	{"export", runExport},
 	{"report", runReport},
 	{"index", runIndex},
 	{"serve", runServe},

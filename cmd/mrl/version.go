@@ -7,6 +7,7 @@ import (
 	"io"
 	"runtime"
 	"runtime/debug"
+	"strings"
 
 	"github.com/gomrl/mrl/internal/kernel"
 )
@@ -78,4 +79,14 @@ func versionText() string {
 	out += fmt.Sprintf("go: %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	out += fmt.Sprintf("%s\n", kernel.Describe())
 	return out
+}
+
+// versionLine is the first line of versionText without "mrl " and the
+// newline: the version and module.
+func versionLine() string {
+	t := versionText()
+	if i := strings.IndexByte(t, '\n'); i >= 0 {
+		t = t[:i]
+	}
+	return strings.TrimPrefix(t, "mrl ")
 }
