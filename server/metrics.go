@@ -3,6 +3,8 @@ package server
 import (
 	"fmt"
 	"io"
+	"runtime"
+	rtmetrics "runtime/metrics"
 	"slices"
 	"strings"
 	"sync"
@@ -121,4 +123,42 @@ func (m *metrics) write(w io.Writer, cols []CollectionInfo, models int) {
 	fmt.Fprintln(w, "# HELP mrl_models_loaded Models loaded.")
 	fmt.Fprintln(w, "# TYPE mrl_models_loaded gauge")
 	fmt.Fprintf(w, "mrl_models_loaded %d\n", models)
+}
+
+// startTime is when the process started serving metrics, for
+// process_start_time_seconds.
+var startTime = time.Now()
+
+// writeRuntime prints the Go runtime's and the process's standard
+// families (the names the Prometheus Go client uses), read from
+// runtime/metrics and, on Linux, /proc/self.
+func writeRuntime(w io.Writer) {
+	samples := []rtmetrics.Sample{
+		{Name: "/sched/goroutines:goroutines"},
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/total:bytes"},
+		{Name: "/gc/cycles/total:gc-cycles"},
+		{Name: "/gc/heap/goal:bytes"},
+	}
+	rtmetrics.Read(samples)
+	val := func(i int) uint64 {
+		if samples[i].Value.Kind() == rtmetrics.KindUint64 {
+			return samples[i].Value.Uint64()
+		}
+		return 0
+	}
+	gauge := func(name, help string, v any) {
+		fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s gauge\n%s %v\n", name, help, name, name, v)
+	}
+	gauge("go_goroutines", "Number of goroutines that currently exist.", val(0))
+	gauge("go_memstats_heap_alloc_bytes", "Bytes of allocated heap objects.", val(1))
+	gauge("go_memstats_sys_bytes", "Bytes of memory obtained from the OS by the Go runtime.", val(2))
+	gauge("go_gc_heap_goal_bytes", "Heap size target of the next GC cycle.", val(4))
+	fmt.Fprintf(w, "# HELP go_gc_cycles_total Completed GC cycles.\n# TYPE go_gc_cycles_total counter\ngo_gc_cycles_total %d\n", val(3))
+	fmt.Fprintf(w, "# HELP go_info Information about the Go environment.\n# TYPE go_info gauge\ngo_info{version=\"%s\"} 1\n", escape(runtime.Version()))
+	gauge("process_start_time_seconds", "Start time of the process since the Unix epoch in seconds.", startTime.Unix())
+	if cpu, rss, ok := processStats(); ok {
+		fmt.Fprintf(w, "# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %g\n", cpu)
+		gauge("process_resident_memory_bytes", "Resident memory size in bytes.", rss)
+	}
 }

@@ -38,6 +38,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"mime"
 	"net/http"
 	"os"
@@ -116,6 +117,10 @@ type Options struct {
 	// and the collection serves what precedes the damage. A torn final log
 	// record is cut with or without it. Default false.
 	Recover bool
+	// AccessLog logs one line per request at level Info: method, path,
+	// route, status, response bytes, latency, the request id and the
+	// client's address. Default false (mrl serve turns it on).
+	AccessLog bool
 	// Logger receives the server's logs. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -382,10 +387,11 @@ func (s *Server) Snapshot() error {
 
 // --- middleware ---
 
-// statusWriter records the status code written.
+// statusWriter records the status code and the bytes written.
 type statusWriter struct {
 	http.ResponseWriter
-	code int
+	code  int
+	bytes int64
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -399,13 +405,33 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.code == 0 {
 		w.code = 200
 	}
-	return w.ResponseWriter.Write(b)
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
 }
 
-// observe records each request's route, status and latency.
+// requestIDHeader carries a request's id: the client's, if it sent a
+// usable one, else one the server makes; it is echoed in the answer and
+// logged.
+const requestIDHeader = "X-Request-Id"
+
+// requestID returns the client's X-Request-Id if it is 1 to 64 printable
+// ASCII characters without spaces, else 16 random hex digits.
+func requestID(r *http.Request) string {
+	if id := r.Header.Get(requestIDHeader); id != "" && len(id) <= 64 &&
+		!strings.ContainsFunc(id, func(c rune) bool { return c <= ' ' || c > '~' }) {
+		return id
+	}
+	return fmt.Sprintf("%016x", rand.Uint64())
+}
+
+// observe records each request's route, status and latency, gives it a
+// request id and, with Options.AccessLog, logs it.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		id := requestID(r)
+		w.Header().Set(requestIDHeader, id)
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		_, pattern := s.mux.Handler(r)
@@ -415,7 +441,12 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		if sw.code == 0 {
 			sw.code = 200
 		}
-		s.metrics.observe(pattern, sw.code, time.Since(start))
+		took := time.Since(start)
+		s.metrics.observe(pattern, sw.code, took)
+		if s.opt.AccessLog {
+			s.log.Info("request", "method", r.Method, "path", r.URL.Path, "route", pattern, "status", sw.code,
+				"bytes", sw.bytes, "ms", float64(took.Microseconds())/1000, "request_id", id, "remote", r.RemoteAddr)
+		}
 	})
 }
 
@@ -665,6 +696,7 @@ func (s *Server) metricsHandler(w http.ResponseWriter, r *http.Request) error {
 	s.mu.RUnlock()
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	s.metrics.write(w, infos, nm)
+	writeRuntime(w)
 	return nil
 }
 

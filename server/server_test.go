@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -683,5 +685,46 @@ func TestBodyLimitChunked(t *testing.T) {
 		if rec.Code != want {
 			t.Errorf("chunked body of %d bytes (limit 100) = %d %s, want %d", n, rec.Code, rec.Body, want)
 		}
+	}
+}
+
+// TestAccessLogAndRuntimeMetrics: every answer carries a request id (the
+// client's, if usable), the access log has one line per request, and
+// /metrics has the Go runtime's and the process's families.
+func TestAccessLogAndRuntimeMetrics(t *testing.T) {
+	var buf bytes.Buffer
+	s := newServer(t, Options{AccessLog: true, Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	req := httptest.NewRequest("GET", "/v1/collections", nil)
+	req.Header.Set("X-Request-Id", "abc-123")
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	if got := rec.Header().Get("X-Request-Id"); got != "abc-123" {
+		t.Errorf("X-Request-Id = %q, want the client's abc-123", got)
+	}
+	req = httptest.NewRequest("GET", "/v1/collections/nope", nil)
+	req.Header.Set("X-Request-Id", "has space")
+	rec = httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	if got := rec.Header().Get("X-Request-Id"); len(got) != 16 {
+		t.Errorf("X-Request-Id = %q for an unusable client id, want 16 hex digits", got)
+	}
+	logs := buf.String()
+	for _, want := range []string{"msg=request method=GET path=/v1/collections route=\"GET /v1/collections\" status=200", "request_id=abc-123",
+		"path=/v1/collections/nope", "status=404"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("access log lacks %q:\n%s", want, logs)
+		}
+	}
+	code, body := do(t, s, "GET", "/metrics", "")
+	if code != 200 {
+		t.Fatalf("metrics %d", code)
+	}
+	for _, want := range []string{"\ngo_goroutines ", "\ngo_memstats_heap_alloc_bytes ", "\ngo_gc_cycles_total ", "go_info{version=\"go", "\nprocess_start_time_seconds "} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if runtime.GOOS == "linux" && !strings.Contains(string(body), "\nprocess_resident_memory_bytes ") {
+		t.Error("/metrics lacks process_resident_memory_bytes on Linux")
 	}
 }

@@ -68,6 +68,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxModel := fs.Int64("max-model-bytes", 1<<30, "largest checkpoint file POST /v1/models reads")
 	autoRecall := fs.Float64("auto-recall", 0.95, `recall@10 target of plan "auto"`)
 	origins := fs.String("trusted-origins", "", "comma-separated browser origins (https://app.example.com) allowed to send cross-origin writes; others get 403")
+	accessLog := fs.Bool("access-log", true, "log one line per request (method, path, status, bytes, latency, request id)")
 	recoverFlag := fs.Bool("recover", false, "move damaged data files to DATA_DIR/quarantine and serve what precedes the damage, instead of refusing to start")
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long running requests may take to finish at exit")
 	if err := parseFlags(fs, serveHelp, args, stderr); err != nil {
@@ -99,7 +100,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	srv, err := server.New(server.Options{DataDir: *dataDir, Token: *token, MaxBodyBytes: *maxBody, Timeout: *timeout,
-		MaxPoints: *maxPoints, MaxPayloadBytes: *maxPayload, MaxResults: *maxResults, MaxResponseBytes: *maxResponse, SnapshotEvery: *snapshotEvery, ModelRoot: *modelRoot, MaxModelBytes: *maxModel, AutoRecall: *autoRecall, Recover: *recoverFlag,
+		MaxPoints: *maxPoints, MaxPayloadBytes: *maxPayload, MaxResults: *maxResults, MaxResponseBytes: *maxResponse, SnapshotEvery: *snapshotEvery, ModelRoot: *modelRoot, MaxModelBytes: *maxModel, AutoRecall: *autoRecall, Recover: *recoverFlag, AccessLog: *accessLog,
 		TrustedOrigins: trusted, Logger: log})
 	if err != nil {
 		return err
