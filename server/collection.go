@@ -1031,15 +1031,6 @@ type searchReq struct {
 	filter map[string]any
 }
 
-func matches(p, filter map[string]any) bool {
-	for k, want := range filter {
-		if got, ok := p[k]; !ok || got != want {
-			return false
-		}
-	}
-	return true
-}
-
 func hitLess(a, b Hit) int {
 	if a.Score != b.Score {
 		if a.Score > b.Score {

@@ -344,10 +344,7 @@ func decodeSearchRequest(body []byte) (*SearchRequest, error) {
 		return nil, badRequest("plan and target_recall: give one, not both")
 	}
 	if r.Filter != nil {
-		if len(r.Filter) == 0 {
-			return nil, badRequest("filter: empty object, omit it to search every point")
-		}
-		if err := checkPayload("filter", r.Filter); err != nil {
+		if err := validateFilter("filter", r.Filter, 0); err != nil {
 			return nil, err
 		}
 	}

@@ -477,7 +477,7 @@ func TestBadRequests(t *testing.T) {
 		{"search plan and recall", "POST", "/v1/collections/c/search", `{"vector":` + v4 + `,"plan":"auto","target_recall":0.9}`, 400, "bad_request", "plan and target_recall"},
 		{"search bad recall", "POST", "/v1/collections/c/search", `{"vector":` + v4 + `,"target_recall":1.5}`, 400, "bad_request", "target_recall: 1.5"},
 		{"search empty filter", "POST", "/v1/collections/c/search", `{"vector":` + v4 + `,"filter":{}}`, 400, "bad_request", "filter: empty object"},
-		{"search array filter", "POST", "/v1/collections/c/search", `{"vector":` + v4 + `,"filter":{"a":[1]}}`, 400, "bad_request", "filter.a: want a string, number or boolean, got an array"},
+		{"search array filter", "POST", "/v1/collections/c/search", `{"vector":` + v4 + `,"filter":{"a":[1]}}`, 400, "bad_request", "filter.a: want a string, number, boolean or a condition object, got an array"},
 		{"search unknown collection", "POST", "/v1/collections/zz/search", `{"vector":` + v4 + `}`, 404, "not_found", `collection "zz"`},
 		{"no route", "GET", "/v2/nothing", "", 404, "not_found", "no route GET /v2/nothing"},
 		{"wrong method", "PUT", "/v1/collections", "", 405, "method_not_allowed", "method PUT not allowed on /v1/collections"},
