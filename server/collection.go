@@ -135,6 +135,22 @@ type snapshot struct {
 
 	funnelMu sync.Mutex
 	funnels  map[string]*index.Funnel
+
+	idsOnce sync.Once
+	ids     []uint64 // the snapshot's ids in increasing order (sortedIDs)
+}
+
+// sortedIDs returns the snapshot's ids in increasing order, sorted on
+// first use (scrolling reads them page by page).
+func (s *snapshot) sortedIDs() []uint64 {
+	s.idsOnce.Do(func() {
+		s.ids = make([]uint64, s.vecs.N())
+		for i := range s.ids {
+			s.ids[i] = s.vecs.ID(i)
+		}
+		slices.Sort(s.ids)
+	})
+	return s.ids
 }
 
 // collection is a mutable set of points: an immutable snapshot searched by
@@ -1021,6 +1037,80 @@ func (c *collection) get(id uint64) (Point, bool) {
 		return Point{}, false
 	}
 	return Point{ID: id, Vector: slices.Clone(v), Payload: c.payloads[id]}, true
+}
+
+// scroll returns up to limit live points with ids above after (all ids
+// when first), in increasing id order, and whether more follow. A point
+// is added only while the page's estimated JSON size stays within
+// maxBytes, but the first point always is, so paging always progresses.
+func (c *collection) scroll(after uint64, first bool, limit int, withVector bool, maxBytes int) ([]Point, bool) {
+	c.mu.RLock()
+	snap := c.base
+	c.mu.RUnlock()
+	base := snap.sortedIDs() // sorted outside the lock: a snapshot is immutable
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.base != snap {
+		base = c.base.sortedIDs() // a rebuild swapped the snapshot meanwhile
+	}
+	start := 0
+	if !first {
+		start, _ = slices.BinarySearch(base, after+1)
+		if after == math.MaxUint64 {
+			start = len(base)
+		}
+	}
+	// The changed ids above the cursor, sorted; deleted ones are skipped
+	// below (a nil vector in dirty).
+	var extra []uint64
+	for id, e := range c.dirty {
+		if (first || id > after) && e.vec != nil {
+			if _, inBase := c.base.vecs.Lookup(id); !inBase {
+				extra = append(extra, id)
+			}
+		}
+	}
+	slices.Sort(extra)
+	var pts []Point
+	size := 0
+	i, j := start, 0
+	for len(pts) < limit {
+		var id uint64
+		switch {
+		case i < len(base) && (j >= len(extra) || base[i] < extra[j]):
+			id = base[i]
+			i++
+		case j < len(extra):
+			id = extra[j]
+			j++
+		default:
+			return pts, false
+		}
+		v, ok := c.lookup(id)
+		if !ok {
+			continue // deleted since the snapshot
+		}
+		p := Point{ID: id, Payload: c.payloads[id]}
+		if withVector {
+			p.Vector = slices.Clone(v)
+		}
+		n := 40 + payloadBytes(p.Payload)
+		if withVector {
+			n += 16 * len(v)
+		}
+		if len(pts) > 0 && size+n > maxBytes {
+			break
+		}
+		size += n
+		pts = append(pts, p)
+	}
+	// More follow if any live id remains past the last one returned.
+	for ; i < len(base); i++ {
+		if _, ok := c.lookup(base[i]); ok {
+			return pts, true
+		}
+	}
+	return pts, j < len(extra)
 }
 
 // searchReq is a validated search of one query.

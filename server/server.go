@@ -231,6 +231,7 @@ func (s *Server) routes() []route {
 		{"DELETE", "/v1/collections/{name}", s.deleteCollection},
 		{"POST", "/v1/collections/{name}/snapshot", s.snapshot},
 		{"POST", "/v1/collections/{name}/points", s.upsert},
+		{"GET", "/v1/collections/{name}/points", s.scrollPoints},
 		{"GET", "/v1/collections/{name}/points/{id}", s.getPoint},
 		{"DELETE", "/v1/collections/{name}/points/{id}", s.deletePoint},
 		{"POST", "/v1/collections/{name}/points/delete", s.deletePoints},
@@ -849,6 +850,58 @@ func pathID(r *http.Request) (uint64, error) {
 		return 0, badRequest("point id %q: want an unsigned integer (0..18446744073709551615)", s)
 	}
 	return id, nil
+}
+
+// maxScrollLimit bounds a scroll page.
+const maxScrollLimit = 10000
+
+// scrollPoints pages through a collection in increasing id order:
+// ?limit= (1..10000, default 100), ?after= (the last id of the previous
+// page; omit for the first), ?with_vector= (default true). The answer's
+// next_after is the cursor of the next page, absent after the last.
+func (s *Server) scrollPoints(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.collection(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	for k := range q {
+		if k != "limit" && k != "after" && k != "with_vector" {
+			return badRequest("query parameter %q: want limit, after or with_vector", k)
+		}
+	}
+	limit := 100
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxScrollLimit {
+			return badRequest("limit %q: want an integer from 1 to %d", v, maxScrollLimit)
+		}
+		limit = n
+	}
+	var after uint64
+	first := true
+	if v := q.Get("after"); v != "" {
+		if after, err = strconv.ParseUint(v, 10, 64); err != nil {
+			return badRequest("after %q: want a point id (an unsigned integer)", v)
+		}
+		first = false
+	}
+	withVector := true
+	if v := q.Get("with_vector"); v != "" {
+		if withVector, err = strconv.ParseBool(v); err != nil {
+			return badRequest("with_vector %q: want true or false", v)
+		}
+	}
+	pts, more := c.scroll(after, first, limit, withVector, s.opt.MaxResponseBytes)
+	resp := ScrollResponse{Points: pts}
+	if pts == nil {
+		resp.Points = []Point{}
+	}
+	if more && len(pts) > 0 {
+		last := pts[len(pts)-1].ID
+		resp.NextAfter = &last
+	}
+	return writeJSON(w, 200, resp)
 }
 
 func (s *Server) getPoint(w http.ResponseWriter, r *http.Request) error {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -727,4 +728,77 @@ func TestAccessLogAndRuntimeMetrics(t *testing.T) {
 	if runtime.GOOS == "linux" && !strings.Contains(string(body), "\nprocess_resident_memory_bytes ") {
 		t.Error("/metrics lacks process_resident_memory_bytes on Linux")
 	}
+}
+
+// TestScroll pages through a collection with changes on top of its
+// snapshot (updates, deletes, new points) and gets every live point once,
+// in id order; bad parameters are refused.
+func TestScroll(t *testing.T) {
+	s := newServer(t, Options{})
+	mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "s", "dim": 2}, 201, nil)
+	var pts []Point
+	for i := 0; i < 50; i++ {
+		pts = append(pts, Point{ID: uint64(3 * i), Vector: []float32{float32(i), 1}, Payload: map[string]any{"i": float64(i)}})
+	}
+	mustDo(t, s, "POST", "/v1/collections/s/points", UpsertRequest{Points: pts}, 200, nil)
+	mustDo(t, s, "POST", "/v1/collections/s/snapshot", nil, 200, nil)
+	// Changes since the snapshot: delete some, update one, add new ids between.
+	mustDo(t, s, "POST", "/v1/collections/s/points/delete", DeleteRequest{IDs: []uint64{0, 30, 147}}, 200, nil)
+	mustDo(t, s, "POST", "/v1/collections/s/points", UpsertRequest{Points: []Point{
+		{ID: 3, Vector: []float32{-1, -1}}, {ID: 1, Vector: []float32{5, 5}}, {ID: 1000, Vector: []float32{6, 6}}}}, 200, nil)
+	want := map[uint64][]float32{}
+	for _, p := range pts {
+		want[p.ID] = p.Vector
+	}
+	delete(want, 0)
+	delete(want, 30)
+	delete(want, 147)
+	want[3], want[1], want[1000] = []float32{-1, -1}, []float32{5, 5}, []float32{6, 6}
+
+	var got []uint64
+	after := ""
+	for pages := 0; ; pages++ {
+		if pages > 20 {
+			t.Fatal("scroll does not end")
+		}
+		var page ScrollResponse
+		mustDo(t, s, "GET", "/v1/collections/s/points?limit=7"+after, nil, 200, &page)
+		for _, p := range page.Points {
+			if !slices.Equal(p.Vector, want[p.ID]) {
+				t.Fatalf("point %d: vector %v, want %v", p.ID, p.Vector, want[p.ID])
+			}
+			got = append(got, p.ID)
+		}
+		if page.NextAfter == nil {
+			break
+		}
+		if len(page.Points) != 7 || *page.NextAfter != page.Points[6].ID {
+			t.Fatalf("page of %d points, next_after %d", len(page.Points), *page.NextAfter)
+		}
+		after = "&after=" + strconv.FormatUint(*page.NextAfter, 10)
+	}
+	var ids []uint64
+	for id := range want {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	if !slices.Equal(got, ids) {
+		t.Fatalf("scrolled %v, want %v", got, ids)
+	}
+	var page ScrollResponse
+	mustDo(t, s, "GET", "/v1/collections/s/points?with_vector=false&limit=2&after=5", nil, 200, &page)
+	if len(page.Points) != 2 || page.Points[0].Vector != nil || page.Points[0].Payload["i"] == nil || page.NextAfter == nil {
+		t.Fatalf("without vectors: %+v", page)
+	}
+	page = ScrollResponse{}
+	mustDo(t, s, "GET", "/v1/collections/s/points?after=1000", nil, 200, &page)
+	if len(page.Points) != 0 || page.NextAfter != nil {
+		t.Fatalf("past the end: %+v", page)
+	}
+	for _, q := range []string{"limit=0", "limit=10001", "limit=x", "after=-1", "with_vector=maybe", "offset=3"} {
+		if code, body := do(t, s, "GET", "/v1/collections/s/points?"+q, ""); code != 400 {
+			t.Errorf("?%s: %d %s, want 400", q, code, body)
+		}
+	}
+	mustDo(t, s, "GET", "/v1/collections/nope/points", nil, 404, nil)
 }

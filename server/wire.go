@@ -11,6 +11,7 @@ type (
 	Hit                     = api.Hit
 	StageTiming             = api.StageTiming
 	Point                   = api.Point
+	ScrollResponse          = api.ScrollResponse
 	UpsertResponse          = api.UpsertResponse
 	DeleteResponse          = api.DeleteResponse
 	SearchResult            = api.SearchResult

@@ -1,11 +1,20 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
+
+	"github.com/gomrl/mrl/data"
+	"github.com/gomrl/mrl/server/api"
+	"github.com/gomrl/mrl/server/client"
 
 	"github.com/gomrl/mrl/internal/atomicfile"
 	"github.com/gomrl/mrl/onnx"
@@ -13,6 +22,12 @@ import (
 )
 
 const exportHelp = `Usage: mrl export onnx --ckpt CKPT --out model.onnx [--dim M] [--heads]
+       mrl export collection --name C --out FILE.jsonl|FILE.npy [--server URL] [--token T]
+
+export collection pages through a collection of a running mrl serve (GET
+/v1/collections/C/points, in id order) and writes its points as JSONL
+({"id", "vector", "payload"} per line, what the points API takes back) or as
+NPY (the vectors only, rows in id order; the ids go to FILE.ids.txt).
 
 Writes a checkpoint's model as an ONNX graph (opset 13) that ONNX runtimes
 run: input "input" [N, H·W·C] (rows as mrl embed --in takes them, NHWC images
@@ -33,8 +48,11 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		return flag.ErrHelp
 	}
+	if args[0] == "collection" {
+		return runExportCollection(ctx, args[1:], stdout, stderr)
+	}
 	if args[0] != "onnx" {
-		fmt.Fprintf(stderr, "mrl export: unknown format %q (want onnx)\n\n%s", args[0], exportHelp)
+		fmt.Fprintf(stderr, "mrl export: unknown kind %q (want onnx or collection)\n\n%s", args[0], exportHelp)
 		return errUsage
 	}
 	fs := flag.NewFlagSet("export onnx", flag.ContinueOnError)
@@ -74,5 +92,79 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, ", logits at dims %v", m.Config.Nesting)
 	}
 	fmt.Fprintf(stdout, "; %d bytes in %v\n", len(b), time.Since(t0).Round(time.Millisecond))
+	return nil
+}
+
+func runExportCollection(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("export collection", flag.ContinueOnError)
+	server := fs.String("server", "http://127.0.0.1:7700", "the server's base URL")
+	token := fs.String("token", os.Getenv("MRL_TOKEN"), "bearer token (default $MRL_TOKEN)")
+	name := fs.String("name", "", "the collection (required)")
+	out := fs.String("out", "", "output file, .jsonl or .npy (required)")
+	page := fs.Int("page", 1000, "points per request")
+	if err := parseFlags(fs, exportHelp, args, stderr); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 || *name == "" || *out == "" {
+		fmt.Fprintln(stderr, "mrl export collection: --name and --out are required, and no arguments")
+		return errUsage
+	}
+	kind := strings.ToLower(filepath.Ext(*out))
+	if kind != ".jsonl" && kind != ".npy" {
+		fmt.Fprintf(stderr, "mrl export collection: --out %s: name it .jsonl or .npy\n", *out)
+		return errUsage
+	}
+	t0 := time.Now()
+	c := client.New(*server, *token)
+	n, d := 0, 0
+	var ids []uint64
+	var vecs []float32
+	write := func(w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		err := c.All(ctx, *name, *page, func(p api.Point) error {
+			if d == 0 {
+				d = len(p.Vector)
+			}
+			n++
+			if kind == ".npy" {
+				ids = append(ids, p.ID)
+				vecs = append(vecs, p.Vector...)
+				return nil
+			}
+			b, err := json.Marshal(p)
+			if err != nil {
+				return err
+			}
+			bw.Write(b)
+			return bw.WriteByte('\n')
+		})
+		if err != nil {
+			return err
+		}
+		if kind == ".npy" {
+			if n == 0 {
+				return fmt.Errorf("collection %q is empty: nothing to write as NPY", *name)
+			}
+			return data.WriteNPY(bw, vecs, []int{n, d})
+		}
+		return bw.Flush()
+	}
+	if err := atomicfile.Write(*out, write); err != nil {
+		return fmt.Errorf("export %s: %w", *name, err)
+	}
+	if kind == ".npy" {
+		idsPath := strings.TrimSuffix(*out, filepath.Ext(*out)) + ".ids.txt"
+		err := atomicfile.Write(idsPath, func(w io.Writer) error {
+			bw := bufio.NewWriter(w)
+			for _, id := range ids {
+				fmt.Fprintln(bw, id)
+			}
+			return bw.Flush()
+		})
+		if err != nil {
+			return fmt.Errorf("write %s: %w", idsPath, err)
+		}
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d points of dim %d from collection %q in %v\n", *out, n, d, *name, time.Since(t0).Round(time.Millisecond))
 	return nil
 }

@@ -64,7 +64,7 @@ type StageTiming struct {
 // payload of scalar fields.
 type Point struct {
 	ID      uint64         `json:"id"`
-	Vector  []float32      `json:"vector"`
+	Vector  []float32      `json:"vector,omitempty"` // absent only in a scroll page with with_vector=false
 	Payload map[string]any `json:"payload,omitempty"`
 }
 
@@ -200,4 +200,12 @@ type TunedPlan struct {
 	Recall float64 `json:"recall"`
 	Rows   int     `json:"rows"`
 	Met    bool    `json:"met"`
+}
+
+// ScrollResponse is a page of GET /v1/collections/{name}/points: points in
+// increasing id order and, unless this was the last page, the cursor of
+// the next one (pass it as ?after=).
+type ScrollResponse struct {
+	Points    []Point `json:"points"`
+	NextAfter *uint64 `json:"next_after,omitempty"`
 }

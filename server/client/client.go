@@ -155,6 +155,62 @@ func (c *Client) Get(ctx context.Context, name string, id uint64) (api.Point, er
 	return out, c.do(ctx, "GET", coll(name, "points", strconv.FormatUint(id, 10)), nil, &out)
 }
 
+// ScrollOptions select a page of Scroll.
+type ScrollOptions struct {
+	// After is the NextAfter of the previous page (nil: the first page).
+	After *uint64
+	// Limit is the number of points per page (0: the server's 100).
+	Limit int
+	// NoVector leaves the vectors out (ids and payloads only).
+	NoVector bool
+}
+
+// Scroll returns one page of a collection's points in increasing id
+// order; pass its NextAfter as the next call's After until it is nil.
+func (c *Client) Scroll(ctx context.Context, name string, opt ScrollOptions) (api.ScrollResponse, error) {
+	q := url.Values{}
+	if opt.After != nil {
+		q.Set("after", strconv.FormatUint(*opt.After, 10))
+	}
+	if opt.Limit > 0 {
+		q.Set("limit", strconv.Itoa(opt.Limit))
+	}
+	if opt.NoVector {
+		q.Set("with_vector", "false")
+	}
+	path := coll(name, "points")
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out api.ScrollResponse
+	return out, c.do(ctx, "GET", path, nil, &out)
+}
+
+// All calls fn on every point of a collection in increasing id order,
+// page by page (pageSize points a request; 0: 1000), and stops at the
+// first error fn or a request returns.
+func (c *Client) All(ctx context.Context, name string, pageSize int, fn func(api.Point) error) error {
+	if pageSize <= 0 {
+		pageSize = 1000
+	}
+	opt := ScrollOptions{Limit: pageSize}
+	for {
+		page, err := c.Scroll(ctx, name, opt)
+		if err != nil {
+			return err
+		}
+		for _, p := range page.Points {
+			if err := fn(p); err != nil {
+				return err
+			}
+		}
+		if page.NextAfter == nil {
+			return nil
+		}
+		opt.After = page.NextAfter
+	}
+}
+
 // Delete deletes points; absent ids are ignored.
 func (c *Client) Delete(ctx context.Context, name string, ids ...uint64) (api.DeleteResponse, error) {
 	var out api.DeleteResponse

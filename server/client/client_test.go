@@ -10,6 +10,7 @@ import (
 	mrl "github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/model"
 	"github.com/gomrl/mrl/server"
+	"github.com/gomrl/mrl/server/api"
 	"github.com/gomrl/mrl/server/client"
 	"github.com/gomrl/mrl/train"
 )
@@ -57,6 +58,29 @@ func TestClient(t *testing.T) {
 	}
 	if info, err := c.Collection(ctx, "x"); err != nil || info.Count != 1 {
 		t.Fatalf("collection %+v %v", info, err)
+	}
+	var more []server.Point
+	for i := uint64(10); i < 35; i++ {
+		more = append(more, server.Point{ID: i, Vector: []float32{float32(i), 1}})
+	}
+	if _, err := c.CreateCollection(ctx, server.CreateCollectionRequest{Name: "y", Dim: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Upsert(ctx, "y", more); err != nil {
+		t.Fatal(err)
+	}
+	var seen []uint64
+	if err := c.All(ctx, "y", 4, func(p api.Point) error { seen = append(seen, p.ID); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 25 || seen[0] != 10 || seen[24] != 34 {
+		t.Fatalf("All visited %v, want 10..34", seen)
+	}
+	if page, err := c.Scroll(ctx, "y", client.ScrollOptions{Limit: 3, NoVector: true}); err != nil || len(page.Points) != 3 || page.Points[0].Vector != nil || page.NextAfter == nil || *page.NextAfter != 12 {
+		t.Fatalf("scroll %+v %v", page, err)
+	}
+	if err := c.DeleteCollection(ctx, "y"); err != nil {
+		t.Fatal(err)
 	}
 	if res, err := c.Search(ctx, "x", server.SearchRequest{Vector: []float32{1, 1}, K: 5}); err != nil || len(res.Results[0].Hits) != 1 || res.Results[0].Hits[0].ID != 2 {
 		t.Fatalf("search %+v %v", res, err)
