@@ -57,12 +57,26 @@ func validateMeta(m *Meta) error {
 	}
 	hnswSet := ix.M != 0 || ix.EfConstruction != 0 || ix.EfSearch != 0 || ix.GraphDim != 0
 	ivfSet := ix.Lists != 0 || ix.Probe != 0 || ix.ClusterDim != 0
+	quantSet := ix.CodeDim != 0 || ix.Rescore != 0
 	switch ix.Kind {
 	case "flat":
-		if hnswSet || ivfSet || ix.Seed != 0 {
+		if hnswSet || ivfSet || quantSet || ix.Seed != 0 {
 			p = append(p, "index: kind flat takes no options")
 		}
+	case "binary", "int8":
+		if hnswSet || ivfSet || ix.Seed != 0 {
+			p = append(p, fmt.Sprintf("index: kind %s takes only code_dim and rescore", ix.Kind))
+		}
+		if err := quantOptions(m).Validate(); err != nil {
+			p = append(p, err.Error())
+		}
+		if ix.CodeDim < 0 || ix.CodeDim > m.Dim {
+			p = append(p, fmt.Sprintf("index: code_dim %d: want 0 (the collection dim) or 1..%d", ix.CodeDim, m.Dim))
+		}
 	case "hnsw":
+		if quantSet {
+			p = append(p, "index: code_dim and rescore are binary and int8 options, kind is hnsw")
+		}
 		if ivfSet {
 			p = append(p, "index: lists, probe and cluster_dim are ivf options, kind is hnsw")
 		}
@@ -73,8 +87,8 @@ func validateMeta(m *Meta) error {
 			p = append(p, fmt.Sprintf("index: graph_dim %d: want 0 (the collection dim) or 1..%d", ix.GraphDim, m.Dim))
 		}
 	case "ivf":
-		if hnswSet {
-			p = append(p, "index: m, ef_construction, ef_search and graph_dim are hnsw options, kind is ivf")
+		if hnswSet || quantSet {
+			p = append(p, "index: m, ef_construction, ef_search and graph_dim are hnsw options, code_dim and rescore binary and int8 ones, kind is ivf")
 		}
 		if err := ivfOptions(m).Validate(); err != nil {
 			p = append(p, err.Error())
@@ -83,7 +97,7 @@ func validateMeta(m *Meta) error {
 			p = append(p, fmt.Sprintf("index: cluster_dim %d: want 0 (default) or 1..%d", ix.ClusterDim, m.Dim))
 		}
 	default:
-		p = append(p, fmt.Sprintf("index: kind %q: want flat, hnsw or ivf", ix.Kind))
+		p = append(p, fmt.Sprintf("index: kind %q: want flat, hnsw, ivf, binary or int8", ix.Kind))
 	}
 	if len(p) > 0 {
 		return errors.New(strings.Join(p, "; "))
@@ -98,6 +112,14 @@ func metaMetric(m *Meta) mrl.Metric {
 
 func hnswOptions(m *Meta) index.HNSWOptions {
 	return index.HNSWOptions{Dim: m.Index.GraphDim, M: m.Index.M, EfConstruction: m.Index.EfConstruction, EfSearch: m.Index.EfSearch, Seed: m.Index.Seed}
+}
+
+func quantOptions(m *Meta) index.QuantOptions {
+	kind := index.Binary
+	if m.Index.Kind == "int8" {
+		kind = index.Int8
+	}
+	return index.QuantOptions{Kind: kind, Dim: m.Index.CodeDim, Rescore: m.Index.Rescore}
 }
 
 func ivfOptions(m *Meta) index.IVFOptions {
@@ -213,6 +235,12 @@ func (c *collection) buildSnapshot(v *index.Vectors, h *index.HNSW, gen uint64) 
 			return nil, err
 		}
 		s.searcher = f
+	case "binary", "int8":
+		q, err := index.NewQuantized(v, quantOptions(&c.meta))
+		if err != nil {
+			return nil, err
+		}
+		s.searcher = q
 	default:
 		s.searcher = s.flat
 	}
@@ -1016,8 +1044,11 @@ func (c *collection) info() CollectionInfo {
 	c.mu.RLock()
 	in := CollectionInfo{Meta: c.meta, Count: c.count, Pending: len(c.dirty), Seq: c.seq, SnapshotSeq: c.snapSeq}
 	in.MemoryBytes = int64(c.base.vecs.N()+len(c.dirty)) * int64(c.meta.Dim) * 4
-	if h, ok := c.base.searcher.(*index.HNSW); ok {
-		in.IndexBytes = h.MemBytes()
+	switch x := c.base.searcher.(type) {
+	case *index.HNSW:
+		in.IndexBytes = x.MemBytes()
+	case *index.Quantized:
+		in.IndexBytes = x.MemoryBytes()
 	}
 	c.mu.RUnlock()
 	c.tuneMu.Lock()

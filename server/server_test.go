@@ -802,3 +802,59 @@ func TestScroll(t *testing.T) {
 	}
 	mustDo(t, s, "GET", "/v1/collections/nope/points", nil, 404, nil)
 }
+
+// TestQuantizedCollections: binary and int8 first stages find most of the
+// exact top 10, report the codes' memory, survive a restart, and refuse
+// options of other kinds.
+func TestQuantizedCollections(t *testing.T) {
+	dir := t.TempDir()
+	s := newServer(t, Options{DataDir: dir})
+	const n, d = 600, 32
+	data := indextest.MatryoshkaLike(rand.New(rand.NewPCG(5, 6)), n, d)
+	for _, kind := range []string{"binary", "int8"} {
+		mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": kind, "dim": d, "index": map[string]any{"kind": kind, "rescore": 8}}, 201, nil)
+		ids := make([]uint64, n)
+		for i := range ids {
+			ids[i] = uint64(i + 1)
+		}
+		mustDo(t, s, "POST", "/v1/collections/"+kind+"/points", UpsertRequest{Points: points(ids, data, d)}, 200, nil)
+		var info CollectionInfo
+		mustDo(t, s, "POST", "/v1/collections/"+kind+"/snapshot", nil, 200, &info)
+		if info.IndexBytes <= 0 || info.Index.Kind != kind {
+			t.Fatalf("%s: info %+v", kind, info)
+		}
+		live := map[uint64][]float32{}
+		for i, id := range ids {
+			live[id] = data[i*d : (i+1)*d]
+		}
+		good := 0
+		for qi := 0; qi < 10; qi++ {
+			q := data[qi*17*d : (qi*17+1)*d]
+			var sr SearchResponse
+			mustDo(t, s, "POST", "/v1/collections/"+kind+"/search", SearchRequest{Vector: q, K: 10}, 200, &sr)
+			good += overlap(hitIDs(sr.Results[0].Hits), bruteForce(mrl.Cosine, live, q, d, 10))
+		}
+		if good < 80 {
+			t.Errorf("%s: %d of 100 exact neighbours found, want at least 80", kind, good)
+		}
+	}
+	for _, bad := range []map[string]any{
+		{"kind": "int8", "m": 16},
+		{"kind": "binary", "code_dim": 33},
+		{"kind": "hnsw", "rescore": 2},
+		{"kind": "flat", "code_dim": 8},
+		{"kind": "pq"},
+	} {
+		b, _ := json.Marshal(map[string]any{"name": "bad", "dim": d, "index": bad})
+		if code, body := do(t, s, "POST", "/v1/collections", string(b)); code != 400 {
+			t.Errorf("index %v: %d %s, want 400", bad, code, body)
+		}
+	}
+	s.Close()
+	s2 := newServer(t, Options{DataDir: dir})
+	var info CollectionInfo
+	mustDo(t, s2, "GET", "/v1/collections/int8", nil, 200, &info)
+	if info.Count != n || info.IndexBytes <= 0 {
+		t.Fatalf("after restart: %+v", info)
+	}
+}

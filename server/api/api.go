@@ -8,9 +8,11 @@ package api
 import mrl "github.com/gomrl/mrl"
 
 // IndexSpec chooses the searcher of a collection's snapshot. Kind is "flat"
-// (exact, the default), "hnsw" or "ivf"; the other fields are the options of
-// that kind (zero means the index package's default) and must be zero for
-// the other kinds.
+// (exact, the default), "hnsw", "ivf", or a quantised first stage,
+// "binary" (sign bits) or "int8", whose codes stay in memory beside the
+// vectors and whose best rescore·k candidates are re-scored exactly; the
+// other fields are the options of that kind (zero means the index
+// package's default) and must be zero for the other kinds.
 type IndexSpec struct {
 	Kind           string `json:"kind"`
 	M              int    `json:"m,omitempty"`               // hnsw
@@ -21,6 +23,8 @@ type IndexSpec struct {
 	Probe          int    `json:"probe,omitempty"`           // ivf
 	ClusterDim     int    `json:"cluster_dim,omitempty"`     // ivf
 	Seed           uint64 `json:"seed,omitempty"`            // hnsw, ivf
+	CodeDim        int    `json:"code_dim,omitempty"`        // binary, int8: coded prefix dim (default the collection dim)
+	Rescore        int    `json:"rescore,omitempty"`         // binary, int8: candidates re-scored exactly, times k
 }
 
 // Meta is what meta.json holds: the fixed shape of a collection.
@@ -38,7 +42,7 @@ type CollectionInfo struct {
 	Count       int        `json:"count"`
 	Pending     int        `json:"pending"`               // changes not yet merged into the snapshot's index
 	MemoryBytes int64      `json:"memory_bytes"`          // the vectors
-	IndexBytes  int64      `json:"index_bytes,omitempty"` // an HNSW graph with its prefix copy
+	IndexBytes  int64      `json:"index_bytes,omitempty"` // an HNSW graph with its prefix copy, or the binary/int8 codes
 	Seq         uint64     `json:"seq"`
 	SnapshotSeq uint64     `json:"snapshot_seq"`
 	AutoPlan    *TunedPlan `json:"auto_plan,omitempty"`
