@@ -441,7 +441,7 @@ func TestBadRequests(t *testing.T) {
 		{"bad metric", "POST", "/v1/collections", `{"name":"x","dim":4,"metric":"hamming"}`, 400, "bad_request", `metric "hamming": want cosine, ip or l2`},
 		{"bad nesting", "POST", "/v1/collections", `{"name":"x","dim":4,"nesting":[2,1,4]}`, 400, "bad_request", "does not increase"},
 		{"nesting not ending at dim", "POST", "/v1/collections", `{"name":"x","dim":4,"nesting":[1,2]}`, 400, "bad_request", "last dim must be the collection dim 4"},
-		{"bad index kind", "POST", "/v1/collections", `{"name":"x","dim":4,"index":{"kind":"lsh"}}`, 400, "bad_request", `kind "lsh": want flat, hnsw or ivf`},
+		{"bad index kind", "POST", "/v1/collections", `{"name":"x","dim":4,"index":{"kind":"lsh"}}`, 400, "bad_request", `kind "lsh": want flat, hnsw, ivf, binary or int8`},
 		{"flat with options", "POST", "/v1/collections", `{"name":"x","dim":4,"index":{"kind":"flat","m":8}}`, 400, "bad_request", "kind flat takes no options"},
 		{"hnsw bad m", "POST", "/v1/collections", `{"name":"x","dim":4,"index":{"kind":"hnsw","m":1}}`, 400, "bad_request", "index: invalid options"},
 		{"hnsw graph dim too big", "POST", "/v1/collections", `{"name":"x","dim":4,"index":{"kind":"hnsw","graph_dim":9}}`, 400, "bad_request", "graph_dim 9"},
