@@ -61,90 +61,263 @@ func logTicks(lo, hi float64) []plot.Tick {
 	return ts
 }
 
-// renderPNG draws the series and returns the PNG bytes.
-func renderPNG(title, xLabel, yLabel string, x axisKind, ss []series) ([]byte, error) {
+// niceTicks labels about five evenly spaced values of [lo, hi] at a
+// "nice" step (1, 2, 2.5 or 5 times a power of ten), with as many decimals
+// as the step needs, so that a narrow range (86.9-87.1) gets distinct
+// labels; unlabelled minor ticks halve the steps.
+func niceTicks(lo, hi float64) []plot.Tick {
+	if !(hi > lo) {
+		return []plot.Tick{{Value: lo, Label: strconv.FormatFloat(lo, 'g', 6, 64)}}
+	}
+	raw := (hi - lo) / 5
+	p := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := p
+	for _, m := range []float64{1, 2, 2.5, 5, 10} {
+		if m*p >= raw {
+			step = m * p
+			break
+		}
+	}
+	decimals := max(0, int(math.Ceil(-math.Log10(step)-1e-9)))
+	if d := step / math.Pow(10, -float64(decimals)); math.Abs(d-math.Round(d)) > 1e-9 {
+		decimals++ // 2.5 × 10^k needs one more
+	}
+	var ts []plot.Tick
+	for v := math.Ceil(lo/step-1e-9) * step; v <= hi+step*1e-9; v += step {
+		ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', decimals, 64)})
+		if m := v + step/2; m <= hi {
+			ts = append(ts, plot.Tick{Value: m})
+		}
+	}
+	return ts
+}
+
+// yRange returns the y range that the plot shows: all the series', except
+// that series lying far below the others (a baseline such as random
+// features) do not stretch it; those are returned in below, to be drawn
+// at the bottom edge and labelled as off-scale.
+func yRange(ss []series) (lo, hi float64, below map[int]bool) {
+	type span struct {
+		i      int
+		lo, hi float64
+	}
+	var spans []span
+	for i, s := range ss {
+		if len(s.pts) == 0 {
+			continue
+		}
+		sp := span{i, math.Inf(1), math.Inf(-1)}
+		for _, q := range s.pts {
+			sp.lo, sp.hi = math.Min(sp.lo, q.Y), math.Max(sp.hi, q.Y)
+		}
+		spans = append(spans, sp)
+	}
+	below = map[int]bool{}
+	for {
+		lo, hi = math.Inf(1), math.Inf(-1)
+		for _, sp := range spans {
+			if !below[sp.i] {
+				lo, hi = math.Min(lo, sp.lo), math.Max(hi, sp.hi)
+			}
+		}
+		// The lowest remaining series is off-scale if its highest point is
+		// below the rest by more than the rest's whole range (and the rest
+		// is more than one series).
+		low := -1
+		restLo := math.Inf(1)
+		for k, sp := range spans {
+			if below[sp.i] {
+				continue
+			}
+			if low < 0 || sp.hi < spans[low].hi {
+				low = k
+			}
+		}
+		if low < 0 {
+			return lo, hi, below
+		}
+		n := 0
+		restHi := math.Inf(-1)
+		for k, sp := range spans {
+			if k != low && !below[sp.i] {
+				restLo, restHi = math.Min(restLo, sp.lo), math.Max(restHi, sp.hi)
+				n++
+			}
+		}
+		if n < 2 || !(restLo-spans[low].hi > math.Max(restHi-restLo, 1e-9)) {
+			return lo, hi, below
+		}
+		below[spans[low].i] = true
+	}
+}
+
+// legendCorner picks the corner of the plot area whose legend box (about
+// 42% of the width, 7% of the height per entry) covers the fewest data
+// points, preferring top right, top left, bottom right, bottom left.
+func legendCorner(ss []series, xlo, xhi, ylo, yhi float64, logX bool) (top, left bool, covered int) {
+	fx := func(x float64) float64 {
+		if logX {
+			return (math.Log(x) - math.Log(xlo)) / (math.Log(xhi) - math.Log(xlo))
+		}
+		return (x - xlo) / (xhi - xlo)
+	}
+	h := legendHeight(len(ss))
+	best, bestN := 0, math.MaxInt
+	corners := []struct{ top, left bool }{{true, false}, {true, true}, {false, false}, {false, true}}
+	for c, k := range corners {
+		n := 0
+		for _, s := range ss {
+			for _, q := range s.pts {
+				x, y := fx(q.X), (q.Y-ylo)/(yhi-ylo)
+				inX := x >= 0.58
+				if k.left {
+					inX = x <= 0.42
+				}
+				inY := y <= h
+				if k.top {
+					inY = y >= 1-h
+				}
+				if inX && inY {
+					n++
+				}
+			}
+		}
+		if n < bestN {
+			best, bestN = c, n
+		}
+	}
+	return corners[best].top, corners[best].left, bestN
+}
+
+// legendHeight is the fraction of the plot's height legendCorner assumes a
+// legend of n entries takes.
+func legendHeight(n int) float64 { return 0.04 + 0.07*float64(n) }
+
+// render draws the series and returns the plot as PNG and as SVG.
+func render(title, xLabel, yLabel string, x axisKind, ss []series) (pngB, svgB []byte, err error) {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = xLabel
 	p.Y.Label.Text = yLabel
-	p.Legend.Top = false
-	p.Legend.Left = false
-	p.Legend.XOffs = -vg.Points(12)
-	p.Legend.YOffs = vg.Points(8)
 	p.Add(plotter.NewGrid())
+	ylo, yhi, below := yRange(ss)
+	pad := (yhi - ylo) * 0.08
+	if pad == 0 {
+		pad = math.Max(math.Abs(yhi)*0.01, 0.5)
+	}
+	ymin, ymax := ylo-pad, yhi+pad
 	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, s := range ss {
+	for i, s := range ss {
 		if len(s.pts) == 0 {
 			continue
 		}
-		for _, q := range s.pts {
+		pts, name := s.pts, s.name
+		if below[i] {
+			// Off-scale: drawn on the bottom edge, its values in the legend.
+			minY, maxY := math.Inf(1), math.Inf(-1)
+			pts = make(plotter.XYs, len(s.pts))
+			for j, q := range s.pts {
+				minY, maxY = math.Min(minY, q.Y), math.Max(maxY, q.Y)
+				pts[j] = plotter.XY{X: q.X, Y: ymin}
+			}
+			name = fmt.Sprintf("%s (below the axis: %.3g-%.3g)", s.name, minY, maxY)
+		}
+		for _, q := range pts {
 			lo, hi = math.Min(lo, q.X), math.Max(hi, q.X)
 		}
 		col := plotutil.Color(s.color)
 		if s.points {
-			sc, err := plotter.NewScatter(s.pts)
+			sc, err := plotter.NewScatter(pts)
 			if err != nil {
-				return nil, fmt.Errorf("plot %q: %w", title, err)
+				return nil, nil, fmt.Errorf("plot %q: %w", title, err)
 			}
 			sc.GlyphStyle.Color = col
 			sc.GlyphStyle.Shape = plotutil.Shape(s.color)
 			sc.GlyphStyle.Radius = vg.Points(3)
 			p.Add(sc)
-			p.Legend.Add(s.name, sc)
+			p.Legend.Add(name, sc)
 			continue
 		}
-		l, sc, err := plotter.NewLinePoints(s.pts)
+		l, sc, err := plotter.NewLinePoints(pts)
 		if err != nil {
-			return nil, fmt.Errorf("plot %q: %w", title, err)
+			return nil, nil, fmt.Errorf("plot %q: %w", title, err)
 		}
 		l.Color, sc.Color = col, col
 		l.Width = vg.Points(1.5)
 		sc.Shape = plotutil.Shape(s.color)
-		if s.dashed {
+		if s.dashed || below[i] {
 			l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
 		}
 		p.Add(l, sc)
-		p.Legend.Add(s.name, l, sc)
+		p.Legend.Add(name, l, sc)
 	}
+	p.Y.Min, p.Y.Max = ymin, ymax
+	p.Y.Tick.Marker = plot.TickerFunc(niceTicks)
+	logX := false
 	if lo > 0 && hi >= lo {
 		switch x {
 		case log2X:
 			p.X.Scale = plot.LogScale{}
 			p.X.Tick.Marker = plot.ConstantTicks(pow2Ticks(lo, hi))
 			p.X.Min, p.X.Max = lo/1.15, hi*1.15
+			logX = true
 		case log10X:
 			p.X.Scale = plot.LogScale{}
 			p.X.Tick.Marker = plot.TickerFunc(logTicks)
 			p.X.Min, p.X.Max = lo/1.3, hi*1.3
+			logX = true
 		}
 	}
-	wt, err := p.WriterTo(7*vg.Inch, 4.5*vg.Inch, "png")
-	if err != nil {
-		return nil, err
+	var covered int
+	p.Legend.Top, p.Legend.Left, covered = legendCorner(ss, p.X.Min, p.X.Max, ymin, ymax, logX)
+	if covered > 0 {
+		// Every corner would hide data: raise the top of the y axis so
+		// that the legend sits above all of it.
+		h := math.Min(legendHeight(len(ss)), 0.6)
+		ymax = ymin + (ymax-ymin)/(1-h)
+		p.Y.Max = ymax
+		p.Legend.Top, p.Legend.Left = true, false
 	}
-	var buf bytes.Buffer
-	if _, err := wt.WriteTo(&buf); err != nil {
-		return nil, err
+	p.Legend.XOffs = -vg.Points(12)
+	if p.Legend.Left {
+		p.Legend.XOffs = vg.Points(48)
 	}
-	return buf.Bytes(), nil
+	p.Legend.YOffs = vg.Points(8)
+	if p.Legend.Top {
+		p.Legend.YOffs = -vg.Points(8)
+	}
+	out := make([][]byte, 2)
+	for i, format := range []string{"png", "svg"} {
+		wt, err := p.WriterTo(7*vg.Inch, 4.5*vg.Inch, format)
+		if err != nil {
+			return nil, nil, err
+		}
+		var buf bytes.Buffer
+		if _, err := wt.WriteTo(&buf); err != nil {
+			return nil, nil, err
+		}
+		out[i] = buf.Bytes()
+	}
+	return out[0], out[1], nil
 }
 
 // Plot is a rendered plot of the report.
 type Plot struct {
-	Name  string // file name, e.g. "accuracy.png"
+	Name  string // file name, e.g. "accuracy.png"; the SVG is beside it ("accuracy.svg")
 	Title string
 	PNG   []byte
+	SVG   []byte
 }
 
 // Plots renders the report's plots.
 func Plots(r *Results) ([]Plot, error) {
 	var out []Plot
 	add := func(name, title, xl, yl string, x axisKind, ss []series) error {
-		b, err := renderPNG(title, xl, yl, x, ss)
+		png, svg, err := render(title, xl, yl, x, ss)
 		if err != nil {
 			return err
 		}
-		out = append(out, Plot{Name: name, Title: title, PNG: b})
+		out = append(out, Plot{Name: name, Title: title, PNG: png, SVG: svg})
 		return nil
 	}
 	dimSeries := func(name string, color int, dashed bool, n int, f func(i int) (float64, float64)) series {

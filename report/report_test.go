@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"gonum.org/v1/plot/plotter"
 	"image/png"
 	"log/slog"
 	"os"
@@ -99,7 +100,8 @@ func checkReportDir(t *testing.T, dir string, files []string) {
 	t.Helper()
 	want := []string{"results.json", "report.md", "report.html", "claims.csv", "classification.csv", "nn.csv", "interpolation.csv",
 		"adaptive.csv", "adaptive_curve.csv", "retrieval_exact.csv", "retrieval_plans.csv", "few_shot.csv", "models.csv",
-		"accuracy.png", "nn.png", "adaptive.png", "retrieval.png", "fewshot.png"}
+		"accuracy.png", "nn.png", "adaptive.png", "retrieval.png", "fewshot.png",
+		"accuracy.svg", "nn.svg", "adaptive.svg", "retrieval.svg", "fewshot.svg"}
 	if len(files) != len(want) {
 		t.Errorf("Write returned %d files, want %d: %v", len(files), len(want), files)
 	}
@@ -113,6 +115,9 @@ func checkReportDir(t *testing.T, dir string, files []string) {
 			if _, err := png.Decode(bytes.NewReader(b)); err != nil {
 				t.Errorf("%s: not a PNG: %v", name, err)
 			}
+		}
+		if strings.HasSuffix(name, ".svg") && (!bytes.Contains(b, []byte("<svg")) || !bytes.Contains(b, []byte("</svg>"))) {
+			t.Errorf("%s: not an SVG document", name)
 		}
 	}
 	html, _ := os.ReadFile(filepath.Join(dir, "report.html"))
@@ -238,4 +243,49 @@ type testWriter struct{ t *testing.T }
 func (w *testWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(b)))
 	return len(b), nil
+}
+
+// TestNiceTicks: labels resolve a narrow range and are distinct.
+func TestNiceTicks(t *testing.T) {
+	for _, c := range []struct{ lo, hi float64 }{{86.9, 87.1}, {0, 100}, {97.8, 98.6}, {0.5, 0.51}, {-3, 12}} {
+		var labels []string
+		for _, tk := range niceTicks(c.lo, c.hi) {
+			if tk.Label == "" {
+				continue
+			}
+			if tk.Value < c.lo-1e-9 || tk.Value > c.hi+1e-9 {
+				t.Errorf("[%v, %v]: tick %v outside", c.lo, c.hi, tk.Value)
+			}
+			labels = append(labels, tk.Label)
+		}
+		if len(labels) < 3 || len(labels) > 11 {
+			t.Errorf("[%v, %v]: %d labels %v", c.lo, c.hi, len(labels), labels)
+		}
+		seen := map[string]bool{}
+		for _, l := range labels {
+			if seen[l] {
+				t.Errorf("[%v, %v]: label %q repeats: %v", c.lo, c.hi, l, labels)
+			}
+			seen[l] = true
+		}
+	}
+}
+
+// TestYRangeOffScale: a series far below the others is set aside; close
+// ones are not.
+func TestYRangeOffScale(t *testing.T) {
+	mk := func(ys ...float64) series {
+		var s series
+		for i, y := range ys {
+			s.pts = append(s.pts, plotter.XY{X: float64(i + 1), Y: y})
+		}
+		return s
+	}
+	lo, hi, below := yRange([]series{mk(97, 98), mk(96.5, 98.2), mk(10, 40)})
+	if !below[2] || below[0] || below[1] || lo != 96.5 || hi != 98.2 {
+		t.Errorf("far baseline: lo %v hi %v below %v", lo, hi, below)
+	}
+	if _, _, below := yRange([]series{mk(97, 98), mk(96.5, 98.2), mk(95, 97)}); len(below) != 0 {
+		t.Errorf("close series set aside: %v", below)
+	}
 }

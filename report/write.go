@@ -9,10 +9,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Write writes the report of r into dir (created if needed): results.json,
-// one CSV per table, the PNG plots, report.md (which links the PNGs) and
+// one CSV per table, the plots as PNG and SVG, report.md (which links the PNGs) and
 // report.html (which embeds them, so it stands alone). It returns the
 // files written.
 func Write(dir string, r *Results) ([]string, error) {
@@ -53,6 +54,9 @@ func Write(dir string, r *Results) ([]string, error) {
 		if err := put(p.Name, p.PNG); err != nil {
 			return nil, err
 		}
+		if err := put(strings.TrimSuffix(p.Name, ".png")+".svg", p.SVG); err != nil {
+			return nil, err
+		}
 	}
 	var md bytes.Buffer
 	if err := WriteMarkdown(&md, r); err != nil {
@@ -81,6 +85,7 @@ th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#f3f3f3} td.num{text-align:right}
 td.pass{color:#070;font-weight:bold} td.miss{color:#b00;font-weight:bold}
 p.note{color:#555} img{max-width:100%}
+li{overflow-wrap:anywhere} td,p{overflow-wrap:break-word} pre,code{white-space:pre-wrap;word-break:break-all}
 </style></head><body>
 <h1>MRL reproduction report: {{.Data}}</h1>
 <ul>{{range .Setup}}<li>{{.}}</li>{{end}}</ul>

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -64,11 +65,28 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	probeIters := fs.Int("probe-iters", 0, "L-BFGS iterations per linear probe (default 100, 50 with --quick)")
 	probeRows := fs.Int("probe-rows", -1, "train rows the probes and PCA are fitted on (default 10000, 2000 with --quick; 0: all)")
 	threads := fs.Int("threads", 0, "compute threads (default all cores)")
+	render := fs.String("render", "", "only render the report again from this results.json (tables, plots, report.md and report.html into --out, default its folder); nothing is trained or evaluated")
 	if err := parseFlags(fs, reportHelp, args, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q (see mrl report -h)", fs.Args())
+	}
+	if *render != "" {
+		res, err := report.ReadResults(*render)
+		if err != nil {
+			return err
+		}
+		dir := *out
+		if dir == "" {
+			dir = filepath.Dir(*render)
+		}
+		files, err := report.Write(dir, res)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "rendered %d files into %s from %s\n", len(files), dir, *render)
+		return nil
 	}
 	o := report.DefaultOptions(*spec)
 	if *quick {
