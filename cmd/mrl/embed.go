@@ -9,11 +9,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
+	mrl "github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/data"
+	"github.com/gomrl/mrl/index"
 	"github.com/gomrl/mrl/internal/atomicfile"
 	"github.com/gomrl/mrl/internal/kernel"
 	"github.com/gomrl/mrl/train"
@@ -127,7 +128,11 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if kind == "npy" {
 			return data.WriteNPY(w, emb, []int{rows, d})
 		}
-		return writeEmbeddingsJSONL(w, emb, rows, d)
+		v, err := index.NewVectors(emb, rows, d, mrl.InnerProduct, nil) // ids 0..rows-1
+		if err != nil {
+			return err
+		}
+		return index.WriteJSONL(w, v)
 	}
 	if err := atomicfile.Write(*out, write); err != nil {
 		return fmt.Errorf("write %s: %w", *out, err)
@@ -175,28 +180,4 @@ func embedFile(ckpt, path string, n int) (x []float32, rows, d int, err error) {
 		rows = min(n, rows)
 	}
 	return m.EmbedAll(raw, rows, 512), rows, m.Config.Embed, nil
-}
-
-// writeEmbeddingsJSONL writes rows × d embeddings as {"id": row, "vector":
-// [...]} lines, each float with the fewest digits that read back to the
-// same float32.
-func writeEmbeddingsJSONL(w io.Writer, emb []float32, rows, d int) error {
-	bw := bufio.NewWriter(w)
-	var b []byte
-	for i := 0; i < rows; i++ {
-		b = append(b[:0], `{"id":`...)
-		b = strconv.AppendInt(b, int64(i), 10)
-		b = append(b, `,"vector":[`...)
-		for j, v := range emb[i*d : (i+1)*d] {
-			if j > 0 {
-				b = append(b, ',')
-			}
-			b = strconv.AppendFloat(b, float64(v), 'g', -1, 32)
-		}
-		b = append(b, "]}\n"...)
-		if _, err := bw.Write(b); err != nil {
-			return err
-		}
-	}
-	return bw.Flush()
 }
