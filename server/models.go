@@ -15,7 +15,6 @@ import (
 	"github.com/gomrl/mrl/checkpoint"
 	"github.com/gomrl/mrl/eval"
 	"github.com/gomrl/mrl/model"
-	"github.com/gomrl/mrl/train"
 )
 
 // loadedModel is a checkpoint's model; forward passes reuse the model's
@@ -82,7 +81,7 @@ func (s *Server) loadModel(w http.ResponseWriter, r *http.Request) error {
 	cf, err := checkpoint.Decode(b)
 	var m *model.Model
 	if err == nil {
-		m, _, err = train.FromFile(cf)
+		m, err = model.FromCheckpoint(cf)
 	}
 	if err != nil {
 		s.log.Warn("model load failed", "path", req.Path, "err", err)
@@ -90,7 +89,7 @@ func (s *Server) loadModel(w http.ResponseWriter, r *http.Request) error {
 		switch {
 		case errors.Is(err, checkpoint.ErrVersion):
 			what = "written by a newer version of mrl"
-		case errors.Is(err, train.ErrMismatch):
+		case errors.Is(err, model.ErrMismatch):
 			what = "its tensors do not match its model"
 		}
 		return badRequest("checkpoint %q: %s (details in the server log)", req.Path, what)

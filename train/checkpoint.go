@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/gomrl/mrl/checkpoint"
 	"github.com/gomrl/mrl/model"
@@ -14,8 +15,8 @@ import (
 
 // Metadata keys of a training checkpoint (values are JSON).
 const (
-	MetaModel = "mrl.model" // model.Config
-	MetaTrain = "mrl.train" // State
+	MetaModel = model.MetaConfig // model.Config
+	MetaTrain = "mrl.train"      // State
 )
 
 // State is the trainer state saved in a checkpoint besides the tensors.
@@ -32,7 +33,7 @@ type State struct {
 }
 
 // optPrefix names optimizer slots in checkpoints.
-const optPrefix = "optimizer."
+const optPrefix = model.OptimizerPrefix
 
 // Checkpoint captures the model's weights and buffers and, when t is not nil,
 // the optimizer state and trainer state.
@@ -91,20 +92,15 @@ func LoadModelContext(ctx context.Context, path string) (*model.Model, *State, *
 	return m, st, f, nil
 }
 
-// ErrMismatch reports a checkpoint whose tensors do not fit its model.
-var ErrMismatch = errors.New("train: checkpoint does not match its model")
+// ErrMismatch reports a checkpoint whose tensors do not fit its model (or
+// its trainer state); it is model.ErrMismatch, which package model's
+// loading wraps too.
+var ErrMismatch = model.ErrMismatch
 
-// FromFile rebuilds a model (and trainer state, if present) from a decoded
-// checkpoint.
+// FromFile rebuilds a model (model.FromCheckpoint) and the trainer state,
+// if present, from a decoded checkpoint. Optimizer tensors are allowed only
+// beside a trainer state.
 func FromFile(f *checkpoint.File) (*model.Model, *State, error) {
-	js, ok := f.Meta[MetaModel]
-	if !ok {
-		return nil, nil, fmt.Errorf("%w: metadata %q missing (not a model checkpoint)", ErrMismatch, MetaModel)
-	}
-	var cfg model.Config
-	if err := json.Unmarshal([]byte(js), &cfg); err != nil {
-		return nil, nil, fmt.Errorf("%w: metadata %q: %v", ErrMismatch, MetaModel, err)
-	}
 	var st *State
 	if js, ok := f.Meta[MetaTrain]; ok {
 		st = new(State)
@@ -112,42 +108,20 @@ func FromFile(f *checkpoint.File) (*model.Model, *State, error) {
 			return nil, nil, fmt.Errorf("%w: metadata %q: %v", ErrMismatch, MetaTrain, err)
 		}
 	}
-	seed := uint64(0)
-	if st != nil {
-		seed = st.ModelSeed
-	}
-	m, err := model.New(cfg, seed)
+	m, err := model.FromCheckpoint(f)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrMismatch, err)
+		return nil, nil, err
 	}
-	var errs []error
-	used := map[string]bool{}
-	load := func(name string, shape []int, dst []float32) {
-		t, ok := f.Get(name)
-		if !ok {
-			errs = append(errs, fmt.Errorf("tensor %q missing", name))
-			return
+	if st == nil {
+		var stray []error
+		for _, t := range f.Tensors {
+			if strings.HasPrefix(t.Name, optPrefix) {
+				stray = append(stray, fmt.Errorf("tensor %q is not part of the model", t.Name))
+			}
 		}
-		used[name] = true
-		if !slices.Equal(t.Shape, shape) {
-			errs = append(errs, fmt.Errorf("tensor %q: shape %v, model expects %v", name, t.Shape, shape))
-			return
+		if len(stray) > 0 {
+			return nil, nil, fmt.Errorf("%w: %w", ErrMismatch, errors.Join(stray...))
 		}
-		copy(dst, t.Data)
-	}
-	for _, p := range m.Params() {
-		load(p.Name, p.Shape, p.W)
-	}
-	for _, b := range m.Buffers() {
-		load(b.Name, b.Shape, b.W)
-	}
-	for _, t := range f.Tensors {
-		if !used[t.Name] && !(st != nil && len(t.Name) > len(optPrefix) && t.Name[:len(optPrefix)] == optPrefix) {
-			errs = append(errs, fmt.Errorf("tensor %q is not part of the model", t.Name))
-		}
-	}
-	if len(errs) > 0 {
-		return nil, nil, fmt.Errorf("%w: %w", ErrMismatch, errors.Join(errs...))
 	}
 	return m, st, nil
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/gomrl/mrl/index"
 	"github.com/gomrl/mrl/internal/atomicfile"
 	"github.com/gomrl/mrl/internal/kernel"
-	"github.com/gomrl/mrl/train"
+	"github.com/gomrl/mrl/model"
 )
 
 const embedHelp = `Usage: mrl embed --ckpt CKPT [--split test] [--data NAME | --in X.npy] --out FILE [flags]
@@ -98,7 +98,7 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		err        error
 	)
 	if *in != "" {
-		x, rows, full, err = embedFile(src.ckpt, *in, *n)
+		x, rows, full, err = embedFile(ctx, src.ckpt, *in, *n)
 	} else {
 		x, rows, full, err = src.embed(*n)
 	}
@@ -147,8 +147,8 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // embedFile embeds the rows of the NPY file path (raw examples, 2-D) with
 // the checkpoint ckpt: at most n rows (n <= 0: all).
-func embedFile(ckpt, path string, n int) (x []float32, rows, d int, err error) {
-	m, _, _, err := train.LoadModel(ckpt)
+func embedFile(ctx context.Context, ckpt, path string, n int) (x []float32, rows, d int, err error) {
+	m, err := model.Load(ctx, ckpt)
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("--ckpt: %w", err)
 	}

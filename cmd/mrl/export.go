@@ -17,8 +17,8 @@ import (
 	"github.com/gomrl/mrl/server/client"
 
 	"github.com/gomrl/mrl/internal/atomicfile"
+	"github.com/gomrl/mrl/model"
 	"github.com/gomrl/mrl/onnx"
-	"github.com/gomrl/mrl/train"
 )
 
 const exportHelp = `Usage: mrl export onnx --ckpt CKPT --out model.onnx [--dim M] [--heads]
@@ -72,7 +72,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return errUsage
 	}
 	t0 := time.Now()
-	m, _, _, err := train.LoadModel(*ckpt)
+	m, err := model.Load(ctx, *ckpt)
 	if err != nil {
 		return fmt.Errorf("--ckpt: %w", err)
 	}
