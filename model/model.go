@@ -281,3 +281,24 @@ func (m *Model) Describe() string {
 	fmt.Fprintf(&b, " embed=%d heads=%s nesting=%v classes=%d params=%d", c.Embed, c.Heads, c.Nesting, c.Classes, m.NumParams())
 	return b.String()
 }
+
+// Replica returns a model that shares m's parameters and batch-norm
+// statistics but has its own activation buffers, so that it can run
+// inference (Embed, EmbedAll, LogitsAll with train false) at the same time
+// as m and as other replicas. Nothing may train m while replicas run.
+func (m *Model) Replica() *Model {
+	r, err := New(m.Config, 0)
+	if err != nil {
+		panic("model: Replica: " + err.Error()) // m was built from this config
+	}
+	ps, rs := m.Params(), r.Params()
+	for i := range rs {
+		rs[i].W = ps[i].W
+	}
+	bs, rb := m.Buffers(), r.Buffers()
+	for i := range rb {
+		rb[i].W = bs[i].W
+	}
+	r.Head.Weights = m.Head.Weights
+	return r
+}

@@ -20,9 +20,20 @@ import (
 // loadedModel is a checkpoint's model; forward passes reuse the model's
 // buffers, so they run one at a time.
 type loadedModel struct {
-	mu   sync.Mutex
 	m    *model.Model
 	info ModelInfo
+	// replicas are models sharing m's weights with buffers of their own,
+	// so that requests run their forward passes at the same time.
+	replicas sync.Pool
+}
+
+// replica returns a model to run one request's forward pass on; put it
+// back with lm.replicas.Put.
+func (lm *loadedModel) replica() *model.Model {
+	if r, ok := lm.replicas.Get().(*model.Model); ok {
+		return r
+	}
+	return lm.m.Replica()
 }
 
 // loadModel reads a checkpoint inside the model root. The root is an
@@ -171,9 +182,9 @@ func (s *Server) embed(w http.ResponseWriter, r *http.Request) error {
 	if size := n * dim * 16; size > s.opt.MaxResponseBytes {
 		return errf(413, "payload_too_large", "%d inputs × dim %d could take %d bytes, more than the response limit of %d (--max-response-bytes): send fewer inputs or ask for a smaller dim", n, dim, size, s.opt.MaxResponseBytes)
 	}
-	lm.mu.Lock()
-	z := lm.m.EmbedAll(flatten(req.Inputs, d), n, 256)
-	lm.mu.Unlock()
+	rm := lm.replica()
+	z := rm.EmbedAll(flatten(req.Inputs, d), n, 256)
+	lm.replicas.Put(rm)
 	if err := checkOutputs("embedding", z, n, e); err != nil {
 		return err
 	}
@@ -224,9 +235,9 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	n := len(req.Inputs)
-	lm.mu.Lock()
-	logits := lm.m.LogitsAll(flatten(req.Inputs, lm.info.InputDim), n, 256)
-	lm.mu.Unlock()
+	rm := lm.replica()
+	logits := rm.LogitsAll(flatten(req.Inputs, lm.info.InputDim), n, 256)
+	lm.replicas.Put(rm)
 	for _, l := range logits {
 		if err := checkOutputs("logits", l, n, lm.info.Classes); err != nil {
 			return err
