@@ -294,9 +294,30 @@ func (h *HNSW) Dim() int { return h.dim }
 // Ef returns the beam width searches use (at least k).
 func (h *HNSW) Ef() int { return int(h.ef.Load()) }
 
-// SetEf sets the beam width of later searches (values below 1 mean 1).
-// It is safe to call during searches.
+// SetEf sets the default beam width of later searches (values below 1
+// mean 1). It is safe to call during searches, but it changes every
+// caller's searches: to search with a width of your own, use WithEf.
 func (h *HNSW) SetEf(ef int) { h.ef.Store(int64(max(ef, 1))) }
+
+// WithEf returns a view of h that searches with beam width ef (values
+// below 1 mean 1) and shares the graph with h. The width travels with the
+// view, so searches with different widths can run at the same time and h's
+// default (SetEf) is untouched.
+func (h *HNSW) WithEf(ef int) Searcher { return hnswEf{h: h, ef: max(ef, 1)} }
+
+// hnswEf is HNSW with a beam width of its own; see WithEf.
+type hnswEf struct {
+	h  *HNSW
+	ef int
+}
+
+func (v hnswEf) Search(q []float32, dim, k int, dst []Hit) ([]Hit, error) {
+	return v.h.searchOne(q, dim, k, v.ef, dst)
+}
+
+func (v hnswEf) SearchBatch(q []float32, ldq, dim, k int, dst [][]Hit) ([][]Hit, error) {
+	return v.h.searchBatch(q, ldq, dim, k, v.ef, dst)
+}
 
 // list returns the neighbour slots of node i on layer l (full capacity)
 // and its count.
@@ -722,6 +743,11 @@ func (h *HNSW) checkDim(dim int) error {
 
 // Search implements Searcher; it is approximate (see HNSW).
 func (h *HNSW) Search(q []float32, dim, k int, dst []Hit) ([]Hit, error) {
+	return h.searchOne(q, dim, k, h.Ef(), dst)
+}
+
+// searchOne is Search with beam width ef.
+func (h *HNSW) searchOne(q []float32, dim, k, ef int, dst []Hit) ([]Hit, error) {
 	if err := checkQuery(h.v, q, dim); err != nil {
 		return dst[:0], err
 	}
@@ -733,13 +759,14 @@ func (h *HNSW) Search(q []float32, dim, k int, dst []Hit) ([]Hit, error) {
 		return dst[:0], nil
 	}
 	s := h.getScratch()
-	dst = h.search(s, q, dim, k, dst)
+	dst = h.search(s, q, dim, k, ef, dst)
 	h.pool.Put(s)
 	return dst, nil
 }
 
-// search finds the k best rows at dim (checked, k >= 1, N >= 1).
-func (h *HNSW) search(s *hnswScratch, q []float32, dim, k int, dst []Hit) []Hit {
+// search finds the k best rows at dim (checked, k >= 1, N >= 1) with beam
+// width ef.
+func (h *HNSW) search(s *hnswScratch, q []float32, dim, k, ef int, dst []Hit) []Hit {
 	gq := q[:h.dim]
 	qn := h.queryNorm(gq)
 	ep := h.entry
@@ -747,7 +774,7 @@ func (h *HNSW) search(s *hnswScratch, q []float32, dim, k int, dst []Hit) []Hit 
 	for l := h.maxLevel; l > 0; l-- {
 		ep, epSim = h.greedy(s, gq, qn, ep, epSim, l)
 	}
-	w := h.searchLayer(s, gq, qn, ep, epSim, max(h.Ef(), k), 0)
+	w := h.searchLayer(s, gq, qn, ep, epSim, max(ef, k), 0)
 	if dim > h.dim {
 		h.v.rescore(q[:dim], w)
 	}
@@ -761,6 +788,11 @@ func (h *HNSW) search(s *hnswScratch, q []float32, dim, k int, dst []Hit) []Hit 
 // SearchBatch implements Searcher: the queries are searched in parallel
 // (kernel.ParallelFor), each as by Search.
 func (h *HNSW) SearchBatch(q []float32, ldq, dim, k int, dst [][]Hit) ([][]Hit, error) {
+	return h.searchBatch(q, ldq, dim, k, h.Ef(), dst)
+}
+
+// searchBatch is SearchBatch with beam width ef.
+func (h *HNSW) searchBatch(q []float32, ldq, dim, k, ef int, dst [][]Hit) ([][]Hit, error) {
 	return searchEach(h.v, q, ldq, dim, k, dst, h.checkDim, h.getScratch, func(s *hnswScratch) { h.pool.Put(s) },
-		func(s *hnswScratch, q []float32, k int, dst []Hit) []Hit { return h.search(s, q, len(q), k, dst) })
+		func(s *hnswScratch, q []float32, k int, dst []Hit) []Hit { return h.search(s, q, len(q), k, ef, dst) })
 }

@@ -157,13 +157,13 @@ func TestHNSWVisitedWrap(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := v.data[8*7 : 8*8]
-	want := h.search(h.newScratch(), q, 8, 10, nil)
+	want := h.search(h.newScratch(), q, 8, 10, h.Ef(), nil)
 	s := h.newScratch()
 	for i := range s.visited {
 		s.visited[i] = 1 // stale marks of an earlier generation 1
 	}
 	s.gen = 0xffff // the next search wraps to generation 1
-	got := h.search(s, q, 8, 10, nil)
+	got := h.search(s, q, 8, 10, h.Ef(), nil)
 	if !slices.Equal(got, want) {
 		t.Errorf("after the wrap: %v, want %v", got, want)
 	}

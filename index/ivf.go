@@ -190,9 +190,30 @@ func (f *IVF) Iters() int { return f.iters }
 // Probe returns the number of lists searches scan.
 func (f *IVF) Probe() int { return int(f.probe.Load()) }
 
-// SetProbe sets the number of lists later searches scan (values below 1
-// mean 1, above Lists mean Lists). It is safe to call during searches.
+// SetProbe sets the default number of lists later searches scan (values
+// below 1 mean 1, above Lists mean Lists). It is safe to call during
+// searches, but it changes every caller's searches: to search with a
+// probe of your own, use WithProbe.
 func (f *IVF) SetProbe(p int) { f.probe.Store(int64(max(p, 1))) }
+
+// WithProbe returns a view of f that scans p lists per search (values
+// below 1 mean 1, above Lists mean Lists) and shares the lists with f; f's
+// default (SetProbe) is untouched.
+func (f *IVF) WithProbe(p int) Searcher { return ivfProbe{f: f, probe: max(p, 1)} }
+
+// ivfProbe is IVF with a probe of its own; see WithProbe.
+type ivfProbe struct {
+	f     *IVF
+	probe int
+}
+
+func (v ivfProbe) Search(q []float32, dim, k int, dst []Hit) ([]Hit, error) {
+	return v.f.searchOne(q, dim, k, v.probe, dst)
+}
+
+func (v ivfProbe) SearchBatch(q []float32, ldq, dim, k int, dst [][]Hit) ([][]Hit, error) {
+	return v.f.searchBatch(q, ldq, dim, k, v.probe, dst)
+}
 
 // kmeans runs the seeding and the Lloyd iterations and builds the lists
 // (n >= 1, 1 <= nlist <= n).
@@ -430,6 +451,11 @@ func (f *IVF) getScratch() *ivfScratch {
 
 // Search implements Searcher; it is approximate (see IVF).
 func (f *IVF) Search(q []float32, dim, k int, dst []Hit) ([]Hit, error) {
+	return f.searchOne(q, dim, k, f.Probe(), dst)
+}
+
+// searchOne is Search scanning probe lists.
+func (f *IVF) searchOne(q []float32, dim, k, probe int, dst []Hit) ([]Hit, error) {
 	if err := checkQuery(f.v, q, dim); err != nil {
 		return dst[:0], err
 	}
@@ -438,18 +464,19 @@ func (f *IVF) Search(q []float32, dim, k int, dst []Hit) ([]Hit, error) {
 		return dst[:0], nil
 	}
 	s := f.getScratch()
-	dst = f.search(s, q[:dim], k, dst)
+	dst = f.search(s, q[:dim], k, probe, dst)
 	f.pool.Put(s)
 	return dst, nil
 }
 
-// search finds the k best rows at dim = len(q) (checked, 1 <= k <= N).
-func (f *IVF) search(s *ivfScratch, q []float32, k int, dst []Hit) []Hit {
+// search finds the k best rows at dim = len(q) (checked, 1 <= k <= N),
+// scanning probe lists.
+func (f *IVF) search(s *ivfScratch, q []float32, k, probe int, dst []Hit) []Hit {
 	v := f.v
 	dim := len(q)
 	c := min(f.dc, dim)
 	qc := q[:c]
-	probe := min(f.Probe(), f.nlist)
+	probe = min(probe, f.nlist)
 	lt := topK{h: s.probe[:0], k: probe}
 	for j := range f.nlist {
 		cj := f.cent[j*f.dc : j*f.dc+c]
@@ -518,5 +545,11 @@ func (f *IVF) search(s *ivfScratch, q []float32, k int, dst []Hit) []Hit {
 // SearchBatch implements Searcher: the queries are searched in parallel
 // (kernel.ParallelFor), each as by Search.
 func (f *IVF) SearchBatch(q []float32, ldq, dim, k int, dst [][]Hit) ([][]Hit, error) {
-	return searchEach(f.v, q, ldq, dim, k, dst, nil, f.getScratch, func(s *ivfScratch) { f.pool.Put(s) }, f.search)
+	return f.searchBatch(q, ldq, dim, k, f.Probe(), dst)
+}
+
+// searchBatch is SearchBatch scanning probe lists.
+func (f *IVF) searchBatch(q []float32, ldq, dim, k, probe int, dst [][]Hit) ([][]Hit, error) {
+	return searchEach(f.v, q, ldq, dim, k, dst, nil, f.getScratch, func(s *ivfScratch) { f.pool.Put(s) },
+		func(s *ivfScratch, q []float32, k int, dst []Hit) []Hit { return f.search(s, q, k, probe, dst) })
 }

@@ -43,9 +43,11 @@ type TuneOptions struct {
 	// MaxFLOPs is.
 	MaxLatency time.Duration
 	// Knobs are the settings Tune tries for an approximate first searcher:
-	// HNSW's ef (SetEf) or IVF's probe (SetProbe), each plan measured at
-	// each value. nil keeps the searcher's current setting. Tune restores
-	// the setting before it returns; the chosen value is TuneResult.Knob.
+	// HNSW's ef or IVF's probe, each plan measured at each value through a
+	// view (HNSW.WithEf, IVF.WithProbe), so the searcher itself is never
+	// changed and may serve other searches meanwhile. nil keeps the
+	// searcher's current setting. The chosen value is TuneResult.Knob: search
+	// with first.WithEf(Knob) (or WithProbe) to get the measured recall.
 	Knobs []int
 }
 
@@ -159,7 +161,6 @@ func Tune(v *Vectors, first Searcher, calib []float32, nq int, opt TuneOptions) 
 	if err != nil {
 		return TuneResult{}, err
 	}
-	defer fk.restore()
 	k := opt.K
 	if k == 0 {
 		k = 10
@@ -248,8 +249,7 @@ func Tune(v *Vectors, first Searcher, calib []float32, nq int, opt TuneOptions) 
 		if opt.TargetRecall == 0 && done[c.family] {
 			continue
 		}
-		fk.set(c.knob)
-		f, err := NewFunnel(v, c.plan, first)
+		f, err := NewFunnel(v, c.plan, fk.at(c.knob))
 		if err != nil {
 			return res, fmt.Errorf("tune: %w", err)
 		}
@@ -303,9 +303,10 @@ func Tune(v *Vectors, first Searcher, calib []float32, nq int, opt TuneOptions) 
 
 // knobbed is the first searcher of a tuning run with the setting it varies.
 type knobbed struct {
-	values   []int // settings to try; {0} means none
-	set      func(int)
-	restore  func()
+	values []int // settings to try; {0} means none
+	// at returns the first searcher with setting x: a view (HNSW.WithEf,
+	// IVF.WithProbe), so tuning never changes the searcher it was given.
+	at       func(x int) Searcher
 	graphDim int // HNSW: the dim every plan must start at; else 0
 	// first-stage multiply-adds at dim d keeping keep rows with setting x
 	firstCost func(d, keep, x, n int) int64
@@ -324,7 +325,7 @@ func (fk knobbed) flops(p Plan, x, n int) int64 {
 // knobs (their current setting when knobs is nil); Flat and other
 // searchers have no setting and are costed as Flat.
 func firstKnob(first Searcher, v *Vectors, knobs []int) (knobbed, error) {
-	none := knobbed{values: []int{0}, set: func(int) {}, restore: func() {}}
+	none := knobbed{values: []int{0}, at: func(int) Searcher { return first }}
 	switch s := first.(type) {
 	case *Flat:
 		if s.Vectors() != v {
@@ -338,12 +339,11 @@ func firstKnob(first Searcher, v *Vectors, knobs []int) (knobbed, error) {
 		if s.Vectors() != v {
 			return none, fmt.Errorf("%w: tune: the first searcher searches other vectors", ErrOptions)
 		}
-		old := s.Ef()
 		if knobs == nil {
-			knobs = []int{old}
+			knobs = []int{s.Ef()}
 		}
 		m0 := int64(s.m0)
-		return knobbed{values: slices.Sorted(slices.Values(knobs)), set: s.SetEf, restore: func() { s.SetEf(old) },
+		return knobbed{values: slices.Sorted(slices.Values(knobs)), at: s.WithEf,
 			graphDim: s.Dim(),
 			firstCost: func(d, keep, x, n int) int64 {
 				return int64(max(x, keep)) * m0 * int64(d)
@@ -352,12 +352,11 @@ func firstKnob(first Searcher, v *Vectors, knobs []int) (knobbed, error) {
 		if s.Vectors() != v {
 			return none, fmt.Errorf("%w: tune: the first searcher searches other vectors", ErrOptions)
 		}
-		old := s.Probe()
 		if knobs == nil {
-			knobs = []int{old}
+			knobs = []int{s.Probe()}
 		}
 		lists, dc := s.Lists(), s.ClusterDim()
-		return knobbed{values: slices.Sorted(slices.Values(knobs)), set: s.SetProbe, restore: func() { s.SetProbe(old) },
+		return knobbed{values: slices.Sorted(slices.Values(knobs)), at: s.WithProbe,
 			firstCost: func(d, keep, x, n int) int64 {
 				per := int64((n + lists - 1) / max(lists, 1))
 				return int64(lists)*int64(min(dc, d)) + int64(min(x, lists))*per*int64(d)
@@ -387,8 +386,7 @@ func (r TuneResult) Check(v *Vectors, first Searcher, q []float32, nq int) (floa
 		if err != nil {
 			return 0, fmt.Errorf("tune check: %w", err)
 		}
-		defer fk.restore()
-		fk.set(r.Knob)
+		first = fk.at(r.Knob)
 	}
 	f, err := NewFunnel(v, r.Plan, first)
 	if err != nil {
