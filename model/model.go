@@ -139,7 +139,10 @@ func New(cfg Config, seed uint64) (*Model, error) {
 	case "cnn":
 		m.Backbone = cnn(cfg, r)
 	}
-	kind, _ := matryoshka.ParseKind(cfg.Heads)
+	kind, err := matryoshka.ParseKind(cfg.Heads)
+	if err != nil {
+		return nil, err // Validate accepted it; kept in case the two disagree
+	}
 	h, err := matryoshka.NewHead(kind, cfg.Nesting, cfg.Embed, cfg.Classes, r)
 	if err != nil {
 		return nil, err

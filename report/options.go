@@ -274,16 +274,19 @@ func (o Options) Validate() error {
 
 // funnelPlans returns the funnel plans to run: o.Funnels, or the defaults
 // derived from the nesting.
-func (o Options) funnelPlans() []index.Plan {
+func (o Options) funnelPlans() ([]index.Plan, error) {
 	var out []index.Plan
 	if len(o.Funnels) > 0 {
 		for _, s := range o.Funnels {
-			p, _ := index.ParsePlan(s) // checked by Validate
+			p, err := index.ParsePlan(s) // Validate has checked it
+			if err != nil {
+				return nil, fmt.Errorf("report: funnel %q: %w", s, err)
+			}
 			out = append(out, p)
 		}
-		return out
+		return out, nil
 	}
-	return DefaultFunnels(o.nesting())
+	return DefaultFunnels(o.nesting()), nil
 }
 
 // funnelKeeps are the paper's funnel shortlists, 200→100→50→25, then 10.

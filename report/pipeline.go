@@ -422,7 +422,11 @@ func (e *evaluator) retrieval() error {
 		}
 		rr.Adaptive = append(rr.Adaptive, pm)
 	}
-	for _, p := range o.funnelPlans() {
+	plans, err := o.funnelPlans()
+	if err != nil {
+		return err
+	}
+	for _, p := range plans {
 		pm, err := set.Run(p, ks)
 		if err != nil {
 			return err

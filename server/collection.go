@@ -105,10 +105,8 @@ func validateMeta(m *Meta) error {
 	return nil
 }
 
-func metaMetric(m *Meta) mrl.Metric {
-	met, _ := mrl.ParseMetric(m.Metric)
-	return met
-}
+// metaMetric parses the collection's metric (validateMeta has checked it).
+func metaMetric(m *Meta) (mrl.Metric, error) { return mrl.ParseMetric(m.Metric) }
 
 func hnswOptions(m *Meta) index.HNSWOptions {
 	return index.HNSWOptions{Dim: m.Index.GraphDim, M: m.Index.M, EfConstruction: m.Index.EfConstruction, EfSearch: m.Index.EfSearch, Seed: m.Index.Seed}
@@ -353,7 +351,11 @@ func openCollection(dir string, opt *Options, log *slog.Logger) (*collection, er
 	if err := validateMeta(&m); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", errMeta, metaPath, corruptf("%v", err))
 	}
-	c := &collection{meta: m, dir: dir, metric: metaMetric(&m), log: log.With("collection", m.Name), opt: opt,
+	metric, err := metaMetric(&m)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", errMeta, metaPath, corruptf("%v", err))
+	}
+	c := &collection{meta: m, dir: dir, metric: metric, log: log.With("collection", m.Name), opt: opt,
 		dirty: map[uint64]dirtyEntry{}, payloads: map[uint64]map[string]any{}, tuned: map[float64]*tunedPlan{}}
 	if err := removeTemps(dir, c.log); err != nil {
 		return nil, err
