@@ -13,7 +13,6 @@ import (
 	"github.com/gomrl/mrl/data"
 	"github.com/gomrl/mrl/eval"
 	"github.com/gomrl/mrl/index"
-	"github.com/gomrl/mrl/internal/kernel"
 	"github.com/gomrl/mrl/model"
 )
 
@@ -51,9 +50,6 @@ func RunOn(ctx context.Context, o Options, trainSet, val, test *data.Dataset, lo
 	}
 	if log == nil {
 		log = slog.Default()
-	}
-	if o.Train.Threads > 0 {
-		defer kernel.SetThreads(kernel.SetThreads(o.Train.Threads))
 	}
 	start := time.Now()
 	res := &Results{Timings: map[string]string{}}

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/gomrl/mrl/data"
-	"github.com/gomrl/mrl/internal/kernel"
 	"github.com/gomrl/mrl/matryoshka"
 	"github.com/gomrl/mrl/model"
 	"github.com/gomrl/mrl/nn"
@@ -34,7 +33,7 @@ type Options struct {
 	WarmupEpochs   float64 `json:"warmup_epochs"`   // warm-up length for cosine/onecycle; 0 (onecycle uses 30%)
 	LabelSmoothing float32 `json:"label_smoothing"` // 0
 	Seed           uint64  `json:"seed"`            // shuffling; model init uses the model seed
-	Threads        int     `json:"threads"`         // kernel goroutines; 0 = all cores
+	Threads        int     `json:"threads"`         // kernel goroutines; 0 = all cores. Recorded for resume; the program applies it (kernel.SetThreads), not the library
 	MaxSteps       int     `json:"max_steps"`       // stop after this many steps in all (0 = no limit)
 	EvalBatch      int     `json:"eval_batch"`      // 512
 	// ValFrac records the fraction of the training data the caller held out
@@ -231,9 +230,6 @@ func (t *Trainer) Run(ctx context.Context, train, val *data.Dataset) error {
 	}
 	if train.N/o.BatchSize != t.stepsPerEpoch {
 		return fmt.Errorf("train: the trainer was prepared for %d steps per epoch, dataset %s gives %d", t.stepsPerEpoch, train.Name, train.N/o.BatchSize)
-	}
-	if o.Threads > 0 {
-		defer kernel.SetThreads(kernel.SetThreads(o.Threads))
 	}
 	bs, dim := o.BatchSize, train.Dim
 	t.xb = make([]float32, bs*dim)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	mrl "github.com/gomrl/mrl"
+	"github.com/gomrl/mrl/internal/kernel"
 	"github.com/gomrl/mrl/report"
 )
 
@@ -146,6 +147,9 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	log := slog.Default().With("cmd", "report")
 	start := time.Now()
+	if o.Train.Threads > 0 {
+		defer kernel.SetThreads(kernel.SetThreads(o.Train.Threads))
+	}
 	res, err := report.Run(ctx, o, log)
 	if err != nil {
 		return err

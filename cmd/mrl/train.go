@@ -205,6 +205,10 @@ func finishTrain(ctx context.Context, f *trainFlags, tr *train.Trainer, m *model
 	tr.OnEpoch = func(t *train.Trainer, st train.EpochStats) error {
 		return train.Save(f.out, m, t, f.data, f.modelSeed)
 	}
+	// Threads is the program's to set (library code never changes them).
+	if n := tr.Options.Threads; n > 0 {
+		defer kernel.SetThreads(kernel.SetThreads(n))
+	}
 	err := tr.Run(ctx, trainSet, val)
 	if errors.Is(err, context.Canceled) {
 		if serr := train.Save(f.out, m, tr, f.data, f.modelSeed); serr != nil {
