@@ -107,10 +107,7 @@ func (c *Confidences) Cascade(labels []int32, thresholds []float64) CascadeResul
 	}
 	correct, dimSum := 0, 0
 	for i := 0; i < c.N; i++ {
-		g := 0
-		for g < last && float64(c.Conf[g][i]) < thresholds[g] {
-			g++
-		}
+		g := matryoshka.CascadeExit(thresholds, func(g int) float32 { return c.Conf[g][i] })
 		res.Exits[g]++
 		dimSum += c.Dims[g]
 		if c.Pred[g][i] == labels[i] {

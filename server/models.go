@@ -14,6 +14,7 @@ import (
 
 	"github.com/gomrl/mrl/checkpoint"
 	"github.com/gomrl/mrl/eval"
+	"github.com/gomrl/mrl/matryoshka"
 	"github.com/gomrl/mrl/model"
 )
 
@@ -210,15 +211,17 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request) error {
 	case req.Thresholds != nil && req.Confidence != nil:
 		return badRequest("confidence and thresholds: give one, not both")
 	case req.Thresholds != nil:
-		if len(req.Thresholds) != len(dims) {
-			return badRequest("thresholds: %d values, want %d (one per nesting dim %v)", len(req.Thresholds), len(dims), dims)
+		// One per nesting dim; the last dim answers whatever its
+		// confidence, so its threshold may be left out (as eval's).
+		if len(req.Thresholds) != len(dims) && len(req.Thresholds) != len(dims)-1 {
+			return badRequest("thresholds: %d values, want %d (one per nesting dim %v; the last may be left out)", len(req.Thresholds), len(dims), dims)
 		}
 		for i, t := range req.Thresholds {
 			if math.IsNaN(t) || t < 0 || t > 1 {
 				return badRequest("thresholds[%d]: %v, want a probability in [0, 1]", i, t)
 			}
 		}
-		copy(thr, req.Thresholds)
+		thr = append(thr[:0], req.Thresholds...)
 	default:
 		c := 0.9
 		if req.Confidence != nil {
@@ -249,13 +252,7 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := ClassifyResponse{Results: make([]Classification, n), Nesting: dims, Thresholds: thr}
 	for i := range n {
-		g := len(dims) - 1
-		for j := range dims {
-			if float64(conf.Conf[j][i]) >= thr[j] {
-				g = j
-				break
-			}
-		}
+		g := matryoshka.CascadeExit(thr[:len(dims)-1], func(g int) float32 { return conf.Conf[g][i] })
 		out.Results[i] = Classification{Label: int(conf.Pred[g][i]), Confidence: conf.Conf[g][i], Dim: dims[g]}
 	}
 	return writeJSON(w, 200, out)

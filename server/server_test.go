@@ -381,13 +381,13 @@ func TestModels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, thr := range [][]float64{{0.5, 0.5, 0.5}, {0.6, 0.4, 0}, {1, 1, 1}, {0, 0, 0}} {
+	for _, thr := range [][]float64{{0.5, 0.5, 0.5}, {0.6, 0.4, 0}, {1, 1, 1}, {0, 0, 0}, {0.6, 0.4}} {
 		var cr ClassifyResponse
 		mustDo(t, s, "POST", "/v1/models/tiny/classify", ClassifyRequest{Inputs: in, Thresholds: thr}, 200, &cr)
 		dimsUsed := map[int]int{}
 		for i, r := range cr.Results {
 			g := 2
-			for j := range 3 {
+			for j := range len(thr) {
 				if float64(conf.Conf[j][i]) >= thr[j] {
 					g = j
 					break
