@@ -2,6 +2,7 @@ package index
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 
@@ -246,3 +247,34 @@ func SaveHNSW(path string, h *HNSW) error {
 // LoadHNSW reads the index file with a graph at path, mapped (see
 // ReadMapped; DecodeHNSW for its errors).
 func LoadHNSW(path string) (*HNSW, error) { return loadFile(path, DecodeHNSW) }
+
+// DecodeAny decodes an index file with its HNSW graph if it has one (h is
+// nil for a file of vectors only). It is the one way to read a file whose
+// kind the caller does not know.
+func DecodeAny(b []byte) (v *Vectors, h *HNSW, err error) {
+	h, err = DecodeHNSW(b)
+	if err == nil {
+		return h.Vectors(), h, nil
+	}
+	if !errors.Is(err, ErrFormat) {
+		return nil, nil, err
+	}
+	v, err = Decode(b)
+	return v, nil, err
+}
+
+// graphFile is an index file's vectors and optional graph, for Open.
+type graphFile struct {
+	v *Vectors
+	h *HNSW
+}
+
+// Open reads an index file (through a read-only mapping, as Load does)
+// with its HNSW graph if it has one.
+func Open(path string) (*Vectors, *HNSW, error) {
+	f, err := loadFile(path, func(b []byte) (graphFile, error) {
+		v, h, err := DecodeAny(b)
+		return graphFile{v, h}, err
+	})
+	return f.v, f.h, err
+}

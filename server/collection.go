@@ -250,25 +250,18 @@ func (c *collection) buildSnapshot(v *index.Vectors, h *index.HNSW, gen uint64) 
 // graph dim (snapshots of hnsw collections are written with their graph, so
 // a restart does not rebuild it).
 func (c *collection) loadSnapshotFile(path string) (v *index.Vectors, h *index.HNSW, err error) {
-	err = index.ReadMapped(path, func(b []byte) error { // no heap copy of the file
-		if c.meta.Index.Kind == "hnsw" {
-			g, err := index.DecodeHNSW(b)
-			want := c.meta.Index.GraphDim
-			if want == 0 {
-				want = c.meta.Dim
-			}
-			if err == nil && g.Dim() == want {
-				v, h = g.Vectors(), g
-				return nil
-			}
-			if err != nil && !errors.Is(err, index.ErrFormat) {
-				return err
-			}
-		}
-		v, err = index.Decode(b)
-		return err
-	})
-	return v, h, err
+	v, h, err = index.Open(path) // through a read-only mapping: no heap copy of the file
+	if err != nil {
+		return nil, nil, err
+	}
+	want := c.meta.Index.GraphDim
+	if want == 0 {
+		want = c.meta.Dim
+	}
+	if h != nil && (c.meta.Index.Kind != "hnsw" || h.Dim() != want) {
+		h = nil // not a graph this collection can use: it builds its own
+	}
+	return v, h, nil
 }
 
 // searcherFor returns the base searcher usable at dim: the collection's

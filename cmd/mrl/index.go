@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -333,20 +332,7 @@ func fileSize(path string) int64 {
 }
 
 // loadIndex reads an index file with its graph if it has one.
-func loadIndex(path string) (*index.Vectors, *index.HNSW, error) {
-	h, err := index.LoadHNSW(path)
-	if err == nil {
-		return h.Vectors(), h, nil
-	}
-	if !errors.Is(err, index.ErrFormat) {
-		return nil, nil, err
-	}
-	v, err := index.Load(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	return v, nil, nil
-}
+func loadIndex(path string) (*index.Vectors, *index.HNSW, error) { return index.Open(path) }
 
 func runIndexInfo(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("index info", flag.ContinueOnError)
