@@ -230,11 +230,7 @@ func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 				tile := func(ir, jr int) {
 					b0, rsB := bpan(jr)
 					a0, rs, cs := apan(ir)
-					if mr, nr := min(gemmMR, mc-ir), min(gemmNR, nc-jr); mr < gemmMR || nr < gemmNR {
-						edgeTile(kc, a0, rs, cs, b0, rsB, cb[ir*ldc+jr:], ldc, mr, nr, alpha, load)
-						return
-					}
-					sgemmKernel6x16(kc, a0, rs, cs, b0, rsB, &cb[ir*ldc+jr], ldc, alpha, load)
+					tile6(kc, a0, rs, cs, b0, rsB, cb[ir*ldc+jr:], ldc, min(gemmMR, mc-ir), min(gemmNR, nc-jr), alpha, load)
 				}
 				tile2 := func(ir, jr, nr int) {
 					b0, rsB := bpan(jr)
@@ -262,7 +258,7 @@ func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 // use, tile2(ir, jr, nr) on each 12-row tile that is 32 wide (nr = 32)
 // or, in a last full 16-wide panel, 16 wide (nr = 16), and tile on the
 // 6×16 tiles of the rest. With partial, a last band of 7 to 11 rows is
-// run as 12-row tiles too (tile2 sees mc-ir < 12: see edgeTile2); its
+// run as 12-row tiles too (tile2 sees mc-ir < 12: see tile12); its
 // second 6-row panel must then be packed like the first. With colsOuter
 // the tiles are visited column panel by column panel (one B micro-panel
 // reused by every A panel), else row panel by row panel.
@@ -340,28 +336,28 @@ func tile12(kc int, a0, a1 *float32, rs, cs int, b0, b1 *float32, rsB int, c []f
 	}
 	var t [2 * gemmMR * 2 * gemmNR]float32
 	kern(&t[0], 2*gemmNR, 0)
-	for i := 0; i < mr; i++ {
-		cr := c[i*ldc : i*ldc+nr]
-		tr := t[i*2*gemmNR : i*2*gemmNR+nr]
-		if load == 0 {
-			copy(cr, tr)
-			continue
-		}
-		for j, v := range tr {
-			cr[j] += v
-		}
-	}
+	storeTile(c, ldc, t[:], 2*gemmNR, mr, nr, load)
 }
 
-// edgeTile is the micro-kernel on a ragged mr×nr tile (mr ≤ 6, nr ≤ 16)
-// of C at c: the full 6×16 tile goes to a buffer and its mr×nr corner is
-// stored (load == 0) or added to C.
-func edgeTile(kc int, apan *float32, rs, cs int, bpan *float32, rsB int, c []float32, ldc, mr, nr int, alpha float32, load int) {
+// tile6 is the 6×16 micro-kernel on the mr×nr tile (mr ≤ 6, nr ≤ 16)
+// of C at c: in place when the tile is full, else the full 6×16 tile goes
+// to a buffer whose mr×nr corner is stored (load == 0) or added to C.
+func tile6(kc int, apan *float32, rs, cs int, bpan *float32, rsB int, c []float32, ldc, mr, nr int, alpha float32, load int) {
+	if mr == gemmMR && nr == gemmNR {
+		sgemmKernel6x16(kc, apan, rs, cs, bpan, rsB, &c[0], ldc, alpha, load)
+		return
+	}
 	var t [gemmMR * gemmNR]float32
 	sgemmKernel6x16(kc, apan, rs, cs, bpan, rsB, &t[0], gemmNR, alpha, 0)
+	storeTile(c, ldc, t[:], gemmNR, mr, nr, load)
+}
+
+// storeTile stores (load == 0) or adds the mr×nr corner of the tile t,
+// rows ldt apart, into C at c.
+func storeTile(c []float32, ldc int, t []float32, ldt, mr, nr, load int) {
 	for i := 0; i < mr; i++ {
 		cr := c[i*ldc : i*ldc+nr]
-		tr := t[i*gemmNR : i*gemmNR+nr]
+		tr := t[i*ldt : i*ldt+nr]
 		if load == 0 {
 			copy(cr, tr)
 			continue

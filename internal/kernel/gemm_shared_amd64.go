@@ -90,11 +90,7 @@ func gemmShared(t int, transA, transB bool, m, n, k int, alpha float32, a []floa
 // uses it too when it packs both operands.
 func macroTiles(ap, bp []float32, mc, nc, kc int, alpha float32, c []float32, ldc, load int) {
 	forTiles(mc, nc, true, true, func(ir, jr int) {
-		if mr, nr := min(gemmMR, mc-ir), min(gemmNR, nc-jr); mr < gemmMR || nr < gemmNR {
-			edgeTile(kc, &ap[ir*kc], 1, gemmMR, &bp[jr*kc], gemmNR, c[ir*ldc+jr:], ldc, mr, nr, alpha, load)
-			return
-		}
-		sgemmKernel6x16(kc, &ap[ir*kc], 1, gemmMR, &bp[jr*kc], gemmNR, &c[ir*ldc+jr], ldc, alpha, load)
+		tile6(kc, &ap[ir*kc], 1, gemmMR, &bp[jr*kc], gemmNR, c[ir*ldc+jr:], ldc, min(gemmMR, mc-ir), min(gemmNR, nc-jr), alpha, load)
 	}, func(ir, jr, nr int) {
 		b1 := &bp[jr*kc]
 		if nr > gemmNR {

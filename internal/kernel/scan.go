@@ -178,10 +178,11 @@ func ScanTile(k int, a []float32, lda int, b, so, thr, c []float32) uint32 {
 	return scanTile12x32(k, a, lda, b, so, thr, c)
 }
 
-// scanTileGeneric is ScanTile's loop for a rows × qs tile.
+// scanTileGeneric is ScanTile's loop for a rows × qs tile (qs <= 32).
 func scanTileGeneric(rows, qs, k int, a []float32, lda int, b, so, thr, c []float32) uint32 {
 	var mask uint32
-	acc := make([]float32, qs)
+	var buf [32]float32 // no allocation per tile
+	acc := buf[:qs]
 	for i := 0; i < rows; i++ {
 		row := a[i*lda : i*lda+k]
 		clear(acc)
@@ -203,25 +204,7 @@ func scanTileGeneric(rows, qs, k int, a []float32, lda int, b, so, thr, c []floa
 }
 
 func scanTile6x16Generic(k int, a []float32, lda int, b, so, thr, c []float32) uint32 {
-	var mask uint32
-	for i := 0; i < 6; i++ {
-		row := a[i*lda : i*lda+k]
-		var acc [16]float32
-		for p, x := range row {
-			col := b[p*16 : p*16+16]
-			for j := range acc {
-				acc[j] += x * col[j]
-			}
-		}
-		for j, s := range acc {
-			v := so[i]*s + so[6+i]
-			c[i*16+j] = v
-			if v > thr[j] {
-				mask |= 1 << j
-			}
-		}
-	}
-	return mask
+	return scanTileGeneric(6, 16, k, a, lda, b, so, thr, c)
 }
 
 func dotGatherGeneric(dst, q, x []float32, ldx int, idx []int32) {
