@@ -13,31 +13,31 @@ import (
 	"time"
 
 	"github.com/gomrl/mrl/data"
-	"github.com/gomrl/mrl/server/api"
-	"github.com/gomrl/mrl/server/client"
-
 	"github.com/gomrl/mrl/internal/atomicfile"
 	"github.com/gomrl/mrl/model"
 	"github.com/gomrl/mrl/onnx"
+	"github.com/gomrl/mrl/server/api"
+	"github.com/gomrl/mrl/server/client"
 )
 
 const exportHelp = `Usage: mrl export onnx --ckpt CKPT --out model.onnx [--dim M] [--heads]
        mrl export collection --name C --out FILE.jsonl|FILE.npy [--server URL] [--token T]
+
+export onnx writes a checkpoint's model as an ONNX graph (opset 13) that ONNX
+runtimes run: input "input" [N, H·W·C] (rows as mrl embed --in takes them, NHWC
+images flattened), output "embedding" [N, dim]; with --heads also "logits_M"
+[N, classes] for every nesting dim M (MRL heads only). Batch norm uses its
+running statistics (inference).
 
 export collection pages through a collection of a running mrl serve (GET
 /v1/collections/C/points, in id order) and writes its points as JSONL
 ({"id", "vector", "payload"} per line, what the points API takes back) or as
 NPY (the vectors only, rows in id order; the ids go to FILE.ids.txt).
 
-Writes a checkpoint's model as an ONNX graph (opset 13) that ONNX runtimes
-run: input "input" [N, H·W·C] (rows as mrl embed --in takes them, NHWC images
-flattened), output "embedding" [N, dim]; with --heads also "logits_M"
-[N, classes] for every nesting dim M (MRL heads only). Batch norm uses its
-running statistics (inference).
-
 Examples:
   mrl export onnx --ckpt runs/quickstart.ckpt --out mnist.onnx
   mrl export onnx --ckpt runs/cnn.ckpt --dim 64 --heads --out cnn64.onnx
+  mrl export collection --name docs --out docs.jsonl
 `
 
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"runtime"
 	"runtime/debug"
-	"strings"
 
 	"github.com/gomrl/mrl/internal/kernel"
 )
@@ -40,39 +39,51 @@ func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // binary built inside the repository.
 var releaseVersion string
 
-// versionText describes the binary from its embedded build information.
-func versionText() string {
-	module, version := "github.com/gomrl/mrl", "(unknown)"
-	rev, when, dirty := "", "", false
+// buildInfo is what the binary knows of itself: its module, version (the
+// release's, if set) and the VCS revision and time it was built from.
+type buildInfo struct {
+	module, version, rev, when string
+	dirty                      bool
+}
+
+func readBuildInfo() buildInfo {
+	b := buildInfo{module: "github.com/gomrl/mrl", version: "(unknown)"}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		if bi.Main.Path != "" {
-			module = bi.Main.Path
+			b.module = bi.Main.Path
 		}
 		if bi.Main.Version != "" {
-			version = bi.Main.Version
+			b.version = bi.Main.Version
 		}
 		for _, s := range bi.Settings {
 			switch s.Key {
 			case "vcs.revision":
-				rev = s.Value
+				b.rev = s.Value
 			case "vcs.time":
-				when = s.Value
+				b.when = s.Value
 			case "vcs.modified":
-				dirty = s.Value == "true"
+				b.dirty = s.Value == "true"
 			}
 		}
 	}
 	if releaseVersion != "" {
-		version = releaseVersion
+		b.version = releaseVersion
 	}
-	out := fmt.Sprintf("mrl %s (%s)\n", version, module)
-	if rev != "" {
-		if dirty {
+	return b
+}
+
+// versionText describes the binary from its embedded build information.
+func versionText() string {
+	b := readBuildInfo()
+	out := fmt.Sprintf("mrl %s\n", b.line())
+	if b.rev != "" {
+		rev := b.rev
+		if b.dirty {
 			rev += "+dirty"
 		}
 		out += fmt.Sprintf("revision: %s", rev)
-		if when != "" {
-			out += fmt.Sprintf(" (%s)", when)
+		if b.when != "" {
+			out += fmt.Sprintf(" (%s)", b.when)
 		}
 		out += "\n"
 	}
@@ -81,12 +92,8 @@ func versionText() string {
 	return out
 }
 
-// versionLine is the first line of versionText without "mrl " and the
-// newline: the version and module.
-func versionLine() string {
-	t := versionText()
-	if i := strings.IndexByte(t, '\n'); i >= 0 {
-		t = t[:i]
-	}
-	return strings.TrimPrefix(t, "mrl ")
-}
+// line is the version and module, e.g. "v1.2.0 (github.com/gomrl/mrl)".
+func (b buildInfo) line() string { return fmt.Sprintf("%s (%s)", b.version, b.module) }
+
+// versionLine is readBuildInfo().line(), the producer an export records.
+func versionLine() string { return readBuildInfo().line() }
