@@ -1081,9 +1081,9 @@ func (c *collection) scroll(after uint64, first bool, limit int, withVector bool
 	}
 	start := 0
 	if !first {
-		start, _ = slices.BinarySearch(base, after+1)
-		if after == math.MaxUint64 {
-			start = len(base)
+		var found bool
+		if start, found = slices.BinarySearch(base, after); found {
+			start++
 		}
 	}
 	// The changed ids above the cursor, sorted; deleted ones are skipped
@@ -1097,46 +1097,48 @@ func (c *collection) scroll(after uint64, first bool, limit int, withVector bool
 		}
 	}
 	slices.Sort(extra)
-	var pts []Point
-	size := 0
+	// next is the smallest id not yet taken from base[i:] and extra[j:].
 	i, j := start, 0
-	for len(pts) < limit {
-		var id uint64
+	next := func() (id uint64, fromBase, ok bool) {
 		switch {
 		case i < len(base) && (j >= len(extra) || base[i] < extra[j]):
-			id = base[i]
-			i++
+			return base[i], true, true
 		case j < len(extra):
-			id = extra[j]
-			j++
-		default:
+			return extra[j], false, true
+		}
+		return 0, false, false
+	}
+	var pts []Point
+	size := 0
+	for {
+		id, fromBase, ok := next()
+		if !ok {
 			return pts, false
 		}
-		v, ok := c.lookup(id)
-		if !ok {
-			continue // deleted since the snapshot
+		if v, live := c.lookup(id); live { // else deleted since the snapshot
+			if len(pts) == limit {
+				return pts, true
+			}
+			n := 40 + payloadBytes(c.payloads[id])
+			if withVector {
+				n += 16 * len(v)
+			}
+			if len(pts) > 0 && size+n > maxBytes {
+				return pts, true
+			}
+			size += n
+			p := Point{ID: id, Payload: c.payloads[id]}
+			if withVector {
+				p.Vector = slices.Clone(v)
+			}
+			pts = append(pts, p)
 		}
-		p := Point{ID: id, Payload: c.payloads[id]}
-		if withVector {
-			p.Vector = slices.Clone(v)
+		if fromBase {
+			i++
+		} else {
+			j++
 		}
-		n := 40 + payloadBytes(p.Payload)
-		if withVector {
-			n += 16 * len(v)
-		}
-		if len(pts) > 0 && size+n > maxBytes {
-			break
-		}
-		size += n
-		pts = append(pts, p)
 	}
-	// More follow if any live id remains past the last one returned.
-	for ; i < len(base); i++ {
-		if _, ok := c.lookup(base[i]); ok {
-			return pts, true
-		}
-	}
-	return pts, j < len(extra)
 }
 
 // searchReq is a validated search of one query.

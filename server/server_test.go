@@ -858,3 +858,29 @@ func TestQuantizedCollections(t *testing.T) {
 		t.Fatalf("after restart: %+v", info)
 	}
 }
+
+// TestScrollByteLimit: pages cut short by --max-response-bytes still
+// reach every point (a page used to drop the point that did not fit when
+// it was the last one).
+func TestScrollByteLimit(t *testing.T) {
+	s := newServer(t, Options{MaxResponseBytes: 100})
+	mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "b", "dim": 2}, 201, nil)
+	mustDo(t, s, "POST", "/v1/collections/b/points", UpsertRequest{Points: points([]uint64{1, 2, 3}, []float32{1, 0, 0, 1, 1, 1}, 2)}, 200, nil)
+	var got []uint64
+	path := "/v1/collections/b/points"
+	for pages := 0; pages < 10; pages++ {
+		var page ScrollResponse
+		mustDo(t, s, "GET", path, nil, 200, &page)
+		if len(page.Points) != 1 {
+			t.Fatalf("page %d: %d points, want 1 (each fills the byte limit)", pages, len(page.Points))
+		}
+		got = append(got, page.Points[0].ID)
+		if page.NextAfter == nil {
+			break
+		}
+		path = "/v1/collections/b/points?after=" + strconv.FormatUint(*page.NextAfter, 10)
+	}
+	if !slices.Equal(got, []uint64{1, 2, 3}) {
+		t.Fatalf("scrolled %v, want [1 2 3]", got)
+	}
+}
