@@ -262,9 +262,9 @@ func checkNorm(what string, v []float32, metric mrl.Metric) error {
 // checkPayload reports a payload field that is not a JSON scalar.
 func checkPayload(what string, p map[string]any) error {
 	for k, v := range p {
-		switch v.(type) {
-		case string, float64, bool:
-		case nil:
+		switch {
+		case isScalar(v):
+		case v == nil:
 			return badRequest("%s.%s: null is not allowed (omit the field)", what, k)
 		default:
 			return badRequest("%s.%s: want a string, number or boolean, got %s", what, k, kindOf(v))

@@ -94,16 +94,12 @@ func validateCondition(at string, c map[string]any) error {
 				return badRequest("%s.in: want a non-empty array of values, got %s", at, kindOf(v))
 			}
 			for i, e := range list {
-				switch e.(type) {
-				case string, float64, bool:
-				default:
+				if !isScalar(e) {
 					return badRequest("%s.in[%d]: want a string, number or boolean, got %s", at, i, kindOf(e))
 				}
 			}
 		case op == "ne":
-			switch v.(type) {
-			case string, float64, bool:
-			default:
+			if !isScalar(v) {
 				return badRequest("%s.ne: want a string, number or boolean, got %s", at, kindOf(v))
 			}
 		case slices.Contains(rangeOps, op):
@@ -115,6 +111,16 @@ func validateCondition(at string, c map[string]any) error {
 		}
 	}
 	return nil
+}
+
+// isScalar reports whether a decoded JSON value is a payload scalar: a
+// string, number or boolean.
+func isScalar(v any) bool {
+	switch v.(type) {
+	case string, float64, bool:
+		return true
+	}
+	return false
 }
 
 // matches reports whether payload p satisfies the (validated) filter.
