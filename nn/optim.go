@@ -24,8 +24,34 @@ type Optimizer interface {
 
 func zeroGrad(ps []*Param) {
 	for _, p := range ps {
+		if p.Sparse {
+			d := p.RowLen()
+			for _, r := range p.Touched {
+				clear(p.G[int(r)*d : int(r+1)*d])
+			}
+			p.Touched = p.Touched[:0]
+			continue
+		}
 		clear(p.G)
 	}
+}
+
+// forRows runs fn over the ranges of p's values an optimizer step updates:
+// every value in parallel chunks, or for a Sparse parameter each touched
+// row (rows split among goroutines). Each element's arithmetic is the same
+// whatever the split.
+func forRows(p *Param, fn func(lo, hi int)) {
+	if !p.Sparse {
+		kernel.ParallelFor(len(p.W), optGrain, fn)
+		return
+	}
+	d := p.RowLen()
+	rows := p.Touched
+	kernel.ParallelFor(len(rows), max(1, optGrain/max(d, 1)), func(a, b int) {
+		for _, r := range rows[a:b] {
+			fn(int(r)*d, int(r+1)*d)
+		}
+	})
 }
 
 func slots(ps []*Param, suffix string) []*Buffer {
@@ -66,7 +92,11 @@ func (o *SGD) Step(lr float64) {
 			wd = 0
 		}
 		v := o.v[i].W
-		kernel.ParallelFor(len(p.W), optGrain, func(lo, hi int) {
+		first := first
+		if p.Sparse {
+			first = false // a row's first touch starts from v = 0: v ← μ·0 + g = g, as at step 1
+		}
+		forRows(p, func(lo, hi int) {
 			w, g, v := p.W[lo:hi], p.G[lo:hi], v[lo:hi]
 			g = g[:len(w)]
 			v = v[:len(w)]
@@ -152,7 +182,7 @@ func (o *AdamW) Step(lr float64) {
 			decay = 1
 		}
 		m, v := o.m[i].W, o.v[i].W
-		kernel.ParallelFor(len(p.W), optGrain, func(lo, hi int) {
+		forRows(p, func(lo, hi int) {
 			w, g, m, v := p.W[lo:hi], p.G[lo:hi], m[lo:hi], v[lo:hi]
 			g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
 			for j, gj := range g {
