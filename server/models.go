@@ -106,6 +106,9 @@ func (s *Server) loadModel(w http.ResponseWriter, r *http.Request) error {
 		}
 		return badRequest("checkpoint %q: %s (details in the server log)", req.Path, what)
 	}
+	if m.Config.IsText() {
+		return badRequest("checkpoint %q: a text model: the server serves image models only for now", req.Path)
+	}
 	lm := &loadedModel{m: m, info: ModelInfo{Name: req.Name, Path: req.Path, Describe: m.Describe(), InputDim: m.InputDim(),
 		Embed: m.Config.Embed, Nesting: slices.Clone(m.Head.Nesting), Classes: m.Config.Classes, NumParams: m.NumParams()}}
 	s.mu.Lock()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gomrl/mrl/data"
 	"github.com/gomrl/mrl/internal/kernel"
+	"github.com/gomrl/mrl/model"
 	"github.com/gomrl/mrl/train"
 )
 
@@ -66,6 +67,9 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		m, st, _, err := train.LoadModelContext(ctx, path)
 		if err != nil {
 			return err
+		}
+		if m.Config.IsText() {
+			return fmt.Errorf("%s: %w: mrl eval measures classification accuracy", path, model.ErrTextModel)
 		}
 		spec := *dataSpec
 		seed, valFrac := uint64(1), 0.1

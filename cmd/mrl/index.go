@@ -18,6 +18,7 @@ import (
 	"github.com/gomrl/mrl/data"
 	"github.com/gomrl/mrl/index"
 	"github.com/gomrl/mrl/internal/kernel"
+	"github.com/gomrl/mrl/model"
 	"github.com/gomrl/mrl/train"
 )
 
@@ -172,6 +173,9 @@ func (c *ckptSource) embed(n int) (x []float32, rows, d int, err error) {
 	m, st, _, err := train.LoadModelContext(ctx, c.ckpt)
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("--from-ckpt: %w", err)
+	}
+	if m.Config.IsText() {
+		return nil, 0, 0, fmt.Errorf("--from-ckpt %s: %w: embed the texts with mrl embed --in and build from --npy", c.ckpt, model.ErrTextModel)
 	}
 	spec := c.data
 	if spec == "" && st != nil {
