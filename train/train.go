@@ -1,7 +1,9 @@
 // Package train is the training loop: mini-batch SGD/AdamW over a
 // data.Dataset with a learning-rate schedule, per-epoch validation of every
 // nesting dim, progress reporting, and checkpoints that let a run resume
-// bit for bit.
+// bit for bit. Text models train on pairs (RunPairs) with the contrastive
+// Matryoshka loss through the same Trainer, schedule, checkpoints and
+// resume.
 package train
 
 import (
@@ -115,12 +117,15 @@ func (o Options) Validate() error {
 
 // EpochStats summarises one epoch.
 type EpochStats struct {
-	Epoch      int       `json:"epoch"`
-	Loss       float64   `json:"loss"`       // mean Matryoshka loss over the epoch's steps
-	TrainTop1  []float64 `json:"train_top1"` // running top-1 per dim during the epoch
-	ValTop1    []float64 `json:"val_top1"`   // per dim, if a validation set was given
-	Seconds    float64   `json:"seconds"`    // training time (without validation)
-	SamplesSec float64   `json:"samples_per_sec"`
+	Epoch     int       `json:"epoch"`
+	Loss      float64   `json:"loss"`       // mean Matryoshka loss over the epoch's steps
+	TrainTop1 []float64 `json:"train_top1"` // running top-1 per dim during the epoch
+	ValTop1   []float64 `json:"val_top1"`   // per dim, if a validation set was given
+	// ValRecall10 is, for a text model, the validation recall@10 per dim
+	// (RunPairs).
+	ValRecall10 []float64 `json:"val_recall10,omitempty"`
+	Seconds     float64   `json:"seconds"` // training time (without validation)
+	SamplesSec  float64   `json:"samples_per_sec"`
 }
 
 // Progress is sent to Trainer.OnStep during training.
@@ -222,6 +227,9 @@ func (t *Trainer) logger() *slog.Logger {
 func (t *Trainer) Run(ctx context.Context, train, val *data.Dataset) error {
 	o := t.Options
 	m := t.Model
+	if m.Config.IsText() {
+		return fmt.Errorf("train: %w: train it on text pairs (RunPairs)", model.ErrTextModel)
+	}
 	if train.Dim != m.InputDim() {
 		return fmt.Errorf("train: dataset %s has %d features per example, the model expects %d", train.Name, train.Dim, m.InputDim())
 	}
@@ -314,6 +322,9 @@ func (t *Trainer) logEpoch(st EpochStats) {
 		"samples/s", fmt.Sprintf("%.0f", st.SamplesSec), "seconds", fmt.Sprintf("%.1f", st.Seconds)}
 	if n := len(st.ValTop1); n > 0 {
 		args = append(args, "val_top1_min_dim", fmt.Sprintf("%.4f", st.ValTop1[0]), "val_top1_full", fmt.Sprintf("%.4f", st.ValTop1[n-1]))
+	}
+	if n := len(st.ValRecall10); n > 0 {
+		args = append(args, "val_recall10_min_dim", fmt.Sprintf("%.4f", st.ValRecall10[0]), "val_recall10_full", fmt.Sprintf("%.4f", st.ValRecall10[n-1]))
 	}
 	t.logger().Info("epoch done", args...)
 }
