@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,6 +32,15 @@ Examples:
   mrl train --data fashion-mnist --model cnn --heads mrl
   mrl train --data fashion-mnist --model cnn --heads ff --ff-dim 16
   mrl train --resume runs/fashion-mnist-cnn-mrl.ckpt
+  mrl train --model text --loss contrastive --pairs pairs.jsonl --embed 256
+
+Text models (--model text) embed texts with a hashed bag of words, word
+bigrams and character n-grams (mean of the rows of an embedding bag) and an
+MLP, and train with the contrastive Matryoshka loss (InfoNCE over in-batch
+negatives at every prefix dim, summed) on pairs: --pairs FILE.jsonl holds
+one {"query": "...", "doc": "..."} object a line. Every epoch reports
+validation recall@10 per dim on the --val-frac share of the pairs. They
+train with AdamW at lr 0.01 unless --optimizer/--lr say otherwise.
 `
 
 // trainFlags are the flags shared by train and quickstart.
@@ -41,11 +51,12 @@ type trainFlags struct {
 	valFrac                                 float64
 	modelSeed                               uint64
 	quiet                                   bool
+	text                                    textFlags // --model text
 }
 
 func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.data, "data", "mnist", "dataset: mnist, fashion-mnist, idx:DIR or npy:TRAIN_X,TRAIN_Y,TEST_X,TEST_Y")
-	fs.StringVar(&f.arch, "model", "mlp", "backbone: mlp (784-hidden-embed) or cnn (small ResNet)")
+	fs.StringVar(&f.arch, "model", "mlp", "backbone: mlp (784-hidden-embed), cnn (small ResNet) or text (hashed bag of words and n-grams, MLP; trains on --pairs)")
 	fs.StringVar(&f.heads, "heads", "mrl", "heads: mrl (one classifier per dim), mrl-e (one shared, sliced), ff (one dim only)")
 	fs.StringVar(&f.nesting, "nesting", "", "comma-separated dims (default powers of two from 8 to --embed)")
 	fs.IntVar(&f.embed, "embed", 0, "embedding size (default 2048 for mlp, 512 for cnn)")
@@ -75,6 +86,7 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.out, "out", "", "checkpoint path (default runs/DATA-MODEL-HEADS.ckpt)")
 	fs.StringVar(&f.resume, "resume", "", "continue training from this checkpoint (its flags win; --epochs may extend it)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no per-step progress")
+	f.text.register(fs)
 }
 
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -136,6 +148,14 @@ func trainModel(ctx context.Context, f *trainFlags, set map[string]bool, stdout,
 				slog.Warn("flag ignored when resuming: the checkpoint's value is used", "flag", name)
 			}
 		}
+		var mc model.Config
+		if json.Unmarshal([]byte(cf.Meta[model.MetaConfig]), &mc) == nil && mc.IsText() {
+			tr, err := trainText(ctx, f, set, cf, st, stderr)
+			if err != nil {
+				return nil, nil, err
+			}
+			return &trainedRun{model: tr.Model, path: f.out}, tr, nil
+		}
 		trainSet, val, test, err := loadData(f.data, st.Options.Seed, st.Options.ValFrac)
 		if err != nil {
 			return nil, nil, err
@@ -157,6 +177,16 @@ func trainModel(ctx context.Context, f *trainFlags, set map[string]bool, stdout,
 		}
 		slog.Info("resuming", "checkpoint", f.resume, "epoch", st.Epoch, "step_in_epoch", st.StepInEpoch, "global_step", st.GlobalStep)
 		return finishTrain(ctx, f, tr, m, trainSet, val, test, stdout, stderr)
+	}
+	if f.isText() {
+		tr, err := trainText(ctx, f, set, nil, nil, stderr)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &trainedRun{model: tr.Model, path: f.out}, tr, nil
+	}
+	if f.text.loss != "" && f.text.loss != "classification" {
+		return nil, nil, fmt.Errorf("--loss %s: image models train with --loss classification (contrastive is for --model text)", f.text.loss)
 	}
 	trainSet, val, test, err := loadData(f.data, f.opts.Seed, f.valFrac)
 	if err != nil {
