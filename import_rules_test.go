@@ -36,6 +36,7 @@ func TestImportRules(t *testing.T) {
 		"internal/atomicfile": append(upper, "nn", "checkpoint", "mrl", "internal/kernel"),
 		"nn":                  append(upper, "checkpoint"),
 		"checkpoint":          append(upper, "nn", "internal/kernel"),
+		"text":                append(upper, "nn", "checkpoint", "internal", "mrl"),
 		"index":               {"train", "model", "nn", "eval", "report", "server", "matryoshka", "cmd", "bench"},
 		"server":              {"train", "report", "cmd", "bench"},
 		"server/api":          {"model", "train", "eval", "index", "nn", "internal", "checkpoint", "server/client", "data", "matryoshka", "report", "onnx"},
