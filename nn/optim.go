@@ -174,7 +174,7 @@ func (o *AdamW) Step(lr float64) {
 	c2 := 1 - math.Pow(o.Beta2, t)
 	b1, b2 := float32(o.Beta1), float32(o.Beta2)
 	stepSize := float32(lr / c1)
-	sq2 := float32(math.Sqrt(c2))
+	isq2 := float32(1 / math.Sqrt(c2))
 	eps := float32(o.Eps)
 	for i, p := range o.Params {
 		decay := float32(1 - lr*o.WeightDecay)
@@ -189,7 +189,7 @@ func (o *AdamW) Step(lr float64) {
 				mj := b1*m[j] + (1-b1)*gj
 				vj := b2*v[j] + (1-b2)*gj*gj
 				m[j], v[j] = mj, vj
-				denom := float32(math.Sqrt(float64(vj)))/sq2 + eps
+				denom := float32(math.Sqrt(float64(vj)))*isq2 + eps
 				w[j] = w[j]*decay - stepSize*mj/denom
 			}
 		})

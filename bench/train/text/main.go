@@ -40,6 +40,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -96,6 +97,7 @@ func main() {
 	steps := flag.Int("steps", 20, "timed steps")
 	warmup := flag.Int("warmup", 3, "untimed warm-up steps")
 	texts := flag.Int("texts", 20000, "-embed: texts to embed")
+	cpuprofile := flag.String("cpuprofile", "", "-run: write a CPU profile of the timed steps to this file")
 	flag.Parse()
 	if err := kernel.EnvError(); err != nil {
 		fail(err)
@@ -114,7 +116,7 @@ func main() {
 			fail(err)
 		}
 	case *runDir != "":
-		if err := runTrain(*runDir, *threads, *steps, *warmup); err != nil {
+		if err := runTrain(*runDir, *threads, *steps, *warmup, *cpuprofile); err != nil {
 			fail(err)
 		}
 	case *embedDir != "":
@@ -266,7 +268,7 @@ func readInts(path string) ([]int32, error) {
 	return out, nil
 }
 
-func runTrain(dir string, threads, steps, warmup int) error {
+func runTrain(dir string, threads, steps, warmup int, cpuprofile string) error {
 	mt, err := readMeta(dir)
 	if err != nil {
 		return err
@@ -312,11 +314,24 @@ func runTrain(dir string, threads, steps, warmup int) error {
 		step(i)
 	}
 	runtime.GC()
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	t0 := time.Now()
 	for i := 0; i < steps; i++ {
 		step(warmup + i)
 	}
 	sec := time.Since(t0).Seconds()
+	if cpuprofile != "" {
+		pprof.StopCPUProfile()
+	}
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return fmt.Errorf("loss %v: the step is broken", loss)
 	}
