@@ -1,7 +1,8 @@
 // Package nn is the training engine's layer library: tensors as row-major
-// []float32, layers with explicit Forward and Backward, a softmax
-// cross-entropy loss, optimizers (SGD with momentum/Nesterov/weight decay,
-// AdamW), learning-rate schedules and initialisers. It knows nothing about
+// []float32, layers with explicit Forward and Backward, an EmbeddingBag with
+// sparse gradients, a softmax cross-entropy loss, optimizers (SGD with
+// momentum/Nesterov/weight decay, AdamW; both update a Sparse parameter's
+// touched rows only), learning-rate schedules and initialisers. It knows nothing about
 // Matryoshka representations; package matryoshka builds on it.
 //
 // Conventions:
