@@ -127,6 +127,7 @@ type Contrastive struct {
 	dims  []prefixState
 	res   ContrastiveLoss
 	du    []float32 // Backward's scratch
+	col   []float64 // infoNCE's scratch
 }
 
 // prefixState is what Backward needs of one prefix dim.
@@ -200,8 +201,9 @@ func (c *Contrastive) Forward(a []float32, lda int, p []float32, ldp int, n int)
 	c.scale = float32(s)
 	res := &c.res
 	g := len(c.Options.Nesting)
-	res.PerDim = append(res.PerDim[:0], make([]float64, g)...)
-	res.Correct = append(res.Correct[:0], make([]int, g)...)
+	if len(res.PerDim) != g {
+		res.PerDim, res.Correct = make([]float64, g), make([]int, g)
+	}
 	res.Total = 0
 	for k, m := range c.Options.Nesting {
 		st := &c.dims[k]
@@ -210,7 +212,8 @@ func (c *Contrastive) Forward(a []float32, lda int, p []float32, ldp int, n int)
 		st.sim = grow(st.sim, n*n)
 		kernel.Sgemm(false, true, n, n, m, 1, st.an, m, st.pn, m, 0, st.sim, n)
 		st.g = grow(st.g, n*n)
-		loss, correct := infoNCE(st.g, st.sim, n, s, c.Options.Symmetric)
+		c.col = growf64(c.col, n)
+		loss, correct := infoNCE(st.g, st.sim, c.col, n, s, c.Options.Symmetric)
 		res.PerDim[k], res.Correct[k] = loss, correct
 		res.Total += c.weight(k) * loss
 	}
@@ -309,8 +312,8 @@ func normBackward(dx []float32, ld int, du, u, inv []float32, n, m int) {
 // infoNCE computes the mean cross-entropy of the n×n logits s·sim with the
 // diagonal as target (rows; and columns, averaged, when symmetric), writes
 // dloss/dlogits into g and returns the loss and the rows whose arg-max is
-// the diagonal.
-func infoNCE(g, sim []float32, n int, s float64, symmetric bool) (float64, int) {
+// the diagonal. col is scratch of n values.
+func infoNCE(g, sim []float32, col []float64, n int, s float64, symmetric bool) (float64, int) {
 	var loss float64
 	correct := 0
 	half := 1.0
@@ -347,7 +350,6 @@ func infoNCE(g, sim []float32, n int, s float64, symmetric bool) (float64, int) 
 	if symmetric {
 		// Columns: positive j against every anchor i, a column at a time
 		// through a buffer of its exponentials.
-		col := make([]float64, n)
 		for j := 0; j < n; j++ {
 			mx := sim[j]
 			for i := 0; i < n; i++ {
@@ -368,6 +370,13 @@ func infoNCE(g, sim []float32, n int, s float64, symmetric bool) (float64, int) 
 		}
 	}
 	return loss / float64(n), correct
+}
+
+func growf64(buf []float64, n int) []float64 {
+	if cap(buf) < n {
+		return make([]float64, n)
+	}
+	return buf[:n]
 }
 
 func grow(buf []float32, n int) []float32 {

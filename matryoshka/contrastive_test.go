@@ -216,6 +216,24 @@ func contains(s, sub string) bool {
 	return false
 }
 
+// TestContrastiveSteadyStateAllocs: once the batch size is steady a
+// Forward and Backward allocate nothing.
+func TestContrastiveSteadyStateAllocs(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 1))
+	c, _ := NewContrastive(ContrastiveOptions{Nesting: mrl.Nesting{4, 8, 16}, Symmetric: true, Learn: true})
+	n, d := 8, 16
+	a, p := randBatch(r, n, d), randBatch(r, n, d)
+	da, dp := make([]float32, n*d), make([]float32, n*d)
+	c.Forward(a, d, p, d, n)
+	c.Backward(da, d, dp, d)
+	if allocs := testing.AllocsPerRun(10, func() {
+		c.Forward(a, d, p, d, n)
+		c.Backward(da, d, dp, d)
+	}); allocs != 0 {
+		t.Errorf("Forward+Backward allocate %v times per call, want 0", allocs)
+	}
+}
+
 func BenchmarkContrastive(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	c, _ := NewContrastive(ContrastiveOptions{Nesting: mrl.DefaultNesting(512), Symmetric: true, Learn: true})
