@@ -22,6 +22,7 @@ import (
 	"strings"
 
 	mrl "github.com/gomrl/mrl"
+	"github.com/gomrl/mrl/internal/kernel"
 	"github.com/gomrl/mrl/matryoshka"
 	"github.com/gomrl/mrl/nn"
 	"github.com/gomrl/mrl/text"
@@ -524,7 +525,7 @@ func (m *Model) EmbedTexts(texts []string, batch int) ([]float32, error) {
 	out := make([]float32, len(texts)*d)
 	for lo := 0; lo < len(texts); lo += batch {
 		hi := min(lo+batch, len(texts))
-		m.ids, m.offs = m.Tokenizer.Batch(m.ids, m.offs, texts[lo:hi])
+		m.ids, m.offs = m.Tokenizer.BatchParallel(m.ids, m.offs, texts[lo:hi], kernel.Threads())
 		z := m.EmbedTokens(m.ids, m.offs, false)
 		copy(out[lo*d:hi*d], z.Data)
 	}

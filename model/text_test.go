@@ -152,3 +152,32 @@ func TestTextModelGradient(t *testing.T) {
 		}
 	}
 }
+
+func TestInitWordVectors(t *testing.T) {
+	m, err := model.New(textConfig(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := m.Config.BagDim
+	vocab := []string{"Emacs", "vim", "emacs"} // "emacs" lower-cases onto "Emacs": the first keeps the row
+	vecs := make([]float32, len(vocab)*d)
+	for i := range vecs {
+		vecs[i] = float32(i)
+	}
+	n, err := m.InitWordVectors(vocab, vecs, d)
+	if err != nil || n != 2 {
+		t.Fatalf("InitWordVectors = %d, %v; want 2 rows", n, err)
+	}
+	for i, w := range vocab[:2] {
+		id := int(m.Tokenizer.WordID(w))
+		if got := m.Bag.W.W[id*d : (id+1)*d]; !slices.Equal(got, vecs[i*d:(i+1)*d]) {
+			t.Errorf("row of %q = %v, want %v", w, got, vecs[i*d:(i+1)*d])
+		}
+	}
+	if _, err := m.InitWordVectors(vocab, vecs, d+1); err == nil {
+		t.Error("vectors of the wrong width were accepted")
+	}
+	if _, err := m.InitWordVectors(vocab[:2], vecs, d); err == nil {
+		t.Error("a vocabulary shorter than the vectors was accepted")
+	}
+}

@@ -32,6 +32,7 @@ package text
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -249,6 +250,37 @@ func (t *Tokenizer) Append(dst []int32, s string) []int32 {
 		prev, first = hw, false
 	}
 	return dst
+}
+
+// BatchParallel is Batch with the texts split among up to workers
+// goroutines (each tokenizes a contiguous run into its own buffer; the runs
+// are then joined in order), for the same result.
+func (t *Tokenizer) BatchParallel(ids, offsets []int32, texts []string, workers int) ([]int32, []int32) {
+	if workers <= 1 || len(texts) < 2*workers {
+		return t.Batch(ids, offsets, texts)
+	}
+	type part struct{ ids, offs []int32 }
+	parts := make([]part, workers)
+	per := (len(texts) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for w := range parts {
+		lo, hi := min(w*per, len(texts)), min((w+1)*per, len(texts))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			parts[w].ids, parts[w].offs = t.Batch(nil, nil, texts[lo:hi])
+		}()
+	}
+	wg.Wait()
+	ids, offsets = ids[:0], append(offsets[:0], 0)
+	for _, p := range parts {
+		base := int32(len(ids))
+		ids = append(ids, p.ids...)
+		for _, o := range p.offs[1:] {
+			offsets = append(offsets, base+o)
+		}
+	}
+	return ids, offsets
 }
 
 // Batch tokenizes texts into the CSR layout of an embedding bag: the ids of

@@ -158,6 +158,21 @@ func TestBatch(t *testing.T) {
 	}
 }
 
+func TestBatchParallelMatchesBatch(t *testing.T) {
+	tk := small(t)
+	var texts []string
+	for _, c := range goldenCases {
+		texts = append(texts, c.in, c.in+" extra")
+	}
+	wantIDs, wantOffs := tk.Batch(nil, nil, texts)
+	for _, workers := range []int{0, 1, 2, 3, 7, 100} {
+		ids, offs := tk.BatchParallel([]int32{5}, nil, texts, workers)
+		if fmt.Sprint(ids) != fmt.Sprint(wantIDs) || fmt.Sprint(offs) != fmt.Sprint(wantOffs) {
+			t.Errorf("BatchParallel with %d workers differs from Batch", workers)
+		}
+	}
+}
+
 func TestConfigValidate(t *testing.T) {
 	err := Config{Buckets: -1, MinN: 4, MaxN: 2, Hash: "md5"}.Validate()
 	for _, want := range []string{"buckets", "n-grams", "hash"} {
