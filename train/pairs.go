@@ -68,6 +68,14 @@ func tokenizePairs(m *model.Model, pairs []data.TextPair, what string) (q, d tok
 // after the current step when ctx is cancelled. EpochStats.TrainTop1 holds
 // the in-batch top-1 (the query's own document ranked first among the
 // batch) and ValRecall10 the validation recall.
+//
+// Optimizer: use "adamw" (AdamW on the MLP, lazy Adam on the bag's touched
+// rows, as PyTorch's AdamW + SparseAdam). On a synthetic slice
+// (TestPairTrainingRaisesRecall) it lifted recall@10 from chance to
+// 0.3-0.8 in 6 epochs at lr 0.003-0.03, while SGD with momentum did not
+// learn at any lr from 0.03 to 10: a bag row's gradient is divided by the
+// bag size and the batch, far smaller than the MLP's, and Adam's per-value
+// scaling evens that out.
 func (t *Trainer) RunPairs(ctx context.Context, train, val []data.TextPair) error {
 	o := t.Options
 	m := t.Model
