@@ -511,9 +511,30 @@ func (m *Model) BackwardTokens(dz *nn.Tensor) {
 	m.Bag.Backward(dz)
 }
 
+// ErrNoWords reports a text with no word (no letter, digit, CJK character
+// or emoji), which a text model cannot embed meaningfully.
+var ErrNoWords = errors.New("model: the text has no words to embed")
+
+// NoWordsError is the error of EmbedTexts for texts[Index], which has no
+// words; it wraps ErrNoWords.
+type NoWordsError struct {
+	Index int
+	Text  string
+}
+
+func (e *NoWordsError) Error() string {
+	t := []rune(e.Text)
+	if len(t) > 40 {
+		t = append(t[:40], '…')
+	}
+	return fmt.Sprintf("text %d (%q): %v", e.Index, string(t), ErrNoWords)
+}
+
+func (e *NoWordsError) Unwrap() error { return ErrNoWords }
+
 // EmbedTexts returns the [len(texts), Embed] embeddings of texts, computed
-// in inference mode in batches (batch <= 0: 512). A text with no word gets
-// the embedding of an empty bag (the MLP's output for a zero vector).
+// in inference mode in batches (batch <= 0: 512). A text with no word is an
+// error (*NoWordsError, naming the first).
 func (m *Model) EmbedTexts(texts []string, batch int) ([]float32, error) {
 	if !m.Config.IsText() {
 		return nil, ErrImageModel
@@ -526,6 +547,11 @@ func (m *Model) EmbedTexts(texts []string, batch int) ([]float32, error) {
 	for lo := 0; lo < len(texts); lo += batch {
 		hi := min(lo+batch, len(texts))
 		m.ids, m.offs = m.Tokenizer.BatchParallel(m.ids, m.offs, texts[lo:hi], kernel.Threads())
+		for i := range hi - lo {
+			if m.offs[i] == m.offs[i+1] {
+				return nil, &NoWordsError{Index: lo + i, Text: texts[lo+i]}
+			}
+		}
 		z := m.EmbedTokens(m.ids, m.offs, false)
 		copy(out[lo*d:hi*d], z.Data)
 	}

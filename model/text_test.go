@@ -29,7 +29,7 @@ func TestTextModelLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Contrastive.LogScale.W[0] = 2.5
-	texts := []string{"GNU Emacs editor", "", "日本語", "Café crème 🚀"}
+	texts := []string{"GNU Emacs editor", "x", "日本語", "Café crème 🚀"}
 	want, err := m.EmbedTexts(texts, 3)
 	if err != nil {
 		t.Fatal(err)
@@ -68,6 +68,11 @@ func TestModalityErrors(t *testing.T) {
 	tm, err := model.New(textConfig(), 1)
 	if err != nil {
 		t.Fatal(err)
+	}
+	_, err = tm.EmbedTexts([]string{"fine", "also fine", " -- "}, 2)
+	var nw *model.NoWordsError
+	if !errors.Is(err, model.ErrNoWords) || !errors.As(err, &nw) || nw.Index != 2 {
+		t.Errorf("EmbedTexts of a text with no words: err = %v, want a NoWordsError for text 2", err)
 	}
 	if _, err := tm.Evaluate(make([]float32, 4), make([]int32, 1), 1, 1); !errors.Is(err, model.ErrTextModel) {
 		t.Errorf("Evaluate on a text model: err = %v, want ErrTextModel", err)

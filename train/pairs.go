@@ -15,8 +15,9 @@ import (
 	"github.com/gomrl/mrl/nn"
 )
 
-// ErrNoTokens reports a text with no word, which a bag cannot embed.
-var ErrNoTokens = errors.New("train: a text has no words")
+// ErrNoTokens reports a training or validation text with no word, which a
+// bag cannot embed; it is model.ErrNoWords.
+var ErrNoTokens = model.ErrNoWords
 
 // RecallK is the k of the validation recall@k of pair training.
 const RecallK = 10
@@ -87,6 +88,9 @@ func (t *Trainer) RunPairs(ctx context.Context, train, val []data.TextPair) erro
 	}
 	q, d, err := tokenizePairs(m, train, "training")
 	if err != nil {
+		return err
+	}
+	if _, _, err := tokenizePairs(m, val, "validation"); err != nil {
 		return err
 	}
 	bs, dim := o.BatchSize, m.Config.Embed

@@ -174,6 +174,11 @@ func TestPairErrors(t *testing.T) {
 	if !errors.Is(err, ErrNoTokens) || !strings.Contains(err.Error(), "pair 7: query") {
 		t.Errorf("a query with no words: err = %v, want ErrNoTokens naming pair 7", err)
 	}
+	val := synthPairs(8, 4)
+	val[3].Doc = ""
+	if err := tr.RunPairs(context.Background(), synthPairs(64, 3), val); !errors.Is(err, ErrNoTokens) || !strings.Contains(err.Error(), "validation pair 3: doc") {
+		t.Errorf("a validation doc with no words: err = %v, want ErrNoTokens naming validation pair 3", err)
+	}
 	if err := tr.Run(context.Background(), &data.Dataset{}, nil); !errors.Is(err, model.ErrTextModel) {
 		t.Errorf("Run of a text model on images: err = %v, want ErrTextModel", err)
 	}

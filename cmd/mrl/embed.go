@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -212,14 +213,12 @@ func embedTexts(m *model.Model, path string, n int, field string) (x []float32, 
 	if err != nil {
 		return nil, 0, 0, "", err
 	}
-	var ids []int32
-	for i, s := range texts {
-		if ids = m.Tokenizer.Append(ids[:0], s); len(ids) == 0 {
-			return nil, 0, 0, "", fmt.Errorf("--in %s:%d: the text %q has no words to embed", path, lines[i], clip(s, 40))
-		}
-	}
 	t0 := time.Now()
 	x, err = m.EmbedTexts(texts, 512)
+	var nw *model.NoWordsError
+	if errors.As(err, &nw) {
+		return nil, 0, 0, "", fmt.Errorf("--in %s:%d: the text %q has no words to embed", path, lines[nw.Index], clip(nw.Text, 40))
+	}
 	if err != nil {
 		return nil, 0, 0, "", err
 	}
