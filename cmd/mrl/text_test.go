@@ -139,3 +139,37 @@ func TestTextErrors(t *testing.T) {
 		t.Errorf("eval of a text model: exit %d, %s", code, stderr)
 	}
 }
+
+// FuzzReadTexts: any bytes as a JSONL or plain-lines file give texts with
+// line numbers in order, or an error; never a panic.
+func FuzzReadTexts(f *testing.F) {
+	f.Add([]byte("{\"text\": \"a\"}\n\n{\"text\": \"b\"}\n"), true)
+	f.Add([]byte("one\ntwo\n\nthree"), false)
+	f.Add([]byte("{\"text\": 3}\n"), true)
+	f.Add([]byte("\xff\xfe\n{"), true)
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte, jsonl bool) {
+		path := filepath.Join(dir, "in.txt")
+		if jsonl {
+			path = filepath.Join(dir, "in.jsonl")
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		texts, lines, err := readTexts(path, "text", 0)
+		if err != nil {
+			return
+		}
+		if len(texts) == 0 || len(texts) != len(lines) {
+			t.Fatalf("%d texts, %d line numbers", len(texts), len(lines))
+		}
+		for i := 1; i < len(lines); i++ {
+			if lines[i] <= lines[i-1] {
+				t.Fatalf("line numbers %v not increasing", lines)
+			}
+		}
+		if !jsonl && len(texts) != strings.Count(string(b), "\n")+1 && len(texts) != strings.Count(string(b), "\n") {
+			t.Fatalf("%d texts from %d newlines", len(texts), strings.Count(string(b), "\n"))
+		}
+	})
+}
