@@ -219,6 +219,9 @@ func contains(s, sub string) bool {
 // TestContrastiveSteadyStateAllocs: once the batch size is steady a
 // Forward and Backward allocate nothing.
 func TestContrastiveSteadyStateAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
 	r := rand.New(rand.NewPCG(1, 1))
 	c, _ := NewContrastive(ContrastiveOptions{Nesting: mrl.Nesting{4, 8, 16}, Symmetric: true, Learn: true})
 	n, d := 8, 16
