@@ -18,8 +18,7 @@ func ExampleContrastive() {
 	positives := []float32{1, 0.1, 0.9, 0, 0, 1, 0, 1.2}
 	l := loss.Forward(anchors, 4, positives, 4, 2)
 	da, dp := make([]float32, 8), make([]float32, 8)
-	loss.Backward(da, 4, dp, 4)
+	loss.Backward(da, 4, dp, 4) // da, dp: dTotal/danchors, dTotal/dpositives
 	fmt.Printf("total %.4f, per dim %.4f, in-batch top-1 %v\n", l.Total, l.PerDim, l.Correct)
-	_ = dp // da and dp now hold dTotal/danchors and dTotal/dpositives
 	// Output: total 0.6494, per dim [0.3278 0.3216], in-batch top-1 [2 2]
 }
