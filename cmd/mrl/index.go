@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -77,6 +78,10 @@ Examples:
   mrl index search runs/mnist.idx --from-ckpt runs/quickstart.ckpt --n 1000 --plan 16:200,512:10 --exact-check
   mrl index search vecs.idx --npy q.npy --k 10 --dim 64 --ef 128 --out hits.jsonl
   mrl index search vecs.idx --npy q.npy --plan 64:200,768:10 --tier binary --exact-check
+  mrl index search docs.idx --from-ckpt runs/text.ckpt --query "an extensible text editor" --k 5
+
+With a text checkpoint (mrl train --model text), --query TEXT (repeatable)
+embeds the texts as the queries and prints each one's hits (ids, scores).
 `
 
 func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -121,6 +126,9 @@ func parseInterspersed(fs *flag.FlagSet, help string, args []string, stderr io.W
 // queries returns the query vectors: n rows embedded from the checkpoint
 // when --from-ckpt is set, else the rows of the NPY file npy.
 func (c *ckptSource) queries(n int, npy string, metric mrl.Metric) (q []float32, rows, d int, err error) {
+	if len(c.texts) > 0 {
+		return c.embedTexts()
+	}
 	if c.ckpt != "" {
 		if n < 1 {
 			return nil, 0, 0, fmt.Errorf("--n %d: want at least 1", n)
@@ -152,6 +160,30 @@ func checkQueryDim(qd, need, D int, truncate bool, path string) error {
 type ckptSource struct {
 	ckpt, data, split string
 	ctx               context.Context // cancels the checkpoint's read (nil: none)
+	texts             []string        // --query: texts a text checkpoint embeds as the queries
+}
+
+// embedTexts embeds the --query texts with the text checkpoint.
+func (c *ckptSource) embedTexts() (x []float32, rows, d int, err error) {
+	if c.ckpt == "" {
+		return nil, 0, 0, errors.New("--query needs --from-ckpt: the text model that embeds it")
+	}
+	ctx := c.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	m, err := model.Load(ctx, c.ckpt)
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("--from-ckpt: %w", err)
+	}
+	if !m.Config.IsText() {
+		return nil, 0, 0, fmt.Errorf("--query: %s: %w: give image queries with --npy or a dataset split", c.ckpt, model.ErrImageModel)
+	}
+	x, err = m.EmbedTexts(c.texts, 0)
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("--query: %w", err)
+	}
+	return x, len(c.texts), m.Config.Embed, nil
 }
 
 func (c *ckptSource) register(fs *flag.FlagSet, split string) {
@@ -175,7 +207,7 @@ func (c *ckptSource) embed(n int) (x []float32, rows, d int, err error) {
 		return nil, 0, 0, fmt.Errorf("--from-ckpt: %w", err)
 	}
 	if m.Config.IsText() {
-		return nil, 0, 0, fmt.Errorf("--from-ckpt %s: %w: embed the texts with mrl embed --in and build from --npy", c.ckpt, model.ErrTextModel)
+		return nil, 0, 0, fmt.Errorf("--from-ckpt %s: %w: search with --query TEXT, or embed texts with mrl embed --in and build from --npy", c.ckpt, model.ErrTextModel)
 	}
 	spec := c.data
 	if spec == "" && st != nil {
@@ -395,6 +427,10 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 	exact := fs.Bool("exact-check", false, "report recall@k against exact Flat at the full dim")
 	hitsOut := fs.String("out", "", "write the hits as JSONL (query, ids, scores) to this file")
 	truncate := fs.Bool("truncate-queries", false, "accept queries whose dim is not the index's D and search by their leading dims")
+	fs.Func("query", "with a text model's --from-ckpt: a text to search for (repeatable); its hits are printed", func(s string) error {
+		src.texts = append(src.texts, s)
+		return nil
+	})
 	pos, err := parseInterspersed(fs, indexSearchHelp, args, stderr)
 	if err != nil {
 		return err
@@ -592,6 +628,17 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		fmt.Fprintf(stdout, "recall@%d vs exact flat at dim %d: %.4f (exact: QPS %.0f, %.1fx the time)\n",
 			*k, D, recall, float64(n)/exTime.Seconds(), exTime.Seconds()/wall.Seconds())
+	}
+	for i, text := range src.texts {
+		fmt.Fprintf(stdout, "query %q:", clip(text, 60))
+		for _, h := range hits[i] {
+			var id any = h.ID
+			if v.Named() {
+				id = v.Name(int(h.Index))
+			}
+			fmt.Fprintf(stdout, " %v (%.4f)", id, h.Score)
+		}
+		fmt.Fprintln(stdout)
 	}
 	if *hitsOut != "" {
 		if err := writeHits(*hitsOut, v, hits); err != nil {

@@ -88,6 +88,22 @@ func TestTrainTextAndEmbed(t *testing.T) {
 	if n := kernel.Norm(x[:8]); math.Abs(float64(n)-1) > 1e-5 {
 		t.Errorf("row 0 norm %v with --normalize", n)
 	}
+	// Index the documents at the full dim and search them with a text query.
+	full, idx := filepath.Join(dir, "docs.npy"), filepath.Join(dir, "docs.idx")
+	if code, _, stderr := runCmd(t, "embed", "--ckpt", ckpt, "--in", pairs, "--field", "doc", "--out", full); code != 0 {
+		t.Fatalf("embed exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := runCmd(t, "index", "build", "--npy", full, "--metric", "cosine", "--out", idx); code != 0 {
+		t.Fatalf("index build exit %d: %s", code, stderr)
+	}
+	first, err := readPairsJSONL(pairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runCmd(t, "index", "search", idx, "--from-ckpt", ckpt, "--query", first[0].Query, "--k", "3")
+	if code != 0 || !strings.Contains(stdout, fmt.Sprintf("query %q:", first[0].Query)) {
+		t.Errorf("index search --query: exit %d: %s%s", code, stdout, stderr)
+	}
 	lines := filepath.Join(dir, "texts.txt")
 	os.WriteFile(lines, []byte("a web browser\nnéovim 日本\n"), 0o644)
 	code, stdout, stderr = runCmd(t, "embed", "--ckpt", ckpt, "--in", lines, "--out", filepath.Join(dir, "l.jsonl"))
