@@ -25,10 +25,7 @@ type Optimizer interface {
 func zeroGrad(ps []*Param) {
 	for _, p := range ps {
 		if p.Sparse {
-			d := p.RowLen()
-			for _, r := range p.Touched {
-				clear(p.G[int(r)*d : int(r+1)*d])
-			}
+			forRows(p, func(lo, hi int) { clear(p.G[lo:hi]) })
 			p.Touched = p.Touched[:0]
 			continue
 		}
