@@ -120,9 +120,6 @@ type Contrastive struct {
 	LogScale *nn.Param
 
 	n, d  int
-	a, p  []float32 // the last Forward's inputs (not copied)
-	lda   int
-	ldp   int
 	scale float32
 	dims  []prefixState
 	res   ContrastiveLoss
@@ -186,8 +183,9 @@ func (c *Contrastive) ForwardTensors(a, p *nn.Tensor) ContrastiveLoss {
 
 // Forward computes the loss of n pairs: anchor i is row i of a (stride
 // lda), its positive row i of p (stride ldp); rows hold at least Embed
-// values. a and p are read again by Backward and must not change between.
-// The result's slices are owned by c until the next Forward.
+// values. Forward keeps normalised copies of the prefixes, so a and p may
+// change before Backward. The result's slices are owned by c until the next
+// Forward.
 func (c *Contrastive) Forward(a []float32, lda int, p []float32, ldp int, n int) ContrastiveLoss {
 	d := c.Options.Embed
 	if n < 1 {
@@ -196,7 +194,7 @@ func (c *Contrastive) Forward(a []float32, lda int, p []float32, ldp int, n int)
 	if lda < d || ldp < d || len(a) < (n-1)*lda+d || len(p) < (n-1)*ldp+d {
 		panic("matryoshka: contrastive inputs too short or bad stride")
 	}
-	c.n, c.d, c.a, c.p, c.lda, c.ldp = n, d, a, p, lda, ldp
+	c.n, c.d = n, d
 	s := c.Scale()
 	c.scale = float32(s)
 	res := &c.res
