@@ -11,6 +11,7 @@ import (
 
 	mrl "github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/index"
+	"github.com/gomrl/mrl/model"
 )
 
 const quickstartHelp = `Usage: mrl quickstart [flags]
@@ -46,6 +47,9 @@ func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if f.arch == model.ArchText {
+		return fmt.Errorf("--model text: the quickstart trains on MNIST; train text models with mrl train --model text --pairs FILE")
+	}
 	start := time.Now()
 	r, _, err := trainModel(ctx, &f, set, stdout, stderr)
 	if err != nil {

@@ -86,13 +86,13 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.out, "out", "", "checkpoint path (default runs/DATA-MODEL-HEADS.ckpt)")
 	fs.StringVar(&f.resume, "resume", "", "continue training from this checkpoint (its flags win; --epochs may extend it)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no per-step progress")
-	f.text.register(fs)
 }
 
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var f trainFlags
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	f.register(fs)
+	f.text.register(fs)
 	if err := parseFlags(fs, trainHelp, args, stderr); err != nil {
 		return err
 	}
