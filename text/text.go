@@ -93,7 +93,8 @@ func (c Config) Validate() error {
 // Tokenizer maps text to feature ids. It holds no mutable state and is safe
 // for concurrent use.
 type Tokenizer struct {
-	cfg Config
+	cfg  Config
+	mask uint64 // Buckets-1 when Buckets is a power of two (h mod B = h & mask), else 0
 }
 
 // New returns the tokenizer of cfg (after WithDefaults).
@@ -102,7 +103,11 @@ func New(cfg Config) (*Tokenizer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Tokenizer{cfg: cfg}, nil
+	t := &Tokenizer{cfg: cfg}
+	if b := uint64(cfg.Buckets); b&(b-1) == 0 {
+		t.mask = b - 1
+	}
+	return t, nil
 }
 
 // Config returns the tokenizer's configuration, defaults filled in.
@@ -115,10 +120,16 @@ const (
 
 func fnvByte(h uint64, b byte) uint64 { return (h ^ uint64(b)) * fnvPrime }
 
+// fnvRune hashes the UTF-8 bytes of r; small enough to inline, with the
+// multi-byte case out of line.
 func fnvRune(h uint64, r rune) uint64 {
 	if r < utf8.RuneSelf {
-		return fnvByte(h, byte(r))
+		return (h ^ uint64(r)) * fnvPrime
 	}
+	return fnvRuneMulti(h, r)
+}
+
+func fnvRuneMulti(h uint64, r rune) uint64 {
 	var buf [utf8.UTFMax]byte
 	n := utf8.EncodeRune(buf[:], r)
 	for _, b := range buf[:n] {
@@ -218,7 +229,12 @@ func (t *Tokenizer) WordID(w string) int32 {
 	return t.bucket(h)
 }
 
-func (t *Tokenizer) bucket(h uint64) int32 { return int32(h % uint64(t.cfg.Buckets)) }
+func (t *Tokenizer) bucket(h uint64) int32 {
+	if t.mask != 0 {
+		return int32(h & t.mask)
+	}
+	return int32(h % uint64(t.cfg.Buckets))
+}
 
 // Append appends the feature ids of s to dst and returns it. Its cost is
 // linear in len(s).

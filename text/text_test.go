@@ -221,3 +221,13 @@ func BenchmarkAppend(b *testing.B) {
 		ids = tk.Append(ids[:0], s)
 	}
 }
+
+func BenchmarkAppendASCII(b *testing.B) {
+	tk, _ := New(Config{})
+	s := strings.Repeat("The quick brown fox jumps over the lazy dog; libraries for parsing XML documents. ", 200)
+	var ids []int32
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		ids = tk.Append(ids[:0], s)
+	}
+}
