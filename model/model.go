@@ -457,8 +457,12 @@ func (m *Model) Describe() string {
 	var b strings.Builder
 	if c.IsText() {
 		t := c.Tokenizer
-		fmt.Fprintf(&b, "text buckets=%d ngrams=%d..%d bigrams=%v bag=%d hidden=%v embed=%d nesting=%v tau=%.3g learn_tau=%v symmetric=%v params=%d",
-			t.Buckets, t.MinN, t.MaxN, !t.NoBigrams, c.BagDim, c.TextHidden, c.Embed, c.Nesting, c.Temperature, c.LearnTemperature, c.Symmetric, m.NumParams())
+		ngrams := fmt.Sprintf("%d..%d", t.MinN, t.MaxN)
+		if t.NoCharNgrams {
+			ngrams = "none"
+		}
+		fmt.Fprintf(&b, "text buckets=%d ngrams=%s bigrams=%v bag=%d hidden=%v embed=%d nesting=%v tau=%.3g learn_tau=%v symmetric=%v params=%d",
+			t.Buckets, ngrams, !t.NoBigrams, c.BagDim, c.TextHidden, c.Embed, c.Nesting, c.Temperature, c.LearnTemperature, c.Symmetric, m.NumParams())
 		return b.String()
 	}
 	fmt.Fprintf(&b, "%s", c.Arch)

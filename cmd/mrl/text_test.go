@@ -136,9 +136,13 @@ func TestTextErrors(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q: want an error with %q", tc.args, code, stderr, tc.want)
 		}
 	}
-	code, _, stderr := runCmd(t, "train", "--model", "text", "--pairs", pairs, "--epochs", "1", "--batch", "16", "--buckets", "512", "--bag-dim", "8", "--embed", "16", "--quiet", "--out", ckpt)
+	code, _, stderr := runCmd(t, "train", "--model", "text", "--pairs", pairs, "--epochs", "1", "--batch", "16", "--buckets", "512", "--bag-dim", "8",
+		"--embed", "16", "--text-hidden", "12", "--max-n", "0", "--learn-temperature", "--symmetric", "--temperature", "0.1", "--quiet", "--out", ckpt)
 	if code != 0 {
 		t.Fatalf("train exit %d: %s", code, stderr)
+	}
+	if want := "text buckets=512 ngrams=none bigrams=true bag=8 hidden=[12] embed=16 nesting=8,16 tau=0.1 learn_tau=true symmetric=true"; !strings.Contains(stderr, want) {
+		t.Errorf("the text flags did not reach the model: want %q in\n%s", want, stderr)
 	}
 	words := filepath.Join(dir, "w.txt")
 	os.WriteFile(words, []byte("fine text\n!!! ...\n"), 0o644)
