@@ -251,3 +251,30 @@ func LoadPairs(ctx context.Context, spec string, opts TextOptions) (*TextSet, er
 	set.Hash = hex.EncodeToString(sum.Sum(nil))
 	return set, nil
 }
+
+// WritePairs writes pairs in the JSONL pairs format, one object a line,
+// with "label" set to classes[p.Label] when classes is not nil. ReadPairs
+// reads the output back to the same pairs when every class is used.
+func WritePairs(w io.Writer, pairs []TextPair, classes []string) error {
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	type line struct {
+		Query string `json:"query"`
+		Doc   string `json:"doc"`
+		Label string `json:"label,omitempty"`
+	}
+	for i, p := range pairs {
+		l := line{Query: p.Query, Doc: p.Doc}
+		if classes != nil {
+			if p.Label < 0 || int(p.Label) >= len(classes) {
+				return fmt.Errorf("data: write pairs: pair %d has label %d, want [0,%d)", i, p.Label, len(classes))
+			}
+			l.Label = classes[p.Label]
+		}
+		if err := enc.Encode(l); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}

@@ -2,7 +2,6 @@ package data
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -127,18 +126,15 @@ func FuzzReadPairs(f *testing.F) {
 		if !slices.IsSorted(classes) {
 			t.Fatalf("classes %q not sorted", classes)
 		}
-		var out bytes.Buffer
 		for i, p := range pairs {
 			if strings.TrimSpace(p.Query) == "" || strings.TrimSpace(p.Doc) == "" ||
 				classes == nil && p.Label != -1 || classes != nil && (p.Label < 0 || int(p.Label) >= len(classes)) {
 				t.Fatalf("pair %d = %+v with %d classes", i, p, len(classes))
 			}
-			m := map[string]string{"query": p.Query, "doc": p.Doc}
-			if classes != nil {
-				m["label"] = classes[p.Label]
-			}
-			line, _ := json.Marshal(m)
-			out.Write(append(line, '\n'))
+		}
+		var out bytes.Buffer
+		if err := WritePairs(&out, pairs, classes); err != nil {
+			t.Fatal(err)
 		}
 		again, classes2, err := ReadPairs(&out)
 		if err != nil || !slices.Equal(again, pairs) || !slices.Equal(classes, classes2) {
