@@ -26,7 +26,6 @@ package bm25
 
 import (
 	"cmp"
-	"container/heap"
 	"errors"
 	"fmt"
 	"math"
@@ -249,10 +248,11 @@ func (s *Searcher) Search(query string, k int, dst []Hit) []Hit {
 		h := Hit{ID: uint64(d), Index: d, Score: s.acc[d]}
 		s.acc[d] = 0
 		if len(s.h) < k {
-			heap.Push(&s.h, h)
+			s.h = append(s.h, h)
+			s.h.up(len(s.h) - 1)
 		} else if worse(s.h[0], h) {
 			s.h[0] = h
-			heap.Fix(&s.h, 0)
+			s.h.down(0)
 		}
 	}
 	s.touched = s.touched[:0]
@@ -275,18 +275,35 @@ func worse(a, b Hit) bool {
 	return a.Score < b.Score || a.Score == b.Score && a.Index > b.Index
 }
 
-// hitHeap is a min-heap by rank: the root is the worst hit kept.
+// hitHeap is a binary min-heap by rank: the root is the worst hit kept.
 type hitHeap []Hit
 
-func (h hitHeap) Len() int           { return len(h) }
-func (h hitHeap) Less(i, j int) bool { return worse(h[i], h[j]) }
-func (h hitHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *hitHeap) Push(v any)        { *h = append(*h, v.(Hit)) }
-func (h *hitHeap) Pop() any {
-	old := *h
-	v := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return v
+func (h hitHeap) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !worse(h[i], h[p]) {
+			return
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+}
+
+func (h hitHeap) down(i int) {
+	for {
+		c := 2*i + 1
+		if c >= len(h) {
+			return
+		}
+		if c+1 < len(h) && worse(h[c+1], h[c]) {
+			c++
+		}
+		if !worse(h[c], h[i]) {
+			return
+		}
+		h[i], h[c] = h[c], h[i]
+		i = c
+	}
 }
 
 // SearchBatch returns the k best documents of every query, searching on up

@@ -256,3 +256,25 @@ func TestGoldenRanking(t *testing.T) {
 		t.Errorf("golden first line %q: want bash (doc 0) first", sc.Text())
 	}
 }
+
+// BenchmarkSearch: one query at a time over a Zipf-like random corpus.
+// Smoke-run with -benchtime 100x; take figures on an idle machine only.
+func BenchmarkSearch(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		r := rand.New(rand.NewPCG(5, 6))
+		docs := randomCorpus(r, n, 20000, 60)
+		queries := randomCorpus(r, 256, 20000, 6)
+		x, err := New(docs, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("docs=%d", n), func(b *testing.B) {
+			s := x.NewSearcher()
+			dst := make([]Hit, 0, 100)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				dst = s.Search(queries[i%len(queries)], 100, dst)
+			}
+		})
+	}
+}

@@ -74,6 +74,16 @@ func runBM25(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	bopts := bm25.Options{K1: *k1, B: *b, Analyzer: bm25.Analyzer{Stem: *stem, StopWords: *stop}}
+	if *k1 == 0 {
+		bopts.K1 = -1 // --k1 0 means 0, not the default
+	}
+	if *b == 0 {
+		bopts.B = -1
+	}
+	if err := bopts.WithDefaults().Validate(); err != nil {
+		return err
+	}
 	opts := data.TextOptions{Seed: *seed, ValFrac: *valFrac, TestFrac: *testFrac}
 	if *valFrac == 0 {
 		opts.ValFrac = -1
@@ -128,7 +138,7 @@ func runBM25(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		docs[i], queries[i] = p.Doc, p.Query
 	}
 	start := time.Now()
-	x, err := bm25.New(docs, bm25.Options{K1: *k1, B: *b, Analyzer: bm25.Analyzer{Stem: *stem, StopWords: *stop}})
+	x, err := bm25.New(docs, bopts)
 	if err != nil {
 		return err
 	}
