@@ -21,9 +21,10 @@
 //
 // Why not a library: bleve (v2.5 and later) scores with the same formula
 // and idf when its index mapping sets ScoringModel "bm25", but its
-// documentation names no way to set k1 and b, and it brings its segment
-// store and a few dozen modules for what a baseline needs: an in-memory
-// inverted index of some 10^4 documents. (Its speed was not measured.)
+// documentation names no way to set k1 and b, and it brings a whole search
+// engine (segment store, query machinery and their modules) for what a
+// baseline needs: an in-memory inverted index of some 10^4 documents. (Its
+// speed was not measured.)
 //
 // Hits are index.Hit, so eval's metrics and rank fusion take them as they
 // are: Index is the document's row, ID the same number, Score its BM25
