@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
@@ -27,6 +28,12 @@ The data is either --data debian-descriptions (apt's lists; fetch them with
 apt-get update -o Acquire::Languages=en) or --pairs FILE.jsonl (lines of
 {"query": ..., "doc": ..., "label": ...}; or TRAIN,VAL,TEST files).
 
+With --query-emb and --doc-emb (NPY matrices whose rows are the split's
+queries and documents in order, as mrl embed writes them for the pairs that
+--export writes), it also prints the embeddings' metrics at every prefix dim
+(cosine of re-normalised prefixes) and those of their reciprocal-rank fusion
+with BM25 (score = sum of 1/(k + rank) over the two rankings, k = --rrf-k).
+
 Examples:
   mrl bm25 --data debian-descriptions
   mrl bm25 --data debian-descriptions --k1 1.2 --b 0.75 --json bm25.json
@@ -51,6 +58,11 @@ type BM25Result struct {
 	Stop    bool             `json:"stop_words"`
 	Terms   int              `json:"terms"`
 	Metrics eval.PairMetrics `json:"metrics"`
+	// With --query-emb and --doc-emb: the embeddings' metrics per prefix
+	// dim, and those of their rank fusion with BM25 (RRFK).
+	Embedding []eval.PairMetrics `json:"embedding,omitempty"`
+	Fused     []eval.PairMetrics `json:"fused,omitempty"`
+	RRFK      int                `json:"rrf_k,omitempty"`
 }
 
 func runBM25(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -68,6 +80,10 @@ func runBM25(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	limit := fs.Int("limit", 0, "rank only the first N pairs of the split (0: all)")
 	jsonOut := fs.String("json", "", "write the result as JSON to this file")
 	export := fs.String("export", "", "write the split's pairs as JSONL to this file (for other engines)")
+	queryEmb := fs.String("query-emb", "", "NPY embeddings of the split's queries (rows in pair order), to compare and fuse with BM25")
+	docEmb := fs.String("doc-emb", "", "NPY embeddings of the split's documents (rows in pair order)")
+	dimsFlag := fs.String("dims", "", "prefix dims of the embeddings to evaluate (default 8, 16, 32, ... and the full dim)")
+	rrfK := fs.Int("rrf-k", eval.DefaultRRFK, "k of reciprocal-rank fusion")
 	if err := parseFlags(fs, bm25Help, args, stderr); err != nil {
 		return err
 	}
@@ -83,6 +99,13 @@ func runBM25(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if err := bopts.WithDefaults().Validate(); err != nil {
 		return err
+	}
+	if (*queryEmb == "") != (*docEmb == "") {
+		return fmt.Errorf("--query-emb and --doc-emb go together")
+	}
+	dims, err := parseInts(*dimsFlag)
+	if err != nil {
+		return fmt.Errorf("--dims: %w", err)
 	}
 	opts := data.TextOptions{Seed: *seed, ValFrac: *valFrac, TestFrac: *testFrac}
 	if *valFrac == 0 {
@@ -158,14 +181,94 @@ func runBM25(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		o.K1, o.B, *stem, *stop, x.Len(), x.Terms(), built.Round(time.Millisecond), len(queries), searched.Round(time.Millisecond))
 	fmt.Fprintf(stdout, "%s: recall@1 %.4f  recall@10 %.4f  recall@100 %.4f  MRR@10 %.4f  nDCG@10 %.4f\n",
 		*split, m.Recall1, m.Recall10, m.Recall100, m.MRR10, m.NDCG10)
+	var embM, fusedM []eval.PairMetrics
+	if *queryEmb != "" {
+		embM, fusedM, err = fuseEmbeddings(stdout, *queryEmb, *docEmb, len(ps), dims, *rrfK, hits)
+		if err != nil {
+			return err
+		}
+	}
 	if *jsonOut != "" {
-		res := BM25Result{Data: set.Name, Source: set.Source, SHA256: set.Hash, Stats: set.Stats,
+		res := BM25Result{Embedding: embM, Fused: fusedM, Data: set.Name, Source: set.Source, SHA256: set.Hash, Stats: set.Stats,
 			Train: len(set.Train), Val: len(set.Val), Test: len(set.Test), Classes: len(set.Classes),
 			Split: *split, Seed: *seed, K1: o.K1, B: o.B, Stem: *stem, Stop: *stop, Terms: x.Terms(), Metrics: m}
+		if embM != nil {
+			res.RRFK = *rrfK
+		}
 		b, _ := json.MarshalIndent(res, "", "  ")
 		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// fuseEmbeddings reads the query and document embeddings (n rows each),
+// prints their pair metrics at every dim and those of their rank fusion
+// with the BM25 rankings bm, and returns both lists.
+func fuseEmbeddings(stdout io.Writer, qPath, dPath string, n int, dims []int, rrfK int, bm [][]bm25.Hit) (emb, fused []eval.PairMetrics, err error) {
+	q, dq, err := readNPYMatrix(qPath, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, dd, err := readNPYMatrix(dPath, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	if dq != dd {
+		return nil, nil, fmt.Errorf("%s has %d dims, %s has %d", qPath, dq, dPath, dd)
+	}
+	if len(dims) == 0 {
+		for m := 8; m < dq; m *= 2 {
+			dims = append(dims, m)
+		}
+		dims = append(dims, dq)
+	}
+	set, err := eval.NewPairSet(q, n, d, n, dq, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	fmt.Fprintf(stdout, "\nembeddings (%d dims) alone, and fused with BM25 (reciprocal rank, k=%d):\n", dq, rrfK)
+	fmt.Fprintf(stdout, "%6s  %8s %9s %10s %7s %8s  | %8s %9s %10s %7s %8s\n", "dim", "R@1", "R@10", "R@100", "MRR@10", "nDCG@10", "R@1", "R@10", "R@100", "MRR@10", "nDCG@10")
+	for _, m := range dims {
+		hits, err := set.Rank(m, eval.PairDepth)
+		if err != nil {
+			return nil, nil, err
+		}
+		em, err := eval.MeanPairMetrics(hits, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		fh, err := eval.ReciprocalRankFusion(rrfK, eval.PairDepth, hits, bm)
+		if err != nil {
+			return nil, nil, err
+		}
+		fm, err := eval.MeanPairMetrics(fh, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		em.Dim, fm.Dim = m, m
+		emb, fused = append(emb, em), append(fused, fm)
+		fmt.Fprintf(stdout, "%6d  %8.4f %9.4f %10.4f %7.4f %8.4f  | %8.4f %9.4f %10.4f %7.4f %8.4f\n", m,
+			em.Recall1, em.Recall10, em.Recall100, em.MRR10, em.NDCG10, fm.Recall1, fm.Recall10, fm.Recall100, fm.MRR10, fm.NDCG10)
+	}
+	return emb, fused, nil
+}
+
+// readNPYMatrix reads an NPY file of n rows and returns its values and its
+// row length.
+func readNPYMatrix(path string, n int) ([]float32, int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	x, shape, err := data.ReadNPY(bufio.NewReader(f))
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(shape) != 2 || shape[0] != n || shape[1] < 1 {
+		return nil, 0, fmt.Errorf("%s: shape %v, want (%d, D): one row per pair of the split", path, shape, n)
+	}
+	return x, shape[1], nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,5 +62,53 @@ func TestBM25Command(t *testing.T) {
 		if code != 1 || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want 1 and %q", tc.args, code, stderr, tc.want)
 		}
+	}
+}
+
+func TestBM25CommandFusion(t *testing.T) {
+	dir := t.TempDir()
+	pairs := filepath.Join(dir, "pairs.jsonl")
+	in := `{"query": "chess engine", "doc": "a strong chess engine for the console"}
+{"query": "partition editor", "doc": "graphical editor of disk partitions"}
+{"query": "download files", "doc": "a tool that downloads files over HTTP"}
+`
+	os.WriteFile(pairs, []byte(in), 0o644)
+	// Embeddings of 4 dims: at dim 4 query i is nearest doc i; at dim 2
+	// every query is (0, 1) and nearest doc 2, so only query 2 finds its
+	// doc first.
+	q := []float32{0, 1, 5, 0, 0, 1, 0, 5, 0, 1, 0, 0}
+	d := []float32{1, 0, 5, 0, 1, 0, 0, 5, 0, 1, 0, 0}
+	write := func(name string, x []float32, rows int) string {
+		p := filepath.Join(dir, name)
+		f, _ := os.Create(p)
+		defer f.Close()
+		if err := data.WriteNPY(f, x, []int{rows, 4}); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	qp, dp := write("q.npy", q, 3), write("d.npy", d, 3)
+	jsonPath := filepath.Join(dir, "r.json")
+	code, out, stderr := runCmd(t, "bm25", "--pairs", pairs, "--val-frac", "0", "--test-frac", "0", "--split", "train",
+		"--query-emb", qp, "--doc-emb", dp, "--dims", "2,4", "--json", jsonPath)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var res BM25Result
+	b, _ := os.ReadFile(jsonPath)
+	if err := json.Unmarshal(b, &res); err != nil || len(res.Embedding) != 2 || len(res.Fused) != 2 || res.RRFK != 60 {
+		t.Fatalf("JSON = %s (err %v); output:\n%s", b, err, out)
+	}
+	if e := res.Embedding; e[0].Dim != 2 || math.Abs(e[0].Recall1-1.0/3) > 1e-9 || e[1].Dim != 4 || e[1].Recall1 != 1 {
+		t.Errorf("embedding metrics %+v: want recall@1 1/3 at dim 2 and 1 at dim 4\n%s", e, out)
+	}
+	// BM25 is perfect here, and so is its fusion with the embedding at dim 4.
+	if f := res.Fused; f[1].Recall1 != 1 {
+		t.Errorf("fused metrics %+v: want recall@1 1 at dim 4", f)
+	}
+	code, _, stderr = runCmd(t, "bm25", "--pairs", pairs, "--val-frac", "0", "--test-frac", "0", "--split", "train",
+		"--query-emb", qp, "--doc-emb", write("bad.npy", q[:8], 2))
+	if code != 1 || !strings.Contains(stderr, "want (3, D): one row per pair") {
+		t.Errorf("bad doc embeddings: exit %d, %q", code, stderr)
 	}
 }
