@@ -160,12 +160,12 @@ func TestLoadDebianDescriptions(t *testing.T) {
 
 	// Source and Hash: the files in name order and the SHA-256 of their bytes.
 	trans, pkgs, _ := DebianLists(debianLists)
-	files := append(trans, pkgs...)
+	files := slices.Concat(pkgs, trans) // read order: Packages first
 	if set.Source != strings.Join(files, ", ") {
 		t.Errorf("Source = %q, want %q", set.Source, strings.Join(files, ", "))
 	}
 	h := sha256.New()
-	for _, f := range slices.Concat(pkgs, trans) { // read order: Packages first
+	for _, f := range files {
 		h.Write(debianFixture(t, filepath.Base(f)))
 	}
 	if want := hex.EncodeToString(h.Sum(nil)); set.Hash != want {

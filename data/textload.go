@@ -195,9 +195,10 @@ func DebianLists(dir string) (translations, packages []string, err error) {
 
 // LoadDebianDescriptions reads the debian-descriptions text set from apt's
 // lists in opts.Dir: every *_i18n_Translation-en and *_binary-*_Packages
-// list there (plain, lz4 or gzip, detected from the content), in name
-// order. A pair is a description: Query is its synopsis, Doc its long
-// description (see [DebianDescription]), Label its section.
+// list there (plain, lz4 or gzip, detected from the content), the Packages
+// lists first, each kind in name order. A pair is a description: Query is
+// its synopsis, Doc its long description (see [DebianDescription]), Label
+// its section.
 //
 // Descriptions are kept once per Description-md5 (the first stanza wins;
 // many -data and -common packages share a text) and once per long text
@@ -208,9 +209,9 @@ func DebianLists(dir string) (translations, packages []string, err error) {
 // most frequent Section of the packages that carry its md5, ties broken by
 // name. Each description goes to a split by [SplitOf] of its md5; within a
 // split the pairs keep the lists' order. Classes are the sections of the
-// kept pairs, sorted. Source lists the files read and Hash is the hex
-// SHA-256 of their bytes as stored (compressed), concatenated in that
-// order.
+// kept pairs, sorted. Source lists the files in the order read (Packages
+// lists, then Translation lists) and Hash is the hex SHA-256 of their
+// bytes as stored (compressed), concatenated in that order.
 func LoadDebianDescriptions(ctx context.Context, opts TextOptions) (*TextSet, error) {
 	opts = opts.WithDefaults()
 	if err := opts.Validate(); err != nil {
@@ -252,7 +253,7 @@ func LoadDebianDescriptions(ctx context.Context, opts TextOptions) (*TextSet, er
 		}
 	}
 
-	set := &TextSet{Name: DebianDescriptions, Source: strings.Join(append(slices.Clone(trans), pkgs...), ", ")}
+	set := &TextSet{Name: DebianDescriptions, Source: strings.Join(append(slices.Clone(pkgs), trans...), ", ")}
 	seenMD5, seenDoc := map[string]bool{}, map[string]bool{}
 	type kept struct {
 		pair    TextPair
