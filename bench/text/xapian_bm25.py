@@ -17,7 +17,7 @@ Xapian's BM25Weight defaults are k1=1, k2=0, k3=1, b=0.5, min_normlen=0.5.
 With --our-words every character that is not a letter or digit (Python's
 \w less the underscore) becomes a space before Xapian sees the text, so
 that Xapian's words are those of our analyzer (bm25.Analyzer), not its own
-(which keeps "C++", "don't", "x86_64" and the like as one term): the
+(which keeps "C++", "don't", "x86_64" and "1.2.3" as one term): the
 remaining difference is then the weighting and the query parsing.
 """
 import argparse
