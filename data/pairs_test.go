@@ -113,3 +113,15 @@ func TestLoadPairs(t *testing.T) {
 		t.Errorf("empty file: error = %v", err)
 	}
 }
+
+func TestTextSetPairs(t *testing.T) {
+	s := &TextSet{Name: "x", Train: []TextPair{{"a", "b", -1}}, Test: []TextPair{{"c", "d", -1}, {"e", "f", -1}}}
+	for split, n := range map[string]int{"train": 1, "val": 0, "test": 2} {
+		if ps, err := s.Pairs(split); err != nil || len(ps) != n {
+			t.Errorf("Pairs(%q) = %d pairs, %v; want %d", split, len(ps), err, n)
+		}
+	}
+	if _, err := s.Pairs("dev"); err == nil || !strings.Contains(err.Error(), `no split "dev"`) {
+		t.Errorf("Pairs(dev) error = %v", err)
+	}
+}

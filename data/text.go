@@ -82,3 +82,16 @@ func (s *TextSet) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Pairs returns the split named "train", "val" or "test".
+func (s *TextSet) Pairs(split string) ([]TextPair, error) {
+	switch split {
+	case "train":
+		return s.Train, nil
+	case "val":
+		return s.Val, nil
+	case "test":
+		return s.Test, nil
+	}
+	return nil, fmt.Errorf("data: %s: no split %q; want train, val or test", s.Name, split)
+}

@@ -118,16 +118,9 @@ func runBM25(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	var ps []data.TextPair
-	switch *split {
-	case "test":
-		ps = set.Test
-	case "val":
-		ps = set.Val
-	case "train":
-		ps = set.Train
-	default:
-		return fmt.Errorf("--split %q: want test, val or train", *split)
+	ps, err := set.Pairs(*split)
+	if err != nil {
+		return fmt.Errorf("--split: %w", err)
 	}
 	if *limit > 0 && *limit < len(ps) {
 		ps = ps[:*limit]

@@ -54,7 +54,7 @@ func TestBM25Command(t *testing.T) {
 		want string
 	}{
 		{[]string{"bm25"}, "no text data"},
-		{[]string{"bm25", "--pairs", pairs, "--split", "nope"}, `--split "nope"`},
+		{[]string{"bm25", "--pairs", pairs, "--split", "nope"}, `--split: data: pairs: no split "nope"`},
 		{[]string{"bm25", "--pairs", pairs, "--b", "3"}, "bm25: B = 3, want [0,1]"},
 		{[]string{"bm25", "--data", "debian-descriptions", "--pairs", pairs}, "not both"},
 	} {
