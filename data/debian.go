@@ -52,11 +52,12 @@ func ReadPackages(r io.Reader) ([]DebianPackage, error) {
 	return readPackages(r, DefaultMaxLineBytes, nil)
 }
 
-// readTranslation is ReadTranslation with a line bound and a check called
-// every few thousand stanzas (for cancellation); check may be nil.
-func readTranslation(r io.Reader, maxLine int, check func() error) ([]DebianDescription, error) {
+// readStanzas parses every stanza of r with parse, in order. Lines are
+// bounded by maxLine; check, if not nil, is called every 4096 stanzas (for
+// cancellation).
+func readStanzas[T any](r io.Reader, maxLine int, check func() error, parse func(*stanza) (T, error)) ([]T, error) {
 	sr := newStanzaReader(r, maxLine)
-	var out []DebianDescription
+	var out []T
 	for {
 		s, err := sr.next()
 		if err == io.EOF {
@@ -70,35 +71,51 @@ func readTranslation(r io.Reader, maxLine int, check func() error) ([]DebianDesc
 				return nil, err
 			}
 		}
-		d := DebianDescription{Line: s.line}
-		pkg, md5 := s.get("Package"), s.get("Description-md5")
-		var desc *field
-		for i := range s.fields {
-			n := strings.ToLower(s.fields[i].name)
-			if strings.HasPrefix(n, "description-") && n != "description-md5" {
-				if desc != nil {
-					return nil, fmt.Errorf("line %d: %w: stanza has both %s and %s", s.fields[i].line, ErrFormat, desc.name, s.fields[i].name)
-				}
-				desc = &s.fields[i]
-			}
+		v, err := parse(s)
+		if err != nil {
+			return nil, err
 		}
-		switch {
-		case pkg == nil || pkg.value == "":
-			return nil, fmt.Errorf("line %d: %w: stanza has no Package", s.line, ErrFormat)
-		case md5 == nil:
-			return nil, fmt.Errorf("line %d: %w: package %s has no Description-md5", s.line, ErrFormat, pkg.value)
-		case desc == nil:
-			return nil, fmt.Errorf("line %d: %w: package %s has no Description-LL field (Description-en)", s.line, ErrFormat, pkg.value)
-		}
-		if d.MD5, err = hexMD5(md5.value); err != nil {
-			return nil, fmt.Errorf("line %d: %w: Description-md5 of %s: %v", md5.line, ErrFormat, pkg.value, err)
-		}
-		if len(md5.cont) > 0 || len(pkg.cont) > 0 {
-			return nil, fmt.Errorf("line %d: %w: Package and Description-md5 of %s must be one line", s.line, ErrFormat, pkg.value)
-		}
-		d.Package, d.Synopsis, d.Long = pkg.value, desc.value, longDescription(desc.cont)
-		out = append(out, d)
+		out = append(out, v)
 	}
+}
+
+// readTranslation is ReadTranslation with a line bound and a check for
+// cancellation (see readStanzas).
+func readTranslation(r io.Reader, maxLine int, check func() error) ([]DebianDescription, error) {
+	return readStanzas(r, maxLine, check, parseDescription)
+}
+
+// parseDescription reads one stanza of a Translation list.
+func parseDescription(s *stanza) (DebianDescription, error) {
+	fail := func(line int, format string, args ...any) (DebianDescription, error) {
+		return DebianDescription{}, fmt.Errorf("line %d: %w: %s", line, ErrFormat, fmt.Sprintf(format, args...))
+	}
+	pkg, md5 := s.get("Package"), s.get("Description-md5")
+	var desc *field
+	for i := range s.fields {
+		n := strings.ToLower(s.fields[i].name)
+		if strings.HasPrefix(n, "description-") && n != "description-md5" {
+			if desc != nil {
+				return fail(s.fields[i].line, "stanza has both %s and %s", desc.name, s.fields[i].name)
+			}
+			desc = &s.fields[i]
+		}
+	}
+	switch {
+	case pkg == nil || pkg.value == "":
+		return fail(s.line, "stanza has no Package")
+	case md5 == nil:
+		return fail(s.line, "package %s has no Description-md5", pkg.value)
+	case desc == nil:
+		return fail(s.line, "package %s has no Description-LL field (Description-en)", pkg.value)
+	case len(md5.cont) > 0 || len(pkg.cont) > 0:
+		return fail(s.line, "Package and Description-md5 of %s must be one line", pkg.value)
+	}
+	sum, err := hexMD5(md5.value)
+	if err != nil {
+		return fail(md5.line, "Description-md5 of %s: %v", pkg.value, err)
+	}
+	return DebianDescription{Package: pkg.value, MD5: sum, Synopsis: desc.value, Long: longDescription(desc.cont), Line: s.line}, nil
 }
 
 // longDescription joins the continuation lines of a description field; see
@@ -136,49 +153,39 @@ func hexMD5(s string) (string, error) {
 }
 
 // readPackages is ReadPackages with a line bound and a check for
-// cancellation; check may be nil.
+// cancellation (see readStanzas).
 func readPackages(r io.Reader, maxLine int, check func() error) ([]DebianPackage, error) {
-	sr := newStanzaReader(r, maxLine)
-	var out []DebianPackage
-	for {
-		s, err := sr.next()
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if check != nil && len(out)%4096 == 4095 {
-			if err := check(); err != nil {
-				return nil, err
-			}
-		}
-		pkg := s.get("Package")
-		if pkg == nil || pkg.value == "" {
-			return nil, fmt.Errorf("line %d: %w: stanza has no Package", s.line, ErrFormat)
-		}
-		p := DebianPackage{Package: pkg.value, Line: s.line}
-		if f := s.get("Section"); f != nil {
-			p.Section = sectionName(f.value)
-		}
-		if f := s.get("Description-md5"); f != nil {
-			if p.MD5, err = hexMD5(f.value); err != nil {
-				return nil, fmt.Errorf("line %d: %w: Description-md5 of %s: %v", f.line, ErrFormat, p.Package, err)
-			}
-		}
-		if f := s.get("Tag"); f != nil {
-			all := f.value
-			if len(f.cont) > 0 {
-				all += "," + strings.Join(f.cont, ",")
-			}
-			for _, t := range strings.Split(all, ",") {
-				if t = strings.TrimSpace(t); t != "" {
-					p.Tags = append(p.Tags, t)
-				}
-			}
-		}
-		out = append(out, p)
+	return readStanzas(r, maxLine, check, parsePackage)
+}
+
+// parsePackage reads one stanza of a Packages list.
+func parsePackage(s *stanza) (DebianPackage, error) {
+	pkg := s.get("Package")
+	if pkg == nil || pkg.value == "" {
+		return DebianPackage{}, fmt.Errorf("line %d: %w: stanza has no Package", s.line, ErrFormat)
 	}
+	p := DebianPackage{Package: pkg.value, Line: s.line}
+	if f := s.get("Section"); f != nil {
+		p.Section = sectionName(f.value)
+	}
+	if f := s.get("Description-md5"); f != nil {
+		var err error
+		if p.MD5, err = hexMD5(f.value); err != nil {
+			return DebianPackage{}, fmt.Errorf("line %d: %w: Description-md5 of %s: %v", f.line, ErrFormat, p.Package, err)
+		}
+	}
+	if f := s.get("Tag"); f != nil {
+		all := f.value
+		if len(f.cont) > 0 {
+			all += "," + strings.Join(f.cont, ",")
+		}
+		for _, t := range strings.Split(all, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				p.Tags = append(p.Tags, t)
+			}
+		}
+	}
+	return p, nil
 }
 
 // sectionName strips an archive area ("contrib/", "non-free/",
