@@ -39,6 +39,7 @@ func TestImportRules(t *testing.T) {
 		"text":                append(upper, "nn", "checkpoint", "internal", "mrl"),
 		"index":               {"train", "model", "nn", "eval", "report", "server", "matryoshka", "cmd", "bench"},
 		"server":              {"train", "report", "cmd", "bench"},
+		"bm25":                {"model", "train", "eval", "report", "server", "onnx", "data", "matryoshka", "nn", "checkpoint", "internal"},
 		"server/api":          {"model", "train", "eval", "index", "nn", "internal", "checkpoint", "server/client", "data", "matryoshka", "report", "onnx"},
 	}
 	for pkg, deps := range imports {

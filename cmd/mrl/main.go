@@ -8,6 +8,7 @@
 //	mrl report [flags]         the reproduction report (tables, plots, claims)
 //	mrl index build|info|search|tune  build, inspect, search index files; tune funnel plans
 //	mrl serve  --data-dir DIR  HTTP API: collections, search, embed and classify
+//	mrl bm25   [flags]         BM25 on a text set's split: counts, hash, recall/MRR/nDCG
 //	mrl version                version, VCS revision and compute kernels
 //
 // Run "mrl COMMAND -h" for the flags of a command.
@@ -50,6 +51,8 @@ Commands:
   index       build|info|search|tune index files: Flat, HNSW and funnel plans, with
               QPS, latency and recall
   serve       HTTP server: durable collections, Matryoshka search, embed and classify
+  bm25        a text set's counts and hash, and BM25's recall@1/10/100, MRR@10 and
+              nDCG@10 on its test split (debian-descriptions or JSONL pairs)
   version     the version, VCS revision and compute kernels of this binary (also --version)
 
 Run "mrl COMMAND -h" for a command's flags.
@@ -73,6 +76,7 @@ var commands = []command{
 	{"report", runReport},
 	{"index", runIndex},
 	{"serve", runServe},
+	{"bm25", runBM25},
 	{"version", runVersion},
 }
 

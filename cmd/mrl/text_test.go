@@ -96,7 +96,12 @@ func TestTrainTextAndEmbed(t *testing.T) {
 	if code, _, stderr := runCmd(t, "index", "build", "--npy", full, "--metric", "cosine", "--out", idx); code != 0 {
 		t.Fatalf("index build exit %d: %s", code, stderr)
 	}
-	first, err := readPairsJSONL(pairs)
+	pf, err := os.Open(pairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, err := data.ReadPairs(pf)
+	pf.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,8 +130,10 @@ func TestTextErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"train", "--model", "text", "--pairs", empty}, "no pairs"},
-		{[]string{"train", "--model", "text", "--pairs", bad}, "bad.jsonl:2: want an object with \"query\" and \"doc\""},
-		{[]string{"train", "--model", "text"}, "give --pairs"},
+		{[]string{"train", "--model", "text", "--pairs", bad}, "bad.jsonl: line 2: data: malformed or unsupported input: no \"doc\" field"},
+		{[]string{"train", "--model", "text"}, "give --pairs FILE.jsonl or --data debian-descriptions"},
+		{[]string{"train", "--model", "text", "--pairs", bad, "--data", "debian-descriptions"}, "not both"},
+		{[]string{"train", "--data", "debian-descriptions", "--heads", "ff"}, "no classification heads"},
 		{[]string{"train", "--model", "mlp", "--loss", "contrastive"}, "contrastive is for --model text"},
 		{[]string{"train", "--model", "text", "--pairs", pairs, "--heads", "ff"}, "no classification heads"},
 	}

@@ -3,13 +3,11 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -38,7 +36,7 @@ type textFlags struct {
 
 func (f *textFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.loss, "loss", "", "classification (image models: Matryoshka heads) or contrastive (text models); default from --model")
-	fs.StringVar(&f.pairs, "pairs", "", "text model: train on this JSONL file of {\"query\": ..., \"doc\": ...} pairs (sets --data pairs:FILE)")
+	fs.StringVar(&f.pairs, "pairs", "", "text model: train on this JSONL pairs file, {\"query\": ..., \"doc\": ...} a line, or TRAIN,VAL,TEST files (sets --data jsonl:FILE)")
 	fs.IntVar(&f.buckets, "buckets", 1<<17, "text model: hash buckets B of the tokenizer (rows of the embedding bag)")
 	fs.IntVar(&f.bagDim, "bag-dim", 256, "text model: width of the embedding bag's rows")
 	fs.StringVar(&f.hidden, "text-hidden", "", "text model: comma-separated hidden widths of the MLP after the bag (default none: one Linear to --embed)")
@@ -53,8 +51,11 @@ func (f *textFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.initVocab, "init-vocab", "", "text model: the words of --init-vectors' rows, one per line")
 }
 
-// isText reports whether the flags ask for a text model.
-func (f *trainFlags) isText() bool { return f.arch == model.ArchText || f.text.pairs != "" }
+// isText reports whether the flags ask for a text model: --model text,
+// --pairs, or a text set as --data.
+func (f *trainFlags) isText() bool {
+	return f.arch == model.ArchText || f.text.pairs != "" || f.data == data.DebianDescriptions || strings.HasPrefix(f.data, "jsonl:")
+}
 
 // textConfig builds the model config of the text flags.
 func (f *trainFlags) textConfig() (model.Config, error) {
@@ -97,7 +98,7 @@ func trainText(ctx context.Context, f *trainFlags, set map[string]bool, cf *chec
 		err        error
 	)
 	if cf != nil {
-		trainPairs, val, _, err = loadTextData(st.Data, st.Options.Seed, st.Options.ValFrac)
+		trainPairs, val, _, err = loadTextData(ctx, st.Data, st.Options.Seed, st.Options.ValFrac)
 		if err != nil {
 			return nil, err
 		}
@@ -117,10 +118,13 @@ func trainText(ctx context.Context, f *trainFlags, set map[string]bool, cf *chec
 		}
 		slog.Info("resuming", "checkpoint", f.resume, "epoch", st.Epoch, "step_in_epoch", st.StepInEpoch, "global_step", st.GlobalStep)
 	} else {
-		if f.text.pairs != "" {
-			f.data = "pairs:" + f.text.pairs
-		} else if !set["data"] {
-			return nil, errors.New("--model text: give --pairs FILE.jsonl (or --data with a text dataset)")
+		switch {
+		case f.text.pairs != "" && set["data"]:
+			return nil, fmt.Errorf("give a text set (--data %s) or a pairs file (--pairs %s), not both", f.data, f.text.pairs)
+		case f.text.pairs != "":
+			f.data = "jsonl:" + f.text.pairs
+		case !set["data"]:
+			return nil, fmt.Errorf("--model text: give --pairs FILE.jsonl or --data %s", data.DebianDescriptions)
 		}
 		if f.text.loss != "" && f.text.loss != "contrastive" {
 			return nil, fmt.Errorf("--loss %s: a text model trains with --loss contrastive", f.text.loss)
@@ -128,7 +132,7 @@ func trainText(ctx context.Context, f *trainFlags, set map[string]bool, cf *chec
 		if set["heads"] {
 			return nil, errors.New("--heads: a text model has no classification heads (it trains with --loss contrastive)")
 		}
-		trainPairs, val, _, err = loadTextData(f.data, f.opts.Seed, f.valFrac)
+		trainPairs, val, _, err = loadTextData(ctx, f.data, f.opts.Seed, f.valFrac)
 		if err != nil {
 			return nil, err
 		}
@@ -159,24 +163,25 @@ func trainText(ctx context.Context, f *trainFlags, set map[string]bool, cf *chec
 			return nil, err
 		}
 		if f.out == "" {
-			name := strings.NewReplacer("/", "_", ":", "_", ",", "_").Replace(strings.TrimSuffix(filepath.Base(f.data), filepath.Ext(f.data)))
+			name := strings.NewReplacer("/", "_", ":", "_", ",", "_").Replace(strings.TrimSuffix(filepath.Base(strings.TrimPrefix(f.data, "jsonl:")), filepath.Ext(f.data)))
 			f.out = filepath.Join("runs", name+"-text.ckpt")
 		}
 	}
 	m := tr.Model
+	// Threads is the program's to set (library code never changes them).
+	if n := tr.Options.Threads; n > 0 {
+		defer kernel.SetThreads(kernel.SetThreads(n))
+	}
 	if err := os.MkdirAll(filepath.Dir(f.out), 0o755); err != nil {
 		return nil, err
 	}
 	slog.Info("training", "model", m.Describe(), "data", f.data, "train_pairs", len(trainPairs), "val_pairs", len(val),
 		"steps_per_epoch", tr.StepsPerEpoch(), "optimizer", tr.Options.Optimizer, "lr", tr.Options.LR, "kernels", kernel.CurrentLevel(),
-		"threads", max(tr.Options.Threads, kernel.Threads()), "checkpoint", f.out)
+		"threads", kernel.Threads(), "checkpoint", f.out)
 	pr := newProgress(stderr, tr.Options.BatchSize, f.quiet)
 	tr.OnStep = pr.step
 	tr.OnEpoch = func(t *train.Trainer, st train.EpochStats) error {
 		return train.Save(f.out, m, t, f.data, f.modelSeed)
-	}
-	if n := tr.Options.Threads; n > 0 {
-		defer kernel.SetThreads(kernel.SetThreads(n))
 	}
 	err = tr.RunPairs(ctx, trainPairs, val)
 	if errors.Is(err, context.Canceled) {
@@ -204,82 +209,28 @@ func trainText(ctx context.Context, f *trainFlags, set map[string]bool, cf *chec
 	return tr, nil
 }
 
-// loadTextData reads the text pairs a spec names and carves a seeded
-// validation split from the training pairs. "pairs:FILE" is a JSONL file
-// of pairs (all of it is training data, minus the validation share).
-//
-// Named text datasets (debian-descriptions) come from package data's text
-// reader once it lands: this is the one place to call it (data.TextSet
-// already carries Train/Val/Test).
-func loadTextData(spec string, seed uint64, valFrac float64) (trainPairs, val, test []data.TextPair, err error) {
+// loadTextData loads the text set a spec names (data.LoadText:
+// "debian-descriptions", or "jsonl:FILE" for a pairs file as --pairs FILE
+// gives) with the split seed and validation fraction of the run (0: no
+// validation); the test fraction is data's default (0.2), so a resumed run
+// carves the same splits.
+func loadTextData(ctx context.Context, spec string, seed uint64, valFrac float64) (trainPairs, val, test []data.TextPair, err error) {
 	if valFrac < 0 || valFrac >= 1 {
 		return nil, nil, nil, fmt.Errorf("--val-frac %v: want [0, 1)", valFrac)
 	}
-	path, ok := strings.CutPrefix(spec, "pairs:")
-	if !ok {
-		return nil, nil, nil, fmt.Errorf("text dataset %q: want pairs:FILE.jsonl (named text datasets need package data's text reader)", spec)
+	if valFrac == 0 {
+		valFrac = -1 // data.TextOptions: negative means none
 	}
-	pairs, err := readPairsJSONL(path)
+	set, err := data.LoadText(ctx, spec, data.TextOptions{Seed: seed, ValFrac: valFrac})
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	perm := rand.New(rand.NewPCG(seed, 0x76616c)).Perm(len(pairs))
-	nv := int(valFrac * float64(len(pairs)))
-	for i, j := range perm {
-		if i < nv {
-			val = append(val, pairs[j])
-		} else {
-			trainPairs = append(trainPairs, pairs[j])
-		}
+	slog.Info("text data", "name", set.Name, "source", set.Source, "sha256", set.Hash, "train", len(set.Train), "val", len(set.Val),
+		"test", len(set.Test), "read", set.Stats.Read, "kept", set.Stats.Kept)
+	if len(set.Train) == 0 {
+		return nil, nil, nil, fmt.Errorf("text data %s: no training pairs", spec)
 	}
-	return trainPairs, val, nil, nil
-}
-
-// readPairsJSONL reads a JSONL file of {"query": ..., "doc": ...} objects
-// (an optional integer "label"). Blank lines are skipped.
-//
-// This is a stop-gap inside the command until package data's JSONL pairs
-// reader lands (branch textdata); replace it with that reader.
-func readPairsJSONL(path string) ([]data.TextPair, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var pairs []data.TextPair
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<16), 64<<20)
-	line := 0
-	for sc.Scan() {
-		line++
-		b := strings.TrimSpace(sc.Text())
-		if b == "" {
-			continue
-		}
-		var rec struct {
-			Query *string `json:"query"`
-			Doc   *string `json:"doc"`
-			Label *int32  `json:"label"`
-		}
-		if err := json.Unmarshal([]byte(b), &rec); err != nil {
-			return nil, fmt.Errorf("%s:%d: %v", path, line, err)
-		}
-		if rec.Query == nil || rec.Doc == nil {
-			return nil, fmt.Errorf("%s:%d: want an object with \"query\" and \"doc\" strings", path, line)
-		}
-		p := data.TextPair{Query: *rec.Query, Doc: *rec.Doc, Label: -1}
-		if rec.Label != nil {
-			p.Label = *rec.Label
-		}
-		pairs = append(pairs, p)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s:%d: %w", path, line+1, err)
-	}
-	if len(pairs) == 0 {
-		return nil, fmt.Errorf("%s: no pairs", path)
-	}
-	return pairs, nil
+	return set.Train, set.Val, set.Test, nil
 }
 
 // initWordVectors loads pretrained word vectors (an NPY matrix and a
