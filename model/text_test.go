@@ -35,7 +35,7 @@ func TestTextModelLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "text.ckpt")
-	if err := train.Save(path, m, nil, "pairs:x.jsonl", 3); err != nil {
+	if err := train.Save(path, m, nil, "jsonl:x.jsonl", 3); err != nil {
 		t.Fatal(err)
 	}
 	got, err := model.Load(context.Background(), path)

@@ -135,7 +135,7 @@ func TestPairResumeIsBitForBit(t *testing.T) {
 		t.Fatalf("interrupted at step %d, want 11", half.GlobalStep)
 	}
 	path := filepath.Join(t.TempDir(), "p.ckpt")
-	if err := Save(path, half.Model, half, "pairs:test", 4); err != nil {
+	if err := Save(path, half.Model, half, "jsonl:test.jsonl", 4); err != nil {
 		t.Fatal(err)
 	}
 	f, err := checkpoint.Load(path)
