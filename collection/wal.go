@@ -1,4 +1,4 @@
-package server
+package collection
 
 import (
 	"encoding/binary"
