@@ -299,12 +299,7 @@ func (c *Collection) Info() Info {
 	c.mu.RLock()
 	in := Info{Meta: c.meta, Count: c.count, Pending: len(c.dirty), Seq: c.seq, SnapshotSeq: c.snapSeq}
 	in.MemoryBytes = int64(c.base.vecs.N()+len(c.dirty)) * int64(c.meta.Dim) * 4
-	switch x := c.base.searcher.(type) {
-	case *index.HNSW:
-		in.IndexBytes = x.MemBytes()
-	case *index.Quantized:
-		in.IndexBytes = x.MemoryBytes()
-	}
+	in.IndexBytes = c.base.built.IndexBytes()
 	c.mu.RUnlock()
 	c.tuneMu.Lock()
 	if t := c.tuned[c.opt.AutoRecall]; t != nil {

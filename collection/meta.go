@@ -98,6 +98,15 @@ func CheckMeta(m *Meta) error {
 // metaMetric parses the collection's metric (validateMeta has checked it).
 func metaMetric(m *Meta) (mrl.Metric, error) { return mrl.ParseMetric(m.Metric) }
 
+// indexSpec returns the index.Spec of m's index (checked by CheckMeta).
+func indexSpec(m *Meta) (index.Spec, error) {
+	kind, err := index.ParseKind(m.Index.Kind)
+	if err != nil {
+		return index.Spec{}, err
+	}
+	return index.Spec{Kind: kind, HNSW: hnswOptions(m), IVF: ivfOptions(m), Quant: quantOptions(m)}, nil
+}
+
 func hnswOptions(m *Meta) index.HNSWOptions {
 	return index.HNSWOptions{Dim: m.Index.GraphDim, M: m.Index.M, EfConstruction: m.Index.EfConstruction, EfSearch: m.Index.EfSearch, Seed: m.Index.Seed}
 }

@@ -15,13 +15,12 @@ import (
 	"github.com/gomrl/mrl/internal/atomicfile"
 )
 
-// snapshot is an immutable base: the vectors and searchers built on them.
+// snapshot is an immutable base: the vectors and the searchers built on
+// them (index.Build of the collection's index spec).
 type snapshot struct {
-	vecs     *index.Vectors
-	searcher index.Searcher // the collection's kind
-	flat     *index.Flat
-	hnswDim  int // graph dim when searcher is HNSW, else 0
-	gen      uint64
+	vecs  *index.Vectors
+	built *index.Built
+	gen   uint64
 
 	funnelMu sync.Mutex
 	funnels  map[string]*index.Funnel
@@ -46,32 +45,16 @@ func (s *snapshot) sortedIDs() []uint64 {
 // buildSnapshot builds the searcher of the collection's kind over v; a
 // graph loaded with the snapshot file (h, for kind hnsw) is used as is.
 func (c *Collection) buildSnapshot(v *index.Vectors, h *index.HNSW, gen uint64) (*snapshot, error) {
-	s := &snapshot{vecs: v, flat: index.NewFlat(v), gen: gen, funnels: map[string]*index.Funnel{}}
-	switch c.meta.Index.Kind {
-	case "hnsw":
-		if h == nil {
-			var err error
-			if h, err = index.NewHNSW(v, hnswOptions(&c.meta)); err != nil {
-				return nil, err
-			}
-		}
-		s.searcher, s.hnswDim = h, h.Dim()
-	case "ivf":
-		f, err := index.NewIVF(v, ivfOptions(&c.meta))
-		if err != nil {
-			return nil, err
-		}
-		s.searcher = f
-	case "binary", "int8":
-		q, err := index.NewQuantized(v, quantOptions(&c.meta))
-		if err != nil {
-			return nil, err
-		}
-		s.searcher = q
-	default:
-		s.searcher = s.flat
+	spec, err := indexSpec(&c.meta)
+	if err != nil {
+		return nil, err
 	}
-	return s, nil
+	spec.Graph = h
+	b, err := index.Build(v, spec, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &snapshot{vecs: v, built: b, gen: gen, funnels: map[string]*index.Funnel{}}, nil
 }
 
 // loadSnapshotFile reads a snapshot index file; for kind hnsw it also
@@ -95,12 +78,7 @@ func (c *Collection) loadSnapshotFile(path string) (v *index.Vectors, h *index.H
 
 // searcherFor returns the base searcher usable at dim: the collection's
 // kind, or exact Flat below an HNSW graph's dim.
-func (s *snapshot) searcherFor(dim int) index.Searcher {
-	if s.hnswDim > dim {
-		return s.flat
-	}
-	return s.searcher
-}
+func (s *snapshot) searcherFor(dim int) index.Searcher { return s.built.At(dim) }
 
 // funnel returns the cached funnel for plan on s.
 func (s *snapshot) funnel(p index.Plan) (*index.Funnel, error) {
@@ -110,7 +88,7 @@ func (s *snapshot) funnel(p index.Plan) (*index.Funnel, error) {
 	if f, ok := s.funnels[key]; ok {
 		return f, nil
 	}
-	f, err := index.NewFunnel(s.vecs, p, s.searcherFor(p[0].Dim))
+	f, err := s.built.Plan(p)
 	if err != nil {
 		return nil, err
 	}
@@ -322,7 +300,7 @@ func (c *Collection) rebuild(persist bool) error {
 func (c *Collection) persist(snap *snapshot, payloads map[uint64]map[string]any, seq uint64) error {
 	vecs := snap.vecs
 	path := filepath.Join(c.dir, snapName(seq, "idx"))
-	if h, ok := snap.searcher.(*index.HNSW); ok {
+	if h := snap.built.Graph; h != nil {
 		if err := index.SaveHNSW(path, h); err != nil {
 			return err
 		}

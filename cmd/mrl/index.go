@@ -466,15 +466,12 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fmt.Errorf("no queries")
 	}
 
-	// Searcher.
-	flat := index.NewFlat(v)
-	var searcher index.Searcher = flat
-	var funnel *index.Funnel
-	kind := "flat"
+	// Searcher: the tier, else the file's graph, else Flat; with a plan,
+	// the first stage of its funnel.
+	spec := index.Spec{Kind: index.KindFlat, Ef: *ef}
 	if graph != nil {
-		graph.SetEf(*ef)
+		spec.Kind, spec.Graph = index.KindHNSW, graph
 	}
-	var tier *index.Quantized
 	if *tierStr != "" {
 		tierOpt.Dim, tierOpt.Rescore = *tierDim, *rescore
 		if tierOpt.Dim == 0 {
@@ -486,36 +483,24 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 		if tierOpt.Dim < 1 || tierOpt.Dim > D {
 			return fmt.Errorf("--tier-dim %d: %s has %d dims (want 1..%d)", tierOpt.Dim, path, D, D)
 		}
-		t0 := time.Now()
-		if tier, err = index.NewQuantized(v, tierOpt); err != nil {
+		spec.Kind, spec.Quant = index.KindBinary, tierOpt
+		if tierOpt.Kind == index.Int8 {
+			spec.Kind = index.KindInt8
+		}
+	}
+	t0 := time.Now()
+	built, err := index.Build(v, spec, plan)
+	if err != nil {
+		if *tierStr != "" {
 			return fmt.Errorf("--tier: %w", err)
 		}
+		return err
+	}
+	if tier := built.Quant; tier != nil {
 		fmt.Fprintf(stdout, "tier %s dim %d: %d B per vector (float: %d B), %.2f MB, rescore %d·k, built in %s\n",
 			tier.Kind(), tier.Dim(), tier.BytesPerVector(), 4*tier.Dim(), float64(tier.MemoryBytes())/1e6, tier.Rescore(), time.Since(t0).Round(time.Millisecond))
 	}
-	switch {
-	case plan != nil:
-		var first index.Searcher = flat
-		kind = "funnel " + plan.String() + " (first stage flat)"
-		if graph != nil {
-			first = graph
-			kind = fmt.Sprintf("funnel %s (first stage hnsw dim %d, ef %d)", plan, graph.Dim(), *ef)
-		}
-		if tier != nil {
-			first = tier
-			kind = fmt.Sprintf("funnel %s (first stage %s tier dim %d)", plan, tier.Kind(), tier.Dim())
-		}
-		if funnel, err = index.NewFunnel(v, plan, first); err != nil {
-			return err
-		}
-		searcher = funnel
-	case tier != nil:
-		searcher = tier
-		kind = fmt.Sprintf("%s tier dim %d", tier.Kind(), tier.Dim())
-	case graph != nil:
-		searcher = graph
-		kind = fmt.Sprintf("hnsw dim %d, ef %d", graph.Dim(), *ef)
-	}
+	searcher, funnel, kind := built.Searcher(), built.Funnel, built.String()
 	if err := v.Prepare(dim); err != nil {
 		return err
 	}
@@ -568,7 +553,7 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 		var ex []index.Hit
 		t0 := time.Now()
 		for i := range n {
-			if ex, err = flat.Search(q[i*qd:(i+1)*qd], D, *k, ex); err != nil {
+			if ex, err = built.Flat.Search(q[i*qd:(i+1)*qd], D, *k, ex); err != nil {
 				return fmt.Errorf("exact query %d: %w", i, err)
 			}
 			for _, e := range ex {
