@@ -34,8 +34,9 @@ type dirtyEntry struct {
 type Collection struct {
 	meta    Meta
 	dir     string
-	dataDir string // the store's directory, which holds the quarantine
-	metric  mrl.Metric
+	dataDir string     // the store's directory, which holds the quarantine
+	metric  mrl.Metric // meta's, parsed once
+	spec    index.Spec // meta's index, parsed once
 	log     *slog.Logger
 	opt     Options
 

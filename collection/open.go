@@ -38,7 +38,11 @@ func openCollection(dir, dataDir string, opt Options) (*Collection, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", errMeta, metaPath, corruptf("%v", err))
 	}
-	c := &Collection{meta: m, dir: dir, dataDir: dataDir, metric: metric, log: opt.Logger.With("collection", m.Name), opt: opt,
+	spec, err := indexSpec(&m)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", errMeta, metaPath, corruptf("%v", err))
+	}
+	c := &Collection{meta: m, dir: dir, dataDir: dataDir, metric: metric, spec: spec, log: opt.Logger.With("collection", m.Name), opt: opt,
 		dirty: map[uint64]dirtyEntry{}, payloads: map[uint64]map[string]any{}, tuned: map[float64]*TunedPlan{}}
 	if err := removeTemps(dir, c.log); err != nil {
 		return nil, err

@@ -45,10 +45,7 @@ func (s *snapshot) sortedIDs() []uint64 {
 // buildSnapshot builds the searcher of the collection's kind over v; a
 // graph loaded with the snapshot file (h, for kind hnsw) is used as is.
 func (c *Collection) buildSnapshot(v *index.Vectors, h *index.HNSW, gen uint64) (*snapshot, error) {
-	spec, err := indexSpec(&c.meta)
-	if err != nil {
-		return nil, err
-	}
+	spec := c.spec
 	spec.Graph = h
 	b, err := index.Build(v, spec, nil)
 	if err != nil {

@@ -31,6 +31,17 @@ func TestKindText(t *testing.T) {
 	if _, err := index.Kind(9).MarshalText(); err == nil {
 		t.Error("Kind(9).MarshalText succeeded")
 	}
+	for _, q := range []index.QuantKind{index.Binary, index.Int8} {
+		b, err := q.MarshalText()
+		var back index.QuantKind
+		if err != nil || back.UnmarshalText(b) != nil || back != q {
+			t.Errorf("%v: MarshalText %q %v, back %v", q, b, err, back)
+		}
+	}
+	var q index.QuantKind
+	if err := q.UnmarshalText([]byte("pq")); !errors.Is(err, index.ErrOptions) {
+		t.Errorf("QuantKind.UnmarshalText(pq) = %v, want ErrOptions", err)
+	}
 }
 
 // TestBuild builds every kind with and without a plan and checks each

@@ -58,7 +58,7 @@ func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	fmt.Fprintf(stdout, "\n%s trained in %v\n\n", m.Describe(), trainTime.Round(time.Second))
-	writeEvalTable(stdout, []EvalResult{{Heads: m.Config.Heads, Data: f.data, Split: "test", N: acc.N, Dims: acc.Dims, Top1: acc.Top1}})
+	writeEvalTable(stdout, []EvalResult{{Heads: m.Config.Heads.String(), Data: f.data, Split: "test", N: acc.N, Dims: acc.Dims, Top1: acc.Top1}})
 
 	// Retrieval: database = training split, queries = the first test rows.
 	nq := min(*queries, r.test.N)
