@@ -326,7 +326,7 @@ func (c *Collection) Get(id uint64) (Point, bool) {
 type ScrollOptions struct {
 	After      uint64 // the last id of the previous page
 	First      bool   // the first page: After is ignored
-	Limit      int    // the most points in the page
+	Limit      int    // the most points in the page; 0 or less means 100
 	WithVector bool   // the points carry (copies of) their vectors
 	// MaxBytes bounds the page's estimated JSON size (PayloadBytes of each
 	// payload, 16 bytes a float, 40 a point); the first point is always
@@ -338,6 +338,9 @@ type ScrollOptions struct {
 // ids when o.First), in increasing id order, and whether more follow.
 func (c *Collection) Scroll(o ScrollOptions) ([]Point, bool) {
 	after, first, limit, withVector, maxBytes := o.After, o.First, o.Limit, o.WithVector, o.MaxBytes
+	if limit <= 0 {
+		limit = 100
+	}
 	if maxBytes <= 0 {
 		maxBytes = math.MaxInt
 	}
