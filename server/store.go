@@ -53,6 +53,10 @@ type Collection interface {
 	Snapshot() error
 }
 
+// ErrCorrupt reports damage in the data directory that New refuses to
+// repair without Options.Recover (collection.ErrCorrupt).
+var ErrCorrupt = collection.ErrCorrupt
+
 // Compile-time checks that the embedded store serves the handlers.
 var (
 	_ Store      = embedded{}
