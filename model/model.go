@@ -31,7 +31,7 @@ import (
 // Config describes a model. It is stored in checkpoints as JSON.
 type Config struct {
 	// Arch is "mlp" or "cnn".
-	Arch string `json:"arch"`
+	Arch Arch `json:"arch"`
 	// InH, InW, InC is the input image shape (NHWC); the MLP flattens it.
 	InH int `json:"in_h"`
 	InW int `json:"in_w"`
@@ -47,7 +47,7 @@ type Config struct {
 	// Nesting is the list of prefix dims (default powers of two from 8 to Embed).
 	Nesting mrl.Nesting `json:"nesting"`
 	// Heads is "mrl", "mrl-e" or "ff".
-	Heads string `json:"heads"`
+	Heads Heads `json:"heads"`
 	// FFDim is the prefix size of an FF head (default Embed).
 	FFDim int `json:"ff_dim,omitempty"`
 	// LossWeights are the relative importances of the nesting dims' losses
@@ -76,12 +76,6 @@ type Config struct {
 	Symmetric        bool    `json:"symmetric,omitempty"`
 }
 
-// ArchText is the Arch of a text model.
-const ArchText = "text"
-
-// HeadsContrastive is the Heads of a text model: no classifier, the
-// contrastive Matryoshka loss.
-const HeadsContrastive = "contrastive"
 
 // IsText reports whether c describes a text model.
 func (c Config) IsText() bool { return c.Arch == ArchText }
@@ -216,7 +210,7 @@ func (c Config) Validate() error {
 	if c.Hidden <= 0 || c.Width <= 0 {
 		errs = append(errs, fmt.Errorf("hidden %d / width %d: must be positive", c.Hidden, c.Width))
 	}
-	kind, err := matryoshka.ParseKind(c.Heads)
+	kind, err := c.Heads.Kind()
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -277,7 +271,7 @@ func New(cfg Config, seed uint64) (*Model, error) {
 	case "cnn":
 		m.Backbone = cnn(cfg, r)
 	}
-	kind, err := matryoshka.ParseKind(cfg.Heads)
+	kind, err := cfg.Heads.Kind()
 	if err != nil {
 		return nil, err // Validate accepted it; kept in case the two disagree
 	}

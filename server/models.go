@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/gomrl/mrl/checkpoint"
+	"github.com/gomrl/mrl/collection"
 	"github.com/gomrl/mrl/eval"
 	"github.com/gomrl/mrl/matryoshka"
 	"github.com/gomrl/mrl/model"
@@ -50,7 +51,7 @@ func (s *Server) loadModel(w http.ResponseWriter, r *http.Request) error {
 	if s.modelRoot == nil {
 		return errf(403, "forbidden", "loading models over HTTP is off: start the server with --model-root DIR (Options.ModelRoot) to load checkpoints from DIR")
 	}
-	if !validName(req.Name) {
+	if !collection.ValidName(req.Name) {
 		return badRequest("name %q: want 1 to 64 of A-Z a-z 0-9 _ -", req.Name)
 	}
 	if req.Path == "" {

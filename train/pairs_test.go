@@ -71,7 +71,7 @@ func smallTextModel(t testing.TB, seed uint64) *model.Model {
 func TestPairTrainingRaisesRecall(t *testing.T) {
 	all := synthPairs(1024+256, 1)
 	tr, val := all[:1024], all[1024:]
-	for _, optName := range []string{"adamw"} {
+	for _, optName := range []Optimizer{"adamw"} {
 		m := smallTextModel(t, 1)
 		before, err := PairRecall(m, val, RecallK, 0)
 		if err != nil {

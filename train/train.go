@@ -24,20 +24,20 @@ import (
 // Options configures a training run. The zero value of a field means its
 // default, given next to it.
 type Options struct {
-	Epochs         int     `json:"epochs"`          // 5
-	BatchSize      int     `json:"batch_size"`      // 256
-	Optimizer      string  `json:"optimizer"`       // "sgd" or "adamw"; "sgd"
-	LR             float64 `json:"lr"`              // peak learning rate; 0.1 for sgd, 1e-3 for adamw
-	Momentum       float64 `json:"momentum"`        // sgd momentum; 0.9
-	Nesterov       bool    `json:"nesterov"`        // sgd Nesterov momentum; false
-	WeightDecay    float64 `json:"weight_decay"`    // 5e-4 for sgd, 0.01 for adamw; negative means 0
-	Schedule       string  `json:"schedule"`        // constant, step, cosine, onecycle; "onecycle"
-	WarmupEpochs   float64 `json:"warmup_epochs"`   // warm-up length for cosine/onecycle; 0 (onecycle uses 30%)
-	LabelSmoothing float32 `json:"label_smoothing"` // 0
-	Seed           uint64  `json:"seed"`            // shuffling; model init uses the model seed
-	Threads        int     `json:"threads"`         // kernel goroutines; 0 = all cores. Recorded for resume; the program applies it (kernel.SetThreads), not the library
-	MaxSteps       int     `json:"max_steps"`       // stop after this many steps in all (0 = no limit)
-	EvalBatch      int     `json:"eval_batch"`      // 512
+	Epochs         int       `json:"epochs"`          // 5
+	BatchSize      int       `json:"batch_size"`      // 256
+	Optimizer      Optimizer `json:"optimizer"`       // "sgd" or "adamw"; "sgd"
+	LR             float64   `json:"lr"`              // peak learning rate; 0.1 for sgd, 1e-3 for adamw
+	Momentum       float64   `json:"momentum"`        // sgd momentum; 0.9
+	Nesterov       bool      `json:"nesterov"`        // sgd Nesterov momentum; false
+	WeightDecay    float64   `json:"weight_decay"`    // 5e-4 for sgd, 0.01 for adamw; negative means 0
+	Schedule       Schedule  `json:"schedule"`        // constant, step, cosine, onecycle; "onecycle"
+	WarmupEpochs   float64   `json:"warmup_epochs"`   // warm-up length for cosine/onecycle; 0 (onecycle uses 30%)
+	LabelSmoothing float32   `json:"label_smoothing"` // 0
+	Seed           uint64    `json:"seed"`            // shuffling; model init uses the model seed
+	Threads        int       `json:"threads"`         // kernel goroutines; 0 = all cores. Recorded for resume; the program applies it (kernel.SetThreads), not the library
+	MaxSteps       int       `json:"max_steps"`       // stop after this many steps in all (0 = no limit)
+	EvalBatch      int       `json:"eval_batch"`      // 512
 	// ValFrac records the fraction of the training data the caller held out
 	// for validation, so a resumed run can carve the same split; the
 	// trainer itself does not split.
@@ -100,7 +100,7 @@ func (o Options) Validate() error {
 	if o.Momentum < 0 || o.Momentum >= 1 {
 		errs = append(errs, fmt.Errorf("momentum %v: want [0, 1)", o.Momentum))
 	}
-	if _, err := nn.ParseSchedule(o.Schedule, 1, 1, 0); err != nil {
+	if _, err := nn.ParseSchedule(string(o.Schedule), 1, 1, 0); err != nil {
 		errs = append(errs, err)
 	}
 	if o.LabelSmoothing < 0 || o.LabelSmoothing >= 1 {
@@ -197,7 +197,7 @@ func New(m *model.Model, opts Options, n int) (*Trainer, error) {
 		total = min(total, opts.MaxSteps)
 	}
 	warm := int(opts.WarmupEpochs * float64(t.stepsPerEpoch))
-	s, err := nn.ParseSchedule(opts.Schedule, opts.LR, total, warm)
+	s, err := nn.ParseSchedule(string(opts.Schedule), opts.LR, total, warm)
 	if err != nil {
 		return nil, err
 	}

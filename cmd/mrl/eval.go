@@ -103,7 +103,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return err
 		}
-		results = append(results, EvalResult{Checkpoint: path, Heads: m.Config.Heads, Arch: m.Config.Arch, Data: spec,
+		results = append(results, EvalResult{Checkpoint: path, Heads: m.Config.Heads.String(), Arch: m.Config.Arch.String(), Data: spec,
 			Split: *split, N: set.N, Dims: acc.Dims, Top1: acc.Top1})
 		if ctx.Err() != nil {
 			return ctx.Err()

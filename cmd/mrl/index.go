@@ -259,7 +259,8 @@ func runIndexBuild(ctx context.Context, args []string, stdout, stderr io.Writer)
 	src.register(fs, "train")
 	npy := fs.String("npy", "", "read the vectors from this 2-D NPY file")
 	jsonl := fs.String("jsonl", "", "read the vectors from this JSONL file")
-	metricName := fs.String("metric", "cosine", "similarity: cosine, ip or l2")
+	metric := mrl.Cosine
+	textVar(fs, &metric, "metric", "similarity: cosine, ip or l2")
 	useHNSW := fs.Bool("hnsw", false, "also build and store an HNSW graph")
 	var opt index.HNSWOptions
 	fs.IntVar(&opt.Dim, "hnsw-dim", 0, "prefix dim of the HNSW graph (default: the full dim)")
@@ -289,10 +290,6 @@ func runIndexBuild(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if nsrc != 1 {
 		fmt.Fprintf(stderr, "mrl index build: give exactly one of --from-ckpt, --npy, --jsonl (got %d)\n", nsrc)
 		return errUsage
-	}
-	metric, err := mrl.ParseMetric(*metricName)
-	if err != nil {
-		return fmt.Errorf("--metric: %w", err)
 	}
 	if err := opt.Validate(); err != nil {
 		return err
@@ -421,7 +418,8 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 	dimFlag := fs.Int("dim", 0, "prefix dim to rank by (default: the full dim)")
 	planStr := fs.String("plan", "", "funnel plan dim:keep,... ending at the full dim, e.g. 16:200,512:10")
 	ef := fs.Int("ef", 64, "HNSW search beam width")
-	tierStr := fs.String("tier", "", "quantised first stage: binary or int8 (default: none)")
+	var tier optionalTier
+	textVar(fs, &tier, "tier", "quantised first stage: binary or int8 (default: none)")
 	tierDim := fs.Int("tier-dim", 0, "with --tier: coded prefix dim (default: the plan's first dim, else --dim)")
 	rescore := fs.Int("rescore", 0, "with --tier: rows re-scored exactly per row wanted (default: 16 binary, 4 int8)")
 	exact := fs.Bool("exact-check", false, "report recall@k against exact Flat at the full dim")
@@ -449,18 +447,9 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *ef < 1 {
 		return fmt.Errorf("--ef %d: want at least 1", *ef)
 	}
-	var tierOpt index.QuantOptions
-	switch *tierStr {
-	case "":
-		if *tierDim != 0 || *rescore != 0 {
-			return fmt.Errorf("--tier-dim and --rescore need --tier binary or int8")
-		}
-	case "binary":
-		tierOpt.Kind = index.Binary
-	case "int8":
-		tierOpt.Kind = index.Int8
-	default:
-		return fmt.Errorf("--tier %q: want binary or int8", *tierStr)
+	tierOpt := index.QuantOptions{Kind: tier.kind}
+	if !tier.set && (*tierDim != 0 || *rescore != 0) {
+		return fmt.Errorf("--tier-dim and --rescore need --tier binary or int8")
 	}
 	path := pos[0]
 	v, graph, err := loadIndex(path)
@@ -483,10 +472,10 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 		if err := plan.Validate(D, *k); err != nil {
 			return fmt.Errorf("--plan for %s (D=%d, k=%d): %w", path, D, *k, err)
 		}
-		if graph != nil && *tierStr == "" && plan[0].Dim < graph.Dim() {
+		if graph != nil && !tier.set && plan[0].Dim < graph.Dim() {
 			return fmt.Errorf("--plan: first stage dim %d is below the HNSW graph dim %d of %s", plan[0].Dim, graph.Dim(), path)
 		}
-	} else if graph != nil && *tierStr == "" && dim < graph.Dim() {
+	} else if graph != nil && !tier.set && dim < graph.Dim() {
 		return fmt.Errorf("--dim %d: below the HNSW graph dim %d of %s", dim, graph.Dim(), path)
 	}
 
@@ -506,16 +495,13 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fmt.Errorf("no queries")
 	}
 
-	// Searcher.
-	flat := index.NewFlat(v)
-	var searcher index.Searcher = flat
-	var funnel *index.Funnel
-	kind := "flat"
+	// Searcher: the tier, else the file's graph, else Flat; with a plan,
+	// the first stage of its funnel.
+	spec := index.Spec{Kind: index.KindFlat, Ef: *ef}
 	if graph != nil {
-		graph.SetEf(*ef)
+		spec.Kind, spec.Graph = index.KindHNSW, graph
 	}
-	var tier *index.Quantized
-	if *tierStr != "" {
+	if tier.set {
 		tierOpt.Dim, tierOpt.Rescore = *tierDim, *rescore
 		if tierOpt.Dim == 0 {
 			tierOpt.Dim = dim
@@ -526,36 +512,24 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 		if tierOpt.Dim < 1 || tierOpt.Dim > D {
 			return fmt.Errorf("--tier-dim %d: %s has %d dims (want 1..%d)", tierOpt.Dim, path, D, D)
 		}
-		t0 := time.Now()
-		if tier, err = index.NewQuantized(v, tierOpt); err != nil {
+		spec.Kind, spec.Quant = index.KindBinary, tierOpt
+		if tierOpt.Kind == index.Int8 {
+			spec.Kind = index.KindInt8
+		}
+	}
+	t0 := time.Now()
+	built, err := index.Build(v, spec, plan)
+	if err != nil {
+		if tier.set {
 			return fmt.Errorf("--tier: %w", err)
 		}
+		return err
+	}
+	if tier := built.Quant; tier != nil {
 		fmt.Fprintf(stdout, "tier %s dim %d: %d B per vector (float: %d B), %.2f MB, rescore %d·k, built in %s\n",
 			tier.Kind(), tier.Dim(), tier.BytesPerVector(), 4*tier.Dim(), float64(tier.MemoryBytes())/1e6, tier.Rescore(), time.Since(t0).Round(time.Millisecond))
 	}
-	switch {
-	case plan != nil:
-		var first index.Searcher = flat
-		kind = "funnel " + plan.String() + " (first stage flat)"
-		if graph != nil {
-			first = graph
-			kind = fmt.Sprintf("funnel %s (first stage hnsw dim %d, ef %d)", plan, graph.Dim(), *ef)
-		}
-		if tier != nil {
-			first = tier
-			kind = fmt.Sprintf("funnel %s (first stage %s tier dim %d)", plan, tier.Kind(), tier.Dim())
-		}
-		if funnel, err = index.NewFunnel(v, plan, first); err != nil {
-			return err
-		}
-		searcher = funnel
-	case tier != nil:
-		searcher = tier
-		kind = fmt.Sprintf("%s tier dim %d", tier.Kind(), tier.Dim())
-	case graph != nil:
-		searcher = graph
-		kind = fmt.Sprintf("hnsw dim %d, ef %d", graph.Dim(), *ef)
-	}
+	searcher, funnel, kind := built.Searcher(), built.Funnel, built.String()
 	if err := v.Prepare(dim); err != nil {
 		return err
 	}
@@ -608,7 +582,7 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 		var ex []index.Hit
 		t0 := time.Now()
 		for i := range n {
-			if ex, err = flat.Search(q[i*qd:(i+1)*qd], D, *k, ex); err != nil {
+			if ex, err = built.Flat.Search(q[i*qd:(i+1)*qd], D, *k, ex); err != nil {
 				return fmt.Errorf("exact query %d: %w", i, err)
 			}
 			for _, e := range ex {
@@ -860,4 +834,32 @@ func buildProgress(w io.Writer, start time.Time) func(done, total int) {
 		eta := time.Duration(float64(el) * float64(total-done) / float64(done)).Round(time.Second)
 		fmt.Fprintf(w, "hnsw build: %d%% (%d/%d nodes) in %v, eta %v\n", pct, done, total, el.Round(time.Second), eta)
 	}
+}
+
+// optionalTier is --tier: unset (no tier), or the kind of a quantised
+// first stage.
+type optionalTier struct {
+	kind index.QuantKind
+	set  bool
+}
+
+// MarshalText implements encoding.TextMarshaler: "" when unset.
+func (t optionalTier) MarshalText() ([]byte, error) {
+	if !t.set {
+		return nil, nil
+	}
+	return t.kind.MarshalText()
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler: "" unsets.
+func (t *optionalTier) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*t = optionalTier{}
+		return nil
+	}
+	if err := t.kind.UnmarshalText(b); err != nil {
+		return &flagError{fmt.Sprintf("--tier %q: want binary or int8", b)}
+	}
+	t.set = true
+	return nil
 }

@@ -45,19 +45,22 @@ train with AdamW at lr 0.01 unless --optimizer/--lr say otherwise.
 
 // trainFlags are the flags shared by train and quickstart.
 type trainFlags struct {
-	data, arch, heads, nesting, out, resume string
-	embed, ffDim, hidden, width             int
-	opts                                    train.Options
-	valFrac                                 float64
-	modelSeed                               uint64
-	quiet                                   bool
-	text                                    textFlags // --model text
+	data, nesting, out, resume  string
+	arch                        model.Arch
+	heads                       model.Heads
+	embed, ffDim, hidden, width int
+	opts                        train.Options
+	valFrac                     float64
+	modelSeed                   uint64
+	quiet                       bool
+	text                        textFlags // --model text
 }
 
 func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.data, "data", "mnist", "dataset: mnist, fashion-mnist, idx:DIR or npy:TRAIN_X,TRAIN_Y,TEST_X,TEST_Y")
-	fs.StringVar(&f.arch, "model", "mlp", "backbone: mlp (784-hidden-embed), cnn (small ResNet) or text (hashed bag of words and n-grams, MLP; trains on --pairs)")
-	fs.StringVar(&f.heads, "heads", "mrl", "heads: mrl (one classifier per dim), mrl-e (one shared, sliced), ff (one dim only)")
+	f.arch, f.heads = model.ArchMLP, model.HeadsMRL
+	textVar(fs, &f.arch, "model", "backbone: mlp (784-hidden-embed), cnn (small ResNet) or text (hashed bag of words and n-grams, MLP; trains on --pairs)")
+	textVar(fs, &f.heads, "heads", "heads: mrl (one classifier per dim), mrl-e (one shared, sliced), ff (one dim only)")
 	fs.StringVar(&f.nesting, "nesting", "", "comma-separated dims (default powers of two from 8 to --embed)")
 	fs.IntVar(&f.embed, "embed", 0, "embedding size (default 2048 for mlp, 512 for cnn)")
 	fs.IntVar(&f.ffDim, "ff-dim", 0, "prefix size read by an ff head (default --embed)")
@@ -65,12 +68,14 @@ func (f *trainFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.width, "width", 16, "cnn base channels (stem width, residual stages 2x and 4x)")
 	fs.IntVar(&f.opts.Epochs, "epochs", 5, "epochs")
 	fs.IntVar(&f.opts.BatchSize, "batch", 256, "batch size")
-	fs.StringVar(&f.opts.Optimizer, "optimizer", "sgd", "sgd or adamw")
+	f.opts.Optimizer = train.SGD
+	textVar(fs, &f.opts.Optimizer, "optimizer", "sgd or adamw")
 	fs.Float64Var(&f.opts.LR, "lr", 0, "peak learning rate (default 0.1 for sgd, 0.001 for adamw)")
 	fs.Float64Var(&f.opts.Momentum, "momentum", 0.9, "sgd momentum")
 	fs.BoolVar(&f.opts.Nesterov, "nesterov", false, "sgd Nesterov momentum")
 	fs.Float64Var(&f.opts.WeightDecay, "wd", 0, "weight decay (default 5e-4 for sgd, 0.01 for adamw; -1 for none)")
-	fs.StringVar(&f.opts.Schedule, "schedule", "onecycle", "learning-rate schedule: constant, step, cosine, onecycle")
+	f.opts.Schedule = train.OneCycle
+	textVar(fs, &f.opts.Schedule, "schedule", "learning-rate schedule: constant, step, cosine, onecycle")
 	fs.Float64Var(&f.opts.WarmupEpochs, "warmup", 0, "warm-up epochs (cosine, onecycle)")
 	var smooth float64
 	fs.Func("smoothing", "label smoothing in [0,1) (default 0)", func(s string) error {
