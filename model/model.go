@@ -76,7 +76,6 @@ type Config struct {
 	Symmetric        bool    `json:"symmetric,omitempty"`
 }
 
-
 // IsText reports whether c describes a text model.
 func (c Config) IsText() bool { return c.Arch == ArchText }
 
