@@ -29,19 +29,27 @@ func TestImportRules(t *testing.T) {
 	if len(imports) == 0 {
 		t.Fatal("go list found no packages")
 	}
-	upper := []string{"model", "train", "eval", "index", "report", "server", "onnx", "data", "matryoshka", "cmd", "bench"}
+	upper := []string{"model", "train", "eval", "index", "report", "server", "onnx", "data", "matryoshka", "cmd", "bench", "weaviate"}
 	forbid := map[string][]string{
 		"":                    append(upper, "nn", "internal", "checkpoint"), // the root package
 		"internal/kernel":     append(upper, "nn", "checkpoint", "mrl"),
 		"internal/atomicfile": append(upper, "nn", "checkpoint", "mrl", "internal/kernel"),
 		"nn":                  append(upper, "checkpoint"),
 		"checkpoint":          append(upper, "nn", "internal/kernel"),
-		"index":               {"train", "model", "nn", "eval", "report", "server", "matryoshka", "cmd", "bench"},
+		"index":               {"train", "model", "nn", "eval", "report", "server", "matryoshka", "cmd", "bench", "weaviate"},
 		"server":              {"train", "report", "cmd", "bench"},
 		"server/api":          {"model", "train", "eval", "index", "nn", "internal", "checkpoint", "server/client", "data", "matryoshka", "report", "onnx"},
 	}
 	for pkg, deps := range imports {
 		bad := forbid[pkg]
+		if pkg == "weaviate" {
+			for _, d := range deps {
+				if d != "mrl" && d != "index" && d != "server/api" {
+					t.Errorf("weaviate imports %s: it may import only mrl, index and server/api", d)
+				}
+			}
+			continue
+		}
 		if pkg == "server/client" {
 			for _, d := range deps {
 				if d != "server/api" && d != "mrl" {
