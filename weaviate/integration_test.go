@@ -9,7 +9,8 @@ package weaviate
 //	                                       that started it)
 //	MRL_WEAVIATE_IT=1                      the tests start a 3-node cluster
 //	                                       with scripts/weaviate-cluster.sh
-//	                                       and stop it at the end
+//	                                       (state in MRL_WEAVIATE_STATE, or a
+//	                                       temporary dir) and stop it at the end
 //
 // The data are synthetic Matryoshka-like embeddings
 // (indextest.MatryoshkaLike: Gaussian clusters whose leading dims carry
@@ -60,10 +61,13 @@ func runMain(m *testing.M) int {
 	if os.Getenv("MRL_WEAVIATE_IT") != "1" {
 		return m.Run()
 	}
-	dir, err := os.MkdirTemp("", "mrl-weaviate-it-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
+	dir := os.Getenv("MRL_WEAVIATE_STATE") // the caller may want to clean up after a crash
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "mrl-weaviate-it-"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
 	}
 	itState = dir
 	out, err := script("start", "3")
