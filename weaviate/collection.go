@@ -519,18 +519,12 @@ func (c *Collection) Search(ctx context.Context, q []float32, o SearchOptions) (
 	if !l.Has(dim) {
 		return nil, nil, fmt.Errorf("%w: collection %s stores prefixes %v and the full dim %d, not dim %d", ErrLayout, c.name, l.Prefixes, l.Dim, dim)
 	}
-	var stages []index.Stage
 	if o.Plan != nil {
 		if err := l.CheckPlan(o.Plan); err != nil {
 			return nil, nil, err
 		}
-		for _, s := range o.Plan {
-			if s.Dim < dim {
-				stages = append(stages, index.Stage{Dim: s.Dim, Keep: max(s.Keep, k)})
-			}
-		}
 	}
-	stages = append(stages, index.Stage{Dim: dim, Keep: k})
+	stages := stageQueries(o.Plan, dim, k)
 	var user *filters.WhereBuilder
 	if o.Filter != nil {
 		fc, err := c.filter(ctx, o.Filter)
@@ -611,6 +605,19 @@ func (c *Collection) Search(ctx context.Context, q []float32, o SearchOptions) (
 		hits = hits[:k]
 	}
 	return hits, timing, nil
+}
+
+// stageQueries is the queries a search at dim for k results runs with
+// plan, as index.Funnel runs it: the stages whose dim is below dim, each
+// keeping max(Keep, k), then dim keeping k.
+func stageQueries(plan index.Plan, dim, k int) []index.Stage {
+	var st []index.Stage
+	for _, s := range plan {
+		if s.Dim < dim {
+			st = append(st, index.Stage{Dim: s.Dim, Keep: max(s.Keep, k)})
+		}
+	}
+	return append(st, index.Stage{Dim: dim, Keep: k})
 }
 
 // filter translates a payload filter against the collection's property

@@ -163,3 +163,26 @@ func TestClassName(t *testing.T) {
 		}
 	}
 }
+
+func TestStageQueries(t *testing.T) {
+	p := mustPlan(t, "16:200,64:50,512:10")
+	tests := []struct {
+		dim, k int
+		want   string
+	}{
+		{512, 10, "16:200,64:50,512:10"},
+		{512, 100, "16:200,64:100,512:100"},
+		{64, 10, "16:200,64:10"},
+		{32, 5, "16:200,32:5"},
+		{16, 10, "16:10"},
+		{8, 10, "8:10"},
+	}
+	for _, tt := range tests {
+		if got := index.Plan(stageQueries(p, tt.dim, tt.k)).String(); got != tt.want {
+			t.Errorf("stageQueries(%s, dim %d, k %d) = %s, want %s", p, tt.dim, tt.k, got, tt.want)
+		}
+	}
+	if got := index.Plan(stageQueries(nil, 64, 3)).String(); got != "64:3" {
+		t.Errorf("stageQueries(no plan) = %s, want 64:3", got)
+	}
+}
