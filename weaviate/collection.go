@@ -369,14 +369,16 @@ func (c *Collection) Get(ctx context.Context, id uint64, o ReadOptions) (api.Poi
 }
 
 // GetFrom reads point id from node (a name as Cluster.Nodes returns)
-// alone, with consistency ONE: whether that replica holds it, as it was
-// written. It is how a test checks every replica after a failure.
+// alone (a node-local read: no consistency level, no repair): whether
+// that node's replica holds it. A node that holds no replica of the
+// point's shard answers not found. It is how a test checks every replica
+// after a failure.
 func (c *Collection) GetFrom(ctx context.Context, node string, id uint64) (api.Point, bool, error) {
 	var objs []*models.Object
 	err := c.cl.do(ctx, "get from "+node, func(ctx context.Context, wc *wv.Client) error {
 		var err error
 		objs, err = wc.Data().ObjectsGetter().WithClassName(c.class).WithID(UUID(id)).
-			WithNodeName(node).WithConsistencyLevel(string(One)).WithVector().Do(ctx)
+			WithNodeName(node).WithVector().Do(ctx)
 		return err
 	})
 	if status404(err) {
