@@ -222,6 +222,9 @@ func clusterRow(c config, l weaviate.Layout, funnel bool, v *index.Vectors, quer
 		}
 	}
 	ingest := time.Since(t0)
+	if !funnel {
+		keeps = append([]int{c.k}, keeps...) // plain HNSW may need no over-fetch
+	}
 	var r row
 	for _, keep := range keeps {
 		var search func(q []float32) ([]uint64, error)
