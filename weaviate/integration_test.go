@@ -339,7 +339,20 @@ func TestClusterFilters(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(5, 6))
 	fields := []string{"class", "split", "odd", "weird-key.x", "gone"}
-	value := func() any {
+	// A value of the field's own type three times in four.
+	value := func(fld string) any {
+		if r.IntN(4) > 0 {
+			switch fld {
+			case "class":
+				return float64(r.IntN(10))
+			case "split":
+				return []string{"train", "test", "val"}[r.IntN(3)]
+			case "odd":
+				return r.IntN(2) == 0
+			case "weird-key.x":
+				return float64(r.IntN(4))
+			}
+		}
 		switch r.IntN(4) {
 		case 0:
 			return float64(r.IntN(10))
@@ -362,13 +375,16 @@ func TestClusterFilters(t *testing.T) {
 			f["$and"] = []any{gen(depth + 1), gen(depth + 1)}
 		default:
 			fld := fields[r.IntN(len(fields))]
+			if fld == "gone" && r.IntN(3) > 0 {
+				fld = "class"
+			}
 			switch r.IntN(4) {
 			case 0:
-				f[fld] = value()
+				f[fld] = value(fld)
 			case 1:
-				f[fld] = map[string]any{"in": []any{value(), value()}}
+				f[fld] = map[string]any{"in": []any{value(fld), value(fld)}}
 			case 2:
-				f[fld] = map[string]any{"ne": value()}
+				f[fld] = map[string]any{"ne": value(fld)}
 			default:
 				f[fld] = map[string]any{"gte": float64(r.IntN(5)), "lt": float64(3 + r.IntN(6))}
 			}
@@ -377,7 +393,11 @@ func TestClusterFilters(t *testing.T) {
 	}
 	q := make([]float32, d)
 	q[0] = 1
-	for i := range 40 {
+	none, all, nf := 0, 0, 80
+	defer func() {
+		t.Logf("%d random filters: %d selected no point, %d every point, %d some", nf, none, all, nf-none-all)
+	}()
+	for i := range nf {
 		f := gen(0)
 		var want []uint64
 		for _, p := range pts {
@@ -394,6 +414,12 @@ func TestClusterFilters(t *testing.T) {
 			got = append(got, h.ID)
 		}
 		slices.Sort(got)
+		switch len(want) {
+		case 0:
+			none++
+		case n:
+			all++
+		}
 		if !slices.Equal(got, want) {
 			t.Errorf("filter %v: cluster returned %d points, the server's semantics select %d", f, len(got), len(want))
 		}
@@ -619,7 +645,7 @@ func TestClusterNodeFailure(t *testing.T) {
 			lostQuorum++
 		}
 	}
-	t.Logf("after the restart: %d acknowledged writes checked on every node; at the first check %d were short of 2 copies (async replication had not repaired them yet), after %d checks in %v %d (%d of them at QUORUM)",
+	t.Logf("after the restart: %d acknowledged writes checked on every node; at the first check %d were still short of 2 copies, after %d checks in %v %d (%d of them at QUORUM)",
 		len(acked), firstMissing, rounds, time.Since(restarted).Round(time.Second), len(missing), lostQuorum)
 	t.Logf("searches during the outage and the restart: %d, errors %d", searches.Load(), searchErrs.Load())
 	if len(missing) > 0 {
