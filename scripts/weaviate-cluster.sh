@@ -134,7 +134,7 @@ healthy_count() {
   load "$1"
   local body
   body=$(curl -fsS --max-time 3 "http://127.0.0.1:$HTTP/v1/nodes" 2>/dev/null) || body=""
-  grep -o '"status":"HEALTHY"' <<<"$body" | wc -l
+  grep -o '"status":"HEALTHY"' <<<"$body" | wc -l || true # grep finds none: 0
 }
 
 # wait_health I...: each node in the list is ready and sees every started node healthy.
@@ -216,7 +216,7 @@ stop_pids() {
 }
 
 status() {
-  local n i state
+  local n i state h
   n=$(nodes)
   [ "$n" -gt 0 ] || { echo "no cluster in $STATE"; return 1; }
   printf '%-6s %-8s %-6s %-6s %-6s %-6s %-6s %s\n' node pid http grpc gossip data raft state
@@ -225,7 +225,12 @@ status() {
     if ! alive "$i"; then
       state=down
     elif ready "$i"; then
-      state="ready, sees $(healthy_count "$i")/$n healthy"
+      h=$(healthy_count "$i")
+      if [ "$h" -gt 0 ]; then
+        state="ready, sees $h/$n healthy"
+      else
+        state="ready, node status unavailable (a node may be down)"
+      fi
     else
       state=starting
     fi
@@ -236,6 +241,7 @@ status() {
 
 node_arg() {
   local i=${1:-}
+  [ "$(nodes)" -gt 0 ] || die "no cluster in $STATE"
   i=${i#node}
   [[ "$i" =~ ^[0-9]+$ ]] && [ "$i" -ge 1 ] && [ "$i" -le "$(nodes)" ] || die "node ${1:-(none)}: want 1..$(nodes)"
   echo "$i"
