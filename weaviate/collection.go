@@ -53,9 +53,28 @@ func (cl *Cluster) Create(ctx context.Context, name string, l Layout) (*Collecti
 	} else if !isNotFound(err) {
 		return nil, err
 	}
-	err = cl.do(ctx, "create "+class, func(ctx context.Context, c *wv.Client) error {
-		return c.Schema().ClassCreator().WithClass(classFor(class, l)).Do(ctx)
-	})
+	// A class dropped a moment ago may still exist on the schema leader
+	// (the node answering has applied the drop, the leader's log has not
+	// caught up): "already exists" is then retried for a few seconds.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err = cl.do(ctx, "create "+class, func(ctx context.Context, c *wv.Client) error {
+			return c.Schema().ClassCreator().WithClass(classFor(class, l)).Do(ctx)
+		})
+		if err == nil || !strings.Contains(err.Error(), "already exists") || time.Now().After(deadline) {
+			break
+		}
+		if col, oerr := cl.Collection(ctx, name, &l); oerr == nil {
+			return col, nil // created meanwhile by another writer, with this layout
+		} else if !isNotFound(oerr) {
+			return nil, oerr
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("weaviate: create collection %s: %w", name, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("weaviate: create collection %s: %w", name, err)
 	}

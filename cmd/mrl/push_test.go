@@ -46,3 +46,28 @@ func TestIndexPushErrors(t *testing.T) {
 		t.Errorf("mrl index push -h: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestClusterPush pushes a JSONL file into a running cluster
+// (MRL_WEAVIATE, as the weaviate package's integration tests take it),
+// then checks that another plan's layout is refused and --drop replaces it.
+func TestClusterPush(t *testing.T) {
+	addrs := os.Getenv("MRL_WEAVIATE")
+	if addrs == "" {
+		t.Skip("set MRL_WEAVIATE=HOST:HTTP/GRPC,... (a running cluster, e.g. scripts/weaviate-cluster.sh addrs) to push into it")
+	}
+	dir := t.TempDir()
+	jsonl, _ := writeVectors(t, dir, "db", 300, 16, 3)
+	name := "ItPush"
+	push := func(extra ...string) (int, string, string) {
+		return runCmd(t, append([]string{"index", "push", jsonl, "--weaviate", addrs, "--collection", name}, extra...)...)
+	}
+	if code, stdout, stderr := push("--plan", "4:50,16:10", "--drop", "--batch", "64"); code != 0 || !strings.Contains(stdout, "300 points pushed") || !strings.Contains(stdout, "300 in the collection") || !strings.Contains(stderr, "pushed 300/300 (100%)") {
+		t.Fatalf("push: exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	if code, _, stderr := push("--plan", "8:50,16:10"); code != 1 || !strings.Contains(stderr, "weaviate: layout mismatch") || !strings.Contains(stderr, "prefixes: want [8], got [4]") {
+		t.Errorf("push with another plan: exit %d, stderr %s; want the layout mismatch", code, stderr)
+	}
+	if code, stdout, stderr := push("--plan", "8:50,16:10", "--drop"); code != 0 || !strings.Contains(stdout, "300 in the collection") {
+		t.Errorf("push --drop: exit %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+}
