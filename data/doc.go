@@ -15,6 +15,19 @@
 // order). [Load] resolves built-in names ("mnist", "fashion-mnist") and
 // file specs ("npy:...", "idx:..."); see its documentation.
 //
+// Text sets have a shape of their own, [TextSet]: (query, document) pairs
+// in train, validation and test splits, with optional class labels.
+// [LoadText] resolves "debian-descriptions" (Debian's package descriptions
+// from apt's Translation-en and Packages lists; see
+// [LoadDebianDescriptions]) and "jsonl:FILE" (users' own pairs; see
+// [LoadPairs]); [ResolveText] is what the --data and --pairs flags call.
+// Splits are drawn per item from a hash of its key and a seed ([SplitOf]),
+// so an item keeps its split when the source gains or loses other items.
+// Every text set records the files it read (Source), the SHA-256 of their
+// bytes (Hash) and what was kept and dropped (Stats). Text readers bound the
+// length of a line (1 MiB by default) and the decompressed size of a file
+// (1 GiB), and their errors name the file and the line.
+//
 // Readers never panic on malformed input. Their errors wrap one of the
 // sentinels below (test with errors.Is) and say what was expected and what
 // was found; the Load functions add the file name. Sizes claimed by a header

@@ -2,8 +2,10 @@ package data_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/gomrl/mrl/data"
 )
@@ -52,4 +54,43 @@ func ExampleWriteNPY() {
 	fmt.Println(x, shape, err)
 	// Output:
 	// [1 2 3 4 5 6] [2 3] <nil>
+}
+
+func ExampleReadPairs() {
+	good := `{"query": "play chess", "doc": "GNU Chess is a chess engine.", "label": "games"}
+{"query": "resize a partition", "doc": "GParted edits partitions.", "label": "admin"}
+`
+	pairs, classes, err := data.ReadPairs(strings.NewReader(good))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(classes)
+	for _, p := range pairs {
+		fmt.Printf("%q -> %q (%s)\n", p.Query, p.Doc, classes[p.Label])
+	}
+	_, _, err = data.ReadPairs(strings.NewReader(good + `{"query": "missing doc"}`))
+	fmt.Println(err)
+	// Output:
+	// [admin games]
+	// "play chess" -> "GNU Chess is a chess engine." (games)
+	// "resize a partition" -> "GParted edits partitions." (admin)
+	// line 3: data: malformed or unsupported input: no "doc" field
+}
+
+func ExampleLoadText() {
+	set, err := data.LoadText(context.Background(), "debian-descriptions",
+		data.TextOptions{Dir: filepath.Join("testdata", "debian", "lists"), ValFrac: -1, TestFrac: -1})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("%s: %d train pairs, %d classes %v\n", set.Name, len(set.Train), len(set.Classes), set.Classes)
+	fmt.Printf("%+v\n", set.Stats)
+	p := set.Train[1]
+	fmt.Printf("%q in %s\n", p.Query, set.Classes[p.Label])
+	// Output:
+	// debian-descriptions: 9 train pairs, 5 classes [admin games net shells sound]
+	// {Read:13 Kept:9 DuplicateKey:1 DuplicateDoc:1 EmptyDoc:1 NoLabel:1}
+	// "Real-time strategy game of ancient warfare" in games
 }

@@ -4,7 +4,9 @@
 // adaptive and funnel plans and their cost model), adaptive classification
 // over the heads' logits (Confidences), linear probes on frozen features
 // (FitProbe), the PCA and low-rank baselines (FitPCA, LowRankWeights) and
-// few-shot nearest-class-mean accuracy (NCMAccuracy).
+// few-shot nearest-class-mean accuracy (NCMAccuracy), and pair retrieval
+// for text (PairSet: recall@1/10/100, MRR@10 and nDCG@10 when each query
+// has its own relevant documents; ReciprocalRankFusion of rankings).
 //
 // Conventions: embeddings are row-major []float32 with a row stride d, so
 // the m-prefix of row i is x[i*d : i*d+m]; similarity is the cosine of

@@ -28,7 +28,7 @@ type RetrievalSet struct {
 
 	counts map[int32]int
 	v      *index.Vectors
-	flat   *index.Flat
+	built  *index.Built // exact: Flat, and funnels of plans over it
 }
 
 // NewRetrievalSet returns a set over the given embeddings (not copied).
@@ -41,8 +41,12 @@ func NewRetrievalSet(db []float32, dbLabels []int32, n int, q []float32, qLabels
 	if err != nil {
 		return nil, fmt.Errorf("eval: retrieval set: %w", err)
 	}
+	built, err := index.Build(v, index.Spec{}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("eval: retrieval set: %w", err)
+	}
 	return &RetrievalSet{DB: db, DBLabels: dbLabels[:n], N: n, Q: q[:nq*d], QLabels: qLabels[:nq], NQ: nq, D: d,
-		counts: LabelCounts(dbLabels[:n]), v: v, flat: index.NewFlat(v)}, nil
+		counts: LabelCounts(dbLabels[:n]), v: v, built: built}, nil
 }
 
 // Counts returns the number of database rows of each label.
@@ -75,7 +79,7 @@ func (s *RetrievalSet) Exact(dims, ks []int) ([]DimMetrics, error) {
 		if err := s.checkDim(m); err != nil {
 			return nil, err
 		}
-		hits, err := s.flat.SearchBatch(s.Q, s.D, m, kmax, nil)
+		hits, err := s.built.Flat.SearchBatch(s.Q, s.D, m, kmax, nil)
 		if err != nil {
 			return nil, fmt.Errorf("eval: retrieval at dim %d: %w", m, err)
 		}
@@ -146,7 +150,7 @@ func (s *RetrievalSet) Run(plan index.Plan, ks []int) (PlanMetrics, error) {
 	if last.Dim < s.D {
 		full = append(full, index.Stage{Dim: s.D, Keep: last.Keep})
 	}
-	f, err := index.NewFunnel(s.v, full, s.flat)
+	f, err := s.built.Plan(full)
 	if err != nil {
 		return PlanMetrics{}, fmt.Errorf("eval: %w", err)
 	}

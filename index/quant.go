@@ -32,6 +32,27 @@ func (k QuantKind) String() string {
 	return fmt.Sprintf("QuantKind(%d)", uint8(k))
 }
 
+// MarshalText implements encoding.TextMarshaler: "binary" or "int8".
+func (k QuantKind) MarshalText() ([]byte, error) {
+	if k != Binary && k != Int8 {
+		return nil, fmt.Errorf("%w: %v", ErrOptions, k)
+	}
+	return []byte(k.String()), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (k *QuantKind) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "binary":
+		*k = Binary
+	case "int8":
+		*k = Int8
+	default:
+		return fmt.Errorf("%w: quantisation %q: want binary or int8", ErrOptions, b)
+	}
+	return nil
+}
+
 // Default oversampling factors of QuantOptions.Rescore. Sign codes lose
 // far more than int8 codes, so the binary tier keeps more candidates: on
 // MatryoshkaLike data (20k rows, queries from the same mixture) the int8

@@ -15,6 +15,12 @@
 // The loss is Σ_g c_g·CE(logits_g, y) with c_g = 1 by default (official
 // Matryoshka_CE_Loss: a weighted sum, not a mean, of the per-size mean
 // cross-entropies).
+//
+// Without labels, Contrastive is the Matryoshka loss of pairs: InfoNCE over
+// in-batch negatives on the re-normalised prefixes of two embedding
+// batches, Σ_g c_g·loss_g (sentence-transformers' MatryoshkaLoss around
+// MultipleNegativesRankingLoss; its doc lists the differences). It works on
+// plain []float32 batches, independent of any encoder.
 package matryoshka
 
 import (

@@ -24,6 +24,9 @@ func (a Accuracy) Full() float64 {
 // flattened) in batches and returns the top-1 accuracy of every dim of the
 // head's nesting against labels y.
 func (m *Model) Evaluate(x []float32, y []int32, n, batch int) (Accuracy, error) {
+	if m.Config.IsText() {
+		return Accuracy{}, ErrTextModel
+	}
 	if len(x) < n*m.InputDim() || len(y) < n {
 		return Accuracy{}, fmt.Errorf("model: evaluate: %d rows need %d features and %d labels, got %d and %d", n, n*m.InputDim(), n, len(x), len(y))
 	}

@@ -10,7 +10,7 @@ import (
 // embeddings and logits, and run at the same time (go test -race checks
 // that they share nothing they write).
 func TestReplicaConcurrent(t *testing.T) {
-	for _, arch := range []string{"mlp", "cnn"} {
+	for _, arch := range []Arch{ArchMLP, ArchCNN} {
 		m, err := New(Config{Arch: arch, InH: 28, InW: 28, InC: 1, Hidden: 32, Width: 4, Embed: 16, Heads: "mrl", Classes: 10}, 3)
 		if err != nil {
 			t.Fatal(err)
@@ -31,12 +31,12 @@ func TestReplicaConcurrent(t *testing.T) {
 				r := m.Replica()
 				for range 3 {
 					if got := r.EmbedAll(x, n, 8); !slices.Equal(got, want) {
-						errs <- arch + ": a replica's embeddings differ from the model's"
+						errs <- string(arch) + ": a replica's embeddings differ from the model's"
 						return
 					}
 					for i, l := range r.LogitsAll(x, n, 8) {
 						if !slices.Equal(l, wantLogits[i]) {
-							errs <- arch + ": a replica's logits differ from the model's"
+							errs <- string(arch) + ": a replica's logits differ from the model's"
 							return
 						}
 					}

@@ -1,7 +1,8 @@
 // Package nn is the training engine's layer library: tensors as row-major
-// []float32, layers with explicit Forward and Backward, a softmax
-// cross-entropy loss, optimizers (SGD with momentum/Nesterov/weight decay,
-// AdamW), learning-rate schedules and initialisers. It knows nothing about
+// []float32, layers with explicit Forward and Backward, an EmbeddingBag with
+// sparse gradients, a softmax cross-entropy loss, optimizers (SGD with
+// momentum/Nesterov/weight decay, AdamW; both update a Sparse parameter's
+// touched rows only), learning-rate schedules and initialisers. It knows nothing about
 // Matryoshka representations; package matryoshka builds on it.
 //
 // Conventions:
@@ -82,7 +83,17 @@ type Param struct {
 	W       []float32 // values
 	G       []float32 // gradient, same length as W
 	NoDecay bool      // excluded from weight decay (biases, normalisation scales)
+	// Sparse marks a [rows][cols] parameter whose gradient is non-zero only
+	// on the rows listed in Touched (each once, in no set order), such as an
+	// EmbeddingBag's table: ZeroGrad clears just those rows and the
+	// optimizers update just those rows (lazily: a row's momentum or Adam
+	// moments change only on steps that touch it, as PyTorch's SparseAdam).
+	Sparse  bool
+	Touched []int32
 }
+
+// RowLen is the number of values per row of a Sparse parameter.
+func (p *Param) RowLen() int { return numel(p.Shape[1:]) }
 
 func newParam(name string, noDecay bool, shape ...int) *Param {
 	n := numel(shape)

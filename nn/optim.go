@@ -24,8 +24,31 @@ type Optimizer interface {
 
 func zeroGrad(ps []*Param) {
 	for _, p := range ps {
+		if p.Sparse {
+			forRows(p, func(lo, hi int) { clear(p.G[lo:hi]) })
+			p.Touched = p.Touched[:0]
+			continue
+		}
 		clear(p.G)
 	}
+}
+
+// forRows runs fn over the ranges of p's values an optimizer step updates:
+// every value in parallel chunks, or for a Sparse parameter each touched
+// row (rows split among goroutines). Each element's arithmetic is the same
+// whatever the split.
+func forRows(p *Param, fn func(lo, hi int)) {
+	if !p.Sparse {
+		kernel.ParallelFor(len(p.W), optGrain, fn)
+		return
+	}
+	d := p.RowLen()
+	rows := p.Touched
+	kernel.ParallelFor(len(rows), max(1, optGrain/max(d, 1)), func(a, b int) {
+		for _, r := range rows[a:b] {
+			fn(int(r)*d, int(r+1)*d)
+		}
+	})
 }
 
 func slots(ps []*Param, suffix string) []*Buffer {
@@ -66,7 +89,11 @@ func (o *SGD) Step(lr float64) {
 			wd = 0
 		}
 		v := o.v[i].W
-		kernel.ParallelFor(len(p.W), optGrain, func(lo, hi int) {
+		first := first
+		if p.Sparse {
+			first = false // a row's first touch starts from v = 0: v ← μ·0 + g = g, as at step 1
+		}
+		forRows(p, func(lo, hi int) {
 			w, g, v := p.W[lo:hi], p.G[lo:hi], v[lo:hi]
 			g = g[:len(w)]
 			v = v[:len(w)]
@@ -144,7 +171,7 @@ func (o *AdamW) Step(lr float64) {
 	c2 := 1 - math.Pow(o.Beta2, t)
 	b1, b2 := float32(o.Beta1), float32(o.Beta2)
 	stepSize := float32(lr / c1)
-	sq2 := float32(math.Sqrt(c2))
+	isq2 := float32(1 / math.Sqrt(c2))
 	eps := float32(o.Eps)
 	for i, p := range o.Params {
 		decay := float32(1 - lr*o.WeightDecay)
@@ -152,14 +179,14 @@ func (o *AdamW) Step(lr float64) {
 			decay = 1
 		}
 		m, v := o.m[i].W, o.v[i].W
-		kernel.ParallelFor(len(p.W), optGrain, func(lo, hi int) {
+		forRows(p, func(lo, hi int) {
 			w, g, m, v := p.W[lo:hi], p.G[lo:hi], m[lo:hi], v[lo:hi]
 			g, m, v = g[:len(w)], m[:len(w)], v[:len(w)]
 			for j, gj := range g {
 				mj := b1*m[j] + (1-b1)*gj
 				vj := b2*v[j] + (1-b2)*gj*gj
 				m[j], v[j] = mj, vj
-				denom := float32(math.Sqrt(float64(vj)))/sq2 + eps
+				denom := float32(math.Sqrt(float64(vj)))*isq2 + eps
 				w[j] = w[j]*decay - stepSize*mj/denom
 			}
 		})

@@ -113,7 +113,7 @@ func Encode(m *model.Model, opt Options) ([]byte, error) {
 	for _, n := range g.nodes {
 		gp.sub(1, n)
 	}
-	gp.str(2, "mrl_"+c.Arch)
+	gp.str(2, "mrl_"+c.Arch.String())
 	for _, t := range g.inits {
 		gp.sub(5, t)
 	}

@@ -54,7 +54,7 @@ func str(v any) string { return string(v.([]byte)) }
 
 func tinyModel(t *testing.T, arch, heads string) *model.Model {
 	t.Helper()
-	m, err := model.New(model.Config{Arch: arch, InH: 28, InW: 28, InC: 1, Hidden: 16, Width: 4, Embed: 16, Nesting: []int{8, 16}, Heads: heads, Classes: 10}, 1)
+	m, err := model.New(model.Config{Arch: model.Arch(arch), InH: 28, InW: 28, InC: 1, Hidden: 16, Width: 4, Embed: 16, Nesting: []int{8, 16}, Heads: model.Heads(heads), Classes: 10}, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ func modelSpecs(o Options) []spec {
 // config returns the model config of s for data ds.
 func (o Options) config(s spec, ds *data.Dataset) model.Config {
 	c := o.Model
-	c.Heads, c.FFDim, c.Classes = s.heads, s.ffDim, ds.Classes
+	c.Heads, c.FFDim, c.Classes = model.Heads(s.heads), s.ffDim, ds.Classes
 	c.InH, c.InW, c.InC = ds.H, ds.W, ds.C
 	if ds.H == 0 {
 		c.InH, c.InW, c.InC = 1, 1, ds.Dim

@@ -148,7 +148,7 @@ func (e *evaluator) setup(val *data.Dataset) {
 	r := o.Train
 	r.ValFrac = o.ValFrac
 	recipe, _ := json.Marshal(recipe(r))
-	e.res.Setup = Setup{Data: o.Data, Quick: o.Quick, Nesting: e.dims, Embed: e.D, Arch: e.mrl.Config.Arch, Recipe: string(recipe),
+	e.res.Setup = Setup{Data: o.Data, Quick: o.Quick, Nesting: e.dims, Embed: e.D, Arch: e.mrl.Config.Arch.String(), Recipe: string(recipe),
 		TrainRows: e.trainSet.N, ValRows: val.N, TestRows: e.test.N, ProbeRows: e.nProbe, ProbeIters: o.ProbeIters, ProbeL2: o.ProbeL2,
 		DBRows: e.nDB, Queries: e.nQ, Shots: o.Shots, Seeds: o.FewShotSeeds, FitRows: len(fit), EvalRows: len(ev), Thresholds: o.Claims}
 }

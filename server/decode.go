@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	mrl "github.com/gomrl/mrl"
+	"github.com/gomrl/mrl/collection"
 )
 
 // Request bodies. Unknown fields are rejected; see openapi.json.
@@ -236,39 +237,20 @@ func checkVector(what string, v []float32, d int) error {
 	return nil
 }
 
-// maxSqNorm bounds the squared norm of a stored vector or a query: an
-// eighth of the float32 maximum (a norm of about 6.5e18), so that the
-// squared distance of any two of them, at most 2(‖x‖² + ‖q‖²), their dot
-// product and every partial sum stay finite in float32.
-const maxSqNorm = math.MaxFloat32 / 8
-
 // checkNorm reports a finite vector whose arithmetic would overflow float32
-// under metric: a squared norm above maxSqNorm, or for cosine a prefix
-// whose norm is so small (but not zero) that its inverse overflows.
+// under metric (collection.CheckNorm).
 func checkNorm(what string, v []float32, metric mrl.Metric) error {
-	var ss float64
-	for j, x := range v {
-		ss += float64(x) * float64(x)
-		if ss > maxSqNorm {
-			return badRequest("%s: squared norm exceeds %.3g at element %d (%v): the limit keeps distances and dot products finite in float32; scale the vectors down", what, maxSqNorm, j, x)
-		}
-		if metric == mrl.Cosine && ss > 0 && 1/math.Sqrt(ss) > math.MaxFloat32 {
-			return badRequest("%s[%d]: %v: metric cosine divides by the norm of every prefix and the norm of %s[:%d] is too small (want |x| >= %.3g or 0)", what, j, x, what, j+1, 1/math.MaxFloat32)
-		}
+	if err := collection.CheckNorm(what, v, metric); err != nil {
+		return badRequest("%v", err)
 	}
 	return nil
 }
 
-// checkPayload reports a payload field that is not a JSON scalar.
+// checkPayload reports a payload field that is not a JSON scalar
+// (collection.CheckPayload).
 func checkPayload(what string, p map[string]any) error {
-	for k, v := range p {
-		switch {
-		case isScalar(v):
-		case v == nil:
-			return badRequest("%s.%s: null is not allowed (omit the field)", what, k)
-		default:
-			return badRequest("%s.%s: want a string, number or boolean, got %s", what, k, kindOf(v))
-		}
+	if err := collection.CheckPayload(what, p); err != nil {
+		return badRequest("%v", err)
 	}
 	return nil
 }
@@ -344,8 +326,8 @@ func decodeSearchRequest(body []byte) (*SearchRequest, error) {
 		return nil, badRequest("plan and target_recall: give one, not both")
 	}
 	if r.Filter != nil {
-		if err := validateFilter("filter", r.Filter, 0); err != nil {
-			return nil, err
+		if err := collection.ValidateFilter("filter", r.Filter); err != nil {
+			return nil, badRequest("%v", err)
 		}
 	}
 	return &r, nil
@@ -358,7 +340,7 @@ func decodeCreateRequest(body []byte) (Meta, error) {
 		return Meta{}, err
 	}
 	m := Meta{Name: r.Name, Dim: r.Dim, Metric: r.Metric, Nesting: r.Nesting, Index: r.Index}
-	if err := validateMeta(&m); err != nil {
+	if err := collection.CheckMeta(&m); err != nil {
 		return Meta{}, badRequest("%v", err)
 	}
 	return m, nil

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"hash/crc32"
 	"math"
 	"os"
 	"path/filepath"
@@ -75,15 +77,36 @@ func TestHugeVectors(t *testing.T) {
 	data := t.TempDir()
 	cdir := filepath.Join(data, "collections", "p")
 	os.MkdirAll(cdir, 0o755)
-	writeJSONFile(filepath.Join(cdir, "meta.json"), Meta{Name: "p", Dim: 4, Metric: "l2"})
-	rec := appendRecord(nil, 1, opUpsert, encodeUpsert(nil, []Point{{ID: 1, Vector: []float32{1, 0, 0, 0}}, {ID: 2, Vector: []float32{1e20, 0, 0, 0}}}, 4))
-	os.WriteFile(filepath.Join(cdir, walName(1)), rec, 0o644)
+	os.WriteFile(filepath.Join(cdir, "meta.json"), []byte(`{"name":"p","dim":4,"metric":"l2"}`), 0o644)
+	rec := upsertRecord(1, []Point{{ID: 1, Vector: []float32{1, 0, 0, 0}}, {ID: 2, Vector: []float32{1e20, 0, 0, 0}}})
+	os.WriteFile(filepath.Join(cdir, "wal-00000000000000000001.log"), rec, 0o644)
 	s2 := newServer(t, Options{DataDir: data})
 	code, body := do(t, s2, "POST", "/v1/collections/p/search", `{"vector":[0,1,0,0]}`)
 	var sr SearchResponse
 	if code != 200 || json.Unmarshal(body, &sr) != nil || len(sr.Results[0].Hits) != 2 || sr.Results[0].Hits[0].ID != 1 || sr.Results[0].Hits[1].Score != -math.MaxFloat32 {
 		t.Fatalf("search over a poisoned point = %d %s, want 200 with point 1 first and point 2 at the lowest score", code, body)
 	}
+}
+
+// upsertRecord writes one log record of an upsert of pts without payloads,
+// by the format package collection documents (wal.go, record.go), so that
+// a test can plant what the store's own checks would refuse.
+func upsertRecord(seq uint64, pts []Point) []byte {
+	le := binary.LittleEndian
+	body := le.AppendUint64(nil, seq)
+	body = append(body, 1) // opUpsert
+	body = le.AppendUint32(body, uint32(len(pts)))
+	body = le.AppendUint32(body, uint32(len(pts[0].Vector)))
+	for _, p := range pts {
+		body = le.AppendUint64(body, p.ID)
+		for _, x := range p.Vector {
+			body = le.AppendUint32(body, math.Float32bits(x))
+		}
+		body = le.AppendUint32(body, 0)
+	}
+	rec := le.AppendUint32(nil, uint32(len(body)))
+	rec = le.AppendUint32(rec, crc32.Checksum(body, crc32.MakeTable(crc32.Castagnoli)))
+	return append(rec, body...)
 }
 
 // TestCrossSiteWrites: with no token, a web page on the same machine must

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/gomrl/mrl/checkpoint"
+	"github.com/gomrl/mrl/collection"
 	"github.com/gomrl/mrl/eval"
 	"github.com/gomrl/mrl/matryoshka"
 	"github.com/gomrl/mrl/model"
@@ -50,7 +51,7 @@ func (s *Server) loadModel(w http.ResponseWriter, r *http.Request) error {
 	if s.modelRoot == nil {
 		return errf(403, "forbidden", "loading models over HTTP is off: start the server with --model-root DIR (Options.ModelRoot) to load checkpoints from DIR")
 	}
-	if !validName(req.Name) {
+	if !collection.ValidName(req.Name) {
 		return badRequest("name %q: want 1 to 64 of A-Z a-z 0-9 _ -", req.Name)
 	}
 	if req.Path == "" {
@@ -105,6 +106,9 @@ func (s *Server) loadModel(w http.ResponseWriter, r *http.Request) error {
 			what = "its tensors do not match its model"
 		}
 		return badRequest("checkpoint %q: %s (details in the server log)", req.Path, what)
+	}
+	if m.Config.IsText() {
+		return badRequest("checkpoint %q: a text model: the server serves image models only for now", req.Path)
 	}
 	lm := &loadedModel{m: m, info: ModelInfo{Name: req.Name, Path: req.Path, Describe: m.Describe(), InputDim: m.InputDim(),
 		Embed: m.Config.Embed, Nesting: slices.Clone(m.Head.Nesting), Classes: m.Config.Classes, NumParams: m.NumParams()}}

@@ -267,7 +267,7 @@ func TestCollectionLifecycle(t *testing.T) {
 			}
 			check("after snapshot")
 			// An hnsw snapshot stores its graph, so restarts do not rebuild it.
-			snapFile := filepath.Join(s.opt.DataDir, "collections", "docs", snapName(info.SnapshotSeq, "idx"))
+			snapFile := filepath.Join(s.opt.DataDir, "collections", "docs", fmt.Sprintf("snapshot-%020d.idx", info.SnapshotSeq))
 			if _, err := index.LoadHNSW(snapFile); (err == nil) != (kind == "hnsw") {
 				t.Fatalf("LoadHNSW(snapshot of a %s collection) error %v", kind, err)
 			}

@@ -1,7 +1,9 @@
 // Package train is the training loop: mini-batch SGD/AdamW over a
 // data.Dataset with a learning-rate schedule, per-epoch validation of every
 // nesting dim, progress reporting, and checkpoints that let a run resume
-// bit for bit.
+// bit for bit. Text models train on pairs (RunPairs) with the contrastive
+// Matryoshka loss through the same Trainer, schedule, checkpoints and
+// resume.
 package train
 
 import (
@@ -22,20 +24,20 @@ import (
 // Options configures a training run. The zero value of a field means its
 // default, given next to it.
 type Options struct {
-	Epochs         int     `json:"epochs"`          // 5
-	BatchSize      int     `json:"batch_size"`      // 256
-	Optimizer      string  `json:"optimizer"`       // "sgd" or "adamw"; "sgd"
-	LR             float64 `json:"lr"`              // peak learning rate; 0.1 for sgd, 1e-3 for adamw
-	Momentum       float64 `json:"momentum"`        // sgd momentum; 0.9
-	Nesterov       bool    `json:"nesterov"`        // sgd Nesterov momentum; false
-	WeightDecay    float64 `json:"weight_decay"`    // 5e-4 for sgd, 0.01 for adamw; negative means 0
-	Schedule       string  `json:"schedule"`        // constant, step, cosine, onecycle; "onecycle"
-	WarmupEpochs   float64 `json:"warmup_epochs"`   // warm-up length for cosine/onecycle; 0 (onecycle uses 30%)
-	LabelSmoothing float32 `json:"label_smoothing"` // 0
-	Seed           uint64  `json:"seed"`            // shuffling; model init uses the model seed
-	Threads        int     `json:"threads"`         // kernel goroutines; 0 = all cores. Recorded for resume; the program applies it (kernel.SetThreads), not the library
-	MaxSteps       int     `json:"max_steps"`       // stop after this many steps in all (0 = no limit)
-	EvalBatch      int     `json:"eval_batch"`      // 512
+	Epochs         int       `json:"epochs"`          // 5
+	BatchSize      int       `json:"batch_size"`      // 256
+	Optimizer      Optimizer `json:"optimizer"`       // "sgd" or "adamw"; "sgd"
+	LR             float64   `json:"lr"`              // peak learning rate; 0.1 for sgd, 1e-3 for adamw
+	Momentum       float64   `json:"momentum"`        // sgd momentum; 0.9
+	Nesterov       bool      `json:"nesterov"`        // sgd Nesterov momentum; false
+	WeightDecay    float64   `json:"weight_decay"`    // 5e-4 for sgd, 0.01 for adamw; negative means 0
+	Schedule       Schedule  `json:"schedule"`        // constant, step, cosine, onecycle; "onecycle"
+	WarmupEpochs   float64   `json:"warmup_epochs"`   // warm-up length for cosine/onecycle; 0 (onecycle uses 30%)
+	LabelSmoothing float32   `json:"label_smoothing"` // 0
+	Seed           uint64    `json:"seed"`            // shuffling; model init uses the model seed
+	Threads        int       `json:"threads"`         // kernel goroutines; 0 = all cores. Recorded for resume; the program applies it (kernel.SetThreads), not the library
+	MaxSteps       int       `json:"max_steps"`       // stop after this many steps in all (0 = no limit)
+	EvalBatch      int       `json:"eval_batch"`      // 512
 	// ValFrac records the fraction of the training data the caller held out
 	// for validation, so a resumed run can carve the same split; the
 	// trainer itself does not split.
@@ -98,7 +100,7 @@ func (o Options) Validate() error {
 	if o.Momentum < 0 || o.Momentum >= 1 {
 		errs = append(errs, fmt.Errorf("momentum %v: want [0, 1)", o.Momentum))
 	}
-	if _, err := nn.ParseSchedule(o.Schedule, 1, 1, 0); err != nil {
+	if _, err := nn.ParseSchedule(string(o.Schedule), 1, 1, 0); err != nil {
 		errs = append(errs, err)
 	}
 	if o.LabelSmoothing < 0 || o.LabelSmoothing >= 1 {
@@ -115,12 +117,15 @@ func (o Options) Validate() error {
 
 // EpochStats summarises one epoch.
 type EpochStats struct {
-	Epoch      int       `json:"epoch"`
-	Loss       float64   `json:"loss"`       // mean Matryoshka loss over the epoch's steps
-	TrainTop1  []float64 `json:"train_top1"` // running top-1 per dim during the epoch
-	ValTop1    []float64 `json:"val_top1"`   // per dim, if a validation set was given
-	Seconds    float64   `json:"seconds"`    // training time (without validation)
-	SamplesSec float64   `json:"samples_per_sec"`
+	Epoch     int       `json:"epoch"`
+	Loss      float64   `json:"loss"`       // mean Matryoshka loss over the epoch's steps
+	TrainTop1 []float64 `json:"train_top1"` // running top-1 per dim during the epoch
+	ValTop1   []float64 `json:"val_top1"`   // per dim, if a validation set was given
+	// ValRecall10 is, for a text model, the validation recall@10 per dim
+	// (RunPairs).
+	ValRecall10 []float64 `json:"val_recall10,omitempty"`
+	Seconds     float64   `json:"seconds"` // training time (without validation)
+	SamplesSec  float64   `json:"samples_per_sec"`
 }
 
 // Progress is sent to Trainer.OnStep during training.
@@ -192,7 +197,7 @@ func New(m *model.Model, opts Options, n int) (*Trainer, error) {
 		total = min(total, opts.MaxSteps)
 	}
 	warm := int(opts.WarmupEpochs * float64(t.stepsPerEpoch))
-	s, err := nn.ParseSchedule(opts.Schedule, opts.LR, total, warm)
+	s, err := nn.ParseSchedule(string(opts.Schedule), opts.LR, total, warm)
 	if err != nil {
 		return nil, err
 	}
@@ -222,6 +227,9 @@ func (t *Trainer) logger() *slog.Logger {
 func (t *Trainer) Run(ctx context.Context, train, val *data.Dataset) error {
 	o := t.Options
 	m := t.Model
+	if m.Config.IsText() {
+		return fmt.Errorf("train: %w: train it on text pairs (RunPairs)", model.ErrTextModel)
+	}
 	if train.Dim != m.InputDim() {
 		return fmt.Errorf("train: dataset %s has %d features per example, the model expects %d", train.Name, train.Dim, m.InputDim())
 	}
@@ -314,6 +322,9 @@ func (t *Trainer) logEpoch(st EpochStats) {
 		"samples/s", fmt.Sprintf("%.0f", st.SamplesSec), "seconds", fmt.Sprintf("%.1f", st.Seconds)}
 	if n := len(st.ValTop1); n > 0 {
 		args = append(args, "val_top1_min_dim", fmt.Sprintf("%.4f", st.ValTop1[0]), "val_top1_full", fmt.Sprintf("%.4f", st.ValTop1[n-1]))
+	}
+	if n := len(st.ValRecall10); n > 0 {
+		args = append(args, "val_recall10_min_dim", fmt.Sprintf("%.4f", st.ValRecall10[0]), "val_recall10_full", fmt.Sprintf("%.4f", st.ValRecall10[n-1]))
 	}
 	t.logger().Info("epoch done", args...)
 }

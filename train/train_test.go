@@ -27,7 +27,7 @@ func TestLossFallsOnMNIST(t *testing.T) {
 			ds = ds.Head(512) // keep the suite fast
 		}
 		for _, heads := range []string{"mrl", "mrl-e", "ff"} {
-			cfg := model.Config{Arch: arch, InH: 28, InW: 28, InC: 1, Hidden: 64, Width: 4, Embed: 32, Heads: heads, FFDim: 16, Classes: 10}
+			cfg := model.Config{Arch: model.Arch(arch), InH: 28, InW: 28, InC: 1, Hidden: 64, Width: 4, Embed: 32, Heads: model.Heads(heads), FFDim: 16, Classes: 10}
 			m, err := model.New(cfg, 1)
 			if err != nil {
 				t.Fatal(err)

@@ -293,10 +293,11 @@ func run(c config, s *set) error {
 			continue
 		}
 		t0 := time.Now()
-		f, err := index.NewFunnel(s.v, plan, nil)
+		built, err := index.Build(s.v, index.Spec{}, plan)
 		if err != nil {
 			return err
 		}
+		f := built.Funnel
 		build := time.Since(t0)
 		r := b.measure("funnel-flat", f, d, 0)
 		r["plan"], r["flops"], r["build_s"] = plan.String(), plan.FLOPs(s.v.N()), build.Seconds()
@@ -330,10 +331,11 @@ func run(c config, s *set) error {
 			if err != nil {
 				return err
 			}
-			f, err := index.NewFunnel(s.v, res.Plan, nil)
+			built, err := index.Build(s.v, index.Spec{}, res.Plan)
 			if err != nil {
 				return err
 			}
+			f := built.Funnel
 			r := b.measure("funnel-tuned", f, d, 0)
 			for k, v := range line {
 				if k != "method" {
@@ -400,11 +402,11 @@ func run(c config, s *set) error {
 					emit(map[string]any{"impl": "go", "set": s.name, "skip": ps, "error": err.Error()})
 					continue
 				}
-				h.SetEf(1)
-				f, err := index.NewFunnel(s.v, plan, h)
+				built, err := index.Build(s.v, index.Spec{Kind: index.KindHNSW, Graph: h, Ef: 1}, plan)
 				if err != nil {
 					return err
 				}
+				f := built.Funnel
 				r := b.measure("funnel-hnsw", f, d, 0)
 				r["plan"], r["graph_dim"], r["m"], r["ef_construction"] = plan.String(), g, c.m, c.efC
 				r["build_s"], r["bytes_per_vec"] = build.Seconds(), float64(4*d+4*len(plan))+graphBytes

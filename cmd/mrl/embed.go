@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,10 +33,19 @@ The examples are a split of the dataset the checkpoint was trained on (or of
 --data), or the rows of an NPY file of raw examples (--in; 2-D, with as many
 columns as the model takes, float32, float64 or integer).
 
+For a text checkpoint (mrl train --model text), --in is a file of texts: a
+.jsonl or .ndjson file holds one JSON object a line and the string field
+--field of each is embedded ("text" by default; "query" or "doc" for a pairs
+file); any other file holds one text a line (a final newline ends the last
+text, it does not add an empty one). Row i of the output is the i-th text. A
+text with no words (letters, digits, CJK characters or emoji) is an error
+naming its line. The throughput in texts/s is printed at the end.
+
 Examples:
   mrl embed --ckpt runs/quickstart.ckpt --split test --out test.npy
   mrl embed --ckpt runs/quickstart.ckpt --split train --dim 64 --normalize --out train64.jsonl
   mrl embed --ckpt runs/cnn.ckpt --in images.npy --dim 128 --out emb.npy
+  mrl embed --ckpt runs/pairs-text.ckpt --in docs.jsonl --field doc --dim 64 --normalize --out docs64.npy
 `
 
 func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -49,6 +60,7 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dim := fs.Int("dim", 0, "prefix dim to keep (default: the whole embedding)")
 	normalize := fs.Bool("normalize", false, "scale every row to unit length after cutting it to --dim")
 	n := fs.Int("n", 0, "embed at most this many rows (default: all)")
+	field := fs.String("field", "text", "text models, JSONL --in: the string field of each object to embed")
 	if err := parseFlags(fs, embedHelp, args, stderr); err != nil {
 		return err
 	}
@@ -97,8 +109,9 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		rows, full int
 		err        error
 	)
+	var rate string
 	if *in != "" {
-		x, rows, full, err = embedFile(ctx, src.ckpt, *in, *n)
+		x, rows, full, rate, err = embedFile(ctx, src.ckpt, *in, *n, *field)
 	} else {
 		x, rows, full, err = src.embed(*n)
 	}
@@ -141,17 +154,28 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *normalize {
 		norm = ", unit length"
 	}
-	fmt.Fprintf(stdout, "wrote %s: %d rows × %d dims (of %d%s) as %s in %v\n", *out, rows, d, full, norm, kind, time.Since(t0).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "wrote %s: %d rows × %d dims (of %d%s) as %s in %v%s\n", *out, rows, d, full, norm, kind, time.Since(t0).Round(time.Millisecond), rate)
 	return nil
 }
 
 // embedFile embeds the rows of the NPY file path (raw examples, 2-D) with
-// the checkpoint ckpt: at most n rows (n <= 0: all).
-func embedFile(ctx context.Context, ckpt, path string, n int) (x []float32, rows, d int, err error) {
+// the checkpoint ckpt, or for a text checkpoint the texts of path (see
+// embedTexts): at most n rows (n <= 0: all). rate is a note on the
+// throughput, for text models.
+func embedFile(ctx context.Context, ckpt, path string, n int, field string) (x []float32, rows, d int, rate string, err error) {
 	m, err := model.Load(ctx, ckpt)
 	if err != nil {
-		return nil, 0, 0, fmt.Errorf("--ckpt: %w", err)
+		return nil, 0, 0, "", fmt.Errorf("--ckpt: %w", err)
 	}
+	if m.Config.IsText() {
+		return embedTexts(m, path, n, field)
+	}
+	x, rows, d, err = embedNPY(m, path, n)
+	return x, rows, d, "", err
+}
+
+// embedNPY embeds the rows of the NPY file path with an image model.
+func embedNPY(m *model.Model, path string, n int) (x []float32, rows, d int, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("--in: %w", err)
@@ -180,4 +204,76 @@ func embedFile(ctx context.Context, ckpt, path string, n int) (x []float32, rows
 		rows = min(n, rows)
 	}
 	return m.EmbedAll(raw, rows, 512), rows, m.Config.Embed, nil
+}
+
+// embedTexts embeds the texts of path (JSONL objects' field, or lines) with
+// a text model: at most n (n <= 0: all).
+func embedTexts(m *model.Model, path string, n int, field string) (x []float32, rows, d int, rate string, err error) {
+	texts, lines, err := readTexts(path, field, n)
+	if err != nil {
+		return nil, 0, 0, "", err
+	}
+	t0 := time.Now()
+	x, err = m.EmbedTexts(texts, 512)
+	var nw *model.NoWordsError
+	if errors.As(err, &nw) {
+		return nil, 0, 0, "", fmt.Errorf("--in %s:%d: the text %q has no words to embed", path, lines[nw.Index], clip(nw.Text, 40))
+	}
+	if err != nil {
+		return nil, 0, 0, "", err
+	}
+	secs := time.Since(t0).Seconds()
+	return x, len(texts), m.Config.Embed, fmt.Sprintf("; %.0f texts/s (tokenize + embed, %d threads)", float64(len(texts))/secs, kernel.Threads()), nil
+}
+
+// readTexts reads at most n (<= 0: all) texts from path, with the line
+// number of each: the string field of JSONL objects (.jsonl, .ndjson) or
+// the lines of any other file.
+func readTexts(path, field string, n int) (texts []string, lines []int, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--in: %w", err)
+	}
+	defer f.Close()
+	ext := strings.ToLower(filepath.Ext(path))
+	jsonl := ext == ".jsonl" || ext == ".ndjson"
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<16), 64<<20)
+	line := 0
+	for sc.Scan() && (n <= 0 || len(texts) < n) {
+		line++
+		s := sc.Text()
+		if jsonl {
+			if strings.TrimSpace(s) == "" {
+				continue
+			}
+			var obj map[string]json.RawMessage
+			if err := json.Unmarshal([]byte(s), &obj); err != nil {
+				return nil, nil, fmt.Errorf("--in %s:%d: %v", path, line, err)
+			}
+			raw, ok := obj[field]
+			if !ok {
+				return nil, nil, fmt.Errorf("--in %s:%d: no field %q (choose one with --field)", path, line, field)
+			}
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return nil, nil, fmt.Errorf("--in %s:%d: field %q: want a string, got %s", path, line, field, clip(string(raw), 40))
+			}
+		}
+		texts = append(texts, s)
+		lines = append(lines, line)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, nil, fmt.Errorf("--in %s:%d: %w", path, line+1, err)
+	}
+	if len(texts) == 0 {
+		return nil, nil, fmt.Errorf("--in %s: no texts", path)
+	}
+	return texts, lines, nil
+}
+
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
 }

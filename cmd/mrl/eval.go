@@ -14,6 +14,7 @@ import (
 
 	"github.com/gomrl/mrl/data"
 	"github.com/gomrl/mrl/internal/kernel"
+	"github.com/gomrl/mrl/model"
 	"github.com/gomrl/mrl/train"
 )
 
@@ -67,6 +68,9 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return err
 		}
+		if m.Config.IsText() {
+			return fmt.Errorf("%s: %w: mrl eval measures classification accuracy", path, model.ErrTextModel)
+		}
 		spec := *dataSpec
 		seed, valFrac := uint64(1), 0.1
 		if st != nil {
@@ -99,7 +103,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return err
 		}
-		results = append(results, EvalResult{Checkpoint: path, Heads: m.Config.Heads, Arch: m.Config.Arch, Data: spec,
+		results = append(results, EvalResult{Checkpoint: path, Heads: m.Config.Heads.String(), Arch: m.Config.Arch.String(), Data: spec,
 			Split: *split, N: set.N, Dims: acc.Dims, Top1: acc.Top1})
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -76,6 +76,9 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("--ckpt: %w", err)
 	}
+	if m.Config.IsText() {
+		return fmt.Errorf("--ckpt %s: %w: ONNX export covers image models only", *ckpt, model.ErrTextModel)
+	}
 	b, err := onnx.Encode(m, onnx.Options{Dim: *dim, Heads: *heads, Producer: versionLine()})
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/gomrl/mrl/data"
 	"github.com/gomrl/mrl/index"
 	"github.com/gomrl/mrl/internal/kernel"
+	"github.com/gomrl/mrl/model"
 	"github.com/gomrl/mrl/train"
 )
 
@@ -77,6 +79,10 @@ Examples:
   mrl index search runs/mnist.idx --from-ckpt runs/quickstart.ckpt --n 1000 --plan 16:200,512:10 --exact-check
   mrl index search vecs.idx --npy q.npy --k 10 --dim 64 --ef 128 --out hits.jsonl
   mrl index search vecs.idx --npy q.npy --plan 64:200,768:10 --tier binary --exact-check
+  mrl index search docs.idx --from-ckpt runs/text.ckpt --query "an extensible text editor" --k 5
+
+With a text checkpoint (mrl train --model text), --query TEXT (repeatable)
+embeds the texts as the queries and prints each one's hits (ids, scores).
 `
 
 func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -123,6 +129,9 @@ func parseInterspersed(fs *flag.FlagSet, help string, args []string, stderr io.W
 // queries returns the query vectors: n rows embedded from the checkpoint
 // when --from-ckpt is set, else the rows of the NPY file npy.
 func (c *ckptSource) queries(n int, npy string, metric mrl.Metric) (q []float32, rows, d int, err error) {
+	if len(c.texts) > 0 {
+		return c.embedTexts()
+	}
 	if c.ckpt != "" {
 		if n < 1 {
 			return nil, 0, 0, fmt.Errorf("--n %d: want at least 1", n)
@@ -154,6 +163,30 @@ func checkQueryDim(qd, need, D int, truncate bool, path string) error {
 type ckptSource struct {
 	ckpt, data, split string
 	ctx               context.Context // cancels the checkpoint's read (nil: none)
+	texts             []string        // --query: texts a text checkpoint embeds as the queries
+}
+
+// embedTexts embeds the --query texts with the text checkpoint.
+func (c *ckptSource) embedTexts() (x []float32, rows, d int, err error) {
+	if c.ckpt == "" {
+		return nil, 0, 0, errors.New("--query needs --from-ckpt: the text model that embeds it")
+	}
+	ctx := c.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	m, err := model.Load(ctx, c.ckpt)
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("--from-ckpt: %w", err)
+	}
+	if !m.Config.IsText() {
+		return nil, 0, 0, fmt.Errorf("--query: %s: %w: give image queries with --npy or a dataset split", c.ckpt, model.ErrImageModel)
+	}
+	x, err = m.EmbedTexts(c.texts, 0)
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("--query: %w", err)
+	}
+	return x, len(c.texts), m.Config.Embed, nil
 }
 
 func (c *ckptSource) register(fs *flag.FlagSet, split string) {
@@ -175,6 +208,9 @@ func (c *ckptSource) embed(n int) (x []float32, rows, d int, err error) {
 	m, st, _, err := train.LoadModelContext(ctx, c.ckpt)
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("--from-ckpt: %w", err)
+	}
+	if m.Config.IsText() {
+		return nil, 0, 0, fmt.Errorf("--from-ckpt %s: %w: search with --query TEXT, or embed texts with mrl embed --in and build from --npy", c.ckpt, model.ErrTextModel)
 	}
 	spec := c.data
 	if spec == "" && st != nil {
@@ -226,7 +262,8 @@ func runIndexBuild(ctx context.Context, args []string, stdout, stderr io.Writer)
 	src.register(fs, "train")
 	npy := fs.String("npy", "", "read the vectors from this 2-D NPY file")
 	jsonl := fs.String("jsonl", "", "read the vectors from this JSONL file")
-	metricName := fs.String("metric", "cosine", "similarity: cosine, ip or l2")
+	metric := mrl.Cosine
+	textVar(fs, &metric, "metric", "similarity: cosine, ip or l2")
 	useHNSW := fs.Bool("hnsw", false, "also build and store an HNSW graph")
 	var opt index.HNSWOptions
 	fs.IntVar(&opt.Dim, "hnsw-dim", 0, "prefix dim of the HNSW graph (default: the full dim)")
@@ -256,10 +293,6 @@ func runIndexBuild(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if nsrc != 1 {
 		fmt.Fprintf(stderr, "mrl index build: give exactly one of --from-ckpt, --npy, --jsonl (got %d)\n", nsrc)
 		return errUsage
-	}
-	metric, err := mrl.ParseMetric(*metricName)
-	if err != nil {
-		return fmt.Errorf("--metric: %w", err)
 	}
 	if err := opt.Validate(); err != nil {
 		return err
@@ -388,12 +421,17 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 	dimFlag := fs.Int("dim", 0, "prefix dim to rank by (default: the full dim)")
 	planStr := fs.String("plan", "", "funnel plan dim:keep,... ending at the full dim, e.g. 16:200,512:10")
 	ef := fs.Int("ef", 64, "HNSW search beam width")
-	tierStr := fs.String("tier", "", "quantised first stage: binary or int8 (default: none)")
+	var tier optionalTier
+	textVar(fs, &tier, "tier", "quantised first stage: binary or int8 (default: none)")
 	tierDim := fs.Int("tier-dim", 0, "with --tier: coded prefix dim (default: the plan's first dim, else --dim)")
 	rescore := fs.Int("rescore", 0, "with --tier: rows re-scored exactly per row wanted (default: 16 binary, 4 int8)")
 	exact := fs.Bool("exact-check", false, "report recall@k against exact Flat at the full dim")
 	hitsOut := fs.String("out", "", "write the hits as JSONL (query, ids, scores) to this file")
 	truncate := fs.Bool("truncate-queries", false, "accept queries whose dim is not the index's D and search by their leading dims")
+	fs.Func("query", "with a text model's --from-ckpt: a text to search for (repeatable); its hits are printed", func(s string) error {
+		src.texts = append(src.texts, s)
+		return nil
+	})
 	pos, err := parseInterspersed(fs, indexSearchHelp, args, stderr)
 	if err != nil {
 		return err
@@ -412,18 +450,9 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *ef < 1 {
 		return fmt.Errorf("--ef %d: want at least 1", *ef)
 	}
-	var tierOpt index.QuantOptions
-	switch *tierStr {
-	case "":
-		if *tierDim != 0 || *rescore != 0 {
-			return fmt.Errorf("--tier-dim and --rescore need --tier binary or int8")
-		}
-	case "binary":
-		tierOpt.Kind = index.Binary
-	case "int8":
-		tierOpt.Kind = index.Int8
-	default:
-		return fmt.Errorf("--tier %q: want binary or int8", *tierStr)
+	tierOpt := index.QuantOptions{Kind: tier.kind}
+	if !tier.set && (*tierDim != 0 || *rescore != 0) {
+		return fmt.Errorf("--tier-dim and --rescore need --tier binary or int8")
 	}
 	path := pos[0]
 	v, graph, err := loadIndex(path)
@@ -446,10 +475,10 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 		if err := plan.Validate(D, *k); err != nil {
 			return fmt.Errorf("--plan for %s (D=%d, k=%d): %w", path, D, *k, err)
 		}
-		if graph != nil && *tierStr == "" && plan[0].Dim < graph.Dim() {
+		if graph != nil && !tier.set && plan[0].Dim < graph.Dim() {
 			return fmt.Errorf("--plan: first stage dim %d is below the HNSW graph dim %d of %s", plan[0].Dim, graph.Dim(), path)
 		}
-	} else if graph != nil && *tierStr == "" && dim < graph.Dim() {
+	} else if graph != nil && !tier.set && dim < graph.Dim() {
 		return fmt.Errorf("--dim %d: below the HNSW graph dim %d of %s", dim, graph.Dim(), path)
 	}
 
@@ -469,16 +498,13 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fmt.Errorf("no queries")
 	}
 
-	// Searcher.
-	flat := index.NewFlat(v)
-	var searcher index.Searcher = flat
-	var funnel *index.Funnel
-	kind := "flat"
+	// Searcher: the tier, else the file's graph, else Flat; with a plan,
+	// the first stage of its funnel.
+	spec := index.Spec{Kind: index.KindFlat, Ef: *ef}
 	if graph != nil {
-		graph.SetEf(*ef)
+		spec.Kind, spec.Graph = index.KindHNSW, graph
 	}
-	var tier *index.Quantized
-	if *tierStr != "" {
+	if tier.set {
 		tierOpt.Dim, tierOpt.Rescore = *tierDim, *rescore
 		if tierOpt.Dim == 0 {
 			tierOpt.Dim = dim
@@ -489,36 +515,24 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 		if tierOpt.Dim < 1 || tierOpt.Dim > D {
 			return fmt.Errorf("--tier-dim %d: %s has %d dims (want 1..%d)", tierOpt.Dim, path, D, D)
 		}
-		t0 := time.Now()
-		if tier, err = index.NewQuantized(v, tierOpt); err != nil {
+		spec.Kind, spec.Quant = index.KindBinary, tierOpt
+		if tierOpt.Kind == index.Int8 {
+			spec.Kind = index.KindInt8
+		}
+	}
+	t0 := time.Now()
+	built, err := index.Build(v, spec, plan)
+	if err != nil {
+		if tier.set {
 			return fmt.Errorf("--tier: %w", err)
 		}
+		return err
+	}
+	if tier := built.Quant; tier != nil {
 		fmt.Fprintf(stdout, "tier %s dim %d: %d B per vector (float: %d B), %.2f MB, rescore %d·k, built in %s\n",
 			tier.Kind(), tier.Dim(), tier.BytesPerVector(), 4*tier.Dim(), float64(tier.MemoryBytes())/1e6, tier.Rescore(), time.Since(t0).Round(time.Millisecond))
 	}
-	switch {
-	case plan != nil:
-		var first index.Searcher = flat
-		kind = "funnel " + plan.String() + " (first stage flat)"
-		if graph != nil {
-			first = graph
-			kind = fmt.Sprintf("funnel %s (first stage hnsw dim %d, ef %d)", plan, graph.Dim(), *ef)
-		}
-		if tier != nil {
-			first = tier
-			kind = fmt.Sprintf("funnel %s (first stage %s tier dim %d)", plan, tier.Kind(), tier.Dim())
-		}
-		if funnel, err = index.NewFunnel(v, plan, first); err != nil {
-			return err
-		}
-		searcher = funnel
-	case tier != nil:
-		searcher = tier
-		kind = fmt.Sprintf("%s tier dim %d", tier.Kind(), tier.Dim())
-	case graph != nil:
-		searcher = graph
-		kind = fmt.Sprintf("hnsw dim %d, ef %d", graph.Dim(), *ef)
-	}
+	searcher, funnel, kind := built.Searcher(), built.Funnel, built.String()
 	if err := v.Prepare(dim); err != nil {
 		return err
 	}
@@ -571,7 +585,7 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 		var ex []index.Hit
 		t0 := time.Now()
 		for i := range n {
-			if ex, err = flat.Search(q[i*qd:(i+1)*qd], D, *k, ex); err != nil {
+			if ex, err = built.Flat.Search(q[i*qd:(i+1)*qd], D, *k, ex); err != nil {
 				return fmt.Errorf("exact query %d: %w", i, err)
 			}
 			for _, e := range ex {
@@ -591,6 +605,17 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		fmt.Fprintf(stdout, "recall@%d vs exact flat at dim %d: %.4f (exact: QPS %.0f, %.1fx the time)\n",
 			*k, D, recall, float64(n)/exTime.Seconds(), exTime.Seconds()/wall.Seconds())
+	}
+	for i, text := range src.texts {
+		fmt.Fprintf(stdout, "query %q:", clip(text, 60))
+		for _, h := range hits[i] {
+			var id any = h.ID
+			if v.Named() {
+				id = v.Name(int(h.Index))
+			}
+			fmt.Fprintf(stdout, " %v (%.4f)", id, h.Score)
+		}
+		fmt.Fprintln(stdout)
 	}
 	if *hitsOut != "" {
 		if err := writeHits(*hitsOut, v, hits); err != nil {
@@ -812,4 +837,32 @@ func buildProgress(w io.Writer, start time.Time) func(done, total int) {
 		eta := time.Duration(float64(el) * float64(total-done) / float64(done)).Round(time.Second)
 		fmt.Fprintf(w, "hnsw build: %d%% (%d/%d nodes) in %v, eta %v\n", pct, done, total, el.Round(time.Second), eta)
 	}
+}
+
+// optionalTier is --tier: unset (no tier), or the kind of a quantised
+// first stage.
+type optionalTier struct {
+	kind index.QuantKind
+	set  bool
+}
+
+// MarshalText implements encoding.TextMarshaler: "" when unset.
+func (t optionalTier) MarshalText() ([]byte, error) {
+	if !t.set {
+		return nil, nil
+	}
+	return t.kind.MarshalText()
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler: "" unsets.
+func (t *optionalTier) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*t = optionalTier{}
+		return nil
+	}
+	if err := t.kind.UnmarshalText(b); err != nil {
+		return &flagError{fmt.Sprintf("--tier %q: want binary or int8", b)}
+	}
+	t.set = true
+	return nil
 }

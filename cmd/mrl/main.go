@@ -8,6 +8,7 @@
 //	mrl report [flags]         the reproduction report (tables, plots, claims)
 //	mrl index build|info|search|tune  build, inspect, search index files; tune funnel plans
 //	mrl serve  --data-dir DIR  HTTP API: collections, search, embed and classify
+//	mrl bm25   [flags]         BM25 on a text set's split: counts, hash, recall/MRR/nDCG
 //	mrl version                version, VCS revision and compute kernels
 //
 // Run "mrl COMMAND -h" for the flags of a command.
@@ -15,6 +16,7 @@ package main
 
 import (
 	"context"
+	"encoding"
 	"errors"
 	"flag"
 	"fmt"
@@ -50,6 +52,8 @@ Commands:
   index       build|info|search|tune index files: Flat, HNSW and funnel plans, with
               QPS, latency and recall
   serve       HTTP server: durable collections, Matryoshka search, embed and classify
+  bm25        a text set's counts and hash, and BM25's recall@1/10/100, MRR@10 and
+              nDCG@10 on its test split (debian-descriptions or JSONL pairs)
   version     the version, VCS revision and compute kernels of this binary (also --version)
 
 Run "mrl COMMAND -h" for a command's flags.
@@ -73,6 +77,7 @@ var commands = []command{
 	{"report", runReport},
 	{"index", runIndex},
 	{"serve", runServe},
+	{"bm25", runBM25},
 	{"version", runVersion},
 }
 
@@ -134,5 +139,64 @@ func parseFlags(fs *flag.FlagSet, help string, args []string, stderr io.Writer) 
 		}
 		return errUsage
 	}
+	var bad error
+	fs.Visit(func(fl *flag.Flag) {
+		if t, ok := fl.Value.(*textFlag); ok && t.err != nil && bad == nil {
+			bad = t.err
+		}
+	})
+	return bad
+}
+
+// textSetting is a typed setting: a value with a text form (model.Arch,
+// train.Optimizer, mrl.Metric, ...), parsed once at the edge.
+type textSetting interface {
+	encoding.TextMarshaler
+	encoding.TextUnmarshaler
+}
+
+// textVar defines a flag of a typed setting, like flag.TextVar (p starts
+// as the default, shown in the help), except that a value the type
+// refuses is not a usage error (exit 2, help printed): parseFlags returns
+// it as "--name: why" (exit 1), as the commands report every other bad
+// value.
+func textVar(fs *flag.FlagSet, p textSetting, name, usage string) {
+	fs.Var(&textFlag{p: p, name: name}, name, usage)
+}
+
+// textFlag is the flag.Value of textVar.
+type textFlag struct {
+	p    textSetting
+	name string
+	err  error // the refusal of the last Set
+}
+
+func (t *textFlag) String() string {
+	if t.p == nil { // the zero value flag.PrintDefaults makes
+		return ""
+	}
+	b, err := t.p.MarshalText()
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+func (t *textFlag) Set(s string) error {
+	t.err = nil
+	if err := t.p.UnmarshalText([]byte(s)); err != nil {
+		var fe *flagError
+		if errors.As(err, &fe) {
+			t.err = err // it names the flag itself
+		} else {
+			t.err = fmt.Errorf("--%s: %w", t.name, err)
+		}
+	}
 	return nil
 }
+
+// flagError is the refusal of a flag's value whose message already names
+// the flag (a textVar reports it as it is).
+type flagError struct{ msg string }
+
+func (e *flagError) Error() string { return e.msg }

@@ -11,6 +11,7 @@ import (
 
 	mrl "github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/index"
+	"github.com/gomrl/mrl/model"
 )
 
 const quickstartHelp = `Usage: mrl quickstart [flags]
@@ -46,6 +47,9 @@ func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if f.arch == model.ArchText {
+		return fmt.Errorf("--model text: the quickstart trains on MNIST; train text models with mrl train --model text --pairs FILE")
+	}
 	start := time.Now()
 	r, _, err := trainModel(ctx, &f, set, stdout, stderr)
 	if err != nil {
@@ -58,7 +62,7 @@ func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	fmt.Fprintf(stdout, "\n%s trained in %v\n\n", m.Describe(), trainTime.Round(time.Second))
-	writeEvalTable(stdout, []EvalResult{{Heads: m.Config.Heads, Data: f.data, Split: "test", N: acc.N, Dims: acc.Dims, Top1: acc.Top1}})
+	writeEvalTable(stdout, []EvalResult{{Heads: m.Config.Heads.String(), Data: f.data, Split: "test", N: acc.N, Dims: acc.Dims, Top1: acc.Top1}})
 
 	// Retrieval: database = training split, queries = the first test rows.
 	nq := min(*queries, r.test.N)
@@ -74,7 +78,11 @@ func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := vecs.Prepare(m.Head.Nesting...); err != nil {
 		return err
 	}
-	flat := index.NewFlat(vecs)
+	built, err := index.Build(vecs, index.Spec{}, nil) // exact: Flat
+	if err != nil {
+		return err
+	}
+	flat := built.Flat
 	fmt.Fprintf(stdout, "\nretrieval: %d test queries against %d training rows, cosine on re-normalised prefixes\n", nq, r.train.N)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "dim\t1-NN top-1 %\tbatched search ms\t")
@@ -110,7 +118,7 @@ func runQuickstart(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := plan.Validate(d, k); err != nil {
 		return fmt.Errorf("funnel plan %v: %w", plan, err)
 	}
-	funnel, err := index.NewFunnel(vecs, plan, flat)
+	funnel, err := built.Plan(plan)
 	if err != nil {
 		return err
 	}

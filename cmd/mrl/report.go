@@ -12,6 +12,7 @@ import (
 
 	mrl "github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/internal/kernel"
+	"github.com/gomrl/mrl/model"
 	"github.com/gomrl/mrl/report"
 )
 
@@ -53,7 +54,8 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	out := fs.String("out", "", "report directory (default report-DATA, with -quick for --quick)")
 	retrain := fs.Bool("retrain", false, "train every model even if a checkpoint exists, overwriting it")
 	epochs := fs.Int("epochs", 0, "training epochs of every model (default 5, 3 with --quick)")
-	arch := fs.String("model", "", "backbone: cnn or mlp (default cnn, mlp with --quick)")
+	var arch model.Arch
+	textVar(fs, &arch, "model", "backbone: cnn or mlp (default cnn, mlp with --quick)")
 	embed := fs.Int("embed", 0, "embedding size (default 512, 64 with --quick)")
 	hidden := fs.Int("hidden", 0, "mlp hidden width (default 1024, 128 with --quick)")
 	width := fs.Int("width", 0, "cnn base channels (default 16)")
@@ -103,8 +105,8 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *epochs > 0 {
 		o.Train.Epochs = *epochs
 	}
-	if *arch != "" {
-		o.Model.Arch = *arch
+	if arch != "" {
+		o.Model.Arch = arch
 	}
 	if *embed > 0 {
 		o.Model.Embed = *embed

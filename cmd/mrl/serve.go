@@ -111,7 +111,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if *token == "" {
-		if host, _, _ := net.SplitHostPort(ln.Addr().String()); !net.ParseIP(host).IsLoopback() {
+		if a, ok := ln.Addr().(*net.TCPAddr); !ok || !a.IP.IsLoopback() {
 			log.Warn("serving a non-loopback address without a token: anyone who can reach it can read and write every collection", "addr", ln.Addr())
 		} else {
 			log.Warn("serving without a token: every program and user on this machine can read and write every collection (browsers' cross-origin writes are refused); set --token or MRL_TOKEN", "addr", ln.Addr())

@@ -2,7 +2,9 @@
 // server/openapi.json): the request bodies and the answers. The server
 // (package server, which aliases them) and its Go client (server/client)
 // both import it, so a program that only talks to a server does not link
-// the engine.
+// the engine; the embedded store (package collection) uses its plain data
+// types (Meta, Point, Hit) too, so the server hands them through as they
+// are.
 package api
 
 import mrl "github.com/gomrl/mrl"

@@ -1,4 +1,4 @@
-package server
+package collection
 
 import (
 	"bytes"
@@ -14,12 +14,13 @@ import (
 )
 
 // recoveryOps are the acknowledged writes of TestRecovery, one log record
-// each; a snapshot is taken after the first recoverySnap of them.
+// each: a []Point upserted or a []uint64 deleted; a snapshot is taken after
+// the first recoverySnap of them.
 func recoveryOps() []any {
 	var ops []any
 	for b := 1; b <= 12; b++ {
 		if b%4 == 0 {
-			ops = append(ops, DeleteRequest{IDs: []uint64{uint64(10*(b-1) + 1)}})
+			ops = append(ops, []uint64{uint64(10*(b-1) + 1)})
 			continue
 		}
 		var pts []Point
@@ -27,9 +28,31 @@ func recoveryOps() []any {
 			pts = append(pts, Point{ID: uint64(10*b + i), Vector: []float32{float32(b), float32(i), 1, 2},
 				Payload: map[string]any{"tag": fmt.Sprintf("batch-%d", b)}})
 		}
-		ops = append(ops, UpsertRequest{Points: pts})
+		ops = append(ops, pts)
 	}
 	return ops
+}
+
+// applyOps applies recoveryOps to collection c.
+func applyOps(t *testing.T, c *Collection, ops []any, snapAt int) {
+	t.Helper()
+	for i, op := range ops {
+		if i == snapAt {
+			if err := c.Snapshot(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var err error
+		switch op := op.(type) {
+		case []Point:
+			_, err = c.Upsert(op)
+		case []uint64:
+			_, _, err = c.Delete(op)
+		}
+		if err != nil {
+			t.Fatalf("op %d: %v", i, err)
+		}
+	}
 }
 
 const recoverySnap = 6
@@ -39,12 +62,12 @@ func recoveryState(ops []any, n int) map[uint64]Point {
 	st := map[uint64]Point{}
 	for _, op := range ops[:n] {
 		switch op := op.(type) {
-		case UpsertRequest:
-			for _, p := range op.Points {
+		case []Point:
+			for _, p := range op {
 				st[p.ID] = p
 			}
-		case DeleteRequest:
-			for _, id := range op.IDs {
+		case []uint64:
+			for _, id := range op {
 				delete(st, id)
 			}
 		}
@@ -76,7 +99,7 @@ func listFiles(t *testing.T, dir string) []string {
 	return names
 }
 
-// TestRecovery damages a stopped server's data directory in every way the
+// TestRecovery damages a closed store's data directory in every way the
 // issue lists and checks the outcome: only a torn final record is cut
 // silently; everything else refuses to start with a message naming the
 // file, or with Recover moves the damaged files to the quarantine (never
@@ -183,18 +206,8 @@ func TestRecovery(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			s := newServer(t, Options{DataDir: dir, SnapshotEvery: -1, RebuildMin: 1 << 20})
-			mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "c", "dim": 4, "metric": "l2"}, 201, nil)
-			for i, op := range ops {
-				if i == recoverySnap {
-					mustDo(t, s, "POST", "/v1/collections/c/snapshot", nil, 200, nil)
-				}
-				path := "/v1/collections/c/points"
-				if _, ok := op.(DeleteRequest); ok {
-					path += "/delete"
-				}
-				mustDo(t, s, "POST", path, op, 200, nil)
-			}
+			s := openStore(t, dir, Options{SnapshotEvery: -1, RebuildMin: 1 << 20})
+			applyOps(t, mustCreate(t, s, Meta{Name: "c", Dim: 4, Metric: "l2"}), ops, recoverySnap)
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
 			}
@@ -205,19 +218,19 @@ func TestRecovery(t *testing.T) {
 			}
 			tt.damage(t, cdir)
 
-			s2, err := New(Options{DataDir: dir, Recover: tt.recover, Logger: quietLogger()})
+			s2, err := Open(dir, Options{Recover: tt.recover, Logger: quietLogger()})
 			if tt.want.refuse != nil {
 				if err == nil {
 					s2.Close()
-					t.Fatal("New started, want a refusal")
+					t.Fatal("Open succeeded, want a refusal")
 				}
 				t.Log(err)
 				if !errors.Is(err, ErrCorrupt) {
-					t.Errorf("New error %v is not ErrCorrupt", err)
+					t.Errorf("Open error %v is not ErrCorrupt", err)
 				}
 				for _, sub := range tt.want.refuse {
 					if !strings.Contains(err.Error(), sub) {
-						t.Errorf("New error %q does not contain %q", err, sub)
+						t.Errorf("Open error %q does not contain %q", err, sub)
 					}
 				}
 				if _, err := os.Stat(filepath.Join(dir, "quarantine")); err == nil {
@@ -226,7 +239,7 @@ func TestRecovery(t *testing.T) {
 				return
 			}
 			if err != nil {
-				t.Fatalf("New: %v", err)
+				t.Fatalf("Open: %v", err)
 			}
 			defer s2.Close()
 			if left, _ := filepath.Glob(filepath.Join(cdir, ".*tmp*")); len(left) > 0 {
@@ -242,34 +255,37 @@ func TestRecovery(t *testing.T) {
 				}
 			}
 			if tt.want.gone {
-				mustDo(t, s2, "GET", "/v1/collections/c", nil, 404, nil)
+				if _, ok := s2.Collection("c"); ok {
+					t.Fatal("collection c is open, want it gone")
+				}
 				return
 			}
 			want := recoveryState(ops, tt.want.ops)
-			var info CollectionInfo
-			mustDo(t, s2, "GET", "/v1/collections/c", nil, 200, &info)
-			if info.Count != len(want) {
+			c := mustGet(t, s2, "c")
+			if info := c.Info(); info.Count != len(want) {
 				t.Errorf("count %d, want %d", info.Count, len(want))
 			}
 			all := map[uint64]Point{}
 			for _, op := range ops {
-				if u, ok := op.(UpsertRequest); ok {
-					for _, p := range u.Points {
+				if u, ok := op.([]Point); ok {
+					for _, p := range u {
 						all[p.ID] = p
 					}
 				}
 			}
 			for id := range all {
-				code, body := do(t, s2, "GET", fmt.Sprintf("/v1/collections/c/points/%d", id), "")
+				got, present := c.Get(id)
 				p, ok := want[id]
 				if !ok {
-					if code != 404 {
-						t.Errorf("point %d = %d %s, want 404", id, code, body)
+					if present {
+						t.Errorf("point %d = %+v, want absent", id, got)
 					}
 					continue
 				}
-				var got Point
-				mustDo(t, s2, "GET", fmt.Sprintf("/v1/collections/c/points/%d", id), nil, 200, &got)
+				if !present {
+					t.Errorf("point %d absent", id)
+					continue
+				}
 				if !slices.Equal(got.Vector, p.Vector) {
 					t.Errorf("point %d = %v, want %v", id, got.Vector, p.Vector)
 				}
@@ -280,17 +296,16 @@ func TestRecovery(t *testing.T) {
 					t.Errorf("point %d payload %v, want %v", id, got.Payload, p.Payload)
 				}
 			}
-			// The recovered directory starts again without Recover, and
+			// The recovered directory opens again without Recover, and
 			// takes writes.
-			mustDo(t, s2, "POST", "/v1/collections/c/points", UpsertRequest{Points: []Point{{ID: 999, Vector: []float32{1, 1, 1, 1}}}}, 200, nil)
+			mustUpsert(t, s2, "c", Point{ID: 999, Vector: []float32{1, 1, 1, 1}})
 			s2.Close()
-			s3, err := New(Options{DataDir: dir, Logger: quietLogger()})
+			s3, err := Open(dir, Options{Logger: quietLogger()})
 			if err != nil {
 				t.Fatalf("restart after recovery: %v", err)
 			}
 			defer s3.Close()
-			mustDo(t, s3, "GET", "/v1/collections/c", nil, 200, &info)
-			if info.Count != len(want)+1 {
+			if info := mustGet(t, s3, "c").Info(); info.Count != len(want)+1 {
 				t.Errorf("count after restart %d, want %d", info.Count, len(want)+1)
 			}
 		})
@@ -343,15 +358,15 @@ func TestRecoveryLogFiles(t *testing.T) {
 			for first, b := range fs {
 				os.WriteFile(filepath.Join(cdir, walName(first)), b, 0o644)
 			}
-			s, err := New(Options{DataDir: dir, Recover: tt.recover, Logger: quietLogger()})
+			s, err := Open(dir, Options{Recover: tt.recover, Logger: quietLogger()})
 			if tt.refuse != nil {
 				if err == nil {
 					s.Close()
-					t.Fatal("New started, want a refusal")
+					t.Fatal("Open succeeded, want a refusal")
 				}
 				for _, sub := range tt.refuse {
 					if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), sub) {
-						t.Errorf("New error %q, want ErrCorrupt containing %q", err, sub)
+						t.Errorf("Open error %q, want ErrCorrupt containing %q", err, sub)
 					}
 				}
 				return
@@ -360,8 +375,7 @@ func TestRecoveryLogFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			var info CollectionInfo
-			mustDo(t, s, "GET", "/v1/collections/k", nil, 200, &info)
+			info := mustGet(t, s, "k").Info()
 			if info.Count != tt.count || info.Seq != uint64(tt.count) {
 				t.Errorf("count %d seq %d, want %d and %d", info.Count, info.Seq, tt.count, tt.count)
 			}
@@ -372,15 +386,14 @@ func TestRecoveryLogFiles(t *testing.T) {
 			if !slices.Equal(moved, tt.moved) {
 				t.Errorf("quarantine holds %v, want %v", moved, tt.moved)
 			}
-			mustDo(t, s, "POST", "/v1/collections/k/points", UpsertRequest{Points: []Point{{ID: 99, Vector: []float32{9}}}}, 200, nil)
+			mustUpsert(t, s, "k", Point{ID: 99, Vector: []float32{9}})
 			s.Close()
-			s2, err := New(Options{DataDir: dir, Logger: quietLogger()})
+			s2, err := Open(dir, Options{Logger: quietLogger()})
 			if err != nil {
 				t.Fatalf("restart after recovery: %v", err)
 			}
 			defer s2.Close()
-			mustDo(t, s2, "GET", "/v1/collections/k", nil, 200, &info)
-			if info.Count != tt.count+1 {
+			if info := mustGet(t, s2, "k").Info(); info.Count != tt.count+1 {
 				t.Errorf("count after restart %d, want %d", info.Count, tt.count+1)
 			}
 		})

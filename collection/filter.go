@@ -1,4 +1,4 @@
-package server
+package collection
 
 import (
 	"fmt"
@@ -18,22 +18,24 @@ import (
 //	"$not": filter                  the filter does not hold
 //
 // A point without the field fails every condition on it ("$not" of such a
-// condition holds). Operators are validated when the request is decoded
-// (validateFilter); matches then only interprets.
+// condition holds). Operators are validated once (ValidateFilter, which
+// Search calls); matches then only interprets.
 
 // maxFilterDepth bounds the nesting of "$and", "$or" and "$not".
 const maxFilterDepth = 16
 
 var rangeOps = []string{"gt", "gte", "lt", "lte"}
 
-// validateFilter reports the first problem of filter f at path (e.g.
-// "filter"), or nil.
+// ValidateFilter reports (as ErrInvalid) the first problem of filter f,
+// naming its place from path (e.g. "filter"), or nil.
+func ValidateFilter(path string, f map[string]any) error { return validateFilter(path, f, 0) }
+
 func validateFilter(path string, f map[string]any, depth int) error {
 	if depth > maxFilterDepth {
-		return badRequest("%s: nested more than %d levels deep", path, maxFilterDepth)
+		return invalidf("%s: nested more than %d levels deep", path, maxFilterDepth)
 	}
 	if len(f) == 0 {
-		return badRequest("%s: empty object: want at least one condition", path)
+		return invalidf("%s: empty object: want at least one condition", path)
 	}
 	for k, v := range f {
 		at := path + "." + k
@@ -41,12 +43,12 @@ func validateFilter(path string, f map[string]any, depth int) error {
 		case "$and", "$or":
 			list, ok := v.([]any)
 			if !ok || len(list) == 0 {
-				return badRequest("%s: want a non-empty array of filters, got %s", at, kindOf(v))
+				return invalidf("%s: want a non-empty array of filters, got %s", at, kindOf(v))
 			}
 			for i, e := range list {
 				sub, ok := e.(map[string]any)
 				if !ok {
-					return badRequest("%s[%d]: want a filter object, got %s", at, i, kindOf(e))
+					return invalidf("%s[%d]: want a filter object, got %s", at, i, kindOf(e))
 				}
 				if err := validateFilter(fmt.Sprintf("%s[%d]", at, i), sub, depth+1); err != nil {
 					return err
@@ -56,7 +58,7 @@ func validateFilter(path string, f map[string]any, depth int) error {
 		case "$not":
 			sub, ok := v.(map[string]any)
 			if !ok {
-				return badRequest("%s: want a filter object, got %s", at, kindOf(v))
+				return invalidf("%s: want a filter object, got %s", at, kindOf(v))
 			}
 			if err := validateFilter(at, sub, depth+1); err != nil {
 				return err
@@ -64,18 +66,18 @@ func validateFilter(path string, f map[string]any, depth int) error {
 			continue
 		}
 		if strings.HasPrefix(k, "$") {
-			return badRequest("%s: unknown operator: want $and, $or or $not", at)
+			return invalidf("%s: unknown operator: want $and, $or or $not", at)
 		}
 		switch v := v.(type) {
 		case string, float64, bool:
 		case nil:
-			return badRequest("%s: null is not allowed (use {\"$not\": {...}} or omit the field)", at)
+			return invalidf("%s: null is not allowed (use {\"$not\": {...}} or omit the field)", at)
 		case map[string]any:
 			if err := validateCondition(at, v); err != nil {
 				return err
 			}
 		default:
-			return badRequest("%s: want a string, number, boolean or a condition object, got %s", at, kindOf(v))
+			return invalidf("%s: want a string, number, boolean or a condition object, got %s", at, kindOf(v))
 		}
 	}
 	return nil
@@ -84,30 +86,30 @@ func validateFilter(path string, f map[string]any, depth int) error {
 // validateCondition checks a field's condition object.
 func validateCondition(at string, c map[string]any) error {
 	if len(c) == 0 {
-		return badRequest("%s: empty condition: want in, ne, gt, gte, lt or lte", at)
+		return invalidf("%s: empty condition: want in, ne, gt, gte, lt or lte", at)
 	}
 	for op, v := range c {
 		switch {
 		case op == "in":
 			list, ok := v.([]any)
 			if !ok || len(list) == 0 {
-				return badRequest("%s.in: want a non-empty array of values, got %s", at, kindOf(v))
+				return invalidf("%s.in: want a non-empty array of values, got %s", at, kindOf(v))
 			}
 			for i, e := range list {
 				if !isScalar(e) {
-					return badRequest("%s.in[%d]: want a string, number or boolean, got %s", at, i, kindOf(e))
+					return invalidf("%s.in[%d]: want a string, number or boolean, got %s", at, i, kindOf(e))
 				}
 			}
 		case op == "ne":
 			if !isScalar(v) {
-				return badRequest("%s.ne: want a string, number or boolean, got %s", at, kindOf(v))
+				return invalidf("%s.ne: want a string, number or boolean, got %s", at, kindOf(v))
 			}
 		case slices.Contains(rangeOps, op):
 			if _, ok := v.(float64); !ok {
-				return badRequest("%s.%s: want a number, got %s", at, op, kindOf(v))
+				return invalidf("%s.%s: want a number, got %s", at, op, kindOf(v))
 			}
 		default:
-			return badRequest("%s: unknown condition %q: want in, ne, gt, gte, lt or lte", at, op)
+			return invalidf("%s: unknown condition %q: want in, ne, gt, gte, lt or lte", at, op)
 		}
 	}
 	return nil

@@ -1,4 +1,4 @@
-package server
+package collection
 
 import (
 	"encoding/binary"
@@ -23,15 +23,15 @@ import (
 // what a crash during a write leaves and which was never acknowledged.
 // Anything else (a bad record followed by valid ones, a sequence gap, a
 // missing or unreadable snapshot part, a collection directory with data but
-// no meta.json) is ErrCorrupt: New refuses to start and names the file, the
-// offset and what the operator can do.
+// no meta.json) is ErrCorrupt: Open refuses and names the file, the offset
+// and what the operator can do.
 //
-// With Options.Recover, New instead moves the damaged files into
+// With Options.Recover, Open instead moves the damaged files into
 // DataDir/quarantine/<time>-<collection>/ (renames, never deletes), keeps
 // what precedes the damage and serves that.
 
 // ErrCorrupt reports damage that recovery refuses to repair on its own.
-var ErrCorrupt = errors.New("server: damaged data directory")
+var ErrCorrupt = errors.New("collection: damaged data directory")
 
 // errSeq reports a record whose checksum is right but whose sequence number
 // does not follow the previous record's: never the result of a torn write.

@@ -1,4 +1,4 @@
-package server
+package collection
 
 import (
 	"encoding/binary"
@@ -30,7 +30,7 @@ import (
 // fsyncs (group commit): each appends under the collection's lock, then waits
 // until some fsync covers its sequence number. Recovery replays the files in
 // order; only a torn final record (short, or failing its CRC with no valid
-// record after it) is cut, any other damage stops the start (recover.go).
+// record after it) is cut, any other damage stops the start (recovery.go).
 const (
 	opUpsert byte = 1
 	opDelete byte = 2
@@ -203,7 +203,7 @@ func (w *wal) rollback() (did bool, durable, gen uint64, err error) {
 	w.mu.Unlock()
 	if err != nil {
 		w.broken.Store(true)
-		w.err = fmt.Errorf("%w; cutting the log back to its last durable record failed too: %v; restart the server", w.err, err)
+		w.err = fmt.Errorf("%w; cutting the log back to its last durable record failed too: %v; writes need a restart (reopening the store)", w.err, err)
 		return true, durable, gen, w.err
 	}
 	w.err = nil

@@ -1,4 +1,4 @@
-package server
+package collection
 
 import (
 	"encoding/binary"
@@ -26,7 +26,7 @@ func encodeUpsert(b []byte, pts []Point, d int) []byte {
 		js, err := json.Marshal(p.Payload)
 		if err != nil {
 			// Payloads are validated scalars; Marshal cannot fail on them.
-			panic("server: marshal validated payload: " + err.Error())
+			panic("collection: marshal validated payload: " + err.Error())
 		}
 		b = binary.LittleEndian.AppendUint32(b, uint32(len(js)))
 		b = append(b, js...)

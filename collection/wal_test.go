@@ -1,4 +1,4 @@
-package server
+package collection
 
 import (
 	"fmt"
@@ -69,8 +69,8 @@ func onlyFile(t *testing.T, dir, pattern string) string {
 // fourth unless the cut leaves it whole, and accept new writes after.
 func TestTornTail(t *testing.T) {
 	dir := t.TempDir()
-	s := newServer(t, Options{DataDir: dir, SnapshotEvery: -1})
-	mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "w", "dim": 3}, 201, nil)
+	s := openStore(t, dir, Options{SnapshotEvery: -1})
+	mustCreate(t, s, Meta{Name: "w", Dim: 3})
 	batch := func(b int) []Point {
 		return []Point{
 			{ID: uint64(10 * b), Vector: []float32{float32(b), 1, 2}, Payload: map[string]any{"b": float64(b)}},
@@ -78,7 +78,7 @@ func TestTornTail(t *testing.T) {
 		}
 	}
 	for b := 1; b <= 3; b++ {
-		mustDo(t, s, "POST", "/v1/collections/w/points", UpsertRequest{Points: batch(b)}, 200, nil)
+		mustUpsert(t, s, "w", batch(b)...)
 	}
 	cdir := filepath.Join(dir, "collections", "w")
 	walPath := onlyFile(t, cdir, "wal-*.log")
@@ -87,7 +87,7 @@ func TestTornTail(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := st.Size()
-	mustDo(t, s, "POST", "/v1/collections/w/points", UpsertRequest{Points: batch(4)}, 200, nil)
+	mustUpsert(t, s, "w", batch(4)...)
 	s.Close()
 	full, err := os.ReadFile(walPath)
 	if err != nil {
@@ -99,39 +99,39 @@ func TestTornTail(t *testing.T) {
 		if err := os.WriteFile(walPath, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		s := newServer(t, Options{DataDir: dir, SnapshotEvery: -1})
+		s := openStore(t, dir, Options{SnapshotEvery: -1})
 		defer s.Close()
+		c := mustGet(t, s, "w")
 		for b := 1; b <= 4; b++ {
 			for _, p := range batch(b) {
-				var got Point
-				code, body := do(t, s, "GET", fmt.Sprintf("/v1/collections/w/points/%d", p.ID), "")
+				got, ok := c.Get(p.ID)
 				if b == 4 && !want4 {
-					if code != 404 {
-						t.Fatalf("%s: point %d of the torn batch = %d %s, want 404", name, p.ID, code, body)
+					if ok {
+						t.Fatalf("%s: point %d of the torn batch = %+v, want absent", name, p.ID, got)
 					}
 					continue
 				}
-				if code != 200 {
-					t.Fatalf("%s: point %d = %d %s, want 200", name, p.ID, code, body)
+				if !ok {
+					t.Fatalf("%s: point %d absent", name, p.ID)
 				}
-				mustDo(t, s, "GET", fmt.Sprintf("/v1/collections/w/points/%d", p.ID), nil, 200, &got)
 				if !slices.Equal(got.Vector, p.Vector) {
 					t.Fatalf("%s: point %d = %v, want %v", name, p.ID, got.Vector, p.Vector)
 				}
 			}
 		}
 		// The log takes new writes after the cut and keeps them.
-		mustDo(t, s, "POST", "/v1/collections/w/points", UpsertRequest{Points: []Point{{ID: 999, Vector: []float32{9, 9, 9}}}}, 200, nil)
+		mustUpsert(t, s, "w", Point{ID: 999, Vector: []float32{9, 9, 9}})
 		s.Close()
-		s2 := newServer(t, Options{DataDir: dir, SnapshotEvery: -1})
-		mustDo(t, s2, "GET", "/v1/collections/w/points/999", nil, 200, nil)
-		var info CollectionInfo
-		mustDo(t, s2, "GET", "/v1/collections/w", nil, 200, &info)
+		s2 := openStore(t, dir, Options{SnapshotEvery: -1})
+		c2 := mustGet(t, s2, "w")
+		if _, ok := c2.Get(999); !ok {
+			t.Fatalf("%s: point 999 absent after restart", name)
+		}
 		want := 7
 		if want4 {
 			want = 9
 		}
-		if info.Count != want {
+		if info := c2.Info(); info.Count != want {
 			t.Fatalf("%s: count %d after restart, want %d", name, info.Count, want)
 		}
 		s2.Close()
@@ -151,22 +151,24 @@ func TestTornTail(t *testing.T) {
 // that unfinished creations and deletions are cleaned up.
 func TestSnapshotRecovery(t *testing.T) {
 	dir := t.TempDir()
-	s := newServer(t, Options{DataDir: dir, SnapshotEvery: 20, RebuildMin: 8})
-	mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "r", "dim": 2, "metric": "ip"}, 201, nil)
+	s := openStore(t, dir, Options{SnapshotEvery: 20, RebuildMin: 8})
+	mustCreate(t, s, Meta{Name: "r", Dim: 2, Metric: "ip"})
 	live := map[uint64][]float32{}
 	for i := range 100 {
 		id := uint64(i % 37)
 		v := []float32{float32(i), float32(-i)}
 		if i%11 == 10 {
-			mustDo(t, s, "POST", "/v1/collections/r/points/delete", DeleteRequest{IDs: []uint64{id}}, 200, nil)
+			mustDelete(t, s, "r", id)
 			delete(live, id)
 			continue
 		}
-		mustDo(t, s, "POST", "/v1/collections/r/points", UpsertRequest{Points: []Point{{ID: id, Vector: v, Payload: map[string]any{"i": float64(i)}}}}, 200, nil)
+		mustUpsert(t, s, "r", Point{ID: id, Vector: v, Payload: map[string]any{"i": float64(i)}})
 		live[id] = v
 	}
-	mustDo(t, s, "POST", "/v1/collections/r/snapshot", nil, 200, nil)
-	mustDo(t, s, "POST", "/v1/collections/r/points", UpsertRequest{Points: []Point{{ID: 500, Vector: []float32{5, 5}}}}, 200, nil)
+	if err := mustGet(t, s, "r").Snapshot(); err != nil {
+		t.Fatal(err)
+	}
+	mustUpsert(t, s, "r", Point{ID: 500, Vector: []float32{5, 5}})
 	live[500] = []float32{5, 5}
 	s.Close()
 	cdir := filepath.Join(dir, "collections", "r")
@@ -179,17 +181,15 @@ func TestSnapshotRecovery(t *testing.T) {
 	os.Mkdir(filepath.Join(dir, "collections", "half"), 0o755)
 	os.MkdirAll(filepath.Join(dir, "collections", ".deleted-old-1", "x"), 0o755)
 
-	s2 := newServer(t, Options{DataDir: dir})
-	var info CollectionInfo
-	mustDo(t, s2, "GET", "/v1/collections/r", nil, 200, &info)
-	if info.Count != len(live) {
+	s2 := openStore(t, dir, Options{})
+	c := mustGet(t, s2, "r")
+	if info := c.Info(); info.Count != len(live) {
 		t.Fatalf("count %d, want %d", info.Count, len(live))
 	}
 	for id, v := range live {
-		var p Point
-		mustDo(t, s2, "GET", fmt.Sprintf("/v1/collections/r/points/%d", id), nil, 200, &p)
-		if !slices.Equal(p.Vector, v) {
-			t.Fatalf("point %d = %v, want %v", id, p.Vector, v)
+		p, ok := c.Get(id)
+		if !ok || !slices.Equal(p.Vector, v) {
+			t.Fatalf("point %d = %v (present %v), want %v", id, p.Vector, ok, v)
 		}
 	}
 	for _, gone := range []string{"half", ".deleted-old-1"} {
@@ -204,14 +204,14 @@ func TestSnapshotRecovery(t *testing.T) {
 // the log is not yet covered), and a second snapshot with nothing new.
 func TestSnapshotOfRebuiltIndex(t *testing.T) {
 	dir := t.TempDir()
-	s := newServer(t, Options{DataDir: dir, SnapshotEvery: -1, RebuildMin: 8})
-	mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "g", "dim": 2, "index": map[string]any{"kind": "hnsw"}}, 201, nil)
+	s := openStore(t, dir, Options{SnapshotEvery: -1, RebuildMin: 8})
+	c := mustCreate(t, s, Meta{Name: "g", Dim: 2, Index: IndexSpec{Kind: "hnsw"}})
 	for i := range 8 {
-		mustDo(t, s, "POST", "/v1/collections/g/points", UpsertRequest{Points: []Point{{ID: uint64(i), Vector: []float32{float32(i), 1}}}}, 200, nil)
+		mustUpsert(t, s, "g", Point{ID: uint64(i), Vector: []float32{float32(i), 1}})
 	}
-	var info CollectionInfo
+	var info Info
 	for range 500 {
-		mustDo(t, s, "GET", "/v1/collections/g", nil, 200, &info)
+		info = c.Info()
 		if info.Pending == 0 {
 			break
 		}
@@ -220,28 +220,32 @@ func TestSnapshotOfRebuiltIndex(t *testing.T) {
 	if info.Pending != 0 || info.SnapshotSeq != 0 || info.Seq != 8 {
 		t.Fatalf("after the background rebuild: %+v, want nothing pending, seq 8, no snapshot", info)
 	}
-	mustDo(t, s, "POST", "/v1/collections/g/snapshot", nil, 200, &info)
-	if info.SnapshotSeq != 8 {
+	if err := c.Snapshot(); err != nil {
+		t.Fatal(err)
+	}
+	if info = c.Info(); info.SnapshotSeq != 8 {
 		t.Fatalf("snapshot seq %d, want 8", info.SnapshotSeq)
 	}
-	mustDo(t, s, "POST", "/v1/collections/g/snapshot", nil, 200, &info)
+	if err := c.Snapshot(); err != nil {
+		t.Fatal(err)
+	}
 	if files, _ := filepath.Glob(filepath.Join(dir, "collections", "g", "snapshot-*")); len(files) != 2 {
 		t.Fatalf("snapshot files %v, want one idx and one json", files)
 	}
 	s.Close()
-	s2 := newServer(t, Options{DataDir: dir})
+	s2 := openStore(t, dir, Options{})
+	c2 := mustGet(t, s2, "g")
 	for i := range 8 {
-		var p Point
-		mustDo(t, s2, "GET", fmt.Sprintf("/v1/collections/g/points/%d", i), nil, 200, &p)
-		if p.Vector[0] != float32(i) {
-			t.Fatalf("point %d = %v", i, p.Vector)
+		p, ok := c2.Get(uint64(i))
+		if !ok || p.Vector[0] != float32(i) {
+			t.Fatalf("point %d = %v (present %v)", i, p.Vector, ok)
 		}
 	}
 }
 
 // TestCorruptLogBeforeLaterLogs: damage anywhere but at the end of the last
-// log file is corruption, not a torn write, and New refuses to start
-// rather than drop the later, acknowledged records.
+// log file is corruption, not a torn write, and Open refuses rather than
+// drop the later, acknowledged records.
 func TestCorruptLogBeforeLaterLogs(t *testing.T) {
 	dir := t.TempDir()
 	cdir := filepath.Join(dir, "collections", "k")
@@ -260,18 +264,16 @@ func TestCorruptLogBeforeLaterLogs(t *testing.T) {
 
 	// Intact: all three.
 	os.WriteFile(filepath.Join(cdir, walName(1)), first, 0o644)
-	s := newServer(t, Options{DataDir: dir})
-	var info CollectionInfo
-	mustDo(t, s, "GET", "/v1/collections/k", nil, 200, &info)
-	if info.Count != 3 || info.Seq != 3 {
+	s := openStore(t, dir, Options{})
+	if info := mustGet(t, s, "k").Info(); info.Count != 3 || info.Seq != 3 {
 		t.Fatalf("intact logs: %+v, want 3 points at seq 3", info)
 	}
 	s.Close()
 
 	first[len(first)-1] ^= 1
 	os.WriteFile(filepath.Join(cdir, walName(1)), first, 0o644)
-	_, err := New(Options{DataDir: dir, Logger: quietLogger()})
+	_, err := Open(dir, Options{Logger: quietLogger()})
 	if err == nil || !strings.Contains(err.Error(), "refusing to start") || !strings.Contains(err.Error(), "checksum mismatch") {
-		t.Fatalf("New with a corrupt middle log = %v, want a refusal naming the checksum", err)
+		t.Fatalf("Open with a corrupt middle log = %v, want a refusal naming the checksum", err)
 	}
 }

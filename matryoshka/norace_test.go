@@ -1,0 +1,5 @@
+//go:build !race
+
+package matryoshka
+
+const raceEnabled = false
