@@ -23,7 +23,7 @@ import (
 	"github.com/gomrl/mrl/train"
 )
 
-const indexHelp = `Usage: mrl index build|info|search|tune [flags]
+const indexHelp = `Usage: mrl index build|info|search|tune|push [flags]
 
 Builds, inspects and searches index files (package index): one stored vector
 per row serves every Matryoshka prefix dim.
@@ -32,6 +32,7 @@ per row serves every Matryoshka prefix dim.
   info    print the rows, dims, metric, graph and size of an index file
   search  run queries through Flat, HNSW or a funnel plan; QPS, latency, recall
   tune    pick the cheapest funnel plan meeting a recall target or FLOP budget
+  push    load an index file, NPY or JSONL into a Weaviate cluster, laid out for a plan
 
 Run "mrl index SUBCOMMAND -h" for its flags.
 `
@@ -101,8 +102,10 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runIndexSearch(ctx, args[1:], stdout, stderr)
 	case "tune":
 		return runIndexTune(args[1:], stdout, stderr)
+	case "push":
+		return runIndexPush(ctx, args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "mrl index: unknown subcommand %q (want build, info, search or tune)\n\n%s", args[0], indexHelp)
+	fmt.Fprintf(stderr, "mrl index: unknown subcommand %q (want build, info, search, tune or push)\n\n%s", args[0], indexHelp)
 	return errUsage
 }
 
