@@ -19,9 +19,9 @@ type SyntheticOptions struct {
 	// span the first D/8 latent directions; each holds Clusters [10]
 	// clusters whose offsets, at scale ClusterScale [1.5], span the next
 	// D/4; Noise [0.5] is isotropic over all D.
-	Groups, Clusters                 int
+	Groups, Clusters                int
 	GroupScale, ClusterScale, Noise float64
-	Seed                             uint64
+	Seed                            uint64
 }
 
 func (o SyntheticOptions) withDefaults() SyntheticOptions {
@@ -73,9 +73,29 @@ func Synthetic(o SyntheticOptions) ([]float32, []int32, error) {
 	for i := range centres {
 		centres[i] = o.GroupScale * rng.NormFloat64()
 	}
+	// Centre the groups (and below, the clusters of each group), so the
+	// set's mean is near 0 and cosine neighbours are those of the shape.
+	for j := 0; j < r1; j++ {
+		var m float64
+		for g := 0; g < ng; g++ {
+			m += centres[g*r1+j]
+		}
+		for g := 0; g < ng; g++ {
+			centres[g*r1+j] -= m / float64(ng)
+		}
+	}
 	offsets := make([]float64, nc*r2)
 	for i := range offsets {
 		offsets[i] = o.ClusterScale * rng.NormFloat64()
+	}
+	for j := 0; j < r2; j++ {
+		var m float64
+		for c := 0; c < nc; c++ {
+			m += offsets[c*r2+j]
+		}
+		for c := 0; c < nc; c++ {
+			offsets[c*r2+j] -= m / float64(nc)
+		}
 	}
 	lat := make([]float32, o.N*d)
 	labels := make([]int32, o.N)

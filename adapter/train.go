@@ -42,9 +42,14 @@ type Options struct {
 	// row (default 10), Sampled how many of them join each anchor in a
 	// batch (default 3, at most K). A batch has Anchors·(1+Sampled) rows.
 	K, Sampled int
-	// LR is AdamW's peak learning rate, reached after a linear warm-up
-	// over the first 5% of the steps and followed by a half cosine to 0
-	// (default 1e-3).
+	// Optimizer is "sgd" (the default: Nesterov momentum 0.9) or "adamw".
+	// Adam normalises every gradient coordinate, so it turns the float32
+	// noise of terms that are near their minimum (the full dim starts
+	// exact) into steps of full size; SGD does not.
+	Optimizer string
+	// LR is the peak learning rate, reached after a linear warm-up over
+	// the first 5% of the steps and followed by a half cosine to 0
+	// (default 0.1 for sgd, 1e-3 for adamw).
 	LR float64
 	// PairWeight, TopKWeight and IsoWeight weigh the pairwise, top-k and
 	// isometry terms (defaults 1, 1, 0.1).
@@ -107,7 +112,13 @@ func (o Options) WithDefaults(in int) Options {
 	if o.Sampled == 0 {
 		o.Sampled = min(3, o.K)
 	}
-	def(&o.LR, 1e-3)
+	if o.Optimizer == "" {
+		o.Optimizer = "sgd"
+	}
+	if o.Optimizer == "adamw" {
+		def(&o.LR, 1e-3)
+	}
+	def(&o.LR, 0.1)
 	def(&o.PairWeight, 1)
 	def(&o.TopKWeight, 1)
 	def(&o.IsoWeight, 0.1)
@@ -148,6 +159,9 @@ func (o Options) Validate(n, in int) error {
 	}
 	if o.Sampled < 0 || o.Sampled > o.K {
 		add("Sampled %d outside 0..K (%d)", o.Sampled, o.K)
+	}
+	if o.Optimizer != "sgd" && o.Optimizer != "adamw" {
+		add("Optimizer %q: want sgd or adamw", o.Optimizer)
 	}
 	if !(o.LR > 0) || math.IsInf(o.LR, 0) {
 		add("LR %v: want a positive number", o.LR)
@@ -347,7 +361,7 @@ type trainer struct {
 	rows []int // training row -> row of Train's x
 	nbrs [][]int32
 	rng  *rand.Rand
-	opt  *nn.AdamW
+	opt  nn.Optimizer
 	head *matryoshka.Head
 	lab  []int32 // training row -> label
 
@@ -372,7 +386,7 @@ func newTrainer(a *Adapter, o Options, xt []float32, nt int, rows []int, _ []flo
 		}
 	})
 	t := &trainer{a: a, o: o, net: net{a: a}, xt: xt, xn: xn, nt: nt, rows: rows, rng: rng}
-	t.opt = nn.NewAdamW(a.Params(), 0)
+	t.opt = t.newOpt(a.Params())
 	t.rank.tau = o.Temperature
 	return t
 }
@@ -393,8 +407,15 @@ func (t *trainer) addHeads(labels []int32) error {
 	for i, r := range t.rows {
 		t.lab[i] = labels[r]
 	}
-	t.opt = nn.NewAdamW(append(t.a.Params(), h.Params()...), 0)
+	t.opt = t.newOpt(append(t.a.Params(), h.Params()...))
 	return nil
+}
+
+func (t *trainer) newOpt(ps []*nn.Param) nn.Optimizer {
+	if t.o.Optimizer == "adamw" {
+		return nn.NewAdamW(ps, 0)
+	}
+	return nn.NewSGD(ps, 0.9, 0, true)
 }
 
 func (t *trainer) dimWeight(g int) float64 {
