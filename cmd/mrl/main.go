@@ -6,6 +6,7 @@
 //	mrl embed  [flags]         embeddings of a split or an NPY file as NPY or JSONL
 //	mrl export onnx [flags]    the model as an ONNX graph
 //	mrl report [flags]         the reproduction report (tables, plots, claims)
+//	mrl adapt [apply|eval|synth] a Matryoshka adapter for embeddings not trained with MRL
 //	mrl index build|info|search|tune  build, inspect, search index files; tune funnel plans
 //	mrl serve  --data-dir DIR  HTTP API: collections, search, embed and classify
 //	mrl version                version, VCS revision and compute kernels
@@ -47,6 +48,7 @@ Commands:
   export      onnx: the model as an ONNX graph (embedding, optionally heads)
   report      reproduce the paper's evaluation (MRL, MRL-E, FF-k, baselines) as a
               report folder: tables, plots, JSON, CSV and a paper-claims table
+  adapt       learn a Matryoshka adapter on frozen embeddings; apply|eval|synth
   index       build|info|search|tune index files: Flat, HNSW and funnel plans, with
               QPS, latency and recall
   serve       HTTP server: durable collections, Matryoshka search, embed and classify
@@ -72,6 +74,7 @@ var commands = []command{
 	{"export", runExport},
 	{"report", runReport},
 	{"index", runIndex},
+	{"adapt", runAdapt},
 	{"serve", runServe},
 	{"version", runVersion},
 }
