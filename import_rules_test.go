@@ -29,15 +29,16 @@ func TestImportRules(t *testing.T) {
 	if len(imports) == 0 {
 		t.Fatal("go list found no packages")
 	}
-	upper := []string{"model", "train", "eval", "index", "report", "server", "onnx", "data", "matryoshka", "cmd", "bench"}
+	upper := []string{"model", "train", "eval", "index", "report", "server", "onnx", "data", "matryoshka", "adapter", "cmd", "bench"}
 	forbid := map[string][]string{
 		"":                    append(upper, "nn", "internal", "checkpoint"), // the root package
 		"internal/kernel":     append(upper, "nn", "checkpoint", "mrl"),
 		"internal/atomicfile": append(upper, "nn", "checkpoint", "mrl", "internal/kernel"),
 		"nn":                  append(upper, "checkpoint"),
 		"checkpoint":          append(upper, "nn", "internal/kernel"),
-		"index":               {"train", "model", "nn", "eval", "report", "server", "matryoshka", "cmd", "bench"},
+		"index":               {"train", "model", "nn", "eval", "report", "server", "matryoshka", "adapter", "cmd", "bench"},
 		"server":              {"train", "report", "cmd", "bench"},
+		"adapter":             {"train", "model", "report", "server", "onnx", "data", "cmd", "bench"},
 		"server/api":          {"model", "train", "eval", "index", "nn", "internal", "checkpoint", "server/client", "data", "matryoshka", "report", "onnx"},
 	}
 	for pkg, deps := range imports {

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/gomrl/mrl"
+	"github.com/gomrl/mrl/checkpoint"
 	"github.com/gomrl/mrl/eval"
 	"github.com/gomrl/mrl/nn"
 )
@@ -305,4 +306,27 @@ func envLR() float64 {
 		return v
 	}
 	return 0
+}
+
+// FuzzFromFile fuzzes the metadata and tensor shapes of an otherwise valid
+// checkpoint, which FuzzDecode's checksums keep the fuzzer from reaching:
+// fromFile must never panic, and what it accepts must apply.
+func FuzzFromFile(f *testing.F) {
+	f.Add("8", "4", "0", "2,4", 8, 4, 8, 4)
+	f.Add("8", "4", "2", "4", 8, 4, 8, 4)
+	f.Add("x", "-1", "99999999", "4,2", 0, 0, 3, 1)
+	f.Fuzz(func(t *testing.T, in, out, hidden, nesting string, meanLen, rRows, rCols, bLen int) {
+		dim := func(x int) int { return ((x % 20) + 20) % 20 }
+		file := &checkpoint.File{Meta: map[string]string{"kind": "mrl-adapter", "adapter_version": "1", "in": in, "out": out, "hidden": hidden, "nesting": nesting}}
+		file.Add("mean", []int{dim(meanLen)}, make([]float32, dim(meanLen)))
+		file.Add("r.weight", []int{dim(rRows), dim(rCols)}, make([]float32, dim(rRows)*dim(rCols)))
+		file.Add("r.bias", []int{dim(bLen)}, make([]float32, dim(bLen)))
+		a, err := fromFile(file)
+		if err != nil {
+			return
+		}
+		if _, err := a.Apply(make([]float32, a.In), 1); err != nil {
+			t.Fatalf("accepted adapter %d→%d does not apply: %v", a.In, a.Out, err)
+		}
+	})
 }

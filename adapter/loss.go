@@ -112,33 +112,39 @@ func simLoss(sc *simScratch, z []float32, b, ld, m int, t []float32, wPair float
 // to s^m_ij is w·(Q_ij − P_ij)/(τ·b).
 type rankTerm struct {
 	w, tau float64
-	p, q   []float64
 	g      []float32 // dL/dS, [b][b]
 }
 
 // grad writes the gradient with respect to S into r.g and returns the
-// mean KL divergence; s holds the prefix similarities ([b][b]).
+// mean KL divergence; s holds the prefix similarities ([b][b]). Rows are
+// independent and run in parallel.
 func (r *rankTerm) grad(s, t []float32, b int) float64 {
-	if cap(r.p) < b {
-		r.p, r.q = make([]float64, b), make([]float64, b)
-	}
 	r.g = grow(r.g, b*b)
 	g := r.g
-	p, q := r.p[:b], r.q[:b]
-	var sum float64
 	c := r.w / (r.tau * float64(b))
-	for i := 0; i < b; i++ {
-		softmaxSkip(p, t[i*b:(i+1)*b], i, r.tau)
-		softmaxSkip(q, s[i*b:(i+1)*b], i, r.tau)
-		for j := 0; j < b; j++ {
-			if j == i || p[j] == 0 {
-				continue
+	const grain = 32
+	sums := make([]float64, (b+grain-1)/grain)
+	kernel.ParallelFor(b, grain, func(lo, hi int) {
+		p, q := make([]float64, b), make([]float64, b)
+		for i := lo; i < hi; i++ {
+			softmaxSkip(p, t[i*b:(i+1)*b], i, r.tau)
+			softmaxSkip(q, s[i*b:(i+1)*b], i, r.tau)
+			var sum float64
+			for j := 0; j < b; j++ {
+				if j == i || p[j] == 0 {
+					continue
+				}
+				sum += p[j] * (math.Log(p[j]) - math.Log(max(q[j], 1e-300)))
 			}
-			sum += p[j] * (math.Log(p[j]) - math.Log(max(q[j], 1e-300)))
+			for j := 0; j < b; j++ {
+				g[i*b+j] = float32(c * (q[j] - p[j])) // 0 at j = i
+			}
+			sums[i/grain] += sum
 		}
-		for j := 0; j < b; j++ {
-			g[i*b+j] = float32(c * (q[j] - p[j])) // 0 at j = i
-		}
+	})
+	var sum float64
+	for _, v := range sums {
+		sum += v
 	}
 	return sum / float64(b)
 }

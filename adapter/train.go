@@ -212,8 +212,11 @@ func (o Options) Validate(n, in int) error {
 type EpochStats struct {
 	Epoch, Epochs int
 	Steps         int
-	// Mean per-step values of the terms (unweighted, summed over the
-	// nesting's dims with DimWeights) and of the weighted total.
+	// Mean per-step values of the weighted total and of the terms: Pair,
+	// TopK and Rank unweighted but summed over the nesting's dims with
+	// DimWeights, Iso unweighted, Supervised with its weights (the
+	// Matryoshka cross-entropy, SupervisedWeight·c_m per dim), Extra as
+	// ExtraLoss returned it.
 	Loss, Pair, TopK, Rank, Iso, Supervised, Extra float64
 	// Recall is the validation recall@ValK of each nesting dim (nil
 	// without validation rows).
