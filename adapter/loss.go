@@ -113,6 +113,10 @@ func simLoss(sc *simScratch, z []float32, b, ld, m int, t []float32, wPair float
 type rankTerm struct {
 	w, tau float64
 	g      []float32 // dL/dS, [b][b]
+	// pt holds the target softmaxes P ([b][b]) of the targets at tFor,
+	// computed once per batch and shared by the nesting's dims.
+	pt   []float64
+	tFor *float32
 }
 
 // grad writes the gradient with respect to S into r.g and returns the
@@ -123,11 +127,23 @@ func (r *rankTerm) grad(s, t []float32, b int) float64 {
 	g := r.g
 	c := r.w / (r.tau * float64(b))
 	const grain = 32
+	if r.tFor != &t[0] || len(r.pt) != b*b {
+		if cap(r.pt) < b*b {
+			r.pt = make([]float64, b*b)
+		}
+		r.pt = r.pt[:b*b]
+		kernel.ParallelFor(b, grain, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				softmaxSkip(r.pt[i*b:(i+1)*b], t[i*b:(i+1)*b], i, r.tau)
+			}
+		})
+		r.tFor = &t[0]
+	}
 	sums := make([]float64, (b+grain-1)/grain)
 	kernel.ParallelFor(b, grain, func(lo, hi int) {
-		p, q := make([]float64, b), make([]float64, b)
+		q := make([]float64, b)
 		for i := lo; i < hi; i++ {
-			softmaxSkip(p, t[i*b:(i+1)*b], i, r.tau)
+			p := r.pt[i*b : (i+1)*b]
 			softmaxSkip(q, s[i*b:(i+1)*b], i, r.tau)
 			var sum float64
 			for j := 0; j < b; j++ {

@@ -16,7 +16,7 @@ import (
 type SyntheticOptions struct {
 	N, D int // rows and dim [10000, 128]
 	// Groups super-clusters [10] whose centres, at scale GroupScale [3],
-	// span the first D/8 latent directions; each holds Clusters [10]
+	// span the first D/8 latent directions; each holds Clusters [50]
 	// clusters whose offsets, at scale ClusterScale [1.5], span the next
 	// D/4; Noise [0.5] is isotropic over all D.
 	Groups, Clusters                int
@@ -35,7 +35,7 @@ func (o SyntheticOptions) withDefaults() SyntheticOptions {
 		o.Groups = 10
 	}
 	if o.Clusters == 0 {
-		o.Clusters = 10
+		o.Clusters = 50
 	}
 	if o.GroupScale == 0 {
 		o.GroupScale = 3
@@ -58,7 +58,10 @@ func (o SyntheticOptions) withDefaults() SyntheticOptions {
 // that PCA finds. The groups' directions carry the most variance but the
 // least information about a row's nearest neighbours (which share its
 // cluster): PCA at D/8 dims keeps the groups and loses the clusters, which
-// is where a learned adapter can do better.
+// is where a learned adapter can do better. With the defaults a cluster
+// holds about 20 rows, so a row's 10 nearest neighbours are mostly its
+// cluster's: with much larger clusters they would be decided by the
+// isotropic noise, which no short prefix can see.
 func Synthetic(o SyntheticOptions) ([]float32, []int32, error) {
 	o = o.withDefaults()
 	d := o.D

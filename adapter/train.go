@@ -375,6 +375,7 @@ type trainer struct {
 	dz     nn.Tensor
 	sim    simScratch
 	rank   rankTerm
+	target []float32
 	iso    isoScratch
 	labels []int32
 	pick   []int32
@@ -456,7 +457,9 @@ func (t *trainer) step(anchors []int, lr float64) stepLoss {
 		copy(xn[i*d:(i+1)*d], t.xn[r*d:(r+1)*d])
 	}
 	t.tb = xn
-	target := make([]float32, b*b)
+	t.target = grow(t.target, b*b)
+	target := t.target
+	t.rank.tFor = nil // a new batch: recompute the target softmaxes
 	kernel.Sgemm(false, true, b, b, d, 1, xn, d, xn, d, 0, target, b)
 
 	z := t.net.forward(t.xb, b)

@@ -335,9 +335,10 @@ const adaptEvalHelp = `Usage: mrl adapt eval --adapter A --in DB.npy|.jsonl [--q
 Compares, per prefix dim, plain truncation, PCA (fitted on the database)
 and the adapter: recall@k of exact cosine search over the prefixes against
 the exact full-dim neighbours of the original embeddings; with labels,
-1-NN top-1 and mAP@10 (relevant: same label). The queries are --queries,
-or the last --nq rows of --in (then held out of the database; their labels
-are the last rows of --labels).
+1-NN top-1 and mAP@10 (relevant: same label). The queries are --queries
+(the first --nq of them if --nq is given), or the last --nq rows of --in
+(then held out of the database; their labels are the last rows of
+--labels).
 
 --funnel also times, against exact full-dim search on the originals,
 two-stage funnels (index.Funnel) whose first stage scans the dim-prefixes
@@ -352,7 +353,7 @@ func runAdaptEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	ad := fs.String("adapter", "", "adapter file (required)")
 	in := fs.String("in", "", "database embeddings (required)")
 	qpath := fs.String("queries", "", "query embeddings (default: the last --nq rows of --in)")
-	nqFlag := fs.Int("nq", 1000, "without --queries: rows of --in used as queries")
+	nqFlag := fs.Int("nq", 1000, "rows of --in used as queries; with --queries, the first --nq of them (0: all)")
 	labels := fs.String("labels", "", "labels of --in's rows (1-D integer NPY)")
 	qlabels := fs.String("query-labels", "", "labels of --queries' rows")
 	k := fs.Int("k", 10, "neighbours: recall@k")
@@ -397,6 +398,15 @@ func runAdaptEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if *qlabels != "" {
 			if qLab, err = readLabels(*qlabels, nq); err != nil {
 				return err
+			}
+		}
+		set := false
+		fs.Visit(func(f *flag.Flag) { set = set || f.Name == "nq" })
+		if set && *nqFlag > 0 && *nqFlag < nq {
+			nq = *nqFlag
+			q = q[:nq*d]
+			if qLab != nil {
+				qLab = qLab[:nq]
 			}
 		}
 	} else {
