@@ -196,7 +196,8 @@ func TestSupervisedAndExtra(t *testing.T) {
 		}
 		return 0.5
 	}
-	_, res, err := Train(context.Background(), x, n, d, Options{Out: 8, Nesting: mrl.Nesting{4, 8}, Hidden: 8, Epochs: 4, LR: 1e-2, Labels: y, Extra: extra})
+	_, res, err := Train(context.Background(), x, n, d, Options{Out: 8, Nesting: mrl.Nesting{4, 8}, Hidden: 8, Epochs: 4, Labels: y, Extra: extra,
+		PairWeight: -1, TopKWeight: -1, RankWeight: -1, IsoWeight: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,6 +82,7 @@ func runAdapt(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Float64Var(&o.IsoWeight, "iso-weight", 0, "weight of the isometry term (default 0.1; negative: off)")
 	fs.Float64Var(&o.Temperature, "temperature", 0, "τ of the listwise term (default 0.05)")
 	fs.Float64Var(&o.SupervisedWeight, "supervised-weight", 0, "weight of the classification heads with --labels (default 1)")
+	fs.IntVar(&o.OrthoEvery, "ortho-every", 0, "re-orthonormalise R every this many steps (default 10; negative: never)")
 	dimW := fs.String("dim-weights", "", "comma-separated weight per nesting dim (default all 1)")
 	fs.Float64Var(&o.ValFrac, "val-frac", 0, "fraction of rows held out for validation (default 0.1, at most --val-rows; negative: none)")
 	fs.IntVar(&o.ValRows, "val-rows", 0, "most held-out rows (default 2000)")
