@@ -15,6 +15,7 @@ import (
 	"github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/checkpoint"
 	"github.com/gomrl/mrl/eval"
+	"github.com/gomrl/mrl/index"
 	"github.com/gomrl/mrl/nn"
 )
 
@@ -330,4 +331,82 @@ func FuzzFromFile(f *testing.F) {
 			t.Fatalf("accepted adapter %d→%d does not apply: %v", a.In, a.Out, err)
 		}
 	})
+}
+
+func TestOrthonormalize(t *testing.T) {
+	const rows, cols = 5, 8
+	w := make([]float32, rows*cols)
+	for i := range w {
+		w[i] = float32(math.Sin(float64(i*i + 1)))
+	}
+	orig := slices.Clone(w)
+	orthonormalize(w, rows, cols)
+	dot := func(a, b []float32) float64 {
+		var s float64
+		for i := range a {
+			s += float64(a[i]) * float64(b[i])
+		}
+		return s
+	}
+	for i := 0; i < rows; i++ {
+		for j := 0; j <= i; j++ {
+			want := 0.0
+			if i == j {
+				want = 1
+			}
+			if got := dot(w[i*cols:(i+1)*cols], w[j*cols:(j+1)*cols]); math.Abs(got-want) > 1e-5 {
+				t.Errorf("row %d · row %d = %v, want %v", i, j, got, want)
+			}
+		}
+		// Row i of the input lies in the span of the first i+1 output rows.
+		res := slices.Clone(orig[i*cols : (i+1)*cols])
+		for j := 0; j <= i; j++ {
+			c := float32(dot(res, w[j*cols:(j+1)*cols]))
+			for k := range res {
+				res[k] -= c * w[j*cols+k]
+			}
+		}
+		if n := dot(res, res); n > 1e-8 {
+			t.Errorf("input row %d leaves the span of the first %d rows (residual %v)", i, i+1, n)
+		}
+	}
+}
+
+// TestSearcherFunnel checks adapter.Searcher as a funnel's first stage over
+// the original vectors: a shortlist of every row gives exact search, and a
+// query of the wrong dim is refused.
+func TestSearcherFunnel(t *testing.T) {
+	const n, d = 300, 16
+	x, _ := synth(t, n, d)
+	a, err := New(x, n, d, 8, mrl.Nesting{4, 8}, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, _ := a.Apply(x, n)
+	orig, _ := index.NewVectors(slices.Clone(x), n, d, mrl.Cosine, nil)
+	zv, _ := index.NewVectors(z, n, 8, mrl.Cosine, nil)
+	s := Searcher{A: a, S: index.NewFlat(zv)}
+	f, err := index.NewFunnel(orig, index.Plan{{Dim: 4, Keep: n}, {Dim: d, Keep: 10}}, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := x[:20*d]
+	got, err := f.SearchBatch(q, d, d, 10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := index.NewFlat(orig).SearchBatch(q, d, d, 10, nil)
+	for i := range want {
+		for j := range want[i] {
+			if got[i][j].Index != want[i][j].Index {
+				t.Fatalf("query %d hit %d: funnel row %d, exact row %d", i, j, got[i][j].Index, want[i][j].Index)
+			}
+		}
+	}
+	if _, err := s.Search(x[:d-1], 4, 10, nil); !errors.Is(err, ErrDim) {
+		t.Errorf("short query: %v, want ErrDim", err)
+	}
+	if _, err := s.Search(x[:d], 9, 10, nil); !errors.Is(err, ErrDim) {
+		t.Errorf("dim beyond the adapter's 8: %v, want ErrDim", err)
+	}
 }

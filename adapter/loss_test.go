@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/gomrl/mrl/nn"
 )
 
 // simLossRef is simLoss's definition as plain float64 loops: the weighted
@@ -209,5 +211,64 @@ func TestIsoLossGradient(t *testing.T) {
 			}
 			fdCheck(t, "isoLoss", z64, dz, f)
 		})
+	}
+}
+
+// TestNetGradient checks the adapter's training backward (R, b and the
+// residual MLP) against central finite differences of L = Σ f(x)·proj,
+// with nn's float32 tolerances (eps 1e-2, 2e-2 relative; see nn's
+// gradCheck), and that the training forward equals Apply.
+func TestNetGradient(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	const n, d, out, hid = 6, 7, 5, 4
+	x := randRows(r, 50, d)
+	a, err := New(x, 50, d, out, []int{2, out}, hid, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a.G2.W.W {
+		a.G2.W.W[i] = float32(r.NormFloat64())
+	}
+	for i := range a.R.B.W {
+		a.R.B.W[i] = float32(r.NormFloat64())
+	}
+	xb := x[:n*d]
+	nt := net{a: a}
+	proj := randRows(r, n, out)
+	loss := func() float64 {
+		z := nt.forward(xb, n)
+		var s float64
+		for i, v := range z.Data {
+			s += float64(v) * float64(proj[i])
+		}
+		return s
+	}
+	z := nt.forward(xb, n)
+	want, _ := a.Apply(xb, n)
+	for i := range want {
+		if math.Abs(float64(z.Data[i]-want[i])) > 1e-5 {
+			t.Fatalf("training forward[%d] = %v, Apply %v", i, z.Data[i], want[i])
+		}
+	}
+	for _, p := range a.Params() {
+		clear(p.G)
+	}
+	dz := nn.NewTensor(n, out)
+	copy(dz.Data, proj)
+	nt.backward(dz)
+	const eps = 1e-2
+	for _, p := range a.Params() {
+		for i := range p.W {
+			old := p.W[i]
+			p.W[i] = old + eps
+			up := loss()
+			p.W[i] = old - eps
+			down := loss()
+			p.W[i] = old
+			num := (up - down) / (2 * eps)
+			if diff := math.Abs(num - float64(p.G[i])); diff > 2e-2*math.Max(math.Abs(num), 1) {
+				t.Errorf("%s[%d]: backward %.5g, finite differences %.5g", p.Name, i, p.G[i], num)
+			}
+		}
 	}
 }
