@@ -117,6 +117,7 @@ func (s *Server) loadModel(w http.ResponseWriter, r *http.Request) error {
 	lm := &loadedModel{m: m, info: ModelInfo{Name: req.Name, Path: req.Path, Describe: m.Describe(), InputDim: m.InputDim(),
 		Embed: m.Config.Embed, Nesting: slices.Clone(nesting), Classes: m.Config.Classes, NumParams: m.NumParams(),
 		Arch: m.Config.Arch.String(), SHA256: hex.EncodeToString(sum[:])}}
+	lm.replicas.Put(m) // the first request needs no replica of its own (a text model's costs a bag's worth of memory to build)
 	s.mu.Lock()
 	_, replaced := s.models[req.Name]
 	s.models[req.Name] = lm
