@@ -376,6 +376,18 @@ func TestModels(t *testing.T) {
 			t.Fatalf("embedding %d = %v, want %v", i, er.Embeddings[i], want[i*8:i*8+4])
 		}
 	}
+	// normalize scales each truncated embedding to unit norm.
+	mustDo(t, s, "POST", "/v1/models/tiny/embed", EmbedRequest{Inputs: in, Dim: 4, Normalize: true}, 200, &er)
+	for i := range n {
+		w := slices.Clone(want[i*8 : i*8+4])
+		normalize(w)
+		if !slices.Equal(er.Embeddings[i], w) {
+			t.Fatalf("normalised embedding %d = %v, want %v", i, er.Embeddings[i], w)
+		}
+	}
+	if mi.Arch != "mlp" || len(mi.SHA256) != 64 {
+		t.Fatalf("model info arch %q sha256 %q", mi.Arch, mi.SHA256)
+	}
 	logits := m.LogitsAll(x, n, 0)
 	conf, err := eval.NewConfidences(logits, n, 3, []int{2, 4, 8})
 	if err != nil {
