@@ -22,7 +22,8 @@ const serveHelp = `Usage: mrl serve --data-dir DIR [flags]
 Serves the HTTP API of package server: collections of Matryoshka vectors
 (upsert, get, delete, search by prefix dim, funnel plan, plan "auto" or a
 recall target, payload filters), trained checkpoints (embed, classify with
-the adaptive cascade), /healthz, /readyz, /metrics (Prometheus) and the
+the adaptive cascade; text models embed texts, and a collection created
+with "model" takes and searches texts), /healthz, /readyz, /metrics (Prometheus) and the
 OpenAPI document at /v1/openapi.json. See docs/server.md.
 
 Writes are acknowledged after an fsync of the collection's write-ahead log;
