@@ -10,12 +10,14 @@ import (
 // A collection's input transform (Meta.Input) turns what an upsert or a
 // search gives instead of vectors into the vectors the collection stores
 // and scores, on the way in; the store itself only ever sees vectors.
-// Today it has one step, an attached model that embeds texts. A later
-// step that maps vectors to vectors (an adapter, for points and queries
-// alike) belongs here too: a field of api.InputSpec, persisted in
-// meta.json beside the model, resolved by inputOf and applied by vectors
-// after the texts are embedded, so neither the routes nor the wire types
-// change shape.
+// Today it has one step, an attached model that embeds texts (vectors,
+// below). A later step that maps vectors to vectors for points and
+// queries alike (issue 15's adapters) fits beside it without reshaping
+// the API: a field of api.InputSpec persisted in meta.json next to the
+// model, resolved with it by inputOf, and a method of inputTransform
+// called where upsert and search take their vectors (after embedPoints
+// and the search's text case), so that given and embedded vectors both
+// pass through it.
 
 // inputTransform is a collection's Meta.Input resolved against the
 // server's loaded models.
