@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -291,6 +292,57 @@ func TestTextErrors(t *testing.T) {
 		mustDo(t, s, "GET", "/v1/collections/"+name, nil, 200, &info)
 		if info.Count != 0 || info.Seq != 0 {
 			t.Errorf("collection %s after bad requests: count %d seq %d, want 0", name, info.Count, info.Seq)
+		}
+	}
+}
+
+// TestTextConcurrent: concurrent embeds and text searches (each on a
+// replica of the model, the first on the model itself) answer as one at
+// a time would.
+func TestTextConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	pairs := textPairs(64, 5)
+	m, _ := textModel(t, dir, "text.ckpt", 5, pairs)
+	s := newServer(t, Options{ModelRoot: dir})
+	mustDo(t, s, "POST", "/v1/models", LoadModelRequest{Name: "txt", Path: "text.ckpt"}, 201, nil)
+	mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "t", "model": "txt"}, 201, nil)
+	pts := make([]Point, 16)
+	for i := range pts {
+		pts[i] = Point{ID: uint64(i), Text: pairs[i].Doc}
+	}
+	mustDo(t, s, "POST", "/v1/collections/t/points", UpsertRequest{Points: pts}, 200, nil)
+	docs := make([]string, 16)
+	for i := range docs {
+		docs[i] = pairs[i].Doc
+	}
+	want, err := m.EmbedTexts(docs, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			for j := range 4 {
+				i := (g*4 + j) % 16
+				code, b := do(t, s, "POST", "/v1/models/txt/embed", fmt.Sprintf(`{"texts":[%q]}`, docs[i]))
+				var er EmbedResponse
+				if code != 200 || json.Unmarshal(b, &er) != nil || !slices.Equal(er.Embeddings[0], want[i*16:(i+1)*16]) {
+					errs <- fmt.Errorf("embed of text %d: %d %s", i, code, b)
+					return
+				}
+				code, b = do(t, s, "POST", "/v1/collections/t/search", fmt.Sprintf(`{"text":%q,"k":1,"no_payload":true}`, docs[i]))
+				var sr SearchResponse
+				if code != 200 || json.Unmarshal(b, &sr) != nil || sr.Results[0].Hits[0].ID != uint64(i) {
+					errs <- fmt.Errorf("search of text %d: %d %s", i, code, b)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
 		}
 	}
 }
