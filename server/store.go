@@ -19,7 +19,9 @@ import (
 type Store interface {
 	// Create makes a collection of shape m (defaulted and checked with
 	// collection.CheckMeta); a name taken or differing from a taken one
-	// only in case is ErrExists.
+	// only in case is ErrExists. m.Input (an attached model) must be kept
+	// and handed back by Meta, across restarts: the server applies it, and
+	// the store only ever receives vectors.
 	Create(m api.Meta) (Collection, error)
 	// Collection returns an open collection by name.
 	Collection(name string) (Collection, bool)

@@ -245,6 +245,8 @@ func TestServeFlags(t *testing.T) {
 		{[]string{"--data-dir", t.TempDir(), "extra"}, "unexpected arguments"},
 		{[]string{"--data-dir", t.TempDir(), "--auto-recall", "2"}, "--auto-recall 2"},
 		{[]string{"--data-dir", t.TempDir(), "--addr", "256.0.0.1:1"}, "256.0.0.1"},
+		{[]string{"--data-dir", t.TempDir(), "--max-texts", "0"}, "--max-texts 0"},
+		{[]string{"--data-dir", t.TempDir(), "--max-text-bytes", "-1"}, "--max-text-bytes -1"},
 	} {
 		var out, errb bytes.Buffer
 		err := runServe(context.Background(), tt.args, &out, &errb)
