@@ -1,5 +1,6 @@
 // Package collection is an embedded, durable store of Matryoshka vectors:
-// named collections of points (a uint64 id, a vector of the collection's
+// named collections of points (an id, an unsigned 64-bit integer or a
+// UUID (PointID), a vector of the collection's
 // dim, an optional payload of scalar fields) searched by prefix dim, by a
 // funnel plan (or one the tuner picks for a target recall) and with
 // payload filters. mrl serve is a thin HTTP layer over it (package
@@ -7,7 +8,7 @@
 //
 //	s, err := collection.Open(dir, collection.Options{})
 //	c, err := s.Create(collection.Meta{Name: "docs", Dim: 768, Metric: "cosine"})
-//	seq, err := c.Upsert([]collection.Point{{ID: 1, Vector: v}})
+//	seq, err := c.Upsert([]collection.Point{{ID: api.IntID(1), Vector: v}})
 //	res, err := c.Search(ctx, collection.Query{Vector: q, Dim: 64, K: 10})
 //	err = s.Close()
 //

@@ -32,10 +32,10 @@ func FuzzDecodeUpsert(f *testing.F) {
 		}
 		seen := map[uint64]bool{}
 		for _, p := range r.Points {
-			if len(p.Vector) != 3 || seen[p.ID] {
+			if len(p.Vector) != 3 || seen[num(p.ID)] {
 				t.Fatalf("accepted %q with point %+v", b, p)
 			}
-			seen[p.ID] = true
+			seen[num(p.ID)] = true
 			for _, x := range p.Vector {
 				if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
 					t.Fatalf("accepted non-finite %v", x)
