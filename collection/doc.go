@@ -35,9 +35,37 @@
 //     ErrCorrupt, naming the file and offset; with Options.Recover it
 //     moves the damaged files to the quarantine (never deleting) and
 //     serves what precedes the damage.
+//   - Point ids are unsigned 64-bit integers or UUIDs (PointID, the
+//     type of package api). Scroll orders them as PointID.Compare does:
+//     every integer, then every UUID.
 //   - Errors: ErrInvalid (a malformed Meta, point or query; its text
 //     is the problem alone), ErrExists, ErrNotFound, ErrClosed,
 //     ErrCorrupt, *WriteError.
+//
+// On-disk formats, and how UUID ids entered them without breaking data
+// directories written before:
+//
+//   - Log records (wal.go has the framing: length, CRC-32C, sequence
+//     number, op byte, body) are versioned by their op byte. Ops 1
+//     (upsert) and 2 (delete) are the formats from before UUIDs, ids as
+//     uint64; ops 3 and 4 are the same bodies with typed ids, each a kind
+//     byte (0: an integer, 8 bytes follow; 1: a UUID, its 16 bytes
+//     follow). A batch is written with ops 1 and 2 when all its ids are
+//     integers, so such logs are byte for byte what older builds write
+//     and read; older builds refuse ops 3 and 4 (an unknown op, reported
+//     as damage) rather than misread them. record.go has the layouts.
+//   - Snapshots: the index file (package index's format) holds integer
+//     row ids when every id is an integer (index file version 1, as
+//     before), else named rows (version 2), each named by its id's
+//     canonical text ("42", "550e8400-e29b-41d4-a716-446655440000"). The
+//     side file is format 2 for the first kind and format 3 for the
+//     second, which older builds refuse; its payloads are keyed by the
+//     ids' text. A side file whose format disagrees with its index file
+//     (named rows in format 2 or integer rows in format 3), or a name
+//     that is not an id in canonical form, is damage (ErrCorrupt).
+//   - testdata/datadir-main is a data directory written by the store
+//     before UUIDs; TestDataDirFromMain checks this build reads it
+//     exactly and leaves its files as they are.
 //
 // The files, by concern: store.go (the directory of collections),
 // meta.go (a collection's shape and the checks of points), collection.go

@@ -283,3 +283,43 @@ func TestCorruptIDRecords(t *testing.T) {
 }
 
 func flip(b []byte, i int) []byte { b[i] ^= 0x40; return b }
+
+// TestSidecarFormatMismatch: a side file whose format disagrees with its
+// index file (format 2 over named rows, format 3 over integer rows) is
+// damage, not something to guess about.
+func TestSidecarFormatMismatch(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		id     PointID
+		format int
+	}{
+		{"format 2 over UUID rows", api.MustUUID("550e8400-e29b-41d4-a716-446655440000"), sidecarFormat},
+		{"format 3 over integer rows", iid(5), sidecarFormatUUID},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := openStore(t, dir, Options{SnapshotEvery: -1})
+			mustCreate(t, s, Meta{Name: "c", Dim: 1})
+			mustUpsert(t, s, "c", Point{ID: tt.id, Vector: []float32{1}})
+			if err := mustGet(t, s, "c").Snapshot(); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			path := onlyFile(t, filepath.Join(dir, "collections", "c"), "snapshot-*.json")
+			side, err := readSidecar(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			side.Format = tt.format
+			if err := writeSidecar(path, *side); err != nil {
+				t.Fatal(err)
+			}
+			if s, err := Open(dir, Options{Logger: quietLogger()}); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "named rows") {
+				if err == nil {
+					s.Close()
+				}
+				t.Fatalf("Open = %v, want ErrCorrupt naming the rows", err)
+			}
+		})
+	}
+}
