@@ -131,8 +131,11 @@ func TestDataDirFromMain(t *testing.T) {
 	}
 	s2.Close()
 	side, err := readSidecar(onlyFile(t, filepath.Join(crashed, "collections", "flat"), "snapshot-*.json"))
-	if err != nil || side.Format != sidecarFormatUUID {
-		t.Fatalf("snapshot with UUIDs: side file format %d (%v), want %d", side.Format, err, sidecarFormatUUID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if side.Format != sidecarFormatUUID {
+		t.Fatalf("snapshot with UUIDs: side file format %d, want %d", side.Format, sidecarFormatUUID)
 	}
 	s3 := openStore(t, crashed, Options{SnapshotEvery: -1})
 	if got := contents(t, s3); !bytes.Equal(got, wantAfter) {
@@ -147,8 +150,11 @@ func TestDataDirFromMain(t *testing.T) {
 		t.Fatal(err)
 	}
 	side, err = readSidecar(onlyFile(t, filepath.Join(crashed, "collections", "flat"), "snapshot-*.json"))
-	if err != nil || side.Format != sidecarFormat {
-		t.Fatalf("snapshot of integer ids: side file format %d (%v), want %d", side.Format, err, sidecarFormat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if side.Format != sidecarFormat {
+		t.Fatalf("snapshot of integer ids: side file format %d, want %d", side.Format, sidecarFormat)
 	}
 }
 
@@ -321,5 +327,42 @@ func TestSidecarFormatMismatch(t *testing.T) {
 				t.Fatalf("Open = %v, want ErrCorrupt naming the rows", err)
 			}
 		})
+	}
+}
+
+// TestLostSidecarWithUUIDs: the vectors of a snapshot whose side file was
+// lost are served with Recover, and a snapshot with UUIDs names its rows
+// in its index file, so they keep their ids.
+func TestLostSidecarWithUUIDs(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir, Options{SnapshotEvery: -1})
+	mustCreate(t, s, Meta{Name: "c", Dim: 1})
+	u := api.MustUUID("550e8400-e29b-41d4-a716-446655440000")
+	mustUpsert(t, s, "c", Point{ID: u, Vector: []float32{1}, Payload: map[string]any{"a": "b"}}, Point{ID: iid(3), Vector: []float32{2}})
+	if err := mustGet(t, s, "c").Snapshot(); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if err := os.Remove(onlyFile(t, filepath.Join(dir, "collections", "c"), "snapshot-*.json")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir, Options{Logger: quietLogger()}); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Open without the side file = %v, want ErrCorrupt", err)
+	}
+	s2 := openStore(t, dir, Options{Recover: true})
+	c := mustGet(t, s2, "c")
+	if p, ok := c.Get(u); !ok || p.Vector[0] != 1 || p.Payload != nil {
+		t.Errorf("UUID point after recovering a lost side file: %+v %v, want its vector without payload", p, ok)
+	}
+	if p, ok := c.Get(iid(3)); !ok || p.Vector[0] != 2 {
+		t.Errorf("integer point: %+v %v", p, ok)
+	}
+	s2.Close()
+	side, err := readSidecar(onlyFile(t, filepath.Join(dir, "collections", "c"), "snapshot-*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if side.Format != sidecarFormatUUID {
+		t.Fatalf("the rewritten side file: format %d, want %d", side.Format, sidecarFormatUUID)
 	}
 }
