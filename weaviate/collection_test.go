@@ -1,0 +1,78 @@
+package weaviate
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	mrl "github.com/gomrl/mrl"
+	"github.com/gomrl/mrl/server/api"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+func TestCheckPoints(t *testing.T) {
+	c := &Collection{name: "t", layout: Layout{Dim: 4, Metric: mrl.Cosine, Prefixes: []int{2}}.WithDefaults()}
+	good := []api.Point{
+		{ID: api.IntID(1), Vector: []float32{1, 2, 3, 4}, Payload: map[string]any{"a": "x", "n-1": 2.0, "ok": true}},
+		{ID: api.IntID(2), Vector: []float32{1, 0, 0, 0}},
+	}
+	props, need, _, err := c.checkPoints(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if props[0]["p_a"] != "x" || props[0]["p_n_2d1"] != 2.0 || props[0][IDProperty] != int64(1) || len(props[1]) != 1 {
+		t.Errorf("properties = %v", props)
+	}
+	if need["p_a"] != "text" || need["p_n_2d1"] != "number" || need["p_ok"] != "boolean" {
+		t.Errorf("types = %v", need)
+	}
+	obj := c.object(good[0], props[0])
+	if len(obj.Vectors) != 2 || len(obj.Vectors["p2"].([]float32)) != 2 || len(obj.Vectors[FullVector].([]float32)) != 4 || obj.ID.String() != UUID(1) {
+		t.Errorf("object = %+v", obj)
+	}
+	bad := []api.Point{
+		{ID: api.IntID(3), Vector: []float32{1, 2}},
+		{ID: api.IntID(4), Vector: []float32{1, float32(math.NaN()), 0, 0}},
+		{ID: api.IntID(5), Vector: []float32{1, 0, 0, 0}, Payload: map[string]any{"a": 1.0}},
+		{ID: api.IntID(6), Vector: []float32{1, 0, 0, 0}, Payload: map[string]any{"arr": []any{1.0}}},
+		{ID: api.IntID(7), Vector: []float32{1, 0, 0, 0}, Payload: map[string]any{"a": "y"}},
+		{ID: api.MustUUID("550e8400-e29b-41d4-a716-446655440000"), Vector: []float32{1, 0, 0, 0}},
+	}
+	_, _, _, err = c.checkPoints(bad)
+	if !errors.Is(err, ErrPayload) {
+		t.Fatalf("checkPoints(bad) = %v, want ErrPayload", err)
+	}
+	for _, want := range []string{"id 3): vector of 2 floats, want 4", "id 4): vector[1] = NaN", `id 6): payload field "arr" is an array`, `payload field "a" is text, point 5 has number`,
+		"id 550e8400-e29b-41d4-a716-446655440000): a UUID id; this backend takes integer ids only"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("checkPoints error %q does not mention %q", err, want)
+		}
+	}
+}
+
+func TestPayloadOf(t *testing.T) {
+	got := payloadOf(map[string]any{
+		"p_a": "x", "p_n": 2.5, "p_b": false, "p_i": int64(3),
+		"p_gone": structpb.NullValue_NULL_VALUE, "p_nil": nil,
+		IDProperty: 7.0, "foreign": "y",
+	})
+	want := map[string]any{"a": "x", "n": 2.5, "b": false, "i": 3.0}
+	if len(got) != len(want) {
+		t.Fatalf("payloadOf = %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("payloadOf[%q] = %v, want %v", k, got[k], v)
+		}
+	}
+	if payloadOf(map[string]any{IDProperty: 1.0}) != nil {
+		t.Error("payloadOf of the id alone should be nil (no payload)")
+	}
+}
+
+// num is the integer of an id (this backend's ids are integers).
+func num(id api.PointID) uint64 {
+	n, _ := id.Uint64()
+	return n
+}

@@ -1,0 +1,36 @@
+// Package weaviate keeps Matryoshka collections on a Weaviate cluster, for
+// collections that outgrow one machine: sharded, replicated, searched by
+// our funnel plans run as stage queries on the cluster.
+//
+// Conventions:
+//
+//   - A collection is a Weaviate class (ClassName: the name with its first
+//     letter upper-cased) laid out by a [Layout]: one named vector per plan
+//     stage, "p<m>" for the dim-m prefix and "full" for the whole
+//     embedding. The first prefix has an HNSW index (the shortlist), the
+//     later ones and the full vector a flat index (exact, on disk) unless
+//     Layout.Full is HNSW. Cosine prefixes are stored re-normalised, as
+//     package index scores them. The layout is recorded in the class
+//     description and checked when a collection is opened ([ErrLayout]).
+//   - Point ids are integers here (api.IntID; a UUID id, which the
+//     embedded store takes, is refused with ErrPayload): each maps
+//     one-to-one to a UUID (UUID, IDOf) whose order is the ids' order; the
+//     integer property mrl_id repeats the id (exact below 2^53).
+//   - Payloads are JSON objects of scalars (string, number, boolean), as
+//     the server takes them. A key k is the property "p_" + escape(k)
+//     (PropertyName); strings are text properties with whole-field
+//     tokenization, numbers number, booleans boolean. Limits: a field
+//     keeps one type across the collection (Weaviate's schema), a key's
+//     property name is at most 230 bytes, and properties are added as
+//     points bring new fields (one schema change each).
+//   - Scores are package index's (higher is better): cosine 1-d,
+//     inner product -d, l2 -d, from Weaviate's distance d.
+//   - Reads and writes take a consistency level (ONE, QUORUM, ALL;
+//     default QUORUM). Replicated collections are created with async
+//     replication on, so that a replica that was down is repaired.
+//   - Every call takes a context; a cluster none of whose addresses
+//     answers gives [ErrUnreachable], naming each address's error.
+//
+// Payload filters use the server's grammar and semantics; see filter.go
+// for the mapping to Weaviate's filters.
+package weaviate
