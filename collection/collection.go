@@ -42,9 +42,9 @@ type Collection struct {
 
 	mu       sync.RWMutex
 	base     *snapshot
-	dirty    map[uint64]dirtyEntry
+	dirty    map[PointID]dirtyEntry
 	inBase   int // dirty ids present in base
-	payloads map[uint64]map[string]any
+	payloads map[PointID]map[string]any
 	count    int
 	seq      uint64 // last applied record
 	snapSeq  uint64 // seq of the persisted snapshot
@@ -86,19 +86,19 @@ func createCollection(root, dataDir string, m Meta, opt Options) (*Collection, e
 }
 
 // live reports whether id is present; mu is held.
-func (c *Collection) lookup(id uint64) ([]float32, bool) {
+func (c *Collection) lookup(id PointID) ([]float32, bool) {
 	if e, ok := c.dirty[id]; ok {
 		return e.vec, e.vec != nil
 	}
-	if i, ok := c.base.vecs.Lookup(id); ok {
+	if i, ok := c.base.lookup(id); ok {
 		return c.base.vecs.Row(i), true
 	}
 	return nil, false
 }
 
-func (c *Collection) setDirty(id uint64, e dirtyEntry) {
+func (c *Collection) setDirty(id PointID, e dirtyEntry) {
 	if _, ok := c.dirty[id]; !ok {
-		if _, inBase := c.base.vecs.Lookup(id); inBase {
+		if _, inBase := c.base.lookup(id); inBase {
 			c.inBase++
 		}
 	}
@@ -122,7 +122,7 @@ func (c *Collection) applyUpsert(pts []Point, seq uint64) {
 }
 
 // applyDelete deletes ids and returns how many were present.
-func (c *Collection) applyDelete(ids []uint64, seq uint64) int {
+func (c *Collection) applyDelete(ids []PointID, seq uint64) int {
 	n := 0
 	for _, id := range ids {
 		if _, ok := c.lookup(id); ok {
@@ -141,7 +141,7 @@ func (c *Collection) applyDelete(ids []uint64, seq uint64) int {
 // each id it touched and the counters before it.
 type undoEntry struct {
 	seq, gen      uint64
-	ids           []uint64
+	ids           []PointID
 	prev          []dirtyEntry
 	inDirty       []bool
 	payload       []map[string]any
@@ -151,7 +151,7 @@ type undoEntry struct {
 
 // saveUndo records the state of ids before the write seq of generation
 // gen, and forgets the entries whose records are durable; mu is held.
-func (c *Collection) saveUndo(seq, gen uint64, ids []uint64) {
+func (c *Collection) saveUndo(seq, gen uint64, ids []PointID) {
 	synced, cur := c.wal.synced.Load(), c.wal.gen.Load()
 	drop := 0
 	for drop < len(c.undo) && (c.undo[drop].gen < cur || c.undo[drop].seq <= synced) {
@@ -204,7 +204,7 @@ func (c *Collection) rollback() {
 	}
 	c.inBase = 0
 	for id := range c.dirty {
-		if _, ok := c.base.vecs.Lookup(id); ok {
+		if _, ok := c.base.lookup(id); ok {
 			c.inBase++
 		}
 	}
@@ -218,7 +218,7 @@ func (c *Collection) rollback() {
 // write logs and applies one batch under the write lock, then waits for
 // the log fsync; a failed fsync undoes the batch (and any other write the
 // log discarded with it).
-func (c *Collection) write(op byte, body []byte, ids []uint64, apply func(seq uint64)) (uint64, error) {
+func (c *Collection) write(op byte, body []byte, ids []PointID, apply func(seq uint64)) (uint64, error) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -253,20 +253,22 @@ func (c *Collection) Upsert(pts []Point) (uint64, error) {
 	if err := checkPoints(pts, c.meta.Dim, c.metric); err != nil {
 		return 0, err
 	}
-	ids := make([]uint64, len(pts))
+	ids := make([]PointID, len(pts))
 	for i, p := range pts {
 		ids[i] = p.ID
 	}
-	return c.write(opUpsert, encodeUpsert(nil, pts, c.meta.Dim), ids, func(seq uint64) { c.applyUpsert(pts, seq) })
+	op, body := encodeUpsert(nil, pts, c.meta.Dim)
+	return c.write(op, body, ids, func(seq uint64) { c.applyUpsert(pts, seq) })
 }
 
 // Delete removes ids in one batch and returns how many were present and
 // the record's sequence number, once the record is durable (a failed log
 // write is a *WriteError and the batch is undone). Absent ids are not an
 // error.
-func (c *Collection) Delete(ids []uint64) (int, uint64, error) {
+func (c *Collection) Delete(ids []PointID) (int, uint64, error) {
 	n := 0
-	seq, err := c.write(opDelete, encodeDelete(nil, ids), ids, func(seq uint64) { n = c.applyDelete(ids, seq) })
+	op, body := encodeDelete(nil, ids)
+	seq, err := c.write(op, body, ids, func(seq uint64) { n = c.applyDelete(ids, seq) })
 	return n, seq, err
 }
 
@@ -312,7 +314,7 @@ func (c *Collection) Info() Info {
 }
 
 // Get returns point id (a copy of its vector) and whether it is present.
-func (c *Collection) Get(id uint64) (Point, bool) {
+func (c *Collection) Get(id PointID) (Point, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	v, ok := c.lookup(id)
@@ -324,10 +326,10 @@ func (c *Collection) Get(id uint64) (Point, bool) {
 
 // ScrollOptions selects a page of Scroll.
 type ScrollOptions struct {
-	After      uint64 // the last id of the previous page
-	First      bool   // the first page: After is ignored
-	Limit      int    // the most points in the page; 0 or less means 100
-	WithVector bool   // the points carry (copies of) their vectors
+	After      PointID // the last id of the previous page
+	First      bool    // the first page: After is ignored
+	Limit      int     // the most points in the page; 0 or less means 100
+	WithVector bool    // the points carry (copies of) their vectors
 	// MaxBytes bounds the page's estimated JSON size (PayloadBytes of each
 	// payload, 16 bytes a float, 40 a point); the first point is always
 	// taken, so paging always progresses. Zero: no bound.
@@ -335,7 +337,10 @@ type ScrollOptions struct {
 }
 
 // Scroll returns up to o.Limit live points with ids above o.After (all
-// ids when o.First), in increasing id order, and whether more follow.
+// ids when o.First), in increasing id order (PointID.Compare: integers,
+// then UUIDs), and whether more follow. o.After need not be present: an
+// integer cursor continues with the integers above it and then every
+// UUID, a UUID cursor with the UUIDs above it.
 func (c *Collection) Scroll(o ScrollOptions) ([]Point, bool) {
 	after, first, limit, withVector, maxBytes := o.After, o.First, o.Limit, o.WithVector, o.MaxBytes
 	if limit <= 0 {
@@ -356,31 +361,31 @@ func (c *Collection) Scroll(o ScrollOptions) ([]Point, bool) {
 	start := 0
 	if !first {
 		var found bool
-		if start, found = slices.BinarySearch(base, after); found {
+		if start, found = slices.BinarySearchFunc(base, after, PointID.Compare); found {
 			start++
 		}
 	}
 	// The changed ids above the cursor, sorted; deleted ones are skipped
 	// below (a nil vector in dirty).
-	var extra []uint64
+	var extra []PointID
 	for id, e := range c.dirty {
-		if (first || id > after) && e.vec != nil {
-			if _, inBase := c.base.vecs.Lookup(id); !inBase {
+		if (first || id.Compare(after) > 0) && e.vec != nil {
+			if _, inBase := c.base.lookup(id); !inBase {
 				extra = append(extra, id)
 			}
 		}
 	}
-	slices.Sort(extra)
+	slices.SortFunc(extra, PointID.Compare)
 	// next is the smallest id not yet taken from base[i:] and extra[j:].
 	i, j := start, 0
-	next := func() (id uint64, fromBase, ok bool) {
+	next := func() (id PointID, fromBase, ok bool) {
 		switch {
-		case i < len(base) && (j >= len(extra) || base[i] < extra[j]):
+		case i < len(base) && (j >= len(extra) || base[i].Compare(extra[j]) < 0):
 			return base[i], true, true
 		case j < len(extra):
 			return extra[j], false, true
 		}
-		return 0, false, false
+		return PointID{}, false, false
 	}
 	var pts []Point
 	size := 0

@@ -8,10 +8,11 @@ import (
 	"os"
 
 	"github.com/gomrl/mrl/collection"
+	"github.com/gomrl/mrl/server/api"
 )
 
 // A Go program embedding the store, without HTTP: create a collection,
-// write points, search a prefix with a filter, and reopen the directory
+// write points (ids are integers or UUIDs), search a prefix with a filter, and reopen the directory
 // to find the points again.
 func Example() {
 	dir, err := os.MkdirTemp("", "collection-example")
@@ -30,9 +31,9 @@ func Example() {
 		log.Fatal(err)
 	}
 	if _, err := c.Upsert([]collection.Point{
-		{ID: 1, Vector: []float32{0, 0, 0, 0}, Payload: map[string]any{"lang": "en"}},
-		{ID: 2, Vector: []float32{1, 0, 5, 5}, Payload: map[string]any{"lang": "fr"}},
-		{ID: 3, Vector: []float32{1, 1, 0, 0}, Payload: map[string]any{"lang": "en"}},
+		{ID: api.IntID(1), Vector: []float32{0, 0, 0, 0}, Payload: map[string]any{"lang": "en"}},
+		{ID: api.IntID(2), Vector: []float32{1, 0, 5, 5}, Payload: map[string]any{"lang": "fr"}},
+		{ID: api.MustUUID("6BA7B810-9DAD-11D1-80B4-00C04FD430C8"), Vector: []float32{1, 1, 0, 0}, Payload: map[string]any{"lang": "en"}},
 	}); err != nil {
 		log.Fatal(err)
 	}
@@ -46,7 +47,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	for _, h := range res.Hits {
-		fmt.Printf("id %d score %.2f\n", h.ID, h.Score)
+		fmt.Printf("id %v score %.2f\n", h.ID, h.Score)
 	}
 	if err := s.Close(); err != nil {
 		log.Fatal(err)
@@ -59,10 +60,10 @@ func Example() {
 	}
 	defer s.Close()
 	c, _ = s.Collection("docs")
-	p, ok := c.Get(2)
+	p, ok := c.Get(api.IntID(2))
 	fmt.Println(c.Info().Count, ok, p.Vector, p.Payload["lang"])
 	// Output:
 	// id 1 score -0.25
-	// id 3 score -1.25
+	// id 6ba7b810-9dad-11d1-80b4-00c04fd430c8 score -1.25
 	// 3 true [1 0 5 5] fr
 }

@@ -43,22 +43,22 @@ func TestFullDisk(t *testing.T) {
 	dir := t.TempDir()
 	s := openStore(t, dir, Options{SnapshotEvery: -1})
 	c := mustCreate(t, s, Meta{Name: "c", Dim: 2})
-	mustUpsert(t, s, "c", Point{ID: 1, Vector: []float32{1, 0}, Payload: map[string]any{"v": "one"}})
+	mustUpsert(t, s, "c", Point{ID: iid(1), Vector: []float32{1, 0}, Payload: map[string]any{"v": "one"}})
 	var full atomic.Bool
 	full.Store(true)
 	fullDisk(c, full.Load)
-	_, err := c.Upsert([]Point{{ID: 2, Vector: []float32{0, 1}}, {ID: 1, Vector: []float32{0, 1}, Payload: map[string]any{"v": "new"}}})
+	_, err := c.Upsert([]Point{{ID: iid(2), Vector: []float32{0, 1}}, {ID: iid(1), Vector: []float32{0, 1}, Payload: map[string]any{"v": "new"}}})
 	wantWriteError(t, "upsert on a full disk", err, "undone")
-	_, _, err = c.Delete([]uint64{1})
+	_, _, err = c.Delete(intIDs(1))
 	wantWriteError(t, "delete on a full disk", err, "undone")
-	if p, ok := c.Get(2); ok {
+	if p, ok := c.Get(iid(2)); ok {
 		t.Errorf("the failed upsert is visible: %+v", p)
 	}
-	if p, ok := c.Get(1); !ok || p.Payload["v"] != "one" {
+	if p, ok := c.Get(iid(1)); !ok || p.Payload["v"] != "one" {
 		t.Errorf("point 1 = %+v (present %v), want the durable one", p, ok)
 	}
 	res, err := c.Search(context.Background(), Query{Vector: []float32{0, 1}, K: 5})
-	if err != nil || len(res.Hits) != 1 || res.Hits[0].ID != 1 {
+	if err != nil || len(res.Hits) != 1 || res.Hits[0].ID != iid(1) {
 		t.Errorf("search = %+v, %v; want point 1 alone", res.Hits, err)
 	}
 	if err := c.Err(); err != nil {
@@ -68,7 +68,7 @@ func TestFullDisk(t *testing.T) {
 		t.Fatalf("after failed writes: count %d seq %d, want 1 and 1", info.Count, info.Seq)
 	}
 	full.Store(false)
-	mustUpsert(t, s, "c", Point{ID: 3, Vector: []float32{1, 1}})
+	mustUpsert(t, s, "c", Point{ID: iid(3), Vector: []float32{1, 1}})
 	s.Close()
 
 	s2 := openStore(t, dir, Options{SnapshotEvery: -1})
@@ -76,10 +76,10 @@ func TestFullDisk(t *testing.T) {
 	if info := c2.Info(); info.Count != 2 {
 		t.Fatalf("after a restart: count %d, want 2 (ids 1 and 3)", info.Count)
 	}
-	if _, ok := c2.Get(3); !ok {
+	if _, ok := c2.Get(iid(3)); !ok {
 		t.Error("point 3 absent after a restart")
 	}
-	if _, ok := c2.Get(2); ok {
+	if _, ok := c2.Get(iid(2)); ok {
 		t.Error("point 2 present after a restart")
 	}
 
@@ -88,17 +88,17 @@ func TestFullDisk(t *testing.T) {
 	c2.wal.syncMu.Lock()
 	c2.wal.truncate = func(*os.File, int64) error { return syscall.EIO }
 	c2.wal.syncMu.Unlock()
-	_, err = c2.Upsert([]Point{{ID: 4, Vector: []float32{0, 1}}})
+	_, err = c2.Upsert([]Point{{ID: iid(4), Vector: []float32{0, 1}}})
 	wantWriteError(t, "upsert, cut fails", err, "undone")
-	if _, ok := c2.Get(4); ok {
+	if _, ok := c2.Get(iid(4)); ok {
 		t.Error("point 4 of the failed write is visible")
 	}
 	if err := c2.Err(); err == nil {
 		t.Error("Err() = nil after the log could not be cut back")
 	}
-	_, err = c2.Upsert([]Point{{ID: 5, Vector: []float32{0, 1}}})
+	_, err = c2.Upsert([]Point{{ID: iid(5), Vector: []float32{0, 1}}})
 	wantWriteError(t, "later writes refused", err, "restart")
-	if _, ok := c2.Get(3); !ok {
+	if _, ok := c2.Get(iid(3)); !ok {
 		t.Error("reads stopped: point 3 absent")
 	}
 }
@@ -122,7 +122,7 @@ func TestFullDiskConcurrent(t *testing.T) {
 			defer wg.Done()
 			for i := range each {
 				id := uint64(w*1000 + i)
-				_, err := c.Upsert([]Point{{ID: id, Vector: []float32{float32(i), 1}}})
+				_, err := c.Upsert([]Point{{ID: iid(id), Vector: []float32{float32(i), 1}}})
 				var we *WriteError
 				if err == nil {
 					mu.Lock()
@@ -146,7 +146,7 @@ func TestFullDiskConcurrent(t *testing.T) {
 		for w := range writers {
 			for i := range each {
 				id := uint64(w*1000 + i)
-				if _, ok := c.Get(id); ok != acked[id] {
+				if _, ok := c.Get(iid(id)); ok != acked[id] {
 					t.Errorf("%s: point %d present %v, acknowledged %v", when, id, ok, acked[id])
 				}
 			}
@@ -167,7 +167,7 @@ func TestSearchOutsideTheLock(t *testing.T) {
 	c := mustCreate(t, s, Meta{Name: "c", Dim: 2, Metric: "l2"})
 	var pts []Point
 	for i := range 20 {
-		pts = append(pts, Point{ID: uint64(i), Vector: []float32{float32(i), 0}})
+		pts = append(pts, Point{ID: iid(uint64(i)), Vector: []float32{float32(i), 0}})
 	}
 	mustUpsert(t, s, "c", pts...)
 	if err := c.rebuild(false); err != nil {
@@ -180,7 +180,7 @@ func TestSearchOutsideTheLock(t *testing.T) {
 	}
 	// Move the three nearest rows away: they are changed rows of the
 	// snapshot now, more than the scan over-fetched for.
-	mustUpsert(t, s, "c", Point{ID: 0, Vector: []float32{100, 0}}, Point{ID: 1, Vector: []float32{101, 0}}, Point{ID: 2, Vector: []float32{102, 0}})
+	mustUpsert(t, s, "c", Point{ID: iid(0), Vector: []float32{100, 0}}, Point{ID: iid(1), Vector: []float32{101, 0}}, Point{ID: iid(2), Vector: []float32{102, 0}})
 	if _, _, ok, _ := c.searchOn(r, false, old, inBase, false); ok {
 		t.Error("searchOn with too few rows fetched for the changes: ok, want a retry")
 	}
@@ -191,7 +191,7 @@ func TestSearchOutsideTheLock(t *testing.T) {
 		t.Error("searchOn on a replaced snapshot: ok, want a retry")
 	}
 	hits, _, err := c.search(r, false)
-	if err != nil || len(hits) != 3 || hits[0].ID != 3 || hits[1].ID != 4 || hits[2].ID != 5 {
+	if err != nil || len(hits) != 3 || hits[0].ID != iid(3) || hits[1].ID != iid(4) || hits[2].ID != iid(5) {
 		t.Fatalf("search = %v, %v; want ids 3, 4, 5", hits, err)
 	}
 }

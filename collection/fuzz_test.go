@@ -2,12 +2,14 @@ package collection
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
 	mrl "github.com/gomrl/mrl"
+	"github.com/gomrl/mrl/server/api"
 )
 
 // FuzzUpsertRecord: the log record encoding round-trips every batch that
@@ -17,6 +19,8 @@ func FuzzUpsertRecord(f *testing.F) {
 		`[{"id":1,"vector":[1,2,3],"payload":{"a":"b","n":1,"t":true}}]`,
 		`[{"id":18446744073709551615,"vector":[1e18,-1e-45,0]}]`,
 		`[{"id":1,"vector":[1,2]}]`, `[]`, `[{"id":1,"vector":[1,2,3],"payload":{"a":{}}}]`,
+		`[{"id":"550e8400-e29b-41d4-a716-446655440000","vector":[1,2,3]},{"id":7,"vector":[0,0,0],"payload":{"a":"b"}}]`,
+		`[{"id":"FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF","vector":[1,2,3]}]`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -25,7 +29,11 @@ func FuzzUpsertRecord(f *testing.F) {
 		if json.Unmarshal(b, &pts) != nil || checkPoints(pts, 3, mrl.L2) != nil {
 			return
 		}
-		got, err := decodeUpsert(encodeUpsert(nil, pts, 3), 3)
+		op, body := encodeUpsert(nil, pts, 3)
+		if want := allInts(pts, func(p Point) PointID { return p.ID }); want != (op == opUpsert) {
+			t.Fatalf("op %d for %+v: integer ids only = %v, want op %d exactly then", op, pts, want, opUpsert)
+		}
+		got, err := decodeUpsert(op, body, 3)
 		if err != nil || len(got) != len(pts) {
 			t.Fatalf("record round trip of %+v: %v %v", pts, got, err)
 		}
@@ -47,19 +55,30 @@ func FuzzUpsertRecord(f *testing.F) {
 // valid prefix must re-read without error.
 func FuzzLogRecords(f *testing.F) {
 	var b []byte
-	b = appendRecord(b, 1, opUpsert, encodeUpsert(nil, []Point{{ID: 3, Vector: []float32{1, 2}, Payload: map[string]any{"a": "b"}}}, 2))
-	b = appendRecord(b, 2, opDelete, encodeDelete(nil, []uint64{3, 4}))
+	u := api.MustUUID("550e8400-e29b-41d4-a716-446655440000")
+	add := func(seq uint64, op byte, body []byte) { b = appendRecord(b, seq, op, body) }
+	op, body := encodeUpsert(nil, []Point{{ID: iid(3), Vector: []float32{1, 2}, Payload: map[string]any{"a": "b"}}}, 2)
+	add(1, op, body)
+	op, body = encodeDelete(nil, intIDs(3, 4))
+	add(2, op, body)
+	op, body = encodeUpsert(nil, []Point{{ID: u, Vector: []float32{1, 2}}, {ID: iid(5), Vector: []float32{3, 4}}}, 2)
+	add(3, op, body)
+	op, body = encodeDelete(nil, []PointID{iid(5), u})
+	add(4, op, body)
 	f.Add(b)
 	f.Add(b[:len(b)-3])
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		decode := func(seq uint64, op byte, body []byte) error {
-			if op == opUpsert {
-				decodeUpsert(body, 2)
-			} else {
-				decodeDelete(body)
+			switch op {
+			case opUpsert, opUpsertIDs:
+				_, err := decodeUpsert(op, body, 2)
+				return err
+			case opDelete, opDeleteIDs:
+				_, err := decodeDelete(op, body)
+				return err
 			}
-			return nil
+			return fmt.Errorf("unknown op %d", op)
 		}
 		valid, last, err := readRecords(b, 0, decode)
 		if valid < 0 || valid > len(b) || (err == nil) != (valid == len(b)) {
@@ -91,4 +110,46 @@ func FuzzReadSidecar(f *testing.F) {
 		}
 		readSidecar(p)
 	})
+}
+
+// FuzzIDRecords: the bodies of records with typed ids (opUpsertIDs,
+// opDeleteIDs) are outside bytes; their decoders must never panic, and
+// whatever they accept must encode back to a body that decodes to the
+// same ids and vectors.
+func FuzzIDRecords(f *testing.F) {
+	u := api.MustUUID("6ba7b810-9dad-11d1-80b4-00c04fd430c8")
+	_, up := encodeUpsert(nil, []Point{{ID: u, Vector: []float32{1, 2}, Payload: map[string]any{"k": 1.0}}, {ID: iid(1 << 40), Vector: []float32{0, -1}}}, 2)
+	_, del := encodeDelete(nil, []PointID{u, iid(9)})
+	for _, s := range [][]byte{up, del, up[:len(up)-1], del[:9], {1, 0, 0, 0, 2}, {}} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if pts, err := decodeUpsert(opUpsertIDs, b, 2); err == nil {
+			op, body := encodeUpsert(nil, pts, 2)
+			got, err := decodeUpsert(op, body, 2)
+			if err != nil || len(got) != len(pts) {
+				t.Fatalf("upsert re-encoding: %v %v", got, err)
+			}
+			for i := range pts {
+				if got[i].ID != pts[i].ID || !slices.Equal(got[i].Vector, pts[i].Vector) && !hasNaN(pts[i].Vector) {
+					t.Fatalf("upsert re-encoding: point %d = %+v, want %+v", i, got[i], pts[i])
+				}
+			}
+		}
+		if ids, err := decodeDelete(opDeleteIDs, b); err == nil {
+			got, err := decodeDelete(encodeDelete(nil, ids))
+			if err != nil || !slices.Equal(got, ids) {
+				t.Fatalf("delete re-encoding: %v %v, want %v", got, err, ids)
+			}
+		}
+	})
+}
+
+func hasNaN(v []float32) bool {
+	for _, x := range v {
+		if x != x {
+			return true
+		}
+	}
+	return false
 }

@@ -176,7 +176,7 @@ func TestInputChecked(t *testing.T) {
 		}
 	}
 	c := mustCreate(t, s, Meta{Name: "c", Dim: 2})
-	_, err := c.Upsert([]Point{{ID: 1, Text: "some words"}})
+	_, err := c.Upsert([]Point{{ID: iid(1), Text: "some words"}})
 	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "points[0].text: the store takes vectors") {
 		t.Errorf("Upsert of a text: %v, want ErrInvalid naming points[0].text", err)
 	}

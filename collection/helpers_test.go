@@ -4,6 +4,8 @@ import (
 	"io"
 	"log/slog"
 	"testing"
+
+	"github.com/gomrl/mrl/server/api"
 )
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -57,7 +59,25 @@ func mustUpsert(t testing.TB, s *Store, name string, pts ...Point) {
 // mustDelete deletes ids from collection name or fails the test.
 func mustDelete(t testing.TB, s *Store, name string, ids ...uint64) {
 	t.Helper()
-	if _, _, err := mustGet(t, s, name).Delete(ids); err != nil {
+	if _, _, err := mustGet(t, s, name).Delete(intIDs(ids...)); err != nil {
 		t.Fatalf("Delete from %s: %v", name, err)
 	}
+}
+
+// iid is api.IntID, short for tests.
+func iid(n uint64) PointID { return api.IntID(n) }
+
+// intIDs returns the integer ids ns.
+func intIDs(ns ...uint64) []PointID {
+	ids := make([]PointID, len(ns))
+	for i, n := range ns {
+		ids[i] = api.IntID(n)
+	}
+	return ids
+}
+
+// delBody is the body of a delete record of integer ids (op opDelete).
+func delBody(ns ...uint64) []byte {
+	_, b := encodeDelete(nil, intIDs(ns...))
+	return b
 }

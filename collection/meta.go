@@ -237,10 +237,10 @@ func CheckPayload(what string, p map[string]any) error {
 // checkPoints checks a batch for Upsert: CheckVector and CheckPayload of
 // each point, and no id twice.
 func checkPoints(pts []Point, dim int, metric mrl.Metric) error {
-	seen := make(map[uint64]int, len(pts))
+	seen := make(map[PointID]int, len(pts))
 	for i, p := range pts {
 		if j, ok := seen[p.ID]; ok {
-			return invalidf("points[%d].id: %d repeats points[%d].id", i, p.ID, j)
+			return invalidf("points[%d].id: %v repeats points[%d].id", i, p.ID, j)
 		}
 		seen[p.ID] = i
 		if p.Text != "" {

@@ -43,7 +43,7 @@ func openCollection(dir, dataDir string, opt Options) (*Collection, error) {
 		return nil, fmt.Errorf("%w: %s: %w", errMeta, metaPath, corruptf("%v", err))
 	}
 	c := &Collection{meta: m, dir: dir, dataDir: dataDir, metric: metric, spec: spec, log: opt.Logger.With("collection", m.Name), opt: opt,
-		dirty: map[uint64]dirtyEntry{}, payloads: map[uint64]map[string]any{}, tuned: map[float64]*TunedPlan{}}
+		dirty: map[PointID]dirtyEntry{}, payloads: map[PointID]map[string]any{}, tuned: map[float64]*TunedPlan{}}
 	if err := removeTemps(dir, c.log); err != nil {
 		return nil, err
 	}
@@ -154,11 +154,18 @@ func openCollection(dir, dataDir string, opt Options) (*Collection, error) {
 			if v.Dim() != m.Dim {
 				return nil, corruptf("snapshot %d: dim %d, collection dim %d", orphan, v.Dim(), m.Dim)
 			}
-			if err := writeSidecar(filepath.Join(dir, snapName(orphan, "json")), snapshotSidecar{Seq: orphan, Rows: v.N()}); err != nil {
+			if _, _, err := rowIDs(v); err != nil {
+				return nil, corruptf("snapshot %d: %v", orphan, err)
+			}
+			side := snapshotSidecar{Format: sidecarFormat, Seq: orphan, Rows: v.N()}
+			if v.Named() {
+				side.Format = sidecarFormatUUID
+			}
+			if err := writeSidecar(filepath.Join(dir, snapName(orphan, "json")), side); err != nil {
 				return nil, err
 			}
 			c.log.Error("recovered the vectors of a snapshot whose side file was lost; its payloads are lost", "snapshot", orphan, "rows", v.N())
-			vecs, graph, c.payloads = v, h, map[uint64]map[string]any{}
+			vecs, graph, c.payloads = v, h, map[PointID]map[string]any{}
 			c.seq, c.snapSeq = orphan, orphan
 		} else {
 			for _, f := range firsts {
@@ -278,14 +285,14 @@ func (c *Collection) quarantineLogs(q *quarantine, firsts []uint64, why string) 
 
 func (c *Collection) replay(seq uint64, op byte, body []byte) error {
 	switch op {
-	case opUpsert:
-		pts, err := decodeUpsert(body, c.meta.Dim)
+	case opUpsert, opUpsertIDs:
+		pts, err := decodeUpsert(op, body, c.meta.Dim)
 		if err != nil {
 			return fmt.Errorf("record %d: %w", seq, err)
 		}
 		c.applyUpsert(pts, seq)
-	case opDelete:
-		ids, err := decodeDelete(body)
+	case opDelete, opDeleteIDs:
+		ids, err := decodeDelete(op, body)
 		if err != nil {
 			return fmt.Errorf("record %d: %w", seq, err)
 		}

@@ -99,7 +99,7 @@ func validAfter(b []byte, off int, prev uint64) (int, bool) {
 		if seq := binary.LittleEndian.Uint64(rec); seq <= prev || seq-prev > 1<<40 {
 			continue
 		}
-		if op := rec[8]; op != opUpsert && op != opDelete {
+		if !knownOp(rec[8]) {
 			continue
 		}
 		if crc32.Checksum(rec, castagnoli) == binary.LittleEndian.Uint32(b[p+4:]) {
@@ -147,20 +147,32 @@ func holdsData(dir string) (bool, error) {
 
 // The snapshot side file (payloads and the sequence number) is
 //
-//	{"format":2,"crc32c":N,"body":{"seq":…,"rows":…,"payloads":{…}}}
+//	{"format":F,"crc32c":N,"body":{"seq":…,"rows":…,"payloads":{…}}}
 //
 // where N is the CRC-32C (Castagnoli) of the body's bytes exactly as they
-// are in the file. Files without "format" (written before the checksum)
-// are read as the bare body.
-const sidecarFormat = 2
+// are in the file and payloads are keyed by their point's id as text
+// (PointID.String). F is 2 for a snapshot whose ids are all integers (its
+// index file has integer row ids, as before UUIDs, so older builds read
+// it) and 3 for one holding a UUID id (its index file has named rows, each
+// named by its id's canonical text; builds from before UUIDs refuse
+// format 3 rather than misread it). Files without "format" (written
+// before the checksum) are read as the bare body of format 2.
+const (
+	sidecarFormat     = 2
+	sidecarFormatUUID = 3
+)
 
 func writeSidecar(path string, side snapshotSidecar) error {
 	body, err := json.Marshal(side)
 	if err != nil {
 		return err
 	}
+	format := side.Format
+	if format == 0 {
+		format = sidecarFormat
+	}
 	return atomicfile.Write(path, func(w io.Writer) error {
-		_, err := fmt.Fprintf(w, "{\"format\":%d,\"crc32c\":%d,\"body\":%s}\n", sidecarFormat, crc32.Checksum(body, castagnoli), body)
+		_, err := fmt.Fprintf(w, "{\"format\":%d,\"crc32c\":%d,\"body\":%s}\n", format, crc32.Checksum(body, castagnoli), body)
 		return err
 	})
 }
@@ -180,18 +192,20 @@ func readSidecar(path string) (*snapshotSidecar, error) {
 		return nil, fmt.Errorf("not a snapshot side file: %v", err)
 	}
 	body := b
+	format := 1
 	switch {
 	case wrap.Format == nil: // before format 2: no checksum
-	case *wrap.Format != sidecarFormat:
-		return nil, fmt.Errorf("format %d, this build reads %d", *wrap.Format, sidecarFormat)
+	case *wrap.Format != sidecarFormat && *wrap.Format != sidecarFormatUUID:
+		return nil, fmt.Errorf("format %d, this build reads %d and %d", *wrap.Format, sidecarFormat, sidecarFormatUUID)
 	case crc32.Checksum(wrap.Body, castagnoli) != wrap.CRC:
 		return nil, fmt.Errorf("checksum mismatch (stored %d, computed %d)", wrap.CRC, crc32.Checksum(wrap.Body, castagnoli))
 	default:
-		body = wrap.Body
+		body, format = wrap.Body, *wrap.Format
 	}
 	var side snapshotSidecar
 	if err := json.Unmarshal(body, &side); err != nil {
 		return nil, fmt.Errorf("payloads: %v", err)
 	}
+	side.Format = format
 	return &side, nil
 }

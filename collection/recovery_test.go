@@ -25,7 +25,7 @@ func recoveryOps() []any {
 		}
 		var pts []Point
 		for i := range 3 {
-			pts = append(pts, Point{ID: uint64(10*b + i), Vector: []float32{float32(b), float32(i), 1, 2},
+			pts = append(pts, Point{ID: iid(uint64(10*b + i)), Vector: []float32{float32(b), float32(i), 1, 2},
 				Payload: map[string]any{"tag": fmt.Sprintf("batch-%d", b)}})
 		}
 		ops = append(ops, pts)
@@ -47,7 +47,7 @@ func applyOps(t *testing.T, c *Collection, ops []any, snapAt int) {
 		case []Point:
 			_, err = c.Upsert(op)
 		case []uint64:
-			_, _, err = c.Delete(op)
+			_, _, err = c.Delete(intIDs(op...))
 		}
 		if err != nil {
 			t.Fatalf("op %d: %v", i, err)
@@ -60,11 +60,12 @@ const recoverySnap = 6
 // recoveryState is the state after the first n ops.
 func recoveryState(ops []any, n int) map[uint64]Point {
 	st := map[uint64]Point{}
+	num := func(id PointID) uint64 { n, _ := id.Uint64(); return n }
 	for _, op := range ops[:n] {
 		switch op := op.(type) {
 		case []Point:
 			for _, p := range op {
-				st[p.ID] = p
+				st[num(p.ID)] = p
 			}
 		case []uint64:
 			for _, id := range op {
@@ -265,7 +266,7 @@ func TestRecovery(t *testing.T) {
 			if info := c.Info(); info.Count != len(want) {
 				t.Errorf("count %d, want %d", info.Count, len(want))
 			}
-			all := map[uint64]Point{}
+			all := map[PointID]Point{}
 			for _, op := range ops {
 				if u, ok := op.([]Point); ok {
 					for _, p := range u {
@@ -273,8 +274,9 @@ func TestRecovery(t *testing.T) {
 					}
 				}
 			}
-			for id := range all {
-				got, present := c.Get(id)
+			for pid := range all {
+				id, _ := pid.Uint64()
+				got, present := c.Get(pid)
 				p, ok := want[id]
 				if !ok {
 					if present {
@@ -298,7 +300,7 @@ func TestRecovery(t *testing.T) {
 			}
 			// The recovered directory opens again without Recover, and
 			// takes writes.
-			mustUpsert(t, s2, "c", Point{ID: 999, Vector: []float32{1, 1, 1, 1}})
+			mustUpsert(t, s2, "c", Point{ID: iid(999), Vector: []float32{1, 1, 1, 1}})
 			s2.Close()
 			s3, err := Open(dir, Options{Logger: quietLogger()})
 			if err != nil {
@@ -319,7 +321,8 @@ func TestRecovery(t *testing.T) {
 // keeps its valid records and the later files go to the quarantine.
 func TestRecoveryLogFiles(t *testing.T) {
 	up := func(id uint64) []byte {
-		return encodeUpsert(nil, []Point{{ID: id, Vector: []float32{float32(id)}}}, 1)
+		_, b := encodeUpsert(nil, []Point{{ID: iid(id), Vector: []float32{float32(id)}}}, 1)
+		return b
 	}
 	files := map[uint64][]byte{
 		1: appendRecord(appendRecord(nil, 1, opUpsert, up(1)), 2, opUpsert, up(2)),
@@ -386,7 +389,7 @@ func TestRecoveryLogFiles(t *testing.T) {
 			if !slices.Equal(moved, tt.moved) {
 				t.Errorf("quarantine holds %v, want %v", moved, tt.moved)
 			}
-			mustUpsert(t, s, "k", Point{ID: 99, Vector: []float32{9}})
+			mustUpsert(t, s, "k", Point{ID: iid(99), Vector: []float32{9}})
 			s.Close()
 			s2, err := Open(dir, Options{Logger: quietLogger()})
 			if err != nil {
@@ -418,7 +421,7 @@ func TestSidecarFormats(t *testing.T) {
 		name, body, err string
 	}{
 		{"legacy", `{"seq":9,"rows":2,"payloads":{"4":{"tag":"a"}}}`, ""},
-		{"newer format", `{"format":3,"crc32c":0,"body":{}}`, "format 3"},
+		{"newer format", `{"format":4,"crc32c":0,"body":{}}`, "format 4"},
 		{"bad checksum", `{"format":2,"crc32c":1,"body":{"seq":9,"rows":2,"payloads":{}}}`, "checksum mismatch"},
 		{"not json", `garbage`, "not a snapshot side file"},
 	} {

@@ -1,7 +1,6 @@
 package collection
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"math"
@@ -98,7 +97,7 @@ func hitLess(a, b Hit) int {
 		}
 		return 1
 	}
-	return cmp.Compare(a.ID, b.ID)
+	return a.ID.Compare(b.ID)
 }
 
 // search runs r under the read lock: the snapshot's searcher (or the plan's
@@ -188,13 +187,14 @@ func (c *Collection) searchOn(r searchReq, withPayload bool, base *snapshot, inB
 	}
 	hits := make([]Hit, 0, len(raw)+len(c.dirty))
 	for _, h := range raw {
-		if _, ok := c.dirty[h.ID]; ok {
+		id := base.keyID(h.ID)
+		if _, ok := c.dirty[id]; ok {
 			continue
 		}
-		if r.filter != nil && !matches(c.payloads[h.ID], r.filter) {
+		if r.filter != nil && !matches(c.payloads[id], r.filter) {
 			continue
 		}
-		hits = append(hits, Hit{ID: h.ID, Score: h.Score})
+		hits = append(hits, Hit{ID: id, Score: h.Score})
 	}
 	t1 := time.Now()
 	nd := 0
@@ -213,7 +213,7 @@ func (c *Collection) searchOn(r searchReq, withPayload bool, base *snapshot, inB
 		t2 := time.Now()
 		hits = hits[:0]
 		for i := range n {
-			id := base.vecs.ID(i)
+			id := base.id(i)
 			if _, ok := c.dirty[id]; ok || !matches(c.payloads[id], r.filter) {
 				continue
 			}

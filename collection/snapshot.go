@@ -11,8 +11,10 @@ import (
 	"sync"
 	"time"
 
+	mrl "github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/index"
 	"github.com/gomrl/mrl/internal/atomicfile"
+	"github.com/gomrl/mrl/server/api"
 )
 
 // snapshot is an immutable base: the vectors and the searchers built on
@@ -25,19 +27,99 @@ type snapshot struct {
 	funnelMu sync.Mutex
 	funnels  map[string]*index.Funnel
 
+	// A snapshot that holds a UUID id has named rows (the index file
+	// keeps each row's id as text, PointID.String) and its searchers'
+	// ids are row numbers: pids[row] is the row's id and pos maps back.
+	// Without UUIDs pids and pos are nil and the searchers' ids are the
+	// integer ids themselves, as in files written before UUIDs.
+	pids []PointID
+	pos  map[PointID]int32
+
 	idsOnce sync.Once
-	ids     []uint64 // the snapshot's ids in increasing order (sortedIDs)
+	ids     []PointID // the snapshot's ids in increasing order (sortedIDs)
+}
+
+// lookup returns the row of id.
+func (s *snapshot) lookup(id PointID) (int, bool) {
+	if s.pids != nil {
+		i, ok := s.pos[id]
+		return int(i), ok
+	}
+	n, ok := id.Uint64()
+	if !ok {
+		return 0, false
+	}
+	return s.vecs.Lookup(n)
+}
+
+// id returns the id of row i.
+func (s *snapshot) id(i int) PointID {
+	if s.pids != nil {
+		return s.pids[i]
+	}
+	return api.IntID(s.vecs.ID(i))
+}
+
+// keyID returns the id of a searcher's hit, whose ID is the row's key in
+// vecs (see pids).
+func (s *snapshot) keyID(key uint64) PointID {
+	if s.pids != nil {
+		return s.pids[key]
+	}
+	return api.IntID(key)
+}
+
+// rowIDs reads the ids of v's rows: nil for rows with integer ids (v's
+// own), else the parsed names, each of which must be an id's canonical
+// text.
+func rowIDs(v *index.Vectors) ([]PointID, map[PointID]int32, error) {
+	if !v.Named() {
+		return nil, nil, nil
+	}
+	pids := make([]PointID, v.N())
+	pos := make(map[PointID]int32, v.N())
+	for i := range pids {
+		name := v.Name(i)
+		id, err := api.ParseID(name)
+		if err != nil || id.String() != name {
+			return nil, nil, fmt.Errorf("row %d: id %q is not a point id in canonical form", i, name)
+		}
+		if _, dup := pos[id]; dup {
+			return nil, nil, fmt.Errorf("row %d: id %v repeats", i, id)
+		}
+		pids[i], pos[id] = id, int32(i)
+	}
+	return pids, pos, nil
+}
+
+// newVectors stores the rows of ids (data row-major) for a snapshot: with
+// the integer ids as the rows' ids when there is no UUID (the index file
+// is then what it was before UUIDs), else as named rows.
+func newVectors(data []float32, ids []PointID, d int, metric mrl.Metric) (*index.Vectors, error) {
+	ints := make([]uint64, len(ids))
+	for i, id := range ids {
+		n, ok := id.Uint64()
+		if !ok {
+			names := make([]string, len(ids))
+			for j, id := range ids {
+				names[j] = id.String()
+			}
+			return index.NewVectorsNamed(data, len(ids), d, metric, names)
+		}
+		ints[i] = n
+	}
+	return index.NewVectors(data, len(ids), d, metric, ints)
 }
 
 // sortedIDs returns the snapshot's ids in increasing order, sorted on
 // first use (scrolling reads them page by page).
-func (s *snapshot) sortedIDs() []uint64 {
+func (s *snapshot) sortedIDs() []PointID {
 	s.idsOnce.Do(func() {
-		s.ids = make([]uint64, s.vecs.N())
+		s.ids = make([]PointID, s.vecs.N())
 		for i := range s.ids {
-			s.ids[i] = s.vecs.ID(i)
+			s.ids[i] = s.id(i)
 		}
-		slices.Sort(s.ids)
+		slices.SortFunc(s.ids, PointID.Compare)
 	})
 	return s.ids
 }
@@ -47,11 +129,15 @@ func (s *snapshot) sortedIDs() []uint64 {
 func (c *Collection) buildSnapshot(v *index.Vectors, h *index.HNSW, gen uint64) (*snapshot, error) {
 	spec := c.spec
 	spec.Graph = h
+	pids, pos, err := rowIDs(v)
+	if err != nil {
+		return nil, err
+	}
 	b, err := index.Build(v, spec, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &snapshot{vecs: v, built: b, gen: gen, funnels: map[string]*index.Funnel{}}, nil
+	return &snapshot{vecs: v, built: b, gen: gen, funnels: map[string]*index.Funnel{}, pids: pids, pos: pos}, nil
 }
 
 // loadSnapshotFile reads a snapshot index file; for kind hnsw it also
@@ -97,6 +183,9 @@ func (s *snapshot) funnel(p index.Plan) (*index.Funnel, error) {
 }
 
 type snapshotSidecar struct {
+	// Format is the side file's format (see writeSidecar): not part of
+	// the body.
+	Format   int                       `json:"-"`
 	Seq      uint64                    `json:"seq"`
 	Rows     int                       `json:"rows"`
 	Payloads map[string]map[string]any `json:"payloads"`
@@ -106,7 +195,7 @@ func snapName(seq uint64, ext string) string { return fmt.Sprintf("snapshot-%020
 
 // loadSnapshot reads snapshot seq: vectors (and graph) from its index file,
 // payloads from its side file, and checks that they agree.
-func (c *Collection) loadSnapshot(seq uint64) (*index.Vectors, *index.HNSW, map[uint64]map[string]any, error) {
+func (c *Collection) loadSnapshot(seq uint64) (*index.Vectors, *index.HNSW, map[PointID]map[string]any, error) {
 	idxPath, sidePath := filepath.Join(c.dir, snapName(seq, "idx")), filepath.Join(c.dir, snapName(seq, "json"))
 	vecs, graph, err := c.loadSnapshotFile(idxPath)
 	if err != nil {
@@ -120,14 +209,28 @@ func (c *Collection) loadSnapshot(seq uint64) (*index.Vectors, *index.HNSW, map[
 		return nil, nil, nil, fmt.Errorf("%s says seq %d rows %d, %s has %d rows of dim %d (collection dim %d)",
 			sidePath, side.Seq, side.Rows, idxPath, vecs.N(), vecs.Dim(), c.meta.Dim)
 	}
-	payloads := make(map[uint64]map[string]any, len(side.Payloads))
+	// Format 3 marks a snapshot with UUID ids (named rows); format 2 and
+	// older have integer ids only.
+	if named := vecs.Named(); named != (side.Format >= sidecarFormatUUID) {
+		return nil, nil, nil, fmt.Errorf("%s is format %d but %s has named rows: %v (want named rows exactly in format %d)",
+			sidePath, side.Format, idxPath, named, sidecarFormatUUID)
+	}
+	pids, pos, err := rowIDs(vecs)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%s: %w", idxPath, err)
+	}
+	probe := &snapshot{vecs: vecs, pids: pids, pos: pos}
+	payloads := make(map[PointID]map[string]any, len(side.Payloads))
 	for k, p := range side.Payloads {
-		id, err := strconv.ParseUint(k, 10, 64)
+		id, err := api.ParseID(k)
+		if err == nil && (id.String() != k || id.IsUUID() && side.Format < sidecarFormatUUID) {
+			err = errors.New("not canonical for this format")
+		}
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("%s: payload id %q: %w", sidePath, k, err)
 		}
-		if _, ok := vecs.Lookup(id); !ok {
-			return nil, nil, nil, fmt.Errorf("%s: payload of id %d, which %s does not hold", sidePath, id, idxPath)
+		if _, ok := probe.lookup(id); !ok {
+			return nil, nil, nil, fmt.Errorf("%s: payload of id %v, which %s does not hold", sidePath, id, idxPath)
 		}
 		payloads[id] = p
 	}
@@ -193,13 +296,13 @@ func (c *Collection) rebuild(persist bool) error {
 	base := c.base
 	seq, gen := c.seq, c.wal.gen.Load()
 	unchanged := len(c.dirty) == 0 // persist the current snapshot as is
-	dirty := make(map[uint64][]float32, len(c.dirty))
+	dirty := make(map[PointID][]float32, len(c.dirty))
 	for id, e := range c.dirty {
 		dirty[id] = e.vec
 	}
-	var payloads map[uint64]map[string]any
+	var payloads map[PointID]map[string]any
 	if persist {
-		payloads = make(map[uint64]map[string]any, len(c.payloads))
+		payloads = make(map[PointID]map[string]any, len(c.payloads))
 		for id, p := range c.payloads {
 			payloads[id] = p
 		}
@@ -235,31 +338,31 @@ func (c *Collection) rebuild(persist bool) error {
 	d := c.meta.Dim
 	bv := base.vecs
 	n := bv.N()
-	ids := make([]uint64, 0, n+len(dirty))
+	ids := make([]PointID, 0, n+len(dirty))
 	for i := range n {
-		if _, ok := dirty[bv.ID(i)]; !ok {
-			ids = append(ids, bv.ID(i))
+		if _, ok := dirty[base.id(i)]; !ok {
+			ids = append(ids, base.id(i))
 		}
 	}
-	var added []uint64
+	var added []PointID
 	for id, v := range dirty {
 		if v != nil {
 			added = append(added, id)
 		}
 	}
-	slices.Sort(added)
+	slices.SortFunc(added, PointID.Compare)
 	ids = append(ids, added...)
 	data := make([]float32, 0, len(ids)*d)
 	src := bv.Data()
 	for i := range n {
-		if _, ok := dirty[bv.ID(i)]; !ok {
+		if _, ok := dirty[base.id(i)]; !ok {
 			data = append(data, src[i*d:(i+1)*d]...)
 		}
 	}
 	for _, id := range added {
 		data = append(data, dirty[id]...)
 	}
-	vecs, err := index.NewVectors(data, len(ids), d, c.metric, ids)
+	vecs, err := newVectors(data, ids, d, c.metric)
 	if err != nil {
 		return fmt.Errorf("rebuild: %w", err)
 	}
@@ -283,7 +386,7 @@ func (c *Collection) rebuild(persist bool) error {
 	}
 	c.inBase = 0
 	for id := range c.dirty {
-		if _, ok := vecs.Lookup(id); ok {
+		if _, ok := snap.lookup(id); ok {
 			c.inBase++
 		}
 	}
@@ -294,7 +397,7 @@ func (c *Collection) rebuild(persist bool) error {
 
 // persist writes the snapshot files for seq and removes older snapshots and
 // the log files they cover.
-func (c *Collection) persist(snap *snapshot, payloads map[uint64]map[string]any, seq uint64) error {
+func (c *Collection) persist(snap *snapshot, payloads map[PointID]map[string]any, seq uint64) error {
 	vecs := snap.vecs
 	path := filepath.Join(c.dir, snapName(seq, "idx"))
 	if h := snap.built.Graph; h != nil {
@@ -304,9 +407,12 @@ func (c *Collection) persist(snap *snapshot, payloads map[uint64]map[string]any,
 	} else if err := index.Save(path, vecs); err != nil {
 		return err
 	}
-	side := snapshotSidecar{Seq: seq, Rows: vecs.N(), Payloads: make(map[string]map[string]any, len(payloads))}
+	side := snapshotSidecar{Format: sidecarFormat, Seq: seq, Rows: vecs.N(), Payloads: make(map[string]map[string]any, len(payloads))}
+	if vecs.Named() {
+		side.Format = sidecarFormatUUID
+	}
 	for id, p := range payloads {
-		side.Payloads[strconv.FormatUint(id, 10)] = p
+		side.Payloads[id.String()] = p
 	}
 	if err := writeSidecar(filepath.Join(c.dir, snapName(seq, "json")), side); err != nil {
 		return err

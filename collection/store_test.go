@@ -31,7 +31,7 @@ func TestStoreLifecycle(t *testing.T) {
 	if got := s.Collections(); len(got) != 2 || got[0].Meta().Name != "a" || got[1].Meta().Name != "docs" {
 		t.Errorf("Collections() = %d collections, want a and docs in order", len(got))
 	}
-	mustUpsert(t, s, "docs", Point{ID: 1, Vector: []float32{1, 0}})
+	mustUpsert(t, s, "docs", Point{ID: iid(1), Vector: []float32{1, 0}})
 	if err := s.Drop("docs"); err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestStoreLifecycle(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "collections", "docs")); !os.IsNotExist(err) {
 		t.Errorf("the dropped collection's directory: %v", err)
 	}
-	if _, err := c.Upsert([]Point{{ID: 2, Vector: []float32{0, 1}}}); !errors.Is(err, ErrClosed) {
+	if _, err := c.Upsert([]Point{{ID: iid(2), Vector: []float32{0, 1}}}); !errors.Is(err, ErrClosed) {
 		t.Errorf("Upsert on a dropped collection = %v, want ErrClosed", err)
 	}
 	if _, err := c.Search(context.Background(), Query{Vector: []float32{0, 1}}); !errors.Is(err, ErrClosed) {
@@ -60,11 +60,11 @@ func TestInvalidArguments(t *testing.T) {
 		pts  []Point
 		want string
 	}{
-		{"short vector", []Point{{ID: 1, Vector: []float32{1, 2}}}, "points[0].vector: length 2, want 3"},
-		{"NaN", []Point{{ID: 1, Vector: []float32{1, nan, 0}}}, "points[0].vector[1]"},
-		{"huge", []Point{{ID: 1, Vector: []float32{3e38, 0, 0}}}, "squared norm"},
-		{"repeated id", []Point{{ID: 1, Vector: []float32{1, 0, 0}}, {ID: 1, Vector: []float32{0, 1, 0}}}, "repeats"},
-		{"payload object", []Point{{ID: 1, Vector: []float32{1, 0, 0}, Payload: map[string]any{"a": map[string]any{}}}}, "points[0].payload.a"},
+		{"short vector", []Point{{ID: iid(1), Vector: []float32{1, 2}}}, "points[0].vector: length 2, want 3"},
+		{"NaN", []Point{{ID: iid(1), Vector: []float32{1, nan, 0}}}, "points[0].vector[1]"},
+		{"huge", []Point{{ID: iid(1), Vector: []float32{3e38, 0, 0}}}, "squared norm"},
+		{"repeated id", []Point{{ID: iid(1), Vector: []float32{1, 0, 0}}, {ID: iid(1), Vector: []float32{0, 1, 0}}}, "repeats"},
+		{"payload object", []Point{{ID: iid(1), Vector: []float32{1, 0, 0}, Payload: map[string]any{"a": map[string]any{}}}}, "points[0].payload.a"},
 	} {
 		_, err := c.Upsert(tt.pts)
 		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
@@ -74,7 +74,7 @@ func TestInvalidArguments(t *testing.T) {
 	if in := c.Info(); in.Seq != 0 || in.Count != 0 {
 		t.Errorf("after refused writes: %+v, want nothing written", in)
 	}
-	mustUpsert(t, s, "c", Point{ID: 1, Vector: []float32{1, 0, 0}})
+	mustUpsert(t, s, "c", Point{ID: iid(1), Vector: []float32{1, 0, 0}})
 	for _, tt := range []struct {
 		name string
 		q    Query
@@ -122,13 +122,13 @@ func TestScrollPages(t *testing.T) {
 	c := mustCreate(t, s, Meta{Name: "c", Dim: 1})
 	var pts []Point
 	for i := range 250 {
-		pts = append(pts, Point{ID: uint64(3 * i), Vector: []float32{float32(i)}})
+		pts = append(pts, Point{ID: iid(uint64(3 * i)), Vector: []float32{float32(i)}})
 	}
 	mustUpsert(t, s, "c", pts...)
 	if err := c.Snapshot(); err != nil {
 		t.Fatal(err)
 	}
-	mustUpsert(t, s, "c", Point{ID: 1, Vector: []float32{1}}) // after the snapshot
+	mustUpsert(t, s, "c", Point{ID: iid(1), Vector: []float32{1}}) // after the snapshot
 	mustDelete(t, s, "c", 0)
 	var got []uint64
 	o := ScrollOptions{First: true}
@@ -138,7 +138,8 @@ func TestScrollPages(t *testing.T) {
 			t.Fatalf("first page of the default size: %d points", len(page))
 		}
 		for _, p := range page {
-			got = append(got, p.ID)
+			n, _ := p.ID.Uint64()
+			got = append(got, n)
 		}
 		if !more {
 			break

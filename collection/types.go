@@ -23,6 +23,9 @@ type (
 	Info = api.CollectionInfo
 	// Point is one stored vector with its id and optional payload.
 	Point = api.Point
+	// PointID is a point's id: an unsigned integer or a UUID
+	// (api.IntID, api.UUID, api.ParseID).
+	PointID = api.PointID
 	// Hit is one search result.
 	Hit = api.Hit
 	// StageTiming is the work of one stage of a search.

@@ -23,8 +23,9 @@ import (
 //	 0  length uint32: the bytes after this 8-byte header (9 + len(body))
 //	 4  CRC-32C (Castagnoli) of those bytes
 //	 8  sequence number uint64, one more than the previous record's
-//	16  op byte: opUpsert or opDelete
-//	17  body (see encodeUpsert, encodeDelete)
+//	16  op byte: opUpsert or opDelete (integer ids, the format from
+//	    before UUID ids), opUpsertIDs or opDeleteIDs (typed ids)
+//	17  body (see record.go: encodeUpsert, encodeDelete)
 //
 // A record is acknowledged only after it is fsynced. Concurrent writers share
 // fsyncs (group commit): each appends under the collection's lock, then waits
@@ -32,8 +33,10 @@ import (
 // order; only a torn final record (short, or failing its CRC with no valid
 // record after it) is cut, any other damage stops the start (recovery.go).
 const (
-	opUpsert byte = 1
-	opDelete byte = 2
+	opUpsert    byte = 1
+	opDelete    byte = 2
+	opUpsertIDs byte = 3
+	opDeleteIDs byte = 4
 
 	walHeader = 8
 	// maxRecord bounds a record's length so that a corrupt length field

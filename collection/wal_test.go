@@ -8,32 +8,38 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gomrl/mrl/server/api"
 )
 
 func TestRecordRoundTrip(t *testing.T) {
 	pts := []Point{
-		{ID: 7, Vector: []float32{1, -2.5, 3}},
-		{ID: 1 << 63, Vector: []float32{0, 0, 1e-30}, Payload: map[string]any{"s": "x", "n": 2.5, "b": true}},
+		{ID: iid(7), Vector: []float32{1, -2.5, 3}},
+		{ID: iid(1 << 63), Vector: []float32{0, 0, 1e-30}, Payload: map[string]any{"s": "x", "n": 2.5, "b": true}},
 	}
-	got, err := decodeUpsert(encodeUpsert(nil, pts, 3), 3)
+	op, body := encodeUpsert(nil, pts, 3)
+	if op != opUpsert {
+		t.Fatalf("integer ids written with op %d, want %d (the format from before UUIDs)", op, opUpsert)
+	}
+	got, err := decodeUpsert(op, body, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[1].ID != 1<<63 || !slices.Equal(got[0].Vector, pts[0].Vector) || got[1].Payload["n"] != 2.5 || got[1].Payload["b"] != true {
+	if len(got) != 2 || got[1].ID != iid(1<<63) || !slices.Equal(got[0].Vector, pts[0].Vector) || got[1].Payload["n"] != 2.5 || got[1].Payload["b"] != true {
 		t.Fatalf("decodeUpsert(encodeUpsert(%v)) = %v", pts, got)
 	}
-	if _, err := decodeUpsert(encodeUpsert(nil, pts, 3), 4); err == nil {
+	if _, err := decodeUpsert(op, body, 4); err == nil {
 		t.Fatal("decodeUpsert with the wrong dim succeeded")
 	}
-	ids, err := decodeDelete(encodeDelete(nil, []uint64{3, 1, 2}))
-	if err != nil || !slices.Equal(ids, []uint64{3, 1, 2}) {
+	ids, err := decodeDelete(encodeDelete(nil, intIDs(3, 1, 2)))
+	if err != nil || !slices.Equal(ids, intIDs(3, 1, 2)) {
 		t.Fatalf("decodeDelete = %v, %v", ids, err)
 	}
 	// readRecords stops at every kind of damage.
 	var b []byte
-	b = appendRecord(b, 1, opDelete, encodeDelete(nil, []uint64{1}))
+	b = appendRecord(b, 1, opDelete, delBody(1))
 	good := len(b)
-	b = appendRecord(b, 2, opDelete, encodeDelete(nil, []uint64{2}))
+	b = appendRecord(b, 2, opDelete, delBody(2))
 	for _, tt := range []struct {
 		name  string
 		mod   func([]byte) []byte
@@ -67,14 +73,32 @@ func onlyFile(t *testing.T, dir, pattern string) string {
 // the log at every byte offset inside the fourth record (and flips each of
 // its bytes): recovery must keep the first three batches exactly, drop the
 // fourth unless the cut leaves it whole, and accept new writes after.
+// It runs with integer ids (records of op opUpsert) and with a UUID in
+// every batch (op opUpsertIDs, the typed-id format).
 func TestTornTail(t *testing.T) {
+	t.Run("int", func(t *testing.T) {
+		testTornTail(t, func(n uint64) PointID { return iid(n) })
+	})
+	t.Run("uuid", func(t *testing.T) {
+		testTornTail(t, func(n uint64) PointID {
+			if n%2 == 1 {
+				return iid(n)
+			}
+			var u [16]byte
+			u[0], u[15] = 0xab, byte(n)
+			return api.UUIDFromBytes(u)
+		})
+	})
+}
+
+func testTornTail(t *testing.T, id func(uint64) PointID) {
 	dir := t.TempDir()
 	s := openStore(t, dir, Options{SnapshotEvery: -1})
 	mustCreate(t, s, Meta{Name: "w", Dim: 3})
 	batch := func(b int) []Point {
 		return []Point{
-			{ID: uint64(10 * b), Vector: []float32{float32(b), 1, 2}, Payload: map[string]any{"b": float64(b)}},
-			{ID: uint64(10*b + 1), Vector: []float32{float32(b), -1, 0.5}},
+			{ID: id(uint64(10 * b)), Vector: []float32{float32(b), 1, 2}, Payload: map[string]any{"b": float64(b)}},
+			{ID: id(uint64(10*b + 1)), Vector: []float32{float32(b), -1, 0.5}},
 		}
 	}
 	for b := 1; b <= 3; b++ {
@@ -107,24 +131,24 @@ func TestTornTail(t *testing.T) {
 				got, ok := c.Get(p.ID)
 				if b == 4 && !want4 {
 					if ok {
-						t.Fatalf("%s: point %d of the torn batch = %+v, want absent", name, p.ID, got)
+						t.Fatalf("%s: point %v of the torn batch = %+v, want absent", name, p.ID, got)
 					}
 					continue
 				}
 				if !ok {
-					t.Fatalf("%s: point %d absent", name, p.ID)
+					t.Fatalf("%s: point %v absent", name, p.ID)
 				}
 				if !slices.Equal(got.Vector, p.Vector) {
-					t.Fatalf("%s: point %d = %v, want %v", name, p.ID, got.Vector, p.Vector)
+					t.Fatalf("%s: point %v = %v, want %v", name, p.ID, got.Vector, p.Vector)
 				}
 			}
 		}
 		// The log takes new writes after the cut and keeps them.
-		mustUpsert(t, s, "w", Point{ID: 999, Vector: []float32{9, 9, 9}})
+		mustUpsert(t, s, "w", Point{ID: iid(999), Vector: []float32{9, 9, 9}})
 		s.Close()
 		s2 := openStore(t, dir, Options{SnapshotEvery: -1})
 		c2 := mustGet(t, s2, "w")
-		if _, ok := c2.Get(999); !ok {
+		if _, ok := c2.Get(iid(999)); !ok {
 			t.Fatalf("%s: point 999 absent after restart", name)
 		}
 		want := 7
@@ -162,13 +186,13 @@ func TestSnapshotRecovery(t *testing.T) {
 			delete(live, id)
 			continue
 		}
-		mustUpsert(t, s, "r", Point{ID: id, Vector: v, Payload: map[string]any{"i": float64(i)}})
+		mustUpsert(t, s, "r", Point{ID: iid(id), Vector: v, Payload: map[string]any{"i": float64(i)}})
 		live[id] = v
 	}
 	if err := mustGet(t, s, "r").Snapshot(); err != nil {
 		t.Fatal(err)
 	}
-	mustUpsert(t, s, "r", Point{ID: 500, Vector: []float32{5, 5}})
+	mustUpsert(t, s, "r", Point{ID: iid(500), Vector: []float32{5, 5}})
 	live[500] = []float32{5, 5}
 	s.Close()
 	cdir := filepath.Join(dir, "collections", "r")
@@ -187,7 +211,7 @@ func TestSnapshotRecovery(t *testing.T) {
 		t.Fatalf("count %d, want %d", info.Count, len(live))
 	}
 	for id, v := range live {
-		p, ok := c.Get(id)
+		p, ok := c.Get(iid(id))
 		if !ok || !slices.Equal(p.Vector, v) {
 			t.Fatalf("point %d = %v (present %v), want %v", id, p.Vector, ok, v)
 		}
@@ -207,7 +231,7 @@ func TestSnapshotOfRebuiltIndex(t *testing.T) {
 	s := openStore(t, dir, Options{SnapshotEvery: -1, RebuildMin: 8})
 	c := mustCreate(t, s, Meta{Name: "g", Dim: 2, Index: IndexSpec{Kind: "hnsw"}})
 	for i := range 8 {
-		mustUpsert(t, s, "g", Point{ID: uint64(i), Vector: []float32{float32(i), 1}})
+		mustUpsert(t, s, "g", Point{ID: iid(uint64(i)), Vector: []float32{float32(i), 1}})
 	}
 	var info Info
 	for range 500 {
@@ -236,7 +260,7 @@ func TestSnapshotOfRebuiltIndex(t *testing.T) {
 	s2 := openStore(t, dir, Options{})
 	c2 := mustGet(t, s2, "g")
 	for i := range 8 {
-		p, ok := c2.Get(uint64(i))
+		p, ok := c2.Get(iid(uint64(i)))
 		if !ok || p.Vector[0] != float32(i) {
 			t.Fatalf("point %d = %v (present %v)", i, p.Vector, ok)
 		}
@@ -256,7 +280,8 @@ func TestCorruptLogBeforeLaterLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	up := func(id uint64) []byte {
-		return encodeUpsert(nil, []Point{{ID: id, Vector: []float32{float32(id)}}}, 1)
+		_, b := encodeUpsert(nil, []Point{{ID: iid(id), Vector: []float32{float32(id)}}}, 1)
+		return b
 	}
 	first := appendRecord(appendRecord(nil, 1, opUpsert, up(1)), 2, opUpsert, up(2))
 	second := appendRecord(nil, 3, opUpsert, up(3))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gomrl/mrl/collection"
 	"github.com/gomrl/mrl/index"
+	"github.com/gomrl/mrl/server/api"
 )
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) error {
@@ -199,11 +200,13 @@ func storeErr(name string, err error) error {
 	return err
 }
 
-func pathID(r *http.Request) (uint64, error) {
+// pathID reads the {id} of a point's path: decimal digits (an integer id)
+// or a UUID (api.ParseID).
+func pathID(r *http.Request) (api.PointID, error) {
 	s := r.PathValue("id")
-	id, err := strconv.ParseUint(s, 10, 64)
+	id, err := api.ParseID(s)
 	if err != nil {
-		return 0, badRequest("point id %q: want an unsigned integer (0..18446744073709551615)", s)
+		return api.PointID{}, badRequest("point id %q: want an unsigned integer (0..18446744073709551615) or a UUID", s)
 	}
 	return id, nil
 }
@@ -211,10 +214,11 @@ func pathID(r *http.Request) (uint64, error) {
 // maxScrollLimit bounds a scroll page.
 const maxScrollLimit = 10000
 
-// scrollPoints pages through a collection in increasing id order:
-// ?limit= (1..10000, default 100), ?after= (the last id of the previous
-// page; omit for the first), ?with_vector= (default true). The answer's
-// next_after is the cursor of the next page, absent after the last.
+// scrollPoints pages through a collection in increasing id order (every
+// integer id, then every UUID): ?limit= (1..10000, default 100), ?after=
+// (the last id of the previous page, an integer or a UUID; omit for the
+// first), ?with_vector= (default true). The answer's next_after is the
+// cursor of the next page, absent after the last.
 func (s *Server) scrollPoints(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.collection(r)
 	if err != nil {
@@ -234,11 +238,11 @@ func (s *Server) scrollPoints(w http.ResponseWriter, r *http.Request) error {
 		}
 		limit = n
 	}
-	var after uint64
+	var after api.PointID
 	first := true
 	if v := q.Get("after"); v != "" {
-		if after, err = strconv.ParseUint(v, 10, 64); err != nil {
-			return badRequest("after %q: want a point id (an unsigned integer)", v)
+		if after, err = api.ParseID(v); err != nil {
+			return badRequest("after %q: want a point id (an unsigned integer or a UUID)", v)
 		}
 		first = false
 	}
@@ -271,7 +275,7 @@ func (s *Server) getPoint(w http.ResponseWriter, r *http.Request) error {
 	}
 	p, ok := c.Get(id)
 	if !ok {
-		return errf(404, "not_found", "point %d not found in collection %q", id, c.Meta().Name)
+		return errf(404, "not_found", "point %v not found in collection %q", id, c.Meta().Name)
 	}
 	return writeJSON(w, 200, p)
 }
@@ -286,9 +290,9 @@ func (s *Server) deletePoint(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if _, ok := c.Get(id); !ok {
-		return errf(404, "not_found", "point %d not found in collection %q", id, c.Meta().Name)
+		return errf(404, "not_found", "point %v not found in collection %q", id, c.Meta().Name)
 	}
-	n, seq, err := c.Delete([]uint64{id})
+	n, seq, err := c.Delete([]api.PointID{id})
 	if err != nil {
 		return storeErr(c.Meta().Name, err)
 	}
@@ -375,7 +379,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 	// The response's size is counted as it is built (a hit's fields, its
 	// payload's JSON) so that a few small queries over large payloads
 	// are refused rather than built in memory.
-	size, sizes := 0, map[uint64]int{}
+	size, sizes := 0, map[api.PointID]int{}
 	var plan index.Plan
 	switch {
 	case req.Plan == "auto" || req.TargetRecall > 0:

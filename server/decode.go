@@ -14,6 +14,7 @@ import (
 
 	mrl "github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/collection"
+	"github.com/gomrl/mrl/server/api"
 )
 
 // Request bodies. Unknown fields are rejected; see openapi.json.
@@ -63,6 +64,19 @@ func decodeJSON(body []byte, v any) error {
 func strictKeys(dec *json.Decoder, t reflect.Type, path string) error {
 	for t != nil && t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if t == pointIDType {
+		// A point id: checked here, where its place is known, so that
+		// the error names it ("points[3].id", "ids[0]").
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return errSyntax
+		}
+		var id api.PointID
+		if err := id.UnmarshalJSON(raw); err != nil {
+			return badRequest("%s: %v", path, err)
+		}
+		return nil
 	}
 	if !hasObjects(t) {
 		// Numbers, strings, vectors: nothing to check; skip the value
@@ -134,6 +148,8 @@ func strictKeys(dec *json.Decoder, t reflect.Type, path string) error {
 }
 
 var errSyntax = errors.New("syntax error")
+
+var pointIDType = reflect.TypeFor[api.PointID]()
 
 // hasObjects reports whether a value of type t can hold a JSON object
 // whose keys strictKeys checks: a struct or a map, or a slice or pointer
@@ -277,10 +293,10 @@ func decodeUpsertRequest(body []byte, d, maxPoints int) (*UpsertRequest, error) 
 	if len(r.Points) > maxPoints {
 		return nil, badRequest("points: %d in one request, at most %d", len(r.Points), maxPoints)
 	}
-	seen := make(map[uint64]int, len(r.Points))
+	seen := make(map[api.PointID]int, len(r.Points))
 	for i, p := range r.Points {
 		if j, ok := seen[p.ID]; ok {
-			return nil, badRequest("points[%d].id: %d repeats points[%d].id", i, p.ID, j)
+			return nil, badRequest("points[%d].id: %v repeats points[%d].id", i, p.ID, j)
 		}
 		seen[p.ID] = i
 		if p.Text != "" {

@@ -12,7 +12,7 @@ func TestFilteredSearch(t *testing.T) {
 	mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "f", "dim": 2, "metric": "ip"}, 201, nil)
 	var pts []Point
 	for i := 0; i < 40; i++ {
-		pts = append(pts, Point{ID: uint64(i + 1), Vector: []float32{float32(i), 1},
+		pts = append(pts, Point{ID: iid(uint64(i + 1)), Vector: []float32{float32(i), 1},
 			Payload: map[string]any{"year": float64(2000 + i%10), "lang": []string{"en", "fr", "de"}[i%3]}})
 	}
 	mustDo(t, s, "POST", "/v1/collections/f/points", UpsertRequest{Points: pts}, 200, nil)
@@ -35,7 +35,7 @@ func TestFilteredSearch(t *testing.T) {
 		var want []uint64
 		for i := len(pts) - 1; i >= 0 && len(want) < 5; i-- { // ip with (1, 0): the largest x first
 			if c.keep(pts[i]) {
-				want = append(want, pts[i].ID)
+				want = append(want, num(pts[i].ID))
 			}
 		}
 		var sr SearchResponse

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/gomrl/mrl/collection"
+	"github.com/gomrl/mrl/server/api"
 )
 
 // The decoders must never panic, must answer every bad input with an
@@ -21,6 +22,8 @@ func FuzzDecodeUpsert(f *testing.F) {
 		`{"points":[]}`, `{"points":null}`, `[]`, `{"points":[{"id":1,"vector":[1,2,3],"payload":{"a":{}}}]} x`,
 		`{"points":[{"id":1,"text":"a text"},{"id":2,"vector":[1,2,3]}]}`, `{"points":[{"id":1,"text":"a","vector":[1,2,3]}]}`,
 		`{"points":[{"id":1,"text":""}]}`, `{"points":[{"id":1,"text":7}]}`,
+		`{"points":[{"id":"550e8400-e29b-41d4-a716-446655440000","vector":[1,2,3]},{"id":"urn:uuid:550E8400E29B41D4A716446655440000","vector":[1,2,3]}]}`,
+		`{"points":[{"id":"{936DA01F-9ABD-4d9d-80C7-02AF85C822A8}","vector":[1,2,3]},{"id":-0,"vector":[1,2,3]},{"id":"","vector":[1,2,3]}]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -35,10 +38,10 @@ func FuzzDecodeUpsert(f *testing.F) {
 		}
 		seen := map[uint64]bool{}
 		for _, p := range r.Points {
-			if (p.Text == "" && len(p.Vector) != 3) || (p.Text != "" && p.Vector != nil) || seen[p.ID] {
+			if (p.Text == "" && len(p.Vector) != 3) || (p.Text != "" && p.Vector != nil) || seen[num(p.ID)] {
 				t.Fatalf("accepted %q with point %+v", b, p)
 			}
-			seen[p.ID] = true
+			seen[num(p.ID)] = true
 			for _, x := range p.Vector {
 				if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
 					t.Fatalf("accepted non-finite %v", x)
@@ -130,6 +133,35 @@ func FuzzDecodeCreate(f *testing.F) {
 		}
 		if in := m.Input; in != nil && (in.Model == nil || in.Model.Name != "txt" && in.Model.Name != "img" || m.Dim != 8) {
 			t.Fatalf("accepted %q with input %+v", b, in.Model)
+		}
+	})
+}
+
+// FuzzDecodeDelete: a delete body is refused with a 400 naming the
+// problem, or gives 1..maxIDs ids whose text parses back to them.
+func FuzzDecodeDelete(f *testing.F) {
+	for _, s := range []string{
+		`{"ids":[1,2]}`, `{"ids":["550e8400-e29b-41d4-a716-446655440000",7]}`, `{"ids":[]}`,
+		`{"ids":[-1]}`, `{"ids":["42"]}`, `{"ids":[1.5]}`, `{"ids":[18446744073709551616]}`, `{"ids":null}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := decodeDeleteRequest(b, 100)
+		if err != nil {
+			var ae *apiError
+			if !errors.As(err, &ae) || ae.status != 400 || ae.message == "" {
+				t.Fatalf("decodeDeleteRequest(%q) error %#v is not a 400 apiError", b, err)
+			}
+			return
+		}
+		if len(r.IDs) == 0 || len(r.IDs) > 100 {
+			t.Fatalf("accepted %q with %d ids", b, len(r.IDs))
+		}
+		for _, id := range r.IDs {
+			if back, err := api.ParseID(id.String()); err != nil || back != id {
+				t.Fatalf("id %v of %q does not round-trip: %v %v", id, b, back, err)
+			}
 		}
 	})
 }

@@ -46,7 +46,7 @@ func TestHugeVectors(t *testing.T) {
 	mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "c", "dim": 4}, 201, nil)
 	mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "i", "dim": 4, "metric": "ip"}, 201, nil)
 	for _, c := range []string{"l", "c", "i"} {
-		mustDo(t, s, "POST", "/v1/collections/"+c+"/points", UpsertRequest{Points: []Point{{ID: 1, Vector: []float32{1, 2, 3, 4}}, {ID: 3, Vector: []float32{6e18, 0, 0, 0}}}}, 200, nil)
+		mustDo(t, s, "POST", "/v1/collections/"+c+"/points", UpsertRequest{Points: []Point{{ID: iid(1), Vector: []float32{1, 2, 3, 4}}, {ID: iid(3), Vector: []float32{6e18, 0, 0, 0}}}}, 200, nil)
 	}
 	mustDo(t, s, "POST", "/v1/models", LoadModelRequest{Name: "tiny", Path: "tiny.ckpt"}, 201, nil)
 	runHostile(t, s, []hostileCase{
@@ -78,12 +78,12 @@ func TestHugeVectors(t *testing.T) {
 	cdir := filepath.Join(data, "collections", "p")
 	os.MkdirAll(cdir, 0o755)
 	os.WriteFile(filepath.Join(cdir, "meta.json"), []byte(`{"name":"p","dim":4,"metric":"l2"}`), 0o644)
-	rec := upsertRecord(1, []Point{{ID: 1, Vector: []float32{1, 0, 0, 0}}, {ID: 2, Vector: []float32{1e20, 0, 0, 0}}})
+	rec := upsertRecord(1, []Point{{ID: iid(1), Vector: []float32{1, 0, 0, 0}}, {ID: iid(2), Vector: []float32{1e20, 0, 0, 0}}})
 	os.WriteFile(filepath.Join(cdir, "wal-00000000000000000001.log"), rec, 0o644)
 	s2 := newServer(t, Options{DataDir: data})
 	code, body := do(t, s2, "POST", "/v1/collections/p/search", `{"vector":[0,1,0,0]}`)
 	var sr SearchResponse
-	if code != 200 || json.Unmarshal(body, &sr) != nil || len(sr.Results[0].Hits) != 2 || sr.Results[0].Hits[0].ID != 1 || sr.Results[0].Hits[1].Score != -math.MaxFloat32 {
+	if code != 200 || json.Unmarshal(body, &sr) != nil || len(sr.Results[0].Hits) != 2 || sr.Results[0].Hits[0].ID != iid(1) || sr.Results[0].Hits[1].Score != -math.MaxFloat32 {
 		t.Fatalf("search over a poisoned point = %d %s, want 200 with point 1 first and point 2 at the lowest score", code, body)
 	}
 }
@@ -98,7 +98,7 @@ func upsertRecord(seq uint64, pts []Point) []byte {
 	body = le.AppendUint32(body, uint32(len(pts)))
 	body = le.AppendUint32(body, uint32(len(pts[0].Vector)))
 	for _, p := range pts {
-		body = le.AppendUint64(body, p.ID)
+		body = le.AppendUint64(body, num(p.ID))
 		for _, x := range p.Vector {
 			body = le.AppendUint32(body, math.Float32bits(x))
 		}
@@ -116,7 +116,7 @@ func upsertRecord(seq uint64, pts []Point) []byte {
 func TestCrossSiteWrites(t *testing.T) {
 	s := newServer(t, Options{TrustedOrigins: []string{"https://app.example"}})
 	mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "c", "dim": 2}, 201, nil)
-	mustDo(t, s, "POST", "/v1/collections/c/points", UpsertRequest{Points: []Point{{ID: 1, Vector: []float32{1, 0}}, {ID: 2, Vector: []float32{0, 1}}}}, 200, nil)
+	mustDo(t, s, "POST", "/v1/collections/c/points", UpsertRequest{Points: []Point{{ID: iid(1), Vector: []float32{1, 0}}, {ID: iid(2), Vector: []float32{0, 1}}}}, 200, nil)
 	del := `{"ids":[1,2]}`
 	const path = "/v1/collections/c/points/delete"
 	runHostile(t, s, []hostileCase{
@@ -157,7 +157,7 @@ func TestResponseBounds(t *testing.T) {
 	mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "c", "dim": 2}, 201, nil)
 	mustDo(t, s, "POST", "/v1/models", LoadModelRequest{Name: "tiny", Path: "tiny.ckpt"}, 201, nil)
 	big := strings.Repeat("x", 900)
-	mustDo(t, s, "POST", "/v1/collections/c/points", UpsertRequest{Points: []Point{{ID: 1, Vector: []float32{1, 0}, Payload: map[string]any{"s": big}}}}, 200, nil)
+	mustDo(t, s, "POST", "/v1/collections/c/points", UpsertRequest{Points: []Point{{ID: iid(1), Vector: []float32{1, 0}, Payload: map[string]any{"s": big}}}}, 200, nil)
 	queries := func(n, k int, extra string) string {
 		qs := strings.TrimSuffix(strings.Repeat("[1,0],", n), ",")
 		return `{"vectors":[` + qs + `],"k":` + strconv.Itoa(k) + extra + `}`

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gomrl/mrl/index/indextest"
 	"github.com/gomrl/mrl/server"
+	"github.com/gomrl/mrl/server/api"
 	"github.com/gomrl/mrl/server/client"
 )
 
@@ -44,7 +45,7 @@ func TestLoad(t *testing.T) {
 	for lo := 0; lo < n; lo += 1000 {
 		pts := make([]server.Point, 1000)
 		for i := range pts {
-			pts[i] = server.Point{ID: uint64(lo + i), Vector: data[(lo+i)*d : (lo+i+1)*d]}
+			pts[i] = server.Point{ID: api.IntID(uint64(lo + i)), Vector: data[(lo+i)*d : (lo+i+1)*d]}
 		}
 		if _, err := c.Upsert(ctx, "load", pts); err != nil {
 			t.Fatal(err)
@@ -66,7 +67,7 @@ func TestLoad(t *testing.T) {
 				t0 := time.Now()
 				res, err := c.Search(ctx, "load", server.SearchRequest{Vector: data[i*d : (i+1)*d], K: 10, Plan: "16:200,64:10", NoPayload: true})
 				mine = append(mine, time.Since(t0))
-				if err == nil && (len(res.Results[0].Hits) != 10 || res.Results[0].Hits[0].ID != uint64(i)) {
+				if err == nil && (len(res.Results[0].Hits) != 10 || res.Results[0].Hits[0].ID != api.IntID(uint64(i))) {
 					err = errors.New("query row is not its own nearest neighbour")
 				}
 				if err != nil {
@@ -87,7 +88,7 @@ func TestLoad(t *testing.T) {
 		for i := n; time.Now().Before(deadline) && i < n+1000; i += 10 {
 			pts := make([]server.Point, 10)
 			for j := range pts {
-				pts[j] = server.Point{ID: uint64(i + j), Vector: data[(i+j)*d : (i+j+1)*d]}
+				pts[j] = server.Point{ID: api.IntID(uint64(i + j)), Vector: data[(i+j)*d : (i+j+1)*d]}
 			}
 			if _, err := c.Upsert(ctx, "load", pts); err != nil {
 				mu.Lock()

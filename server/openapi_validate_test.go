@@ -267,6 +267,23 @@ func TestValidateSchema(t *testing.T) {
 			t.Errorf("validate Error %s: err = %v, want ok %v", c.body, err, c.ok)
 		}
 	}
+	idSchema := specSchema{"$ref": "#/components/schemas/PointId"}
+	for _, c := range []struct {
+		body string
+		ok   bool
+	}{
+		{`42`, true}, {`0`, true}, {`"550e8400-e29b-41d4-a716-446655440000"`, true},
+		{`"urn:uuid:F9168C5E-CEB2-4faa-B6BF-329BF39FA1E4"`, true}, {`"936DA01F9ABD4d9d80C702AF85C822A8"`, true},
+		{`-1`, false}, {`1.5`, false}, {`"42"`, false}, {`"doc-1"`, false}, {`""`, false}, {`null`, false},
+	} {
+		var v any
+		if err := json.Unmarshal([]byte(c.body), &v); err != nil {
+			t.Fatal(err)
+		}
+		if err := validateSchema(idSchema, v, "id"); (err == nil) != c.ok {
+			t.Errorf("validate PointId %s: err = %v, want ok %v", c.body, err, c.ok)
+		}
+	}
 	if op := findOp("POST", "/v1/collections/c/points/delete"); op == nil || op.template != "/v1/collections/{name}/points/delete" {
 		t.Errorf("findOp chose %+v for the delete route", op)
 	}

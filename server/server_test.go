@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -91,7 +90,7 @@ func mustDo(t testing.TB, h http.Handler, method, path string, in any, want int,
 func points(ids []uint64, data []float32, d int) []Point {
 	p := make([]Point, len(ids))
 	for i, id := range ids {
-		p[i] = Point{ID: id, Vector: data[i*d : (i+1)*d]}
+		p[i] = Point{ID: iid(id), Vector: data[i*d : (i+1)*d]}
 	}
 	return p
 }
@@ -128,7 +127,7 @@ func bruteForce(metric mrl.Metric, pts map[uint64][]float32, q []float32, dim, k
 func hitIDs(h []Hit) []uint64 {
 	ids := make([]uint64, len(h))
 	for i, x := range h {
-		ids[i] = x.ID
+		ids[i] = num(x.ID)
 	}
 	return ids
 }
@@ -158,10 +157,10 @@ func TestCollectionLifecycle(t *testing.T) {
 			for lo := 0; lo < n; lo += 100 {
 				var pts []Point
 				for i := lo; i < lo+100; i++ {
-					p := Point{ID: uint64(1000 + i), Vector: data[i*d : (i+1)*d]}
+					p := Point{ID: iid(uint64(1000 + i)), Vector: data[i*d : (i+1)*d]}
 					p.Payload = map[string]any{"parity": float64(i % 2), "tag": fmt.Sprint("t", i%5)}
 					pts = append(pts, p)
-					live[p.ID] = p.Vector
+					live[num(p.ID)] = p.Vector
 				}
 				var ur UpsertResponse
 				mustDo(t, s, "POST", "/v1/collections/docs/points", UpsertRequest{Points: pts}, 200, &ur)
@@ -174,12 +173,12 @@ func TestCollectionLifecycle(t *testing.T) {
 			for i := 0; i < 20; i++ {
 				id := uint64(1000 + i)
 				v := data[(n+i)*d : (n+i+1)*d]
-				ow = append(ow, Point{ID: id, Vector: v, Payload: map[string]any{"parity": float64(i % 2), "tag": "over"}})
+				ow = append(ow, Point{ID: iid(id), Vector: v, Payload: map[string]any{"parity": float64(i % 2), "tag": "over"}})
 				live[id] = v
 			}
 			mustDo(t, s, "POST", "/v1/collections/docs/points", UpsertRequest{Points: ow}, 200, nil)
 			var dr DeleteResponse
-			mustDo(t, s, "POST", "/v1/collections/docs/points/delete", DeleteRequest{IDs: []uint64{1030, 1031, 99999}}, 200, &dr)
+			mustDo(t, s, "POST", "/v1/collections/docs/points/delete", DeleteRequest{IDs: intIDs(1030, 1031, 99999)}, 200, &dr)
 			if dr.Deleted != 2 {
 				t.Fatalf("deleted %d, want 2 (99999 is absent)", dr.Deleted)
 			}
@@ -432,7 +431,7 @@ func TestBadRequests(t *testing.T) {
 	tinyModel(t, dir)
 	s := newServer(t, Options{ModelRoot: dir, MaxBodyBytes: 1 << 16, MaxPoints: 5})
 	mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "c", "dim": 4}, 201, nil)
-	mustDo(t, s, "POST", "/v1/collections/c/points", UpsertRequest{Points: []Point{{ID: 1, Vector: []float32{1, 0, 0, 0}}}}, 200, nil)
+	mustDo(t, s, "POST", "/v1/collections/c/points", UpsertRequest{Points: []Point{{ID: iid(1), Vector: []float32{1, 0, 0, 0}}}}, 200, nil)
 	mustDo(t, s, "POST", "/v1/models", LoadModelRequest{Name: "tiny", Path: "tiny.ckpt"}, 201, nil)
 	v4 := `[1,2,3,4]`
 	in6 := `[[1,2,3,4,5,6]]`
@@ -467,8 +466,8 @@ func TestBadRequests(t *testing.T) {
 		{"upsert missing vector", "POST", "/v1/collections/c/points", `{"points":[{"id":1}]}`, 400, "bad_request", "points[0].vector: length 0, want 4"},
 		{"upsert overflowing float", "POST", "/v1/collections/c/points", `{"points":[{"id":1,"vector":[1,2,3,1e39]}]}`, 400, "bad_request", "field points.vector: got JSON number 1e39, want a finite number"},
 		{"upsert NaN token", "POST", "/v1/collections/c/points", `{"points":[{"id":1,"vector":[1,2,3,NaN]}]}`, 400, "bad_request", "invalid JSON"},
-		{"upsert negative id", "POST", "/v1/collections/c/points", `{"points":[{"id":-1,"vector":` + v4 + `}]}`, 400, "bad_request", "field points.id: got JSON number -1, want an unsigned integer id"},
-		{"upsert string id", "POST", "/v1/collections/c/points", `{"points":[{"id":"a","vector":` + v4 + `}]}`, 400, "bad_request", "field points.id: got JSON string"},
+		{"upsert negative id", "POST", "/v1/collections/c/points", `{"points":[{"id":-1,"vector":` + v4 + `}]}`, 400, "bad_request", "points[0].id: not a point id: -1 is negative"},
+		{"upsert string id", "POST", "/v1/collections/c/points", `{"points":[{"id":"a","vector":` + v4 + `}]}`, 400, "bad_request", `points[0].id: not a point id: the string "a" is not a UUID`},
 		{"upsert duplicate ids", "POST", "/v1/collections/c/points", `{"points":[{"id":1,"vector":` + v4 + `},{"id":1,"vector":` + v4 + `}]}`, 400, "bad_request", "points[1].id: 1 repeats points[0].id"},
 		{"upsert nested payload", "POST", "/v1/collections/c/points", `{"points":[{"id":1,"vector":` + v4 + `,"payload":{"a":{"b":1}}}]}`, 400, "bad_request", "points[0].payload.a: want a string, number or boolean, got an object"},
 		{"upsert null payload field", "POST", "/v1/collections/c/points", `{"points":[{"id":1,"vector":` + v4 + `,"payload":{"a":null}}]}`, 400, "bad_request", "points[0].payload.a: null is not allowed"},
@@ -570,7 +569,7 @@ func TestHealthAndMetrics(t *testing.T) {
 	mustDo(t, s, "GET", "/healthz", nil, 200, nil)
 	mustDo(t, s, "GET", "/readyz", nil, 200, nil)
 	mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "m", "dim": 2}, 201, nil)
-	mustDo(t, s, "POST", "/v1/collections/m/points", UpsertRequest{Points: []Point{{ID: 1, Vector: []float32{1, 2}}, {ID: 2, Vector: []float32{3, 4}}}}, 200, nil)
+	mustDo(t, s, "POST", "/v1/collections/m/points", UpsertRequest{Points: []Point{{ID: iid(1), Vector: []float32{1, 2}}, {ID: iid(2), Vector: []float32{3, 4}}}}, 200, nil)
 	do(t, s, "GET", "/v1/collections/zz", "")
 	code, body := do(t, s, "GET", "/metrics", "")
 	if code != 200 {
@@ -638,7 +637,7 @@ func TestBatchesAreAtomic(t *testing.T) {
 				pts := make([]Point, 10)
 				for i := range pts {
 					id := uint64(w*100000 + b*10 + i)
-					pts[i] = Point{ID: id, Vector: []float32{float32(b), float32(i), float32(w), 1}}
+					pts[i] = Point{ID: iid(id), Vector: []float32{float32(b), float32(i), float32(w), 1}}
 				}
 				body, _ := json.Marshal(UpsertRequest{Points: pts})
 				if code, out := do(t, s, "POST", "/v1/collections/a/points", string(body)); code != 200 {
@@ -759,17 +758,17 @@ func TestScroll(t *testing.T) {
 	mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "s", "dim": 2}, 201, nil)
 	var pts []Point
 	for i := 0; i < 50; i++ {
-		pts = append(pts, Point{ID: uint64(3 * i), Vector: []float32{float32(i), 1}, Payload: map[string]any{"i": float64(i)}})
+		pts = append(pts, Point{ID: iid(uint64(3 * i)), Vector: []float32{float32(i), 1}, Payload: map[string]any{"i": float64(i)}})
 	}
 	mustDo(t, s, "POST", "/v1/collections/s/points", UpsertRequest{Points: pts}, 200, nil)
 	mustDo(t, s, "POST", "/v1/collections/s/snapshot", nil, 200, nil)
 	// Changes since the snapshot: delete some, update one, add new ids between.
-	mustDo(t, s, "POST", "/v1/collections/s/points/delete", DeleteRequest{IDs: []uint64{0, 30, 147}}, 200, nil)
+	mustDo(t, s, "POST", "/v1/collections/s/points/delete", DeleteRequest{IDs: intIDs(0, 30, 147)}, 200, nil)
 	mustDo(t, s, "POST", "/v1/collections/s/points", UpsertRequest{Points: []Point{
-		{ID: 3, Vector: []float32{-1, -1}}, {ID: 1, Vector: []float32{5, 5}}, {ID: 1000, Vector: []float32{6, 6}}}}, 200, nil)
+		{ID: iid(3), Vector: []float32{-1, -1}}, {ID: iid(1), Vector: []float32{5, 5}}, {ID: iid(1000), Vector: []float32{6, 6}}}}, 200, nil)
 	want := map[uint64][]float32{}
 	for _, p := range pts {
-		want[p.ID] = p.Vector
+		want[num(p.ID)] = p.Vector
 	}
 	delete(want, 0)
 	delete(want, 30)
@@ -785,18 +784,18 @@ func TestScroll(t *testing.T) {
 		var page ScrollResponse
 		mustDo(t, s, "GET", "/v1/collections/s/points?limit=7"+after, nil, 200, &page)
 		for _, p := range page.Points {
-			if !slices.Equal(p.Vector, want[p.ID]) {
-				t.Fatalf("point %d: vector %v, want %v", p.ID, p.Vector, want[p.ID])
+			if !slices.Equal(p.Vector, want[num(p.ID)]) {
+				t.Fatalf("point %v: vector %v, want %v", p.ID, p.Vector, want[num(p.ID)])
 			}
-			got = append(got, p.ID)
+			got = append(got, num(p.ID))
 		}
 		if page.NextAfter == nil {
 			break
 		}
 		if len(page.Points) != 7 || *page.NextAfter != page.Points[6].ID {
-			t.Fatalf("page of %d points, next_after %d", len(page.Points), *page.NextAfter)
+			t.Fatalf("page of %d points, next_after %v", len(page.Points), *page.NextAfter)
 		}
-		after = "&after=" + strconv.FormatUint(*page.NextAfter, 10)
+		after = "&after=" + page.NextAfter.String()
 	}
 	var ids []uint64
 	for id := range want {
@@ -895,11 +894,11 @@ func TestScrollByteLimit(t *testing.T) {
 		if len(page.Points) != 1 {
 			t.Fatalf("page %d: %d points, want 1 (each fills the byte limit)", pages, len(page.Points))
 		}
-		got = append(got, page.Points[0].ID)
+		got = append(got, num(page.Points[0].ID))
 		if page.NextAfter == nil {
 			break
 		}
-		path = "/v1/collections/b/points?after=" + strconv.FormatUint(*page.NextAfter, 10)
+		path = "/v1/collections/b/points?after=" + page.NextAfter.String()
 	}
 	if !slices.Equal(got, []uint64{1, 2, 3}) {
 		t.Fatalf("scrolled %v, want [1 2 3]", got)

@@ -44,8 +44,8 @@ type Collection interface {
 	// Err reports why the collection cannot take writes (/readyz), or nil.
 	Err() error
 	Upsert(pts []api.Point) (seq uint64, err error)
-	Delete(ids []uint64) (deleted int, seq uint64, err error)
-	Get(id uint64) (api.Point, bool)
+	Delete(ids []api.PointID) (deleted int, seq uint64, err error)
+	Get(id api.PointID) (api.Point, bool)
 	Scroll(o collection.ScrollOptions) (page []api.Point, more bool)
 	Search(ctx context.Context, q collection.Query) (collection.Result, error)
 	// AutoPlan returns the plan tuned for a target recall, or nil when

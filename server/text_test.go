@@ -146,10 +146,10 @@ func TestTextEndToEnd(t *testing.T) {
 	docs := pairs[:60]
 	pts := make([]Point, len(docs))
 	for i, p := range docs {
-		pts[i] = Point{ID: uint64(100 + i), Text: p.Doc, Payload: map[string]any{"doc": p.Doc}}
+		pts[i] = Point{ID: iid(uint64(100 + i)), Text: p.Doc, Payload: map[string]any{"doc": p.Doc}}
 	}
 	// One point given as a vector beside the texts.
-	pts = append(pts, Point{ID: 1, Vector: slices.Repeat([]float32{0.25}, 16)})
+	pts = append(pts, Point{ID: iid(1), Vector: slices.Repeat([]float32{0.25}, 16)})
 	mustDo(t, s, "POST", "/v1/collections/docs/points", UpsertRequest{Points: pts}, 200, nil)
 	// The stored vector of a text is its embedding at unit norm.
 	var got Point
@@ -168,7 +168,7 @@ func TestTextEndToEnd(t *testing.T) {
 		for i, p := range docs {
 			var sr SearchResponse
 			mustDo(t, h, "POST", "/v1/collections/docs/search", SearchRequest{Text: p.Doc, K: 3}, 200, &sr)
-			if hits := sr.Results[0].Hits; len(hits) == 0 || hits[0].ID != uint64(100+i) || hits[0].Payload["doc"] != p.Doc {
+			if hits := sr.Results[0].Hits; len(hits) == 0 || hits[0].ID != iid(uint64(100+i)) || hits[0].Payload["doc"] != p.Doc {
 				t.Fatalf("search of document %d's text: hits %+v, want %d first", i, hits, 100+i)
 			}
 		}
@@ -191,7 +191,7 @@ func TestTextEndToEnd(t *testing.T) {
 		var sr SearchResponse
 		mustDo(t, s, "POST", "/v1/collections/docs/search", SearchRequest{Text: p.Query, K: 10, NoPayload: true}, 200, &sr)
 		for _, h := range sr.Results[0].Hits {
-			if h.ID == uint64(100+i) {
+			if h.ID == iid(uint64(100+i)) {
 				found++
 			}
 		}
@@ -308,7 +308,7 @@ func TestTextConcurrent(t *testing.T) {
 	mustDo(t, s, "POST", "/v1/collections", map[string]any{"name": "t", "model": "txt"}, 201, nil)
 	pts := make([]Point, 16)
 	for i := range pts {
-		pts[i] = Point{ID: uint64(i), Text: pairs[i].Doc}
+		pts[i] = Point{ID: iid(uint64(i)), Text: pairs[i].Doc}
 	}
 	mustDo(t, s, "POST", "/v1/collections/t/points", UpsertRequest{Points: pts}, 200, nil)
 	docs := make([]string, 16)
@@ -332,7 +332,7 @@ func TestTextConcurrent(t *testing.T) {
 				}
 				code, b = do(t, s, "POST", "/v1/collections/t/search", fmt.Sprintf(`{"text":%q,"k":1,"no_payload":true}`, docs[i]))
 				var sr SearchResponse
-				if code != 200 || json.Unmarshal(b, &sr) != nil || sr.Results[0].Hits[0].ID != uint64(i) {
+				if code != 200 || json.Unmarshal(b, &sr) != nil || sr.Results[0].Hits[0].ID != iid(uint64(i)) {
 					errs <- fmt.Errorf("search of text %d: %d %s", i, code, b)
 					return
 				}

@@ -238,7 +238,8 @@ func (c *Collection) object(p api.Point, props map[string]any) *models.Object {
 	for _, m := range l.Prefixes {
 		vecs[l.PrefixName(m)] = prefixVector(l.Metric, p.Vector, m)
 	}
-	return &models.Object{Class: c.class, ID: strfmt.UUID(UUID(p.ID)), Properties: props, Vectors: vecs}
+	n, _ := p.ID.Uint64() // checkPoints refused UUID ids
+	return &models.Object{Class: c.class, ID: strfmt.UUID(UUID(n)), Properties: props, Vectors: vecs}
 }
 
 // checkPoints validates a batch and returns each point's properties and
@@ -249,30 +250,35 @@ func (c *Collection) checkPoints(pts []api.Point) ([]map[string]any, map[string]
 	example := map[string]string{}
 	props := make([]map[string]any, len(pts))
 	for i, p := range pts {
+		n, isInt := p.ID.Uint64()
+		if !isInt {
+			bad = append(bad, fmt.Sprintf("point %d (id %v): a UUID id; this backend takes integer ids only (its object UUIDs encode them)", i, p.ID))
+			continue
+		}
 		if len(p.Vector) != c.layout.Dim {
-			bad = append(bad, fmt.Sprintf("point %d (id %d): vector of %d floats, want %d", i, p.ID, len(p.Vector), c.layout.Dim))
+			bad = append(bad, fmt.Sprintf("point %d (id %v): vector of %d floats, want %d", i, p.ID, len(p.Vector), c.layout.Dim))
 			continue
 		}
 		for j, x := range p.Vector {
 			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-				bad = append(bad, fmt.Sprintf("point %d (id %d): vector[%d] = %v is not finite", i, p.ID, j, x))
+				bad = append(bad, fmt.Sprintf("point %d (id %v): vector[%d] = %v is not finite", i, p.ID, j, x))
 				break
 			}
 		}
-		m := map[string]any{IDProperty: int64(p.ID)}
+		m := map[string]any{IDProperty: int64(n)}
 		for k, v := range p.Payload {
 			t, ok := dataType(v)
 			if !ok {
-				bad = append(bad, fmt.Sprintf("point %d (id %d): payload field %q is %s: want a string, number or boolean", i, p.ID, k, kindOf(v)))
+				bad = append(bad, fmt.Sprintf("point %d (id %v): payload field %q is %s: want a string, number or boolean", i, p.ID, k, kindOf(v)))
 				continue
 			}
 			name, err := PropertyName(k)
 			if err != nil {
-				bad = append(bad, fmt.Sprintf("point %d (id %d): %v", i, p.ID, err))
+				bad = append(bad, fmt.Sprintf("point %d (id %v): %v", i, p.ID, err))
 				continue
 			}
 			if prev, ok := need[name]; ok && prev != t {
-				bad = append(bad, fmt.Sprintf("point %d (id %d): payload field %q is %s, point %s has %s (a field keeps one type)", i, p.ID, k, t, example[name], prev))
+				bad = append(bad, fmt.Sprintf("point %d (id %v): payload field %q is %s, point %s has %s (a field keeps one type)", i, p.ID, k, t, example[name], prev))
 				continue
 			}
 			need[name] = t
@@ -328,7 +334,7 @@ func (c *Collection) Upsert(ctx context.Context, pts []api.Point, o WriteOptions
 		var failed []string
 		for i, r := range res {
 			if r.Result != nil && r.Result.Errors != nil && len(r.Result.Errors.Error) > 0 {
-				failed = append(failed, fmt.Sprintf("id %d: %s", pts[lo+i].ID, r.Result.Errors.Error[0].Message))
+				failed = append(failed, fmt.Sprintf("id %v: %s", pts[lo+i].ID, r.Result.Errors.Error[0].Message))
 			}
 		}
 		if len(failed) > 0 {
@@ -410,7 +416,7 @@ func (c *Collection) GetFrom(ctx context.Context, node string, id uint64) (api.P
 		return api.Point{}, false, nil
 	}
 	o := objs[0]
-	p := api.Point{ID: id}
+	p := api.Point{ID: api.IntID(id)}
 	if v, ok := o.Vectors[FullVector].([]float32); ok {
 		p.Vector = v
 	} else if raw, ok := o.Vectors[FullVector].([]any); ok {
@@ -472,7 +478,7 @@ func (c *Collection) fetch(ctx context.Context, what string, o ReadOptions, buil
 		if err != nil {
 			return nil, err
 		}
-		p := api.Point{ID: id, Payload: payloadOf(r.Properties)}
+		p := api.Point{ID: api.IntID(id), Payload: payloadOf(r.Properties)}
 		if o.WithVector {
 			p.Vector = r.Vectors[FullVector].GetVector()
 		}
@@ -604,7 +610,7 @@ func (c *Collection) Search(ctx context.Context, q []float32, o SearchOptions) (
 			if err != nil {
 				return nil, nil, err
 			}
-			h := api.Hit{ID: id, Score: Score(l.Metric, r.Metadata.Distance)}
+			h := api.Hit{ID: api.IntID(id), Score: Score(l.Metric, r.Metadata.Distance)}
 			if last && o.WithPayload {
 				h.Payload = payloadOf(r.Properties)
 			}
@@ -619,7 +625,8 @@ func (c *Collection) Search(ctx context.Context, q []float32, o SearchOptions) (
 		timing = append(timing, api.StageTiming{Stage: stage, Dim: s.Dim, In: in, Out: len(hits), ElapsedUS: float64(time.Since(t0).Nanoseconds()) / 1e3})
 		prev = prev[:0]
 		for _, h := range hits {
-			prev = append(prev, h.ID)
+			n, _ := h.ID.Uint64() // made by api.IntID above
+			prev = append(prev, n)
 		}
 	}
 	if len(hits) > k {
@@ -692,7 +699,7 @@ func hitLess(a, b api.Hit) int {
 		}
 		return 1
 	}
-	return cmp.Compare(a.ID, b.ID)
+	return a.ID.Compare(b.ID)
 }
 
 // Count returns the number of points (Weaviate's aggregate count).

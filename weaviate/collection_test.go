@@ -14,8 +14,8 @@ import (
 func TestCheckPoints(t *testing.T) {
 	c := &Collection{name: "t", layout: Layout{Dim: 4, Metric: mrl.Cosine, Prefixes: []int{2}}.WithDefaults()}
 	good := []api.Point{
-		{ID: 1, Vector: []float32{1, 2, 3, 4}, Payload: map[string]any{"a": "x", "n-1": 2.0, "ok": true}},
-		{ID: 2, Vector: []float32{1, 0, 0, 0}},
+		{ID: api.IntID(1), Vector: []float32{1, 2, 3, 4}, Payload: map[string]any{"a": "x", "n-1": 2.0, "ok": true}},
+		{ID: api.IntID(2), Vector: []float32{1, 0, 0, 0}},
 	}
 	props, need, _, err := c.checkPoints(good)
 	if err != nil {
@@ -32,17 +32,19 @@ func TestCheckPoints(t *testing.T) {
 		t.Errorf("object = %+v", obj)
 	}
 	bad := []api.Point{
-		{ID: 3, Vector: []float32{1, 2}},
-		{ID: 4, Vector: []float32{1, float32(math.NaN()), 0, 0}},
-		{ID: 5, Vector: []float32{1, 0, 0, 0}, Payload: map[string]any{"a": 1.0}},
-		{ID: 6, Vector: []float32{1, 0, 0, 0}, Payload: map[string]any{"arr": []any{1.0}}},
-		{ID: 7, Vector: []float32{1, 0, 0, 0}, Payload: map[string]any{"a": "y"}},
+		{ID: api.IntID(3), Vector: []float32{1, 2}},
+		{ID: api.IntID(4), Vector: []float32{1, float32(math.NaN()), 0, 0}},
+		{ID: api.IntID(5), Vector: []float32{1, 0, 0, 0}, Payload: map[string]any{"a": 1.0}},
+		{ID: api.IntID(6), Vector: []float32{1, 0, 0, 0}, Payload: map[string]any{"arr": []any{1.0}}},
+		{ID: api.IntID(7), Vector: []float32{1, 0, 0, 0}, Payload: map[string]any{"a": "y"}},
+		{ID: api.MustUUID("550e8400-e29b-41d4-a716-446655440000"), Vector: []float32{1, 0, 0, 0}},
 	}
 	_, _, _, err = c.checkPoints(bad)
 	if !errors.Is(err, ErrPayload) {
 		t.Fatalf("checkPoints(bad) = %v, want ErrPayload", err)
 	}
-	for _, want := range []string{"id 3): vector of 2 floats, want 4", "id 4): vector[1] = NaN", `id 6): payload field "arr" is an array`, `payload field "a" is text, point 5 has number`} {
+	for _, want := range []string{"id 3): vector of 2 floats, want 4", "id 4): vector[1] = NaN", `id 6): payload field "arr" is an array`, `payload field "a" is text, point 5 has number`,
+		"id 550e8400-e29b-41d4-a716-446655440000): a UUID id; this backend takes integer ids only"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("checkPoints error %q does not mention %q", err, want)
 		}
@@ -67,4 +69,10 @@ func TestPayloadOf(t *testing.T) {
 	if payloadOf(map[string]any{IDProperty: 1.0}) != nil {
 		t.Error("payloadOf of the id alone should be nil (no payload)")
 	}
+}
+
+// num is the integer of an id (this backend's ids are integers).
+func num(id api.PointID) uint64 {
+	n, _ := id.Uint64()
+	return n
 }

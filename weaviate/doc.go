@@ -12,9 +12,10 @@
 //     Layout.Full is HNSW. Cosine prefixes are stored re-normalised, as
 //     package index scores them. The layout is recorded in the class
 //     description and checked when a collection is opened ([ErrLayout]).
-//   - Point ids (uint64) map one-to-one to UUIDs (UUID, IDOf) whose order
-//     is the ids' order; the integer property mrl_id repeats the id
-//     (exact below 2^53).
+//   - Point ids are integers here (api.IntID; a UUID id, which the
+//     embedded store takes, is refused with ErrPayload): each maps
+//     one-to-one to a UUID (UUID, IDOf) whose order is the ids' order; the
+//     integer property mrl_id repeats the id (exact below 2^53).
 //   - Payloads are JSON objects of scalars (string, number, boolean), as
 //     the server takes them. A key k is the property "p_" + escape(k)
 //     (PropertyName); strings are text properties with whole-field

@@ -123,7 +123,7 @@ func points(rng *rand.Rand, n, d int, idBase uint64) ([]api.Point, []float32) {
 	pts := make([]api.Point, n)
 	for i := range pts {
 		pts[i] = api.Point{
-			ID:     idBase + uint64(i)*7,
+			ID:     api.IntID(idBase + uint64(i)*7),
 			Vector: data[i*d : (i+1)*d],
 			Payload: map[string]any{
 				"class":       float64(i % 10),
@@ -146,7 +146,7 @@ func recallAt(got []api.Hit, want []index.Hit) float64 {
 	}
 	n := 0
 	for _, h := range got {
-		if set[h.ID] {
+		if set[num(h.ID)] {
 			n++
 		}
 	}
@@ -167,7 +167,7 @@ func TestClusterFunnel(t *testing.T) {
 	pts, data := points(rng, n, d, 1<<40)
 	ids := make([]uint64, n)
 	for i, p := range pts {
-		ids[i] = p.ID
+		ids[i] = num(p.ID)
 	}
 	name := "ItFunnel"
 	if err := cl.Drop(ctx, name); err != nil {
@@ -218,8 +218,8 @@ func TestClusterFunnel(t *testing.T) {
 		}
 		var cand []index.Hit
 		for _, h := range short {
-			i, _ := v.Lookup(h.ID)
-			cand = append(cand, index.Hit{ID: h.ID, Score: index.Score(mrl.Cosine, v.Row(i), q, d)})
+			i, _ := v.Lookup(num(h.ID))
+			cand = append(cand, index.Hit{ID: num(h.ID), Score: index.Score(mrl.Cosine, v.Row(i), q, d)})
 		}
 		slices.SortFunc(cand, func(a, b index.Hit) int {
 			if a.Score != b.Score {
@@ -231,11 +231,11 @@ func TestClusterFunnel(t *testing.T) {
 			return int(a.ID) - int(b.ID)
 		})
 		for j := range k {
-			if hits[j].ID != cand[j].ID {
+			if num(hits[j].ID) != cand[j].ID {
 				diff := hits[j].Score - cand[j].Score
 				if diff < -1e-5 || diff > 1e-5 {
 					mismatch++
-					t.Errorf("query %d rank %d: cluster id %d (%.6f), our rerank of its candidates id %d (%.6f)", qi, j, hits[j].ID, hits[j].Score, cand[j].ID, cand[j].Score)
+					t.Errorf("query %d rank %d: cluster id %v (%.6f), our rerank of its candidates id %d (%.6f)", qi, j, hits[j].ID, hits[j].Score, cand[j].ID, cand[j].Score)
 				}
 			}
 			if s := cand[j].Score; hits[j].Score-s > 1e-4 || s-hits[j].Score > 1e-4 {
@@ -264,13 +264,13 @@ func TestClusterFunnel(t *testing.T) {
 	}
 
 	// Get, Scroll, Delete.
-	p, ok, err := col.Get(ctx, pts[3].ID, ReadOptions{WithVector: true})
+	p, ok, err := col.Get(ctx, num(pts[3].ID), ReadOptions{WithVector: true})
 	if err != nil || !ok || p.ID != pts[3].ID || len(p.Vector) != d || p.Payload["class"] != pts[3].Payload["class"] || p.Payload["weird-key.x"] != pts[3].Payload["weird-key.x"] {
-		t.Errorf("Get(%d) = %+v, %v, %v; want the point with its payload", pts[3].ID, p, ok, err)
+		t.Errorf("Get(%v) = %+v, %v, %v; want the point with its payload", pts[3].ID, p, ok, err)
 	} else {
 		for j := range d {
 			if diff := p.Vector[j] - prefixVector(mrl.Cosine, pts[3].Vector, d)[j]; diff > 1e-6 || diff < -1e-6 {
-				t.Fatalf("Get(%d).Vector[%d] = %v, want the stored (normalised) vector", pts[3].ID, j, p.Vector[j])
+				t.Fatalf("Get(%v).Vector[%d] = %v, want the stored (normalised) vector", pts[3].ID, j, p.Vector[j])
 			}
 		}
 	}
@@ -285,21 +285,21 @@ func TestClusterFunnel(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, p := range page {
-			seen = append(seen, p.ID)
+			seen = append(seen, num(p.ID))
 		}
 		if !more || len(page) == 0 {
 			break
 		}
-		after, first = page[len(page)-1].ID, false
+		after, first = num(page[len(page)-1].ID), false
 	}
 	if !slices.IsSorted(seen) || len(seen) != n {
 		t.Errorf("scroll returned %d ids (sorted %v), want %d in increasing order", len(seen), slices.IsSorted(seen), n)
 	}
-	if del, err := col.Delete(ctx, []uint64{pts[0].ID, pts[1].ID, 999}, WriteOptions{}); err != nil || del != 2 {
+	if del, err := col.Delete(ctx, []uint64{num(pts[0].ID), num(pts[1].ID), 999}, WriteOptions{}); err != nil || del != 2 {
 		t.Errorf("Delete = %d, %v; want 2", del, err)
 	}
-	if _, ok, _ := col.Get(ctx, pts[0].ID, ReadOptions{}); ok {
-		t.Errorf("point %d still there after Delete", pts[0].ID)
+	if _, ok, _ := col.Get(ctx, num(pts[0].ID), ReadOptions{}); ok {
+		t.Errorf("point %v still there after Delete", pts[0].ID)
 	}
 	if err := cl.Drop(ctx, name); err != nil {
 		t.Error(err)
@@ -309,7 +309,7 @@ func TestClusterFunnel(t *testing.T) {
 func toAPI(h []index.Hit) []api.Hit {
 	out := make([]api.Hit, len(h))
 	for i, x := range h {
-		out[i] = api.Hit{ID: x.ID, Score: x.Score}
+		out[i] = api.Hit{ID: api.IntID(x.ID), Score: x.Score}
 	}
 	return out
 }
@@ -333,7 +333,7 @@ func TestClusterFilters(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A type the collection does not hold is refused, naming the field.
-	bad := []api.Point{{ID: 1, Vector: pts[0].Vector, Payload: map[string]any{"class": "x"}}}
+	bad := []api.Point{{ID: api.IntID(1), Vector: pts[0].Vector, Payload: map[string]any{"class": "x"}}}
 	if _, err := col.Upsert(ctx, bad, WriteOptions{}); !errors.Is(err, ErrPayload) || !strings.Contains(err.Error(), `field "class"`) {
 		t.Errorf("Upsert of a string into a number field = %v, want ErrPayload naming the field", err)
 	}
@@ -402,7 +402,7 @@ func TestClusterFilters(t *testing.T) {
 		var want []uint64
 		for _, p := range pts {
 			if refMatches(p.Payload, f) {
-				want = append(want, p.ID)
+				want = append(want, num(p.ID))
 			}
 		}
 		hits, _, err := col.Search(ctx, q, SearchOptions{K: n, Filter: f})
@@ -411,7 +411,7 @@ func TestClusterFilters(t *testing.T) {
 		}
 		var got []uint64
 		for _, h := range hits {
-			got = append(got, h.ID)
+			got = append(got, num(h.ID))
 		}
 		slices.Sort(got)
 		switch len(want) {
@@ -469,7 +469,7 @@ func TestClusterErrors(t *testing.T) {
 	if _, err := cl.Collection(ctx, "Nothere", nil); !errors.Is(err, ErrNotFound) {
 		t.Errorf("open a missing collection = %v, want ErrNotFound", err)
 	}
-	if _, err := col.Upsert(ctx, []api.Point{{ID: 1, Vector: q[:10]}}, WriteOptions{}); !errors.Is(err, ErrPayload) {
+	if _, err := col.Upsert(ctx, []api.Point{{ID: api.IntID(1), Vector: q[:10]}}, WriteOptions{}); !errors.Is(err, ErrPayload) {
 		t.Errorf("upsert of a short vector = %v, want ErrPayload", err)
 	}
 }
@@ -504,7 +504,7 @@ func TestClusterNodeFailure(t *testing.T) {
 	}
 	acked := map[uint64]Consistency{}
 	for _, p := range before {
-		acked[p.ID] = Quorum
+		acked[num(p.ID)] = Quorum
 	}
 
 	// Searches all the time, at ONE.
@@ -554,10 +554,10 @@ func TestClusterNodeFailure(t *testing.T) {
 			switch {
 			case err == nil && n == 1 && cons == Quorum:
 				ackQuorum++
-				acked[p.ID] = cons
+				acked[num(p.ID)] = cons
 			case err == nil && n == 1:
 				ackOne++
-				acked[p.ID] = cons
+				acked[num(p.ID)] = cons
 			case cons == Quorum:
 				failQuorum++
 			default:

@@ -215,7 +215,7 @@ func clusterRow(c config, l weaviate.Layout, funnel bool, v *index.Vectors, quer
 	for lo := 0; lo < v.N(); lo += chunk {
 		var pts []api.Point
 		for i := lo; i < min(lo+chunk, v.N()); i++ {
-			pts = append(pts, api.Point{ID: v.ID(i), Vector: v.Row(i)})
+			pts = append(pts, api.Point{ID: api.IntID(v.ID(i)), Vector: v.Row(i)})
 		}
 		if _, err := col.Upsert(ctx, pts, weaviate.WriteOptions{}); err != nil {
 			return row{}, err
@@ -263,7 +263,8 @@ func clusterRow(c config, l weaviate.Layout, funnel bool, v *index.Vectors, quer
 func hitIDs(h []api.Hit, k int) []uint64 {
 	out := make([]uint64, 0, k)
 	for _, x := range h[:min(k, len(h))] {
-		out = append(out, x.ID)
+		n, _ := x.ID.Uint64() // the Weaviate backend's ids are integers
+		out = append(out, n)
 	}
 	return out
 }

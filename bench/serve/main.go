@@ -36,6 +36,7 @@ import (
 
 	"github.com/gomrl/mrl/index/indextest"
 	"github.com/gomrl/mrl/server"
+	"github.com/gomrl/mrl/server/api"
 	"github.com/gomrl/mrl/server/client"
 )
 
@@ -90,7 +91,7 @@ func run(n, d, conc, k int, dur time.Duration, plan string, seed uint64, write b
 		hi := min(lo+1000, n)
 		pts := make([]server.Point, hi-lo)
 		for i := range pts {
-			pts[i] = server.Point{ID: uint64(lo + i), Vector: data[(lo+i)*d : (lo+i+1)*d]}
+			pts[i] = server.Point{ID: api.IntID(uint64(lo + i)), Vector: data[(lo+i)*d : (lo+i+1)*d]}
 		}
 		if _, err := cl.Upsert(ctx, "bench", pts); err != nil {
 			return fmt.Errorf("ingest: %w", err)

@@ -30,9 +30,11 @@ images flattened), output "embedding" [N, dim]; with --heads also "logits_M"
 running statistics (inference).
 
 export collection pages through a collection of a running mrl serve (GET
-/v1/collections/C/points, in id order) and writes its points as JSONL
-({"id", "vector", "payload"} per line, what the points API takes back) or as
-NPY (the vectors only, rows in id order; the ids go to FILE.ids.txt).
+/v1/collections/C/points, in id order: integers, then UUIDs) and writes its
+points as JSONL ({"id", "vector", "payload"} per line, what the points API
+takes back; an id is a number or a UUID string) or as NPY (the vectors only,
+rows in id order; the ids go to FILE.ids.txt, one a line, integers in decimal
+and UUIDs in canonical form).
 
 Examples:
   mrl export onnx --ckpt runs/quickstart.ckpt --out mnist.onnx
@@ -120,7 +122,7 @@ func runExportCollection(ctx context.Context, args []string, stdout, stderr io.W
 	t0 := time.Now()
 	c := client.New(*server, *token)
 	n, d := 0, 0
-	var ids []uint64
+	var ids []api.PointID
 	var vecs []float32
 	write := func(w io.Writer) error {
 		bw := bufio.NewWriter(w)

@@ -131,9 +131,9 @@ func runIndexPush(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		hi := min(lo+chunk, n)
 		pts = pts[:0]
 		for i := lo; i < hi; i++ {
-			p := api.Point{ID: v.ID(i), Vector: v.Row(i)}
+			p := api.Point{ID: api.IntID(v.ID(i)), Vector: v.Row(i)}
 			if v.Named() {
-				p.ID = uint64(i)
+				p.ID = api.IntID(uint64(i))
 				p.Payload = map[string]any{"name": v.Name(i)}
 			}
 			pts = append(pts, p)

@@ -76,7 +76,7 @@ type CollectionInfo struct {
 
 // Hit is one search result.
 type Hit struct {
-	ID      uint64         `json:"id"`
+	ID      PointID        `json:"id"`
 	Score   float32        `json:"score"`
 	Payload map[string]any `json:"payload,omitempty"`
 }
@@ -90,10 +90,10 @@ type StageTiming struct {
 	ElapsedUS float64 `json:"elapsed_us"`
 }
 
-// Point is one stored vector: an external id, D floats and an optional
-// payload of scalar fields.
+// Point is one stored vector: an external id (an integer or a UUID), D
+// floats and an optional payload of scalar fields.
 type Point struct {
-	ID      uint64         `json:"id"`
+	ID      PointID        `json:"id"`
 	Vector  []float32      `json:"vector,omitempty"` // absent only in a scroll page with with_vector=false
 	Payload map[string]any `json:"payload,omitempty"`
 	// Text, in an upsert to a collection with a text model attached, is
@@ -189,7 +189,7 @@ type UpsertRequest struct {
 
 // DeleteRequest is the body of POST /v1/collections/{name}/points/delete.
 type DeleteRequest struct {
-	IDs []uint64 `json:"ids"`
+	IDs []PointID `json:"ids"`
 }
 
 // SearchRequest is the body of POST /v1/collections/{name}/search. Exactly
@@ -255,9 +255,10 @@ type TunedPlan struct {
 }
 
 // ScrollResponse is a page of GET /v1/collections/{name}/points: points in
-// increasing id order and, unless this was the last page, the cursor of
-// the next one (pass it as ?after=).
+// increasing id order (integers, then UUIDs: PointID.Compare) and, unless
+// this was the last page, the cursor of the next one (the last id of this
+// page; pass its text as ?after=).
 type ScrollResponse struct {
-	Points    []Point `json:"points"`
-	NextAfter *uint64 `json:"next_after,omitempty"`
+	Points    []Point  `json:"points"`
+	NextAfter *PointID `json:"next_after,omitempty"`
 }

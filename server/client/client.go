@@ -149,16 +149,16 @@ func (c *Client) Upsert(ctx context.Context, name string, pts []api.Point) (api.
 	return out, c.do(ctx, "POST", coll(name, "points"), api.UpsertRequest{Points: pts}, &out)
 }
 
-// Get returns one point.
-func (c *Client) Get(ctx context.Context, name string, id uint64) (api.Point, error) {
+// Get returns one point: api.IntID(42) or a UUID id (api.UUID).
+func (c *Client) Get(ctx context.Context, name string, id api.PointID) (api.Point, error) {
 	var out api.Point
-	return out, c.do(ctx, "GET", coll(name, "points", strconv.FormatUint(id, 10)), nil, &out)
+	return out, c.do(ctx, "GET", coll(name, "points", id.String()), nil, &out)
 }
 
 // ScrollOptions select a page of Scroll.
 type ScrollOptions struct {
 	// After is the NextAfter of the previous page (nil: the first page).
-	After *uint64
+	After *api.PointID
 	// Limit is the number of points per page (0: the server's 100).
 	Limit int
 	// NoVector leaves the vectors out (ids and payloads only).
@@ -166,11 +166,12 @@ type ScrollOptions struct {
 }
 
 // Scroll returns one page of a collection's points in increasing id
-// order; pass its NextAfter as the next call's After until it is nil.
+// order (integers, then UUIDs); pass its NextAfter as the next call's
+// After until it is nil.
 func (c *Client) Scroll(ctx context.Context, name string, opt ScrollOptions) (api.ScrollResponse, error) {
 	q := url.Values{}
 	if opt.After != nil {
-		q.Set("after", strconv.FormatUint(*opt.After, 10))
+		q.Set("after", opt.After.String())
 	}
 	if opt.Limit > 0 {
 		q.Set("limit", strconv.Itoa(opt.Limit))
@@ -211,8 +212,9 @@ func (c *Client) All(ctx context.Context, name string, pageSize int, fn func(api
 	}
 }
 
-// Delete deletes points; absent ids are ignored.
-func (c *Client) Delete(ctx context.Context, name string, ids ...uint64) (api.DeleteResponse, error) {
+// Delete deletes points (api.IntID(42), or UUID ids); absent ids are
+// ignored.
+func (c *Client) Delete(ctx context.Context, name string, ids ...api.PointID) (api.DeleteResponse, error) {
 	var out api.DeleteResponse
 	return out, c.do(ctx, "POST", coll(name, "points", "delete"), api.DeleteRequest{IDs: ids}, &out)
 }

@@ -45,13 +45,13 @@ func TestClient(t *testing.T) {
 	if _, err := c.CreateCollection(ctx, server.CreateCollectionRequest{Name: "x", Dim: 2}); !errors.As(err, &ce) || ce.Status != 409 {
 		t.Fatalf("second create: %v, want 409", err)
 	}
-	if r, err := c.Upsert(ctx, "x", []server.Point{{ID: 1, Vector: []float32{1, 0}}, {ID: 2, Vector: []float32{0, 1}}}); err != nil || r.Upserted != 2 {
+	if r, err := c.Upsert(ctx, "x", []server.Point{{ID: api.IntID(1), Vector: []float32{1, 0}}, {ID: api.IntID(2), Vector: []float32{0, 1}}}); err != nil || r.Upserted != 2 {
 		t.Fatalf("upsert %+v %v", r, err)
 	}
-	if p, err := c.Get(ctx, "x", 2); err != nil || p.Vector[1] != 1 {
+	if p, err := c.Get(ctx, "x", api.IntID(2)); err != nil || p.Vector[1] != 1 {
 		t.Fatalf("get %+v %v", p, err)
 	}
-	if r, err := c.Delete(ctx, "x", 1, 5); err != nil || r.Deleted != 1 {
+	if r, err := c.Delete(ctx, "x", api.IntID(1), api.IntID(5), api.MustUUID("550e8400-e29b-41d4-a716-446655440000")); err != nil || r.Deleted != 1 {
 		t.Fatalf("delete %+v %v", r, err)
 	}
 	if info, err := c.Snapshot(ctx, "x"); err != nil || info.Count != 1 || info.Pending != 0 {
@@ -62,7 +62,12 @@ func TestClient(t *testing.T) {
 	}
 	var more []server.Point
 	for i := uint64(10); i < 35; i++ {
-		more = append(more, server.Point{ID: i, Vector: []float32{float32(i), 1}})
+		more = append(more, server.Point{ID: api.IntID(i), Vector: []float32{float32(i), 1}})
+	}
+	// UUIDs come after every integer, in the order of their text.
+	uuids := []api.PointID{api.MustUUID("00000000-0000-0000-0000-00000000000a"), api.MustUUID("{550E8400-E29B-41D4-A716-446655440000}")}
+	for _, id := range uuids {
+		more = append(more, server.Point{ID: id, Vector: []float32{1, 1}, Payload: map[string]any{"u": true}})
 	}
 	if _, err := c.CreateCollection(ctx, server.CreateCollectionRequest{Name: "y", Dim: 2}); err != nil {
 		t.Fatal(err)
@@ -70,20 +75,29 @@ func TestClient(t *testing.T) {
 	if _, err := c.Upsert(ctx, "y", more); err != nil {
 		t.Fatal(err)
 	}
-	var seen []uint64
+	var seen []api.PointID
 	if err := c.All(ctx, "y", 4, func(p api.Point) error { seen = append(seen, p.ID); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if len(seen) != 25 || seen[0] != 10 || seen[24] != 34 {
-		t.Fatalf("All visited %v, want 10..34", seen)
+	if len(seen) != 27 || seen[0] != api.IntID(10) || seen[24] != api.IntID(34) || seen[25] != uuids[0] || seen[26] != uuids[1] {
+		t.Fatalf("All visited %v, want 10..34 then %v", seen, uuids)
 	}
-	if page, err := c.Scroll(ctx, "y", client.ScrollOptions{Limit: 3, NoVector: true}); err != nil || len(page.Points) != 3 || page.Points[0].Vector != nil || page.NextAfter == nil || *page.NextAfter != 12 {
+	if page, err := c.Scroll(ctx, "y", client.ScrollOptions{Limit: 3, NoVector: true}); err != nil || len(page.Points) != 3 || page.Points[0].Vector != nil || page.NextAfter == nil || *page.NextAfter != api.IntID(12) {
 		t.Fatalf("scroll %+v %v", page, err)
+	}
+	if page, err := c.Scroll(ctx, "y", client.ScrollOptions{After: &uuids[0]}); err != nil || len(page.Points) != 1 || page.Points[0].ID != uuids[1] || page.NextAfter != nil {
+		t.Fatalf("scroll after a UUID: %+v %v", page, err)
+	}
+	if p, err := c.Get(ctx, "y", uuids[1]); err != nil || p.ID != uuids[1] || p.Payload["u"] != true {
+		t.Fatalf("get a UUID point: %+v %v", p, err)
+	}
+	if r, err := c.Delete(ctx, "y", uuids[0], api.IntID(10)); err != nil || r.Deleted != 2 {
+		t.Fatalf("delete a UUID and an integer: %+v %v", r, err)
 	}
 	if err := c.DeleteCollection(ctx, "y"); err != nil {
 		t.Fatal(err)
 	}
-	if res, err := c.Search(ctx, "x", server.SearchRequest{Vector: []float32{1, 1}, K: 5}); err != nil || len(res.Results[0].Hits) != 1 || res.Results[0].Hits[0].ID != 2 {
+	if res, err := c.Search(ctx, "x", server.SearchRequest{Vector: []float32{1, 1}, K: 5}); err != nil || len(res.Results[0].Hits) != 1 || res.Results[0].Hits[0].ID != api.IntID(2) {
 		t.Fatalf("search %+v %v", res, err)
 	}
 	if cols, err := c.Collections(ctx); err != nil || len(cols) != 1 {
@@ -154,14 +168,14 @@ func TestClientText(t *testing.T) {
 	}
 	pts := make([]api.Point, len(docs))
 	for i, d := range docs {
-		pts[i] = api.Point{ID: uint64(i), Text: d}
+		pts[i] = api.Point{ID: api.IntID(uint64(i)), Text: d}
 	}
 	if _, err := c.Upsert(ctx, "docs", pts); err != nil {
 		t.Fatal(err)
 	}
 	for i, d := range docs {
 		res, err := c.SearchText(ctx, "docs", d, api.SearchRequest{K: 1})
-		if err != nil || len(res.Hits) != 1 || res.Hits[0].ID != uint64(i) {
+		if err != nil || len(res.Hits) != 1 || res.Hits[0].ID != api.IntID(uint64(i)) {
 			t.Fatalf("search %q: %+v %v, want id %d", d, res, err, i)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/gomrl/mrl/server"
+	"github.com/gomrl/mrl/server/api"
 	"github.com/gomrl/mrl/server/client"
 )
 
@@ -31,9 +32,9 @@ func Example() {
 		log.Fatal(err)
 	}
 	_, err = c.Upsert(ctx, "docs", []server.Point{
-		{ID: 1, Vector: []float32{1, 0, 0, 0}, Payload: map[string]any{"lang": "en"}},
-		{ID: 2, Vector: []float32{0.9, 0.1, 0.5, 0}, Payload: map[string]any{"lang": "fr"}},
-		{ID: 3, Vector: []float32{0, 1, 0, 0}, Payload: map[string]any{"lang": "en"}},
+		{ID: api.IntID(1), Vector: []float32{1, 0, 0, 0}, Payload: map[string]any{"lang": "en"}},
+		{ID: api.IntID(2), Vector: []float32{0.9, 0.1, 0.5, 0}, Payload: map[string]any{"lang": "fr"}},
+		{ID: api.MustUUID("6ba7b810-9dad-11d1-80b4-00c04fd430c8"), Vector: []float32{0, 1, 0, 0}, Payload: map[string]any{"lang": "en"}},
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -43,12 +44,12 @@ func Example() {
 		log.Fatal(err)
 	}
 	for _, h := range res.Results[0].Hits {
-		fmt.Printf("id %d score %.3f lang %v\n", h.ID, h.Score, h.Payload["lang"])
+		fmt.Printf("id %v score %.3f lang %v\n", h.ID, h.Score, h.Payload["lang"])
 	}
 	res, _ = c.Search(ctx, "docs", server.SearchRequest{Vector: []float32{1, 0, 0.4, 0}, K: 1, Filter: map[string]any{"lang": "en"}})
 	fmt.Println("filtered:", res.Results[0].Hits[0].ID)
 
-	_, err = c.Get(ctx, "docs", 42)
+	_, err = c.Get(ctx, "docs", api.IntID(42))
 	fmt.Println(err)
 	// Output:
 	// id 2 score 0.987 lang fr
