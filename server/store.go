@@ -53,6 +53,34 @@ type Collection interface {
 	Snapshot() error
 }
 
+// CheckedReads is implemented by a Collection whose reads can fail (a
+// backend over the network, whose cluster may not answer): the handlers
+// then call GetChecked and ScrollChecked instead of Get and Scroll and map
+// their errors as Store's, so that a cluster that does not answer is a
+// 503 rather than "point not found" or an empty page.
+type CheckedReads interface {
+	GetChecked(id uint64) (api.Point, bool, error)
+	ScrollChecked(o collection.ScrollOptions) ([]api.Point, bool, error)
+}
+
+// getPoint is c.Get, or GetChecked when c implements CheckedReads.
+func getPoint(c Collection, id uint64) (api.Point, bool, error) {
+	if cr, ok := c.(CheckedReads); ok {
+		return cr.GetChecked(id)
+	}
+	p, ok := c.Get(id)
+	return p, ok, nil
+}
+
+// scroll is c.Scroll, or ScrollChecked when c implements CheckedReads.
+func scroll(c Collection, o collection.ScrollOptions) ([]api.Point, bool, error) {
+	if cr, ok := c.(CheckedReads); ok {
+		return cr.ScrollChecked(o)
+	}
+	pts, more := c.Scroll(o)
+	return pts, more, nil
+}
+
 // ErrCorrupt reports damage in the data directory that New refuses to
 // repair without Options.Recover (collection.ErrCorrupt).
 var ErrCorrupt = collection.ErrCorrupt
