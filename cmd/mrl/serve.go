@@ -124,6 +124,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var store server.Store
 	where := "backend embedded, data dir " + *dataDir
 	if *backendName == "weaviate" {
+		if *wvReplicas < 1 || *wvShards < 0 {
+			return fmt.Errorf("--weaviate-replicas %d, --weaviate-shards %d: want replicas >= 1 and shards >= 0 (0: one per node)", *wvReplicas, *wvShards)
+		}
 		octx, cancel := context.WithTimeout(ctx, *timeout)
 		st, err := backend.Open(octx, backend.Options{Addrs: wvAddrs, Consistency: wvCons, Replicas: *wvReplicas, Shards: *wvShards, Timeout: *timeout, Logger: log})
 		cancel()
