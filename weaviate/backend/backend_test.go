@@ -2,10 +2,17 @@ package backend
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +20,7 @@ import (
 	mrl "github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/collection"
 	"github.com/gomrl/mrl/index"
+	"github.com/gomrl/mrl/server"
 	"github.com/gomrl/mrl/server/api"
 	"github.com/gomrl/mrl/weaviate"
 )
@@ -234,5 +242,73 @@ func TestOpenUnreachable(t *testing.T) {
 	_, err = Open(ctx, Options{Addrs: weaviate.Addrs{addr}, Timeout: 2 * time.Second})
 	if !errors.Is(err, collection.ErrUnavailable) || !strings.Contains(err.Error(), addr.String()) {
 		t.Errorf("Open(%s) = %v, want ErrUnavailable naming the address", addr, err)
+	}
+}
+
+// TestUnreachable serves a store whose cluster stops answering: a fake
+// node answers the ready check and the schema (one collection) at Open,
+// then goes away. Every call must then be 503 unavailable naming the
+// node, and /readyz 503, through the real handlers.
+func TestUnreachable(t *testing.T) {
+	desc := `mrl layout {"dim":4,"metric":"cosine","prefixes":[2],"full":"flat","shards":0,"replicas":1,"hnsw":{},` +
+		`"extra":{"name":"docs","dim":4,"metric":"cosine","nesting":[2,4],"index":{"kind":"flat"}}}`
+	class := map[string]any{
+		"class": "Docs", "description": desc,
+		"vectorConfig": map[string]any{
+			"p2":   map[string]any{"vectorIndexType": "hnsw", "vectorIndexConfig": map[string]any{"distance": "cosine"}},
+			"full": map[string]any{"vectorIndexType": "flat", "vectorIndexConfig": map[string]any{"distance": "cosine"}},
+		},
+		"replicationConfig": map[string]any{"factor": 1},
+	}
+	node := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/.well-known/ready":
+		case "/v1/schema":
+			json.NewEncoder(w).Encode(map[string]any{"classes": []any{class}})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	u, _ := url.Parse(node.URL)
+	port, _ := strconv.Atoi(u.Port())
+	addr := weaviate.Addr{Host: "127.0.0.1", HTTP: port, GRPC: port}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := Open(context.Background(), Options{Addrs: weaviate.Addrs{addr}, Timeout: 2 * time.Second, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Options{Store: st, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	c, ok := st.Collection("docs")
+	if !ok || !slices.Equal(c.Meta().Nesting, mrl.Nesting{2, 4}) {
+		t.Fatalf("Collection(docs) = %v, %v; want the recorded Meta", c, ok)
+	}
+	node.Close()
+	for _, tt := range []struct {
+		method, path, body string
+	}{
+		{"GET", "/readyz", ""},
+		{"POST", "/v1/collections", `{"name":"more","dim":4}`},
+		{"POST", "/v1/collections/docs/points", `{"points":[{"id":1,"vector":[1,0,0,0]}]}`},
+		{"GET", "/v1/collections/docs/points/1", ""},
+		{"GET", "/v1/collections/docs/points", ""},
+		{"POST", "/v1/collections/docs/points/delete", `{"ids":[1]}`},
+		{"POST", "/v1/collections/docs/search", `{"vector":[1,0,0,0],"plan":"2:10,4:5"}`},
+		{"DELETE", "/v1/collections/docs", ""},
+	} {
+		var body io.Reader
+		if tt.body != "" {
+			body = strings.NewReader(tt.body)
+		}
+		req := httptest.NewRequest(tt.method, tt.path, body)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		if rec.Code != 503 || !strings.Contains(rec.Body.String(), addr.String()) {
+			t.Errorf("%s %s = %d %s, want 503 naming %s", tt.method, tt.path, rec.Code, rec.Body, addr)
+		}
 	}
 }
