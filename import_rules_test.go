@@ -29,7 +29,7 @@ func TestImportRules(t *testing.T) {
 	if len(imports) == 0 {
 		t.Fatal("go list found no packages")
 	}
-	upper := []string{"model", "train", "eval", "index", "collection", "report", "server", "onnx", "data", "matryoshka", "cmd", "bench", "weaviate"}
+	upper := []string{"model", "train", "eval", "index", "collection", "report", "server", "onnx", "data", "matryoshka", "adapter", "cmd", "bench", "weaviate"}
 	forbid := map[string][]string{
 		"":                    append(upper, "nn", "internal", "checkpoint"), // the root package
 		"internal/kernel":     append(upper, "nn", "checkpoint", "mrl"),
@@ -37,10 +37,11 @@ func TestImportRules(t *testing.T) {
 		"nn":                  append(upper, "checkpoint"),
 		"checkpoint":          append(upper, "nn", "internal/kernel"),
 		"text":                append(upper, "nn", "checkpoint", "internal", "mrl", "collection"),
-		"index":               {"train", "model", "nn", "eval", "collection", "report", "server", "matryoshka", "cmd", "bench", "weaviate"},
+		"index":               {"train", "model", "nn", "eval", "collection", "report", "server", "matryoshka", "adapter", "cmd", "bench", "weaviate"},
 		"server":              {"train", "report", "cmd", "bench", "weaviate"},
-		"bm25":                {"model", "train", "eval", "report", "server", "onnx", "data", "matryoshka", "nn", "checkpoint", "internal", "collection"},
-		"server/api":          {"model", "train", "eval", "index", "nn", "internal", "checkpoint", "server/client", "data", "matryoshka", "report", "onnx", "collection"},
+		"adapter":             {"train", "model", "report", "server", "onnx", "data", "collection", "weaviate", "cmd", "bench"},
+		"bm25":                {"model", "train", "eval", "report", "server", "onnx", "data", "matryoshka", "nn", "checkpoint", "internal", "collection", "adapter"},
+		"server/api":          {"model", "train", "eval", "index", "nn", "internal", "checkpoint", "server/client", "data", "matryoshka", "report", "onnx", "collection", "adapter"},
 	}
 	for pkg, deps := range imports {
 		bad := forbid[pkg]

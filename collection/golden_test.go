@@ -2,9 +2,12 @@ package collection
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -47,5 +50,134 @@ func TestMetaJSONGolden(t *testing.T) {
 	}
 	if !bytes.Equal(buf.Bytes(), want) {
 		t.Errorf("meta.json differs from %s:\ngot:\n%s\nwant:\n%s", path, buf.Bytes(), want)
+	}
+}
+
+// TestMetaJSONGoldenInput: a collection with an input transform (an
+// attached model) writes it into meta.json as in testdata/meta_input.golden
+// and reads it back after a restart; the meta.json files of
+// testdata/meta.golden (collections without one) open with no input and
+// stay byte for byte as they were.
+func TestMetaJSONGoldenInput(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir, Options{})
+	sum := strings.Repeat("0123456789abcdef", 4)
+	metas := []Meta{
+		{Name: "texts", Dim: 16, Nesting: []int{4, 8, 16}, Input: &InputSpec{Model: &ModelRef{Name: "txt", Path: "runs/text.ckpt", SHA256: sum, Arch: "text"}}},
+		{Name: "images", Dim: 8, Metric: "ip", Index: IndexSpec{Kind: "int8"}, Input: &InputSpec{Model: &ModelRef{Name: "mnist", Path: "mnist.ckpt", SHA256: sum, Arch: "cnn"}}},
+	}
+	var buf bytes.Buffer
+	for _, m := range metas {
+		mustCreate(t, s, m)
+		b, err := os.ReadFile(filepath.Join(dir, "collections", m.Name, "meta.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf.Write(b)
+	}
+	path := filepath.Join("testdata", "meta_input.golden")
+	if *update {
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Errorf("meta.json differs from %s:\ngot:\n%s\nwant:\n%s", path, buf.Bytes(), want)
+	}
+	s.Close()
+	s = openStore(t, dir, Options{})
+	for _, m := range metas {
+		got := mustGet(t, s, m.Name).Meta()
+		if got.Input == nil || got.Input.Model == nil || *got.Input.Model != *m.Input.Model {
+			t.Errorf("%s after a restart: input %+v, want %+v", m.Name, got.Input, m.Input.Model)
+		}
+	}
+	s.Close()
+
+	// The files of collections without an input, as older versions wrote
+	// them, open without one and are not rewritten.
+	old, err := os.ReadFile(filepath.Join("testdata", "meta.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = t.TempDir()
+	dec := json.NewDecoder(bytes.NewReader(old))
+	files := map[string][]byte{}
+	for dec.More() {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			t.Fatal(err)
+		}
+		var m Meta
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := json.Indent(&b, raw, "", "  "); err != nil {
+			t.Fatal(err)
+		}
+		b.WriteByte('\n')
+		if !bytes.Contains(old, b.Bytes()) {
+			t.Fatalf("meta.golden does not hold %s as written", m.Name)
+		}
+		cd := filepath.Join(dir, "collections", m.Name)
+		if err := os.MkdirAll(cd, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(cd, "meta.json"), b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files[m.Name] = b.Bytes()
+	}
+	s = openStore(t, dir, Options{})
+	for name := range files {
+		if in := mustGet(t, s, name).Meta().Input; in != nil {
+			t.Errorf("%s: input %+v, want none", name, in)
+		}
+	}
+	if err := s.Snapshot(); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for name, want := range files {
+		got, err := os.ReadFile(filepath.Join(dir, "collections", name, "meta.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: meta.json became\n%s\nwant\n%s", name, got, want)
+		}
+	}
+}
+
+// TestInputChecked: a malformed input transform is refused with every
+// problem named, and the store takes vectors, not texts.
+func TestInputChecked(t *testing.T) {
+	s := openStore(t, "", Options{})
+	for _, tt := range []struct {
+		in   *InputSpec
+		want []string
+	}{
+		{&InputSpec{}, []string{"input: empty, want a model"}},
+		{&InputSpec{Model: &ModelRef{Name: "a b", SHA256: "ABC"}}, []string{`input.model.name "a b"`, `input.model.sha256 "ABC": want 64 lower-case hex digits`, "input.model.arch: required"}},
+	} {
+		_, err := s.Create(Meta{Name: "x", Dim: 4, Input: tt.in})
+		if !errors.Is(err, ErrInvalid) {
+			t.Fatalf("Create with input %+v: %v, want ErrInvalid", tt.in, err)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("Create with input %+v: %v, want it to say %q", tt.in, err, w)
+			}
+		}
+	}
+	c := mustCreate(t, s, Meta{Name: "c", Dim: 2})
+	_, err := c.Upsert([]Point{{ID: 1, Text: "some words"}})
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "points[0].text: the store takes vectors") {
+		t.Errorf("Upsert of a text: %v, want ErrInvalid naming points[0].text", err)
 	}
 }

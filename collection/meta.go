@@ -89,10 +89,33 @@ func CheckMeta(m *Meta) error {
 	default:
 		p = append(p, fmt.Sprintf("index: kind %q: want flat, hnsw, ivf, binary or int8", ix.Kind))
 	}
+	if m.Input != nil {
+		p = append(p, checkInput(m.Input)...)
+	}
 	if len(p) > 0 {
 		return invalidf("%s", strings.Join(p, "; "))
 	}
 	return nil
+}
+
+// checkInput lists the problems of a collection's input transform. The
+// store keeps it and hands it back; the server applies it.
+func checkInput(in *InputSpec) []string {
+	if in.Model == nil {
+		return []string{"input: empty, want a model (or no input)"}
+	}
+	var p []string
+	mr := in.Model
+	if !ValidName(mr.Name) {
+		p = append(p, fmt.Sprintf("input.model.name %q: want 1 to 64 of A-Z a-z 0-9 _ -", mr.Name))
+	}
+	if len(mr.SHA256) != 64 || strings.Trim(mr.SHA256, "0123456789abcdef") != "" {
+		p = append(p, fmt.Sprintf("input.model.sha256 %q: want 64 lower-case hex digits", mr.SHA256))
+	}
+	if mr.Arch == "" {
+		p = append(p, "input.model.arch: required")
+	}
+	return p
 }
 
 // metaMetric parses the collection's metric (validateMeta has checked it).
@@ -220,6 +243,9 @@ func checkPoints(pts []Point, dim int, metric mrl.Metric) error {
 			return invalidf("points[%d].id: %d repeats points[%d].id", i, p.ID, j)
 		}
 		seen[p.ID] = i
+		if p.Text != "" {
+			return invalidf("points[%d].text: the store takes vectors; embed the text first (the server does so for a collection with a model)", i)
+		}
 		if err := CheckVector(fmt.Sprintf("points[%d].vector", i), p.Vector, dim, metric); err != nil {
 			return err
 		}

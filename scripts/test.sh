@@ -13,7 +13,7 @@ stage() {
   fi
 }
 stage go test ./...
-stage go test -tags noasm ./internal/kernel ./nn ./matryoshka ./eval
+stage go test -tags noasm ./internal/kernel ./nn ./matryoshka ./eval ./adapter
 # On an AVX-512 machine the packages that choose a path by the kernel
 # level (the batched scan's tile shape) also run at the AVX2 level.
 if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then

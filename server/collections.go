@@ -80,7 +80,7 @@ func (s *Server) collection(r *http.Request) (Collection, error) {
 }
 
 func (s *Server) createCollection(w http.ResponseWriter, r *http.Request) error {
-	m, err := decodeCreateRequest(requestBody(r))
+	m, err := decodeCreateRequest(requestBody(r), s.attachModel)
 	if err != nil {
 		return err
 	}
@@ -135,6 +135,9 @@ func (s *Server) upsert(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := s.embedPoints(c, req.Points); err != nil {
+		return err
+	}
 	for i, p := range req.Points {
 		if err := checkNorm(fmt.Sprintf("points[%d].vector", i), p.Vector, c.Metric()); err != nil {
 			return err
@@ -150,6 +153,31 @@ func (s *Server) upsert(w http.ResponseWriter, r *http.Request) error {
 		return storeErr(c.Meta().Name, err)
 	}
 	return writeJSON(w, 200, UpsertResponse{Upserted: len(req.Points), Seq: seq})
+}
+
+// embedPoints replaces the texts of points given as text by their vectors,
+// through the collection's input transform.
+func (s *Server) embedPoints(c Collection, pts []Point) error {
+	var texts, whats []string
+	var at []int
+	for i, p := range pts {
+		if p.Text != "" {
+			texts = append(texts, p.Text)
+			whats = append(whats, fmt.Sprintf("points[%d].text", i))
+			at = append(at, i)
+		}
+	}
+	if texts == nil {
+		return nil
+	}
+	vecs, err := s.inputOf(c).vectors(s, "points.text", texts, whats)
+	if err != nil {
+		return err
+	}
+	for j, i := range at {
+		pts[i].Vector, pts[i].Text = vecs[j], ""
+	}
+	return nil
 }
 
 // storeErr maps an error of the store (see Store) about collection name to
@@ -322,14 +350,26 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 	if dim > d {
 		return badRequest("dim: %d, want 1..%d (the collection dim)", dim, d)
 	}
-	qs := req.Vectors
-	if req.Vector != nil {
-		qs = [][]float32{req.Vector}
+	// qs[i] is named what(i) in errors: vector, vectors[i], text, texts[i].
+	qs, field, one := req.Vectors, "vectors", ""
+	switch {
+	case req.Vector != nil:
+		qs, one = [][]float32{req.Vector}, "vector"
+	case req.Text != "":
+		one = "text"
+		if qs, err = s.inputOf(c).vectors(s, "text", []string{req.Text}, []string{"text"}); err != nil {
+			return err
+		}
+	case req.Texts != nil:
+		field = "texts"
+		if qs, err = s.inputOf(c).vectors(s, "texts", req.Texts, nil); err != nil {
+			return err
+		}
 	}
 	for i, q := range qs {
-		what := "vector"
-		if req.Vectors != nil {
-			what = fmt.Sprintf("vectors[%d]", i)
+		what := one
+		if what == "" {
+			what = fmt.Sprintf("%s[%d]", field, i)
 		}
 		if err := checkVector(what, q, d); err != nil {
 			return err

@@ -283,7 +283,12 @@ func decodeUpsertRequest(body []byte, d, maxPoints int) (*UpsertRequest, error) 
 			return nil, badRequest("points[%d].id: %d repeats points[%d].id", i, p.ID, j)
 		}
 		seen[p.ID] = i
-		if err := checkVector(fmt.Sprintf("points[%d].vector", i), p.Vector, d); err != nil {
+		if p.Text != "" {
+			// The collection's model embeds it (inputTransform).
+			if p.Vector != nil {
+				return nil, badRequest("points[%d]: vector and text: give one, not both", i)
+			}
+		} else if err := checkVector(fmt.Sprintf("points[%d].vector", i), p.Vector, d); err != nil {
 			return nil, err
 		}
 		if err := checkPayload(fmt.Sprintf("points[%d].payload", i), p.Payload); err != nil {
@@ -300,15 +305,28 @@ func decodeSearchRequest(body []byte) (*SearchRequest, error) {
 	if err := decodeJSON(body, &r); err != nil {
 		return nil, err
 	}
+	var given []string
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{{"vector", r.Vector != nil}, {"vectors", r.Vectors != nil}, {"text", r.Text != ""}, {"texts", r.Texts != nil}} {
+		if f.set {
+			given = append(given, f.name)
+		}
+	}
 	switch {
-	case r.Vector == nil && r.Vectors == nil:
-		return nil, badRequest("vector or vectors: one is required")
-	case r.Vector != nil && r.Vectors != nil:
-		return nil, badRequest("vector and vectors: give one, not both")
+	case len(given) == 0:
+		return nil, badRequest("vector or vectors: one is required (or text or texts, in a collection with a text model)")
+	case len(given) > 1:
+		return nil, badRequest("%s: give one, not both", strings.Join(given, " and "))
 	case r.Vectors != nil && len(r.Vectors) == 0:
 		return nil, badRequest("vectors: empty, want at least 1 query")
 	case len(r.Vectors) > maxQueries:
 		return nil, badRequest("vectors: %d queries, at most %d", len(r.Vectors), maxQueries)
+	case r.Texts != nil && len(r.Texts) == 0:
+		return nil, badRequest("texts: empty, want at least 1 query")
+	case len(r.Texts) > maxQueries:
+		return nil, badRequest("texts: %d queries, at most %d", len(r.Texts), maxQueries)
 	}
 	if r.K == 0 {
 		r.K = 10
@@ -333,13 +351,20 @@ func decodeSearchRequest(body []byte) (*SearchRequest, error) {
 	return &r, nil
 }
 
-// decodeCreateRequest decodes a collection's creation into its Meta.
-func decodeCreateRequest(body []byte) (Meta, error) {
+// decodeCreateRequest decodes a collection's creation into its Meta. A
+// request naming a model is handed to attach (Server.attachModel) before
+// the defaults are filled.
+func decodeCreateRequest(body []byte, attach func(model string, m *Meta) error) (Meta, error) {
 	var r CreateCollectionRequest
 	if err := decodeJSON(body, &r); err != nil {
 		return Meta{}, err
 	}
 	m := Meta{Name: r.Name, Dim: r.Dim, Metric: r.Metric, Nesting: r.Nesting, Index: r.Index}
+	if r.Model != "" {
+		if err := attach(r.Model, &m); err != nil {
+			return Meta{}, err
+		}
+	}
 	if err := collection.CheckMeta(&m); err != nil {
 		return Meta{}, badRequest("%v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/gomrl/mrl/collection"
@@ -18,6 +19,8 @@ func FuzzDecodeUpsert(f *testing.F) {
 		`{"points":[{"id":18446744073709551615,"vector":[1e38,-1e-45,0]}]}`,
 		`{"points":[{"id":1,"vector":[1,2]}]}`,
 		`{"points":[]}`, `{"points":null}`, `[]`, `{"points":[{"id":1,"vector":[1,2,3],"payload":{"a":{}}}]} x`,
+		`{"points":[{"id":1,"text":"a text"},{"id":2,"vector":[1,2,3]}]}`, `{"points":[{"id":1,"text":"a","vector":[1,2,3]}]}`,
+		`{"points":[{"id":1,"text":""}]}`, `{"points":[{"id":1,"text":7}]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -32,7 +35,7 @@ func FuzzDecodeUpsert(f *testing.F) {
 		}
 		seen := map[uint64]bool{}
 		for _, p := range r.Points {
-			if len(p.Vector) != 3 || seen[p.ID] {
+			if (p.Text == "" && len(p.Vector) != 3) || (p.Text != "" && p.Vector != nil) || seen[p.ID] {
 				t.Fatalf("accepted %q with point %+v", b, p)
 			}
 			seen[p.ID] = true
@@ -53,6 +56,7 @@ func FuzzDecodeSearch(f *testing.F) {
 		`{"vector":[1,2,3],"k":5,"plan":"1:10,3:5","filter":{"a":1}}`,
 		`{"vectors":[[1,2,3],[4,5,6]],"target_recall":0.9,"dim":2}`,
 		`{"vector":[1,2,3],"k":-1}`, `{"vector":[1,2,3],"filter":{"a":[1]}}`, `{"vector":[],"vectors":[]}`, `{`, ``,
+		`{"text":"some words","k":3}`, `{"texts":["a","b"],"plan":"auto"}`, `{"text":"a","vector":[1,2,3]}`, `{"texts":[]}`, `{"text":""}`, `{"texts":[1]}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -65,10 +69,41 @@ func FuzzDecodeSearch(f *testing.F) {
 			}
 			return
 		}
-		if r.K < 1 || r.K > maxK || (r.Vector == nil) == (r.Vectors == nil) || r.TargetRecall < 0 || r.TargetRecall > 1 {
+		given := 0
+		for _, set := range []bool{r.Vector != nil, r.Vectors != nil, r.Text != "", r.Texts != nil} {
+			if set {
+				given++
+			}
+		}
+		if r.K < 1 || r.K > maxK || given != 1 || (r.Texts != nil && len(r.Texts) == 0) || r.TargetRecall < 0 || r.TargetRecall > 1 {
 			t.Fatalf("accepted %q as %+v", b, r)
 		}
 	})
+}
+
+// fuzzAttach is attachModel over two loaded models: "txt", a text model
+// of 8 dims nested 2, 4, 8, and "img", an image model of 8 dims.
+func fuzzAttach(name string, m *Meta) error {
+	var arch string
+	switch name {
+	case "txt":
+		arch = "text"
+	case "img":
+		arch = "mlp"
+	default:
+		return badRequest("model %q: not loaded", name)
+	}
+	if m.Dim == 0 {
+		m.Dim = 8
+	}
+	if m.Dim != 8 {
+		return badRequest("model %q: embeds 8 dims but the collection's dim is %d", name, m.Dim)
+	}
+	if arch == "text" && len(m.Nesting) == 0 {
+		m.Nesting = []int{2, 4, 8}
+	}
+	m.Input = &collection.InputSpec{Model: &collection.ModelRef{Name: name, Path: name + ".ckpt", SHA256: strings.Repeat("ab", 32), Arch: arch}}
+	return nil
 }
 
 func FuzzDecodeCreate(f *testing.F) {
@@ -76,11 +111,13 @@ func FuzzDecodeCreate(f *testing.F) {
 		`{"name":"a","dim":8,"metric":"ip","nesting":[2,4,8],"index":{"kind":"hnsw","m":8}}`,
 		`{"name":"b","dim":4,"index":{"kind":"ivf","lists":2,"probe":1}}`,
 		`{"name":"","dim":-1}`, `{"name":"a","dim":4,"nesting":[8]}`,
+		`{"name":"t","model":"txt"}`, `{"name":"t","dim":8,"model":"txt","metric":"ip"}`, `{"name":"t","dim":4,"model":"txt"}`,
+		`{"name":"t","model":"img"}`, `{"name":"t","model":"none"}`, `{"name":"t","model":""}`, `{"name":"t","model":"a/b"}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := decodeCreateRequest(b)
+		m, err := decodeCreateRequest(b, fuzzAttach)
 		if err != nil {
 			var ae *apiError
 			if !errors.As(err, &ae) || ae.status != 400 {
@@ -90,6 +127,9 @@ func FuzzDecodeCreate(f *testing.F) {
 		}
 		if !collection.ValidName(m.Name) || m.Dim < 1 || m.Nesting.Max() != m.Dim {
 			t.Fatalf("accepted %q as %+v", b, m)
+		}
+		if in := m.Input; in != nil && (in.Model == nil || in.Model.Name != "txt" && in.Model.Name != "img" || m.Dim != 8) {
+			t.Fatalf("accepted %q with input %+v", b, in.Model)
 		}
 	})
 }

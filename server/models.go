@@ -1,6 +1,8 @@
 package server
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -107,11 +109,15 @@ func (s *Server) loadModel(w http.ResponseWriter, r *http.Request) error {
 		}
 		return badRequest("checkpoint %q: %s (details in the server log)", req.Path, what)
 	}
-	if m.Config.IsText() {
-		return badRequest("checkpoint %q: a text model: the server serves image models only for now", req.Path)
+	nesting := m.Config.Nesting // a text model has no head
+	if m.Head != nil {
+		nesting = m.Head.Nesting
 	}
+	sum := sha256.Sum256(b)
 	lm := &loadedModel{m: m, info: ModelInfo{Name: req.Name, Path: req.Path, Describe: m.Describe(), InputDim: m.InputDim(),
-		Embed: m.Config.Embed, Nesting: slices.Clone(m.Head.Nesting), Classes: m.Config.Classes, NumParams: m.NumParams()}}
+		Embed: m.Config.Embed, Nesting: slices.Clone(nesting), Classes: m.Config.Classes, NumParams: m.NumParams(),
+		Arch: m.Config.Arch.String(), SHA256: hex.EncodeToString(sum[:])}}
+	lm.replicas.Put(m) // the first request needs no replica of its own (a text model's costs a bag's worth of memory to build)
 	s.mu.Lock()
 	_, replaced := s.models[req.Name]
 	s.models[req.Name] = lm
@@ -170,9 +176,22 @@ func (s *Server) embed(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(requestBody(r), &req); err != nil {
 		return err
 	}
-	d := lm.info.InputDim
-	if err := checkInputs(req.Inputs, d); err != nil {
-		return err
+	text := lm.m.Config.IsText()
+	what := "inputs"
+	switch {
+	case text && req.Inputs != nil:
+		return badRequest("inputs: model %q is a text model: give texts (an array of strings), not inputs", lm.info.Name)
+	case !text && req.Texts != nil:
+		return badRequest("texts: model %q is an image model (arch %s): give inputs (flattened images of %d values), not texts", lm.info.Name, lm.info.Arch, lm.info.InputDim)
+	case text:
+		what = "texts"
+		if err := s.checkTexts("texts", req.Texts, nil); err != nil {
+			return err
+		}
+	default:
+		if err := checkInputs(req.Inputs, lm.info.InputDim); err != nil {
+			return err
+		}
 	}
 	e := lm.info.Embed
 	dim := req.Dim
@@ -182,22 +201,99 @@ func (s *Server) embed(w http.ResponseWriter, r *http.Request) error {
 	if dim < 1 || dim > e {
 		return badRequest("dim: %d, want 1..%d (the embedding size)", req.Dim, e)
 	}
-	n := len(req.Inputs)
+	n := len(req.Inputs) + len(req.Texts)
 	// A float32 in JSON takes at most 16 bytes ("-1.2345678e-38,").
 	if size := n * dim * 16; size > s.opt.MaxResponseBytes {
-		return errf(413, "payload_too_large", "%d inputs × dim %d could take %d bytes, more than the response limit of %d (--max-response-bytes): send fewer inputs or ask for a smaller dim", n, dim, size, s.opt.MaxResponseBytes)
+		return errf(413, "payload_too_large", "%d %s × dim %d could take %d bytes, more than the response limit of %d (--max-response-bytes): send fewer %s or ask for a smaller dim", n, what, dim, size, s.opt.MaxResponseBytes, what)
 	}
-	rm := lm.replica()
-	z := rm.EmbedAll(flatten(req.Inputs, d), n, 256)
-	lm.replicas.Put(rm)
-	if err := checkOutputs("embedding", z, n, e); err != nil {
-		return err
+	var z []float32
+	if text {
+		var err error
+		if z, err = lm.embedTexts(req.Texts, nil); err != nil {
+			return err
+		}
+	} else {
+		rm := lm.replica()
+		z = rm.EmbedAll(flatten(req.Inputs, lm.info.InputDim), n, 256)
+		lm.replicas.Put(rm)
+		if err := checkOutputs("embedding", z, n, e); err != nil {
+			return err
+		}
 	}
 	out := EmbedResponse{Dim: dim, Embeddings: make([][]float32, n)}
 	for i := range out.Embeddings {
 		out.Embeddings[i] = z[i*e : i*e+dim : i*e+dim]
+		if req.Normalize {
+			normalize(out.Embeddings[i])
+		}
 	}
 	return writeJSON(w, 200, out)
+}
+
+// embedTexts embeds texts with a text model into [len(texts), Embed]
+// rows. A text without words is a 400 naming it: whats[i] names texts[i]
+// (nil: "texts[i]").
+func (lm *loadedModel) embedTexts(texts []string, whats []string) ([]float32, error) {
+	rm := lm.replica()
+	z, err := rm.EmbedTexts(texts, 0)
+	lm.replicas.Put(rm)
+	var nw *model.NoWordsError
+	if errors.As(err, &nw) {
+		return nil, badRequest("%s: no words to embed (want a letter, digit, CJK character or emoji)", nameOf("texts", whats, nw.Index))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("embed texts with model %s: %w", lm.info.Name, err)
+	}
+	n, e := len(texts), lm.info.Embed
+	for i := range n {
+		for _, x := range z[i*e : (i+1)*e] {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return nil, badRequest("%s: the model's embedding is not finite (%v)", nameOf("texts", whats, i), x)
+			}
+		}
+	}
+	return z, nil
+}
+
+// nameOf names item i of a request's field: whats[i], or field[i].
+func nameOf(field string, whats []string, i int) string {
+	if whats != nil {
+		return whats[i]
+	}
+	return fmt.Sprintf("%s[%d]", field, i)
+}
+
+// checkTexts checks the texts a request gives a text model against
+// Options.MaxTexts and MaxTextBytes: whats[i] names texts[i] (nil:
+// field[i]).
+func (s *Server) checkTexts(field string, texts, whats []string) error {
+	if len(texts) == 0 {
+		return badRequest("%s: empty, want at least 1 text", field)
+	}
+	if len(texts) > s.opt.MaxTexts {
+		return badRequest("%s: %d texts in one request, at most %d (--max-texts)", field, len(texts), s.opt.MaxTexts)
+	}
+	for i, t := range texts {
+		if len(t) > s.opt.MaxTextBytes {
+			return errf(413, "payload_too_large", "%s: %d bytes, the limit is %d per text (--max-text-bytes)", nameOf(field, whats, i), len(t), s.opt.MaxTextBytes)
+		}
+	}
+	return nil
+}
+
+// normalize scales v to unit L2 norm (a zero v stays zero).
+func normalize(v []float32) {
+	var ss float64
+	for _, x := range v {
+		ss += float64(x) * float64(x)
+	}
+	if ss == 0 {
+		return
+	}
+	inv := 1 / math.Sqrt(ss)
+	for i, x := range v {
+		v[i] = float32(float64(x) * inv)
+	}
 }
 
 func (s *Server) classify(w http.ResponseWriter, r *http.Request) error {
@@ -208,6 +304,9 @@ func (s *Server) classify(w http.ResponseWriter, r *http.Request) error {
 	var req ClassifyRequest
 	if err := decodeJSON(requestBody(r), &req); err != nil {
 		return err
+	}
+	if lm.m.Config.IsText() {
+		return badRequest("model %q is a text model: it has no classification heads to classify with (embed its texts instead)", lm.info.Name)
 	}
 	dims := lm.info.Nesting
 	thr := make([]float64, len(dims))

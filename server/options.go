@@ -44,6 +44,13 @@ type Options struct {
 	// and payloads included; past it the request is refused with 413
 	// instead of building the response in memory. Default 64 MiB.
 	MaxResponseBytes int
+	// MaxTexts is the most texts one request gives a text model to
+	// embed: the texts of an embed, the points of an upsert given as text,
+	// or the queries of a search (400 above it). Default 4096.
+	MaxTexts int
+	// MaxTextBytes is the longest text, in bytes of UTF-8, that a text
+	// model embeds (400 above it). Default 64 KiB.
+	MaxTextBytes int
 	// SnapshotEvery, RebuildMin, TuneMinRows, AutoRecall and Recover are
 	// the embedded store's (collection.Options).
 	//
@@ -132,6 +139,12 @@ func (o *Options) defaults() {
 	}
 	if o.MaxResponseBytes <= 0 {
 		o.MaxResponseBytes = 64 << 20
+	}
+	if o.MaxTexts <= 0 {
+		o.MaxTexts = 4096
+	}
+	if o.MaxTextBytes <= 0 {
+		o.MaxTextBytes = 64 << 10
 	}
 	if o.MaxModelBytes <= 0 {
 		o.MaxModelBytes = 1 << 30

@@ -1,8 +1,11 @@
 // Package server is the HTTP API of mrl serve: collections of Matryoshka
 // vectors searched by prefix dim, funnel plan (or a tuned "auto" plan) with
 // payload filters, and trained models that embed inputs and classify them
-// with the adaptive cascade. openapi.json documents every route; it is
-// served at GET /v1/openapi.json.
+// with the adaptive cascade, or text models that embed texts. A collection
+// may have a model attached (its input transform, input.go): its upserts
+// and searches then give texts, which the model embeds on the way in.
+// openapi.json documents every route; it is served at GET
+// /v1/openapi.json.
 //
 // Conventions:
 //

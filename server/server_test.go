@@ -376,6 +376,18 @@ func TestModels(t *testing.T) {
 			t.Fatalf("embedding %d = %v, want %v", i, er.Embeddings[i], want[i*8:i*8+4])
 		}
 	}
+	// normalize scales each truncated embedding to unit norm.
+	mustDo(t, s, "POST", "/v1/models/tiny/embed", EmbedRequest{Inputs: in, Dim: 4, Normalize: true}, 200, &er)
+	for i := range n {
+		w := slices.Clone(want[i*8 : i*8+4])
+		normalize(w)
+		if !slices.Equal(er.Embeddings[i], w) {
+			t.Fatalf("normalised embedding %d = %v, want %v", i, er.Embeddings[i], w)
+		}
+	}
+	if mi.Arch != "mlp" || len(mi.SHA256) != 64 {
+		t.Fatalf("model info arch %q sha256 %q", mi.Arch, mi.SHA256)
+	}
 	logits := m.LogitsAll(x, n, 0)
 	conf, err := eval.NewConfidences(logits, n, 3, []int{2, 4, 8})
 	if err != nil {
@@ -480,6 +492,13 @@ func TestBadRequests(t *testing.T) {
 		{"search empty filter", "POST", "/v1/collections/c/search", `{"vector":` + v4 + `,"filter":{}}`, 400, "bad_request", "filter: empty object"},
 		{"search array filter", "POST", "/v1/collections/c/search", `{"vector":` + v4 + `,"filter":{"a":[1]}}`, 400, "bad_request", "filter.a: want a string, number, boolean or a condition object, got an array"},
 		{"search unknown collection", "POST", "/v1/collections/zz/search", `{"vector":` + v4 + `}`, 404, "not_found", `collection "zz"`},
+		{"search vector and text", "POST", "/v1/collections/c/search", `{"vector":` + v4 + `,"text":"a b"}`, 400, "bad_request", "vector and text: give one, not both"},
+		{"search text without a model", "POST", "/v1/collections/c/search", `{"text":"a b"}`, 400, "bad_request", `text: collection "c" has no model attached to embed texts`},
+		{"search texts not strings", "POST", "/v1/collections/c/search", `{"texts":[[1]]}`, 400, "bad_request", "field texts: got JSON array, want a string"},
+		{"upsert text without a model", "POST", "/v1/collections/c/points", `{"points":[{"id":1,"text":"a b"}]}`, 400, "bad_request", `points.text: collection "c" has no model attached`},
+		{"upsert vector and text", "POST", "/v1/collections/c/points", `{"points":[{"id":1,"vector":` + v4 + `,"text":"a b"}]}`, 400, "bad_request", "points[0]: vector and text: give one, not both"},
+		{"create with unloaded model", "POST", "/v1/collections", `{"name":"x","dim":4,"model":"zz"}`, 400, "bad_request", `model "zz": not loaded`},
+		{"create with image model of another dim", "POST", "/v1/collections", `{"name":"x","dim":4,"model":"tiny"}`, 400, "bad_request", `model "tiny": embeds 8 dims but the collection's dim is 4`},
 		{"no route", "GET", "/v2/nothing", "", 404, "not_found", "no route GET /v2/nothing"},
 		{"wrong method", "PUT", "/v1/collections", "", 405, "method_not_allowed", "method PUT not allowed on /v1/collections"},
 		{"model bad name", "POST", "/v1/models", `{"name":"a b","path":"tiny.ckpt"}`, 400, "bad_request", `name "a b"`},
@@ -494,6 +513,8 @@ func TestBadRequests(t *testing.T) {
 		{"classify wrong thresholds", "POST", "/v1/models/tiny/classify", `{"inputs":` + in6 + `,"thresholds":[0.5]}`, 400, "bad_request", "thresholds: 1 values, want 3"},
 		{"classify both", "POST", "/v1/models/tiny/classify", `{"inputs":` + in6 + `,"thresholds":[0.5,0.5,0.5],"confidence":0.5}`, 400, "bad_request", "confidence and thresholds"},
 		{"classify unknown field", "POST", "/v1/models/tiny/classify", `{"input":` + in6 + `}`, 400, "bad_request", `unknown field "input"`},
+		{"embed texts to an image model", "POST", "/v1/models/tiny/embed", `{"texts":["a b"]}`, 400, "bad_request", `texts: model "tiny" is an image model`},
+		{"embed normalize not a bool", "POST", "/v1/models/tiny/embed", `{"inputs":` + in6 + `,"normalize":1}`, 400, "bad_request", "field normalize: got JSON number, want true or false"},
 	}
 	if len(tests) < 30 {
 		t.Fatalf("only %d bad requests", len(tests))

@@ -15,11 +15,15 @@ import (
 // collection.ErrExists (409), collection.ErrNotFound and
 // collection.ErrClosed (404), collection.ErrInvalid, index.ErrDim and
 // index.ErrPlan (400), *collection.WriteError (503: the write was not
-// applied); anything else is a 500.
+// applied), collection.ErrUnavailable (503: the backend could not be
+// reached; a write may or may not have been applied); anything else is a
+// 500. A backend whose reads can fail implements CheckedReads too.
 type Store interface {
 	// Create makes a collection of shape m (defaulted and checked with
 	// collection.CheckMeta); a name taken or differing from a taken one
-	// only in case is ErrExists.
+	// only in case is ErrExists. m.Input (an attached model) must be kept
+	// and handed back by Meta, across restarts: the server applies it, and
+	// the store only ever receives vectors.
 	Create(m api.Meta) (Collection, error)
 	// Collection returns an open collection by name.
 	Collection(name string) (Collection, bool)

@@ -27,4 +27,6 @@ type (
 	LoadModelRequest        = api.LoadModelRequest
 	EmbedRequest            = api.EmbedRequest
 	ClassifyRequest         = api.ClassifyRequest
+	InputSpec               = api.InputSpec
+	ModelRef                = api.ModelRef
 )

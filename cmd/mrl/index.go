@@ -45,6 +45,9 @@ Writes an index file of the vectors given by exactly one source:
   --jsonl      one {"id": 12, "vector": [...]} per line; ids all numbers, or
                all strings ({"id": "doc-12", ...}), which the index keeps
 With --hnsw it also builds and stores an HNSW graph on the --hnsw-dim prefix.
+With --adapter it indexes the vectors mapped through a Matryoshka adapter
+(mrl adapt), keeping their ids; queries must then be adapted too
+(mrl adapt apply).
 
 Examples:
   mrl index build --out runs/mnist.idx --from-ckpt runs/quickstart.ckpt --split train
@@ -271,6 +274,7 @@ func runIndexBuild(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.IntVar(&opt.EfConstruction, "ef-construction", 100, "HNSW build beam width")
 	seed := fs.Uint64("seed", 1, "HNSW level seed")
 	fs.IntVar(&opt.Threads, "build-threads", runtime.NumCPU(), "goroutines inserting HNSW nodes (1: the same graph for the same seed)")
+	adapterPath := fs.String("adapter", "", "map the vectors through this adapter (mrl adapt) and index the adapted ones")
 	pos, err := parseInterspersed(fs, indexBuildHelp, args, stderr)
 	if err != nil {
 		return err
@@ -319,6 +323,11 @@ func runIndexBuild(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
+	}
+	if *adapterPath != "" {
+		if v, err = adaptVectors(*adapterPath, v); err != nil {
+			return err
+		}
 	}
 	if opt.Dim > v.Dim() {
 		return fmt.Errorf("--hnsw-dim %d: the vectors have %d dims", opt.Dim, v.Dim())

@@ -6,6 +6,7 @@
 //	mrl embed  [flags]         embeddings of a split or an NPY file as NPY or JSONL
 //	mrl export onnx [flags]    the model as an ONNX graph
 //	mrl report [flags]         the reproduction report (tables, plots, claims)
+//	mrl adapt [apply|eval|synth] a Matryoshka adapter for embeddings not trained with MRL
 //	mrl index build|info|search|tune  build, inspect, search index files; tune funnel plans
 //	mrl serve  --data-dir DIR  HTTP API: collections, search, embed and classify
 //	mrl bm25   [flags]         BM25 on a text set's split: counts, hash, recall/MRR/nDCG
@@ -49,6 +50,7 @@ Commands:
   export      onnx: the model as an ONNX graph (embedding, optionally heads)
   report      reproduce the paper's evaluation (MRL, MRL-E, FF-k, baselines) as a
               report folder: tables, plots, JSON, CSV and a paper-claims table
+  adapt       learn a Matryoshka adapter on frozen embeddings; apply|eval|synth
   index       build|info|search|tune index files: Flat, HNSW and funnel plans, with
               QPS, latency and recall
   serve       HTTP server: durable collections, Matryoshka search, embed and classify
@@ -76,6 +78,7 @@ var commands = []command{
 	{"export", runExport},
 	{"report", runReport},
 	{"index", runIndex},
+	{"adapt", runAdapt},
 	{"serve", runServe},
 	{"bm25", runBM25},
 	{"version", runVersion},

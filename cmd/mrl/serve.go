@@ -25,7 +25,8 @@ const serveHelp = `Usage: mrl serve --data-dir DIR [flags]
 Serves the HTTP API of package server: collections of Matryoshka vectors
 (upsert, get, delete, search by prefix dim, funnel plan, plan "auto" or a
 recall target, payload filters), trained checkpoints (embed, classify with
-the adaptive cascade), /healthz, /readyz, /metrics (Prometheus) and the
+the adaptive cascade; text models embed texts, and a collection created
+with "model" takes and searches texts), /healthz, /readyz, /metrics (Prometheus) and the
 OpenAPI document at /v1/openapi.json. See docs/server.md.
 
 Writes are acknowledged after an fsync of the collection's write-ahead log;
@@ -86,6 +87,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	snapshotEvery := fs.Int("snapshot-every", 50000, "write a snapshot and start a new log after this many points written to a collection (negative: only on request and at exit)")
 	modelRoot := fs.String("model-root", "", "directory POST /v1/models loads checkpoints from (paths relative to it; symlinks cannot leave it); without it loading models over HTTP is off")
 	maxModel := fs.Int64("max-model-bytes", 1<<30, "largest checkpoint file POST /v1/models reads")
+	maxTexts := fs.Int("max-texts", 4096, "most texts a text model embeds for one request (embed, upsert or search)")
+	maxTextBytes := fs.Int("max-text-bytes", 64<<10, "longest text, in bytes, a text model embeds")
 	autoRecall := fs.Float64("auto-recall", 0.95, `recall@10 target of plan "auto"`)
 	origins := fs.String("trusted-origins", "", "comma-separated browser origins (https://app.example.com) allowed to send cross-origin writes; others get 403")
 	accessLog := fs.Bool("access-log", true, "log one line per request (method, path, status, bytes, latency, request id)")
@@ -114,6 +117,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("--max-body %d, --timeout %v, --max-points %d, --max-model-bytes %d, --max-payload-bytes %d, --max-results %d, --max-response-bytes %d: want positive values",
 			*maxBody, *timeout, *maxPoints, *maxModel, *maxPayload, *maxResults, *maxResponse)
 	}
+	if *maxTexts < 1 || *maxTextBytes < 1 {
+		return fmt.Errorf("--max-texts %d, --max-text-bytes %d: want positive values", *maxTexts, *maxTextBytes)
+	}
 	var trusted []string
 	for _, o := range strings.Split(*origins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
@@ -137,7 +143,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	srv, err := server.New(server.Options{DataDir: *dataDir, Store: store, Token: *token, MaxBodyBytes: *maxBody, Timeout: *timeout,
 		MaxPoints: *maxPoints, MaxPayloadBytes: *maxPayload, MaxResults: *maxResults, MaxResponseBytes: *maxResponse, SnapshotEvery: *snapshotEvery, ModelRoot: *modelRoot, MaxModelBytes: *maxModel, AutoRecall: *autoRecall, Recover: *recoverFlag, AccessLog: *accessLog,
-		TrustedOrigins: trusted, Logger: log})
+		MaxTexts: *maxTexts, MaxTextBytes: *maxTextBytes, TrustedOrigins: trusted, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -255,6 +255,8 @@ func TestServeFlags(t *testing.T) {
 		{[]string{"--backend", "weaviate", "--weaviate", "127.0.0.1:1/2", "--weaviate-consistency", "most"}, "consistency"},
 		{[]string{"--backend", "weaviate", "--weaviate", "127.0.0.1:1/2", "--weaviate-replicas", "0"}, "replicas 0"},
 		{[]string{"--backend", "weaviate", "--weaviate", "127.0.0.1:1/2", "--timeout", "2s"}, "cluster unreachable"},
+		{[]string{"--data-dir", t.TempDir(), "--max-texts", "0"}, "--max-texts 0"},
+		{[]string{"--data-dir", t.TempDir(), "--max-text-bytes", "-1"}, "--max-text-bytes -1"},
 	} {
 		var out, errb bytes.Buffer
 		err := runServe(context.Background(), tt.args, &out, &errb)

@@ -36,6 +36,30 @@ type Meta struct {
 	Metric  string      `json:"metric"`
 	Nesting mrl.Nesting `json:"nesting"`
 	Index   IndexSpec   `json:"index"`
+	// Input, when set, says what else than vectors the collection's
+	// points and queries may be given as and how they become vectors
+	// (an attached model embeds texts). Absent from the meta.json of a
+	// collection without one, which reads and writes as before.
+	Input *InputSpec `json:"input,omitempty"`
+}
+
+// InputSpec is a collection's input transform: the steps that turn what
+// an upsert or a search gives into the vectors the collection stores and
+// scores. Today one step: Model, a loaded model that embeds texts.
+type InputSpec struct {
+	Model *ModelRef `json:"model,omitempty"`
+}
+
+// ModelRef names the model attached to a collection and pins which one
+// it is: the server refuses a model loaded under Name whose checkpoint's
+// SHA-256 is not SHA256 (a different model would put its vectors in
+// another space). Path is where it was loaded from (relative to the
+// server's model root), a hint for loading it again after a restart.
+type ModelRef struct {
+	Name   string `json:"name"`
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+	Arch   string `json:"arch"` // "text", or an image model's "mlp" or "cnn"
 }
 
 // CollectionInfo is the state of a collection.
@@ -72,6 +96,10 @@ type Point struct {
 	ID      uint64         `json:"id"`
 	Vector  []float32      `json:"vector,omitempty"` // absent only in a scroll page with with_vector=false
 	Payload map[string]any `json:"payload,omitempty"`
+	// Text, in an upsert to a collection with a text model attached, is
+	// embedded by that model instead of giving Vector. It is not stored
+	// (put it in the payload to get it back).
+	Text string `json:"text,omitempty"`
 }
 
 // UpsertResponse answers an upsert.
@@ -113,6 +141,12 @@ type ModelInfo struct {
 	Nesting   []int  `json:"nesting"`
 	Classes   int    `json:"classes"`
 	NumParams int    `json:"num_params"`
+	// Arch is "text" for a text model (embed takes texts, no classify),
+	// else "mlp" or "cnn".
+	Arch string `json:"arch"`
+	// SHA256 is the hex SHA-256 of the checkpoint file, which pins the
+	// model a collection is attached to.
+	SHA256 string `json:"sha256"`
 }
 
 // EmbedResponse answers an embed request.
@@ -142,6 +176,10 @@ type CreateCollectionRequest struct {
 	Metric  string    `json:"metric,omitempty"`
 	Nesting []int     `json:"nesting,omitempty"`
 	Index   IndexSpec `json:"index,omitzero"`
+	// Model attaches a loaded model by name: its embedding size must be
+	// Dim, and a text model's nesting is the default nesting. Upserts and
+	// searches may then give texts, which it embeds.
+	Model string `json:"model,omitempty"`
 }
 
 // UpsertRequest is the body of POST /v1/collections/{name}/points.
@@ -170,6 +208,10 @@ type SearchRequest struct {
 	TargetRecall float64        `json:"target_recall,omitempty"`
 	Filter       map[string]any `json:"filter,omitempty"`
 	NoPayload    bool           `json:"no_payload,omitempty"`
+	// Text and Texts replace Vector and Vectors in a collection with a
+	// text model attached: the model embeds them into the queries.
+	Text  string   `json:"text,omitempty"`
+	Texts []string `json:"texts,omitempty"`
 }
 
 // LoadModelRequest is the body of POST /v1/models.
@@ -179,11 +221,15 @@ type LoadModelRequest struct {
 }
 
 // EmbedRequest is the body of POST /v1/models/{name}/embed: inputs of the
-// model's input size (flattened images); Dim truncates the embeddings to a
-// prefix (0: the full embedding).
+// model's input size (flattened images) for an image model, or texts for a
+// text model; Dim truncates the embeddings to a prefix (0: the full
+// embedding), and Normalize scales each (truncated) embedding to unit L2
+// norm.
 type EmbedRequest struct {
-	Inputs [][]float32 `json:"inputs"`
-	Dim    int         `json:"dim,omitempty"`
+	Inputs    [][]float32 `json:"inputs,omitempty"`
+	Dim       int         `json:"dim,omitempty"`
+	Texts     []string    `json:"texts,omitempty"`
+	Normalize bool        `json:"normalize,omitempty"`
 }
 
 // ClassifyRequest is the body of POST /v1/models/{name}/classify. The

@@ -250,3 +250,26 @@ func (c *Client) Classify(ctx context.Context, model string, req api.ClassifyReq
 	var out api.ClassifyResponse
 	return out, c.do(ctx, "POST", "/v1/models/"+url.PathEscape(model)+"/classify", req, &out)
 }
+
+// EmbedTexts returns a text model's embeddings of texts, truncated to dim
+// (0: the full embedding).
+func (c *Client) EmbedTexts(ctx context.Context, model string, texts []string, dim int) ([][]float32, error) {
+	out, err := c.Embed(ctx, model, api.EmbedRequest{Texts: texts, Dim: dim})
+	return out.Embeddings, err
+}
+
+// SearchText runs one query given as text in a collection with a text
+// model attached (api.CreateCollectionRequest.Model), which embeds it; req
+// gives the other fields of the search (k, dim, plan, filter, ...) and
+// must not give a query of its own.
+func (c *Client) SearchText(ctx context.Context, name, text string, req api.SearchRequest) (api.SearchResult, error) {
+	req.Text = text
+	out, err := c.Search(ctx, name, req)
+	if err != nil {
+		return api.SearchResult{}, err
+	}
+	if len(out.Results) != 1 {
+		return api.SearchResult{}, fmt.Errorf("mrl client: search %s: %d results for one query", name, len(out.Results))
+	}
+	return out.Results[0], nil
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/gomrl/mrl/server"
 	"github.com/gomrl/mrl/server/api"
 	"github.com/gomrl/mrl/server/client"
+	"github.com/gomrl/mrl/text"
 	"github.com/gomrl/mrl/train"
 )
 
@@ -116,5 +117,56 @@ func TestClient(t *testing.T) {
 	conf := 0.0
 	if r, err := c.Classify(ctx, "m", server.ClassifyRequest{Inputs: in, Confidence: &conf}); err != nil || len(r.Results) != 2 || r.Results[0].Dim != 2 {
 		t.Fatalf("classify %+v %v", r, err)
+	}
+}
+
+// TestClientText embeds texts and searches a collection by text through
+// the client.
+func TestClientText(t *testing.T) {
+	dir := t.TempDir()
+	m, err := model.New(model.Config{Arch: model.ArchText, Tokenizer: &text.Config{Buckets: 256}, BagDim: 8, Embed: 8, Nesting: mrl.Nesting{4, 8}}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := train.Save(filepath.Join(dir, "text.ckpt"), m, nil, "", 1); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Options{DataDir: dir, ModelRoot: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	ctx := context.Background()
+	c := client.New(ts.URL, "")
+	if mi, err := c.LoadModel(ctx, "txt", "text.ckpt"); err != nil || mi.Arch != "text" || len(mi.SHA256) != 64 {
+		t.Fatalf("load %+v %v", mi, err)
+	}
+	docs := []string{"an extensible text editor", "a web browser", "a compiler for the C language"}
+	emb, err := c.EmbedTexts(ctx, "txt", docs, 4)
+	if err != nil || len(emb) != 3 || len(emb[0]) != 4 {
+		t.Fatalf("embed texts: %v %v", emb, err)
+	}
+	info, err := c.CreateCollection(ctx, api.CreateCollectionRequest{Name: "docs", Model: "txt"})
+	if err != nil || info.Dim != 8 || info.Input == nil || info.Input.Model.Name != "txt" {
+		t.Fatalf("create %+v %v", info, err)
+	}
+	pts := make([]api.Point, len(docs))
+	for i, d := range docs {
+		pts[i] = api.Point{ID: uint64(i), Text: d}
+	}
+	if _, err := c.Upsert(ctx, "docs", pts); err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range docs {
+		res, err := c.SearchText(ctx, "docs", d, api.SearchRequest{K: 1})
+		if err != nil || len(res.Hits) != 1 || res.Hits[0].ID != uint64(i) {
+			t.Fatalf("search %q: %+v %v, want id %d", d, res, err, i)
+		}
+	}
+	var ce *client.Error
+	if _, err := c.SearchText(ctx, "docs", "?!", api.SearchRequest{}); !errors.As(err, &ce) || ce.Status != 400 {
+		t.Fatalf("search without words: %v, want a 400", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,6 +45,9 @@ func TestMetaLayout(t *testing.T) {
 			prefixes: nil, full: weaviate.Flat},
 		{name: "hnsw", meta: api.Meta{Name: "d_2", Dim: 128, Metric: "ip", Nesting: mrl.Nesting{32, 128}, Index: api.IndexSpec{Kind: "hnsw", M: 16, EfConstruction: 64, EfSearch: 100}},
 			prefixes: []int{32}, full: weaviate.HNSW, hnsw: weaviate.HNSWConfig{M: 16, EfConstruction: 64, Ef: 100}},
+		{name: "text model attached", meta: api.Meta{Name: "texts", Dim: 32, Nesting: mrl.Nesting{8, 32},
+			Input: &api.InputSpec{Model: &api.ModelRef{Name: "txt", Path: "runs/t.ckpt", SHA256: strings.Repeat("ab", 32), Arch: "text"}}},
+			prefixes: []int{8}, full: weaviate.Flat},
 		{name: "refused", meta: api.Meta{Name: "9-lives", Dim: 64, Index: api.IndexSpec{Kind: "ivf"}},
 			bad: []string{`name "9-lives"`, `kind "ivf"`}},
 		{name: "graph dim and seed", meta: api.Meta{Name: "docs", Dim: 64, Index: api.IndexSpec{Kind: "hnsw", GraphDim: 16, Seed: 3}},
@@ -79,7 +83,7 @@ func TestMetaLayout(t *testing.T) {
 			if err != nil {
 				t.Fatalf("LayoutMeta(MetaLayout(%+v)) = %v", m, err)
 			}
-			if fmt.Sprint(back) != fmt.Sprint(m) {
+			if !reflect.DeepEqual(back, m) {
 				t.Errorf("LayoutMeta(MetaLayout(m)) = %+v, want %+v", back, m)
 			}
 			// Every plan over the nesting's dims runs on the layout.
@@ -103,7 +107,7 @@ func TestLayoutMeta(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := api.Meta{Name: "Fm", Dim: 256, Metric: "l2", Nesting: mrl.Nesting{32, 64, 256}, Index: api.IndexSpec{Kind: "hnsw", M: 8}}
-	if fmt.Sprint(m) != fmt.Sprint(want) {
+	if !reflect.DeepEqual(m, want) {
 		t.Errorf("LayoutMeta(push layout) = %+v, want %+v", m, want)
 	}
 	// A recorded Meta that disagrees with the class's layout is refused.

@@ -1,0 +1,412 @@
+package adapter
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gomrl/mrl"
+	"github.com/gomrl/mrl/checkpoint"
+	"github.com/gomrl/mrl/eval"
+	"github.com/gomrl/mrl/index"
+	"github.com/gomrl/mrl/nn"
+)
+
+func synth(t testing.TB, n, d int) ([]float32, []int32) {
+	t.Helper()
+	x, y, err := Synthetic(SyntheticOptions{N: n, D: d, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x, y
+}
+
+// TestPCAStart checks that a new adapter is the PCA baseline exactly: the
+// same floats as eval.PCA.Project, hence the same recall at every dim.
+func TestPCAStart(t *testing.T) {
+	const n, d, out = 600, 32, 24
+	x, _ := synth(t, n, d)
+	nest := mrl.Nesting{4, 8, 16, 24}
+	a, err := New(x, n, d, out, nest, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := eval.FitPCA(x, n, d, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := a.Apply(x, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := p.Project(x, n, d)
+	if !slices.Equal(got, want) {
+		t.Fatal("Apply of a new adapter differs from eval.PCA.Project")
+	}
+	truth, err := Neighbors(x, n, d, x, 200, d, d, 10, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ra, err := PrefixRecall(got, n, out, got, 200, nest, truth, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp, err := PrefixRecall(want, n, out, want, 200, nest, truth, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ra, rp) {
+		t.Errorf("recall of the new adapter %v, of PCA %v: want equal", ra, rp)
+	}
+	// With a residual MLP the start is the same: its last layer is zero.
+	b, err := New(x, n, d, out, nest, 16, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got2, _ := b.Apply(x, n); !slices.Equal(got2, want) {
+		t.Error("a new adapter with a residual MLP differs from PCA")
+	}
+}
+
+// TestTrainBeatsTruncation is the end-to-end check on a synthetic set whose
+// energy is spread over all dims: after a few epochs the adapter's small
+// prefixes find the full-dim neighbours far better than truncation, and
+// no worse than PCA.
+func TestTrainBeatsTruncation(t *testing.T) {
+	const n, d = 2500, 64
+	x, _, err := Synthetic(SyntheticOptions{N: n, D: d, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nest := mrl.Nesting{8, 16, 64}
+	var log []EpochStats
+	a, res, err := Train(context.Background(), x, n, d, Options{Nesting: nest, Epochs: 4, LR: envLR(), ValFrac: 0.2, ValRows: 500,
+		Progress: func(s EpochStats) { log = append(log, s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) != 5 || len(res.Epochs) != 5 || res.ValRows != 500 || res.TrainRows != 2000 {
+		t.Fatalf("progress %d calls, result %d epochs, %d+%d rows: want 5, 5, 2000+500", len(log), len(res.Epochs), res.TrainRows, res.ValRows)
+	}
+	// Held-out queries: the last 500 rows (Train's split is seeded and
+	// random, so recompute the comparison on a fixed split here).
+	q := x[2000*d:]
+	truth, err := Neighbors(x, n, d, q, 500, d, d, 10, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trunc, err := PrefixRecall(x, n, d, q, 500, nest, truth, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := a.Apply(x, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adapted, err := PrefixRecall(z, n, d, z[2000*d:], 500, nest, truth, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := res.Epochs[0].Recall // PCA, on Train's validation rows
+	final := res.Epochs[4].Recall
+	t.Logf("recall@10 at %v: truncation %.3f, adapter %.3f; validation PCA %.3f -> adapter %.3f", nest, trunc, adapted, start, final)
+	if adapted[0] < trunc[0]+0.15 {
+		t.Errorf("recall@10 at dim 8: adapter %.3f, truncation %.3f: want at least 0.15 better", adapted[0], trunc[0])
+	}
+	if final[0] < start[0] {
+		t.Errorf("validation recall@10 at dim 8: %.3f after training, %.3f at the PCA start", final[0], start[0])
+	}
+}
+
+func TestApplyErrors(t *testing.T) {
+	x, _ := synth(t, 100, 16)
+	a, err := New(x, 100, 16, 16, mrl.Nesting{8, 16}, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nan := slices.Clone(x[:32])
+	nan[20] = float32(math.NaN())
+	for _, tc := range []struct {
+		name string
+		x    []float32
+		n    int
+		err  error
+		msg  string
+	}{
+		{"wrong dim", x[:24], 2, ErrDim, "rows of 12 floats, the adapter takes 16"},
+		{"ragged", x[:25], 2, ErrDim, "25 floats for 2 rows of 16"},
+		{"nan", nan, 2, ErrInput, "row 1, dim 4 is NaN"},
+	} {
+		_, err := a.Apply(tc.x, tc.n)
+		if !errors.Is(err, tc.err) || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%s: Apply error %v, want %v containing %q", tc.name, err, tc.err, tc.msg)
+		}
+	}
+	if z, err := a.Apply(nil, 0); err != nil || len(z) != 0 {
+		t.Errorf("Apply of no rows = %v, %v; want none, nil", z, err)
+	}
+	if _, err := New(x[:0], 0, 16, 16, mrl.Nesting{16}, 0, 1); !errors.Is(err, ErrInput) {
+		t.Errorf("New on zero rows: %v, want ErrInput", err)
+	}
+	if _, _, err := Train(context.Background(), nan, 2, 16, Options{}); !errors.Is(err, ErrInput) {
+		t.Errorf("Train on a NaN row: %v, want ErrInput", err)
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	o := Options{Out: 40, Anchors: -1, Sampled: 20, LR: -1, DimWeights: []float64{1}, Labels: []int32{0, 1}}.WithDefaults(32)
+	err := o.Validate(10, 32)
+	if !errors.Is(err, ErrOptions) {
+		t.Fatalf("Validate = %v, want ErrOptions", err)
+	}
+	for _, want := range []string{"Out 40 outside 1..32", "Anchors -1", "Sampled 20 outside 0..K (10)", "LR -1", "2 Labels for 10 rows"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate error %q lacks %q", err, want)
+		}
+	}
+	if err := (Options{}).WithDefaults(32).Validate(10, 32); err != nil {
+		t.Errorf("defaults: %v", err)
+	}
+}
+
+// TestSupervisedAndExtra trains with labels and an extra term and checks
+// that both run on every step with the batch's rows.
+func TestSupervisedAndExtra(t *testing.T) {
+	const n, d = 400, 16
+	x, y := synth(t, n, d)
+	for i := range y {
+		y[i] %= 4
+	}
+	calls, bad := 0, 0
+	extra := func(z *nn.Tensor, rows []int, dz *nn.Tensor) float64 {
+		calls++
+		if z.N() != len(rows) || z.RowLen() != 8 || len(dz.Data) != len(z.Data) {
+			bad++
+		}
+		for _, r := range rows {
+			if r < 0 || r >= n {
+				bad++
+			}
+		}
+		return 0.5
+	}
+	_, res, err := Train(context.Background(), x, n, d, Options{Out: 8, Nesting: mrl.Nesting{4, 8}, Hidden: 8, Epochs: 4, Labels: y, Extra: extra,
+		PairWeight: -1, TopKWeight: -1, RankWeight: -1, IsoWeight: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := res.Epochs[4]
+	if calls != 4*last.Steps || bad != 0 || last.Extra != 0.5 {
+		t.Errorf("extra: %d calls (want %d), %d bad batches, mean %v (want 0.5)", calls, 4*last.Steps, bad, last.Extra)
+	}
+	if !(res.Epochs[1].Supervised > last.Supervised) || last.Supervised <= 0 {
+		t.Errorf("supervised loss %v then %v: want positive and falling", res.Epochs[1].Supervised, last.Supervised)
+	}
+}
+
+func TestFileRoundTrip(t *testing.T) {
+	x, _ := synth(t, 200, 16)
+	for _, hidden := range []int{0, 8} {
+		a, err := New(x, 200, 16, 12, mrl.Nesting{4, 12}, hidden, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hidden > 0 {
+			for i := range a.G2.W.W {
+				a.G2.W.W[i] = float32(i%7) * 0.01 // a non-zero residual
+			}
+		}
+		path := filepath.Join(t.TempDir(), "a.safetensors")
+		if err := Save(path, a); err != nil {
+			t.Fatal(err)
+		}
+		b, err := Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		za, _ := a.Apply(x, 200)
+		zb, _ := b.Apply(x, 200)
+		if !slices.Equal(za, zb) || b.Hidden() != hidden || b.Nesting.String() != "4,12" || b.In != 16 || b.Out != 12 {
+			t.Errorf("hidden %d: the loaded adapter differs", hidden)
+		}
+		raw, _ := os.ReadFile(path)
+		enc, _ := Encode(a)
+		if !bytes.Equal(raw, enc) {
+			t.Errorf("hidden %d: Save and Encode differ", hidden)
+		}
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	x, _ := synth(t, 100, 8)
+	a, _ := New(x, 100, 8, 8, mrl.Nesting{8}, 0, 1)
+	good, _ := Encode(a)
+	if _, err := Decode(good[:len(good)-3]); err == nil {
+		t.Error("a truncated file decoded")
+	}
+	bad := *a
+	bad.Nesting = mrl.Nesting{4, 9}
+	enc, _ := Encode(&bad)
+	if _, err := Decode(enc); !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "nesting") {
+		t.Errorf("nesting beyond out: %v, want ErrFormat naming the nesting", err)
+	}
+	bad = *a
+	bad.Mean = []float32{1, 2}
+	if enc, err := Encode(&bad); err == nil {
+		if _, err := Decode(enc); !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), `"mean" has shape [2], want [8]`) {
+			t.Errorf("short mean: %v", err)
+		}
+	}
+}
+
+// FuzzDecode checks that Decode never panics and that an adapter it
+// accepts encodes to a file that decodes to the same map.
+func FuzzDecode(f *testing.F) {
+	x, _, _ := Synthetic(SyntheticOptions{N: 50, D: 8, Seed: 1})
+	for _, h := range []int{0, 2} {
+		a, err := New(x, 50, 8, 4, mrl.Nesting{2, 4}, h, 1)
+		if err != nil {
+			f.Fatal(err)
+		}
+		b, _ := Encode(a)
+		f.Add(b)
+	}
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a, err := Decode(b)
+		if err != nil {
+			return
+		}
+		enc, err := Encode(a)
+		if err != nil {
+			t.Fatalf("Encode(Decode(b)): %v", err)
+		}
+		a2, err := Decode(enc)
+		if err != nil {
+			t.Fatalf("Decode(Encode(Decode(b))): %v", err)
+		}
+		q := make([]float32, a.In)
+		z1, err1 := a.Apply(q, 1)
+		z2, err2 := a2.Apply(q, 1)
+		if err1 != nil || err2 != nil || !slices.Equal(z1, z2) {
+			t.Fatalf("round trip changed the map: %v %v", err1, err2)
+		}
+	})
+}
+
+func envLR() float64 {
+	if s := os.Getenv("LR"); s != "" {
+		var v float64
+		fmt.Sscan(s, &v)
+		return v
+	}
+	return 0
+}
+
+// FuzzFromFile fuzzes the metadata and tensor shapes of an otherwise valid
+// checkpoint, which FuzzDecode's checksums keep the fuzzer from reaching:
+// fromFile must never panic, and what it accepts must apply.
+func FuzzFromFile(f *testing.F) {
+	f.Add("8", "4", "0", "2,4", 8, 4, 8, 4)
+	f.Add("8", "4", "2", "4", 8, 4, 8, 4)
+	f.Add("x", "-1", "99999999", "4,2", 0, 0, 3, 1)
+	f.Fuzz(func(t *testing.T, in, out, hidden, nesting string, meanLen, rRows, rCols, bLen int) {
+		dim := func(x int) int { return ((x % 20) + 20) % 20 }
+		file := &checkpoint.File{Meta: map[string]string{"kind": "mrl-adapter", "adapter_version": "1", "in": in, "out": out, "hidden": hidden, "nesting": nesting}}
+		file.Add("mean", []int{dim(meanLen)}, make([]float32, dim(meanLen)))
+		file.Add("r.weight", []int{dim(rRows), dim(rCols)}, make([]float32, dim(rRows)*dim(rCols)))
+		file.Add("r.bias", []int{dim(bLen)}, make([]float32, dim(bLen)))
+		a, err := fromFile(file)
+		if err != nil {
+			return
+		}
+		if _, err := a.Apply(make([]float32, a.In), 1); err != nil {
+			t.Fatalf("accepted adapter %d→%d does not apply: %v", a.In, a.Out, err)
+		}
+	})
+}
+
+func TestOrthonormalize(t *testing.T) {
+	const rows, cols = 5, 8
+	w := make([]float32, rows*cols)
+	for i := range w {
+		w[i] = float32(math.Sin(float64(i*i + 1)))
+	}
+	orig := slices.Clone(w)
+	orthonormalize(w, rows, cols)
+	dot := func(a, b []float32) float64 {
+		var s float64
+		for i := range a {
+			s += float64(a[i]) * float64(b[i])
+		}
+		return s
+	}
+	for i := 0; i < rows; i++ {
+		for j := 0; j <= i; j++ {
+			want := 0.0
+			if i == j {
+				want = 1
+			}
+			if got := dot(w[i*cols:(i+1)*cols], w[j*cols:(j+1)*cols]); math.Abs(got-want) > 1e-5 {
+				t.Errorf("row %d · row %d = %v, want %v", i, j, got, want)
+			}
+		}
+		// Row i of the input lies in the span of the first i+1 output rows.
+		res := slices.Clone(orig[i*cols : (i+1)*cols])
+		for j := 0; j <= i; j++ {
+			c := float32(dot(res, w[j*cols:(j+1)*cols]))
+			for k := range res {
+				res[k] -= c * w[j*cols+k]
+			}
+		}
+		if n := dot(res, res); n > 1e-8 {
+			t.Errorf("input row %d leaves the span of the first %d rows (residual %v)", i, i+1, n)
+		}
+	}
+}
+
+// TestSearcherFunnel checks adapter.Searcher as a funnel's first stage over
+// the original vectors: a shortlist of every row gives exact search, and a
+// query of the wrong dim is refused.
+func TestSearcherFunnel(t *testing.T) {
+	const n, d = 300, 16
+	x, _ := synth(t, n, d)
+	a, err := New(x, n, d, 8, mrl.Nesting{4, 8}, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, _ := a.Apply(x, n)
+	orig, _ := index.NewVectors(slices.Clone(x), n, d, mrl.Cosine, nil)
+	zv, _ := index.NewVectors(z, n, 8, mrl.Cosine, nil)
+	s := Searcher{A: a, S: index.NewFlat(zv)}
+	f, err := index.NewFunnel(orig, index.Plan{{Dim: 4, Keep: n}, {Dim: d, Keep: 10}}, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := x[:20*d]
+	got, err := f.SearchBatch(q, d, d, 10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := index.NewFlat(orig).SearchBatch(q, d, d, 10, nil)
+	for i := range want {
+		for j := range want[i] {
+			if got[i][j].Index != want[i][j].Index {
+				t.Fatalf("query %d hit %d: funnel row %d, exact row %d", i, j, got[i][j].Index, want[i][j].Index)
+			}
+		}
+	}
+	if _, err := s.Search(x[:d-1], 4, 10, nil); !errors.Is(err, ErrDim) {
+		t.Errorf("short query: %v, want ErrDim", err)
+	}
+	if _, err := s.Search(x[:d], 9, 10, nil); !errors.Is(err, ErrDim) {
+		t.Errorf("dim beyond the adapter's 8: %v, want ErrDim", err)
+	}
+}

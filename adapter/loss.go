@@ -1,0 +1,263 @@
+package adapter
+
+import (
+	"math"
+
+	"github.com/gomrl/mrl/internal/kernel"
+)
+
+// simScratch holds the buffers of simLoss, reused across steps.
+type simScratch struct {
+	zn, s, dzn []float32
+	norms      []float32
+}
+
+// pair is an (anchor, neighbour) pair of batch rows of the top-k term.
+type pair struct{ i, j int32 }
+
+// simLoss computes, for the m-prefixes of the b rows of z (stride ld) and
+// the target similarities t ([b][b], t_ij = cos(e_i, e_j)), with s^m_ij
+// the cosine of the re-normalised prefixes,
+//
+//	pairMean = mean_{i≠j} (s^m_ij − t_ij)²
+//	topMean  = mean_{(i,j) in pairs} (s^m_ij − t_ij)²
+//
+// and adds d(wPair·pairMean + wTop·topMean)/dz into dz (stride ld, first m
+// columns). A zero prefix has no direction: its row gets no gradient.
+// The reference is simLossRef.
+func simLoss(sc *simScratch, z []float32, b, ld, m int, t []float32, wPair float64, pairs []pair, wTop float64, rk rankTerm, dz []float32) (pairMean, topMean, rankMean float64) {
+	sc.zn = grow(sc.zn, b*m)
+	sc.s = grow(sc.s, b*b)
+	sc.dzn = grow(sc.dzn, b*m)
+	sc.norms = grow(sc.norms, b)
+	zn, s, dzn := sc.zn, sc.s, sc.dzn
+	for i := 0; i < b; i++ {
+		row := zn[i*m : (i+1)*m]
+		copy(row, z[i*ld:i*ld+m])
+		sc.norms[i] = kernel.Normalize(row)
+	}
+	kernel.Sgemm(false, true, b, b, m, 1, zn, m, zn, m, 0, s, b)
+	if rk.w > 0 && b > 1 {
+		rankMean = rk.grad(s, t, b)
+	}
+	// s becomes G, the gradient of the loss with respect to S.
+	var sumPair float64
+	cp := float32(0)
+	if b > 1 {
+		cp = float32(2 * wPair / float64(b*(b-1)))
+	}
+	for i := 0; i < b; i++ {
+		for j := 0; j < b; j++ {
+			k := i*b + j
+			if i == j {
+				s[k] = 0
+				continue
+			}
+			e := s[k] - t[k]
+			sumPair += float64(e) * float64(e)
+			s[k] = cp * e
+		}
+	}
+	var sumTop float64
+	if len(pairs) > 0 {
+		ct := 2 * wTop / float64(len(pairs))
+		for _, p := range pairs {
+			if p.i == p.j {
+				continue
+			}
+			// s[k] now holds cp·e; recover e from zn directly.
+			e := kernel.Dot(zn[int(p.i)*m:int(p.i+1)*m], zn[int(p.j)*m:int(p.j+1)*m]) - t[int(p.i)*b+int(p.j)]
+			sumTop += float64(e) * float64(e)
+			s[int(p.i)*b+int(p.j)] += float32(ct * float64(e))
+		}
+		topMean = sumTop / float64(len(pairs))
+	}
+	if b > 1 {
+		pairMean = sumPair / float64(b*(b-1))
+	}
+	if rk.w > 0 && b > 1 {
+		for k, v := range rk.g {
+			s[k] += v
+		}
+	}
+	// H = G + Gᵀ, in place.
+	for i := 0; i < b; i++ {
+		for j := i + 1; j < b; j++ {
+			h := s[i*b+j] + s[j*b+i]
+			s[i*b+j], s[j*b+i] = h, h
+		}
+		s[i*b+i] *= 2
+	}
+	kernel.Sgemm(false, false, b, m, b, 1, s, b, zn, m, 0, dzn, m)
+	for i := 0; i < b; i++ {
+		r := sc.norms[i]
+		if r == 0 {
+			continue
+		}
+		u, du := zn[i*m:(i+1)*m], dzn[i*m:(i+1)*m]
+		c := kernel.Dot(u, du)
+		out := dz[i*ld : i*ld+m]
+		inv := 1 / r
+		for j := range out {
+			out[j] += (du[j] - u[j]*c) * inv
+		}
+	}
+	return pairMean, topMean, rankMean
+}
+
+// rankTerm is the listwise term: for every row i of the batch, the
+// softmax over the other rows j of the full-space similarities t_ij/τ is
+// the target distribution P_i, that of the prefix similarities s^m_ij/τ is
+// Q_i, and the loss is w·mean_i KL(P_i ‖ Q_i). Its gradient with respect
+// to s^m_ij is w·(Q_ij − P_ij)/(τ·b).
+type rankTerm struct {
+	w, tau float64
+	g      []float32 // dL/dS, [b][b]
+	// pt holds the target softmaxes P ([b][b]) of the targets at tFor,
+	// computed once per batch and shared by the nesting's dims.
+	pt   []float64
+	tFor *float32
+}
+
+// grad writes the gradient with respect to S into r.g and returns the
+// mean KL divergence; s holds the prefix similarities ([b][b]). Rows are
+// independent and run in parallel.
+func (r *rankTerm) grad(s, t []float32, b int) float64 {
+	r.g = grow(r.g, b*b)
+	g := r.g
+	c := r.w / (r.tau * float64(b))
+	const grain = 32
+	if r.tFor != &t[0] || len(r.pt) != b*b {
+		if cap(r.pt) < b*b {
+			r.pt = make([]float64, b*b)
+		}
+		r.pt = r.pt[:b*b]
+		kernel.ParallelFor(b, grain, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				softmaxSkip(r.pt[i*b:(i+1)*b], t[i*b:(i+1)*b], i, r.tau)
+			}
+		})
+		r.tFor = &t[0]
+	}
+	sums := make([]float64, (b+grain-1)/grain)
+	kernel.ParallelFor(b, grain, func(lo, hi int) {
+		q := make([]float64, b)
+		for i := lo; i < hi; i++ {
+			p := r.pt[i*b : (i+1)*b]
+			softmaxSkip(q, s[i*b:(i+1)*b], i, r.tau)
+			var sum float64
+			for j := 0; j < b; j++ {
+				if j == i || p[j] == 0 {
+					continue
+				}
+				sum += p[j] * (math.Log(p[j]) - math.Log(max(q[j], 1e-300)))
+			}
+			for j := 0; j < b; j++ {
+				g[i*b+j] = float32(c * (q[j] - p[j])) // 0 at j = i
+			}
+			sums[i/grain] += sum
+		}
+	})
+	var sum float64
+	for _, v := range sums {
+		sum += v
+	}
+	return sum / float64(b)
+}
+
+// softmaxSkip writes into p the softmax over j ≠ skip of x_j/τ; p[skip] = 0.
+func softmaxSkip(p []float64, x []float32, skip int, tau float64) {
+	mx := math.Inf(-1)
+	for j := range p {
+		if j != skip {
+			p[j] = float64(x[j]) / tau
+			mx = max(mx, p[j])
+		}
+	}
+	var s float64
+	for j := range p {
+		if j == skip {
+			p[j] = 0
+			continue
+		}
+		p[j] = math.Exp(p[j] - mx)
+		s += p[j]
+	}
+	for j := range p {
+		p[j] /= s
+	}
+}
+
+// isoScratch holds the buffers of isoLoss.
+type isoScratch struct {
+	gz, gx, nz, nx, dz []float32
+}
+
+// isoLoss computes the isometry term over the b rows of z (stride lz) and
+// of the inputs x (stride lx):
+//
+//	L = mean_{i≠j} (‖z_i − z_j‖² − ‖x_i − x_j‖²)² / σ⁴,  σ² = mean_{i≠j} ‖x_i − x_j‖²
+//
+// and adds w·dL/dz into dz (stride lz). The reference is isoLossRef.
+func isoLoss(sc *isoScratch, z []float32, lz int, x []float32, lx, b int, w float64, dz []float32) float64 {
+	if b < 2 {
+		return 0
+	}
+	sc.gz = grow(sc.gz, b*b)
+	sc.gx = grow(sc.gx, b*b)
+	sc.nz = grow(sc.nz, b)
+	sc.nx = grow(sc.nx, b)
+	sc.dz = grow(sc.dz, b*lz)
+	gz, gx := sc.gz, sc.gx
+	kernel.Sgemm(false, true, b, b, lz, 1, z, lz, z, lz, 0, gz, b)
+	kernel.Sgemm(false, true, b, b, lx, 1, x, lx, x, lx, 0, gx, b)
+	for i := 0; i < b; i++ {
+		sc.nz[i], sc.nx[i] = gz[i*b+i], gx[i*b+i]
+	}
+	var sig float64
+	for i := 0; i < b; i++ {
+		for j := 0; j < b; j++ {
+			if i != j {
+				dx := sc.nx[i] + sc.nx[j] - 2*gx[i*b+j]
+				gx[i*b+j] = dx
+				sig += float64(dx)
+			}
+		}
+	}
+	pairs := float64(b * (b - 1))
+	sig /= pairs
+	if sig <= 0 {
+		return 0
+	}
+	c := 1 / (pairs * sig * sig)
+	var sum float64
+	// gz becomes Δ, the distance errors (0 on the diagonal).
+	for i := 0; i < b; i++ {
+		for j := 0; j < b; j++ {
+			k := i*b + j
+			if i == j {
+				continue
+			}
+			d := sc.nz[i] + sc.nz[j] - 2*gz[k] - gx[k]
+			gz[k] = d
+			sum += float64(d) * float64(d)
+		}
+	}
+	for i := 0; i < b; i++ {
+		gz[i*b+i] = 0
+	}
+	// dL/dz_i = 8c·[(Σ_j Δ_ij)·z_i − (Δ·z)_i]
+	kernel.Sgemm(false, false, b, lz, b, 1, gz, b, z, lz, 0, sc.dz, lz)
+	f := float32(8 * c * w)
+	for i := 0; i < b; i++ {
+		var rs float32
+		for _, d := range gz[i*b : (i+1)*b] {
+			rs += d
+		}
+		zi, dzi, out := z[i*lz:(i+1)*lz], sc.dz[i*lz:(i+1)*lz], dz[i*lz:(i+1)*lz]
+		for j := range out {
+			out[j] += f * (rs*zi[j] - dzi[j])
+		}
+	}
+	return sum * c
+}

@@ -1,0 +1,636 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	mrl "github.com/gomrl/mrl"
+	"github.com/gomrl/mrl/adapter"
+	"github.com/gomrl/mrl/data"
+	"github.com/gomrl/mrl/eval"
+	"github.com/gomrl/mrl/index"
+	"github.com/gomrl/mrl/internal/atomicfile"
+	"github.com/gomrl/mrl/internal/kernel"
+)
+
+const adaptHelp = `Usage: mrl adapt --in EMB.npy|EMB.jsonl --out ADAPTER.safetensors [flags]
+       mrl adapt apply --adapter A --in EMB --out ADAPTED.npy|.jsonl
+       mrl adapt eval --adapter A --in DB [--queries Q | --nq 1000] [--labels ...] [--funnel]
+       mrl adapt synth --out X.npy [--labels-out Y.npy] [--n 10000 --d 128]
+
+Learns a Matryoshka adapter (package adapter) on frozen embeddings, from a
+provider or a model not trained with MRL, so that the prefixes of the
+adapted embeddings f(e)[:m] find what the full embeddings find:
+f(e) = R·(e − μ) + b (+ a residual MLP with --hidden), starting from PCA.
+Unsupervised by default (pairwise, top-k, listwise and isometry terms over
+every nesting dim); --labels adds MRL classification heads. Every epoch
+prints the losses and the recall@10 of each nesting dim on held-out rows
+against their exact full-dim neighbours (epoch 0 is the PCA start).
+
+  apply  map embeddings through an adapter (NPY or JSONL in and out; JSONL
+         ids are kept)
+  eval   per dim: recall@k against exact full-dim neighbours (and with
+         labels, 1-NN top-1 and mAP@10) of truncation, PCA and the adapter;
+         --funnel: the speed-up at equal recall of funnels whose first
+         stage scans adapted (or plain) prefixes and rerank with the originals
+  synth  a synthetic set with energy spread over all dims (adapter.Synthetic)
+
+Examples:
+  mrl adapt synth --n 20000 --d 256 --out x.npy --labels-out y.npy
+  mrl adapt --in x.npy --epochs 10 --out x.adapter
+  mrl adapt eval --adapter x.adapter --in x.npy --nq 1000 --funnel
+  mrl adapt apply --adapter x.adapter --in x.npy --out x-adapted.npy
+`
+
+func runAdapt(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "apply":
+			return runAdaptApply(args[1:], stdout, stderr)
+		case "eval":
+			return runAdaptEval(ctx, args[1:], stdout, stderr)
+		case "synth":
+			return runAdaptSynth(args[1:], stdout, stderr)
+		}
+	}
+	fs := flag.NewFlagSet("adapt", flag.ContinueOnError)
+	in := fs.String("in", "", "embeddings to train on: .npy (rows × dims) or .jsonl (required)")
+	out := fs.String("out", "", "adapter file to write (required)")
+	labels := fs.String("labels", "", "optional 1-D NPY of integer labels, one per row: adds MRL classification heads")
+	nestStr := fs.String("nesting", "", "comma-separated prefix dims (default 8,16,... up to --out-dim)")
+	var o adapter.Options
+	fs.IntVar(&o.Out, "out-dim", 0, "adapted dim D' ≤ D (default D)")
+	fs.IntVar(&o.Hidden, "hidden", 0, "width of the residual MLP (0: linear adapter)")
+	fs.IntVar(&o.Epochs, "epochs", 10, "epochs")
+	fs.IntVar(&o.Anchors, "anchors", 0, "anchor rows per step (default 64)")
+	fs.IntVar(&o.K, "k", 0, "full-space neighbours found per row (default 10)")
+	fs.IntVar(&o.Sampled, "sampled", 0, "neighbours of each anchor per batch (default 3)")
+	fs.StringVar(&o.Optimizer, "optimizer", "sgd", "sgd (Nesterov momentum 0.9) or adamw")
+	fs.Float64Var(&o.LR, "lr", 0, "peak learning rate (default 0.1 sgd, 1e-3 adamw)")
+	fs.Float64Var(&o.PairWeight, "pair-weight", 0, "weight of the pairwise term (default 1; negative: off)")
+	fs.Float64Var(&o.TopKWeight, "topk-weight", 0, "weight of the top-k term (default 1; negative: off)")
+	fs.Float64Var(&o.RankWeight, "rank-weight", 0, "weight of the listwise term (default 1; negative: off)")
+	fs.Float64Var(&o.IsoWeight, "iso-weight", 0, "weight of the isometry term (default 0.1; negative: off)")
+	fs.Float64Var(&o.Temperature, "temperature", 0, "τ of the listwise term (default 0.05)")
+	fs.Float64Var(&o.SupervisedWeight, "supervised-weight", 0, "weight of the classification heads with --labels (default 1)")
+	fs.IntVar(&o.OrthoEvery, "ortho-every", 0, "re-orthonormalise R every this many steps (default 10; negative: never)")
+	dimW := fs.String("dim-weights", "", "comma-separated weight per nesting dim (default all 1)")
+	fs.Float64Var(&o.ValFrac, "val-frac", 0, "fraction of rows held out for validation (default 0.1, at most --val-rows; negative: none)")
+	fs.IntVar(&o.ValRows, "val-rows", 0, "most held-out rows (default 2000)")
+	fs.Uint64Var(&o.Seed, "seed", 1, "seed of the split, batches and initial weights")
+	threads := fs.Int("threads", 0, "compute threads (default all cores)")
+	if err := parseFlags(fs, adaptHelp, args, stderr); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "mrl adapt: unexpected argument %q (subcommands apply, eval and synth come first)\n", fs.Arg(0))
+		return errUsage
+	}
+	if *in == "" || *out == "" {
+		fmt.Fprintln(stderr, "mrl adapt: --in and --out are required")
+		return errUsage
+	}
+	if *threads > 0 {
+		defer kernel.SetThreads(kernel.SetThreads(*threads))
+	}
+	x, n, d, _, err := readEmbeddings(*in)
+	if err != nil {
+		return err
+	}
+	if *nestStr != "" {
+		if o.Nesting, err = mrl.ParseNesting(*nestStr); err != nil {
+			return fmt.Errorf("--nesting: %w", err)
+		}
+	}
+	if *dimW != "" {
+		for _, f := range strings.Split(*dimW, ",") {
+			var w float64
+			if _, err := fmt.Sscan(strings.TrimSpace(f), &w); err != nil {
+				return fmt.Errorf("--dim-weights: %q is not a number", f)
+			}
+			o.DimWeights = append(o.DimWeights, w)
+		}
+	}
+	if *labels != "" {
+		if o.Labels, err = readLabels(*labels, n); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	o.Progress = func(s adapter.EpochStats) {
+		if s.Epoch == 0 {
+			fmt.Fprintf(stdout, "epoch 0 (PCA start): val recall@10 %s\n", fmtRecall(s.Recall))
+			return
+		}
+		fmt.Fprintf(stdout, "epoch %d/%d: loss %.4f (pair %.4f topk %.4f rank %.4f iso %.4f", s.Epoch, s.Epochs, s.Loss, s.Pair, s.TopK, s.Rank, s.Iso)
+		if o.Labels != nil {
+			fmt.Fprintf(stdout, " sup %.4f", s.Supervised)
+		}
+		fmt.Fprintf(stdout, ") %d steps in %v; val recall@10 %s\n", s.Steps, s.Elapsed.Round(time.Millisecond), fmtRecall(s.Recall))
+	}
+	a, res, err := adapter.Train(ctx, x, n, d, o)
+	if err != nil {
+		return err
+	}
+	if err := adapter.Save(*out, a); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d → %d dims, nesting %s, hidden %d; %d training + %d held-out rows; neighbours %v, total %v\n",
+		*out, a.In, a.Out, a.Nesting, a.Hidden(), res.TrainRows, res.ValRows, res.NeighborTime.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func fmtRecall(r []float64) string {
+	if r == nil {
+		return "(no held-out rows)"
+	}
+	s := make([]string, len(r))
+	for i, v := range r {
+		s[i] = fmt.Sprintf("%.3f", v)
+	}
+	return "[" + strings.Join(s, " ") + "]"
+}
+
+// readEmbeddings reads a .npy or .jsonl file of embeddings (by extension)
+// and checks that it has rows; v is the JSONL file's Vectors (for its
+// ids), nil for NPY.
+func readEmbeddings(path string) (x []float32, n, d int, v *index.Vectors, err error) {
+	ext := strings.ToLower(filepath.Ext(path))
+	if ext != ".npy" && ext != ".jsonl" && ext != ".ndjson" {
+		return nil, 0, 0, nil, fmt.Errorf("%s: name it .npy or .jsonl", path)
+	}
+	v, err = readVectorFile(path, mrl.Cosine, ext != ".npy")
+	if err != nil {
+		return nil, 0, 0, nil, err
+	}
+	if v.N() == 0 {
+		return nil, 0, 0, nil, fmt.Errorf("%s: no rows", path)
+	}
+	return v.Data(), v.N(), v.Dim(), v, nil
+}
+
+func readLabels(path string, n int) ([]int32, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	y, err := data.ReadNPYLabels(bufio.NewReader(f))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(y) != n {
+		return nil, fmt.Errorf("%s: %d labels for %d embeddings", path, len(y), n)
+	}
+	return y, nil
+}
+
+func writeEmbeddings(path string, z []float32, n, d int, like *index.Vectors) error {
+	ext := strings.ToLower(filepath.Ext(path))
+	write := func(w io.Writer) error {
+		if ext == ".npy" {
+			return data.WriteNPY(w, z, []int{n, d})
+		}
+		var v *index.Vectors
+		var err error
+		switch {
+		case like != nil && like.Named():
+			names := make([]string, n)
+			for i := range names {
+				names[i] = like.Name(i)
+			}
+			v, err = index.NewVectorsNamed(z, n, d, mrl.Cosine, names)
+		case like != nil:
+			ids := make([]uint64, n)
+			for i := range ids {
+				ids[i] = like.ID(i)
+			}
+			v, err = index.NewVectors(z, n, d, mrl.Cosine, ids)
+		default:
+			v, err = index.NewVectors(z, n, d, mrl.Cosine, nil)
+		}
+		if err != nil {
+			return err
+		}
+		return index.WriteJSONL(w, v)
+	}
+	if ext != ".npy" && ext != ".jsonl" && ext != ".ndjson" {
+		return fmt.Errorf("%s: name it .npy or .jsonl", path)
+	}
+	if err := atomicfile.Write(path, write); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// adaptAll maps the rows of x through a, reporting a dim mismatch with the
+// file's name.
+func adaptAll(a *adapter.Adapter, path string, x []float32, n, d int) ([]float32, error) {
+	if d != a.In {
+		return nil, fmt.Errorf("%s: %d dims per row, the adapter takes %d: %w", path, d, a.In, adapter.ErrDim)
+	}
+	return a.Apply(x, n)
+}
+
+const adaptApplyHelp = `Usage: mrl adapt apply --adapter A --in EMB.npy|.jsonl --out ADAPTED.npy|.jsonl
+
+Maps every row through the adapter and writes the adapted embeddings
+(Out dims); JSONL output keeps the input's ids (NPY input: ids 0..N-1).
+`
+
+func runAdaptApply(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("adapt apply", flag.ContinueOnError)
+	ad := fs.String("adapter", "", "adapter file (required)")
+	in := fs.String("in", "", "embeddings, .npy or .jsonl (required)")
+	out := fs.String("out", "", "output, .npy or .jsonl (required)")
+	if err := parseFlags(fs, adaptApplyHelp, args, stderr); err != nil {
+		return err
+	}
+	if *ad == "" || *in == "" || *out == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "mrl adapt apply: --adapter, --in and --out are required, and nothing else")
+		return errUsage
+	}
+	a, err := adapter.Load(*ad)
+	if err != nil {
+		return err
+	}
+	x, n, d, v, err := readEmbeddings(*in)
+	if err != nil {
+		return err
+	}
+	z, err := adaptAll(a, *in, x, n, d)
+	if err != nil {
+		return err
+	}
+	if err := writeEmbeddings(*out, z, n, a.Out, v); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d rows × %d dims (adapted from %d)\n", *out, n, a.Out, d)
+	return nil
+}
+
+const adaptSynthHelp = `Usage: mrl adapt synth --out X.npy [--labels-out Y.npy] [--n 10000] [--d 128] [--seed 1]
+
+Writes adapter.Synthetic's set: hierarchical clusters in a random rotation,
+energy spread over all dims (truncation fails, PCA is the strong baseline),
+and the cluster labels.
+`
+
+func runAdaptSynth(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("adapt synth", flag.ContinueOnError)
+	var o adapter.SyntheticOptions
+	fs.IntVar(&o.N, "n", 10000, "rows")
+	fs.IntVar(&o.D, "d", 128, "dims")
+	fs.Uint64Var(&o.Seed, "seed", 1, "seed")
+	out := fs.String("out", "", "embeddings .npy or .jsonl (required)")
+	lab := fs.String("labels-out", "", "cluster labels as a 1-D int32 NPY")
+	if err := parseFlags(fs, adaptSynthHelp, args, stderr); err != nil {
+		return err
+	}
+	if *out == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "mrl adapt synth: --out is required")
+		return errUsage
+	}
+	x, y, err := adapter.Synthetic(o)
+	if err != nil {
+		return err
+	}
+	if err := writeEmbeddings(*out, x, o.N, o.D, nil); err != nil {
+		return err
+	}
+	if *lab != "" {
+		if err := atomicfile.Write(*lab, func(w io.Writer) error { return writeInt32NPY(w, y) }); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d rows × %d dims\n", *out, o.N, o.D)
+	return nil
+}
+
+// writeInt32NPY writes y as a 1-D '<i4' NPY array.
+func writeInt32NPY(w io.Writer, y []int32) error {
+	h := fmt.Sprintf("{'descr': '<i4', 'fortran_order': False, 'shape': (%d,), }", len(y))
+	pad := 64 - (10+len(h)+1)%64
+	h += strings.Repeat(" ", pad%64) + "\n"
+	b := []byte("\x93NUMPY\x01\x00")
+	b = append(b, byte(len(h)), byte(len(h)>>8))
+	b = append(b, h...)
+	for _, v := range y {
+		b = append(b, byte(v), byte(v>>8), byte(v>>16), byte(v>>24))
+	}
+	_, err := w.Write(b)
+	return err
+}
+
+const adaptEvalHelp = `Usage: mrl adapt eval --adapter A --in DB.npy|.jsonl [--queries Q | --nq 1000] [--labels L.npy --query-labels QL.npy] [flags]
+
+Compares, per prefix dim, plain truncation, PCA (fitted on the database)
+and the adapter: recall@k of exact cosine search over the prefixes against
+the exact full-dim neighbours of the original embeddings; with labels,
+1-NN top-1 and mAP@10 (relevant: same label). The queries are --queries
+(the first --nq of them if --nq is given), or the last --nq rows of --in
+(then held out of the database; their labels are the last rows of
+--labels).
+
+--funnel also times, against exact full-dim search on the originals,
+two-stage funnels (index.Funnel) whose first stage scans the dim-prefixes
+of the adapted rows (adapter.Searcher: the queries are mapped on the way)
+or of the original rows, keeping K rows that are reranked with the original
+full embeddings; it prints each plan's recall@k, cost model and time, and
+for each first stage the fastest plan reaching --target-recall.
+`
+
+func runAdaptEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("adapt eval", flag.ContinueOnError)
+	ad := fs.String("adapter", "", "adapter file (required)")
+	in := fs.String("in", "", "database embeddings (required)")
+	qpath := fs.String("queries", "", "query embeddings (default: the last --nq rows of --in)")
+	nqFlag := fs.Int("nq", 1000, "rows of --in used as queries; with --queries, the first --nq of them (0: all)")
+	labels := fs.String("labels", "", "labels of --in's rows (1-D integer NPY)")
+	qlabels := fs.String("query-labels", "", "labels of --queries' rows")
+	k := fs.Int("k", 10, "neighbours: recall@k")
+	dimsStr := fs.String("dims", "", "dims to report (default: the adapter's nesting)")
+	funnel := fs.Bool("funnel", false, "time funnels with adapted and plain first stages against exact search")
+	keepsStr := fs.String("keeps", "50,100,200,400,800,1600", "with --funnel: shortlist sizes K to try")
+	target := fs.Float64("target-recall", 0.95, "with --funnel: the recall@k to reach")
+	if err := parseFlags(fs, adaptEvalHelp, args, stderr); err != nil {
+		return err
+	}
+	if *ad == "" || *in == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "mrl adapt eval: --adapter and --in are required")
+		return errUsage
+	}
+	a, err := adapter.Load(*ad)
+	if err != nil {
+		return err
+	}
+	db, n, d, _, err := readEmbeddings(*in)
+	if err != nil {
+		return err
+	}
+	if d != a.In {
+		return fmt.Errorf("%s: %d dims per row, the adapter takes %d: %w", *in, d, a.In, adapter.ErrDim)
+	}
+	var dbLab, qLab []int32
+	if *labels != "" {
+		if dbLab, err = readLabels(*labels, n); err != nil {
+			return err
+		}
+	}
+	var q []float32
+	var nq int
+	if *qpath != "" {
+		var qd int
+		if q, nq, qd, _, err = readEmbeddings(*qpath); err != nil {
+			return err
+		}
+		if qd != d {
+			return fmt.Errorf("%s: queries of %d dims, the database has %d: %w", *qpath, qd, d, adapter.ErrDim)
+		}
+		if *qlabels != "" {
+			if qLab, err = readLabels(*qlabels, nq); err != nil {
+				return err
+			}
+		}
+		set := false
+		fs.Visit(func(f *flag.Flag) { set = set || f.Name == "nq" })
+		if set && *nqFlag > 0 && *nqFlag < nq {
+			nq = *nqFlag
+			q = q[:nq*d]
+			if qLab != nil {
+				qLab = qLab[:nq]
+			}
+		}
+	} else {
+		nq = *nqFlag
+		if nq < 1 || nq >= n {
+			return fmt.Errorf("--nq %d: want 1..%d (the rows of %s less one)", nq, n-1, *in)
+		}
+		n -= nq
+		db, q = db[:n*d], db[n*d:]
+		if dbLab != nil {
+			dbLab, qLab = dbLab[:n], dbLab[n:]
+		}
+	}
+	if (dbLab == nil) != (qLab == nil) {
+		return errors.New("labels: give both --labels and --query-labels (or --labels without --queries)")
+	}
+	dims := []int(a.Nesting)
+	if *dimsStr != "" {
+		if dims, err = parseInts(*dimsStr); err != nil {
+			return fmt.Errorf("--dims: %w", err)
+		}
+	}
+	for _, m := range dims {
+		if m < 1 || m > a.Out {
+			return fmt.Errorf("--dims: %d outside 1..%d (the adapter's output)", m, a.Out)
+		}
+	}
+	t0 := time.Now()
+	truth, err := adapter.Neighbors(db, n, d, q, nq, d, d, *k, false)
+	if err != nil {
+		return err
+	}
+	pca, err := eval.FitPCA(db, n, d, a.Out)
+	if err != nil {
+		return err
+	}
+	zdb, err := a.Apply(db, n)
+	if err != nil {
+		return err
+	}
+	zq, err := a.Apply(q, nq)
+	if err != nil {
+		return err
+	}
+	type rep struct {
+		name  string
+		db, q []float32
+		d     int
+	}
+	reps := []rep{{"truncation", db, q, d}, {"pca", pca.Project(db, n, d), pca.Project(q, nq, d), a.Out}, {"adapter", zdb, zq, a.Out}}
+	recall := make([][]float64, len(reps))
+	top1 := make([][]float64, len(reps))
+	mapk := make([][]float64, len(reps))
+	for i, r := range reps {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if recall[i], err = adapter.PrefixRecall(r.db, n, r.d, r.q, nq, dims, truth, false); err != nil {
+			return err
+		}
+		if dbLab != nil {
+			s, err := eval.NewRetrievalSet(r.db, dbLab, n, r.q, qLab, nq, r.d)
+			if err != nil {
+				return err
+			}
+			res, err := s.Exact(dims, []int{1, 10})
+			if err != nil {
+				return err
+			}
+			for _, dm := range res {
+				top1[i] = append(top1[i], dm.Metrics[0].HitRate)
+				mapk[i] = append(mapk[i], dm.Metrics[1].MAP)
+			}
+		}
+	}
+	fmt.Fprintf(stdout, "%s: %d database rows, %d queries, D=%d; adapter %s (%d → %d, nesting %s); %v\n", *in, n, nq, d, *ad, a.In, a.Out, a.Nesting, time.Since(t0).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "recall@%d vs exact full-dim (D=%d) neighbours\n", *k, d)
+	fmt.Fprintf(stdout, "%6s %10s %10s %10s", "dim", "truncation", "pca", "adapter")
+	if dbLab != nil {
+		fmt.Fprintf(stdout, " | 1-NN top-1: %5s %5s %5s | mAP@10: %5s %5s %5s", "trunc", "pca", "adapt", "trunc", "pca", "adapt")
+	}
+	fmt.Fprintln(stdout)
+	for j, m := range dims {
+		fmt.Fprintf(stdout, "%6d %10.4f %10.4f %10.4f", m, recall[0][j], recall[1][j], recall[2][j])
+		if dbLab != nil {
+			fmt.Fprintf(stdout, " |             %.3f %.3f %.3f |         %.3f %.3f %.3f", top1[0][j], top1[1][j], top1[2][j], mapk[0][j], mapk[1][j], mapk[2][j])
+		}
+		fmt.Fprintln(stdout)
+	}
+	if !*funnel {
+		return nil
+	}
+	keeps, err := parseInts(*keepsStr)
+	if err != nil {
+		return fmt.Errorf("--keeps: %w", err)
+	}
+	return evalFunnels(ctx, stdout, a, db, zdb, n, d, q, nq, dims, keeps, *k, truth, *target)
+}
+
+// evalFunnels times exact full-dim search and two-stage funnels with an
+// adapted or a plain first stage, reranking with the originals.
+func evalFunnels(ctx context.Context, w io.Writer, a *adapter.Adapter, db, zdb []float32, n, d int, q []float32, nq int, dims, keeps []int, k int, truth [][]int32, target float64) error {
+	orig, err := index.NewVectors(slices.Clone(db), n, d, mrl.Cosine, nil)
+	if err != nil {
+		return err
+	}
+	zv, err := index.NewVectors(slices.Clone(zdb), n, a.Out, mrl.Cosine, nil)
+	if err != nil {
+		return err
+	}
+	exactFlat := index.NewFlat(orig)
+	if err := orig.Prepare(d); err != nil {
+		return err
+	}
+	best := func(run func() error) (time.Duration, error) {
+		var b time.Duration
+		for r := 0; r < 3; r++ {
+			t0 := time.Now()
+			if err := run(); err != nil {
+				return 0, err
+			}
+			if el := time.Since(t0); r == 0 || el < b {
+				b = el
+			}
+		}
+		return b, nil
+	}
+	exact, err := best(func() error { _, err := exactFlat.SearchBatch(q, d, d, k, nil); return err })
+	if err != nil {
+		return err
+	}
+	exactCost := index.Plan{{Dim: d, Keep: k}}.MulAdds(n)
+	fmt.Fprintf(w, "\nfunnels (rerank with the original %d dims) vs exact flat at D=%d: %v for %d queries (best of 3; %s)\n", d, d, exact.Round(time.Microsecond), nq, kernel.Describe())
+	fmt.Fprintf(w, "%-10s %-14s %8s %12s %12s %10s\n", "first", "plan", "recall", "cost ratio", "time", "speed-up")
+	type hit struct {
+		plan   string
+		t      time.Duration
+		recall float64
+	}
+	for _, first := range []string{"adapter", "truncation"} {
+		var win *hit
+		for _, m := range dims {
+			if m >= d || (first == "adapter" && m > a.Out) {
+				continue
+			}
+			for _, keep := range keeps {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				if keep < k || keep >= n {
+					continue
+				}
+				plan := index.Plan{{Dim: m, Keep: keep}, {Dim: d, Keep: k}}
+				var fs index.Searcher = index.NewFlat(orig)
+				cost := plan.MulAdds(n)
+				if first == "adapter" {
+					fs = adapter.Searcher{A: a, S: index.NewFlat(zv)}
+					cost += int64(a.In) * int64(a.Out) // mapping the query
+					if err := zv.Prepare(m); err != nil {
+						return err
+					}
+				} else if err := orig.Prepare(m); err != nil {
+					return err
+				}
+				f, err := index.NewFunnel(orig, plan, fs)
+				if err != nil {
+					return err
+				}
+				var hits [][]index.Hit
+				el, err := best(func() error { var err error; hits, err = f.SearchBatch(q, d, d, k, hits); return err })
+				if err != nil {
+					return err
+				}
+				got := make([][]int32, nq)
+				for i, hs := range hits {
+					for _, h := range hs {
+						got[i] = append(got[i], h.Index)
+					}
+				}
+				r := adapter.Recall(truth, got)
+				fmt.Fprintf(w, "%-10s %-14s %8.4f %12.1f %12v %9.1fx\n", first, plan, r, float64(exactCost)/float64(cost), el.Round(time.Microsecond), exact.Seconds()/el.Seconds())
+				if r >= target && (win == nil || el < win.t) {
+					win = &hit{plan.String(), el, r}
+				}
+				if r >= target {
+					break // larger shortlists at this dim only cost more
+				}
+			}
+		}
+		if win != nil {
+			fmt.Fprintf(w, "  %s first stage: fastest plan with recall@%d ≥ %.2f: %s (recall %.4f), %.1fx faster than exact\n", first, k, target, win.plan, win.recall, exact.Seconds()/win.t.Seconds())
+		} else {
+			fmt.Fprintf(w, "  %s first stage: no plan reached recall@%d ≥ %.2f\n", first, k, target)
+		}
+	}
+	return nil
+}
+
+// adaptVectors returns v's rows mapped through the adapter at path, with
+// v's ids (or names) and metric.
+func adaptVectors(path string, v *index.Vectors) (*index.Vectors, error) {
+	a, err := adapter.Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("--adapter: %w", err)
+	}
+	n := v.N()
+	if n == 0 {
+		return nil, fmt.Errorf("--adapter %s: no vectors to map", path)
+	}
+	z, err := adaptAll(a, "the vectors", v.Data(), n, v.Dim())
+	if err != nil {
+		return nil, fmt.Errorf("--adapter %s: %w", path, err)
+	}
+	if v.Named() {
+		names := make([]string, n)
+		for i := range names {
+			names[i] = v.Name(i)
+		}
+		return index.NewVectorsNamed(z, n, a.Out, v.Metric(), names)
+	}
+	ids := make([]uint64, n)
+	for i := range ids {
+		ids[i] = v.ID(i)
+	}
+	return index.NewVectors(z, n, a.Out, v.Metric(), ids)
+}
