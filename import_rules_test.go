@@ -38,7 +38,7 @@ func TestImportRules(t *testing.T) {
 		"checkpoint":          append(upper, "nn", "internal/kernel"),
 		"text":                append(upper, "nn", "checkpoint", "internal", "mrl", "collection"),
 		"index":               {"train", "model", "nn", "eval", "collection", "report", "server", "matryoshka", "adapter", "cmd", "bench", "weaviate"},
-		"server":              {"train", "report", "cmd", "bench"},
+		"server":              {"train", "report", "cmd", "bench", "weaviate"},
 		"adapter":             {"train", "model", "report", "server", "onnx", "data", "collection", "weaviate", "cmd", "bench"},
 		"bm25":                {"model", "train", "eval", "report", "server", "onnx", "data", "matryoshka", "nn", "checkpoint", "internal", "collection", "adapter"},
 		"server/api":          {"model", "train", "eval", "index", "nn", "internal", "checkpoint", "server/client", "data", "matryoshka", "report", "onnx", "collection", "adapter"},
@@ -49,6 +49,16 @@ func TestImportRules(t *testing.T) {
 			for _, d := range deps {
 				if d != "mrl" && d != "index" && d != "server/api" {
 					t.Errorf("weaviate imports %s: it may import only mrl, index and server/api", d)
+				}
+			}
+			continue
+		}
+		if pkg == "weaviate/backend" {
+			// The server's store on a cluster: the server's interface, the
+			// embedded store's sentinels and checks, the cluster package.
+			for _, d := range deps {
+				if d != "server" && d != "server/api" && d != "collection" && d != "weaviate" && d != "index" && d != "mrl" {
+					t.Errorf("weaviate/backend imports %s: it may import only server, server/api, collection, weaviate, index and the root package", d)
 				}
 			}
 			continue

@@ -41,6 +41,11 @@ var (
 	ErrNotFound = errors.New("collection: not found")
 	// ErrInvalid reports a malformed argument: a Meta, a point, a query.
 	ErrInvalid = errors.New("collection: invalid argument")
+	// ErrUnavailable reports a store that could not be reached (a backend
+	// over the network: its cluster did not answer). The embedded store
+	// never returns it. A write that fails with it may or may not have
+	// been applied.
+	ErrUnavailable = errors.New("collection: store unavailable")
 )
 
 // WriteError is the error of a write that failed (e.g. on a full disk)

@@ -194,6 +194,8 @@ func storeErr(name string, err error) error {
 		return errf(409, "conflict", "%v", err)
 	case errors.As(err, &ew):
 		return errf(503, "unavailable", "collection %q: %v", name, err)
+	case errors.Is(err, collection.ErrUnavailable):
+		return errf(503, "unavailable", "collection %q: %v", name, err)
 	case errors.Is(err, collection.ErrInvalid):
 		return badRequest("%v", err)
 	}
@@ -252,7 +254,10 @@ func (s *Server) scrollPoints(w http.ResponseWriter, r *http.Request) error {
 			return badRequest("with_vector %q: want true or false", v)
 		}
 	}
-	pts, more := c.Scroll(collection.ScrollOptions{After: after, First: first, Limit: limit, WithVector: withVector, MaxBytes: s.opt.MaxResponseBytes})
+	pts, more, err := scroll(c, collection.ScrollOptions{After: after, First: first, Limit: limit, WithVector: withVector, MaxBytes: s.opt.MaxResponseBytes})
+	if err != nil {
+		return storeErr(c.Meta().Name, err)
+	}
 	resp := ScrollResponse{Points: pts}
 	if pts == nil {
 		resp.Points = []Point{}
@@ -273,7 +278,10 @@ func (s *Server) getPoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, ok := c.Get(id)
+	p, ok, err := getPoint(c, id)
+	if err != nil {
+		return storeErr(c.Meta().Name, err)
+	}
 	if !ok {
 		return errf(404, "not_found", "point %v not found in collection %q", id, c.Meta().Name)
 	}
@@ -289,7 +297,9 @@ func (s *Server) deletePoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := c.Get(id); !ok {
+	if _, ok, err := getPoint(c, id); err != nil {
+		return storeErr(c.Meta().Name, err)
+	} else if !ok {
 		return errf(404, "not_found", "point %v not found in collection %q", id, c.Meta().Name)
 	}
 	n, seq, err := c.Delete([]api.PointID{id})
@@ -389,6 +399,9 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 		}
 		t, err := c.AutoPlan(target)
 		if err != nil {
+			if errors.Is(err, collection.ErrInvalid) || errors.Is(err, collection.ErrUnavailable) || errors.Is(err, collection.ErrNotFound) || errors.Is(err, collection.ErrClosed) {
+				return storeErr(meta.Name, err)
+			}
 			return fmt.Errorf("tune plan for %s: %w", meta.Name, err)
 		}
 		if t != nil {
@@ -415,7 +428,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 		res, err := c.Search(r.Context(), sq)
 		hits, stages := res.Hits, res.Stages
 		if err != nil {
-			if errors.Is(err, collection.ErrClosed) {
+			if errors.Is(err, collection.ErrClosed) || errors.Is(err, collection.ErrNotFound) || errors.Is(err, collection.ErrUnavailable) {
 				return storeErr(meta.Name, err)
 			}
 			if ctxErr := r.Context().Err(); ctxErr != nil && errors.Is(err, ctxErr) {

@@ -15,7 +15,9 @@ import (
 // collection.ErrExists (409), collection.ErrNotFound and
 // collection.ErrClosed (404), collection.ErrInvalid, index.ErrDim and
 // index.ErrPlan (400), *collection.WriteError (503: the write was not
-// applied); anything else is a 500.
+// applied), collection.ErrUnavailable (503: the backend could not be
+// reached; a write may or may not have been applied); anything else is a
+// 500. A backend whose reads can fail implements CheckedReads too.
 type Store interface {
 	// Create makes a collection of shape m (defaulted and checked with
 	// collection.CheckMeta); a name taken or differing from a taken one
@@ -53,6 +55,34 @@ type Collection interface {
 	AutoPlan(target float64) (*collection.TunedPlan, error)
 	// Snapshot persists the collection.
 	Snapshot() error
+}
+
+// CheckedReads is implemented by a Collection whose reads can fail (a
+// backend over the network, whose cluster may not answer): the handlers
+// then call GetChecked and ScrollChecked instead of Get and Scroll and map
+// their errors as Store's, so that a cluster that does not answer is a
+// 503 rather than "point not found" or an empty page.
+type CheckedReads interface {
+	GetChecked(id api.PointID) (api.Point, bool, error)
+	ScrollChecked(o collection.ScrollOptions) ([]api.Point, bool, error)
+}
+
+// getPoint is c.Get, or GetChecked when c implements CheckedReads.
+func getPoint(c Collection, id api.PointID) (api.Point, bool, error) {
+	if cr, ok := c.(CheckedReads); ok {
+		return cr.GetChecked(id)
+	}
+	p, ok := c.Get(id)
+	return p, ok, nil
+}
+
+// scroll is c.Scroll, or ScrollChecked when c implements CheckedReads.
+func scroll(c Collection, o collection.ScrollOptions) ([]api.Point, bool, error) {
+	if cr, ok := c.(CheckedReads); ok {
+		return cr.ScrollChecked(o)
+	}
+	pts, more := c.Scroll(o)
+	return pts, more, nil
 }
 
 // ErrCorrupt reports damage in the data directory that New refuses to

@@ -18,6 +18,7 @@ import (
 	wv "github.com/weaviate/weaviate-go-client/v5/weaviate"
 	"github.com/weaviate/weaviate-go-client/v5/weaviate/filters"
 	"github.com/weaviate/weaviate-go-client/v5/weaviate/graphql"
+	"github.com/weaviate/weaviate-go-client/v5/weaviate/schema"
 	"github.com/weaviate/weaviate/entities/models"
 	"google.golang.org/protobuf/types/known/structpb"
 )
@@ -79,6 +80,37 @@ func (cl *Cluster) Create(ctx context.Context, name string, l Layout) (*Collecti
 		return nil, fmt.Errorf("weaviate: create collection %s: %w", name, err)
 	}
 	return cl.Collection(ctx, name, &l)
+}
+
+// List opens every collection on the cluster that this package created
+// (a class whose description records a layout), in class name order; a
+// class of another program is skipped, one whose recorded layout does not
+// match the class is reported (ErrLayout) with the others listed.
+func (cl *Cluster) List(ctx context.Context) ([]*Collection, error) {
+	var dump *schema.Dump
+	err := cl.do(ctx, "schema", func(ctx context.Context, c *wv.Client) error {
+		var err error
+		dump, err = c.Schema().Getter().Do(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("weaviate: list collections: %w", err)
+	}
+	var cols []*Collection
+	var errs []error
+	for _, c := range dump.Classes {
+		if c == nil || !strings.HasPrefix(c.Description, layoutMarker) {
+			continue
+		}
+		l, err := layoutOf(c)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		cols = append(cols, &Collection{cl: cl, name: c.Class, class: c.Class, layout: l, types: propTypes(c)})
+	}
+	slices.SortFunc(cols, func(a, b *Collection) int { return cmp.Compare(a.class, b.class) })
+	return cols, errors.Join(errs...)
 }
 
 func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
@@ -149,7 +181,7 @@ func propTypes(c *models.Class) map[string]string {
 func (c *Collection) Name() string { return c.name }
 
 // Layout returns the collection's layout.
-func (c *Collection) Layout() Layout { l := c.layout; l.Prefixes = slices.Clone(l.Prefixes); return l }
+func (c *Collection) Layout() Layout { return c.layout.WithDefaults() }
 
 // refreshTypes reads the collection's property types from the cluster.
 func (c *Collection) refreshTypes(ctx context.Context) (map[string]string, error) {

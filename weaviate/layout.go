@@ -55,6 +55,11 @@ type Layout struct {
 	Shards   int        // shards (0: Weaviate's default, the number of nodes)
 	Replicas int        // replication factor (default 1)
 	HNSW     HNSWConfig // the graph options
+	// Extra is JSON recorded with the layout in the class description and
+	// read back by Collection and List, opaque to this package and not
+	// compared by Diff (the server's backend keeps a collection's api.Meta
+	// in it). Nil records nothing.
+	Extra json.RawMessage
 }
 
 // LayoutFor returns the layout serving plan over embeddings of dim d: a
@@ -78,6 +83,7 @@ func (l Layout) WithDefaults() Layout {
 		l.Replicas = 1
 	}
 	l.Prefixes = slices.Clone(l.Prefixes)
+	l.Extra = slices.Clone(l.Extra)
 	return l
 }
 
@@ -197,13 +203,14 @@ func Score(m mrl.Metric, d float32) float32 {
 
 // layoutJSON is the layout as the class description records it.
 type layoutJSON struct {
-	Dim      int        `json:"dim"`
-	Metric   string     `json:"metric"`
-	Prefixes []int      `json:"prefixes"`
-	Full     string     `json:"full"`
-	Shards   int        `json:"shards"`
-	Replicas int        `json:"replicas"`
-	HNSW     HNSWConfig `json:"hnsw"`
+	Dim      int             `json:"dim"`
+	Metric   string          `json:"metric"`
+	Prefixes []int           `json:"prefixes"`
+	Full     string          `json:"full"`
+	Shards   int             `json:"shards"`
+	Replicas int             `json:"replicas"`
+	HNSW     HNSWConfig      `json:"hnsw"`
+	Extra    json.RawMessage `json:"extra,omitempty"`
 }
 
 // ClassName is the Weaviate class of collection name: the name with its
@@ -253,7 +260,7 @@ func classFor(class string, l Layout) *models.Class {
 	} else {
 		vc[FullVector] = models.VectorConfig{Vectorizer: none, VectorIndexType: Flat, VectorIndexConfig: flat()}
 	}
-	desc, _ := json.Marshal(layoutJSON{Dim: l.Dim, Metric: l.Metric.String(), Prefixes: l.Prefixes, Full: l.Full, Shards: l.Shards, Replicas: l.Replicas, HNSW: l.HNSW})
+	desc, _ := json.Marshal(layoutJSON{Dim: l.Dim, Metric: l.Metric.String(), Prefixes: l.Prefixes, Full: l.Full, Shards: l.Shards, Replicas: l.Replicas, HNSW: l.HNSW, Extra: l.Extra})
 	c := &models.Class{
 		Class:        class,
 		Description:  layoutMarker + string(desc),
@@ -287,7 +294,7 @@ func layoutOf(c *models.Class) (Layout, error) {
 	if err != nil {
 		return Layout{}, fmt.Errorf("%w: class %s: recorded layout: %v", ErrLayout, c.Class, err)
 	}
-	l := Layout{Dim: j.Dim, Metric: met, Prefixes: j.Prefixes, Full: j.Full, Shards: j.Shards, Replicas: j.Replicas, HNSW: j.HNSW}
+	l := Layout{Dim: j.Dim, Metric: met, Prefixes: j.Prefixes, Full: j.Full, Shards: j.Shards, Replicas: j.Replicas, HNSW: j.HNSW, Extra: j.Extra}
 	if err := l.Validate(); err != nil {
 		return Layout{}, fmt.Errorf("class %s: recorded layout: %w", c.Class, err)
 	}

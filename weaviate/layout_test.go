@@ -67,7 +67,7 @@ func TestClassRoundTrip(t *testing.T) {
 	for _, l := range []Layout{
 		{Dim: 512, Metric: mrl.Cosine, Prefixes: []int{16, 64}, Shards: 3, Replicas: 2, HNSW: HNSWConfig{M: 16, EfConstruction: 64}},
 		{Dim: 128, Metric: mrl.InnerProduct, Full: HNSW, Replicas: 1},
-		{Dim: 8, Metric: mrl.L2, Prefixes: []int{4}},
+		{Dim: 8, Metric: mrl.L2, Prefixes: []int{4}, Extra: json.RawMessage(`{"name":"x","dim":8}`)},
 	} {
 		l = l.WithDefaults()
 		c := classFor("Test", l)
@@ -85,6 +85,9 @@ func TestClassRoundTrip(t *testing.T) {
 		}
 		if d := l.Diff(got); d != "" {
 			t.Errorf("layout %+v read back differs: %s", l, d)
+		}
+		if string(got.Extra) != string(l.Extra) {
+			t.Errorf("layout %+v read back with Extra %s, want %s", l, got.Extra, l.Extra)
 		}
 		want := map[string]string{FullVector: l.Full}
 		for i, m := range l.Prefixes {

@@ -15,9 +15,12 @@ import (
 
 	"github.com/gomrl/mrl/internal/kernel"
 	"github.com/gomrl/mrl/server"
+	"github.com/gomrl/mrl/weaviate"
+	"github.com/gomrl/mrl/weaviate/backend"
 )
 
 const serveHelp = `Usage: mrl serve --data-dir DIR [flags]
+       mrl serve --backend weaviate --weaviate ADDR[,ADDR...] [flags]
 
 Serves the HTTP API of package server: collections of Matryoshka vectors
 (upsert, get, delete, search by prefix dim, funnel plan, plan "auto" or a
@@ -40,6 +43,15 @@ damaged files (and the log files after them) are moved, never deleted, to
 DATA_DIR/quarantine/TIME-COLLECTION/ and each collection serves what
 precedes the damage.
 
+With --backend weaviate the collections live on a Weaviate cluster
+(package weaviate/backend; see docs/server.md): the same API, models,
+embed and classification, with each collection a Weaviate class holding a
+named vector per nesting dim. Writes are acknowledged at the consistency
+level (--weaviate-consistency); the cluster persists them, so there are no
+snapshots or recovery here, and --data-dir, --snapshot-every, --recover
+and --auto-recall are refused (plan "auto" is not served: 400). An
+address is HOST:HTTP[/GRPC], as scripts/weaviate-cluster.sh addrs prints.
+
 It binds 127.0.0.1 by default. The bearer token comes from --token or the
 MRL_TOKEN environment variable; with one, every route but /healthz and
 /readyz needs "Authorization: Bearer TOKEN"; without one it warns at start.
@@ -51,11 +63,19 @@ proxy (Caddy, nginx) in front to serve other hosts.
 Examples:
   mrl serve --data-dir runs/serve
   MRL_TOKEN=s3cret mrl serve --data-dir /var/lib/mrl --addr 0.0.0.0:7700 --model-root runs
+  mrl serve --backend weaviate --weaviate $(scripts/weaviate-cluster.sh addrs) --weaviate-replicas 2
 `
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	dataDir := fs.String("data-dir", "", "directory of the collections (required; created if missing)")
+	dataDir := fs.String("data-dir", "", "directory of the collections (required with --backend embedded; created if missing)")
+	backendName := fs.String("backend", "embedded", "where the collections live: embedded (--data-dir) or weaviate (--weaviate)")
+	var wvAddrs weaviate.Addrs
+	fs.TextVar(&wvAddrs, "weaviate", weaviate.Addrs{}, "with --backend weaviate: the cluster's nodes, HOST:HTTP[/GRPC],...")
+	wvCons := weaviate.Quorum
+	fs.TextVar(&wvCons, "weaviate-consistency", weaviate.Quorum, "with --backend weaviate: consistency of reads and writes: one, quorum or all")
+	wvReplicas := fs.Int("weaviate-replicas", 1, "with --backend weaviate: replication factor of collections created")
+	wvShards := fs.Int("weaviate-shards", 0, "with --backend weaviate: shards of collections created (0: one per node)")
 	addr := fs.String("addr", "127.0.0.1:7700", "address to listen on (port 0 picks a free port)")
 	token := fs.String("token", "", "bearer token required on every route but /healthz and /readyz (default $MRL_TOKEN)")
 	maxBody := fs.Int64("max-body", 64<<20, "largest request body in bytes")
@@ -81,8 +101,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stderr, "mrl serve: unexpected arguments %q\n", fs.Args())
 		return errUsage
 	}
-	if *dataDir == "" {
-		fmt.Fprintln(stderr, "mrl serve: --data-dir is required")
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if err := checkBackendFlags(*backendName, set, len(wvAddrs) > 0, *dataDir != ""); err != nil {
+		fmt.Fprintf(stderr, "mrl serve: %v\n", err)
 		return errUsage
 	}
 	if *token == "" {
@@ -105,7 +127,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	srv, err := server.New(server.Options{DataDir: *dataDir, Token: *token, MaxBodyBytes: *maxBody, Timeout: *timeout,
+	var store server.Store
+	where := "backend embedded, data dir " + *dataDir
+	if *backendName == "weaviate" {
+		if *wvReplicas < 1 || *wvShards < 0 {
+			return fmt.Errorf("--weaviate-replicas %d, --weaviate-shards %d: want replicas >= 1 and shards >= 0 (0: one per node)", *wvReplicas, *wvShards)
+		}
+		octx, cancel := context.WithTimeout(ctx, *timeout)
+		st, err := backend.Open(octx, backend.Options{Addrs: wvAddrs, Consistency: wvCons, Replicas: *wvReplicas, Shards: *wvShards, Timeout: *timeout, Logger: log})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("mrl serve: --backend weaviate: %w", err)
+		}
+		store, where = st, "backend "+st.Describe()
+	}
+	srv, err := server.New(server.Options{DataDir: *dataDir, Store: store, Token: *token, MaxBodyBytes: *maxBody, Timeout: *timeout,
 		MaxPoints: *maxPoints, MaxPayloadBytes: *maxPayload, MaxResults: *maxResults, MaxResponseBytes: *maxResponse, SnapshotEvery: *snapshotEvery, ModelRoot: *modelRoot, MaxModelBytes: *maxModel, AutoRecall: *autoRecall, Recover: *recoverFlag, AccessLog: *accessLog,
 		MaxTexts: *maxTexts, MaxTextBytes: *maxTextBytes, TrustedOrigins: trusted, Logger: log})
 	if err != nil {
@@ -125,7 +161,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: *timeout + 10*time.Second,
 		WriteTimeout: *timeout + 10*time.Second, IdleTimeout: 2 * time.Minute}
-	fmt.Fprintf(stdout, "mrl serve: listening on http://%s (data dir %s; %s)\n", ln.Addr(), *dataDir, kernel.Describe())
+	fmt.Fprintf(stdout, "mrl serve: listening on http://%s (%s; %s)\n", ln.Addr(), where, kernel.Describe())
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 
@@ -149,5 +185,41 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintln(stdout, "mrl serve: stopped")
+	return nil
+}
+
+// embeddedOnly are the flags of the embedded store (its data directory,
+// snapshots, recovery and tuned plans) that --backend weaviate refuses.
+var embeddedOnly = []string{"data-dir", "snapshot-every", "recover", "auto-recall"}
+
+// checkBackendFlags reports flags that make no sense with the backend
+// chosen (set holds the flags given), and a backend's missing ones.
+func checkBackendFlags(backendName string, set map[string]bool, haveAddrs, haveDataDir bool) error {
+	var p []string
+	switch backendName {
+	case "embedded":
+		if !haveDataDir {
+			p = append(p, "--data-dir is required")
+		}
+		for _, f := range []string{"weaviate", "weaviate-consistency", "weaviate-replicas", "weaviate-shards"} {
+			if set[f] {
+				p = append(p, fmt.Sprintf("--%s needs --backend weaviate", f))
+			}
+		}
+	case "weaviate":
+		if !haveAddrs {
+			p = append(p, "--backend weaviate needs --weaviate ADDR[,ADDR...]")
+		}
+		for _, f := range embeddedOnly {
+			if set[f] {
+				p = append(p, fmt.Sprintf("--%s is an option of the embedded store; the weaviate backend keeps no data dir, snapshots or tuned plans", f))
+			}
+		}
+	default:
+		p = append(p, fmt.Sprintf("--backend %q: want embedded or weaviate", backendName))
+	}
+	if len(p) > 0 {
+		return errors.New(strings.Join(p, "; "))
+	}
 	return nil
 }

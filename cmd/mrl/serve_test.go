@@ -245,6 +245,16 @@ func TestServeFlags(t *testing.T) {
 		{[]string{"--data-dir", t.TempDir(), "extra"}, "unexpected arguments"},
 		{[]string{"--data-dir", t.TempDir(), "--auto-recall", "2"}, "--auto-recall 2"},
 		{[]string{"--data-dir", t.TempDir(), "--addr", "256.0.0.1:1"}, "256.0.0.1"},
+		{[]string{"--backend", "qdrant"}, `--backend "qdrant": want embedded or weaviate`},
+		{[]string{"--data-dir", t.TempDir(), "--weaviate-replicas", "2"}, "--weaviate-replicas needs --backend weaviate"},
+		{[]string{"--backend", "weaviate"}, "--backend weaviate needs --weaviate"},
+		{[]string{"--backend", "weaviate", "--weaviate", "127.0.0.1:1/2", "--data-dir", "x", "--recover", "--snapshot-every", "5", "--auto-recall", "0.9"},
+			"--data-dir is an option of the embedded store"},
+		{[]string{"--backend", "weaviate", "--weaviate", "127.0.0.1:1/2", "--recover"}, "--recover is an option of the embedded store"},
+		{[]string{"--backend", "weaviate", "--weaviate", "nohost"}, "want HOST:HTTP[/GRPC]"},
+		{[]string{"--backend", "weaviate", "--weaviate", "127.0.0.1:1/2", "--weaviate-consistency", "most"}, "consistency"},
+		{[]string{"--backend", "weaviate", "--weaviate", "127.0.0.1:1/2", "--weaviate-replicas", "0"}, "replicas 0"},
+		{[]string{"--backend", "weaviate", "--weaviate", "127.0.0.1:1/2", "--timeout", "2s"}, "cluster unreachable"},
 		{[]string{"--data-dir", t.TempDir(), "--max-texts", "0"}, "--max-texts 0"},
 		{[]string{"--data-dir", t.TempDir(), "--max-text-bytes", "-1"}, "--max-text-bytes -1"},
 	} {
@@ -269,6 +279,73 @@ func TestServeFlags(t *testing.T) {
 	if !strings.Contains(errb.String(), "serving without a token") {
 		t.Errorf("stderr %q: want a warning about serving without a token", errb.String())
 	}
+}
+
+// TestClusterServeBackend runs mrl serve --backend weaviate against a
+// running cluster (MRL_WEAVIATE): it names the backend at start, serves
+// /readyz and a collection, and stops cleanly.
+func TestClusterServeBackend(t *testing.T) {
+	addrs := os.Getenv("MRL_WEAVIATE")
+	if addrs == "" {
+		t.Skip("set MRL_WEAVIATE=HOST:HTTP/GRPC,... (a running cluster, e.g. scripts/weaviate-cluster.sh addrs) to serve from it")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, []string{"--backend", "weaviate", "--weaviate", addrs, "--addr", "127.0.0.1:0", "--weaviate-consistency", "all"}, &out, &errb)
+	}()
+	re := regexp.MustCompile(`listening on (http://\S+) \(backend weaviate .* consistency ALL`)
+	var url string
+	for i := 0; i < 300 && url == ""; i++ {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			url = m[1]
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if url == "" {
+		cancel()
+		t.Fatalf("mrl serve --backend weaviate: no start line naming the backend; stdout %q stderr %q err %v", out.String(), errb.String(), <-done)
+	}
+	resp, err := http.Get(url + "/readyz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Errorf("/readyz = %v, %v", resp, err)
+	}
+	if resp != nil {
+		resp.Body.Close()
+	}
+	name := fmt.Sprintf("ItServeCmd%d", time.Now().UnixNano()%1e6)
+	if code, body, err := postJSON(url+"/v1/collections", map[string]any{"name": name, "dim": 8, "nesting": []int{4, 8}}); err != nil || code != 201 {
+		t.Errorf("create: %d %s %v", code, body, err)
+	}
+	req, _ := http.NewRequest("DELETE", url+"/v1/collections/"+name, nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Errorf("drop: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	cancel()
+	if err := <-done; err != nil || !strings.Contains(out.String(), "stopped") {
+		t.Errorf("runServe after cancel = %v, stdout %q", err, out.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // TestServeRecover: mrl serve refuses a damaged data directory, naming
