@@ -142,24 +142,26 @@ func ids(hits []api.Hit) []api.PointID {
 // the cluster and an embedded-store server beside it, sends both the same
 // requests (create, upsert, searches with a plan and a filter, scroll,
 // delete, get) and compares the answers: the same pages, the same points,
-// and the same top-10 ids for every query when the cluster's graphs are
-// searched with an ef above the number of points (exhaustive, as the
-// embedded flat index is); with Weaviate's default ef the HNSW first
-// stage is approximate, and at least 90% of the searches must agree.
+// and the same top-10 ids. Only a search of the flat full vector is exact
+// on the cluster, so only that one must agree query by query; a search
+// through an HNSW graph is approximate even with an ef above the number of
+// points (a node the graph does not reach is never found: one run on a
+// loaded machine missed the last point inserted in 5 of 120 searches), so
+// those must agree in at least minAgree of the searches.
 func TestClusterServe(t *testing.T) {
 	for _, tt := range []struct {
-		name   string
-		index  map[string]any
-		strict bool
+		name     string
+		index    map[string]any
+		minAgree float64
 	}{
-		{"exhaustive", map[string]any{"kind": "hnsw", "ef_search": 4096}, true},
-		{"default_ef", map[string]any{"kind": "flat"}, false},
+		{"hnsw_ef4096", map[string]any{"kind": "hnsw", "ef_search": 4096}, 0.9},
+		{"flat", map[string]any{"kind": "flat"}, 0.9},
 	} {
-		t.Run(tt.name, func(t *testing.T) { testServe(t, tt.index, tt.strict) })
+		t.Run(tt.name, func(t *testing.T) { testServe(t, tt.index, tt.minAgree) })
 	}
 }
 
-func testServe(t *testing.T, wIndex map[string]any, strict bool) {
+func testServe(t *testing.T, wIndex map[string]any, minAgree float64) {
 	if len(itAddrs) == 0 {
 		t.Skip("set MRL_WEAVIATE=HOST:HTTP/GRPC,... (a running cluster) or MRL_WEAVIATE_IT=1 to run the Weaviate integration tests")
 	}
@@ -268,7 +270,7 @@ func testServe(t *testing.T, wIndex map[string]any, strict bool) {
 				total++
 				if slices.Equal(ids(w), ids(e)) {
 					same++
-				} else if strict {
+				} else if _, plan := s["plan"]; wIndex["kind"] == "flat" && !plan && s["dim"] == nil {
 					t.Errorf("%s: search %d (%v), query %d: weaviate top-10 %v, embedded %v", when, si, s, qi, ids(w), ids(e))
 				}
 				for i := range min(len(w), len(e)) {
@@ -283,8 +285,8 @@ func testServe(t *testing.T, wIndex map[string]any, strict bool) {
 			}
 		}
 		t.Logf("%s: %d of %d searches returned the same top-10 ids on both servers", when, same, total)
-		if !strict && same < total*9/10 {
-			t.Errorf("%s: %d of %d searches agree, want at least 90%%", when, same, total)
+		if float64(same) < minAgree*float64(total) {
+			t.Errorf("%s: %d of %d searches agree, want at least %.0f%%", when, same, total, 100*minAgree)
 		}
 	}
 	compare("after the upserts")
