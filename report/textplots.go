@@ -26,7 +26,7 @@ func TextPlots(r *TextResults) ([]Plot, error) {
 		}
 		return s
 	}
-	bm := series{name: "BM25 (no dim)", color: 5, dashed: true}
+	bm := series{name: "BM25 (no dim)", color: 1, dashed: true}
 	fus := series{name: "BM25+MRL fusion", color: 6}
 	for i, row := range r.Retrieval {
 		bm.pts = append(bm.pts, plotter.XY{X: float64(row.Dim), Y: 100 * r.BM25.Recall10})
