@@ -196,8 +196,8 @@ type PairPlanMetrics struct {
 	FLOPs   int64       `json:"flops"`
 	Metrics PairMetrics `json:"metrics"`
 	// Wall is the wall-clock time of all queries through
-	// index.Funnel.SearchBatch (prefix norms prepared before the clock
-	// starts); PerQuery is Wall/NQ. Both depend on the machine and its load.
+	// index.Funnel.SearchBatch (every stage's prefix norms prepared before
+	// the clock starts); PerQuery is Wall/NQ. Both depend on the machine and its load.
 	Wall     time.Duration `json:"wall_ns"`
 	PerQuery time.Duration `json:"per_query_ns"`
 }
@@ -226,7 +226,13 @@ func (s *PairSet) Run(plan index.Plan) (PairPlanMetrics, error) {
 	if err != nil {
 		return PairPlanMetrics{}, fmt.Errorf("eval: %w", err)
 	}
-	if err := s.v.Prepare(plan[0].Dim); err != nil {
+	// Every stage's prefix norms are computed before the clock starts, as
+	// an index would at build time.
+	dims := make([]int, len(full))
+	for i, st := range full {
+		dims[i] = st.Dim
+	}
+	if err := s.v.Prepare(dims...); err != nil {
 		return PairPlanMetrics{}, fmt.Errorf("eval: %w", err)
 	}
 	start := time.Now()
