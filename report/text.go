@@ -55,6 +55,11 @@ type TextOptions struct {
 	// a 64-wide bag, one Linear to 512 dims, nesting 8..512, τ 0.05 fixed
 	// [32,768 buckets, embed 64, nesting 8..64]).
 	Model model.Config
+	// SmallDimWeights are MRL's loss weights c_m of the first nesting dims,
+	// in order; the others weigh 1 ({4, 2}: dim 8 weighs 4, dim 16 weighs 2).
+	// They override Model.LossWeights. Chosen on the validation split: with
+	// equal weights MRL's smallest dim fell short of FF-8.
+	SmallDimWeights []float64
 	// ModelSeed seeds every model's initial weights (1).
 	ModelSeed uint64
 	// Train is the recipe of every model (AdamW at lr 0.01, one-cycle,
@@ -128,6 +133,7 @@ func DefaultTextOptions(spec string) TextOptions {
 		OutDir:  "report-" + safeName(spec),
 		Model: model.Config{Arch: model.ArchText, Tokenizer: &text.Config{Buckets: 1 << 16}, BagDim: 64, Embed: 512,
 			Temperature: 0.05},
+		SmallDimWeights: []float64{4, 2},
 		ModelSeed:       1,
 		Train:           train.Options{Epochs: 3, BatchSize: 128, Optimizer: "adamw", LR: 0.01, Seed: 1},
 		ProbeRows:       10000,
@@ -183,6 +189,12 @@ func (o TextOptions) Validate() error {
 	}
 	if len(cfg.Nesting) < 2 {
 		add("nesting %v: a report needs at least two dims", cfg.Nesting)
+	}
+	for _, w := range o.SmallDimWeights {
+		if !(w > 0) {
+			add("SmallDimWeights %v: each must be positive", o.SmallDimWeights)
+			break
+		}
 	}
 	if err := o.Train.WithDefaults().Validate(); err != nil {
 		errs = append(errs, err)

@@ -67,8 +67,19 @@ func (o TextOptions) config(s textSpec) model.Config {
 		c.Embed = s.ffDim
 		c.Nesting = []int{s.ffDim}
 		c.LossWeights = nil
+		return c.WithDefaults()
 	}
-	return c.WithDefaults()
+	c = c.WithDefaults()
+	if len(o.SmallDimWeights) > 0 {
+		c.LossWeights = make([]float64, len(c.Nesting))
+		for g := range c.LossWeights {
+			c.LossWeights[g] = 1
+			if g < len(o.SmallDimWeights) {
+				c.LossWeights[g] = o.SmallDimWeights[g]
+			}
+		}
+	}
+	return c
 }
 
 // recipe returns the training options as a checkpoint records them.
@@ -271,7 +282,7 @@ func (e *textEval) setup() {
 	fit, ev := eval.HeldOutSplit(e.nD, o.HeldOutFrac, o.Seed)
 	r, _ := json.Marshal(o.recipe())
 	e.res.Setup = TextSetup{Data: o.Data, Source: set.Source, Hash: set.Hash, Stats: set.Stats, Quick: o.Quick,
-		Model: e.mrl.Describe(), Nesting: e.dims, Embed: e.D, Recipe: string(r),
+		Model: e.mrl.Describe(), Nesting: e.dims, LossWeights: e.mrl.Config.LossWeights, Embed: e.D, Recipe: string(r),
 		TrainPairs: len(set.Train), ValPairs: len(set.Val), TestPairs: len(set.Test), Queries: e.nQ, Corpus: e.nD,
 		Classes: e.classes, ProbeRows: e.nProbe, ProbeIters: o.ProbeIters, ProbeL2: o.ProbeL2, FitRows: len(fit), EvalRows: len(ev),
 		BM25: describeBM25(o.BM25), Thresholds: o.Claims}

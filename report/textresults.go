@@ -46,21 +46,23 @@ type TextSetup struct {
 	Stats  data.TextStats `json:"stats"`
 	Quick  bool           `json:"quick"`
 	// Model describes MRL's model; Recipe is the training options as JSON.
-	Model      string  `json:"model"`
-	Nesting    []int   `json:"nesting"`
-	Embed      int     `json:"embed"`
-	Recipe     string  `json:"recipe"`
-	TrainPairs int     `json:"train_pairs"`
-	ValPairs   int     `json:"val_pairs"`
-	TestPairs  int     `json:"test_pairs"`
-	Queries    int     `json:"queries"`
-	Corpus     int     `json:"corpus"`
-	Classes    int     `json:"classes"`
-	ProbeRows  int     `json:"probe_rows"`
-	ProbeIters int     `json:"probe_iters"`
-	ProbeL2    float64 `json:"probe_l2"`
-	FitRows    int     `json:"adaptive_fit_rows"`
-	EvalRows   int     `json:"adaptive_eval_rows"`
+	Model   string `json:"model"`
+	Nesting []int  `json:"nesting"`
+	// LossWeights are MRL's loss weights per nesting dim (empty: all 1).
+	LossWeights []float64 `json:"loss_weights,omitempty"`
+	Embed       int       `json:"embed"`
+	Recipe      string    `json:"recipe"`
+	TrainPairs  int       `json:"train_pairs"`
+	ValPairs    int       `json:"val_pairs"`
+	TestPairs   int       `json:"test_pairs"`
+	Queries     int       `json:"queries"`
+	Corpus      int       `json:"corpus"`
+	Classes     int       `json:"classes"`
+	ProbeRows   int       `json:"probe_rows"`
+	ProbeIters  int       `json:"probe_iters"`
+	ProbeL2     float64   `json:"probe_l2"`
+	FitRows     int       `json:"adaptive_fit_rows"`
+	EvalRows    int       `json:"adaptive_eval_rows"`
 	// BM25 describes the BM25 parameters and analyzer.
 	BM25       string              `json:"bm25"`
 	Thresholds TextClaimThresholds `json:"claim_thresholds"`

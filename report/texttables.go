@@ -139,7 +139,7 @@ func textSetupLines(r *TextResults) []string {
 			st.Read, st.Kept, st.DuplicateKey, st.DuplicateDoc, st.EmptyDoc, st.NoLabel),
 		fmt.Sprintf("Source: %s.", s.Source),
 		fmt.Sprintf("Hash: sha256 %s.", s.Hash),
-		fmt.Sprintf("MRL model: %s; recipe %s.", s.Model, s.Recipe),
+		fmt.Sprintf("MRL model: %s; loss weights %v; recipe %s.", s.Model, lossWeights(s.LossWeights), s.Recipe),
 		fmt.Sprintf("Retrieval: %d test synopses against all %d test descriptions. BM25: %s.", s.Queries, s.Corpus, s.BM25),
 		fmt.Sprintf("Probes and PCA: fitted on the first %d training pairs; %d classes; adaptive thresholds fitted on %d test descriptions, measured on %d.",
 			s.ProbeRows, s.Classes, s.FitRows, s.EvalRows),
@@ -165,4 +165,11 @@ func WriteTextMarkdown(w io.Writer, r *TextResults) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func lossWeights(w []float64) string {
+	if len(w) == 0 {
+		return "all 1"
+	}
+	return fmt.Sprint(w)
 }
