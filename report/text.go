@@ -82,9 +82,10 @@ type TextOptions struct {
 	// Funnels are the funnel plans ("dim:keep,..."); empty means
 	// TextFunnels of the nesting.
 	Funnels []string
-	// Shortlists are the adaptive-retrieval shortlist sizes (200, 500,
-	// 1000), with every nesting dim ≤ MaxShortlistDim (32) as D_s and
-	// every larger one as D_r, keeping 100.
+	// Shortlists are the adaptive-retrieval shortlist sizes (1000 [200]),
+	// with every nesting dim ≤ MaxShortlistDim (16) as D_s and every larger
+	// one as D_r, keeping 100. (Each plan searches every test query: a
+	// wider grid costs minutes on the full test split.)
 	Shortlists      []int
 	MaxShortlistDim int
 	// HeldOutFrac is the fraction of the test descriptions on which the
@@ -139,8 +140,8 @@ func DefaultTextOptions(spec string) TextOptions {
 		ProbeRows:       10000,
 		ProbeIters:      60,
 		ProbeL2:         1e-4,
-		Shortlists:      []int{200, 500, 1000},
-		MaxShortlistDim: 32,
+		Shortlists:      []int{1000},
+		MaxShortlistDim: 16,
 		HeldOutFrac:     0.5,
 		ThresholdSteps:  100,
 		Seed:            1,
@@ -162,7 +163,7 @@ func QuickTextOptions(spec string) TextOptions {
 	o.Train.Epochs = 2
 	o.TrainPairs, o.ValPairs, o.TestPairs = 6000, 1000, 2000
 	o.ProbeRows, o.ProbeIters = 2000, 30
-	o.Shortlists = []int{100, 200}
+	o.Shortlists = []int{200}
 	return o
 }
 
