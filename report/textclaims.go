@@ -73,7 +73,11 @@ func textClaimFunnel(r *TextResults, t TextClaimThresholds) Claim {
 		if p.Wall <= 0 || full.Wall <= 0 {
 			return "no wall-clock"
 		}
-		return fmt.Sprintf("wall-clock %.1fx faster (%.3f vs %.3f ms/query, measured on a busy machine)", float64(full.Wall)/float64(p.Wall),
+		x, how := float64(full.Wall)/float64(p.Wall), "faster"
+		if x < 1 {
+			x, how = 1/x, "slower"
+		}
+		return fmt.Sprintf("wall-clock %.1fx %s than exact search (%.3f vs %.3f ms/query, measured on a busy machine)", x, how,
 			float64(p.PerQuery.Nanoseconds())/1e6, float64(full.PerQuery.Nanoseconds())/1e6)
 	}
 	best := -1

@@ -117,7 +117,8 @@ func ReadTextResults(path string) (*TextResults, error) {
 
 // Render writes the report of the results.json at path (an image or a
 // text report's, told apart by its "kind") into dir, as Write or
-// WriteText does, and returns the files written.
+// WriteText does, and returns the files written. A text report's claims
+// are recomputed from its numbers.
 func Render(path, dir string) ([]string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -141,6 +142,9 @@ func Render(path, dir string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
+		// The claims are derived from the numbers: recomputed, so a
+		// re-render states them as the current code does.
+		r.Claims = TextClaims(r, r.Setup.Thresholds)
 		return WriteText(dir, r)
 	}
 	return nil, fmt.Errorf("read %s: unknown report kind %q", path, k.Kind)

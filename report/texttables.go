@@ -88,7 +88,8 @@ func textPlansTable(r *TextResults) Table {
 		Header: []string{"Kind", "Plan", "R@10 (%)", "MRR@10 (%)", "MFLOPs/query", "FLOPs vs full", "ms/query", "Speed-up"},
 		Note: fmt.Sprintf("Plans are dim:keep stages over the %d test descriptions; cost model n·d₁ + K₁·d₂ + ... multiply-adds per query (FLOPs = 2×). "+
 			"Wall-clock is measured for all queries (one batched first stage, then a rerank per stage) on a shared, busy 2-core machine: "+
-			"the speed-up against exact search at full size is indicative only.", r.Setup.Corpus)}
+			"the speed-up against exact search at full size is indicative only. A first stage keeping 1000 rows pays for its top-k selection: "+
+			"compare the exact rows, which keep 100.", r.Setup.Corpus)}
 	pl := r.Plans
 	var full eval.PairPlanMetrics
 	if len(pl.Exact) > 0 {
