@@ -46,14 +46,14 @@ truncation and PCA of the full-size FF encoder, and BM25 with its
 reciprocal-rank fusion with MRL; funnel and adaptive plans with their FLOPs
 and wall-clock; section classification by linear probes per dim and the
 adaptive cascade over MRL's probes; the data's counts, source and SHA-256.
-It trains MRL and FF-8 ... FF-512 (8 text models, 3 epochs each: about 15
-minutes on a busy 2-core machine, the evaluation a few more). --quick trains
-64-d models on 6,000 pairs: under a minute. --buckets, --bag-dim and --lr
-apply to text models only.
+It trains MRL and FF-8 ... FF-512 (8 text models, 3 epochs each: 12 minutes
+on a busy 2-core machine) and evaluates them (15 more, 8 of them the search
+plans). --quick trains 64-d models on 6,000 pairs: about a minute.
+--buckets, --bag-dim and --lr apply to text models only.
 
 Examples:
   mrl report --data fashion-mnist                       # full, about an hour on 2 cores
-  mrl report --data debian-descriptions                 # text, about 20 minutes on 2 cores
+  mrl report --data debian-descriptions                 # text, about 27 minutes on 2 busy cores
   mrl report --data fashion-mnist --runs runs/fashion   # reuse checkpoints trained by "mrl train"
   mrl report --data mnist --quick --out /tmp/r          # CI-sized, under a minute
 `
