@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/index"
@@ -128,6 +129,7 @@ type PairSet struct {
 	D        int
 	Relevant [][]int32 // nil: document i is query i's relevant row
 
+	v    *index.Vectors
 	flat *index.Flat
 }
 
@@ -147,7 +149,7 @@ func NewPairSet(q []float32, nq int, docs []float32, nd, d int, relevant [][]int
 	if err != nil {
 		return nil, fmt.Errorf("eval: pair set: %w", err)
 	}
-	return &PairSet{Q: q[:nq*d], NQ: nq, ND: nd, D: d, Relevant: relevant, flat: index.NewFlat(v)}, nil
+	return &PairSet{Q: q[:nq*d], NQ: nq, ND: nd, D: d, Relevant: relevant, v: v, flat: index.NewFlat(v)}, nil
 }
 
 // Rank returns the top depth documents of every query by cosine at dim m.
@@ -182,6 +184,73 @@ func (s *PairSet) Exact(dims []int) ([]PairMetrics, error) {
 		out = append(out, pm)
 	}
 	return out, nil
+}
+
+// PairPlanMetrics are the pair metrics of one search plan (a funnel, an
+// adaptive shortlist-and-rerank plan, or exact search as one stage) with
+// its cost: MulAdds and FLOPs by index.Plan's cost model over ND rows
+// (see PlanMetrics), and the measured wall-clock of all queries.
+type PairPlanMetrics struct {
+	Plan    string      `json:"plan"`
+	MulAdds int64       `json:"mul_adds"`
+	FLOPs   int64       `json:"flops"`
+	Metrics PairMetrics `json:"metrics"`
+	// Wall is the wall-clock time of all queries through
+	// index.Funnel.SearchBatch (every stage's prefix norms prepared before
+	// the clock starts); PerQuery is Wall/NQ. Both depend on the machine and its load.
+	Wall     time.Duration `json:"wall_ns"`
+	PerQuery time.Duration `json:"per_query_ns"`
+}
+
+// Run executes plan for every query, as RetrievalSet.Run does, and returns
+// its pair metrics. The last stage must keep at least 10 documents (the
+// depth of recall@10, MRR@10 and nDCG@10); recall@100 counts only the
+// documents the plan returns, so it is comparable with Exact's only when
+// the last stage keeps 100 or more.
+func (s *PairSet) Run(plan index.Plan) (PairPlanMetrics, error) {
+	if len(plan) == 0 {
+		return PairPlanMetrics{}, fmt.Errorf("eval: empty plan")
+	}
+	last := plan[len(plan)-1]
+	if last.Dim < 1 || last.Dim > s.D {
+		return PairPlanMetrics{}, fmt.Errorf("eval: plan %s: dim %d outside 1..%d", plan, last.Dim, s.D)
+	}
+	if err := plan.Validate(last.Dim, 10); err != nil {
+		return PairPlanMetrics{}, fmt.Errorf("eval: %w", err)
+	}
+	full := slices.Clone(plan)
+	if last.Dim < s.D {
+		full = append(full, index.Stage{Dim: s.D, Keep: last.Keep})
+	}
+	f, err := index.NewFunnel(s.v, full, s.flat)
+	if err != nil {
+		return PairPlanMetrics{}, fmt.Errorf("eval: %w", err)
+	}
+	// Every stage's prefix norms are computed before the clock starts, as
+	// an index would at build time.
+	dims := make([]int, len(full))
+	for i, st := range full {
+		dims[i] = st.Dim
+	}
+	if err := s.v.Prepare(dims...); err != nil {
+		return PairPlanMetrics{}, fmt.Errorf("eval: %w", err)
+	}
+	start := time.Now()
+	hits, err := f.SearchBatch(s.Q, s.D, last.Dim, last.Keep, nil)
+	wall := time.Since(start)
+	if err != nil {
+		return PairPlanMetrics{}, fmt.Errorf("eval: plan %s: %w", plan, err)
+	}
+	m, err := MeanPairMetrics(hits, s.Relevant)
+	if err != nil {
+		return PairPlanMetrics{}, err
+	}
+	m.Dim = last.Dim
+	pm := PairPlanMetrics{Plan: plan.String(), MulAdds: plan.MulAdds(s.ND), FLOPs: plan.FLOPs(s.ND), Metrics: m, Wall: wall}
+	if s.NQ > 0 {
+		pm.PerQuery = wall / time.Duration(s.NQ)
+	}
+	return pm, nil
 }
 
 // PairRetrieval is NewPairSet followed by Exact.

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 	"testing"
+
+	"github.com/gomrl/mrl/index"
 )
 
 func TestPairMetricsHandWorked(t *testing.T) {
@@ -197,5 +199,66 @@ func TestReciprocalRankFusion(t *testing.T) {
 		if int(h.Index) != ids[i] {
 			t.Fatalf("fused rank %d = doc %d, want %d", i+1, h.Index, ids[i])
 		}
+	}
+}
+
+// TestPairSetRun: a one-stage plan keeping 100 is exact search at its dim;
+// a funnel whose first stage keeps every document is exact search at its
+// last dim; a funnel with a short list can only lose recall@10, and its
+// cost is the plan's cost model.
+func TestPairSetRun(t *testing.T) {
+	const nq, nd, d = 120, 300, 16
+	r := rand.New(rand.NewPCG(3, 4))
+	docs := make([]float32, nd*d)
+	for i := range docs {
+		docs[i] = float32(r.NormFloat64())
+	}
+	q := make([]float32, nq*d)
+	for i := range q {
+		q[i] = docs[i] + 1.2*float32(r.NormFloat64())
+	}
+	s, err := NewPairSet(q, nq, docs, nd, d, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exact, err := s.Exact([]int{4, 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		plan  index.Plan
+		want  PairMetrics
+		equal bool
+	}{
+		{index.Plan{{Dim: 16, Keep: 100}}, exact[1], true},
+		{index.Plan{{Dim: 4, Keep: 100}}, exact[0], true},
+		{index.Plan{{Dim: 4, Keep: nd}, {Dim: 16, Keep: 10}}, exact[1], true},
+		{index.Plan{{Dim: 4, Keep: 20}, {Dim: 16, Keep: 10}}, exact[1], false},
+	} {
+		got, err := s.Run(tc.plan)
+		if err != nil {
+			t.Fatalf("Run(%s): %v", tc.plan, err)
+		}
+		if got.FLOPs != tc.plan.FLOPs(nd) || got.Plan != tc.plan.String() {
+			t.Errorf("Run(%s): plan %q FLOPs %d, want %q %d", tc.plan, got.Plan, got.FLOPs, tc.plan.String(), tc.plan.FLOPs(nd))
+		}
+		g, w := got.Metrics, tc.want
+		if tc.equal {
+			if tc.plan[len(tc.plan)-1].Keep < 100 {
+				g.Recall100, w.Recall100 = 0, 0 // a list of 10 cannot hold recall@100
+			}
+			if math.Abs(g.Recall1-w.Recall1) > 1e-9 || math.Abs(g.Recall10-w.Recall10) > 1e-9 || math.Abs(g.Recall100-w.Recall100) > 1e-9 ||
+				math.Abs(g.MRR10-w.MRR10) > 1e-9 || math.Abs(g.NDCG10-w.NDCG10) > 1e-9 {
+				t.Errorf("Run(%s) = %+v, want exact %+v", tc.plan, g, w)
+			}
+		} else if g.Recall10 > w.Recall10+1e-9 {
+			t.Errorf("Run(%s) recall@10 %v above exact %v", tc.plan, g.Recall10, w.Recall10)
+		}
+	}
+	if _, err := s.Run(index.Plan{{Dim: 17, Keep: 10}}); err == nil {
+		t.Error("Run at dim 17 of 16: no error")
+	}
+	if _, err := s.Run(index.Plan{{Dim: 16, Keep: 5}}); err == nil {
+		t.Error("Run keeping 5 (< 10): no error")
 	}
 }

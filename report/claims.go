@@ -17,6 +17,9 @@ type Claim struct {
 	Criterion string `json:"criterion"` // the test applied, with its threshold
 	Measured  string `json:"measured"`  // the numbers the verdict rests on
 	Pass      bool   `json:"pass"`
+	// Stated marks a comparison reported without a threshold (the text
+	// report's MRL against BM25): Pass is meaningless for it.
+	Stated bool `json:"stated,omitempty"`
 	// Value is the claim's key number: (a) the largest FF − MRL gap in
 	// points, (b) the smallest margin over the baselines in points, (c) the
 	// FF dim over the matching expected dim, (d) the largest FLOP ratio of

@@ -35,7 +35,10 @@ func claimsTable(r *Results) Table {
 		Note: "Each claim of the paper next to the value measured here. A miss is reported as a miss, with its numbers."}
 	for _, c := range r.Claims {
 		v := "MISS"
-		if c.Pass {
+		switch {
+		case c.Stated:
+			v = "stated"
+		case c.Pass:
 			v = "PASS"
 		}
 		t.Rows = append(t.Rows, []string{"(" + c.ID + ")", c.Claim, c.Criterion, c.Measured, v})
