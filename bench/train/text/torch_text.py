@@ -30,6 +30,8 @@ def main():
     ap.add_argument("-threads", type=int, default=1)
     ap.add_argument("-steps", type=int, default=20)
     ap.add_argument("-warmup", type=int, default=3)
+    ap.add_argument("-dense", action="store_true",
+                    help="dense bag gradient and one AdamW over all parameters (PyTorch 1.13's sparse path can be the slower one; run.sh times both and reports the faster)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     meta = json.load(open(os.path.join(a.run, "meta.json")))
@@ -42,14 +44,17 @@ def main():
         batches.append((ids[o[0]:o[-1]], torch.from_numpy(o[:-1] - o[0])))
 
     torch.manual_seed(1)
-    bag = nn.EmbeddingBag(meta["buckets"], meta["bag_dim"], mode="mean", sparse=True)
+    bag = nn.EmbeddingBag(meta["buckets"], meta["bag_dim"], mode="mean", sparse=not a.dense)
     layers, width = [], meta["bag_dim"]
     for h in meta["hidden"] or []:
         layers += [nn.Linear(width, h), nn.ReLU()]
         width = h
     layers.append(nn.Linear(width, d))
     mlp = nn.Sequential(*layers)
-    sparse_opt = torch.optim.SparseAdam(bag.parameters(), lr=meta["lr"])
+    if a.dense:
+        sparse_opt = torch.optim.AdamW(bag.parameters(), lr=meta["lr"], weight_decay=0)
+    else:
+        sparse_opt = torch.optim.SparseAdam(bag.parameters(), lr=meta["lr"])
     dense_opt = torch.optim.AdamW(mlp.parameters(), lr=meta["lr"], weight_decay=meta["wd"])
     scale = 1.0 / meta["tau"]
     target = torch.arange(n)
@@ -75,7 +80,7 @@ def main():
     for i in range(a.steps):
         loss = step(a.warmup + i)
     sec = time.perf_counter() - t0
-    print(json.dumps({"impl": "pytorch", "model": "text", "threads": a.threads, "batch": n, "steps": a.steps,
+    print(json.dumps({"impl": "pytorch", "model": "text", "variant": "dense" if a.dense else "sparse", "threads": a.threads, "batch": n, "steps": a.steps,
                       "warmup": a.warmup, "seconds": sec, "samples_per_sec": a.steps * n / sec, "loss": loss,
                       "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
                       "params": sum(p.numel() for p in list(bag.parameters()) + list(mlp.parameters())),
