@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/bits"
 	"sync"
+	"unsafe"
 
 	"github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/internal/kernel"
@@ -183,7 +184,9 @@ func (f *Flat) finish(h []Hit, q []float32) []Hit {
 // the heap is touched only for the (rare) tiles with a hit, and no score
 // matrix is ever written out. Rows are taken in chunks that stay in the L2
 // cache while every panel passes over them; panels are spread over
-// kernel.Threads() goroutines.
+// kernel.Threads() goroutines. From k = 64 on each query selects its k best
+// in a buffer of 2k hits instead of a heap, as Search does, with the
+// queries taken in blocks whose buffers stay under 32 MiB.
 func (f *Flat) SearchBatch(q []float32, ldq, dim, k int, dst [][]Hit) ([][]Hit, error) {
 	v := f.v
 	nq, err := checkBatch(v, q, ldq, dim)
@@ -195,9 +198,43 @@ func (f *Flat) SearchBatch(q []float32, ldq, dim, k int, dst [][]Hit) ([][]Hit, 
 	if k == 0 || nq == 0 {
 		return dst, nil
 	}
+	_, panel := kernel.ScanTileShape()
+	if k < selectMinK {
+		f.searchBlock(q, ldq, dim, k, nq, nil, dst)
+		return dst, nil
+	}
+	// From selectMinK on (a funnel's first stage keeps hundreds of rows)
+	// each query keeps its candidates in a selection buffer of 2k hits, as
+	// Search does: a heap of that size costs more per candidate than the
+	// scan itself. The queries go in blocks whose buffers take at most
+	// selBatchBytes.
+	block := max(panel, selBatchBytes/(2*k*hitBytes)/panel*panel)
+	block = min(block, nq)
+	bufs := make([]Hit, block*2*k)
+	for b0 := 0; b0 < nq; b0 += block {
+		b1 := min(b0+block, nq)
+		f.searchBlock(q[b0*ldq:], ldq, dim, k, b1-b0, bufs, dst[b0:b1])
+	}
+	return dst, nil
+}
+
+// selBatchBytes bounds the selection buffers of one block of queries of
+// SearchBatch (2k hits per query).
+const selBatchBytes = 32 << 20
+
+// hitBytes is the size of a Hit.
+const hitBytes = int(unsafe.Sizeof(Hit{}))
+
+// searchBlock is SearchBatch on nq queries; with bufs (2k hits per query)
+// each query selects its k best in a buffer instead of a heap.
+func (f *Flat) searchBlock(q []float32, ldq, dim, k, nq int, bufs []Hit, dst [][]Hit) {
 	heaps := make([]topK, nq)
 	for i := range heaps {
-		heaps[i] = topK{h: dst[i][:0], k: k}
+		if bufs != nil {
+			heaps[i] = topK{h: bufs[i*2*k : i*2*k : (i+1)*2*k], k: k, sel: true}
+		} else {
+			heaps[i] = topK{h: dst[i][:0], k: k}
+		}
 	}
 	group, panel := kernel.ScanTileShape()
 	np := (nq + panel - 1) / panel
@@ -221,10 +258,13 @@ func (f *Flat) SearchBatch(q []float32, ldq, dim, k int, dst [][]Hit) ([][]Hit, 
 	})
 	kernel.ParallelFor(nq, 64, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			dst[i] = f.finish(heaps[i].sorted(), q[i*ldq:i*ldq+dim])
+			res := f.finish(heaps[i].sorted(), q[i*ldq:i*ldq+dim])
+			if bufs != nil {
+				res = append(dst[i][:0], res...)
+			}
+			dst[i] = res
 		}
 	})
-	return dst, nil
 }
 
 // scanPanels runs the panels of packed queries qp (panel queries each,

@@ -122,3 +122,44 @@ func TestFlatSearchAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestFlatSearchBatchLargeK: from k = 64 SearchBatch selects in buffers,
+// in blocks of queries bounded in memory; with k near N and enough
+// queries for several blocks, every query's answer is Search's (the same
+// scores rank by rank: the two kernels round differently, so near-ties
+// may swap), for each metric, and a dst holding other answers is
+// overwritten.
+func TestFlatSearchBatchLargeK(t *testing.T) {
+	const n, d, nq = 2000, 8, 700
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, metric := range indextest.Metrics {
+		v := mustVectors(t, indextest.MatryoshkaLike(rng, n, d), n, d, metric, nil)
+		f := index.NewFlat(v)
+		q := indextest.MatryoshkaLike(rng, nq, d)
+		for _, tt := range []struct{ dim, k int }{{3, 64}, {d, 1500}, {d, n}} {
+			dst := make([][]index.Hit, nq)
+			for i := range dst {
+				dst[i] = []index.Hit{{Index: -1}}
+			}
+			res, err := f.SearchBatch(q, d, tt.dim, tt.k, dst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range nq {
+				want, err := f.Search(q[i*d:(i+1)*d], tt.dim, tt.k, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(res[i]) != len(want) {
+					t.Fatalf("%v dim %d k %d: query %d: SearchBatch gave %d hits, Search %d", metric, tt.dim, tt.k, i, len(res[i]), len(want))
+				}
+				for j := range want {
+					a, b := res[i][j].Score, want[j].Score
+					if math.Abs(float64(a-b)) > 1e-5*(1+math.Abs(float64(b))) {
+						t.Fatalf("%v dim %d k %d: query %d rank %d: SearchBatch score %v (row %d), Search %v (row %d)", metric, tt.dim, tt.k, i, j, a, res[i][j].Index, b, want[j].Index)
+					}
+				}
+			}
+		}
+	}
+}
