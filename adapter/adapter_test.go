@@ -333,14 +333,20 @@ func FuzzFromFile(f *testing.F) {
 	})
 }
 
-func TestOrthonormalize(t *testing.T) {
-	const rows, cols = 5, 8
-	w := make([]float32, rows*cols)
-	for i := range w {
-		w[i] = float32(math.Sin(float64(i*i + 1)))
+// orthonormalizeRef is orthonormalize's reference: modified Gram-Schmidt
+// row by row in float64.
+func orthonormalizeRef(w []float32, rows, cols int) {
+	q := make([]float64, rows*cols)
+	for i, v := range w[:rows*cols] {
+		q[i] = float64(v)
 	}
-	orig := slices.Clone(w)
-	orthonormalize(w, rows, cols)
+	mgs(q, rows, cols)
+	for i := range q {
+		w[i] = float32(q[i])
+	}
+}
+
+func TestOrthonormalize(t *testing.T) {
 	dot := func(a, b []float32) float64 {
 		var s float64
 		for i := range a {
@@ -348,27 +354,60 @@ func TestOrthonormalize(t *testing.T) {
 		}
 		return s
 	}
-	for i := 0; i < rows; i++ {
-		for j := 0; j <= i; j++ {
-			want := 0.0
-			if i == j {
-				want = 1
+	// Sizes below, at and across the block of 32 rows, square and wide,
+	// from a matrix with entries of mixed sign and a near-orthonormal one
+	// (what training hands it).
+	for _, tc := range []struct {
+		rows, cols int
+		near       bool
+	}{{5, 8, false}, {1, 3, false}, {32, 40, false}, {33, 33, false}, {70, 96, false}, {96, 96, true}} {
+		t.Run(fmt.Sprintf("%dx%d_near%v", tc.rows, tc.cols, tc.near), func(t *testing.T) {
+			rows, cols := tc.rows, tc.cols
+			w := make([]float32, rows*cols)
+			for i := range w {
+				w[i] = float32(math.Sin(float64(i*i + 1)))
 			}
-			if got := dot(w[i*cols:(i+1)*cols], w[j*cols:(j+1)*cols]); math.Abs(got-want) > 1e-5 {
-				t.Errorf("row %d · row %d = %v, want %v", i, j, got, want)
+			if tc.near {
+				orthonormalizeRef(w, rows, cols)
+				for i := range w {
+					w[i] += 1e-3 * float32(math.Cos(float64(3*i+1)))
+				}
 			}
-		}
-		// Row i of the input lies in the span of the first i+1 output rows.
-		res := slices.Clone(orig[i*cols : (i+1)*cols])
-		for j := 0; j <= i; j++ {
-			c := float32(dot(res, w[j*cols:(j+1)*cols]))
-			for k := range res {
-				res[k] -= c * w[j*cols+k]
+			orig := slices.Clone(w)
+			ref := slices.Clone(w)
+			orthonormalize(w, rows, cols)
+			orthonormalizeRef(ref, rows, cols)
+			for i := range w {
+				// Gram-Schmidt's result is unique (a QR factorisation with a
+				// positive diagonal): the blocked form must agree with the
+				// reference up to float32 rounding.
+				if math.Abs(float64(w[i]-ref[i])) > 1e-4 {
+					t.Fatalf("w[%d] = %v, reference %v", i, w[i], ref[i])
+				}
 			}
-		}
-		if n := dot(res, res); n > 1e-8 {
-			t.Errorf("input row %d leaves the span of the first %d rows (residual %v)", i, i+1, n)
-		}
+			for i := 0; i < rows; i++ {
+				for j := 0; j <= i; j++ {
+					want := 0.0
+					if i == j {
+						want = 1
+					}
+					if got := dot(w[i*cols:(i+1)*cols], w[j*cols:(j+1)*cols]); math.Abs(got-want) > 1e-5 {
+						t.Errorf("row %d · row %d = %v, want %v", i, j, got, want)
+					}
+				}
+				// Row i of the input lies in the span of the first i+1 output rows.
+				res := slices.Clone(orig[i*cols : (i+1)*cols])
+				for j := 0; j <= i; j++ {
+					c := float32(dot(res, w[j*cols:(j+1)*cols]))
+					for k := range res {
+						res[k] -= c * w[j*cols+k]
+					}
+				}
+				if n := dot(res, res); n > 1e-8*max(1, dot(orig[i*cols:(i+1)*cols], orig[i*cols:(i+1)*cols])) {
+					t.Errorf("input row %d leaves the span of the first %d rows (residual %v)", i, i+1, n)
+				}
+			}
+		})
 	}
 }
 

@@ -489,7 +489,7 @@ func (t *trainer) step(anchors []int, lr float64) stepLoss {
 		for g, m := range a.Nesting {
 			c := t.dimWeight(g)
 			t.rank.w = c * wr
-			pm, tm, km := simLoss(&t.sim, z.Data, b, out, m, target, c*wp, t.pairs, c*wt, t.rank, t.dz.Data)
+			pm, tm, km := simLoss(&t.sim, z.Data, b, out, m, target, c*wp, t.pairs, c*wt, &t.rank, t.dz.Data)
 			l.pair += c * pm
 			l.top += c * tm
 			l.rank += c * km
@@ -534,14 +534,46 @@ func (t *trainer) step(anchors []int, lr float64) stepLoss {
 }
 
 // orthonormalize makes the rows of the rows×cols matrix w orthonormal by
-// modified Gram-Schmidt in row order (in float64): row i becomes the unit
-// part of row i orthogonal to rows 0..i−1, so every leading block of rows
-// keeps its span. A row in the span of those before it is left as is.
+// Gram-Schmidt in row order: row i becomes the unit part of row i
+// orthogonal to rows 0..i−1, so every leading block of rows keeps its
+// span. A row in the span of those before it is left as its (near zero)
+// residual.
+//
+// It works in blocks of orthoBlock rows, as LAPACK's blocked QR does: a
+// block is first made orthogonal to all the rows before it by classical
+// Gram-Schmidt applied twice ("CGS2", which is as orthogonal as modified
+// Gram-Schmidt), C = B·Qᵀ and B −= C·Q, two matrix products per pass on
+// kernel.Sgemm's threads, then its own rows by modified Gram-Schmidt in
+// float64. The reference is orthonormalizeRef (modified Gram-Schmidt row
+// by row in float64).
 func orthonormalize(w []float32, rows, cols int) {
-	q := make([]float64, rows*cols)
-	for i, v := range w[:rows*cols] {
-		q[i] = float64(v)
+	const orthoBlock = 32
+	c := make([]float32, orthoBlock*rows)
+	q := make([]float64, orthoBlock*cols)
+	for i0 := 0; i0 < rows; i0 += orthoBlock {
+		i1 := min(i0+orthoBlock, rows)
+		nb := i1 - i0
+		bw := w[i0*cols : i1*cols]
+		if i0 > 0 {
+			for range 2 {
+				kernel.Sgemm(false, true, nb, i0, cols, 1, bw, cols, w[:i0*cols], cols, 0, c, i0)
+				kernel.Sgemm(false, false, nb, cols, i0, -1, c, i0, w[:i0*cols], cols, 1, bw, cols)
+			}
+		}
+		qb := q[:nb*cols]
+		for i, v := range bw {
+			qb[i] = float64(v)
+		}
+		mgs(qb, nb, cols)
+		for i, v := range qb {
+			bw[i] = float32(v)
+		}
 	}
+}
+
+// mgs orthonormalises the rows of q (rows×cols) by modified Gram-Schmidt
+// in row order, leaving a row whose residual vanishes as it is.
+func mgs(q []float64, rows, cols int) {
 	for i := 0; i < rows; i++ {
 		ri := q[i*cols : (i+1)*cols]
 		for j := 0; j < i; j++ {
@@ -565,8 +597,5 @@ func orthonormalize(w []float32, rows, cols int) {
 		for k := range ri {
 			ri[k] *= n
 		}
-	}
-	for i := range w[:rows*cols] {
-		w[i] = float32(q[i])
 	}
 }
