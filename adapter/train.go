@@ -88,6 +88,20 @@ type Options struct {
 	Labels           []int32
 	SupervisedWeight float64
 
+	// PairQueries, if set, holds one query embedding per row of Train's x
+	// (n rows of the input dim, aligned: row i is a query whose relevant
+	// document is row i of x) and adds the supervised contrastive term:
+	// the contrastive Matryoshka loss (matryoshka.Contrastive: InfoNCE
+	// over in-batch negatives at every nesting dim, query → document) on f
+	// of both sides, over each step's anchors and their queries, weighted
+	// by ContrastiveWeight (default 1) times DimWeights, with temperature
+	// ContrastiveTemperature (default 0.05). The documents are also the
+	// rows of the unsupervised terms; held-out rows' pairs are not trained
+	// on.
+	PairQueries            []float32
+	ContrastiveWeight      float64
+	ContrastiveTemperature float64
+
 	// Extra, if set, is a further loss term on each batch (see ExtraLoss).
 	Extra ExtraLoss
 
@@ -136,6 +150,8 @@ func (o Options) WithDefaults(in int) Options {
 	def(&o.Temperature, 0.05)
 	def(&o.ValFrac, 0.1)
 	def(&o.SupervisedWeight, 1)
+	def(&o.ContrastiveWeight, 1)
+	def(&o.ContrastiveTemperature, matryoshka.DefaultTemperature)
 	if o.OrthoEvery == 0 {
 		o.OrthoEvery = 10
 	}
@@ -182,7 +198,7 @@ func (o Options) Validate(n, in int) error {
 	for _, w := range []struct {
 		name string
 		v    float64
-	}{{"PairWeight", o.PairWeight}, {"TopKWeight", o.TopKWeight}, {"IsoWeight", o.IsoWeight}, {"RankWeight", o.RankWeight}, {"SupervisedWeight", o.SupervisedWeight}} {
+	}{{"PairWeight", o.PairWeight}, {"TopKWeight", o.TopKWeight}, {"IsoWeight", o.IsoWeight}, {"RankWeight", o.RankWeight}, {"SupervisedWeight", o.SupervisedWeight}, {"ContrastiveWeight", o.ContrastiveWeight}} {
 		if math.IsNaN(w.v) || math.IsInf(w.v, 0) {
 			add("%s %v is not finite", w.name, w.v)
 		}
@@ -203,6 +219,12 @@ func (o Options) Validate(n, in int) error {
 	}
 	if o.ValRows < 1 || o.ValK < 1 {
 		add("ValRows %d and ValK %d: want at least 1", o.ValRows, o.ValK)
+	}
+	if !(o.ContrastiveTemperature > 0) || math.IsInf(o.ContrastiveTemperature, 0) {
+		add("ContrastiveTemperature %v: want a positive number", o.ContrastiveTemperature)
+	}
+	if o.PairQueries != nil && len(o.PairQueries) != n*in {
+		add("%d PairQueries floats for %d rows of %d", len(o.PairQueries), n, in)
 	}
 	if o.Labels != nil {
 		if len(o.Labels) != n {
@@ -228,9 +250,10 @@ type EpochStats struct {
 	// Mean per-step values of the weighted total and of the terms: Pair,
 	// TopK and Rank unweighted but summed over the nesting's dims with
 	// DimWeights, Iso unweighted, Supervised with its weights (the
-	// Matryoshka cross-entropy, SupervisedWeight·c_m per dim), Extra as
-	// ExtraLoss returned it.
-	Loss, Pair, TopK, Rank, Iso, Supervised, Extra float64
+	// Matryoshka cross-entropy, SupervisedWeight·c_m per dim), Contrastive
+	// with its weights (ContrastiveWeight·c_m per dim), Extra as ExtraLoss
+	// returned it.
+	Loss, Pair, TopK, Rank, Iso, Supervised, Contrastive, Extra float64
 	// Recall is the validation recall@ValK of each nesting dim (nil
 	// without validation rows).
 	Recall  []float64
@@ -262,6 +285,11 @@ func Train(ctx context.Context, x []float32, n, d int, opt Options) (*Adapter, *
 	opt = opt.WithDefaults(d)
 	if err := opt.Validate(n, d); err != nil {
 		return nil, nil, err
+	}
+	if opt.PairQueries != nil {
+		if err := checkRows(opt.PairQueries, n, d, "pair queries"); err != nil {
+			return nil, nil, err
+		}
 	}
 	rng := rand.New(rand.NewPCG(opt.Seed, 0x747261696e))
 	perm := rng.Perm(n)
@@ -320,6 +348,11 @@ func Train(ctx context.Context, x []float32, n, d int, opt Options) (*Adapter, *
 			return nil, nil, err
 		}
 	}
+	if opt.PairQueries != nil && opt.ContrastiveWeight > 0 {
+		if err := tr.addPairs(opt.PairQueries); err != nil {
+			return nil, nil, err
+		}
+	}
 	steps := (nt + opt.Anchors - 1) / opt.Anchors
 	total := steps * opt.Epochs
 	sched := nn.Cosine(opt.LR, total, max(total/20, 1))
@@ -339,10 +372,11 @@ func Train(ctx context.Context, x []float32, n, d int, opt Options) (*Adapter, *
 			st.Rank += l.rank
 			st.Iso += l.iso
 			st.Supervised += l.sup
+			st.Contrastive += l.con
 			st.Extra += l.extra
 		}
 		f := 1 / float64(steps)
-		st.Loss, st.Pair, st.TopK, st.Rank, st.Iso, st.Supervised, st.Extra = st.Loss*f, st.Pair*f, st.TopK*f, st.Rank*f, st.Iso*f, st.Supervised*f, st.Extra*f
+		st.Loss, st.Pair, st.TopK, st.Rank, st.Iso, st.Supervised, st.Contrastive, st.Extra = st.Loss*f, st.Pair*f, st.TopK*f, st.Rank*f, st.Iso*f, st.Supervised*f, st.Contrastive*f, st.Extra*f
 		st.Elapsed = time.Since(t1)
 		if math.IsNaN(st.Loss) || math.IsInf(st.Loss, 0) {
 			return a, res, fmt.Errorf("adapter: epoch %d: the loss is %v: lower the learning rate (Options.LR %g)", ep, st.Loss, opt.LR)
@@ -396,6 +430,12 @@ type trainer struct {
 	iso    isoScratch
 	labels []int32
 	pick   []int32
+
+	// The contrastive term: the training rows' queries, the loss, and
+	// the gradient of the documents' side.
+	qt  []float32
+	con *matryoshka.Contrastive
+	dd  []float32
 }
 
 func newTrainer(a *Adapter, o Options, xt []float32, nt int, rows []int, _ []float32, rng *rand.Rand) *trainer {
@@ -432,6 +472,23 @@ func (t *trainer) addHeads(labels []int32) error {
 	return nil
 }
 
+// addPairs sets up the contrastive term over the queries q (aligned with
+// Train's x).
+func (t *trainer) addPairs(q []float32) error {
+	w := make([]float64, len(t.a.Nesting))
+	for g := range w {
+		w[g] = t.o.ContrastiveWeight * t.dimWeight(g)
+	}
+	c, err := matryoshka.NewContrastive(matryoshka.ContrastiveOptions{Nesting: t.a.Nesting, Embed: t.a.Out,
+		Weights: w, Temperature: t.o.ContrastiveTemperature, MaxScale: max(100, 1/t.o.ContrastiveTemperature)})
+	if err != nil {
+		return fmt.Errorf("%w: contrastive term: %w", ErrOptions, err)
+	}
+	t.con = c
+	t.qt = gather(q, t.a.In, t.rows)
+	return nil
+}
+
 func (t *trainer) newOpt(ps []*nn.Param) nn.Optimizer {
 	if t.o.Optimizer == "adamw" {
 		return nn.NewAdamW(ps, 0)
@@ -446,13 +503,14 @@ func (t *trainer) dimWeight(g int) float64 {
 	return t.o.DimWeights[g]
 }
 
-type stepLoss struct{ total, pair, top, rank, iso, sup, extra float64 }
+type stepLoss struct{ total, pair, top, rank, iso, sup, con, extra float64 }
 
 // step runs one optimizer step on the anchors and their sampled
 // neighbours.
 func (t *trainer) step(anchors []int, lr float64) stepLoss {
 	a, o := t.a, t.o
 	d, out := a.In, a.Out
+	var l stepLoss
 	t.batch = append(t.batch[:0], anchors...)
 	t.pairs = t.pairs[:0]
 	for p, i := range anchors {
@@ -467,11 +525,21 @@ func (t *trainer) step(anchors []int, lr float64) stepLoss {
 		}
 	}
 	b := len(t.batch)
-	t.xb = grow(t.xb, b*d)
+	// With pairs, the anchors' queries follow the batch's rows: one
+	// forward and backward over b + na rows, of which the unsupervised
+	// terms see the first b.
+	nq := 0
+	if t.con != nil {
+		nq = len(anchors)
+	}
+	t.xb = grow(t.xb, (b+nq)*d)
 	xn := grow(t.tb, b*d)
 	for i, r := range t.batch {
 		copy(t.xb[i*d:(i+1)*d], t.xt[r*d:(r+1)*d])
 		copy(xn[i*d:(i+1)*d], t.xn[r*d:(r+1)*d])
+	}
+	for i, r := range anchors {
+		copy(t.xb[(b+i)*d:(b+i+1)*d], t.qt[r*d:(r+1)*d])
 	}
 	t.tb = xn
 	t.target = grow(t.target, b*b)
@@ -479,11 +547,26 @@ func (t *trainer) step(anchors []int, lr float64) stepLoss {
 	t.rank.tFor = nil // a new batch: recompute the target softmaxes
 	kernel.Sgemm(false, true, b, b, d, 1, xn, d, xn, d, 0, target, b)
 
-	z := t.net.forward(t.xb, b)
-	t.dz.Shape = append(t.dz.Shape[:0], b, out)
-	t.dz.Data = grow(t.dz.Data, b*out)
+	zAll := t.net.forward(t.xb, b+nq)
+	t.dz.Shape = append(t.dz.Shape[:0], b+nq, out)
+	t.dz.Data = grow(t.dz.Data, (b+nq)*out)
 	clear(t.dz.Data)
-	var l stepLoss
+	z, dzb := zAll, &t.dz
+	if nq > 0 {
+		z = &nn.Tensor{Shape: []int{b, out}, Data: zAll.Data[:b*out]}
+		dzb = &nn.Tensor{Shape: []int{b, out}, Data: t.dz.Data[:b*out]}
+		// Queries (rows b..b+nq) against their documents (the anchors,
+		// rows 0..nq): query i's gradient goes straight into its rows
+		// of dz, which no other term touches; the documents' is added.
+		cl := t.con.Forward(zAll.Data[b*out:], out, zAll.Data, out, nq)
+		l.con = cl.Total
+		l.total += cl.Total
+		t.dd = grow(t.dd, nq*out)
+		t.con.Backward(t.dz.Data[b*out:], out, t.dd, out)
+		for i, v := range t.dd {
+			t.dz.Data[i] += v
+		}
+	}
 	wp, wt, wr := max(o.PairWeight, 0), max(o.TopKWeight, 0), max(o.RankWeight, 0)
 	if wp > 0 || wt > 0 || wr > 0 {
 		for g, m := range a.Nesting {
@@ -495,7 +578,7 @@ func (t *trainer) step(anchors []int, lr float64) stepLoss {
 			l.rank += c * km
 		}
 	}
-	l.total = wp*l.pair + wt*l.top + wr*l.rank
+	l.total += wp*l.pair + wt*l.top + wr*l.rank
 	if w := max(o.IsoWeight, 0); w > 0 {
 		l.iso = isoLoss(&t.iso, z.Data, out, t.net.xc.Data, d, b, w, t.dz.Data)
 		l.total += w * l.iso
@@ -510,7 +593,7 @@ func (t *trainer) step(anchors []int, lr float64) stepLoss {
 		l.sup = sl.Total
 		l.total += sl.Total
 		for i, v := range t.head.Backward().Data {
-			t.dz.Data[i] += v
+			dzb.Data[i] += v
 		}
 	}
 	if o.Extra != nil {
@@ -518,7 +601,7 @@ func (t *trainer) step(anchors []int, lr float64) stepLoss {
 		for _, r := range t.batch {
 			t.orig = append(t.orig, t.rows[r])
 		}
-		l.extra = o.Extra(z, t.orig, &t.dz)
+		l.extra = o.Extra(z, t.orig, dzb)
 		l.total += l.extra
 	}
 	t.opt.ZeroGrad()
