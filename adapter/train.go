@@ -538,7 +538,7 @@ func (t *trainer) step(anchors []int, lr float64) stepLoss {
 		copy(t.xb[i*d:(i+1)*d], t.xt[r*d:(r+1)*d])
 		copy(xn[i*d:(i+1)*d], t.xn[r*d:(r+1)*d])
 	}
-	for i, r := range anchors {
+	for i, r := range anchors[:nq] {
 		copy(t.xb[(b+i)*d:(b+i+1)*d], t.qt[r*d:(r+1)*d])
 	}
 	t.tb = xn
