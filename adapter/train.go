@@ -300,7 +300,7 @@ func Train(ctx context.Context, x []float32, n, d int, opt Options) (*Adapter, *
 	// gradients with respect to the bias b scale as 1/σ while b itself
 	// should scale as σ, so a learning rate right for embeddings of norm 5
 	// (Fashion-MNIST FF-512) makes b diverge on unit-norm text embeddings
-	// (centred RMS norm ~0.3), and one right for those leaves b frozen at
+	// (centred RMS norm below 1), and one right for those leaves b frozen at
 	// norm 5. In σ units every input looks alike to the optimizer.
 	sigma := rmsCentred(x, n, d)
 	x = scaled(x, 1/sigma)
@@ -528,7 +528,7 @@ func newTrainer(a *Adapter, o Options, xt []float32, nt int, rows []int, _ []flo
 		}
 	})
 	t := &trainer{a: a, o: o, net: net{a: a}, xt: xt, xn: xn, nt: nt, rows: rows, rng: rng}
-	t.opt = t.newOpt(trainable(a))
+	t.opt = t.newOpt(trainable(a, o.PairQueries == nil || o.ContrastiveWeight <= 0))
 	t.rank.tau = o.Temperature
 	return t
 }
@@ -568,7 +568,7 @@ func (t *trainer) addHeads(labels []int32) error {
 	for i, r := range t.rows {
 		t.lab[i] = labels[r]
 	}
-	t.opt = t.newOpt(append(trainable(t.a), h.Params()...))
+	t.opt = t.newOpt(append(trainable(t.a, t.o.PairQueries == nil || t.o.ContrastiveWeight <= 0), h.Params()...))
 	return nil
 }
 
@@ -589,19 +589,21 @@ func (t *trainer) addPairs(q []float32) error {
 	return nil
 }
 
-// trainable returns the parameters Train fits: all but the output biases
-// (R's b and the MLP's last bias), which stay 0. A common offset of every
-// output moves all cosines at once and helps no neighbourhood; in σ units
-// (see Train) its gradient is as large as R's, and on Fashion-MNIST FF-512
-// and the synthetic set letting it train pulled the prefixes' rows
-// together (the pairs test's query→document top-1 at dim 4 stayed at
-// chance, 0.002, against 0.98 with b fixed). Before Train worked in σ
-// units b moved as lr/σ², frozen in effect for embeddings of norm 5 and
-// divergent for unit-norm text embeddings.
-func trainable(a *Adapter) []*nn.Param {
+// trainable returns the parameters Train fits: all of them, but with
+// pairs (Options.PairQueries) the output biases (R's b and the MLP's last
+// bias) stay fixed. The contrastive term starts from prefixes that are
+// confidently wrong (its loss above log B for a batch of B pairs), and a
+// common offset of every output lowers it fastest: b grows until all
+// prefixes coincide and the loss sits at log B (the pairs test: loss
+// 12.4 → 8.1 ≈ 2·log 64 over its two dims, query→document top-1 at
+// dim 4 at chance, 0.002; with b fixed 0.98). Without pairs b trains: it
+// learns back the mean that the PCA start centres away (unit-norm text
+// embeddings, 2 epochs: held-out recall@10 at the full dim 0.961 with b
+// trained, 0.924 with b fixed).
+func trainable(a *Adapter, bias bool) []*nn.Param {
 	var ps []*nn.Param
 	for _, p := range a.Params() {
-		if p != a.R.B && (a.G2 == nil || p != a.G2.B) {
+		if bias || p != a.R.B && (a.G2 == nil || p != a.G2.B) {
 			ps = append(ps, p)
 		}
 	}
