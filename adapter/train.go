@@ -276,8 +276,9 @@ type Result struct {
 // Train fits an adapter to the n rows of x (dim d): it holds out the
 // validation rows, initialises the adapter to the PCA of the training rows
 // (New), finds each training row's K nearest training rows at the full dim
-// and minimises the losses of the package doc with AdamW. It checks the
-// options and that x has n ≥ 2 finite rows. Cancelling ctx stops it
+// and minimises the losses of the package doc with Options.Optimizer, in
+// units of σ (the package doc's "Units"). It checks the options and that
+// x (and PairQueries) has n ≥ 2 finite rows. Cancelling ctx stops it
 // between steps with ctx's error and the adapter as it stands.
 func Train(ctx context.Context, x []float32, n, d int, opt Options) (*Adapter, *Result, error) {
 	if n < 2 {
