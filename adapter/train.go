@@ -633,6 +633,10 @@ func (t *trainer) step(anchors []int, lr float64) stepLoss {
 	a, o := t.a, t.o
 	d, out := a.In, a.Out
 	var l stepLoss
+	// Before any backward: the heads' Backward below adds their
+	// gradients, which a ZeroGrad after it would wipe (it did: the heads
+	// never learned, and R chased their random gradients).
+	t.opt.ZeroGrad()
 	t.batch = append(t.batch[:0], anchors...)
 	t.pairs = t.pairs[:0]
 	for p, i := range anchors {
@@ -731,7 +735,6 @@ func (t *trainer) step(anchors []int, lr float64) stepLoss {
 		l.extra = o.Extra(z, t.orig, dzb)
 		l.total += l.extra
 	}
-	t.opt.ZeroGrad()
 	t.net.backward(&t.dz)
 	t.opt.Step(lr)
 	if o.OrthoEvery > 0 {
