@@ -87,8 +87,12 @@ type Options struct {
 	// the heads' inputs have unit RMS norm whatever the embeddings'
 	// scale), trained with the adapter; the Matryoshka cross-entropy is
 	// averaged over the nesting's dims (weights SupervisedWeight·c_m/G for
-	// G dims, SupervisedWeight default 1), so that it is on the scale of
+	// G dims, SupervisedWeight default 0.3), so that it is on the scale of
 	// one cross-entropy, not G of them. Labels are 0..C−1 with C ≥ 2.
+	// The default 0.3 is the better of the two weights measured on
+	// Fashion-MNIST FF-512 (README): with 1, recall@10 against the full-dim
+	// neighbours fell 2 to 5 points at every dim, with 0.3 by 0.3 to 2,
+	// for a 1-NN top-1 gain of 0.9 or 0.5 points at dim 8.
 	Labels           []int32
 	SupervisedWeight float64
 
@@ -153,7 +157,7 @@ func (o Options) WithDefaults(in int) Options {
 	def(&o.RankWeight, 1)
 	def(&o.Temperature, 0.05)
 	def(&o.ValFrac, 0.1)
-	def(&o.SupervisedWeight, 1)
+	def(&o.SupervisedWeight, 0.3)
 	def(&o.ContrastiveWeight, 1)
 	def(&o.ContrastiveTemperature, matryoshka.DefaultTemperature)
 	if o.OrthoEvery == 0 {

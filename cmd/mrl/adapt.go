@@ -87,7 +87,7 @@ func runAdapt(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Float64Var(&o.RankWeight, "rank-weight", 0, "weight of the listwise term (default 1; negative: off)")
 	fs.Float64Var(&o.IsoWeight, "iso-weight", 0, "weight of the isometry term (default 0.1; negative: off)")
 	fs.Float64Var(&o.Temperature, "temperature", 0, "τ of the listwise term (default 0.05)")
-	fs.Float64Var(&o.SupervisedWeight, "supervised-weight", 0, "weight of the classification heads with --labels (default 1)")
+	fs.Float64Var(&o.SupervisedWeight, "supervised-weight", 0, "weight of the classification heads with --labels (default 0.3)")
 	fs.Float64Var(&o.ContrastiveWeight, "contrastive-weight", 0, "weight of the contrastive term with --pair-queries (default 1)")
 	fs.Float64Var(&o.ContrastiveTemperature, "contrastive-temperature", 0, "τ of the contrastive term (default 0.05)")
 	fs.IntVar(&o.OrthoEvery, "ortho-every", 0, "re-orthonormalise R every this many steps (default 10; negative: never)")
