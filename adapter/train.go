@@ -551,12 +551,9 @@ func (t *trainer) addHeads(labels []int32) error {
 	}
 	t.head = h
 	// The heads see f(x)/σ, σ² the mean squared norm of the centred
-	// training rows (f starts as a rotation of them, so its rows have
-	// about unit RMS norm): embeddings of norm 5 or 50 would otherwise
-	// give the linear heads curvature 25 or 2500 times that of unit rows,
-	// and the adapter's learning rate, right for its similarity terms,
-	// makes the heads oscillate (Fashion-MNIST FF-512, centred RMS norm
-	// 5.6: the cross-entropy rose from epoch to epoch).
+	// training rows, so their inputs have unit RMS norm. Train already
+	// works in σ units, where this σ is 1 up to the split; the scaling
+	// keeps the heads' inputs at unit scale should that change.
 	var ss float64
 	d := t.a.In
 	for i := 0; i < t.nt; i++ {
