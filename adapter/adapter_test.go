@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -182,7 +183,7 @@ func TestSupervisedAndExtra(t *testing.T) {
 	const n, d = 400, 16
 	x, y := synth(t, n, d)
 	for i := range y {
-		y[i] %= 4
+		y[i] = y[i] / 50 % 4 // of the group (Synthetic's 50 clusters each): linearly separable
 	}
 	calls, bad := 0, 0
 	extra := func(z *nn.Tensor, rows []int, dz *nn.Tensor) float64 {
@@ -333,14 +334,20 @@ func FuzzFromFile(f *testing.F) {
 	})
 }
 
-func TestOrthonormalize(t *testing.T) {
-	const rows, cols = 5, 8
-	w := make([]float32, rows*cols)
-	for i := range w {
-		w[i] = float32(math.Sin(float64(i*i + 1)))
+// orthonormalizeRef is orthonormalize's reference: modified Gram-Schmidt
+// row by row in float64.
+func orthonormalizeRef(w []float32, rows, cols int) {
+	q := make([]float64, rows*cols)
+	for i, v := range w[:rows*cols] {
+		q[i] = float64(v)
 	}
-	orig := slices.Clone(w)
-	orthonormalize(w, rows, cols)
+	mgs(q, rows, cols)
+	for i := range q {
+		w[i] = float32(q[i])
+	}
+}
+
+func TestOrthonormalize(t *testing.T) {
 	dot := func(a, b []float32) float64 {
 		var s float64
 		for i := range a {
@@ -348,27 +355,60 @@ func TestOrthonormalize(t *testing.T) {
 		}
 		return s
 	}
-	for i := 0; i < rows; i++ {
-		for j := 0; j <= i; j++ {
-			want := 0.0
-			if i == j {
-				want = 1
+	// Sizes below, at and across the block of 32 rows, square and wide,
+	// from a matrix with entries of mixed sign and a near-orthonormal one
+	// (what training hands it).
+	for _, tc := range []struct {
+		rows, cols int
+		near       bool
+	}{{5, 8, false}, {1, 3, false}, {32, 40, false}, {33, 33, false}, {70, 96, false}, {96, 96, true}} {
+		t.Run(fmt.Sprintf("%dx%d_near%v", tc.rows, tc.cols, tc.near), func(t *testing.T) {
+			rows, cols := tc.rows, tc.cols
+			w := make([]float32, rows*cols)
+			for i := range w {
+				w[i] = float32(math.Sin(float64(i*i + 1)))
 			}
-			if got := dot(w[i*cols:(i+1)*cols], w[j*cols:(j+1)*cols]); math.Abs(got-want) > 1e-5 {
-				t.Errorf("row %d · row %d = %v, want %v", i, j, got, want)
+			if tc.near {
+				orthonormalizeRef(w, rows, cols)
+				for i := range w {
+					w[i] += 1e-3 * float32(math.Cos(float64(3*i+1)))
+				}
 			}
-		}
-		// Row i of the input lies in the span of the first i+1 output rows.
-		res := slices.Clone(orig[i*cols : (i+1)*cols])
-		for j := 0; j <= i; j++ {
-			c := float32(dot(res, w[j*cols:(j+1)*cols]))
-			for k := range res {
-				res[k] -= c * w[j*cols+k]
+			orig := slices.Clone(w)
+			ref := slices.Clone(w)
+			orthonormalize(w, rows, cols)
+			orthonormalizeRef(ref, rows, cols)
+			for i := range w {
+				// Gram-Schmidt's result is unique (a QR factorisation with a
+				// positive diagonal): the blocked form must agree with the
+				// reference up to float32 rounding.
+				if math.Abs(float64(w[i]-ref[i])) > 1e-4 {
+					t.Fatalf("w[%d] = %v, reference %v", i, w[i], ref[i])
+				}
 			}
-		}
-		if n := dot(res, res); n > 1e-8 {
-			t.Errorf("input row %d leaves the span of the first %d rows (residual %v)", i, i+1, n)
-		}
+			for i := 0; i < rows; i++ {
+				for j := 0; j <= i; j++ {
+					want := 0.0
+					if i == j {
+						want = 1
+					}
+					if got := dot(w[i*cols:(i+1)*cols], w[j*cols:(j+1)*cols]); math.Abs(got-want) > 1e-5 {
+						t.Errorf("row %d · row %d = %v, want %v", i, j, got, want)
+					}
+				}
+				// Row i of the input lies in the span of the first i+1 output rows.
+				res := slices.Clone(orig[i*cols : (i+1)*cols])
+				for j := 0; j <= i; j++ {
+					c := float32(dot(res, w[j*cols:(j+1)*cols]))
+					for k := range res {
+						res[k] -= c * w[j*cols+k]
+					}
+				}
+				if n := dot(res, res); n > 1e-8*max(1, dot(orig[i*cols:(i+1)*cols], orig[i*cols:(i+1)*cols])) {
+					t.Errorf("input row %d leaves the span of the first %d rows (residual %v)", i, i+1, n)
+				}
+			}
+		})
 	}
 }
 
@@ -408,5 +448,84 @@ func TestSearcherFunnel(t *testing.T) {
 	}
 	if _, err := s.Search(x[:d], 9, 10, nil); !errors.Is(err, ErrDim) {
 		t.Errorf("dim beyond the adapter's 8: %v, want ErrDim", err)
+	}
+}
+
+// TestPairs checks the contrastive term on (query, document) pairs whose
+// shared part the PCA start does not see: documents have large variance
+// in their first 4 coordinates, and a document's query replaces those with
+// fresh noise, so the PCA 4-prefix holds only what query and document do
+// not share and query→document top-1 at dim 4 is near chance. Training on
+// the pairs alone (the unsupervised terms off) must move the shared
+// coordinates into the prefix. With the pairs and the extra hook at once
+// the extra term must see the documents only.
+func TestPairs(t *testing.T) {
+	const n, d, m = 600, 16, 4
+	r := rand.New(rand.NewPCG(7, 7))
+	x, q := make([]float32, n*d), make([]float32, n*d)
+	for i := 0; i < n; i++ {
+		for j := 0; j < d; j++ {
+			v := float32(r.NormFloat64())
+			if j < m {
+				x[i*d+j] = 4 * v
+				q[i*d+j] = 4 * float32(r.NormFloat64())
+			} else {
+				x[i*d+j], q[i*d+j] = v, v
+			}
+		}
+	}
+	top1 := func(a *Adapter) float64 {
+		zx, err := a.Apply(x, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zq, _ := a.Apply(q, n)
+		got, err := Neighbors(zx, n, d, zq, n, d, m, 1, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hit := 0
+		for i, g := range got {
+			if int(g[0]) == i {
+				hit++
+			}
+		}
+		return float64(hit) / n
+	}
+	pca, err := New(x, n, d, d, mrl.Nesting{m, d}, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := 0
+	extra := func(z *nn.Tensor, rs []int, dz *nn.Tensor) float64 {
+		if z.N() != len(rs) || len(dz.Data) != len(z.Data) {
+			t.Errorf("extra: %d rows of z, %d row numbers, %d gradient floats", z.N(), len(rs), len(dz.Data))
+		}
+		rows += len(rs)
+		return 0
+	}
+	a, res, err := Train(context.Background(), x, n, d, Options{Nesting: mrl.Nesting{m, d}, Epochs: 8, ValFrac: -1, PairQueries: q, Extra: extra,
+		PairWeight: -1, TopKWeight: -1, RankWeight: -1, IsoWeight: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, after := top1(pca), top1(a)
+	t.Logf("query→document top-1 at dim %d: PCA %.3f, adapter %.3f; contrastive loss %.3f → %.3f", m, before, after, res.Epochs[1].Contrastive, res.Epochs[8].Contrastive)
+	if after < before+0.3 {
+		t.Errorf("query→document top-1 at dim %d: PCA %.3f, adapter trained on pairs %.3f: want +0.3", m, before, after)
+	}
+	if !(res.Epochs[8].Contrastive < res.Epochs[1].Contrastive) {
+		t.Errorf("contrastive loss %v then %v: want falling", res.Epochs[1].Contrastive, res.Epochs[8].Contrastive)
+	}
+	if want := 8 * n * (1 + 3); rows != want {
+		t.Errorf("extra saw %d rows in all, want %d (the documents of every batch, not the queries)", rows, want)
+	}
+	// Queries that do not match the rows are refused.
+	if _, _, err := Train(context.Background(), x, n, d, Options{PairQueries: q[:d], Epochs: 1}); !errors.Is(err, ErrOptions) {
+		t.Errorf("short PairQueries: %v, want ErrOptions", err)
+	}
+	q[5] = float32(math.NaN())
+	if _, _, err := Train(context.Background(), x, n, d, Options{PairQueries: q, Epochs: 1}); !errors.Is(err, ErrInput) {
+		t.Errorf("NaN in PairQueries: %v, want ErrInput", err)
 	}
 }

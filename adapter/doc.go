@@ -65,17 +65,34 @@
 // # Supervised training
 //
 // With labels, Options.Labels adds the classification heads of package
-// matryoshka (MRL: one linear classifier per nesting dim, the Matryoshka
-// cross-entropy summed over dims) on f of the frozen embeddings, weighted
-// by Options.SupervisedWeight, together with the unsupervised terms (set
-// their weights to 0 for a purely supervised adapter).
+// matryoshka (MRL: one linear classifier per nesting dim) on f(x)/σ of the
+// frozen embeddings, with the Matryoshka cross-entropy averaged over the
+// dims and weighted by Options.SupervisedWeight, together with the
+// unsupervised terms (set their weights to 0 for a purely supervised
+// adapter).
 //
-// Other supervised terms, such as a contrastive Matryoshka loss over
-// (query, document) pairs, plug in through Options.Extra: a function that
-// is given the batch's adapted embeddings and row numbers each step and
-// adds its gradient. The contrastive Matryoshka loss itself is pending (it
-// is being added to package matryoshka on another branch); this package
-// ships no pairs loss of its own.
+// With (query, document) pairs, Options.PairQueries (one query embedding
+// per row, aligned: row i's query has row i as its relevant document) adds
+// the contrastive Matryoshka loss of package matryoshka
+// (matryoshka.Contrastive: InfoNCE over in-batch negatives at every
+// nesting dim, query → document) on f of both sides: each step's anchors
+// are the documents, their queries join the same forward and backward
+// pass, and the neighbours sampled for the top-k term are further
+// negatives. The queries are mapped by the same f as the documents, as a
+// search maps them.
+//
+// Other terms plug in through Options.Extra: a function that is given the
+// batch's adapted embeddings and row numbers each step and adds its
+// gradient.
+//
+// # Units
+//
+// Train works on the rows divided by σ, their RMS norm about the mean, and
+// returns the adapter in the input's units (its outputs are σ times the
+// trained map's, with the same cosines): the learning rate then means the
+// same for embeddings of norm 0.5 or 50. The output bias b trains, which
+// lets the adapter learn back the mean the PCA start removes (cosines are
+// of the uncentred embeddings); with pairs it stays 0 (see trainable).
 //
 // # Conventions
 //

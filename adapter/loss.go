@@ -25,7 +25,7 @@ type pair struct{ i, j int32 }
 // and adds d(wPair·pairMean + wTop·topMean)/dz into dz (stride ld, first m
 // columns). A zero prefix has no direction: its row gets no gradient.
 // The reference is simLossRef.
-func simLoss(sc *simScratch, z []float32, b, ld, m int, t []float32, wPair float64, pairs []pair, wTop float64, rk rankTerm, dz []float32) (pairMean, topMean, rankMean float64) {
+func simLoss(sc *simScratch, z []float32, b, ld, m int, t []float32, wPair float64, pairs []pair, wTop float64, rk *rankTerm, dz []float32) (pairMean, topMean, rankMean float64) {
 	sc.zn = grow(sc.zn, b*m)
 	sc.s = grow(sc.s, b*b)
 	sc.dzn = grow(sc.dzn, b*m)
@@ -110,14 +110,26 @@ func simLoss(sc *simScratch, z []float32, b, ld, m int, t []float32, wPair float
 // the target distribution P_i, that of the prefix similarities s^m_ij/τ is
 // Q_i, and the loss is w·mean_i KL(P_i ‖ Q_i). Its gradient with respect
 // to s^m_ij is w·(Q_ij − P_ij)/(τ·b).
+//
+// The targets are shared by the nesting's dims, so P and the entropy part
+// Σ_j P_ij log P_ij are computed once per batch (set tFor to nil for a new
+// batch), and log Q_ij = s^m_ij/τ − max_j − log Σ_j exp(…) comes from the
+// softmax's own normaliser: a dim costs one exp per pair and no log.
 type rankTerm struct {
 	w, tau float64
 	g      []float32 // dL/dS, [b][b]
-	// pt holds the target softmaxes P ([b][b]) of the targets at tFor,
-	// computed once per batch and shared by the nesting's dims.
-	pt   []float64
-	tFor *float32
+	// pt holds the target softmaxes P ([b][b]) and plogp their Σ_j P log P
+	// per row, for the targets at tFor.
+	pt    []float64
+	plogp []float64
+	tFor  *float32
+	// q holds one softmax row per goroutine chunk, sums the chunks' KL.
+	q    []float64
+	sums []float64
 }
+
+// rankGrain is the rows per goroutine chunk of rankTerm.grad.
+const rankGrain = 32
 
 // grad writes the gradient with respect to S into r.g and returns the
 // mean KL divergence; s holds the prefix similarities ([b][b]). Rows are
@@ -126,40 +138,50 @@ func (r *rankTerm) grad(s, t []float32, b int) float64 {
 	r.g = grow(r.g, b*b)
 	g := r.g
 	c := r.w / (r.tau * float64(b))
-	const grain = 32
+	chunks := (b + rankGrain - 1) / rankGrain
 	if r.tFor != &t[0] || len(r.pt) != b*b {
-		if cap(r.pt) < b*b {
-			r.pt = make([]float64, b*b)
-		}
-		r.pt = r.pt[:b*b]
-		kernel.ParallelFor(b, grain, func(lo, hi int) {
+		r.pt = grow64(r.pt, b*b)
+		r.plogp = grow64(r.plogp, b)
+		kernel.ParallelFor(b, rankGrain, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
-				softmaxSkip(r.pt[i*b:(i+1)*b], t[i*b:(i+1)*b], i, r.tau)
+				p := r.pt[i*b : (i+1)*b]
+				softmaxSkip(p, t[i*b:(i+1)*b], i, r.tau)
+				var e float64
+				for _, v := range p {
+					if v > 0 {
+						e += v * math.Log(v)
+					}
+				}
+				r.plogp[i] = e
 			}
 		})
 		r.tFor = &t[0]
 	}
-	sums := make([]float64, (b+grain-1)/grain)
-	kernel.ParallelFor(b, grain, func(lo, hi int) {
-		q := make([]float64, b)
+	r.q = grow64(r.q, chunks*b)
+	r.sums = grow64(r.sums, chunks)
+	inv := 1 / r.tau
+	kernel.ParallelFor(b, rankGrain, func(lo, hi int) {
+		q := r.q[lo/rankGrain*b : (lo/rankGrain+1)*b]
+		var kl float64
 		for i := lo; i < hi; i++ {
 			p := r.pt[i*b : (i+1)*b]
-			softmaxSkip(q, s[i*b:(i+1)*b], i, r.tau)
-			var sum float64
-			for j := 0; j < b; j++ {
-				if j == i || p[j] == 0 {
-					continue
+			// KL(P‖Q) = Σ P log P − Σ_j P_j (s_j/τ) + max + log Σ exp(s_j/τ − max).
+			mx, z := softmaxSkipNorm(q, s[i*b:(i+1)*b], i, r.tau)
+			var ps float64
+			for j, pj := range p {
+				if j != i {
+					ps += pj * float64(s[i*b+j])
 				}
-				sum += p[j] * (math.Log(p[j]) - math.Log(max(q[j], 1e-300)))
 			}
+			kl += r.plogp[i] - ps*inv + mx + math.Log(z)
 			for j := 0; j < b; j++ {
 				g[i*b+j] = float32(c * (q[j] - p[j])) // 0 at j = i
 			}
-			sums[i/grain] += sum
 		}
+		r.sums[lo/rankGrain] = kl
 	})
 	var sum float64
-	for _, v := range sums {
+	for _, v := range r.sums[:chunks] {
 		sum += v
 	}
 	return sum / float64(b)
@@ -167,25 +189,40 @@ func (r *rankTerm) grad(s, t []float32, b int) float64 {
 
 // softmaxSkip writes into p the softmax over j ≠ skip of x_j/τ; p[skip] = 0.
 func softmaxSkip(p []float64, x []float32, skip int, tau float64) {
-	mx := math.Inf(-1)
+	softmaxSkipNorm(p, x, skip, tau)
+}
+
+// softmaxSkipNorm is softmaxSkip that also returns the largest x_j/τ and
+// the sum z of exp(x_j/τ − max), so that log p_j = x_j/τ − max − log z.
+func softmaxSkipNorm(p []float64, x []float32, skip int, tau float64) (mx, z float64) {
+	mx = math.Inf(-1)
+	inv := 1 / tau
 	for j := range p {
 		if j != skip {
-			p[j] = float64(x[j]) / tau
+			p[j] = float64(x[j]) * inv
 			mx = max(mx, p[j])
 		}
 	}
-	var s float64
 	for j := range p {
 		if j == skip {
 			p[j] = 0
 			continue
 		}
 		p[j] = math.Exp(p[j] - mx)
-		s += p[j]
+		z += p[j]
 	}
+	f := 1 / z
 	for j := range p {
-		p[j] /= s
+		p[j] *= f
 	}
+	return mx, z
+}
+
+func grow64(b []float64, n int) []float64 {
+	if cap(b) < n {
+		return make([]float64, n)
+	}
+	return b[:n]
 }
 
 // isoScratch holds the buffers of isoLoss.

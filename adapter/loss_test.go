@@ -146,6 +146,7 @@ func TestSimLossGradient(t *testing.T) {
 		{b: 6, ld: 5, m: 2, wPair: 0, wTop: 0, wRank: 1, tau: 0.3},
 		{b: 6, ld: 5, m: 5, wPair: 1, wTop: 1, pairs: []pair{{0, 5}}, wRank: 0.5, tau: 0.1},
 		{b: 7, ld: 4, m: 1, wPair: 1, wTop: 1, pairs: []pair{{2, 5}}},
+		{b: 2*rankGrain + 3, ld: 3, m: 2, wPair: 0.3, wRank: 1, tau: 0.2}, // the listwise rows in several chunks
 		{b: 4, ld: 5, m: 4, wPair: 1, wTop: 1, pairs: []pair{{1, 2}}, zeroFirstRow: true},
 	} {
 		t.Run(fmt.Sprintf("b%d_m%d_of%d", tc.b, tc.m, tc.ld), func(t *testing.T) {
@@ -167,7 +168,7 @@ func TestSimLossGradient(t *testing.T) {
 			if refTau == 0 {
 				refTau = 1 // the term is off; any τ avoids 0/0
 			}
-			pm, tm, km := simLoss(&sc, z, tc.b, tc.ld, tc.m, tt, tc.wPair, tc.pairs, tc.wTop, rk, dz)
+			pm, tm, km := simLoss(&sc, z, tc.b, tc.ld, tc.m, tt, tc.wPair, tc.pairs, tc.wTop, &rk, dz)
 			z64 := to64(z)
 			f := func(z []float64) float64 {
 				return simLossRef(z, tc.b, tc.ld, tc.m, tt, tc.wPair, tc.pairs, tc.wTop, tc.wRank, refTau)

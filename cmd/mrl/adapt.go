@@ -22,7 +22,7 @@ import (
 	"github.com/gomrl/mrl/internal/kernel"
 )
 
-const adaptHelp = `Usage: mrl adapt --in EMB.npy|EMB.jsonl --out ADAPTER.safetensors [flags]
+const adaptHelp = `Usage: mrl adapt --in EMB.npy|EMB.jsonl --out ADAPTER.safetensors [--labels L.npy] [--pair-queries Q.npy] [flags]
        mrl adapt apply --adapter A --in EMB --out ADAPTED.npy|.jsonl
        mrl adapt eval --adapter A --in DB [--queries Q | --nq 1000] [--labels ...] [--funnel]
        mrl adapt synth --out X.npy [--labels-out Y.npy] [--n 10000 --d 128]
@@ -32,7 +32,12 @@ provider or a model not trained with MRL, so that the prefixes of the
 adapted embeddings f(e)[:m] find what the full embeddings find:
 f(e) = R·(e − μ) + b (+ a residual MLP with --hidden), starting from PCA.
 Unsupervised by default (pairwise, top-k, listwise and isometry terms over
-every nesting dim); --labels adds MRL classification heads. Every epoch
+every nesting dim); --labels adds MRL classification heads, and
+--pair-queries the contrastive Matryoshka loss over (query, document)
+pairs: Q.npy (or .jsonl) holds one query embedding per row of --in, row i
+a query whose relevant document is row i of --in (so --in holds the
+documents in pair order, as "mrl embed" writes them for the two fields of
+a pairs file). Every epoch
 prints the losses and the recall@10 of each nesting dim on held-out rows
 against their exact full-dim neighbours (epoch 0 is the PCA start).
 
@@ -66,6 +71,7 @@ func runAdapt(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	in := fs.String("in", "", "embeddings to train on: .npy (rows × dims) or .jsonl (required)")
 	out := fs.String("out", "", "adapter file to write (required)")
 	labels := fs.String("labels", "", "optional 1-D NPY of integer labels, one per row: adds MRL classification heads")
+	pairQ := fs.String("pair-queries", "", "optional query embeddings aligned with --in (row i: a query whose document is row i of --in): adds the contrastive Matryoshka loss")
 	nestStr := fs.String("nesting", "", "comma-separated prefix dims (default 8,16,... up to --out-dim)")
 	var o adapter.Options
 	fs.IntVar(&o.Out, "out-dim", 0, "adapted dim D' ≤ D (default D)")
@@ -81,7 +87,9 @@ func runAdapt(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Float64Var(&o.RankWeight, "rank-weight", 0, "weight of the listwise term (default 1; negative: off)")
 	fs.Float64Var(&o.IsoWeight, "iso-weight", 0, "weight of the isometry term (default 0.1; negative: off)")
 	fs.Float64Var(&o.Temperature, "temperature", 0, "τ of the listwise term (default 0.05)")
-	fs.Float64Var(&o.SupervisedWeight, "supervised-weight", 0, "weight of the classification heads with --labels (default 1)")
+	fs.Float64Var(&o.SupervisedWeight, "supervised-weight", 0, "weight of the classification heads with --labels (default 0.3)")
+	fs.Float64Var(&o.ContrastiveWeight, "contrastive-weight", 0, "weight of the contrastive term with --pair-queries (default 1)")
+	fs.Float64Var(&o.ContrastiveTemperature, "contrastive-temperature", 0, "τ of the contrastive term (default 0.05)")
 	fs.IntVar(&o.OrthoEvery, "ortho-every", 0, "re-orthonormalise R every this many steps (default 10; negative: never)")
 	dimW := fs.String("dim-weights", "", "comma-separated weight per nesting dim (default all 1)")
 	fs.Float64Var(&o.ValFrac, "val-frac", 0, "fraction of rows held out for validation (default 0.1, at most --val-rows; negative: none)")
@@ -125,6 +133,16 @@ func runAdapt(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
+	if *pairQ != "" {
+		q, qn, qd, _, err := readEmbeddings(*pairQ)
+		if err != nil {
+			return err
+		}
+		if qn != n || qd != d {
+			return fmt.Errorf("--pair-queries %s: %d rows of %d dims for the %d rows of %d of --in (one query per document, in order): %w", *pairQ, qn, qd, n, d, adapter.ErrDim)
+		}
+		o.PairQueries = q
+	}
 	start := time.Now()
 	o.Progress = func(s adapter.EpochStats) {
 		if s.Epoch == 0 {
@@ -134,6 +152,9 @@ func runAdapt(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "epoch %d/%d: loss %.4f (pair %.4f topk %.4f rank %.4f iso %.4f", s.Epoch, s.Epochs, s.Loss, s.Pair, s.TopK, s.Rank, s.Iso)
 		if o.Labels != nil {
 			fmt.Fprintf(stdout, " sup %.4f", s.Supervised)
+		}
+		if o.PairQueries != nil {
+			fmt.Fprintf(stdout, " contrastive %.4f", s.Contrastive)
 		}
 		fmt.Fprintf(stdout, ") %d steps in %v; val recall@10 %s\n", s.Steps, s.Elapsed.Round(time.Millisecond), fmtRecall(s.Recall))
 	}
@@ -278,11 +299,14 @@ func runAdaptApply(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-const adaptSynthHelp = `Usage: mrl adapt synth --out X.npy [--labels-out Y.npy] [--n 10000] [--d 128] [--seed 1]
+const adaptSynthHelp = `Usage: mrl adapt synth --out X.npy [--labels-out Y.npy] [--queries-out Q.npy --nq 1000 [--query-labels-out QY.npy]] [--n 10000] [--d 128] [--seed 1]
 
 Writes adapter.Synthetic's set: hierarchical clusters in a random rotation,
 energy spread over all dims (truncation fails, PCA is the strong baseline),
-and the cluster labels.
+and the cluster labels. With --queries-out it draws n + nq rows of the one
+distribution and writes the last nq to --queries-out (and their labels to
+--query-labels-out): held-out queries for "mrl adapt eval --queries", rows
+the adapter never saw in training.
 `
 
 func runAdaptSynth(args []string, stdout, stderr io.Writer) error {
@@ -293,6 +317,9 @@ func runAdaptSynth(args []string, stdout, stderr io.Writer) error {
 	fs.Uint64Var(&o.Seed, "seed", 1, "seed")
 	out := fs.String("out", "", "embeddings .npy or .jsonl (required)")
 	lab := fs.String("labels-out", "", "cluster labels as a 1-D int32 NPY")
+	qout := fs.String("queries-out", "", "held-out query rows .npy or .jsonl (drawn with the database, not in it)")
+	nq := fs.Int("nq", 1000, "with --queries-out: query rows")
+	qlab := fs.String("query-labels-out", "", "with --queries-out: the queries' cluster labels as a 1-D int32 NPY")
 	if err := parseFlags(fs, adaptSynthHelp, args, stderr); err != nil {
 		return err
 	}
@@ -300,19 +327,43 @@ func runAdaptSynth(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "mrl adapt synth: --out is required")
 		return errUsage
 	}
+	if *qout == "" && *qlab != "" || *qout != "" && *nq < 1 {
+		fmt.Fprintln(stderr, "mrl adapt synth: --query-labels-out needs --queries-out, and --queries-out at least one row (--nq)")
+		return errUsage
+	}
+	n, d := o.N, o.D
+	if n == 0 {
+		n = 10000
+	}
+	if d == 0 {
+		d = 128
+	}
+	if *qout == "" {
+		*nq = 0
+	}
+	o.N = n + *nq
 	x, y, err := adapter.Synthetic(o)
 	if err != nil {
 		return err
 	}
-	if err := writeEmbeddings(*out, x, o.N, o.D, nil); err != nil {
-		return err
-	}
-	if *lab != "" {
-		if err := atomicfile.Write(*lab, func(w io.Writer) error { return writeInt32NPY(w, y) }); err != nil {
+	writeSet := func(path, labPath string, x []float32, y []int32, rows int) error {
+		if err := writeEmbeddings(path, x, rows, d, nil); err != nil {
 			return err
 		}
+		if labPath != "" {
+			if err := atomicfile.Write(labPath, func(w io.Writer) error { return writeInt32NPY(w, y) }); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(stdout, "wrote %s: %d rows × %d dims\n", path, rows, d)
+		return nil
 	}
-	fmt.Fprintf(stdout, "wrote %s: %d rows × %d dims\n", *out, o.N, o.D)
+	if err := writeSet(*out, *lab, x[:n*d], y[:n], n); err != nil {
+		return err
+	}
+	if *qout != "" {
+		return writeSet(*qout, *qlab, x[n*d:], y[n:], *nq)
+	}
 	return nil
 }
 

@@ -38,6 +38,16 @@ func TestAdaptCommands(t *testing.T) {
 			t.Errorf("adapt output lacks %q:\n%s", want, out)
 		}
 	}
+	// Pairs: held-out queries from synth serve as the documents' queries
+	// (any aligned rows will do for the plumbing).
+	code, _, stderr = runCmd(t, "adapt", "synth", "--n", "300", "--d", "32", "--out", p("d.npy"), "--queries-out", p("q.npy"), "--nq", "300", "--query-labels-out", p("qy.npy"))
+	if code != 0 {
+		t.Fatalf("synth --queries-out exit %d: %s", code, stderr)
+	}
+	code, out, stderr = runCmd(t, "adapt", "--in", p("d.npy"), "--pair-queries", p("q.npy"), "--nesting", "4,32", "--epochs", "1", "--out", p("pairs.st"))
+	if code != 0 || !strings.Contains(out, "contrastive ") {
+		t.Fatalf("adapt --pair-queries exit %d: %s%s", code, out, stderr)
+	}
 	code, out, stderr = runCmd(t, "adapt", "apply", "--adapter", p("a.st"), "--in", p("x.npy"), "--out", p("z.jsonl"))
 	if code != 0 || !strings.Contains(out, "800 rows × 32 dims") {
 		t.Fatalf("apply exit %d: %s%s", code, out, stderr)
@@ -73,6 +83,7 @@ func TestAdaptCommands(t *testing.T) {
 		{[]string{"adapt", "--in", p("nan.npy"), "--out", p("o.st")}, "row 2, dim 5 is NaN"},
 		{[]string{"adapt", "apply", "--adapter", p("x.npy"), "--in", p("x.npy"), "--out", p("o.npy")}, "adapter"},
 		{[]string{"adapt", "--in", p("x.npy"), "--out", p("o.st"), "--labels", p("wide.npy")}, "wide.npy"},
+		{[]string{"adapt", "--in", p("x.npy"), "--out", p("o.st"), "--pair-queries", p("q.npy")}, "300 rows of 32 dims for the 800 rows of 32 of --in"},
 	} {
 		code, _, stderr := runCmd(t, tc.args...)
 		if code == 0 || !strings.Contains(stderr, tc.want) {
