@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
-	"math/rand/v2"
-	"time"
 
 	"github.com/gomrl/mrl/data"
 	"github.com/gomrl/mrl/internal/kernel"
@@ -97,82 +94,27 @@ func (t *Trainer) RunPairs(ctx context.Context, train, val []data.TextPair) erro
 	nest := m.Config.Nesting
 	var ids, offs []int32
 	dz := nn.NewTensor(2*bs, dim)
-	for t.Epoch < o.Epochs {
-		if o.MaxSteps > 0 && t.GlobalStep >= o.MaxSteps {
+	return t.epochs(ctx, len(train), len(nest), func(idx []int, lr float64) (float64, []int) {
+		ids, offs = ids[:0], append(offs[:0], 0)
+		for _, side := range []*tokenized{&q, &d} {
+			for _, j := range idx {
+				ids = append(ids, side.bag(j)...)
+				offs = append(offs, int32(len(ids)))
+			}
+		}
+		loss := t.pairStep(ids, offs, dz, lr)
+		return loss.Total, loss.Correct
+	}, func(st *EpochStats) error {
+		if len(val) == 0 {
 			return nil
 		}
-		perm := rand.New(rand.NewPCG(o.Seed, uint64(t.Epoch))).Perm(len(train))
-		start := time.Now()
-		p := &t.Partial
-		if len(p.Correct) != len(nest) {
-			*p = Partial{Correct: make([]int, len(nest))}
+		r, err := PairRecall(m, val, RecallK, o.EvalBatch)
+		if err != nil {
+			return err
 		}
-		startSeen, startSecs := p.Seen, p.Seconds
-		for t.StepInEpoch < t.stepsPerEpoch {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if o.MaxSteps > 0 && t.GlobalStep >= o.MaxSteps {
-				break
-			}
-			idx := perm[t.StepInEpoch*bs : (t.StepInEpoch+1)*bs]
-			ids, offs = ids[:0], append(offs[:0], 0)
-			for _, side := range []*tokenized{&q, &d} {
-				for _, j := range idx {
-					ids = append(ids, side.bag(j)...)
-					offs = append(offs, int32(len(ids)))
-				}
-			}
-			lr := t.sched(t.GlobalStep)
-			loss := t.pairStep(ids, offs, dz, lr)
-			if math.IsNaN(loss.Total) || math.IsInf(loss.Total, 0) {
-				return fmt.Errorf("train: loss is %v at epoch %d step %d (lr %.4g): lower the learning rate", loss.Total, t.Epoch+1, t.StepInEpoch+1, lr)
-			}
-			p.LossSum += loss.Total
-			for g, c := range loss.Correct {
-				p.Correct[g] += c
-			}
-			p.Seen += bs
-			p.Steps++
-			p.Seconds = startSecs + time.Since(start).Seconds()
-			t.StepInEpoch++
-			t.GlobalStep++
-			if t.OnStep != nil {
-				t.OnStep(Progress{Epoch: t.Epoch + 1, Epochs: o.Epochs, Step: t.StepInEpoch, Steps: t.stepsPerEpoch,
-					GlobalStep: t.GlobalStep, Loss: loss.Total, LR: lr, SamplesSec: float64(p.Seen-startSeen) / time.Since(start).Seconds()})
-			}
-		}
-		if t.StepInEpoch < t.stepsPerEpoch {
-			return nil // MaxSteps reached mid-epoch
-		}
-		st := EpochStats{Epoch: t.Epoch + 1, Seconds: p.Seconds}
-		if p.Steps > 0 {
-			st.Loss = p.LossSum / float64(p.Steps)
-			st.SamplesSec = float64(p.Seen) / p.Seconds
-			st.TrainTop1 = make([]float64, len(p.Correct))
-			for g, c := range p.Correct {
-				st.TrainTop1[g] = float64(c) / float64(p.Seen)
-			}
-		}
-		*p = Partial{}
-		t.Epoch++
-		t.StepInEpoch = 0
-		if len(val) > 0 {
-			r, err := PairRecall(m, val, RecallK, o.EvalBatch)
-			if err != nil {
-				return err
-			}
-			st.ValRecall10 = r
-		}
-		t.History = append(t.History, st)
-		t.logEpoch(st)
-		if t.OnEpoch != nil {
-			if err := t.OnEpoch(t, st); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+		st.ValRecall10 = r
+		return nil
+	})
 }
 
 // pairStep runs one forward/backward/update on a batch of 2n bags: the n

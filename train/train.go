@@ -242,15 +242,45 @@ func (t *Trainer) Run(ctx context.Context, train, val *data.Dataset) error {
 	bs, dim := o.BatchSize, train.Dim
 	t.xb = make([]float32, bs*dim)
 	t.yb = make([]int32, bs)
+	return t.epochs(ctx, train.N, len(m.Head.Nesting), func(idx []int, lr float64) (float64, []int) {
+		for i, j := range idx {
+			copy(t.xb[i*dim:(i+1)*dim], train.Row(j))
+			t.yb[i] = train.Y[j]
+		}
+		loss := t.step(lr)
+		return loss.Total, loss.Correct
+	}, func(st *EpochStats) error {
+		if val == nil || val.N == 0 {
+			return nil
+		}
+		acc, err := m.Evaluate(val.X, val.Y, val.N, o.EvalBatch)
+		if err != nil {
+			return err
+		}
+		st.ValTop1 = acc.Top1
+		return nil
+	})
+}
+
+// epochs is the epoch loop of Run and RunPairs over n examples with a
+// loss at each of dims nesting dims. Each step takes the next batch of a
+// permutation seeded by the seed and the epoch: step trains on those
+// example indexes at lr and returns the loss and, per dim, the examples it
+// got right. After a whole epoch validate adds the validation figures to
+// its stats, which then go to History, the log and OnEpoch. It stops after
+// MaxSteps steps, and with ctx's error after the current step.
+func (t *Trainer) epochs(ctx context.Context, n, dims int, step func(idx []int, lr float64) (float64, []int), validate func(*EpochStats) error) error {
+	o := t.Options
+	bs := o.BatchSize
 	for t.Epoch < o.Epochs {
 		if o.MaxSteps > 0 && t.GlobalStep >= o.MaxSteps {
 			return nil
 		}
-		perm := rand.New(rand.NewPCG(o.Seed, uint64(t.Epoch))).Perm(train.N)
+		perm := rand.New(rand.NewPCG(o.Seed, uint64(t.Epoch))).Perm(n)
 		start := time.Now()
 		p := &t.Partial
-		if len(p.Correct) != len(m.Head.Nesting) {
-			*p = Partial{Correct: make([]int, len(m.Head.Nesting))}
+		if len(p.Correct) != dims {
+			*p = Partial{Correct: make([]int, dims)}
 		}
 		startSeen, startSecs := p.Seen, p.Seconds
 		for t.StepInEpoch < t.stepsPerEpoch {
@@ -260,18 +290,13 @@ func (t *Trainer) Run(ctx context.Context, train, val *data.Dataset) error {
 			if o.MaxSteps > 0 && t.GlobalStep >= o.MaxSteps {
 				break
 			}
-			idx := perm[t.StepInEpoch*bs : (t.StepInEpoch+1)*bs]
-			for i, j := range idx {
-				copy(t.xb[i*dim:(i+1)*dim], train.Row(j))
-				t.yb[i] = train.Y[j]
-			}
 			lr := t.sched(t.GlobalStep)
-			loss := t.step(lr)
-			if math.IsNaN(loss.Total) || math.IsInf(loss.Total, 0) {
-				return fmt.Errorf("train: loss is %v at epoch %d step %d (lr %.4g): lower the learning rate", loss.Total, t.Epoch+1, t.StepInEpoch+1, lr)
+			total, correct := step(perm[t.StepInEpoch*bs:(t.StepInEpoch+1)*bs], lr)
+			if math.IsNaN(total) || math.IsInf(total, 0) {
+				return fmt.Errorf("train: loss is %v at epoch %d step %d (lr %.4g): lower the learning rate", total, t.Epoch+1, t.StepInEpoch+1, lr)
 			}
-			p.LossSum += loss.Total
-			for g, c := range loss.Correct {
+			p.LossSum += total
+			for g, c := range correct {
 				p.Correct[g] += c
 			}
 			p.Seen += bs
@@ -281,7 +306,7 @@ func (t *Trainer) Run(ctx context.Context, train, val *data.Dataset) error {
 			t.GlobalStep++
 			if t.OnStep != nil {
 				t.OnStep(Progress{Epoch: t.Epoch + 1, Epochs: o.Epochs, Step: t.StepInEpoch, Steps: t.stepsPerEpoch,
-					GlobalStep: t.GlobalStep, Loss: loss.Total, LR: lr, SamplesSec: float64(p.Seen-startSeen) / time.Since(start).Seconds()})
+					GlobalStep: t.GlobalStep, Loss: total, LR: lr, SamplesSec: float64(p.Seen-startSeen) / time.Since(start).Seconds()})
 			}
 		}
 		if t.StepInEpoch < t.stepsPerEpoch {
@@ -299,12 +324,8 @@ func (t *Trainer) Run(ctx context.Context, train, val *data.Dataset) error {
 		*p = Partial{}
 		t.Epoch++
 		t.StepInEpoch = 0
-		if val != nil && val.N > 0 {
-			acc, err := m.Evaluate(val.X, val.Y, val.N, o.EvalBatch)
-			if err != nil {
-				return err
-			}
-			st.ValTop1 = acc.Top1
+		if err := validate(&st); err != nil {
+			return err
 		}
 		t.History = append(t.History, st)
 		t.logEpoch(st)
