@@ -239,16 +239,7 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	log.Info("report written", "dir", o.OutDir, "files", len(files), "seconds", fmt.Sprintf("%.1f", time.Since(start).Seconds()))
-	fmt.Fprintf(stdout, "MRL reproduction report for %s in %s (%v)\n\n", o.Data, o.OutDir, time.Since(start).Round(time.Second))
-	for _, c := range res.Claims {
-		v := "MISS"
-		if c.Pass {
-			v = "PASS"
-		}
-		fmt.Fprintf(stdout, "(%s) %s  %s\n    %s\n", c.ID, v, c.Claim, c.Measured)
-	}
-	fmt.Fprintf(stdout, "\nfiles: %s\n", strings.Join(files, " "))
+	printReport(stdout, log, "MRL reproduction report for "+o.Data, o.OutDir, start, res.Claims, files)
 	return nil
 }
 
@@ -270,9 +261,16 @@ func runTextReport(ctx context.Context, o report.TextOptions, stdout io.Writer) 
 	if err != nil {
 		return err
 	}
-	log.Info("report written", "dir", o.OutDir, "files", len(files), "seconds", fmt.Sprintf("%.1f", time.Since(start).Seconds()))
-	fmt.Fprintf(stdout, "MRL text report for %s in %s (%v)\n\n", o.Data, o.OutDir, time.Since(start).Round(time.Second))
-	for _, c := range res.Claims {
+	printReport(stdout, log, "MRL text report for "+o.Data, o.OutDir, start, res.Claims, files)
+	return nil
+}
+
+// printReport logs that a report was written and prints its claims (PASS,
+// MISS, or "stated" for a figure given without a threshold) and its files.
+func printReport(stdout io.Writer, log *slog.Logger, title, dir string, start time.Time, claims []report.Claim, files []string) {
+	log.Info("report written", "dir", dir, "files", len(files), "seconds", fmt.Sprintf("%.1f", time.Since(start).Seconds()))
+	fmt.Fprintf(stdout, "%s in %s (%v)\n\n", title, dir, time.Since(start).Round(time.Second))
+	for _, c := range claims {
 		v := "MISS"
 		switch {
 		case c.Stated:
@@ -283,5 +281,4 @@ func runTextReport(ctx context.Context, o report.TextOptions, stdout io.Writer) 
 		fmt.Fprintf(stdout, "(%s) %s  %s\n    %s\n", c.ID, v, c.Claim, c.Measured)
 	}
 	fmt.Fprintf(stdout, "\nfiles: %s\n", strings.Join(files, " "))
-	return nil
 }
