@@ -125,6 +125,11 @@ func isScalar(v any) bool {
 	return false
 }
 
+// Matches reports whether payload p satisfies filter, which
+// ValidateFilter accepted: the filter semantics of the store's searches,
+// for other backends to check their own against.
+func Matches(p, filter map[string]any) bool { return matches(p, filter) }
+
 // matches reports whether payload p satisfies the (validated) filter.
 func matches(p, filter map[string]any) bool {
 	for k, want := range filter {

@@ -5,75 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"testing"
 
+	"github.com/gomrl/mrl/collection"
 	"github.com/weaviate/weaviate-go-client/v5/weaviate/filters"
 )
-
-// refMatches is the server's filter semantics (server/filter.go, as its
-// doc states them), written again here: the mapping must agree with it.
-func refMatches(p, f map[string]any) bool {
-	for k, want := range f {
-		switch k {
-		case "$and":
-			for _, e := range want.([]any) {
-				if !refMatches(p, e.(map[string]any)) {
-					return false
-				}
-			}
-			continue
-		case "$or":
-			hit := false
-			for _, e := range want.([]any) {
-				hit = hit || refMatches(p, e.(map[string]any))
-			}
-			if !hit {
-				return false
-			}
-			continue
-		case "$not":
-			if refMatches(p, want.(map[string]any)) {
-				return false
-			}
-			continue
-		}
-		got, ok := p[k]
-		if !ok {
-			return false
-		}
-		c, isCond := want.(map[string]any)
-		if !isCond {
-			if got != want {
-				return false
-			}
-			continue
-		}
-		for op, v := range c {
-			switch op {
-			case "in":
-				if !slices.Contains(v.([]any), got) {
-					return false
-				}
-			case "ne":
-				if got == v {
-					return false
-				}
-			default:
-				x, ok := got.(float64)
-				if !ok {
-					return false
-				}
-				b := v.(float64)
-				if !map[string]bool{"gt": x > b, "gte": x >= b, "lt": x < b, "lte": x <= b}[op] {
-					return false
-				}
-			}
-		}
-	}
-	return true
-}
 
 // eval evaluates a condition tree on a payload as Weaviate would, given
 // the property values; notEqualMissing is what NotEqual gives for a
@@ -211,7 +148,7 @@ func TestFilterMappingAgreesWithServer(t *testing.T) {
 				name, _ := PropertyName(k)
 				props[name] = v
 			}
-			want := refMatches(p, f)
+			want := collection.Matches(p, f)
 			for _, nem := range []bool{false, true} {
 				if got := eval(c, props, nem); got != want {
 					fj, _ := json.Marshal(f)

@@ -33,6 +33,7 @@ import (
 	"time"
 
 	mrl "github.com/gomrl/mrl"
+	"github.com/gomrl/mrl/collection"
 	"github.com/gomrl/mrl/index"
 	"github.com/gomrl/mrl/index/indextest"
 	"github.com/gomrl/mrl/server/api"
@@ -401,7 +402,7 @@ func TestClusterFilters(t *testing.T) {
 		f := gen(0)
 		var want []uint64
 		for _, p := range pts {
-			if refMatches(p.Payload, f) {
+			if collection.Matches(p.Payload, f) {
 				want = append(want, num(p.ID))
 			}
 		}
