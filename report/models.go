@@ -199,23 +199,7 @@ func obtain(ctx context.Context, o Options, s spec, trainSet, val *data.Dataset,
 		return nil, info, err
 	}
 	tr.Log = log.With("model", s.label)
-	save := func(t *train.Trainer) error { return train.Save(path, t.Model, t, o.dataName(), o.ModelSeed) }
-	tr.OnEpoch = func(t *train.Trainer, _ train.EpochStats) error { return save(t) }
-	start := time.Now()
-	if err := tr.Run(ctx, trainSet, val); err != nil {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			if serr := save(tr); serr == nil {
-				log.Info("interrupted: checkpoint saved; the next report resumes it", "checkpoint", path)
-			}
-		}
-		return nil, info, fmt.Errorf("train %s: %w", s.label, err)
-	}
-	if err := save(tr); err != nil {
-		return nil, info, err
-	}
-	fill(&info, tr.Model, tr.History, tr.GlobalStep)
-	log.Info("trained", "model", s.label, "seconds", fmt.Sprintf("%.1f", time.Since(start).Seconds()), "samples/s", fmt.Sprintf("%.0f", info.SamplesSec))
-	return tr.Model, info, nil
+	return trainSaved(ctx, tr, func(ctx context.Context) error { return tr.Run(ctx, trainSet, val) }, path, o.dataName(), o.ModelSeed, s.label, info, log)
 }
 
 func fill(info *ModelInfo, m *model.Model, hist []train.EpochStats, steps int) {
@@ -231,4 +215,27 @@ func fill(info *ModelInfo, m *model.Model, hist []train.EpochStats, steps int) {
 		}
 		info.SamplesSec = samples / info.TrainSeconds
 	}
+}
+
+// trainSaved trains tr with run (its Run or RunPairs), saving a checkpoint
+// to path after every epoch and at the end, and when interrupted, so that
+// the next report resumes it; info gets the model's training figures.
+func trainSaved(ctx context.Context, tr *train.Trainer, run func(context.Context) error, path, dataName string, seed uint64, label string, info ModelInfo, log *slog.Logger) (*model.Model, ModelInfo, error) {
+	save := func(t *train.Trainer) error { return train.Save(path, t.Model, t, dataName, seed) }
+	tr.OnEpoch = func(t *train.Trainer, _ train.EpochStats) error { return save(t) }
+	start := time.Now()
+	if err := run(ctx); err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			if serr := save(tr); serr == nil {
+				log.Info("interrupted: checkpoint saved; the next report resumes it", "checkpoint", path)
+			}
+		}
+		return nil, info, fmt.Errorf("train %s: %w", label, err)
+	}
+	if err := save(tr); err != nil {
+		return nil, info, err
+	}
+	fill(&info, tr.Model, tr.History, tr.GlobalStep)
+	log.Info("trained", "model", label, "seconds", fmt.Sprintf("%.1f", time.Since(start).Seconds()), "samples/s", fmt.Sprintf("%.0f", info.SamplesSec))
+	return tr.Model, info, nil
 }

@@ -159,23 +159,7 @@ func obtainText(ctx context.Context, o TextOptions, s textSpec, set *data.TextSe
 		return nil, info, err
 	}
 	tr.Log = log.With("model", s.label)
-	save := func(t *train.Trainer) error { return train.Save(path, t.Model, t, dataName, o.ModelSeed) }
-	tr.OnEpoch = func(t *train.Trainer, _ train.EpochStats) error { return save(t) }
-	start := time.Now()
-	if err := tr.RunPairs(ctx, set.Train, set.Val); err != nil {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			if serr := save(tr); serr == nil {
-				log.Info("interrupted: checkpoint saved; the next report resumes it", "checkpoint", path)
-			}
-		}
-		return nil, info, fmt.Errorf("train %s: %w", s.label, err)
-	}
-	if err := save(tr); err != nil {
-		return nil, info, err
-	}
-	fill(&info, tr.Model, tr.History, tr.GlobalStep)
-	log.Info("trained", "model", s.label, "seconds", fmt.Sprintf("%.1f", time.Since(start).Seconds()), "samples/s", fmt.Sprintf("%.0f", info.SamplesSec))
-	return tr.Model, info, nil
+	return trainSaved(ctx, tr, func(ctx context.Context) error { return tr.RunPairs(ctx, set.Train, set.Val) }, path, dataName, o.ModelSeed, s.label, info, log)
 }
 
 // RunTextOn obtains the models (trained on set.Train, validated per epoch
