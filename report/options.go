@@ -296,7 +296,12 @@ var funnelKeeps = []int{200, 100, 50, 25}
 // stages at every nesting dim from s to the largest, keeping 200, 100, 50,
 // 25 and then 10. For the nesting 8..2048 the one from 16 is the paper's
 // 16:200,32:100,64:50,128:25,256:10,512:10,1024:10,2048:10.
-func DefaultFunnels(n mrl.Nesting) []index.Plan {
+func DefaultFunnels(n mrl.Nesting) []index.Plan { return funnels(n, funnelKeeps, 10) }
+
+// funnels returns one funnel per nesting dim s ≤ 32 but the last: stages
+// at every nesting dim from s to the largest, keeping keeps[0], keeps[1],
+// ... and then last.
+func funnels(n mrl.Nesting, keeps []int, last int) []index.Plan {
 	var out []index.Plan
 	for i, s := range n[:len(n)-1] {
 		if s > 32 {
@@ -304,9 +309,9 @@ func DefaultFunnels(n mrl.Nesting) []index.Plan {
 		}
 		var p index.Plan
 		for j, d := range n[i:] {
-			k := 10
-			if j < len(funnelKeeps) && i+j < len(n)-1 {
-				k = funnelKeeps[j]
+			k := last
+			if j < len(keeps) && i+j < len(n)-1 {
+				k = keeps[j]
 			}
 			p = append(p, index.Stage{Dim: d, Keep: k})
 		}

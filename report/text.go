@@ -253,24 +253,7 @@ var textFunnelKeeps = []int{1000, 400, 200}
 // stages at every nesting dim from s to the largest, keeping 1000, 400,
 // 200 and then 100 (the depth of recall@100). For 8..512 the one from 16 is
 // 16:1000,32:400,64:200,128:100,256:100,512:100.
-func TextFunnels(n mrl.Nesting) []index.Plan {
-	var out []index.Plan
-	for i, s := range n[:len(n)-1] {
-		if s > 32 {
-			break
-		}
-		var p index.Plan
-		for j, d := range n[i:] {
-			k := 100
-			if j < len(textFunnelKeeps) && i+j < len(n)-1 {
-				k = textFunnelKeeps[j]
-			}
-			p = append(p, index.Stage{Dim: d, Keep: k})
-		}
-		out = append(out, p)
-	}
-	return out
-}
+func TextFunnels(n mrl.Nesting) []index.Plan { return funnels(n, textFunnelKeeps, 100) }
 
 func (o TextOptions) funnelPlans() ([]index.Plan, error) {
 	if len(o.Funnels) == 0 {
