@@ -77,10 +77,7 @@ func RunOn(ctx context.Context, o Options, trainSet, val, test *data.Dataset, lo
 	e := &evaluator{o: o, res: res, trainSet: trainSet, test: test, log: log,
 		mrl: models["mrl"], mrle: models["mrl-e"], ff: ff, dims: o.nesting()}
 	e.setup(val)
-	for _, st := range []struct {
-		name string
-		f    func() error
-	}{
+	if err := runStages(ctx, log, stage, []evalStage{
 		{"embed", e.embed},
 		{"classification", e.classification},
 		{"nn", e.nn},
@@ -88,16 +85,8 @@ func RunOn(ctx context.Context, o Options, trainSet, val, test *data.Dataset, lo
 		{"adaptive", e.adaptive},
 		{"retrieval", e.retrieval},
 		{"few-shot", e.fewShot},
-	} {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		t0 := time.Now()
-		log.Info("evaluating", "stage", st.name)
-		if err := st.f(); err != nil {
-			return nil, fmt.Errorf("%s: %w", st.name, err)
-		}
-		stage(st.name, t0)
+	}); err != nil {
+		return nil, err
 	}
 	res.Claims = Claims(res, o.Claims)
 	res.Setup.Seconds = time.Since(start).Seconds()
@@ -455,6 +444,30 @@ func (e *evaluator) fewShot() error {
 			e.res.FewShot = append(e.res.FewShot, row)
 		}
 		e.log.Info("few-shot", "shots", s, "mrl_min_dim", pct(e.res.FewShot[len(e.res.FewShot)-len(e.dims)].MRL))
+	}
+	return nil
+}
+
+// evalStage is one named step of a report's evaluation.
+type evalStage struct {
+	name string
+	f    func() error
+}
+
+// runStages runs the stages in order, logging each and reporting its time
+// to stage; it stops at the first error (wrapped with the stage's name)
+// or when ctx is done.
+func runStages(ctx context.Context, log *slog.Logger, stage func(string, time.Time), stages []evalStage) error {
+	for _, st := range stages {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		t0 := time.Now()
+		log.Info("evaluating", "stage", st.name)
+		if err := st.f(); err != nil {
+			return fmt.Errorf("%s: %w", st.name, err)
+		}
+		stage(st.name, t0)
 	}
 	return nil
 }

@@ -196,25 +196,14 @@ func RunTextOn(ctx context.Context, o TextOptions, set *data.TextSet, log *slog.
 	}
 	stage("models", t0)
 	e.setup()
-	for _, st := range []struct {
-		name string
-		f    func() error
-	}{
+	if err := runStages(ctx, log, stage, []evalStage{
 		{"embed", e.embed},
 		{"retrieval", e.retrieval},
 		{"plans", e.plans},
 		{"classification", e.classification},
 		{"adaptive", e.adaptive},
-	} {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		t0 := time.Now()
-		log.Info("evaluating", "stage", st.name)
-		if err := st.f(); err != nil {
-			return nil, fmt.Errorf("%s: %w", st.name, err)
-		}
-		stage(st.name, t0)
+	}); err != nil {
+		return nil, err
 	}
 	res.Claims = TextClaims(res, o.Claims)
 	res.Setup.Seconds = time.Since(start).Seconds()
