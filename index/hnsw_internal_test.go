@@ -277,12 +277,14 @@ func TestHNSWSearchLayerTwin(t *testing.T) {
 
 // TestHNSWConcurrentBuildKeepsLinks: a concurrent build must not lose
 // links. A sequential insert of node i >= 200 links it to M neighbours
-// (its search finds far more than M nodes, and the refill fills the list)
-// and lists only grow or are re-chosen at capacity, so every such node
-// ends with at least M layer-0 neighbours. Concurrent inserts that reached
+// (its search finds far more than M nodes, and the refill fills the list);
+// a list that overflows later is re-chosen by the heuristic among 2·M+1
+// candidates and may shrink, but on these rows never below 5 (sequential
+// and 4-thread builds alike, seeds 0..3). Concurrent inserts that reached
 // a node before its lower lists were written used to stop there, link to
 // it alone, and lose that link when the node wrote its list: about five
-// such nodes per 3000 rows with 4 threads.
+// nodes per 3000 rows with 4 threads were left with one neighbour. The
+// test asks for at least 3.
 func TestHNSWConcurrentBuildKeepsLinks(t *testing.T) {
 	for seed := range uint64(4) {
 		v := hnswData(t, 3000, 32, mrl.Cosine, false)
@@ -291,14 +293,91 @@ func TestHNSWConcurrentBuildKeepsLinks(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkGraph(t, h)
+		const least = 3
 		thin := 0
 		for i := int32(200); i < int32(v.n); i++ {
-			if len(h.neighbours(i, 0)) < h.m {
+			if len(h.neighbours(i, 0)) < least {
 				thin++
 			}
 		}
 		if thin > 0 {
-			t.Errorf("seed %d: %d nodes with fewer than M = %d layer-0 neighbours after a concurrent build (%d repaired), want 0", seed, thin, h.m, h.repaired)
+			t.Errorf("seed %d: %d nodes with fewer than %d layer-0 neighbours after a concurrent build (%d repaired), want 0", seed, thin, least, h.repaired)
+		}
+	}
+}
+
+// clusteredRows returns n rows of d floats from a seeded mixture of 16
+// Gaussian clusters whose dim j has scale 1/sqrt(1+j) (the shape of
+// indextest.MatryoshkaLike, which this package's internal tests cannot
+// import). Two calls with different seeds draw different clusters.
+func clusteredRows(seed uint64, n, d int) []float32 {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	const clusters = 16
+	centers := make([]float64, clusters*d)
+	for i := range centers {
+		centers[i] = rng.NormFloat64()
+	}
+	x := make([]float32, n*d)
+	for i := range n {
+		c := rng.IntN(clusters)
+		for j := range d {
+			x[i*d+j] = float32((centers[c*d+j] + 0.5*rng.NormFloat64()) / math.Sqrt(1+float64(j)))
+		}
+	}
+	return x
+}
+
+// TestHNSWRecallQueriesFromOtherClusters: queries drawn from clusters the
+// rows do not come from (as a text query is unlike the documents it
+// finds) need the graph's long links. When pruned lists were refilled to
+// capacity, later back links competed with near neighbours and those
+// links were lost: on these 20k rows recall@100 at ef 200 was 0.727 (now
+// 0.840) and 0.798 at ef 400 (now 0.899). The build is deterministic
+// (Threads 1), so the figure is the same on every run for a kernel level.
+func TestHNSWRecallQueriesFromOtherClusters(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 20k-row graph")
+	}
+	const n, d, nq, k = 20000, 32, 100, 100
+	v, err := NewVectors(clusteredRows(1, n, d), n, d, mrl.Cosine, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := clusteredRows(2, nq, d)
+	h, err := NewHNSW(v, HNSWOptions{M: 16, EfConstruction: 100, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flat := NewFlat(v)
+	for _, c := range []struct {
+		ef    int
+		floor float64
+	}{{200, 0.80}, {400, 0.86}} {
+		hit := 0
+		for i := range nq {
+			qi := q[i*d : (i+1)*d]
+			want, err := flat.Search(qi, d, k, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := make(map[int32]bool, k)
+			for _, w := range want {
+				in[w.Index] = true
+			}
+			got, err := h.searchOne(qi, d, k, c.ef, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, g := range got {
+				if in[g.Index] {
+					hit++
+				}
+			}
+		}
+		if r := float64(hit) / (nq * k); r < c.floor {
+			t.Errorf("ef %d: recall@%d %.3f of queries from other clusters, want >= %.2f", c.ef, k, r, c.floor)
+		} else {
+			t.Logf("ef %d: recall@%d %.3f", c.ef, k, r)
 		}
 	}
 }
