@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -40,11 +41,8 @@ func (lm *loadedModel) replica() *model.Model {
 	return lm.m.Replica()
 }
 
-// loadModel reads a checkpoint inside the model root. The root is an
-// os.Root, so neither ".." nor a symlink can leave it; only a regular file
-// is opened (a FIFO would block, a device read without end), its read is
-// bounded by its size and MaxModelBytes and cancelled with the request, and
-// errors never quote the file's bytes (they go to the server's log).
+// loadModel reads a checkpoint inside the model root (readModel) and
+// loads it under the request's name, replacing a model of that name.
 func (s *Server) loadModel(w http.ResponseWriter, r *http.Request) error {
 	var req LoadModelRequest
 	if err := decodeJSON(requestBody(r), &req); err != nil {
@@ -56,68 +54,10 @@ func (s *Server) loadModel(w http.ResponseWriter, r *http.Request) error {
 	if !collection.ValidName(req.Name) {
 		return badRequest("name %q: want 1 to 64 of A-Z a-z 0-9 _ -", req.Name)
 	}
-	if req.Path == "" {
-		return badRequest("path: required, the checkpoint file to load")
-	}
-	if filepath.IsAbs(req.Path) || !filepath.IsLocal(req.Path) {
-		return badRequest("path %q: want a relative path inside the server's model root", req.Path)
-	}
-	st, err := s.modelRoot.Stat(req.Path) // follows symlinks, inside the root only
+	lm, err := s.readModel(r.Context(), req.Name, req.Path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return errf(404, "not_found", "checkpoint %q not found", req.Path)
-		}
-		s.log.Warn("model path refused", "path", req.Path, "err", err)
-		return badRequest("checkpoint %q: cannot be opened inside the model root (a symlink out of it, or no permission)", req.Path)
+		return err
 	}
-	if !st.Mode().IsRegular() {
-		return badRequest("checkpoint %q: not a regular file (%v)", req.Path, st.Mode().Type())
-	}
-	if st.Size() > s.opt.MaxModelBytes {
-		return errf(413, "payload_too_large", "checkpoint %q: %d bytes, the limit is %d (--max-model-bytes)", req.Path, st.Size(), s.opt.MaxModelBytes)
-	}
-	f, err := s.modelRoot.OpenFile(req.Path, os.O_RDONLY|syscall.O_NONBLOCK, 0) // a FIFO swapped in after the Stat does not block
-	if err != nil {
-		s.log.Warn("model open failed", "path", req.Path, "err", err)
-		return badRequest("checkpoint %q: cannot be opened", req.Path)
-	}
-	b, err := checkpoint.Read(r.Context(), f, s.opt.MaxModelBytes)
-	f.Close()
-	if err != nil {
-		if r.Context().Err() != nil {
-			return errf(503, "timeout", "loading checkpoint %q cancelled: %v", req.Path, r.Context().Err())
-		}
-		s.log.Warn("model read failed", "path", req.Path, "err", err)
-		if errors.Is(err, checkpoint.ErrTooLarge) {
-			return errf(413, "payload_too_large", "checkpoint %q: larger than the limit of %d bytes (--max-model-bytes)", req.Path, s.opt.MaxModelBytes)
-		}
-		return badRequest("checkpoint %q: cannot be read (see the server log)", req.Path)
-	}
-	cf, err := checkpoint.Decode(b)
-	var m *model.Model
-	if err == nil {
-		m, err = model.FromCheckpoint(cf)
-	}
-	if err != nil {
-		s.log.Warn("model load failed", "path", req.Path, "err", err)
-		what := "not a valid checkpoint"
-		switch {
-		case errors.Is(err, checkpoint.ErrVersion):
-			what = "written by a newer version of mrl"
-		case errors.Is(err, model.ErrMismatch):
-			what = "its tensors do not match its model"
-		}
-		return badRequest("checkpoint %q: %s (details in the server log)", req.Path, what)
-	}
-	nesting := m.Config.Nesting // a text model has no head
-	if m.Head != nil {
-		nesting = m.Head.Nesting
-	}
-	sum := sha256.Sum256(b)
-	lm := &loadedModel{m: m, info: ModelInfo{Name: req.Name, Path: req.Path, Describe: m.Describe(), InputDim: m.InputDim(),
-		Embed: m.Config.Embed, Nesting: slices.Clone(nesting), Classes: m.Config.Classes, NumParams: m.NumParams(),
-		Arch: m.Config.Arch.String(), SHA256: hex.EncodeToString(sum[:])}}
-	lm.replicas.Put(m) // the first request needs no replica of its own (a text model's costs a bag's worth of memory to build)
 	s.mu.Lock()
 	_, replaced := s.models[req.Name]
 	s.models[req.Name] = lm
@@ -127,6 +67,120 @@ func (s *Server) loadModel(w http.ResponseWriter, r *http.Request) error {
 		status = 200
 	}
 	return writeJSON(w, status, lm.info)
+}
+
+// readModel reads the checkpoint at path inside the model root as the
+// model name. The root is an os.Root, so neither ".." nor a symlink can
+// leave it; only a regular file is opened (a FIFO would block, a device
+// read without end), its read is bounded by its size and MaxModelBytes and
+// cancelled with ctx, and errors never quote the file's bytes (they go to
+// the server's log). Errors are *apiError.
+func (s *Server) readModel(ctx context.Context, name, path string) (*loadedModel, error) {
+	if path == "" {
+		return nil, badRequest("path: required, the checkpoint file to load")
+	}
+	if filepath.IsAbs(path) || !filepath.IsLocal(path) {
+		return nil, badRequest("path %q: want a relative path inside the server's model root", path)
+	}
+	st, err := s.modelRoot.Stat(path) // follows symlinks, inside the root only
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, errf(404, "not_found", "checkpoint %q not found", path)
+		}
+		s.log.Warn("model path refused", "path", path, "err", err)
+		return nil, badRequest("checkpoint %q: cannot be opened inside the model root (a symlink out of it, or no permission)", path)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, badRequest("checkpoint %q: not a regular file (%v)", path, st.Mode().Type())
+	}
+	if st.Size() > s.opt.MaxModelBytes {
+		return nil, errf(413, "payload_too_large", "checkpoint %q: %d bytes, the limit is %d (--max-model-bytes)", path, st.Size(), s.opt.MaxModelBytes)
+	}
+	f, err := s.modelRoot.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0) // a FIFO swapped in after the Stat does not block
+	if err != nil {
+		s.log.Warn("model open failed", "path", path, "err", err)
+		return nil, badRequest("checkpoint %q: cannot be opened", path)
+	}
+	b, err := checkpoint.Read(ctx, f, s.opt.MaxModelBytes)
+	f.Close()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, errf(503, "timeout", "loading checkpoint %q cancelled: %v", path, ctx.Err())
+		}
+		s.log.Warn("model read failed", "path", path, "err", err)
+		if errors.Is(err, checkpoint.ErrTooLarge) {
+			return nil, errf(413, "payload_too_large", "checkpoint %q: larger than the limit of %d bytes (--max-model-bytes)", path, s.opt.MaxModelBytes)
+		}
+		return nil, badRequest("checkpoint %q: cannot be read (see the server log)", path)
+	}
+	cf, err := checkpoint.Decode(b)
+	var m *model.Model
+	if err == nil {
+		m, err = model.FromCheckpoint(cf)
+	}
+	if err != nil {
+		s.log.Warn("model load failed", "path", path, "err", err)
+		what := "not a valid checkpoint"
+		switch {
+		case errors.Is(err, checkpoint.ErrVersion):
+			what = "written by a newer version of mrl"
+		case errors.Is(err, model.ErrMismatch):
+			what = "its tensors do not match its model"
+		}
+		return nil, badRequest("checkpoint %q: %s (details in the server log)", path, what)
+	}
+	nesting := m.Config.Nesting // a text model has no head
+	if m.Head != nil {
+		nesting = m.Head.Nesting
+	}
+	sum := sha256.Sum256(b)
+	lm := &loadedModel{m: m, info: ModelInfo{Name: name, Path: path, Describe: m.Describe(), InputDim: m.InputDim(),
+		Embed: m.Config.Embed, Nesting: slices.Clone(nesting), Classes: m.Config.Classes, NumParams: m.NumParams(),
+		Arch: m.Config.Arch.String(), SHA256: hex.EncodeToString(sum[:])}}
+	lm.replicas.Put(m) // the first request needs no replica of its own (a text model's costs a bag's worth of memory to build)
+	return lm, nil
+}
+
+// reloadModels loads, at start, the model attached to each collection
+// from the path recorded in its meta, inside the model root, so that a
+// restarted server embeds texts for its collections as before. A model
+// is loaded under its recorded name only if its checkpoint still has the
+// pinned SHA-256; one that is missing, unreadable or changed is left
+// unloaded with a warning (the collection still takes vectors, and its
+// texts get the 409 that says which checkpoint to load). Two collections
+// pinning different checkpoints under one name: the first in name order
+// wins, the other gets that 409. Without a model root nothing is loaded.
+func (s *Server) reloadModels(ctx context.Context) {
+	if s.modelRoot == nil {
+		return
+	}
+	for _, c := range s.store.Collections() {
+		meta := c.Meta()
+		if meta.Input == nil || meta.Input.Model == nil {
+			continue
+		}
+		ref := meta.Input.Model
+		s.mu.RLock()
+		lm := s.models[ref.Name]
+		s.mu.RUnlock()
+		if lm != nil {
+			continue // loaded for an earlier collection (inputOf checks its hash)
+		}
+		lm, err := s.readModel(ctx, ref.Name, ref.Path)
+		switch {
+		case err != nil:
+			s.log.Warn("model of a collection not reloaded", "collection", meta.Name, "model", ref.Name, "path", ref.Path, "err", err)
+			continue
+		case lm.info.SHA256 != ref.SHA256:
+			s.log.Warn("model of a collection not reloaded: its checkpoint changed since the collection was created", "collection", meta.Name, "model", ref.Name, "path", ref.Path,
+				"sha256", lm.info.SHA256, "pinned", ref.SHA256)
+			continue
+		}
+		s.mu.Lock()
+		s.models[ref.Name] = lm
+		s.mu.Unlock()
+		s.log.Info("model of a collection reloaded", "collection", meta.Name, "model", ref.Name, "path", ref.Path)
+	}
 }
 
 func (s *Server) model(r *http.Request) (*loadedModel, error) {

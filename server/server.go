@@ -38,6 +38,7 @@
 package server
 
 import (
+	"context"
 	_ "embed"
 	"fmt"
 	"log/slog"
@@ -102,9 +103,10 @@ func (s *Server) routes() []route {
 }
 
 // New opens (creating if needed) the data directory, recovers every
-// collection from its snapshot and log (collection.Open), and returns the
-// server. It returns *Server rather than http.Handler so that callers can
-// Close it.
+// collection from its snapshot and log (collection.Open), reloads the
+// models attached to collections from the model root (reloadModels), and
+// returns the server. It returns *Server rather than http.Handler so that
+// callers can Close it.
 func New(opt Options) (*Server, error) {
 	if err := opt.Validate(); err != nil {
 		return nil, err
@@ -131,6 +133,7 @@ func New(opt Options) (*Server, error) {
 		}
 		s.store = embedded{st}
 	}
+	s.reloadModels(context.Background())
 
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes() {

@@ -89,10 +89,12 @@ func textModel(t testing.TB, dir, name string, seed uint64, pairs []data.TextPai
 
 // TestTextEndToEnd: a text model trained in the test serves embed over
 // HTTP; a collection created with it takes texts in upserts and searches,
-// the top hit of each document's own text is that document, and after a
-// restart from the data directory the collection asks for its model,
-// refuses another model loaded under its name, and searches the same once
-// the right one is loaded.
+// the top hit of each document's own text is that document. After a
+// restart from the data directory the server reloads the pinned model
+// from the model root; without a model root, or with the checkpoint
+// changed on disk, the collection asks for its model, refuses another
+// model loaded under its name, and searches the same once the right one
+// is loaded.
 func TestTextEndToEnd(t *testing.T) {
 	modelDir, dataDir := t.TempDir(), t.TempDir()
 	pairs := textPairs(320, 1)
@@ -201,23 +203,53 @@ func TestTextEndToEnd(t *testing.T) {
 		t.Errorf("only %d of %d queries find their document in the top 10", found, len(docs))
 	}
 
-	// Restart from the data directory: the attachment is in meta.json, the
-	// model is not loaded.
+	// Restart from the data directory with the model root: the attachment
+	// is in meta.json, and the server reloads the pinned checkpoint.
 	s.Close()
 	s2 := newServer(t, Options{DataDir: dataDir, ModelRoot: modelDir})
 	mustDo(t, s2, "GET", "/v1/collections/docs", nil, 200, &info)
 	if info.Input == nil || info.Input.Model == nil || info.Input.Model.SHA256 != sum || info.Count != len(docs)+1 {
 		t.Fatalf("after restart: %+v input %+v", info, info.Input)
 	}
-	wantErr(t, s2, "POST", "/v1/collections/docs/search", `{"text":"x y"}`, 409, "conflict",
-		`collection "docs" embeds texts with model "txt", which is not loaded: load its checkpoint with POST /v1/models {"name": "txt", "path": "text.ckpt"}`)
-	// Vectors need no model.
-	mustDo(t, s2, "POST", "/v1/collections/docs/search", SearchRequest{Vector: slices.Repeat([]float32{0.25}, 16), K: 1}, 200, nil)
-	mustDo(t, s2, "POST", "/v1/models", LoadModelRequest{Name: "txt", Path: "other.ckpt"}, 201, nil)
-	wantErr(t, s2, "POST", "/v1/collections/docs/search", `{"text":"x y"}`, 409, "conflict", "the model loaded as \"txt\" now is another (sha256 "+otherSum)
-	wantErr(t, s2, "POST", "/v1/collections/docs/points", `{"points":[{"id":5,"text":"x y"}]}`, 409, "conflict", "now is another")
-	mustDo(t, s2, "POST", "/v1/models", LoadModelRequest{Name: "txt", Path: "text.ckpt"}, 200, nil)
 	searchTexts(t, s2)
+	s2.Close()
+
+	// Without a model root nothing is loaded: texts get the 409 naming the
+	// checkpoint, vectors need no model.
+	s3 := newServer(t, Options{DataDir: dataDir})
+	wantErr(t, s3, "POST", "/v1/collections/docs/search", `{"text":"x y"}`, 409, "conflict",
+		`collection "docs" embeds texts with model "txt", which is not loaded: load its checkpoint with POST /v1/models {"name": "txt", "path": "text.ckpt"}`)
+	mustDo(t, s3, "POST", "/v1/collections/docs/search", SearchRequest{Vector: slices.Repeat([]float32{0.25}, 16), K: 1}, 200, nil)
+	s3.Close()
+
+	// The checkpoint changed on disk since the collection was created: it
+	// is not reloaded, and nothing else is lost.
+	ckpt := filepath.Join(modelDir, "text.ckpt")
+	orig, err := os.ReadFile(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := os.ReadFile(filepath.Join(modelDir, "other.ckpt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(ckpt, other, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s4 := newServer(t, Options{DataDir: dataDir, ModelRoot: modelDir})
+	wantErr(t, s4, "POST", "/v1/collections/docs/search", `{"text":"x y"}`, 409, "conflict", `model "txt", which is not loaded`)
+	mustDo(t, s4, "POST", "/v1/models", LoadModelRequest{Name: "txt", Path: "other.ckpt"}, 201, nil)
+	wantErr(t, s4, "POST", "/v1/collections/docs/search", `{"text":"x y"}`, 409, "conflict", "the model loaded as \"txt\" now is another (sha256 "+otherSum)
+	wantErr(t, s4, "POST", "/v1/collections/docs/points", `{"points":[{"id":5,"text":"x y"}]}`, 409, "conflict", "now is another")
+	if err := os.WriteFile(ckpt, orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustDo(t, s4, "POST", "/v1/models", LoadModelRequest{Name: "txt", Path: "text.ckpt"}, 200, nil)
+	mustDo(t, s4, "GET", "/v1/collections/docs", nil, 200, &info)
+	if info.Count != len(docs)+1 {
+		t.Errorf("after the changed checkpoint: %d points, want %d", info.Count, len(docs)+1)
+	}
+	searchTexts(t, s4)
 }
 
 // wantErr sends a request and checks its error answer.
