@@ -276,15 +276,15 @@ func TestHNSWSearchLayerTwin(t *testing.T) {
 }
 
 // TestHNSWConcurrentBuildKeepsLinks: a concurrent build must not lose
-// links. A sequential insert of node i >= 200 links it to M neighbours
-// (its search finds far more than M nodes, and the refill fills the list);
-// a list that overflows later is re-chosen by the heuristic among 2·M+1
-// candidates and may shrink, but on these rows never below 5 (sequential
-// and 4-thread builds alike, seeds 0..3). Concurrent inserts that reached
-// a node before its lower lists were written used to stop there, link to
-// it alone, and lose that link when the node wrote its list: about five
-// nodes per 3000 rows with 4 threads were left with one neighbour. The
-// test asks for at least 3.
+// links. Concurrent inserts that reached a node before its lower lists
+// were written used to stop there, link to it alone, and lose that link
+// when the node wrote its list: about five nodes per 3000 rows with 4
+// threads were left with one layer-0 neighbour, a node inserted at the
+// same time (a few indexes away). The heuristic alone leaves a few nodes
+// with one neighbour too (2 of these 2800, sequential or concurrent), but
+// that neighbour is the most similar node, almost never one of the few
+// inserted at the same moment. The test asks for no node whose only
+// neighbour is within 8 indexes of it.
 func TestHNSWConcurrentBuildKeepsLinks(t *testing.T) {
 	for seed := range uint64(4) {
 		v := hnswData(t, 3000, 32, mrl.Cosine, false)
@@ -293,15 +293,14 @@ func TestHNSWConcurrentBuildKeepsLinks(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkGraph(t, h)
-		const least = 3
-		thin := 0
+		lone := 0
 		for i := int32(200); i < int32(v.n); i++ {
-			if len(h.neighbours(i, 0)) < least {
-				thin++
+			if nb := h.neighbours(i, 0); len(nb) == 1 && nb[0] > i-8 && nb[0] < i+8 {
+				lone++
 			}
 		}
-		if thin > 0 {
-			t.Errorf("seed %d: %d nodes with fewer than %d layer-0 neighbours after a concurrent build (%d repaired), want 0", seed, thin, least, h.repaired)
+		if lone > 0 {
+			t.Errorf("seed %d: %d nodes whose only layer-0 neighbour was inserted at the same time, after a concurrent build (%d repaired), want 0", seed, lone, h.repaired)
 		}
 	}
 }
@@ -329,10 +328,10 @@ func clusteredRows(seed uint64, n, d int) []float32 {
 
 // TestHNSWRecallQueriesFromOtherClusters: queries drawn from clusters the
 // rows do not come from (as a text query is unlike the documents it
-// finds) need the graph's long links. When pruned lists were refilled to
+// finds) need the graph's long links. When lists were refilled to
 // capacity, later back links competed with near neighbours and those
 // links were lost: on these 20k rows recall@100 at ef 200 was 0.727 (now
-// 0.840) and 0.798 at ef 400 (now 0.899). The build is deterministic
+// 0.907) and 0.798 at ef 400 (now 0.967). The build is deterministic
 // (Threads 1), so the figure is the same on every run for a kernel level.
 func TestHNSWRecallQueriesFromOtherClusters(t *testing.T) {
 	if testing.Short() {
@@ -352,7 +351,7 @@ func TestHNSWRecallQueriesFromOtherClusters(t *testing.T) {
 	for _, c := range []struct {
 		ef    int
 		floor float64
-	}{{200, 0.80}, {400, 0.86}} {
+	}{{200, 0.86}, {400, 0.93}} {
 		hit := 0
 		for i := range nq {
 			qi := q[i*d : (i+1)*d]
