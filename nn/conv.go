@@ -115,15 +115,23 @@ func sumRows(g, y []float32) {
 	}
 }
 
-// Uniform fills w with values uniform in [-bound, bound).
+// Uniform fills w with values uniform in [-bound, bound). A nil r leaves
+// w as it is (see model.Model.Replica, whose weights are replaced).
 func Uniform(w []float32, bound float64, r *rand.Rand) {
+	if r == nil {
+		return
+	}
 	for i := range w {
 		w[i] = float32((r.Float64()*2 - 1) * bound)
 	}
 }
 
-// HeNormal fills w with N(0, 2/fanIn) (Kaiming normal, fan-in mode, ReLU gain).
+// HeNormal fills w with N(0, 2/fanIn) (Kaiming normal, fan-in mode, ReLU
+// gain). A nil r leaves w as it is.
 func HeNormal(w []float32, fanIn int, r *rand.Rand) {
+	if r == nil {
+		return
+	}
 	std := math.Sqrt(2 / float64(fanIn))
 	for i := range w {
 		w[i] = float32(r.NormFloat64() * std)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -29,16 +30,54 @@ type loadedModel struct {
 	info ModelInfo
 	// replicas are models sharing m's weights with buffers of their own,
 	// so that requests run their forward passes at the same time.
-	replicas sync.Pool
+	replicas replicaList
 }
 
 // replica returns a model to run one request's forward pass on; put it
 // back with lm.replicas.Put.
 func (lm *loadedModel) replica() *model.Model {
-	if r, ok := lm.replicas.Get().(*model.Model); ok {
+	if r := lm.replicas.Get(); r != nil {
 		return r
 	}
 	return lm.m.Replica()
+}
+
+// replicaList keeps the replicas of a model that are not in use, up to
+// maxIdleReplicas. Unlike a sync.Pool it keeps them across garbage
+// collections: a text model's replica holds activation buffers as large
+// as its batches, and rebuilding it after every collection made the first
+// concurrent requests after each one pay for it again.
+type replicaList struct {
+	mu   sync.Mutex
+	idle []*model.Model
+}
+
+// maxIdleReplicas bounds the replicas kept per model: more than the
+// requests that can run forward passes at once on a machine of this size
+// would only hold memory.
+var maxIdleReplicas = max(4, 2*runtime.GOMAXPROCS(0))
+
+// Get returns an idle replica, or nil if none is.
+func (l *replicaList) Get() *model.Model {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := len(l.idle)
+	if n == 0 {
+		return nil
+	}
+	r := l.idle[n-1]
+	l.idle[n-1] = nil
+	l.idle = l.idle[:n-1]
+	return r
+}
+
+// Put returns r to the idle list; past maxIdleReplicas it is dropped.
+func (l *replicaList) Put(r *model.Model) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.idle) < maxIdleReplicas {
+		l.idle = append(l.idle, r)
+	}
 }
 
 // loadModel reads a checkpoint inside the model root (readModel) and
