@@ -8,8 +8,9 @@ import (
 )
 
 // Conv2d is a 2-D convolution over NHWC images with a square kernel.
-// W has shape [OutC][K][K][InC]; the product runs as im2col + one GEMM
-// (a 1×1 kernel with stride 1 and no padding skips im2col).
+// W has shape [OutC][K][K][InC]; the product runs as im2col + GEMM, a
+// block of images at a time (see convBlockBytes); a 1×1 kernel with
+// stride 1 and no padding skips im2col and runs as one GEMM.
 type Conv2d struct {
 	InC, OutC, K, Stride, Pad int
 	W, B                      *Param // B is nil without bias
