@@ -106,7 +106,6 @@ func (c *Conv2d) Backward(dy *Tensor) *Tensor {
 	c.cols = grow(c.cols, g*pix*kk)
 	if dx != nil {
 		c.dcol = grow(c.dcol, g*pix*kk)
-		clear(dx.Data)
 	}
 	for b0 := 0; b0 < n; b0 += g {
 		nb := min(g, n-b0)
@@ -119,7 +118,11 @@ func (c *Conv2d) Backward(dy *Tensor) *Tensor {
 		}
 		dcol := c.dcol[:nb*pix*kk]
 		kernel.Sgemm(false, false, nb*pix, kk, c.OutC, 1, dyb, c.OutC, c.W.W, kk, 0, dcol, kk)
-		kernel.Col2imNHWC(dx.Data[b0*h*w*c.InC:], dcol, nb, h, w, c.InC, c.K, c.K, c.Stride, c.Pad)
+		// col2im adds into the block's images, cleared here (while
+		// they are about to be in cache) rather than all at once.
+		dxb := dx.Data[b0*h*w*c.InC : (b0+nb)*h*w*c.InC]
+		clear(dxb)
+		kernel.Col2imNHWC(dxb, dcol, nb, h, w, c.InC, c.K, c.K, c.Stride, c.Pad)
 	}
 	return dx
 }
