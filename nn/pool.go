@@ -138,10 +138,8 @@ func (p *GlobalAvgPool) Forward(x *Tensor, train bool) *Tensor {
 		for b := lo; b < hi; b++ {
 			o := y.Data[b*c : (b+1)*c]
 			for s := 0; s < hw; s++ {
-				in := x.Data[(b*hw+s)*c:][:c]
-				for ch, v := range in {
-					o[ch] += v
-				}
+				// o += 1·in: the vector Axpy, each sum rounded once as by +=.
+				kernel.Axpy(1, x.Data[(b*hw+s)*c:][:c], o)
 			}
 			for ch := range o {
 				o[ch] *= inv
@@ -155,15 +153,20 @@ func (p *GlobalAvgPool) Forward(x *Tensor, train bool) *Tensor {
 func (p *GlobalAvgPool) Backward(dy *Tensor) *Tensor {
 	n, hw, c := p.in[0], p.in[1]*p.in[2], p.in[3]
 	dx := reshape(&p.dx, p.in...)
+	if hw == 0 {
+		return dx
+	}
 	inv := 1 / float32(hw)
 	kernel.ParallelFor(n, max(1, elemGrain/(hw*c)), func(lo, hi int) {
 		for b := lo; b < hi; b++ {
+			// The first pixel's row is g·inv; the others copy it.
 			g := dy.Data[b*c : (b+1)*c]
-			for s := 0; s < hw; s++ {
-				d := dx.Data[(b*hw+s)*c:][:c]
-				for ch, v := range g {
-					d[ch] = v * inv
-				}
+			first := dx.Data[b*hw*c:][:c]
+			for ch, v := range g {
+				first[ch] = v * inv
+			}
+			for s := 1; s < hw; s++ {
+				copy(dx.Data[(b*hw+s)*c:][:c], first)
 			}
 		}
 	})

@@ -66,32 +66,62 @@ func sgdMomentum(w, g, v []float32, eta, mu, wd float32) {
 }
 
 // The AVX2 and AVX-512 versions of normAffine, normBackward, relu,
-// reluBackward and sgdMomentum, and of Dot, SqL2 and Axpy, are generated
-// (vec_gen_amd64.s, from internal/kernel/asm). The column sums below keep
-// their hand-written AVX2 kernels at every level.
+// reluBackward, sgdMomentum and the column sums, and of Dot, SqL2 and
+// Axpy, are generated (vec_gen_amd64.s, from internal/kernel/asm).
+
+// colSumsSpan is the bytes of a row block the column-sum kernels run down
+// in one call: the kernels walk each strip of columns down the rows of
+// the call, so wide rows get short blocks, which keep their next lines in
+// the hardware prefetchers' reach (every row is its own sequential stream
+// across the strips), and narrow rows long ones.
+var colSumsSpan = 16 << 10
+
+// colSumsProdStripsMaxC is the widest row for which the AVX2 level runs
+// colSumsDot in strips: on wider rows the strips were no faster than the
+// row-major colSumsProdRowsAVX2 (Zen 5, 256×512 to 256×2048: 0.83-0.97x;
+// 12544×32: 1.4x), while the AVX-512 strips win at every width.
+const colSumsProdStripsMaxC = 32
+
+// colSumsBlocks calls kern on row blocks of at most colSumsSpan bytes (at
+// least 4 rows) of x and o, in order.
+func colSumsBlocks(rows, c int, s1, s2 []float64, x, o []float32, stepO bool, kern func(rows, c int, s1, s2 *float64, x, o *float32)) {
+	per := max(4, colSumsSpan/(4*c))
+	for r := 0; r < rows; r += per {
+		n := min(per, rows-r)
+		op := &o[0]
+		if stepO {
+			op = &o[r*c]
+		}
+		kern(n, c, &s1[0], &s2[0], &x[r*c], op)
+	}
+}
+
+// colSumsProdRowsAVX2 is colSumsDotGeneric (rows, c > 0), row by row
+// with the sums in memory.
+//
+//go:noescape
+func colSumsProdRowsAVX2(rows, c int, s1, s2 *float64, x, y *float32)
 
 func colSumsShifted(rows, c int, s1, s2 []float64, x, shift []float32) {
-	if !useAVX2 {
+	switch {
+	case useAVX512:
+		colSumsBlocks(rows, c, s1, s2, x, shift, false, colSumsShiftAVX512)
+	case useAVX2:
+		colSumsBlocks(rows, c, s1, s2, x, shift, false, colSumsShiftAVX2)
+	default:
 		colSumsShiftedGeneric(rows, c, s1, s2, x, shift)
-		return
 	}
-	colSumsShiftAVX2(rows, c, &s1[0], &s2[0], &x[0], &shift[0])
 }
 
 func colSumsDot(rows, c int, s1, s2 []float64, x, y []float32) {
-	if !useAVX2 {
+	switch {
+	case useAVX512:
+		colSumsBlocks(rows, c, s1, s2, x, y, true, colSumsProdAVX512)
+	case useAVX2 && c <= colSumsProdStripsMaxC:
+		colSumsBlocks(rows, c, s1, s2, x, y, true, colSumsProdAVX2)
+	case useAVX2:
+		colSumsProdRowsAVX2(rows, c, &s1[0], &s2[0], &x[0], &y[0])
+	default:
 		colSumsDotGeneric(rows, c, s1, s2, x, y)
-		return
 	}
-	colSumsProdAVX2(rows, c, &s1[0], &s2[0], &x[0], &y[0])
 }
-
-// colSumsShiftAVX2 is colSumsShiftedGeneric (rows, c > 0).
-//
-//go:noescape
-func colSumsShiftAVX2(rows, c int, s1, s2 *float64, x, shift *float32)
-
-// colSumsProdAVX2 is colSumsDotGeneric (rows, c > 0).
-//
-//go:noescape
-func colSumsProdAVX2(rows, c int, s1, s2 *float64, x, y *float32)

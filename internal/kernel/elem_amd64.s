@@ -2,60 +2,10 @@
 
 #include "textflag.h"
 
-// func colSumsShiftAVX2(rows, c int, s1, s2 *float64, x, shift *float32)
-// Per row, 4 columns at a time in float64, then one at a time.
-TEXT ·colSumsShiftAVX2(SB), NOSPLIT, $0-48
-	MOVQ rows+0(FP), R8
-	MOVQ c+8(FP), R9
-	MOVQ s1+16(FP), DI
-	MOVQ s2+24(FP), BX
-	MOVQ x+32(FP), SI
-	MOVQ shift+40(FP), R10
-	MOVQ R9, AX
-	ANDQ $-4, AX
-	MOVQ R9, CX
-	SHLQ $2, CX
-
-csrow:
-	XORQ DX, DX
-
-cscol4:
-	CMPQ        DX, AX
-	JGE         cstail
-	VMOVUPS     (SI)(DX*4), X0
-	VSUBPS      (R10)(DX*4), X0, X0
-	VCVTPS2PD   X0, Y0
-	VADDPD      (DI)(DX*8), Y0, Y1
-	VMOVUPD     Y1, (DI)(DX*8)
-	VMOVUPD     (BX)(DX*8), Y2
-	VFMADD231PD Y0, Y0, Y2
-	VMOVUPD     Y2, (BX)(DX*8)
-	ADDQ        $4, DX
-	JMP         cscol4
-
-cstail:
-	CMPQ        DX, R9
-	JGE         csnext
-	VMOVSS      (SI)(DX*4), X0
-	VSUBSS      (R10)(DX*4), X0, X0
-	VCVTSS2SD   X0, X0, X0
-	VADDSD      (DI)(DX*8), X0, X1
-	VMOVSD      X1, (DI)(DX*8)
-	VMOVSD      (BX)(DX*8), X2
-	VFMADD231SD X0, X0, X2
-	VMOVSD      X2, (BX)(DX*8)
-	INCQ        DX
-	JMP         cstail
-
-csnext:
-	ADDQ CX, SI
-	DECQ R8
-	JNZ  csrow
-	VZEROUPPER
-	RET
-
-// func colSumsProdAVX2(rows, c int, s1, s2 *float64, x, y *float32)
-TEXT ·colSumsProdAVX2(SB), NOSPLIT, $0-48
+// func colSumsProdRowsAVX2(rows, c int, s1, s2 *float64, x, y *float32)
+// Row by row, 4 columns at a time in float64 (the sums in memory), then
+// one at a time.
+TEXT ·colSumsProdRowsAVX2(SB), NOSPLIT, $0-48
 	MOVQ rows+0(FP), R8
 	MOVQ c+8(FP), R9
 	MOVQ s1+16(FP), DI

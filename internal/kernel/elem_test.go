@@ -143,12 +143,13 @@ func TestReLUKernels(t *testing.T) {
 }
 
 // ColSumsShifted and ColSumsDot (dispatched) against their twins over odd
-// row lengths; they add to what s1 and s2 hold.
+// row lengths (every strip width and tail of the kernels) and enough rows
+// for several row blocks; they add to what s1 and s2 hold.
 func TestColSums(t *testing.T) {
 	forLevels(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(11, 12))
-		for _, rows := range []int{0, 1, 5} {
-			for _, c := range []int{0, 1, 3, 4, 5, 8, 13, 1024} {
+		for _, rows := range []int{0, 1, 5, 300} {
+			for _, c := range []int{0, 1, 3, 4, 5, 8, 13, 16, 17, 24, 31, 32, 33, 47, 61, 64, 1024} {
 				for _, prod := range []bool{false, true} {
 					x, _ := guarded(r, rows*c)
 					var y, shift []float32

@@ -38,7 +38,8 @@ const (
 )
 
 // The k and m blocking of the level in use (useLevel sets them): at most
-// kcMax rows of B and kcMax columns of A per packed block, mcMax rows of A.
+// kcMax rows of B and kcMax columns of A per packed block (see kcFor for
+// large products), mcMax rows of A.
 var kcMax, mcMax = kcAVX2, mcAVX2
 
 const (
@@ -49,6 +50,28 @@ const (
 // kcAVX512 and mcAVX512 block for the 12×32 kernel: its B micro-panel is
 // 32×kc floats (24 KiB at kc = 192, half of Zen 5's 48 KiB L1d).
 var kcAVX512, mcAVX512 = 192, 144
+
+// kcLargeCAVX512 is the k block of the 12×32 kernel for products whose C
+// has at least largeCMin elements: every k block is one pass over C
+// (each tile loaded and stored), which a C of several MiB makes cost
+// more than the larger B micro-panel (48 KiB at kc = 384, streamed from
+// L2) does. A/B on Zen 5 (1 thread, medians of 9 alternating rounds, against
+// kc = 192): 2048³ +5-7%, 1024×784×256 (transposed A) +2%, 1024³ and
+// 256×2048×1024 ±1.5%; below largeCMin kc = 384 cost 2-3% (512³) and
+// kc = 512 6% (256×1024×2048).
+var kcLargeCAVX512 = 384
+
+// largeCMin is the size of C (m·n) from which kcLargeCAVX512 applies
+// (2 MiB of float32); a var so tests can reach it with small products.
+var largeCMin = 1 << 19
+
+// kcFor is the k block limit for an m×n product at the level in use.
+func kcFor(m, n int) int {
+	if useAVX512 && m*n >= largeCMin {
+		return kcLargeCAVX512
+	}
+	return kcMax
+}
 
 // gemmBufs are the packing buffers of one goroutine, reused via gemmPool.
 type gemmBufs struct {
@@ -171,9 +194,9 @@ func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 		rsA, csA = 1, lda
 	}
 
-	// Split k into equal blocks of at most kcMax, or keep it whole when A
+	// Split k into equal blocks of at most kcFor(m, n), or keep it whole when A
 	// is read in place and all of op(B) fits in half of L2.
-	kcl := kcMax
+	kcl := kcFor(m, n)
 	if directA && k*roundUp(n, gemmNR) <= 1<<15 {
 		kcl = k
 	}

@@ -19,7 +19,8 @@ import (
 // next block while another still multiplies by the current one, so one
 // barrier per block suffices.
 func gemmShared(t int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, over bool) {
-	nk := (k + kcMax - 1) / kcMax
+	kcl := kcFor(m, n)
+	nk := (k + kcl - 1) / kcl
 	kcs := (k + nk - 1) / nk
 	ncs := min(n, ncMax)
 	bsz := kcs * roundUp(ncs, gemmNR)

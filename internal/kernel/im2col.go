@@ -19,37 +19,68 @@ func Im2colNHWC(dst, src []float32, n, h, w, c, kh, kw, stride, pad int) {
 	if len(src) < n*h*w*c || len(dst) < n*oh*ow*cols {
 		panic("kernel: Im2colNHWC buffer too short")
 	}
+	// Output pixels ox in [oxLo, oxHi) read whole kernel rows inside the
+	// image (ox*stride-pad >= 0 and ox*stride-pad+kw <= w); the others
+	// touch the padding.
+	oxLo := min(ow, (pad+stride-1)/stride)
+	oxHi := oxLo
+	if w-kw+pad >= 0 {
+		oxHi = max(oxLo, min(ow, (w-kw+pad)/stride+1))
+	}
+	seg := kw * c // floats of one kernel row
 	parallelFor(n*oh, 1, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			b, oy := r/oh, r%oh
-			for ox := 0; ox < ow; ox++ {
-				row := dst[(r*ow+ox)*cols : (r*ow+ox+1)*cols]
-				for ky := 0; ky < kh; ky++ {
-					iy := oy*stride - pad + ky
-					seg := row[ky*kw*c : (ky+1)*kw*c]
-					if iy < 0 || iy >= h {
-						clear(seg)
-						continue
+			out := dst[r*ow*cols : (r+1)*ow*cols]
+			for ky := 0; ky < kh; ky++ {
+				iy := oy*stride - pad + ky
+				if iy < 0 || iy >= h {
+					for ox := 0; ox < ow; ox++ {
+						clear(out[ox*cols+ky*seg : ox*cols+(ky+1)*seg])
+					}
+					continue
+				}
+				srow := src[(b*h+iy)*w*c : (b*h+iy+1)*w*c]
+				for ox := 0; ox < ow; ox++ {
+					if ox == oxLo {
+						// The inside pixels: one contiguous copy each.
+						for ; ox < oxHi; ox++ {
+							ix0 := ox*stride - pad
+							copyShort(out[ox*cols+ky*seg:ox*cols+(ky+1)*seg], srow[ix0*c:(ix0+kw)*c])
+						}
+						if ox == ow {
+							break
+						}
 					}
 					ix0 := ox*stride - pad
-					if ix0 >= 0 && ix0+kw <= w {
-						// The whole kernel row is inside: one contiguous copy.
-						copy(seg, src[((b*h+iy)*w+ix0)*c:((b*h+iy)*w+ix0+kw)*c])
-						continue
-					}
 					for kx := 0; kx < kw; kx++ {
 						ix := ix0 + kx
-						d := seg[kx*c : (kx+1)*c]
+						d := out[ox*cols+ky*seg+kx*c : ox*cols+ky*seg+(kx+1)*c]
 						if ix < 0 || ix >= w {
 							clear(d)
 						} else {
-							copy(d, src[((b*h+iy)*w+ix)*c:((b*h+iy)*w+ix+1)*c])
+							copyShort(d, srow[ix*c:(ix+1)*c])
 						}
 					}
 				}
 			}
 		}
 	})
+}
+
+// copyShort is copy(dst, src) for len(src) <= len(dst), in a plain loop
+// when src is shorter than 16 floats: im2col of a few channels (a first
+// layer's 1 or 3) copies 1-9 floats at a time, where a call of memmove
+// costs more than the copy.
+func copyShort(dst, src []float32) {
+	if len(src) >= 16 {
+		copy(dst, src)
+		return
+	}
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = v
+	}
 }
 
 // Col2imNHWC is the adjoint of Im2colNHWC: it adds every entry of the patch

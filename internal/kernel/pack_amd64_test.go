@@ -116,3 +116,38 @@ func TestPackB(t *testing.T) {
 		}
 	})
 }
+
+// Products whose C reaches largeCMin take k blocks of kcLargeCAVX512 at
+// the avx512 level; with the threshold lowered, small products cross
+// those blocks (k above, below and at multiples of 384), on 1 and 2
+// goroutines (gemmShared and the split along n), against gemmGeneric.
+func TestSgemmLargeCBlocks(t *testing.T) {
+	defer func(v int) { largeCMin = v }(largeCMin)
+	largeCMin = 1
+	defer SetThreads(SetThreads(1))
+	forLevels(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(17, 18))
+		for _, th := range []int{1, 2} {
+			SetThreads(th)
+			for _, sz := range [][3]int{{150, 40, 600}, {100, 200, 385}, {97, 530, 768}, {300, 70, 1001}} {
+				m, n, k := sz[0], sz[1], sz[2]
+				for _, tA := range []bool{false, true} {
+					for _, tB := range []bool{false, true} {
+						g := newGemmCase(r, tA, tB, m, n, k, 1, 0.5)
+						name := fmt.Sprintf("t%d_m%d_n%d_k%d_tA%v_tB%v", th, m, n, k, tA, tB)
+						want := append([]float32(nil), g.c...)
+						for i := 0; i < m; i++ {
+							for j := 0; j < n; j++ {
+								want[i*g.ldc+j] *= g.beta
+							}
+						}
+						gemmGeneric(tA, tB, m, n, k, g.alpha, g.a, g.lda, g.b, g.ldb, want, g.ldc)
+						Sgemm(tA, tB, m, n, k, g.alpha, g.a, g.lda, g.b, g.ldb, g.beta, g.c, g.ldc)
+						checkGuard(t, g.cFull, name)
+						g.check(t, name, g.c, want)
+					}
+				}
+			}
+		}
+	})
+}

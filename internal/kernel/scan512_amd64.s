@@ -327,3 +327,106 @@ sdone:
 	VZEROUPPER
 	MOVL       AX, ret+56(FP)
 	RET
+
+// func dotRowsAVX512(dst *float32, n int, q *float32, d int, x *float32, ldx int, ahead int)
+//
+// dst[i] = Σ_j q[j]·x[i*ldx + j] (j < d) for the n > 0 rows, one row after
+// another, each summed as dotAVX512 sums it (four accumulators over 64
+// floats a step, then 16, then a masked tail): DotRows at the avx512
+// level in one call. With ahead >= 0 the d floats of the row ahead rows
+// further are prefetched first (past the end of x is harmless: a
+// prefetch never faults); with ahead < 0 nothing is prefetched.
+TEXT ·dotRowsAVX512(SB), NOSPLIT, $0-56
+	MOVQ  dst+0(FP), DI
+	MOVQ  n+8(FP), R8
+	MOVQ  q+16(FP), SI
+	MOVQ  d+24(FP), R11
+	MOVQ  x+32(FP), DX
+	MOVQ  ldx+40(FP), R9
+	MOVQ  ahead+48(FP), R10
+	SHLQ  $2, R9            // row stride in bytes
+	IMULQ R9, R10           // prefetch distance in bytes (< 0: none)
+	MOVQ  R11, BX
+	ANDQ  $15, BX
+	MOVQ  $1, AX
+	SHLXQ BX, AX, AX
+	DECQ  AX
+	KMOVW AX, K1            // the tail's lanes
+	MOVQ  R11, R12
+	SHLQ  $2, R12           // bytes of a row's prefix
+
+drrow:
+	TESTQ R10, R10
+	JS    drdot
+	LEAQ  (DX)(R10*1), AX
+	LEAQ  (AX)(R12*1), BX
+	ANDQ  $-64, AX
+
+drpf:
+	CMPQ       AX, BX
+	JAE        drdot
+	PREFETCHT0 (AX)
+	ADDQ       $64, AX
+	JMP        drpf
+
+drdot:
+	MOVQ   DX, AX  // the row
+	MOVQ   SI, R13 // q
+	MOVQ   R11, CX // floats left
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+drloop4:
+	CMPQ        CX, $64
+	JL          drloop1
+	VMOVUPS     (R13), Z4
+	VMOVUPS     64(R13), Z5
+	VMOVUPS     128(R13), Z6
+	VMOVUPS     192(R13), Z7
+	VFMADD231PS (AX), Z4, Z0
+	VFMADD231PS 64(AX), Z5, Z1
+	VFMADD231PS 128(AX), Z6, Z2
+	VFMADD231PS 192(AX), Z7, Z3
+	ADDQ        $256, AX
+	ADDQ        $256, R13
+	SUBQ        $64, CX
+	JMP         drloop4
+
+drloop1:
+	CMPQ        CX, $16
+	JL          drtail
+	VMOVUPS     (R13), Z4
+	VFMADD231PS (AX), Z4, Z0
+	ADDQ        $64, AX
+	ADDQ        $64, R13
+	SUBQ        $16, CX
+	JMP         drloop1
+
+drtail:
+	TESTQ       CX, CX
+	JZ          drreduce
+	VMOVUPS.Z   (R13), K1, Z4
+	VMOVUPS.Z   (AX), K1, Z5
+	VFMADD231PS Z5, Z4, Z1
+
+drreduce:
+	VADDPS        Z1, Z0, Z0
+	VADDPS        Z3, Z2, Z2
+	VADDPS        Z2, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF128  $1, Y0, X1
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (DI)
+	ADDQ          $4, DI
+	ADDQ          R9, DX
+	DECQ          R8
+	JNZ           drrow
+	VZEROUPPER
+	RET

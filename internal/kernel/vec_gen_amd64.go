@@ -48,6 +48,18 @@ func normAffineAVX2(rows int, c int, h *float32, y *float32, x *float32, mean *f
 //go:noescape
 func normBackwardAVX2(rows int, c int, dx *float32, dy *float32, h *float32, k *float32, m1 *float32, m2 *float32)
 
+// colSumsShiftAVX2 is colSumsShiftedGeneric (rows, c > 0) on pointers to the first elements;
+// each column's float64 sums stay in registers over all the rows.
+//
+//go:noescape
+func colSumsShiftAVX2(rows int, c int, s1 *float64, s2 *float64, x *float32, shift *float32)
+
+// colSumsProdAVX2 is colSumsDotGeneric (rows, c > 0) on pointers to the first elements;
+// each column's float64 sums stay in registers over all the rows.
+//
+//go:noescape
+func colSumsProdAVX2(rows int, c int, s1 *float64, s2 *float64, x *float32, y *float32)
+
 // dotAVX512 is dotGeneric; len(y) >= len(x).
 //
 //go:noescape
@@ -91,3 +103,15 @@ func normAffineAVX512(rows int, c int, h *float32, y *float32, x *float32, mean 
 //
 //go:noescape
 func normBackwardAVX512(rows int, c int, dx *float32, dy *float32, h *float32, k *float32, m1 *float32, m2 *float32)
+
+// colSumsShiftAVX512 is colSumsShiftedGeneric (rows, c > 0) on pointers to the first elements;
+// each column's float64 sums stay in registers over all the rows.
+//
+//go:noescape
+func colSumsShiftAVX512(rows int, c int, s1 *float64, s2 *float64, x *float32, shift *float32)
+
+// colSumsProdAVX512 is colSumsDotGeneric (rows, c > 0) on pointers to the first elements;
+// each column's float64 sums stay in registers over all the rows.
+//
+//go:noescape
+func colSumsProdAVX512(rows int, c int, s1 *float64, s2 *float64, x *float32, y *float32)

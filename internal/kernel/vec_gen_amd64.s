@@ -508,6 +508,332 @@ normBackwardAVX2_next:
 	VZEROUPPER
 	RET
 
+// func colSumsShiftAVX2(rows int, c int, s1 *float64, s2 *float64, x *float32, shift *float32)
+// Requires: AVX, FMA3
+TEXT ·colSumsShiftAVX2(SB), NOSPLIT, $0-48
+	MOVQ rows+0(FP), AX
+	MOVQ c+8(FP), CX
+	MOVQ s1+16(FP), DX
+	MOVQ s2+24(FP), BX
+	MOVQ x+32(FP), SI
+	MOVQ shift+40(FP), DI
+	MOVQ CX, R8
+	SHLQ $0x02, R8
+	XORQ R9, R9
+
+colSumsShiftAVX2_strip4:
+	CMPQ    CX, $0x00000010
+	JL      colSumsShiftAVX2_strip2
+	LEAQ    (SI)(R9*4), R10
+	LEAQ    (DI)(R9*4), R11
+	LEAQ    (DX)(R9*8), R13
+	LEAQ    (BX)(R9*8), R14
+	MOVQ    AX, R12
+	VMOVUPD (R13), Y0
+	VMOVUPD (R14), Y1
+	VMOVUPS (R11), X2
+	VMOVUPD 32(R13), Y3
+	VMOVUPD 32(R14), Y4
+	VMOVUPS 16(R11), X5
+	VMOVUPD 64(R13), Y6
+	VMOVUPD 64(R14), Y7
+	VMOVUPS 32(R11), X8
+	VMOVUPD 96(R13), Y9
+	VMOVUPD 96(R14), Y10
+	VMOVUPS 48(R11), X11
+
+colSumsShiftAVX2_rows4:
+	VMOVUPS     (R10), X12
+	VSUBPS      X2, X12, X12
+	VCVTPS2PD   X12, Y12
+	VADDPD      Y12, Y0, Y0
+	VFMADD231PD Y12, Y12, Y1
+	VMOVUPS     16(R10), X12
+	VSUBPS      X5, X12, X12
+	VCVTPS2PD   X12, Y12
+	VADDPD      Y12, Y3, Y3
+	VFMADD231PD Y12, Y12, Y4
+	VMOVUPS     32(R10), X12
+	VSUBPS      X8, X12, X12
+	VCVTPS2PD   X12, Y12
+	VADDPD      Y12, Y6, Y6
+	VFMADD231PD Y12, Y12, Y7
+	VMOVUPS     48(R10), X12
+	VSUBPS      X11, X12, X12
+	VCVTPS2PD   X12, Y12
+	VADDPD      Y12, Y9, Y9
+	VFMADD231PD Y12, Y12, Y10
+	ADDQ        R8, R10
+	DECQ        R12
+	JNZ         colSumsShiftAVX2_rows4
+	VMOVUPD     Y0, (R13)
+	VMOVUPD     Y1, (R14)
+	VMOVUPD     Y3, 32(R13)
+	VMOVUPD     Y4, 32(R14)
+	VMOVUPD     Y6, 64(R13)
+	VMOVUPD     Y7, 64(R14)
+	VMOVUPD     Y9, 96(R13)
+	VMOVUPD     Y10, 96(R14)
+	ADDQ        $0x00000010, R9
+	SUBQ        $0x00000010, CX
+	JMP         colSumsShiftAVX2_strip4
+
+colSumsShiftAVX2_strip2:
+	CMPQ    CX, $0x00000008
+	JL      colSumsShiftAVX2_strip1
+	LEAQ    (SI)(R9*4), R10
+	LEAQ    (DI)(R9*4), R11
+	LEAQ    (DX)(R9*8), R13
+	LEAQ    (BX)(R9*8), R14
+	MOVQ    AX, R12
+	VMOVUPD (R13), Y0
+	VMOVUPD (R14), Y1
+	VMOVUPS (R11), X2
+	VMOVUPD 32(R13), Y3
+	VMOVUPD 32(R14), Y4
+	VMOVUPS 16(R11), X5
+
+colSumsShiftAVX2_rows2:
+	VMOVUPS     (R10), X6
+	VSUBPS      X2, X6, X6
+	VCVTPS2PD   X6, Y6
+	VADDPD      Y6, Y0, Y0
+	VFMADD231PD Y6, Y6, Y1
+	VMOVUPS     16(R10), X6
+	VSUBPS      X5, X6, X6
+	VCVTPS2PD   X6, Y6
+	VADDPD      Y6, Y3, Y3
+	VFMADD231PD Y6, Y6, Y4
+	ADDQ        R8, R10
+	DECQ        R12
+	JNZ         colSumsShiftAVX2_rows2
+	VMOVUPD     Y0, (R13)
+	VMOVUPD     Y1, (R14)
+	VMOVUPD     Y3, 32(R13)
+	VMOVUPD     Y4, 32(R14)
+	ADDQ        $0x00000008, R9
+	SUBQ        $0x00000008, CX
+
+colSumsShiftAVX2_strip1:
+	CMPQ    CX, $0x00000004
+	JL      colSumsShiftAVX2_tail
+	LEAQ    (SI)(R9*4), R10
+	LEAQ    (DI)(R9*4), R11
+	LEAQ    (DX)(R9*8), R13
+	LEAQ    (BX)(R9*8), R14
+	MOVQ    AX, R12
+	VMOVUPD (R13), Y0
+	VMOVUPD (R14), Y1
+	VMOVUPS (R11), X2
+
+colSumsShiftAVX2_rows1:
+	VMOVUPS     (R10), X3
+	VSUBPS      X2, X3, X3
+	VCVTPS2PD   X3, Y3
+	VADDPD      Y3, Y0, Y0
+	VFMADD231PD Y3, Y3, Y1
+	ADDQ        R8, R10
+	DECQ        R12
+	JNZ         colSumsShiftAVX2_rows1
+	VMOVUPD     Y0, (R13)
+	VMOVUPD     Y1, (R14)
+	ADDQ        $0x00000004, R9
+	SUBQ        $0x00000004, CX
+
+colSumsShiftAVX2_tail:
+	TESTQ  CX, CX
+	JZ     colSumsShiftAVX2_done
+	LEAQ   (SI)(R9*4), R10
+	LEAQ   (DI)(R9*4), R11
+	VMOVSD (DX)(R9*8), X0
+	VMOVSD (BX)(R9*8), X1
+	VMOVSS (R11), X2
+	MOVQ   AX, R11
+
+colSumsShiftAVX2_rowss:
+	VMOVSS      (R10), X3
+	VSUBSS      X2, X3, X3
+	VCVTSS2SD   X3, X3, X3
+	VADDSD      X3, X0, X0
+	VFMADD231SD X3, X3, X1
+	ADDQ        R8, R10
+	DECQ        R11
+	JNZ         colSumsShiftAVX2_rowss
+	VMOVSD      X0, (DX)(R9*8)
+	VMOVSD      X1, (BX)(R9*8)
+	INCQ        R9
+	DECQ        CX
+	JMP         colSumsShiftAVX2_tail
+
+colSumsShiftAVX2_done:
+	VZEROUPPER
+	RET
+
+// func colSumsProdAVX2(rows int, c int, s1 *float64, s2 *float64, x *float32, y *float32)
+// Requires: AVX, FMA3
+TEXT ·colSumsProdAVX2(SB), NOSPLIT, $0-48
+	MOVQ rows+0(FP), AX
+	MOVQ c+8(FP), CX
+	MOVQ s1+16(FP), DX
+	MOVQ s2+24(FP), BX
+	MOVQ x+32(FP), SI
+	MOVQ y+40(FP), DI
+	MOVQ CX, R8
+	SHLQ $0x02, R8
+	XORQ R9, R9
+
+colSumsProdAVX2_strip4:
+	CMPQ    CX, $0x00000010
+	JL      colSumsProdAVX2_strip2
+	LEAQ    (SI)(R9*4), R10
+	LEAQ    (DI)(R9*4), R11
+	LEAQ    (DX)(R9*8), R13
+	LEAQ    (BX)(R9*8), R14
+	MOVQ    AX, R12
+	VMOVUPD (R13), Y0
+	VMOVUPD (R14), Y1
+	VMOVUPD 32(R13), Y2
+	VMOVUPD 32(R14), Y3
+	VMOVUPD 64(R13), Y4
+	VMOVUPD 64(R14), Y5
+	VMOVUPD 96(R13), Y6
+	VMOVUPD 96(R14), Y7
+
+colSumsProdAVX2_rows4:
+	VMOVUPS     (R10), X8
+	VCVTPS2PD   X8, Y8
+	VMOVUPS     (R11), X9
+	VCVTPS2PD   X9, Y9
+	VADDPD      Y8, Y0, Y0
+	VFMADD231PD Y9, Y8, Y1
+	VMOVUPS     16(R10), X8
+	VCVTPS2PD   X8, Y8
+	VMOVUPS     16(R11), X9
+	VCVTPS2PD   X9, Y9
+	VADDPD      Y8, Y2, Y2
+	VFMADD231PD Y9, Y8, Y3
+	VMOVUPS     32(R10), X8
+	VCVTPS2PD   X8, Y8
+	VMOVUPS     32(R11), X9
+	VCVTPS2PD   X9, Y9
+	VADDPD      Y8, Y4, Y4
+	VFMADD231PD Y9, Y8, Y5
+	VMOVUPS     48(R10), X8
+	VCVTPS2PD   X8, Y8
+	VMOVUPS     48(R11), X9
+	VCVTPS2PD   X9, Y9
+	VADDPD      Y8, Y6, Y6
+	VFMADD231PD Y9, Y8, Y7
+	ADDQ        R8, R10
+	ADDQ        R8, R11
+	DECQ        R12
+	JNZ         colSumsProdAVX2_rows4
+	VMOVUPD     Y0, (R13)
+	VMOVUPD     Y1, (R14)
+	VMOVUPD     Y2, 32(R13)
+	VMOVUPD     Y3, 32(R14)
+	VMOVUPD     Y4, 64(R13)
+	VMOVUPD     Y5, 64(R14)
+	VMOVUPD     Y6, 96(R13)
+	VMOVUPD     Y7, 96(R14)
+	ADDQ        $0x00000010, R9
+	SUBQ        $0x00000010, CX
+	JMP         colSumsProdAVX2_strip4
+
+colSumsProdAVX2_strip2:
+	CMPQ    CX, $0x00000008
+	JL      colSumsProdAVX2_strip1
+	LEAQ    (SI)(R9*4), R10
+	LEAQ    (DI)(R9*4), R11
+	LEAQ    (DX)(R9*8), R13
+	LEAQ    (BX)(R9*8), R14
+	MOVQ    AX, R12
+	VMOVUPD (R13), Y0
+	VMOVUPD (R14), Y1
+	VMOVUPD 32(R13), Y2
+	VMOVUPD 32(R14), Y3
+
+colSumsProdAVX2_rows2:
+	VMOVUPS     (R10), X4
+	VCVTPS2PD   X4, Y4
+	VMOVUPS     (R11), X5
+	VCVTPS2PD   X5, Y5
+	VADDPD      Y4, Y0, Y0
+	VFMADD231PD Y5, Y4, Y1
+	VMOVUPS     16(R10), X4
+	VCVTPS2PD   X4, Y4
+	VMOVUPS     16(R11), X5
+	VCVTPS2PD   X5, Y5
+	VADDPD      Y4, Y2, Y2
+	VFMADD231PD Y5, Y4, Y3
+	ADDQ        R8, R10
+	ADDQ        R8, R11
+	DECQ        R12
+	JNZ         colSumsProdAVX2_rows2
+	VMOVUPD     Y0, (R13)
+	VMOVUPD     Y1, (R14)
+	VMOVUPD     Y2, 32(R13)
+	VMOVUPD     Y3, 32(R14)
+	ADDQ        $0x00000008, R9
+	SUBQ        $0x00000008, CX
+
+colSumsProdAVX2_strip1:
+	CMPQ    CX, $0x00000004
+	JL      colSumsProdAVX2_tail
+	LEAQ    (SI)(R9*4), R10
+	LEAQ    (DI)(R9*4), R11
+	LEAQ    (DX)(R9*8), R13
+	LEAQ    (BX)(R9*8), R14
+	MOVQ    AX, R12
+	VMOVUPD (R13), Y0
+	VMOVUPD (R14), Y1
+
+colSumsProdAVX2_rows1:
+	VMOVUPS     (R10), X2
+	VCVTPS2PD   X2, Y2
+	VMOVUPS     (R11), X3
+	VCVTPS2PD   X3, Y3
+	VADDPD      Y2, Y0, Y0
+	VFMADD231PD Y3, Y2, Y1
+	ADDQ        R8, R10
+	ADDQ        R8, R11
+	DECQ        R12
+	JNZ         colSumsProdAVX2_rows1
+	VMOVUPD     Y0, (R13)
+	VMOVUPD     Y1, (R14)
+	ADDQ        $0x00000004, R9
+	SUBQ        $0x00000004, CX
+
+colSumsProdAVX2_tail:
+	TESTQ  CX, CX
+	JZ     colSumsProdAVX2_done
+	LEAQ   (SI)(R9*4), R10
+	LEAQ   (DI)(R9*4), R11
+	VMOVSD (DX)(R9*8), X0
+	VMOVSD (BX)(R9*8), X1
+	MOVQ   AX, R12
+
+colSumsProdAVX2_rowss:
+	VMOVSS      (R10), X2
+	VCVTSS2SD   X2, X2, X2
+	VMOVSS      (R11), X3
+	VCVTSS2SD   X3, X3, X3
+	VADDSD      X2, X0, X0
+	VFMADD231SD X3, X2, X1
+	ADDQ        R8, R11
+	ADDQ        R8, R10
+	DECQ        R12
+	JNZ         colSumsProdAVX2_rowss
+	VMOVSD      X0, (DX)(R9*8)
+	VMOVSD      X1, (BX)(R9*8)
+	INCQ        R9
+	DECQ        CX
+	JMP         colSumsProdAVX2_tail
+
+colSumsProdAVX2_done:
+	VZEROUPPER
+	RET
+
 // func dotAVX512(x []float32, y []float32) float32
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
 TEXT ·dotAVX512(SB), NOSPLIT, $0-52
@@ -1036,5 +1362,339 @@ normBackwardAVX512_next:
 	ADDQ R11, SI
 	DECQ AX
 	JNZ  normBackwardAVX512_row
+	VZEROUPPER
+	RET
+
+// func colSumsShiftAVX512(rows int, c int, s1 *float64, s2 *float64, x *float32, shift *float32)
+// Requires: AVX, AVX512F, AVX512VL, BMI2
+TEXT ·colSumsShiftAVX512(SB), NOSPLIT, $0-48
+	MOVQ rows+0(FP), AX
+	MOVQ c+8(FP), CX
+	MOVQ s1+16(FP), DX
+	MOVQ s2+24(FP), BX
+	MOVQ x+32(FP), SI
+	MOVQ shift+40(FP), DI
+	MOVQ CX, R8
+	SHLQ $0x02, R8
+	XORQ R9, R9
+
+colSumsShiftAVX512_strip4:
+	CMPQ    CX, $0x00000020
+	JL      colSumsShiftAVX512_strip2
+	LEAQ    (SI)(R9*4), R10
+	LEAQ    (DI)(R9*4), R11
+	LEAQ    (DX)(R9*8), R13
+	LEAQ    (BX)(R9*8), R14
+	MOVQ    AX, R12
+	VMOVUPD (R13), Z0
+	VMOVUPD (R14), Z1
+	VMOVUPS (R11), Y2
+	VMOVUPD 64(R13), Z3
+	VMOVUPD 64(R14), Z4
+	VMOVUPS 32(R11), Y5
+	VMOVUPD 128(R13), Z6
+	VMOVUPD 128(R14), Z7
+	VMOVUPS 64(R11), Y8
+	VMOVUPD 192(R13), Z9
+	VMOVUPD 192(R14), Z10
+	VMOVUPS 96(R11), Y11
+
+colSumsShiftAVX512_rows4:
+	VMOVUPS     (R10), Y12
+	VSUBPS      Y2, Y12, Y12
+	VCVTPS2PD   Y12, Z12
+	VADDPD      Z12, Z0, Z0
+	VFMADD231PD Z12, Z12, Z1
+	VMOVUPS     32(R10), Y12
+	VSUBPS      Y5, Y12, Y12
+	VCVTPS2PD   Y12, Z12
+	VADDPD      Z12, Z3, Z3
+	VFMADD231PD Z12, Z12, Z4
+	VMOVUPS     64(R10), Y12
+	VSUBPS      Y8, Y12, Y12
+	VCVTPS2PD   Y12, Z12
+	VADDPD      Z12, Z6, Z6
+	VFMADD231PD Z12, Z12, Z7
+	VMOVUPS     96(R10), Y12
+	VSUBPS      Y11, Y12, Y12
+	VCVTPS2PD   Y12, Z12
+	VADDPD      Z12, Z9, Z9
+	VFMADD231PD Z12, Z12, Z10
+	ADDQ        R8, R10
+	DECQ        R12
+	JNZ         colSumsShiftAVX512_rows4
+	VMOVUPD     Z0, (R13)
+	VMOVUPD     Z1, (R14)
+	VMOVUPD     Z3, 64(R13)
+	VMOVUPD     Z4, 64(R14)
+	VMOVUPD     Z6, 128(R13)
+	VMOVUPD     Z7, 128(R14)
+	VMOVUPD     Z9, 192(R13)
+	VMOVUPD     Z10, 192(R14)
+	ADDQ        $0x00000020, R9
+	SUBQ        $0x00000020, CX
+	JMP         colSumsShiftAVX512_strip4
+
+colSumsShiftAVX512_strip2:
+	CMPQ    CX, $0x00000010
+	JL      colSumsShiftAVX512_strip1
+	LEAQ    (SI)(R9*4), R10
+	LEAQ    (DI)(R9*4), R11
+	LEAQ    (DX)(R9*8), R13
+	LEAQ    (BX)(R9*8), R14
+	MOVQ    AX, R12
+	VMOVUPD (R13), Z0
+	VMOVUPD (R14), Z1
+	VMOVUPS (R11), Y2
+	VMOVUPD 64(R13), Z3
+	VMOVUPD 64(R14), Z4
+	VMOVUPS 32(R11), Y5
+
+colSumsShiftAVX512_rows2:
+	VMOVUPS     (R10), Y6
+	VSUBPS      Y2, Y6, Y6
+	VCVTPS2PD   Y6, Z6
+	VADDPD      Z6, Z0, Z0
+	VFMADD231PD Z6, Z6, Z1
+	VMOVUPS     32(R10), Y6
+	VSUBPS      Y5, Y6, Y6
+	VCVTPS2PD   Y6, Z6
+	VADDPD      Z6, Z3, Z3
+	VFMADD231PD Z6, Z6, Z4
+	ADDQ        R8, R10
+	DECQ        R12
+	JNZ         colSumsShiftAVX512_rows2
+	VMOVUPD     Z0, (R13)
+	VMOVUPD     Z1, (R14)
+	VMOVUPD     Z3, 64(R13)
+	VMOVUPD     Z4, 64(R14)
+	ADDQ        $0x00000010, R9
+	SUBQ        $0x00000010, CX
+
+colSumsShiftAVX512_strip1:
+	CMPQ    CX, $0x00000008
+	JL      colSumsShiftAVX512_tail
+	LEAQ    (SI)(R9*4), R10
+	LEAQ    (DI)(R9*4), R11
+	LEAQ    (DX)(R9*8), R13
+	LEAQ    (BX)(R9*8), R14
+	MOVQ    AX, R12
+	VMOVUPD (R13), Z0
+	VMOVUPD (R14), Z1
+	VMOVUPS (R11), Y2
+
+colSumsShiftAVX512_rows1:
+	VMOVUPS     (R10), Y3
+	VSUBPS      Y2, Y3, Y3
+	VCVTPS2PD   Y3, Z3
+	VADDPD      Z3, Z0, Z0
+	VFMADD231PD Z3, Z3, Z1
+	ADDQ        R8, R10
+	DECQ        R12
+	JNZ         colSumsShiftAVX512_rows1
+	VMOVUPD     Z0, (R13)
+	VMOVUPD     Z1, (R14)
+	ADDQ        $0x00000008, R9
+	SUBQ        $0x00000008, CX
+
+colSumsShiftAVX512_tail:
+	TESTQ     CX, CX
+	JZ        colSumsShiftAVX512_done
+	MOVQ      $0x00000001, R10
+	SHLXQ     CX, R10, R10
+	DECQ      R10
+	KMOVW     R10, K1
+	LEAQ      (SI)(R9*4), SI
+	LEAQ      (DI)(R9*4), DI
+	LEAQ      (DX)(R9*8), DX
+	LEAQ      (BX)(R9*8), BX
+	VMOVUPD.Z (DX), K1, Z0
+	VMOVUPD.Z (BX), K1, Z1
+	VMOVUPS.Z (DI), K1, Y2
+
+colSumsShiftAVX512_rowsk:
+	VMOVUPS.Z   (SI), K1, Y3
+	VSUBPS      Y2, Y3, Y3
+	VCVTPS2PD   Y3, Z3
+	VADDPD      Z3, Z0, Z0
+	VFMADD231PD Z3, Z3, Z1
+	ADDQ        R8, SI
+	DECQ        AX
+	JNZ         colSumsShiftAVX512_rowsk
+	VMOVUPD     Z0, K1, (DX)
+	VMOVUPD     Z1, K1, (BX)
+	ADDQ        $0x00000008, R9
+	SUBQ        $0x00000008, CX
+
+colSumsShiftAVX512_done:
+	VZEROUPPER
+	RET
+
+// func colSumsProdAVX512(rows int, c int, s1 *float64, s2 *float64, x *float32, y *float32)
+// Requires: AVX, AVX512F, AVX512VL, BMI2
+TEXT ·colSumsProdAVX512(SB), NOSPLIT, $0-48
+	MOVQ rows+0(FP), AX
+	MOVQ c+8(FP), CX
+	MOVQ s1+16(FP), DX
+	MOVQ s2+24(FP), BX
+	MOVQ x+32(FP), SI
+	MOVQ y+40(FP), DI
+	MOVQ CX, R8
+	SHLQ $0x02, R8
+	XORQ R9, R9
+
+colSumsProdAVX512_strip4:
+	CMPQ    CX, $0x00000020
+	JL      colSumsProdAVX512_strip2
+	LEAQ    (SI)(R9*4), R10
+	LEAQ    (DI)(R9*4), R11
+	LEAQ    (DX)(R9*8), R13
+	LEAQ    (BX)(R9*8), R14
+	MOVQ    AX, R12
+	VMOVUPD (R13), Z0
+	VMOVUPD (R14), Z1
+	VMOVUPD 64(R13), Z2
+	VMOVUPD 64(R14), Z3
+	VMOVUPD 128(R13), Z4
+	VMOVUPD 128(R14), Z5
+	VMOVUPD 192(R13), Z6
+	VMOVUPD 192(R14), Z7
+
+colSumsProdAVX512_rows4:
+	VMOVUPS     (R10), Y8
+	VCVTPS2PD   Y8, Z8
+	VMOVUPS     (R11), Y9
+	VCVTPS2PD   Y9, Z9
+	VADDPD      Z8, Z0, Z0
+	VFMADD231PD Z9, Z8, Z1
+	VMOVUPS     32(R10), Y8
+	VCVTPS2PD   Y8, Z8
+	VMOVUPS     32(R11), Y9
+	VCVTPS2PD   Y9, Z9
+	VADDPD      Z8, Z2, Z2
+	VFMADD231PD Z9, Z8, Z3
+	VMOVUPS     64(R10), Y8
+	VCVTPS2PD   Y8, Z8
+	VMOVUPS     64(R11), Y9
+	VCVTPS2PD   Y9, Z9
+	VADDPD      Z8, Z4, Z4
+	VFMADD231PD Z9, Z8, Z5
+	VMOVUPS     96(R10), Y8
+	VCVTPS2PD   Y8, Z8
+	VMOVUPS     96(R11), Y9
+	VCVTPS2PD   Y9, Z9
+	VADDPD      Z8, Z6, Z6
+	VFMADD231PD Z9, Z8, Z7
+	ADDQ        R8, R10
+	ADDQ        R8, R11
+	DECQ        R12
+	JNZ         colSumsProdAVX512_rows4
+	VMOVUPD     Z0, (R13)
+	VMOVUPD     Z1, (R14)
+	VMOVUPD     Z2, 64(R13)
+	VMOVUPD     Z3, 64(R14)
+	VMOVUPD     Z4, 128(R13)
+	VMOVUPD     Z5, 128(R14)
+	VMOVUPD     Z6, 192(R13)
+	VMOVUPD     Z7, 192(R14)
+	ADDQ        $0x00000020, R9
+	SUBQ        $0x00000020, CX
+	JMP         colSumsProdAVX512_strip4
+
+colSumsProdAVX512_strip2:
+	CMPQ    CX, $0x00000010
+	JL      colSumsProdAVX512_strip1
+	LEAQ    (SI)(R9*4), R10
+	LEAQ    (DI)(R9*4), R11
+	LEAQ    (DX)(R9*8), R13
+	LEAQ    (BX)(R9*8), R14
+	MOVQ    AX, R12
+	VMOVUPD (R13), Z0
+	VMOVUPD (R14), Z1
+	VMOVUPD 64(R13), Z2
+	VMOVUPD 64(R14), Z3
+
+colSumsProdAVX512_rows2:
+	VMOVUPS     (R10), Y4
+	VCVTPS2PD   Y4, Z4
+	VMOVUPS     (R11), Y5
+	VCVTPS2PD   Y5, Z5
+	VADDPD      Z4, Z0, Z0
+	VFMADD231PD Z5, Z4, Z1
+	VMOVUPS     32(R10), Y4
+	VCVTPS2PD   Y4, Z4
+	VMOVUPS     32(R11), Y5
+	VCVTPS2PD   Y5, Z5
+	VADDPD      Z4, Z2, Z2
+	VFMADD231PD Z5, Z4, Z3
+	ADDQ        R8, R10
+	ADDQ        R8, R11
+	DECQ        R12
+	JNZ         colSumsProdAVX512_rows2
+	VMOVUPD     Z0, (R13)
+	VMOVUPD     Z1, (R14)
+	VMOVUPD     Z2, 64(R13)
+	VMOVUPD     Z3, 64(R14)
+	ADDQ        $0x00000010, R9
+	SUBQ        $0x00000010, CX
+
+colSumsProdAVX512_strip1:
+	CMPQ    CX, $0x00000008
+	JL      colSumsProdAVX512_tail
+	LEAQ    (SI)(R9*4), R10
+	LEAQ    (DI)(R9*4), R11
+	LEAQ    (DX)(R9*8), R13
+	LEAQ    (BX)(R9*8), R14
+	MOVQ    AX, R12
+	VMOVUPD (R13), Z0
+	VMOVUPD (R14), Z1
+
+colSumsProdAVX512_rows1:
+	VMOVUPS     (R10), Y2
+	VCVTPS2PD   Y2, Z2
+	VMOVUPS     (R11), Y3
+	VCVTPS2PD   Y3, Z3
+	VADDPD      Z2, Z0, Z0
+	VFMADD231PD Z3, Z2, Z1
+	ADDQ        R8, R10
+	ADDQ        R8, R11
+	DECQ        R12
+	JNZ         colSumsProdAVX512_rows1
+	VMOVUPD     Z0, (R13)
+	VMOVUPD     Z1, (R14)
+	ADDQ        $0x00000008, R9
+	SUBQ        $0x00000008, CX
+
+colSumsProdAVX512_tail:
+	TESTQ     CX, CX
+	JZ        colSumsProdAVX512_done
+	MOVQ      $0x00000001, R10
+	SHLXQ     CX, R10, R10
+	DECQ      R10
+	KMOVW     R10, K1
+	LEAQ      (SI)(R9*4), SI
+	LEAQ      (DI)(R9*4), DI
+	LEAQ      (DX)(R9*8), DX
+	LEAQ      (BX)(R9*8), BX
+	VMOVUPD.Z (DX), K1, Z0
+	VMOVUPD.Z (BX), K1, Z1
+
+colSumsProdAVX512_rowsk:
+	VMOVUPS.Z   (SI), K1, Y2
+	VCVTPS2PD   Y2, Z2
+	VMOVUPS.Z   (DI), K1, Y3
+	VCVTPS2PD   Y3, Z3
+	VADDPD      Z2, Z0, Z0
+	VFMADD231PD Z3, Z2, Z1
+	ADDQ        R8, SI
+	ADDQ        R8, DI
+	DECQ        AX
+	JNZ         colSumsProdAVX512_rowsk
+	VMOVUPD     Z0, K1, (DX)
+	VMOVUPD     Z1, K1, (BX)
+	ADDQ        $0x00000008, R9
+	SUBQ        $0x00000008, CX
+
+colSumsProdAVX512_done:
 	VZEROUPPER
 	RET

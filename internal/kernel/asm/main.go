@@ -665,6 +665,195 @@ func normBackward(w width) {
 	})
 }
 
+// colSums generates batch norm's column sums at width w, accumulating in
+// float64 into s1 and s2 for every column j over the rows:
+//
+//	shift (prod == false): d = x − shift[j] in float32, then s1 += d, s2 += d·d
+//	prod:                  s1 += x, s2 += x·y
+//
+// The columns go in strips of up to four vectors of float64 (16 columns
+// for AVX2, 32 for AVX-512) whose sums stay in registers while the strip
+// runs down all the rows, then in strips of two and one vector; the last
+// columns that fill no vector run as a masked strip (AVX-512) or one
+// column at a time (AVX2). Each column's sum is still taken row by row,
+// the order of the pure-Go twins.
+func colSums(w width, prod bool) {
+	name := "colSumsShift" + w.name
+	doc := "colSumsShiftedGeneric"
+	other := "shift"
+	if prod {
+		name, doc, other = "colSumsProd"+w.name, "colSumsDotGeneric", "y"
+	}
+	TEXT(name, NOSPLIT, "func(rows, c int, s1, s2 *float64, x, "+other+" *float32)")
+	Pragma("noescape")
+	Doc(name+" is "+doc+" (rows, c > 0) on pointers to the first elements;",
+		"each column's float64 sums stay in registers over all the rows.", "")
+	rows := Load(Param("rows"), GP64())
+	c := Load(Param("c"), GP64())
+	s1 := Load(Param("s1"), GP64())
+	s2 := Load(Param("s2"), GP64())
+	x := Load(Param("x"), GP64())
+	o := Load(Param(other), GP64())
+	dl := w.lanes / 2 // float64 lanes per vector
+	rowBytes := GP64()
+	MOVQ(c, rowBytes)
+	SHLQ(U8(2), rowBytes)
+	col := GP64()
+	XORQ(col, col)
+	left := GP64() // columns not yet summed
+	MOVQ(c, left)
+	// half is a vector of dl float32s (xmm for AVX2, ymm for AVX-512).
+	half := func() VecVirtual {
+		if w.masked() {
+			return YMM()
+		}
+		return XMM()
+	}
+	// strip emits the loop over all rows for nv vectors of columns from
+	// col (k: the opmask of a last partial vector, or nil).
+	strip := func(tag string, nv int, k OpmaskVirtual) {
+		px, po, r := GP64(), GP64(), GP64()
+		LEAQ(Mem{Base: x, Index: col, Scale: 4}, px)
+		LEAQ(Mem{Base: o, Index: col, Scale: 4}, po)
+		p1 := Mem{Base: GP64()}
+		p2 := Mem{Base: GP64()}
+		LEAQ(Mem{Base: s1, Index: col, Scale: 8}, p1.Base)
+		LEAQ(Mem{Base: s2, Index: col, Scale: 8}, p2.Base)
+		MOVQ(rows, r)
+		a1 := make([]VecVirtual, nv)
+		a2 := make([]VecVirtual, nv)
+		sh := make([]VecVirtual, nv)
+		for i := range nv {
+			a1[i], a2[i] = w.vec(), w.vec()
+			if k != nil {
+				VMOVUPD_Z(p1.Offset(8*dl*i), k, a1[i])
+				VMOVUPD_Z(p2.Offset(8*dl*i), k, a2[i])
+			} else {
+				VMOVUPD(p1.Offset(8*dl*i), a1[i])
+				VMOVUPD(p2.Offset(8*dl*i), a2[i])
+			}
+			if !prod {
+				sh[i] = half()
+				if k != nil {
+					VMOVUPS_Z(Mem{Base: po}.Offset(4*dl*i), k, sh[i])
+				} else {
+					VMOVUPS(Mem{Base: po}.Offset(4*dl*i), sh[i])
+				}
+			}
+		}
+		Label(label(name, tag))
+		for i := range nv {
+			off := 4 * dl * i
+			t, d := half(), w.vec()
+			if k != nil {
+				VMOVUPS_Z(Mem{Base: px}.Offset(off), k, t)
+			} else {
+				VMOVUPS(Mem{Base: px}.Offset(off), t)
+			}
+			if prod {
+				u, e := half(), w.vec()
+				VCVTPS2PD(t, d)
+				if k != nil {
+					VMOVUPS_Z(Mem{Base: po}.Offset(off), k, u)
+				} else {
+					VMOVUPS(Mem{Base: po}.Offset(off), u)
+				}
+				VCVTPS2PD(u, e)
+				VADDPD(d, a1[i], a1[i])
+				VFMADD231PD(e, d, a2[i])
+				continue
+			}
+			VSUBPS(sh[i], t, t)
+			VCVTPS2PD(t, d)
+			VADDPD(d, a1[i], a1[i])
+			VFMADD231PD(d, d, a2[i])
+		}
+		ADDQ(rowBytes, px)
+		if prod {
+			ADDQ(rowBytes, po)
+		}
+		DECQ(r)
+		JNZ(LabelRef(label(name, tag)))
+		for i := range nv {
+			if k != nil {
+				VMOVUPD(a1[i], k, p1.Offset(8*dl*i))
+				VMOVUPD(a2[i], k, p2.Offset(8*dl*i))
+			} else {
+				VMOVUPD(a1[i], p1.Offset(8*dl*i))
+				VMOVUPD(a2[i], p2.Offset(8*dl*i))
+			}
+		}
+		ADDQ(U32(nv*dl), col)
+		SUBQ(U32(nv*dl), left)
+	}
+	Label(label(name, "strip4"))
+	CMPQ(left, U32(4*dl))
+	JL(LabelRef(label(name, "strip2")))
+	strip("rows4", 4, nil)
+	JMP(LabelRef(label(name, "strip4")))
+	Label(label(name, "strip2"))
+	CMPQ(left, U32(2*dl))
+	JL(LabelRef(label(name, "strip1")))
+	strip("rows2", 2, nil)
+	Label(label(name, "strip1"))
+	CMPQ(left, U32(dl))
+	JL(LabelRef(label(name, "tail")))
+	strip("rows1", 1, nil)
+	Label(label(name, "tail"))
+	TESTQ(left, left)
+	JZ(LabelRef(label(name, "done")))
+	if w.masked() {
+		// The low left bits (left < 8).
+		one := GP64()
+		MOVQ(U32(1), one)
+		SHLXQ(left, one, one)
+		DECQ(one)
+		k := K()
+		KMOVW(one.As32(), k)
+		strip("rowsk", 1, k)
+	} else {
+		// One column at a time down the rows.
+		px, po, r := GP64(), GP64(), GP64()
+		LEAQ(Mem{Base: x, Index: col, Scale: 4}, px)
+		LEAQ(Mem{Base: o, Index: col, Scale: 4}, po)
+		a1, a2, sh := XMM(), XMM(), XMM()
+		VMOVSD(Mem{Base: s1, Index: col, Scale: 8}, a1)
+		VMOVSD(Mem{Base: s2, Index: col, Scale: 8}, a2)
+		if !prod {
+			VMOVSS(Mem{Base: po}, sh)
+		}
+		MOVQ(rows, r)
+		Label(label(name, "rowss"))
+		t := XMM()
+		VMOVSS(Mem{Base: px}, t)
+		if prod {
+			u := XMM()
+			VCVTSS2SD(t, t, t)
+			VMOVSS(Mem{Base: po}, u)
+			VCVTSS2SD(u, u, u)
+			VADDSD(t, a1, a1)
+			VFMADD231SD(u, t, a2)
+			ADDQ(rowBytes, po)
+		} else {
+			VSUBSS(sh, t, t)
+			VCVTSS2SD(t, t, t)
+			VADDSD(t, a1, a1)
+			VFMADD231SD(t, t, a2)
+		}
+		ADDQ(rowBytes, px)
+		DECQ(r)
+		JNZ(LabelRef(label(name, "rowss")))
+		VMOVSD(a1, Mem{Base: s1, Index: col, Scale: 8})
+		VMOVSD(a2, Mem{Base: s2, Index: col, Scale: 8})
+		INCQ(col)
+		DECQ(left)
+		JMP(LabelRef(label(name, "tail")))
+	}
+	Label(label(name, "done"))
+	VZEROUPPER()
+	RET()
+}
+
 // paramAddr is the stack address of the scalar parameter name.
 func paramAddr(name string) Mem {
 	b, err := Param(name).Resolve()
@@ -689,6 +878,8 @@ func main() {
 		reluBackward(w)
 		normAffine(w)
 		normBackward(w)
+		colSums(w, false)
+		colSums(w, true)
 	}
 	Generate()
 }
