@@ -33,6 +33,13 @@ type Options struct {
 	Nesting mrl.Nesting
 	// Hidden is the width of the residual MLP g (default 0: none).
 	Hidden int
+	// ResidualDims, with Hidden > 0, is how many of the leading output
+	// dims g writes (default 0: all Out): the rows of g's last layer past
+	// it stay zero, so the prefixes past ResidualDims are R's alone, an
+	// orthonormal map whose neighbourhoods g cannot bend. Without it a
+	// residual MLP trained for the small prefixes costs the large ones:
+	// see the README's adapter section for the figures.
+	ResidualDims int
 	// Epochs is the number of passes over the training rows as anchors
 	// (default 10).
 	Epochs int
@@ -184,6 +191,11 @@ func (o Options) Validate(n, in int) error {
 	}
 	if o.Hidden < 0 {
 		add("Hidden %d is negative", o.Hidden)
+	}
+	if o.ResidualDims < 0 || o.ResidualDims > o.Out {
+		add("ResidualDims %d outside 0..Out (%d)", o.ResidualDims, o.Out)
+	} else if o.ResidualDims > 0 && o.Hidden == 0 {
+		add("ResidualDims %d without a residual MLP (Hidden 0)", o.ResidualDims)
 	}
 	if o.Epochs < 0 {
 		add("Epochs %d is negative", o.Epochs)
@@ -738,6 +750,11 @@ func (t *trainer) step(anchors []int, lr float64) stepLoss {
 	}
 	t.net.backward(&t.dz)
 	t.opt.Step(lr)
+	if rd := o.ResidualDims; rd > 0 && a.G2 != nil {
+		// g writes only the first rd dims (Options.ResidualDims).
+		clear(a.G2.W.W[rd*a.G2.In:])
+		clear(a.G2.B.W[rd:])
+	}
 	if o.OrthoEvery > 0 {
 		t.steps++
 		if t.steps%o.OrthoEvery == 0 {

@@ -76,6 +76,7 @@ func runAdapt(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var o adapter.Options
 	fs.IntVar(&o.Out, "out-dim", 0, "adapted dim D' ≤ D (default D)")
 	fs.IntVar(&o.Hidden, "hidden", 0, "width of the residual MLP (0: linear adapter)")
+	fs.IntVar(&o.ResidualDims, "residual-dims", 0, "with --hidden: the leading output dims the residual MLP writes (0: all); the later dims are the orthonormal R alone")
 	fs.IntVar(&o.Epochs, "epochs", 10, "epochs")
 	fs.IntVar(&o.Anchors, "anchors", 0, "anchor rows per step (default 64)")
 	fs.IntVar(&o.K, "k", 0, "full-space neighbours found per row (default 10)")
