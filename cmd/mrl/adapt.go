@@ -38,8 +38,9 @@ pairs: Q.npy (or .jsonl) holds one query embedding per row of --in, row i
 a query whose relevant document is row i of --in (so --in holds the
 documents in pair order, as "mrl embed" writes them for the two fields of
 a pairs file). Every epoch
-prints the losses and the recall@10 of each nesting dim on held-out rows
-against their exact full-dim neighbours (epoch 0 is the PCA start).
+prints the losses and the recall@10 of each nesting dim of held-out rows,
+as queries, against their exact full-dim neighbours among (up to 10000 of)
+the training rows (epoch 0 is the PCA start).
 
   apply  map embeddings through an adapter (NPY or JSONL in and out; JSONL
          ids are kept)
