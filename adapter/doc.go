@@ -12,7 +12,8 @@
 //
 // with μ the training mean (fixed), R an Out×In matrix (Out = D' ≤ D) and b
 // its bias, and g an optional residual MLP Linear(D, H) → ReLU →
-// Linear(H, D') whose last layer starts at zero. [New] sets μ and R from
+// Linear(H, D') whose last layer starts at zero (Options.ResidualDims
+// keeps its output to the leading dims, the later ones R's alone). [New] sets μ and R from
 // the PCA of the training embeddings (eval.FitPCA: the rows of R are the
 // principal directions by decreasing variance) and b = 0, so before
 // training f(e) is exactly eval.PCA.Project(e), bit for bit, and the
