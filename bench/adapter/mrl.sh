@@ -14,6 +14,7 @@
 #      nesting 8..128 (MRL), the same settings and the same 199 steps (the
 #      FF run of bench/adapter/text.sh was stopped there); database the
 #      test split's 12208 descriptions, queries the first 2000 synopses.
+#   3. MNIST: MLP FF-2048 vs MLP MRL-2048 (see below).
 #
 # Usage: bench/adapter/mrl.sh [WORKDIR]   (default /tmp/mrl-adapter-mrl)
 # Needs the Fashion-MNIST download and apt's lists (see the README), and
@@ -53,3 +54,15 @@ done
 [ -f text_ff.adapter ] || "$M" adapt --in train_doc_ff.npy --out text_ff.adapter | tee text_ff_adapt.log
 "$M" adapt eval --adapter text_ff.adapter --in test_doc_ff.npy --queries test_query_ff.npy --nq 2000 \
 	--mrl test_doc_mrl.npy --mrl-queries test_query_mrl.npy | tee text_eval.log
+
+# 3. MNIST: MLP FF-2048 vs MLP MRL-2048 (3 epochs each), database the first
+#    20000 training images, queries the first 2000 test images (a 60000 ×
+#    2048 adapter epoch is 16 times a 512-dim one).
+for h in ff mrl; do
+	[ -f mn_$h.ckpt ] || "$M" train --data mnist --model mlp --heads $h --embed 2048 --epochs 3 --out mn_$h.ckpt
+	[ -f mn_${h}_train.npy ] || "$M" embed --ckpt mn_$h.ckpt --split train --n 20000 --out mn_${h}_train.npy
+	[ -f mn_${h}_test.npy ] || "$M" embed --ckpt mn_$h.ckpt --split test --n 2000 --out mn_${h}_test.npy
+done
+[ -f mn_ff.adapter ] || "$M" adapt --in mn_ff_train.npy --epochs 3 --out mn_ff.adapter | tee mn_ff_adapt.log
+"$M" adapt eval --adapter mn_ff.adapter --in mn_ff_train.npy --queries mn_ff_test.npy --nq 0 \
+	--mrl mn_mrl_train.npy --mrl-queries mn_mrl_test.npy | tee mn_eval.log
