@@ -162,18 +162,51 @@ func TestApplyErrors(t *testing.T) {
 }
 
 func TestOptionsValidate(t *testing.T) {
-	o := Options{Out: 40, Anchors: -1, Sampled: 20, LR: -1, DimWeights: []float64{1}, Labels: []int32{0, 1}}.WithDefaults(32)
+	o := Options{Out: 40, Anchors: -1, Sampled: 20, LR: -1, DimWeights: []float64{1}, Labels: []int32{0, 1}, ResidualDims: -1}.WithDefaults(32)
 	err := o.Validate(10, 32)
 	if !errors.Is(err, ErrOptions) {
 		t.Fatalf("Validate = %v, want ErrOptions", err)
 	}
-	for _, want := range []string{"Out 40 outside 1..32", "Anchors -1", "Sampled 20 outside 0..K (10)", "LR -1", "2 Labels for 10 rows"} {
+	for _, want := range []string{"Out 40 outside 1..32", "Anchors -1", "Sampled 20 outside 0..K (10)", "LR -1", "2 Labels for 10 rows", "ResidualDims -1 outside 0..Out (40)"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate error %q lacks %q", err, want)
 		}
 	}
 	if err := (Options{}).WithDefaults(32).Validate(10, 32); err != nil {
 		t.Errorf("defaults: %v", err)
+	}
+}
+
+// TestResidualDims: with ResidualDims the residual MLP trains the leading
+// dims only, and the later dims of f are R's alone (an MLP without it
+// writes them all); ResidualDims needs an MLP.
+func TestResidualDims(t *testing.T) {
+	const n, d = 400, 16
+	x, _ := synth(t, n, d)
+	for _, rd := range []int{0, 4} {
+		a, _, err := Train(context.Background(), x, n, d, Options{Out: 8, Nesting: mrl.Nesting{4, 8}, Hidden: 8, ResidualDims: rd, Epochs: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := a.Hidden()
+		for o := range 8 {
+			nz := 0
+			for _, w := range a.G2.W.W[o*h : (o+1)*h] {
+				if w != 0 {
+					nz++
+				}
+			}
+			if a.G2.B.W[o] != 0 {
+				nz++
+			}
+			if past := rd > 0 && o >= rd; past != (nz == 0) {
+				t.Errorf("ResidualDims %d: output dim %d of g has %d non-zero weights", rd, o, nz)
+			}
+		}
+	}
+	err := (Options{ResidualDims: 4}).WithDefaults(d).Validate(n, d)
+	if !errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), "ResidualDims 4 without a residual MLP") {
+		t.Errorf("ResidualDims without Hidden: %v", err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -65,6 +66,8 @@ func TestMetaJSONGoldenInput(t *testing.T) {
 	metas := []Meta{
 		{Name: "texts", Dim: 16, Nesting: []int{4, 8, 16}, Input: &InputSpec{Model: &ModelRef{Name: "txt", Path: "runs/text.ckpt", SHA256: sum, Arch: "text"}}},
 		{Name: "images", Dim: 8, Metric: "ip", Index: IndexSpec{Kind: "int8"}, Input: &InputSpec{Model: &ModelRef{Name: "mnist", Path: "mnist.ckpt", SHA256: sum, Arch: "cnn"}}},
+		{Name: "adapted", Dim: 8, Nesting: []int{2, 4, 8}, Input: &InputSpec{Adapter: &AdapterRef{Path: "adapters/ff512.safetensors", SHA256: sum, InputDim: 512}}},
+		{Name: "texts_adapted", Dim: 16, Input: &InputSpec{Model: &ModelRef{Name: "txt", Path: "text.ckpt", SHA256: sum, Arch: "text"}, Adapter: &AdapterRef{Path: "text.adapter", SHA256: sum, InputDim: 64}}},
 	}
 	var buf bytes.Buffer
 	for _, m := range metas {
@@ -92,8 +95,8 @@ func TestMetaJSONGoldenInput(t *testing.T) {
 	s = openStore(t, dir, Options{})
 	for _, m := range metas {
 		got := mustGet(t, s, m.Name).Meta()
-		if got.Input == nil || got.Input.Model == nil || *got.Input.Model != *m.Input.Model {
-			t.Errorf("%s after a restart: input %+v, want %+v", m.Name, got.Input, m.Input.Model)
+		if got.Input == nil || !reflect.DeepEqual(*got.Input, *m.Input) {
+			t.Errorf("%s after a restart: input %+v, want %+v", m.Name, got.Input, m.Input)
 		}
 	}
 	s.Close()
@@ -164,6 +167,8 @@ func TestInputChecked(t *testing.T) {
 	}{
 		{&InputSpec{}, []string{"input: empty, want a model"}},
 		{&InputSpec{Model: &ModelRef{Name: "a b", SHA256: "ABC"}}, []string{`input.model.name "a b"`, `input.model.sha256 "ABC": want 64 lower-case hex digits`, "input.model.arch: required"}},
+		{&InputSpec{Adapter: &AdapterRef{Path: "../a.safetensors", SHA256: "", InputDim: 0}}, []string{`input.adapter.path "../a.safetensors": want a relative path inside the server's model root`, `input.adapter.sha256 "": want 64`, "input.adapter.input_dim 0: want 1..65536"}},
+		{&InputSpec{Adapter: &AdapterRef{Path: "/abs/a", SHA256: strings.Repeat("ab", 32), InputDim: 2}}, []string{`input.adapter.path "/abs/a"`, "input.adapter.input_dim 2: less than the collection dim 4"}},
 	} {
 		_, err := s.Create(Meta{Name: "x", Dim: 4, Input: tt.in})
 		if !errors.Is(err, ErrInvalid) {

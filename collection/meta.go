@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"path/filepath"
 	"strings"
 
 	mrl "github.com/gomrl/mrl"
@@ -90,7 +91,7 @@ func CheckMeta(m *Meta) error {
 		p = append(p, fmt.Sprintf("index: kind %q: want flat, hnsw, ivf, binary or int8", ix.Kind))
 	}
 	if m.Input != nil {
-		p = append(p, checkInput(m.Input)...)
+		p = append(p, checkInput(m.Input, m.Dim)...)
 	}
 	if len(p) > 0 {
 		return invalidf("%s", strings.Join(p, "; "))
@@ -100,22 +101,41 @@ func CheckMeta(m *Meta) error {
 
 // checkInput lists the problems of a collection's input transform. The
 // store keeps it and hands it back; the server applies it.
-func checkInput(in *InputSpec) []string {
-	if in.Model == nil {
-		return []string{"input: empty, want a model (or no input)"}
+func checkInput(in *InputSpec, dim int) []string {
+	if in.Model == nil && in.Adapter == nil {
+		return []string{"input: empty, want a model, an adapter or both (or no input)"}
 	}
 	var p []string
-	mr := in.Model
-	if !ValidName(mr.Name) {
-		p = append(p, fmt.Sprintf("input.model.name %q: want 1 to 64 of A-Z a-z 0-9 _ -", mr.Name))
+	if mr := in.Model; mr != nil {
+		if !ValidName(mr.Name) {
+			p = append(p, fmt.Sprintf("input.model.name %q: want 1 to 64 of A-Z a-z 0-9 _ -", mr.Name))
+		}
+		if !validSHA256(mr.SHA256) {
+			p = append(p, fmt.Sprintf("input.model.sha256 %q: want 64 lower-case hex digits", mr.SHA256))
+		}
+		if mr.Arch == "" {
+			p = append(p, "input.model.arch: required")
+		}
 	}
-	if len(mr.SHA256) != 64 || strings.Trim(mr.SHA256, "0123456789abcdef") != "" {
-		p = append(p, fmt.Sprintf("input.model.sha256 %q: want 64 lower-case hex digits", mr.SHA256))
-	}
-	if mr.Arch == "" {
-		p = append(p, "input.model.arch: required")
+	if ar := in.Adapter; ar != nil {
+		if ar.Path == "" || filepath.IsAbs(ar.Path) || !filepath.IsLocal(ar.Path) {
+			p = append(p, fmt.Sprintf("input.adapter.path %q: want a relative path inside the server's model root", ar.Path))
+		}
+		if !validSHA256(ar.SHA256) {
+			p = append(p, fmt.Sprintf("input.adapter.sha256 %q: want 64 lower-case hex digits", ar.SHA256))
+		}
+		if ar.InputDim < 1 || ar.InputDim > maxDim {
+			p = append(p, fmt.Sprintf("input.adapter.input_dim %d: want 1..%d", ar.InputDim, maxDim))
+		} else if ar.InputDim < dim {
+			p = append(p, fmt.Sprintf("input.adapter.input_dim %d: less than the collection dim %d (an adapter maps to at most its input dim)", ar.InputDim, dim))
+		}
 	}
 	return p
+}
+
+// validSHA256 reports whether s is a SHA-256 in lower-case hex.
+func validSHA256(s string) bool {
+	return len(s) == 64 && strings.Trim(s, "0123456789abcdef") == ""
 }
 
 // metaMetric parses the collection's metric (validateMeta has checked it).

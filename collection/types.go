@@ -15,10 +15,13 @@ type (
 	Meta = api.Meta
 	// IndexSpec chooses the searcher of a collection's snapshot.
 	IndexSpec = api.IndexSpec
-	// InputSpec is a collection's input transform (an attached model).
+	// InputSpec is a collection's input transform (an attached model, an
+	// attached adapter).
 	InputSpec = api.InputSpec
 	// ModelRef names and pins a collection's attached model.
 	ModelRef = api.ModelRef
+	// AdapterRef names and pins a collection's attached adapter.
+	AdapterRef = api.AdapterRef
 	// Info is the state of a collection.
 	Info = api.CollectionInfo
 	// Point is one stored vector with its id and optional payload.

@@ -81,7 +81,9 @@ func (s *Server) collection(r *http.Request) (Collection, error) {
 }
 
 func (s *Server) createCollection(w http.ResponseWriter, r *http.Request) error {
-	m, err := decodeCreateRequest(requestBody(r), s.attachModel)
+	m, err := decodeCreateRequest(requestBody(r), func(req *CreateCollectionRequest, m *Meta) error {
+		return s.attachInput(r.Context(), req, m)
+	})
 	if err != nil {
 		return err
 	}
@@ -132,11 +134,15 @@ func (s *Server) upsert(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	req, err := decodeUpsertRequest(requestBody(r), c.Meta().Dim, s.opt.MaxPoints)
+	in := s.inputOf(r.Context(), c)
+	req, err := decodeUpsertRequest(requestBody(r), in.inputDim(), in.dimNote(), s.opt.MaxPoints)
 	if err != nil {
 		return err
 	}
-	if err := s.embedPoints(c, req.Points); err != nil {
+	if err := s.embedPoints(in, req.Points); err != nil {
+		return err
+	}
+	if err := adaptPoints(in, req.Points); err != nil {
 		return err
 	}
 	for i, p := range req.Points {
@@ -158,7 +164,7 @@ func (s *Server) upsert(w http.ResponseWriter, r *http.Request) error {
 
 // embedPoints replaces the texts of points given as text by their vectors,
 // through the collection's input transform.
-func (s *Server) embedPoints(c Collection, pts []Point) error {
+func (s *Server) embedPoints(in inputTransform, pts []Point) error {
 	var texts, whats []string
 	var at []int
 	for i, p := range pts {
@@ -171,12 +177,32 @@ func (s *Server) embedPoints(c Collection, pts []Point) error {
 	if texts == nil {
 		return nil
 	}
-	vecs, err := s.inputOf(c).vectors(s, "points.text", texts, whats)
+	vecs, err := in.vectors(s, "points.text", texts, whats)
 	if err != nil {
 		return err
 	}
 	for j, i := range at {
 		pts[i].Vector, pts[i].Text = vecs[j], ""
+	}
+	return nil
+}
+
+// adaptPoints maps the points' vectors (given, or embedded by
+// embedPoints) through the collection's adapter, if it has one.
+func adaptPoints(in inputTransform, pts []Point) error {
+	if in.aref == nil {
+		return nil
+	}
+	vecs := make([][]float32, len(pts))
+	for i, p := range pts {
+		vecs[i] = p.Vector
+	}
+	out, err := in.adapt(vecs, func(i int) string { return fmt.Sprintf("points[%d]", i) })
+	if err != nil {
+		return err
+	}
+	for i := range pts {
+		pts[i].Vector = out[i]
 	}
 	return nil
 }
@@ -355,30 +381,38 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("dim: %d, want 1..%d (the collection dim)", dim, d)
 	}
 	// qs[i] is named what(i) in errors: vector, vectors[i], text, texts[i].
+	in := s.inputOf(r.Context(), c)
 	qs, field, one := req.Vectors, "vectors", ""
 	switch {
 	case req.Vector != nil:
 		qs, one = [][]float32{req.Vector}, "vector"
 	case req.Text != "":
 		one = "text"
-		if qs, err = s.inputOf(c).vectors(s, "text", []string{req.Text}, []string{"text"}); err != nil {
+		if qs, err = in.vectors(s, "text", []string{req.Text}, []string{"text"}); err != nil {
 			return err
 		}
 	case req.Texts != nil:
 		field = "texts"
-		if qs, err = s.inputOf(c).vectors(s, "texts", req.Texts, nil); err != nil {
+		if qs, err = in.vectors(s, "texts", req.Texts, nil); err != nil {
 			return err
 		}
 	}
-	for i, q := range qs {
-		what := one
-		if what == "" {
-			what = fmt.Sprintf("%s[%d]", field, i)
+	what := func(i int) string {
+		if one != "" {
+			return one
 		}
-		if err := checkVector(what, q, d); err != nil {
+		return fmt.Sprintf("%s[%d]", field, i)
+	}
+	for i, q := range qs {
+		if err := checkVectorOf(what(i), q, in.inputDim(), in.dimNote()); err != nil {
 			return err
 		}
-		if err := checkNorm(what, q, c.Metric()); err != nil {
+	}
+	if qs, err = in.adapt(qs, what); err != nil {
+		return err
+	}
+	for i, q := range qs {
+		if err := checkNorm(what(i), q, c.Metric()); err != nil {
 			return err
 		}
 	}

@@ -241,9 +241,13 @@ func jsonType(t string) string {
 
 // checkVector reports a vector of the wrong length or with a NaN or
 // infinite value; what names it in the message.
-func checkVector(what string, v []float32, d int) error {
+func checkVector(what string, v []float32, d int) error { return checkVectorOf(what, v, d, "") }
+
+// checkVectorOf is checkVector whose wrong-length message ends with note,
+// which says where d comes from when it is not the collection's dim.
+func checkVectorOf(what string, v []float32, d int, note string) error {
 	if len(v) != d {
-		return badRequest("%s: length %d, want %d", what, len(v), d)
+		return badRequest("%s: length %d, want %d%s", what, len(v), d, note)
 	}
 	for j, x := range v {
 		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
@@ -281,8 +285,9 @@ func kindOf(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// decodeUpsertRequest decodes and validates an upsert for dim d.
-func decodeUpsertRequest(body []byte, d, maxPoints int) (*UpsertRequest, error) {
+// decodeUpsertRequest decodes and validates an upsert whose vectors have
+// d dims; note (checkVectorOf) says where d comes from.
+func decodeUpsertRequest(body []byte, d int, note string, maxPoints int) (*UpsertRequest, error) {
 	var r UpsertRequest
 	if err := decodeJSON(body, &r); err != nil {
 		return nil, err
@@ -304,7 +309,7 @@ func decodeUpsertRequest(body []byte, d, maxPoints int) (*UpsertRequest, error) 
 			if p.Vector != nil {
 				return nil, badRequest("points[%d]: vector and text: give one, not both", i)
 			}
-		} else if err := checkVector(fmt.Sprintf("points[%d].vector", i), p.Vector, d); err != nil {
+		} else if err := checkVectorOf(fmt.Sprintf("points[%d].vector", i), p.Vector, d, note); err != nil {
 			return nil, err
 		}
 		if err := checkPayload(fmt.Sprintf("points[%d].payload", i), p.Payload); err != nil {
@@ -368,16 +373,16 @@ func decodeSearchRequest(body []byte) (*SearchRequest, error) {
 }
 
 // decodeCreateRequest decodes a collection's creation into its Meta. A
-// request naming a model is handed to attach (Server.attachModel) before
-// the defaults are filled.
-func decodeCreateRequest(body []byte, attach func(model string, m *Meta) error) (Meta, error) {
+// request naming a model or an adapter is handed to attach
+// (Server.attachInput) before the defaults are filled.
+func decodeCreateRequest(body []byte, attach func(r *CreateCollectionRequest, m *Meta) error) (Meta, error) {
 	var r CreateCollectionRequest
 	if err := decodeJSON(body, &r); err != nil {
 		return Meta{}, err
 	}
 	m := Meta{Name: r.Name, Dim: r.Dim, Metric: r.Metric, Nesting: r.Nesting, Index: r.Index}
-	if r.Model != "" {
-		if err := attach(r.Model, &m); err != nil {
+	if r.Model != "" || r.Adapter != "" {
+		if err := attach(&r, &m); err != nil {
 			return Meta{}, err
 		}
 	}

@@ -28,7 +28,7 @@ func FuzzDecodeUpsert(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := decodeUpsertRequest(b, 3, 100)
+		r, err := decodeUpsertRequest(b, 3, "", 100)
 		if err != nil {
 			var ae *apiError
 			if !errors.As(err, &ae) || ae.status != 400 || ae.message == "" {
@@ -84,28 +84,51 @@ func FuzzDecodeSearch(f *testing.F) {
 	})
 }
 
-// fuzzAttach is attachModel over two loaded models: "txt", a text model
-// of 8 dims nested 2, 4, 8, and "img", an image model of 8 dims.
-func fuzzAttach(name string, m *Meta) error {
-	var arch string
-	switch name {
-	case "txt":
-		arch = "text"
-	case "img":
-		arch = "mlp"
+// fuzzAttach is attachInput over two loaded models: "txt", a text model
+// of 8 dims nested 2, 4, 8, and "img", an image model of 8 dims; and one
+// adapter file, "a.adapter", from 8 dims to 4 nested 2, 4.
+func fuzzAttach(r *CreateCollectionRequest, m *Meta) error {
+	in := &collection.InputSpec{}
+	switch r.Adapter {
+	case "":
+	case "a.adapter":
+		if m.Dim == 0 {
+			m.Dim = 4
+		}
+		if m.Dim != 4 {
+			return badRequest("adapter %q: maps 8 dims to 4 but the collection's dim is %d", r.Adapter, m.Dim)
+		}
+		if len(m.Nesting) == 0 {
+			m.Nesting = []int{2, 4}
+		}
+		in.Adapter = &collection.AdapterRef{Path: r.Adapter, SHA256: strings.Repeat("cd", 32), InputDim: 8}
 	default:
-		return badRequest("model %q: not loaded", name)
+		return badRequest("adapter %q: not found", r.Adapter)
 	}
-	if m.Dim == 0 {
-		m.Dim = 8
+	if r.Model != "" {
+		var arch string
+		switch r.Model {
+		case "txt":
+			arch = "text"
+		case "img":
+			arch = "mlp"
+		default:
+			return badRequest("model %q: not loaded", r.Model)
+		}
+		if in.Adapter == nil {
+			if m.Dim == 0 {
+				m.Dim = 8
+			}
+			if m.Dim != 8 {
+				return badRequest("model %q: embeds 8 dims but the collection's dim is %d", r.Model, m.Dim)
+			}
+			if arch == "text" && len(m.Nesting) == 0 {
+				m.Nesting = []int{2, 4, 8}
+			}
+		}
+		in.Model = &collection.ModelRef{Name: r.Model, Path: r.Model + ".ckpt", SHA256: strings.Repeat("ab", 32), Arch: arch}
 	}
-	if m.Dim != 8 {
-		return badRequest("model %q: embeds 8 dims but the collection's dim is %d", name, m.Dim)
-	}
-	if arch == "text" && len(m.Nesting) == 0 {
-		m.Nesting = []int{2, 4, 8}
-	}
-	m.Input = &collection.InputSpec{Model: &collection.ModelRef{Name: name, Path: name + ".ckpt", SHA256: strings.Repeat("ab", 32), Arch: arch}}
+	m.Input = in
 	return nil
 }
 
@@ -116,6 +139,7 @@ func FuzzDecodeCreate(f *testing.F) {
 		`{"name":"","dim":-1}`, `{"name":"a","dim":4,"nesting":[8]}`,
 		`{"name":"t","model":"txt"}`, `{"name":"t","dim":8,"model":"txt","metric":"ip"}`, `{"name":"t","dim":4,"model":"txt"}`,
 		`{"name":"t","model":"img"}`, `{"name":"t","model":"none"}`, `{"name":"t","model":""}`, `{"name":"t","model":"a/b"}`,
+		`{"name":"a","adapter":"a.adapter"}`, `{"name":"a","adapter":"a.adapter","model":"txt"}`, `{"name":"a","dim":8,"adapter":"a.adapter"}`, `{"name":"a","adapter":"b"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -131,8 +155,11 @@ func FuzzDecodeCreate(f *testing.F) {
 		if !collection.ValidName(m.Name) || m.Dim < 1 || m.Nesting.Max() != m.Dim {
 			t.Fatalf("accepted %q as %+v", b, m)
 		}
-		if in := m.Input; in != nil && (in.Model == nil || in.Model.Name != "txt" && in.Model.Name != "img" || m.Dim != 8) {
+		if in := m.Input; in != nil && in.Adapter == nil && (in.Model == nil || in.Model.Name != "txt" && in.Model.Name != "img" || m.Dim != 8) {
 			t.Fatalf("accepted %q with input %+v", b, in.Model)
+		}
+		if in := m.Input; in != nil && in.Adapter != nil && (in.Adapter.Path != "a.adapter" || m.Dim != 4 || in.Adapter.InputDim != 8) {
+			t.Fatalf("accepted %q with adapter %+v and dim %d", b, in.Adapter, m.Dim)
 		}
 	})
 }

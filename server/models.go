@@ -108,49 +108,15 @@ func (s *Server) loadModel(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, status, lm.info)
 }
 
-// readModel reads the checkpoint at path inside the model root as the
-// model name. The root is an os.Root, so neither ".." nor a symlink can
-// leave it; only a regular file is opened (a FIFO would block, a device
-// read without end), its read is bounded by its size and MaxModelBytes and
-// cancelled with ctx, and errors never quote the file's bytes (they go to
-// the server's log). Errors are *apiError.
+// readModel reads the checkpoint at path inside the model root
+// (readRootFile) as the model name. Errors are *apiError.
 func (s *Server) readModel(ctx context.Context, name, path string) (*loadedModel, error) {
 	if path == "" {
 		return nil, badRequest("path: required, the checkpoint file to load")
 	}
-	if filepath.IsAbs(path) || !filepath.IsLocal(path) {
-		return nil, badRequest("path %q: want a relative path inside the server's model root", path)
-	}
-	st, err := s.modelRoot.Stat(path) // follows symlinks, inside the root only
+	b, err := s.readRootFile(ctx, "checkpoint", path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, errf(404, "not_found", "checkpoint %q not found", path)
-		}
-		s.log.Warn("model path refused", "path", path, "err", err)
-		return nil, badRequest("checkpoint %q: cannot be opened inside the model root (a symlink out of it, or no permission)", path)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, badRequest("checkpoint %q: not a regular file (%v)", path, st.Mode().Type())
-	}
-	if st.Size() > s.opt.MaxModelBytes {
-		return nil, errf(413, "payload_too_large", "checkpoint %q: %d bytes, the limit is %d (--max-model-bytes)", path, st.Size(), s.opt.MaxModelBytes)
-	}
-	f, err := s.modelRoot.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0) // a FIFO swapped in after the Stat does not block
-	if err != nil {
-		s.log.Warn("model open failed", "path", path, "err", err)
-		return nil, badRequest("checkpoint %q: cannot be opened", path)
-	}
-	b, err := checkpoint.Read(ctx, f, s.opt.MaxModelBytes)
-	f.Close()
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, errf(503, "timeout", "loading checkpoint %q cancelled: %v", path, ctx.Err())
-		}
-		s.log.Warn("model read failed", "path", path, "err", err)
-		if errors.Is(err, checkpoint.ErrTooLarge) {
-			return nil, errf(413, "payload_too_large", "checkpoint %q: larger than the limit of %d bytes (--max-model-bytes)", path, s.opt.MaxModelBytes)
-		}
-		return nil, badRequest("checkpoint %q: cannot be read (see the server log)", path)
+		return nil, err
 	}
 	cf, err := checkpoint.Decode(b)
 	var m *model.Model
@@ -178,6 +144,55 @@ func (s *Server) readModel(ctx context.Context, name, path string) (*loadedModel
 		Arch: m.Config.Arch.String(), SHA256: hex.EncodeToString(sum[:])}}
 	lm.replicas.Put(m) // the first request needs no replica of its own (a text model's costs a bag's worth of memory to build)
 	return lm, nil
+}
+
+// readRootFile reads the file at path inside the model root, for a
+// request: what ("checkpoint", "adapter") names it in errors. The root is
+// an os.Root, so neither ".." nor a symlink can leave it; only a regular
+// file is opened (a FIFO would block, a device read without end), its
+// read is bounded by its size and MaxModelBytes and cancelled with ctx,
+// and errors never quote the file's bytes (they go to the server's log).
+// Its errors are API errors: 403 without a model root, 404 for a missing
+// file, 413, 400 or 503 (cancelled).
+func (s *Server) readRootFile(ctx context.Context, what, path string) ([]byte, error) {
+	if s.modelRoot == nil {
+		return nil, errf(403, "forbidden", "loading %ss over HTTP is off: start the server with --model-root DIR (Options.ModelRoot) to load them from DIR", what)
+	}
+	if filepath.IsAbs(path) || !filepath.IsLocal(path) {
+		return nil, badRequest("path %q: want a relative path inside the server's model root", path)
+	}
+	st, err := s.modelRoot.Stat(path) // follows symlinks, inside the root only
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, errf(404, "not_found", "%s %q not found", what, path)
+		}
+		s.log.Warn(what+" path refused", "path", path, "err", err)
+		return nil, badRequest("%s %q: cannot be opened inside the model root (a symlink out of it, or no permission)", what, path)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, badRequest("%s %q: not a regular file (%v)", what, path, st.Mode().Type())
+	}
+	if st.Size() > s.opt.MaxModelBytes {
+		return nil, errf(413, "payload_too_large", "%s %q: %d bytes, the limit is %d (--max-model-bytes)", what, path, st.Size(), s.opt.MaxModelBytes)
+	}
+	f, err := s.modelRoot.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0) // a FIFO swapped in after the Stat does not block
+	if err != nil {
+		s.log.Warn(what+" open failed", "path", path, "err", err)
+		return nil, badRequest("%s %q: cannot be opened", what, path)
+	}
+	b, err := checkpoint.Read(ctx, f, s.opt.MaxModelBytes)
+	f.Close()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, errf(503, "timeout", "loading %s %q cancelled: %v", what, path, ctx.Err())
+		}
+		s.log.Warn(what+" read failed", "path", path, "err", err)
+		if errors.Is(err, checkpoint.ErrTooLarge) {
+			return nil, errf(413, "payload_too_large", "%s %q: larger than the limit of %d bytes (--max-model-bytes)", what, path, s.opt.MaxModelBytes)
+		}
+		return nil, badRequest("%s %q: cannot be read (see the server log)", what, path)
+	}
+	return b, nil
 }
 
 // reloadModels loads, at start, the model attached to each collection

@@ -3,7 +3,10 @@
 // payload filters, and trained models that embed inputs and classify them
 // with the adaptive cascade, or text models that embed texts. A collection
 // may have a model attached (its input transform, input.go): its upserts
-// and searches then give texts, which the model embeds on the way in.
+// and searches then give texts, which the model embeds on the way in; and
+// a Matryoshka adapter (package adapter), which maps the vectors its
+// upserts and searches give (or its model embeds) into the collection's
+// space on the way in.
 // openapi.json documents every route; it is served at GET
 // /v1/openapi.json.
 //
@@ -47,6 +50,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/gomrl/mrl/adapter"
 	"github.com/gomrl/mrl/collection"
 )
 
@@ -68,8 +72,11 @@ type Server struct {
 
 	store Store // the collections
 
-	mu     sync.RWMutex // guards models
+	mu     sync.RWMutex // guards models and adapters
 	models map[string]*loadedModel
+	// adapters are the adapters of collections read so far, by the
+	// SHA-256 of their file (input.go).
+	adapters map[string]*adapter.Adapter
 }
 
 type route struct {
@@ -112,7 +119,7 @@ func New(opt Options) (*Server, error) {
 		return nil, err
 	}
 	opt.defaults()
-	s := &Server{opt: opt, log: opt.Logger, metrics: newMetrics(), models: map[string]*loadedModel{}}
+	s := &Server{opt: opt, log: opt.Logger, metrics: newMetrics(), models: map[string]*loadedModel{}, adapters: map[string]*adapter.Adapter{}}
 	s.cop = http.NewCrossOriginProtection()
 	for _, o := range opt.TrustedOrigins {
 		s.cop.AddTrustedOrigin(o) // checked by Validate
@@ -134,6 +141,17 @@ func New(opt Options) (*Server, error) {
 		s.store = embedded{st}
 	}
 	s.reloadModels(context.Background())
+	// Read the collections' adapters now, so that one missing or changed
+	// since the last run is in the log at start-up; such a collection
+	// opens (its points are kept) and refuses upserts and searches until
+	// the file is put back (input.go).
+	for _, c := range s.store.Collections() {
+		if in := c.Meta().Input; in != nil && in.Adapter != nil {
+			if _, err := s.pinnedAdapter(context.Background(), c.Meta().Name, in.Adapter); err != nil {
+				s.log.Warn("collection adapter unusable", "collection", c.Meta().Name, "err", err)
+			}
+		}
+	}
 
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes() {

@@ -29,4 +29,5 @@ type (
 	ClassifyRequest         = api.ClassifyRequest
 	InputSpec               = api.InputSpec
 	ModelRef                = api.ModelRef
+	AdapterRef              = api.AdapterRef
 )

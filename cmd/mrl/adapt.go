@@ -38,8 +38,9 @@ pairs: Q.npy (or .jsonl) holds one query embedding per row of --in, row i
 a query whose relevant document is row i of --in (so --in holds the
 documents in pair order, as "mrl embed" writes them for the two fields of
 a pairs file). Every epoch
-prints the losses and the recall@10 of each nesting dim on held-out rows
-against their exact full-dim neighbours (epoch 0 is the PCA start).
+prints the losses and the recall@10 of each nesting dim of held-out rows,
+as queries, against their exact full-dim neighbours among (up to 10000 of)
+the training rows (epoch 0 is the PCA start).
 
   apply  map embeddings through an adapter (NPY or JSONL in and out; JSONL
          ids are kept)
@@ -76,6 +77,7 @@ func runAdapt(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var o adapter.Options
 	fs.IntVar(&o.Out, "out-dim", 0, "adapted dim D' ≤ D (default D)")
 	fs.IntVar(&o.Hidden, "hidden", 0, "width of the residual MLP (0: linear adapter)")
+	fs.IntVar(&o.ResidualDims, "residual-dims", 0, "with --hidden: the leading output dims the residual MLP writes (0: all); the later dims are the orthonormal R alone")
 	fs.IntVar(&o.Epochs, "epochs", 10, "epochs")
 	fs.IntVar(&o.Anchors, "anchors", 0, "anchor rows per step (default 64)")
 	fs.IntVar(&o.K, "k", 0, "full-space neighbours found per row (default 10)")
@@ -398,6 +400,14 @@ of the adapted rows (adapter.Searcher: the queries are mapped on the way)
 or of the original rows, keeping K rows that are reranked with the original
 full embeddings; it prints each plan's recall@k, cost model and time, and
 for each first stage the fastest plan reaching --target-recall.
+
+--mrl adds the end-to-end MRL column: MRL.npy holds the embeddings of the
+same database rows (and --mrl-queries those of the same queries; without
+--queries, the last --nq rows of MRL.npy) from a model trained with the
+Matryoshka loss on the same data; its column is the recall@k of its own
+m-prefixes against its own exact full-dim neighbours (the question each
+column answers: does the prefix find what the full embedding finds?),
+and with labels its 1-NN top-1 and mAP@10.
 `
 
 func runAdaptEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -413,11 +423,17 @@ func runAdaptEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	funnel := fs.Bool("funnel", false, "time funnels with adapted and plain first stages against exact search")
 	keepsStr := fs.String("keeps", "50,100,200,400,800,1600", "with --funnel: shortlist sizes K to try")
 	target := fs.Float64("target-recall", 0.95, "with --funnel: the recall@k to reach")
+	mrlPath := fs.String("mrl", "", "embeddings of --in's rows from an end-to-end MRL model: adds its column")
+	mrlQPath := fs.String("mrl-queries", "", "with --mrl and --queries: the MRL model's embeddings of --queries' rows")
 	if err := parseFlags(fs, adaptEvalHelp, args, stderr); err != nil {
 		return err
 	}
 	if *ad == "" || *in == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "mrl adapt eval: --adapter and --in are required")
+		return errUsage
+	}
+	if (*mrlQPath != "") != (*mrlPath != "" && *qpath != "") {
+		fmt.Fprintln(stderr, "mrl adapt eval: --mrl-queries goes with --mrl and --queries (without --queries, the queries are the last --nq rows of --mrl)")
 		return errUsage
 	}
 	a, err := adapter.Load(*ad)
@@ -475,6 +491,12 @@ func runAdaptEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if (dbLab == nil) != (qLab == nil) {
 		return errors.New("labels: give both --labels and --query-labels (or --labels without --queries)")
 	}
+	var mrlRep *mrlEmbeddings
+	if *mrlPath != "" {
+		if mrlRep, err = readMRL(*mrlPath, *mrlQPath, n, nq, *qpath == ""); err != nil {
+			return err
+		}
+	}
 	dims := []int(a.Nesting)
 	if *dimsStr != "" {
 		if dims, err = parseInts(*dimsStr); err != nil {
@@ -509,6 +531,22 @@ func runAdaptEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		d     int
 	}
 	reps := []rep{{"truncation", db, q, d}, {"pca", pca.Project(db, n, d), pca.Project(q, nq, d), a.Out}, {"adapter", zdb, zq, a.Out}}
+	truths := [][][]int32{truth, truth, truth}
+	var mrlDims []int // the dims the MRL embeddings have; "-" for the others
+	if mrlRep != nil {
+		for _, m := range dims {
+			if m > mrlRep.d {
+				break // the column stops at the first dim past the MRL embeddings'
+			}
+			mrlDims = append(mrlDims, m)
+		}
+		mt, err := adapter.Neighbors(mrlRep.db, n, mrlRep.d, mrlRep.q, nq, mrlRep.d, mrlRep.d, *k, false)
+		if err != nil {
+			return err
+		}
+		reps = append(reps, rep{"mrl", mrlRep.db, mrlRep.q, mrlRep.d})
+		truths = append(truths, mt)
+	}
 	recall := make([][]float64, len(reps))
 	top1 := make([][]float64, len(reps))
 	mapk := make([][]float64, len(reps))
@@ -516,7 +554,11 @@ func runAdaptEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if recall[i], err = adapter.PrefixRecall(r.db, n, r.d, r.q, nq, dims, truth, false); err != nil {
+		rd := dims
+		if r.name == "mrl" {
+			rd = mrlDims
+		}
+		if recall[i], err = adapter.PrefixRecall(r.db, n, r.d, r.q, nq, rd, truths[i], false); err != nil {
 			return err
 		}
 		if dbLab != nil {
@@ -524,7 +566,7 @@ func runAdaptEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			if err != nil {
 				return err
 			}
-			res, err := s.Exact(dims, []int{1, 10})
+			res, err := s.Exact(rd, []int{1, 10})
 			if err != nil {
 				return err
 			}
@@ -536,15 +578,45 @@ func runAdaptEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stdout, "%s: %d database rows, %d queries, D=%d; adapter %s (%d → %d, nesting %s); %v\n", *in, n, nq, d, *ad, a.In, a.Out, a.Nesting, time.Since(t0).Round(time.Millisecond))
 	fmt.Fprintf(stdout, "recall@%d vs exact full-dim (D=%d) neighbours\n", *k, d)
+	if mrlRep != nil {
+		fmt.Fprintf(stdout, "mrl: %s, D=%d, recall@%d vs its own exact full-dim neighbours\n", *mrlPath, mrlRep.d, *k)
+	}
 	fmt.Fprintf(stdout, "%6s %10s %10s %10s", "dim", "truncation", "pca", "adapter")
+	if mrlRep != nil {
+		fmt.Fprintf(stdout, " %10s", "mrl")
+	}
 	if dbLab != nil {
-		fmt.Fprintf(stdout, " | 1-NN top-1: %5s %5s %5s | mAP@10: %5s %5s %5s", "trunc", "pca", "adapt", "trunc", "pca", "adapt")
+		fmt.Fprintf(stdout, " | 1-NN top-1: %5s %5s %5s", "trunc", "pca", "adapt")
+		if mrlRep != nil {
+			fmt.Fprintf(stdout, " %5s", "mrl")
+		}
+		fmt.Fprintf(stdout, " | mAP@10: %5s %5s %5s", "trunc", "pca", "adapt")
+		if mrlRep != nil {
+			fmt.Fprintf(stdout, " %5s", "mrl")
+		}
 	}
 	fmt.Fprintln(stdout)
+	// mrlCol formats the MRL column's value v of dim j ("-" past its dim).
+	mrlCol := func(vals [][]float64, j int, width int, prec int) string {
+		if j < len(mrlDims) {
+			return fmt.Sprintf(" %*.*f", width, prec, vals[3][j])
+		}
+		return fmt.Sprintf(" %*s", width, "-")
+	}
 	for j, m := range dims {
 		fmt.Fprintf(stdout, "%6d %10.4f %10.4f %10.4f", m, recall[0][j], recall[1][j], recall[2][j])
+		if mrlRep != nil {
+			fmt.Fprint(stdout, mrlCol(recall, j, 10, 4))
+		}
 		if dbLab != nil {
-			fmt.Fprintf(stdout, " |             %.3f %.3f %.3f |         %.3f %.3f %.3f", top1[0][j], top1[1][j], top1[2][j], mapk[0][j], mapk[1][j], mapk[2][j])
+			fmt.Fprintf(stdout, " |             %.3f %.3f %.3f", top1[0][j], top1[1][j], top1[2][j])
+			if mrlRep != nil {
+				fmt.Fprint(stdout, mrlCol(top1, j, 5, 3))
+			}
+			fmt.Fprintf(stdout, " |         %.3f %.3f %.3f", mapk[0][j], mapk[1][j], mapk[2][j])
+			if mrlRep != nil {
+				fmt.Fprint(stdout, mrlCol(mapk, j, 5, 3))
+			}
 		}
 		fmt.Fprintln(stdout)
 	}
@@ -556,6 +628,43 @@ func runAdaptEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("--keeps: %w", err)
 	}
 	return evalFunnels(ctx, stdout, a, db, zdb, n, d, q, nq, dims, keeps, *k, truth, *target)
+}
+
+// mrlEmbeddings are an end-to-end MRL model's embeddings of the database
+// rows and the queries, d dims each.
+type mrlEmbeddings struct {
+	db, q []float32
+	d     int
+}
+
+// readMRL reads the MRL model's embeddings for adapt eval: of the n
+// database rows and the nq queries, from dbPath and qPath, or with split,
+// from dbPath alone, whose last nq rows are the queries (as --in's).
+func readMRL(dbPath, qPath string, n, nq int, split bool) (*mrlEmbeddings, error) {
+	x, rows, d, _, err := readEmbeddings(dbPath)
+	if err != nil {
+		return nil, err
+	}
+	if split {
+		if rows != n+nq {
+			return nil, fmt.Errorf("--mrl %s: %d rows, want %d (one per row of --in, in the same order)", dbPath, rows, n+nq)
+		}
+		return &mrlEmbeddings{db: x[:n*d], q: x[n*d : (n+nq)*d], d: d}, nil
+	}
+	if rows != n {
+		return nil, fmt.Errorf("--mrl %s: %d rows, want %d (one per row of --in, in the same order)", dbPath, rows, n)
+	}
+	q, qrows, qd, _, err := readEmbeddings(qPath)
+	if err != nil {
+		return nil, err
+	}
+	if qrows < nq {
+		return nil, fmt.Errorf("--mrl-queries %s: %d rows, want at least %d (one per query, in the same order)", qPath, qrows, nq)
+	}
+	if qd != d {
+		return nil, fmt.Errorf("--mrl-queries %s: %d dims, --mrl has %d: %w", qPath, qd, d, adapter.ErrDim)
+	}
+	return &mrlEmbeddings{db: x, q: q[:nq*d], d: d}, nil
 }
 
 // evalFunnels times exact full-dim search and two-stage funnels with an

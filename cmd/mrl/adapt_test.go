@@ -61,6 +61,46 @@ func TestAdaptCommands(t *testing.T) {
 			t.Errorf("eval output lacks %q:\n%s", want, out)
 		}
 	}
+	// --mrl with the original embeddings themselves: the MRL column is the
+	// truncation column, value for value; with 8-dim ones it stops at 8.
+	code, out, stderr = runCmd(t, "adapt", "eval", "--adapter", p("a.st"), "--in", p("x.npy"), "--labels", p("y.npy"), "--nq", "100", "--mrl", p("x.npy"))
+	if code != 0 {
+		t.Fatalf("eval --mrl exit %d: %s", code, stderr)
+	}
+	rows := 0
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 || (f[0] != "4" && f[0] != "8" && f[0] != "32") {
+			continue
+		}
+		rows++
+		// dim trunc pca adapter mrl | 1-NN top-1: trunc pca adapt mrl | ...
+		if f[1] != f[4] || f[6] != f[9] || f[11] != f[14] {
+			t.Errorf("eval --mrl x.npy: line %q: the mrl column differs from truncation's", line)
+		}
+	}
+	if rows != 3 || !strings.Contains(out, "mrl: "+p("x.npy")+", D=32") {
+		t.Errorf("eval --mrl output (%d dim rows):\n%s", rows, out)
+	}
+	x8 := make([]float32, 0, 800*8)
+	xs, _, _, _, err := readEmbeddings(p("x.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 800 {
+		x8 = append(x8, xs[i*32:i*32+8]...)
+	}
+	writeNPY(t, p("x8.npy"), x8, 800, 8)
+	code, out, stderr = runCmd(t, "adapt", "eval", "--adapter", p("a.st"), "--in", p("x.npy"), "--nq", "100", "--mrl", p("x8.npy"))
+	if code != 0 {
+		t.Fatalf("eval --mrl x8 exit %d: %s", code, stderr)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 5 && f[0] == "8" && f[4] != "1.0000" || len(f) == 5 && f[0] == "32" && f[4] != "-" {
+			t.Errorf("eval --mrl x8.npy: line %q: want recall 1 at its full dim 8 and - past it", line)
+		}
+	}
 	code, out, stderr = runCmd(t, "index", "build", "--npy", p("x.npy"), "--adapter", p("a.st"), "--out", p("a.idx"))
 	if code != 0 || !strings.Contains(out, "N=800 D=32") {
 		t.Fatalf("index build --adapter exit %d: %s%s", code, out, stderr)
@@ -84,6 +124,8 @@ func TestAdaptCommands(t *testing.T) {
 		{[]string{"adapt", "apply", "--adapter", p("x.npy"), "--in", p("x.npy"), "--out", p("o.npy")}, "adapter"},
 		{[]string{"adapt", "--in", p("x.npy"), "--out", p("o.st"), "--labels", p("wide.npy")}, "wide.npy"},
 		{[]string{"adapt", "--in", p("x.npy"), "--out", p("o.st"), "--pair-queries", p("q.npy")}, "300 rows of 32 dims for the 800 rows of 32 of --in"},
+		{[]string{"adapt", "eval", "--adapter", p("a.st"), "--in", p("x.npy"), "--nq", "100", "--mrl", p("d.npy")}, "d.npy: 300 rows, want 800 (one per row of --in, in the same order)"},
+		{[]string{"adapt", "eval", "--adapter", p("a.st"), "--in", p("x.npy"), "--mrl-queries", p("d.npy")}, "--mrl-queries goes with --mrl and --queries"},
 	} {
 		code, _, stderr := runCmd(t, tc.args...)
 		if code == 0 || !strings.Contains(stderr, tc.want) {

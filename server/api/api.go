@@ -45,9 +45,27 @@ type Meta struct {
 
 // InputSpec is a collection's input transform: the steps that turn what
 // an upsert or a search gives into the vectors the collection stores and
-// scores. Today one step: Model, a loaded model that embeds texts.
+// scores, in this order: Model, a loaded model that embeds texts; then
+// Adapter, a Matryoshka adapter that maps every vector (given, or
+// embedded by the model) from its input dim to the collection's dim.
+// Either may be absent, not both.
 type InputSpec struct {
-	Model *ModelRef `json:"model,omitempty"`
+	Model   *ModelRef   `json:"model,omitempty"`
+	Adapter *AdapterRef `json:"adapter,omitempty"`
+}
+
+// AdapterRef names the Matryoshka adapter (package adapter) attached to a
+// collection and pins which one it is: Path is its file, relative to the
+// server's model root, and SHA256 the file's SHA-256; the server refuses
+// the collection's upserts and searches (409) while the file at Path is
+// missing or has another SHA-256, since another adapter would map into
+// another space. InputDim is the dim of the vectors points and queries
+// are given in (the adapter's input); the collection's dim is the
+// adapter's output dim.
+type AdapterRef struct {
+	Path     string `json:"path"`
+	SHA256   string `json:"sha256"`
+	InputDim int    `json:"input_dim"`
 }
 
 // ModelRef names the model attached to a collection and pins which one
@@ -180,6 +198,13 @@ type CreateCollectionRequest struct {
 	// Dim, and a text model's nesting is the default nesting. Upserts and
 	// searches may then give texts, which it embeds.
 	Model string `json:"model,omitempty"`
+	// Adapter attaches the Matryoshka adapter file at this path (relative
+	// to the server's model root), pinned by its SHA-256: points and
+	// queries are then given as vectors of the adapter's input dim (or as
+	// texts, with Model, whose embedding size must be that input dim) and
+	// mapped through it on the way in. Dim, if given, must be the
+	// adapter's output dim; the adapter's nesting is the default nesting.
+	Adapter string `json:"adapter,omitempty"`
 }
 
 // UpsertRequest is the body of POST /v1/collections/{name}/points.

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	mrl "github.com/gomrl/mrl"
+	"github.com/gomrl/mrl/adapter"
 	"github.com/gomrl/mrl/model"
 	"github.com/gomrl/mrl/server"
 	"github.com/gomrl/mrl/server/api"
@@ -182,5 +185,59 @@ func TestClientText(t *testing.T) {
 	var ce *client.Error
 	if _, err := c.SearchText(ctx, "docs", "?!", api.SearchRequest{}); !errors.As(err, &ce) || ce.Status != 400 {
 		t.Fatalf("search without words: %v, want a 400", err)
+	}
+}
+
+// TestClientAdapter: a collection created through the client with an
+// adapter takes raw vectors of the adapter's input dim, and a vector of
+// another dim is a 400 naming both dims.
+func TestClientAdapter(t *testing.T) {
+	dir := t.TempDir()
+	x := make([]float32, 6*24)
+	for i := range x {
+		x[i] = float32(i%7) - float32(i%5)
+	}
+	a, err := adapter.New(x, 24, 6, 4, mrl.Nesting{2, 4}, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := adapter.Save(filepath.Join(dir, "ff.adapter"), a); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Options{DataDir: dir, ModelRoot: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	ctx := context.Background()
+	c := client.New(ts.URL, "")
+	info, err := c.CreateCollection(ctx, api.CreateCollectionRequest{Name: "docs", Adapter: "ff.adapter"})
+	if err != nil || info.Dim != 4 || info.Input == nil || info.Input.Adapter == nil || info.Input.Adapter.InputDim != 6 || len(info.Input.Adapter.SHA256) != 64 {
+		t.Fatalf("create %+v %v", info, err)
+	}
+	pts := make([]api.Point, 24)
+	for i := range pts {
+		pts[i] = api.Point{ID: api.IntID(uint64(i)), Vector: x[i*6 : (i+1)*6]}
+	}
+	if _, err := c.Upsert(ctx, "docs", pts); err != nil {
+		t.Fatal(err)
+	}
+	want, err := a.Apply(x[18:24], 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Get(ctx, "docs", api.IntID(3))
+	if err != nil || !slices.Equal(p.Vector, want) {
+		t.Fatalf("get %+v %v, want the adapted vector %v", p, err, want)
+	}
+	res, err := c.Search(ctx, "docs", api.SearchRequest{Vector: x[18:24], K: 1})
+	if err != nil || len(res.Results[0].Hits) != 1 {
+		t.Fatalf("search: %+v %v", res, err)
+	}
+	var ce *client.Error
+	if _, err := c.Search(ctx, "docs", api.SearchRequest{Vector: want}); !errors.As(err, &ce) || ce.Status != 400 || !strings.Contains(ce.Message, "length 4, want 6") {
+		t.Fatalf("search with an adapted (4-dim) vector: %v, want a 400 naming 4 and 6", err)
 	}
 }
