@@ -52,8 +52,10 @@ func DotRows(dst, q, x []float32, ldx int) float32 {
 //
 // It reads several rows at once and prefetches the next ones, so that a
 // shortlist scattered over a large matrix (a funnel's rerank) overlaps the
-// rows' memory latency. It panics if len(dst) != len(idx), ldx < len(q) or
-// an index is negative or past the rows of x.
+// rows' memory latency. A row's dot does not depend on where it comes in
+// idx (every row's sum is taken in the same order), so reordering idx
+// reorders dst and changes no bit of it. It panics if len(dst) !=
+// len(idx), ldx < len(q) or an index is negative or past the rows of x.
 func DotGather(dst, q, x []float32, ldx int, idx []int32) {
 	if len(dst) != len(idx) || ldx < len(q) {
 		panic("kernel: DotGather length mismatch")
