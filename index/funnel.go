@@ -176,7 +176,10 @@ func compareHits(a, b Hit) int {
 }
 
 // SearchBatch implements Searcher: the first stage is one batched search
-// of the first searcher, the reranks run in parallel over queries.
+// of the first searcher, the reranks run in parallel over queries. With a
+// Flat first searcher and a first keep of at least N/64 rows each query
+// runs as Search does instead, in parallel over queries, with the same
+// results as Search.
 func (f *Funnel) SearchBatch(q []float32, ldq, dim, k int, dst [][]Hit) ([][]Hit, error) {
 	v := f.v
 	nq, err := checkBatch(v, q, ldq, dim)
@@ -193,6 +196,18 @@ func (f *Funnel) SearchBatch(q []float32, ldq, dim, k int, dst [][]Hit) ([][]Hit
 	}
 	dst = batchDst(dst, nq)
 	keep := min(max(f.plan[0].Keep, k), v.n)
+	if f.flat != nil && keep*thresholdRatio >= v.n {
+		// A keep this large fills the batched scan's selection buffers
+		// with nearly every row; one query at a time picks its shortlist
+		// by a threshold instead (Flat.best), the queries spread over
+		// kernel.Threads() goroutines.
+		kernel.ParallelFor(nq, 4, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				dst[i], _, _ = f.search(q[i*ldq:i*ldq+dim], dim, k, dst[i], nil, false) // checked: cannot fail
+			}
+		})
+		return dst, nil
+	}
 	var short [][]Hit
 	if f.flat != nil {
 		short, err = f.flat.searchBatch(q, ldq, f.plan[0].Dim, keep, nil, false)

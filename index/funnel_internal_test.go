@@ -190,6 +190,30 @@ func TestFunnelTwin(t *testing.T) {
 						}
 					}
 				}
+				// Batched: as Search when the first keep is large, else
+				// the plain funnel over Flat's sorted batch.
+				got, err := f.SearchBatch(q, d, d, 10, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				keep := max(plan[0].Keep, 10)
+				short, _ := f.flat.SearchBatch(q, d, plan[0].Dim, keep, nil)
+				for i, h := range short {
+					qi := q[i*d : (i+1)*d]
+					if keep*thresholdRatio >= n {
+						h, _ = f.Search(qi, d, 10, nil)
+					} else {
+						for j := 1; j < len(plan)-1; j++ {
+							v.rescore(qi[:plan[j].Dim], h)
+							h = h[:min(len(h), max(plan[j].Keep, 10))]
+						}
+						v.rescore(qi, h)
+						h = h[:min(len(h), 10)]
+					}
+					if !slices.Equal(got[i], h) {
+						t.Fatalf("%s: SearchBatch q%d = %v, want %v", name, i, head(got[i]), head(h))
+					}
+				}
 				// Flat: threshold and selection buffer against the heap.
 				fl := NewFlat(v)
 				for _, dim := range []int{8, 64, d} {
@@ -203,25 +227,6 @@ func TestFunnelTwin(t *testing.T) {
 							t.Fatalf("%s: Flat.Search(dim=%d, k=%d) = %v, want the heap's %v", name, dim, k, head(got), head(want))
 						}
 					}
-				}
-			}
-			// Batched: against the plain funnel over Flat's sorted batch.
-			got, err := f.SearchBatch(q, d, d, 10, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			keep := max(plan[0].Keep, 10)
-			short, _ := f.flat.SearchBatch(q, d, plan[0].Dim, keep, nil)
-			for i, h := range short {
-				qi := q[i*d : (i+1)*d]
-				for j := 1; j < len(plan)-1; j++ {
-					v.rescore(qi[:plan[j].Dim], h)
-					h = h[:min(len(h), max(plan[j].Keep, 10))]
-				}
-				v.rescore(qi, h)
-				h = h[:min(len(h), 10)]
-				if !slices.Equal(got[i], h) {
-					t.Fatalf("%v/%s: SearchBatch q%d = %v, want %v", metric, plan, i, head(got[i]), head(h))
 				}
 			}
 		}
