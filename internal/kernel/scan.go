@@ -266,3 +266,11 @@ func Prefetch(x []int32) {
 		prefetch(unsafe.Pointer(&x[0]), len(x)*4)
 	}
 }
+
+// PrefetchFloats is Prefetch for float32s: an embedding bag that knows
+// which table rows it adds next.
+func PrefetchFloats(x []float32) {
+	if len(x) > 0 {
+		prefetch(unsafe.Pointer(&x[0]), len(x)*4)
+	}
+}

@@ -330,6 +330,9 @@ func TestPrefetch(t *testing.T) {
 			Prefetch(x[tt.lo:tt.hi])
 		}
 		Prefetch(nil)
+		PrefetchFloats(nil)
+		f := make([]float32, 100)
+		PrefetchFloats(f[3:90])
 		for i := range x {
 			if x[i] != int32(i) {
 				t.Fatalf("x[%d] = %d after Prefetch", i, x[i])
