@@ -3,6 +3,7 @@ package index
 import (
 	"math"
 	"math/bits"
+	"slices"
 	"sync"
 	"unsafe"
 
@@ -14,7 +15,8 @@ import (
 //
 // A single query is scanned on the calling goroutine without allocating
 // when dst has capacity k (k >= 64 keeps its candidates in a pooled
-// selection buffer instead of a heap): at dims up to 64 from the blocked copy of the
+// selection buffer instead of a heap, and from k >= N/64 scores every row
+// first and picks the k best by a histogram threshold; see Flat.best): at dims up to 64 from the blocked copy of the
 // prefixes (see Vectors) with kernel.DotBlocks16, above that row by row
 // with kernel.DotRows, 512 rows per call, each chunk's best score compared
 // with the current k-th best before its rows are looked at. A batch is scored
@@ -27,7 +29,16 @@ import (
 // key/‖q‖ and key − ‖q‖² (so an L2 score may round to slightly above 0).
 type Flat struct {
 	v    *Vectors
-	pool sync.Pool // *[]Hit: selection buffers of single queries with k >= selectMinK
+	pool sync.Pool // *selBuf: selection buffers of single queries with k >= selectMinK
+}
+
+// selBuf is the selection buffer of one single-query scan with k >=
+// selectMinK: room for 2k hits, and Flat.bestThreshold's keys of every
+// row and selectKeys's scratch.
+type selBuf struct {
+	h    []Hit
+	keys []float32
+	u, c []uint32
 }
 
 // selectMinK is the k from which a single-query scan keeps its candidates
@@ -50,32 +61,213 @@ func (f *Flat) Search(q []float32, dim, k int, dst []Hit) ([]Hit, error) {
 		return dst[:0], err
 	}
 	k = min(max(k, 0), v.n)
-	t := topK{h: dst[:0], k: k}
 	if k == 0 {
-		return t.h, nil
+		return dst[:0], nil
 	}
 	q = q[:dim]
-	var bp *[]Hit
-	if k >= selectMinK {
-		bp, _ = f.pool.Get().(*[]Hit)
-		if bp == nil || cap(*bp) < 2*k {
-			b := make([]Hit, 0, 2*k)
-			bp = &b
-		}
-		t = topK{h: (*bp)[:0], k: k, sel: true}
+	if k < selectMinK {
+		t := topK{h: dst[:0], k: k}
+		f.scan(&t, q)
+		return f.finish(t.sorted(), q), nil
 	}
-	if dim <= blockMaxDim {
-		f.scanBlocks(&t, q)
-	} else {
-		f.scanRows(&t, q)
+	b, _ := f.pool.Get().(*selBuf)
+	if b == nil {
+		b = new(selBuf)
 	}
-	res := f.finish(t.sorted(), q)
-	if bp == nil {
-		return res, nil
-	}
-	dst = append(dst[:0], res...)
-	f.pool.Put(bp)
+	h := f.best(b, q, k)
+	slices.SortFunc(h, compareHits)
+	dst = append(dst[:0], f.finish(h, q)...)
+	f.pool.Put(b)
 	return dst, nil
+}
+
+// best scans for the k best rows at len(q) (1 <= k <= N) in the selection
+// buffer b, growing it if needed, and returns them in increasing index
+// with their scan keys as scores and no ids (see finish): the first stage
+// of a funnel, which reranks them anyway.
+//
+// When k is at least N/thresholdRatio it scores every row into b.keys and
+// picks the k best by a threshold (selectKeys); otherwise it offers the
+// rows to a topK in selection mode as they are scored.
+func (f *Flat) best(b *selBuf, q []float32, k int) []Hit {
+	if cap(b.h) < 2*k {
+		b.h = make([]Hit, 0, 2*k)
+	}
+	if k*thresholdRatio >= f.v.n {
+		if h, ok := f.bestThreshold(b, q, k); ok {
+			return h
+		}
+	}
+	t := topK{h: b.h[:0], k: k, sel: true}
+	f.scan(&t, q)
+	return t.best()
+}
+
+// thresholdRatio is the N/k from which a single query's selection of its
+// k best rows scores every row first and picks them by a threshold
+// (Flat.bestThreshold) instead of offering rows to a selection buffer:
+// with k a large share of N nearly every row enters the buffer, and its
+// compactions cost more than a histogram of all the keys. The threshold
+// path holds 12 bytes of scratch per row for each query in flight (pooled).
+// Measured on the text report's shape (BenchmarkFlatBest, 12,208 rows at
+// 16 dims, loaded machine): the buffer won at k = 100, the threshold from
+// k = 200 on, by 3-5x at k = 1000. A variable so that tests can force
+// either path.
+var thresholdRatio = 64
+
+// bestThreshold is best by a threshold: it writes the key of every row
+// into b.keys and selects the k best with selectKeys. It reports false
+// (and does nothing else useful) when a key is infinite, which the
+// histogram cannot bucket.
+func (f *Flat) bestThreshold(b *selBuf, q []float32, k int) ([]Hit, bool) {
+	v := f.v
+	n := v.n
+	nb := (n + kernel.BlockRows - 1) / kernel.BlockRows
+	if cap(b.keys) < nb*kernel.BlockRows {
+		b.keys = make([]float32, nb*kernel.BlockRows)
+	}
+	keys := b.keys[:nb*kernel.BlockRows]
+	dim := len(q)
+	if dim <= blockMaxDim {
+		blk := v.prefixBlocks(dim)
+		m := v.blockWidth(dim)
+		var qa [blockMaxDim + 1]float32
+		copy(qa[:], q)
+		qa[dim] = 1 // the L2 column; unused otherwise
+		var masks [scanChunk / kernel.BlockRows]uint16
+		inf := float32(math.Inf(1)) // no row is marked: only the keys are wanted
+		for r0 := 0; r0 < n; r0 += scanChunk {
+			wb := min(scanChunk, nb*kernel.BlockRows-r0)
+			kernel.DotBlocks16(keys[r0:r0+wb], qa[:m], blk[r0*m:(r0+wb)*m], inf, masks[:wb/kernel.BlockRows])
+		}
+		if v.metric == mrl.L2 { // the blocks give half the key
+			for i, x := range keys[:n] {
+				keys[i] = 2 * x
+			}
+		}
+	} else {
+		norms := v.prefixNorms(dim)
+		for r0 := 0; r0 < n; r0 += scanChunk {
+			w := min(scanChunk, n-r0)
+			kernel.DotRows(keys[r0:r0+w], q, v.data[r0*v.d:], v.d)
+			if norms != nil {
+				for j, dot := range keys[r0 : r0+w] {
+					keys[r0+j] = scanKey(v.metric, dot, norms[r0+j])
+				}
+			}
+		}
+	}
+	if cap(b.u) < n {
+		b.u = make([]uint32, n)
+	}
+	if cap(b.c) < n {
+		b.c = make([]uint32, n)
+	}
+	return selectKeys(keys[:n], k, b.h[:0], b.u[:n], b.c[:n])
+}
+
+// selectKeysBuckets is the number of histogram buckets of selectKeys.
+const selectKeysBuckets = 1024
+
+// selectKeys appends to h the k best rows of keys (key keys[i] for row i;
+// higher is better, ties by lower index) in increasing index, as Hits
+// scored by their keys: the rows a topK keeps (NaN keys are never kept, as
+// a scan's key > bar test never passes them). u and c are scratch for
+// len(keys) values each. It reports false when a key is infinite.
+//
+// A histogram of the keys over selectKeysBuckets equal buckets (spanning
+// the range of a sample of the keys; keys outside it go to the end
+// buckets) finds the bucket that holds the k-th best: every row of a
+// higher bucket is kept, and the rows of that bucket are ranked exactly
+// (kthLargest of their orderedBits) for the rest. A key's bucket is
+// monotone in the key, so a higher bucket holds only larger keys.
+func selectKeys(keys []float32, k int, h []Hit, u, c []uint32) ([]Hit, bool) {
+	const none = selectKeysBuckets // the bucket of a NaN key
+	lo, hi := float32(math.Inf(1)), float32(math.Inf(-1))
+	for i := 0; i < len(keys); i += max(1, len(keys)/256) {
+		if x := keys[i]; x < lo { // NaN compares false
+			lo = x
+		}
+		if x := keys[i]; x > hi {
+			hi = x
+		}
+	}
+	scale := float32(selectKeysBuckets-1) / (hi - lo)
+	if !(hi > lo) || math.IsInf(float64(scale), 0) || scale != scale {
+		lo, scale = 0, 0 // one value, no value but NaN, an infinite key or a range too small to divide by
+	}
+	var hist [selectKeysBuckets]int32
+	u = u[:len(keys)]
+	for i, x := range keys {
+		if x-x != 0 { // NaN or ±Inf
+			if x == x {
+				return h, false
+			}
+			u[i] = none
+			continue
+		}
+		f := (x - lo) * scale
+		if !(f > 0) { // also NaN, from an overflow of x − lo times scale 0
+			f = 0
+		}
+		b := uint32(min(f, selectKeysBuckets-1))
+		u[i] = b
+		hist[b]++
+	}
+	total := 0
+	for _, c := range hist {
+		total += int(c)
+	}
+	k = min(k, total)
+	if k == 0 {
+		return h, true
+	}
+	bb, above := uint32(selectKeysBuckets-1), 0 // the bucket of the k-th best; rows in higher buckets
+	for above+int(hist[bb]) < k {
+		above += int(hist[bb])
+		bb--
+	}
+	// Rank the boundary bucket's rows exactly.
+	c = c[:0]
+	for i, b := range u {
+		if b == bb {
+			c = append(c, orderedBits(keys[i]))
+		}
+	}
+	need := k - above
+	t := kthLargest(c, need)
+	gt := 0 // rows of the bucket above t
+	for _, o := range c {
+		if o > t {
+			gt++
+		}
+	}
+	ties := need - gt // rows at t to keep, the lowest indexes first
+	for i, b := range u {
+		switch {
+		case b < bb || b == none:
+			continue
+		case b == bb:
+			o := orderedBits(keys[i])
+			if o < t || (o == t && ties == 0) {
+				continue
+			}
+			if o == t {
+				ties--
+			}
+		}
+		h = append(h, Hit{Score: keys[i], Index: int32(i)})
+	}
+	return h, true
+}
+
+// scan offers every row to t, keyed at len(q).
+func (f *Flat) scan(t *topK, q []float32) {
+	if len(q) <= blockMaxDim {
+		f.scanBlocks(t, q)
+	} else {
+		f.scanRows(t, q)
+	}
 }
 
 // scanChunk is the number of rows a single-query scan scores per kernel
@@ -188,6 +380,12 @@ func (f *Flat) finish(h []Hit, q []float32) []Hit {
 // in a buffer of 2k hits instead of a heap, as Search does, with the
 // queries taken in blocks whose buffers stay under 32 MiB.
 func (f *Flat) SearchBatch(q []float32, ldq, dim, k int, dst [][]Hit) ([][]Hit, error) {
+	return f.searchBatch(q, ldq, dim, k, dst, true)
+}
+
+// searchBatch is SearchBatch; unless sorted, each query's hits come in no
+// particular order (a funnel's first stage).
+func (f *Flat) searchBatch(q []float32, ldq, dim, k int, dst [][]Hit, sorted bool) ([][]Hit, error) {
 	v := f.v
 	nq, err := checkBatch(v, q, ldq, dim)
 	if err != nil {
@@ -200,7 +398,7 @@ func (f *Flat) SearchBatch(q []float32, ldq, dim, k int, dst [][]Hit) ([][]Hit, 
 	}
 	_, panel := kernel.ScanTileShape()
 	if k < selectMinK {
-		f.searchBlock(q, ldq, dim, k, nq, nil, dst)
+		f.searchBlock(q, ldq, dim, k, nq, nil, dst, sorted)
 		return dst, nil
 	}
 	// From selectMinK on (a funnel's first stage keeps hundreds of rows)
@@ -213,7 +411,7 @@ func (f *Flat) SearchBatch(q []float32, ldq, dim, k int, dst [][]Hit) ([][]Hit, 
 	bufs := make([]Hit, block*2*k)
 	for b0 := 0; b0 < nq; b0 += block {
 		b1 := min(b0+block, nq)
-		f.searchBlock(q[b0*ldq:], ldq, dim, k, b1-b0, bufs, dst[b0:b1])
+		f.searchBlock(q[b0*ldq:], ldq, dim, k, b1-b0, bufs, dst[b0:b1], sorted)
 	}
 	return dst, nil
 }
@@ -225,9 +423,9 @@ const selBatchBytes = 32 << 20
 // hitBytes is the size of a Hit.
 const hitBytes = int(unsafe.Sizeof(Hit{}))
 
-// searchBlock is SearchBatch on nq queries; with bufs (2k hits per query)
+// searchBlock is searchBatch on nq queries; with bufs (2k hits per query)
 // each query selects its k best in a buffer instead of a heap.
-func (f *Flat) searchBlock(q []float32, ldq, dim, k, nq int, bufs []Hit, dst [][]Hit) {
+func (f *Flat) searchBlock(q []float32, ldq, dim, k, nq int, bufs []Hit, dst [][]Hit, sorted bool) {
 	heaps := make([]topK, nq)
 	for i := range heaps {
 		if bufs != nil {
@@ -258,7 +456,14 @@ func (f *Flat) searchBlock(q []float32, ldq, dim, k, nq int, bufs []Hit, dst [][
 	})
 	kernel.ParallelFor(nq, 64, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			res := f.finish(heaps[i].sorted(), q[i*ldq:i*ldq+dim])
+			t := &heaps[i]
+			var res []Hit
+			if sorted {
+				res = t.sorted()
+			} else {
+				res = t.best()
+			}
+			res = f.finish(res, q[i*ldq:i*ldq+dim])
 			if bufs != nil {
 				res = append(dst[i][:0], res...)
 			}

@@ -24,7 +24,8 @@ type Funnel struct {
 	v     *Vectors
 	plan  Plan
 	first Searcher
-	pool  sync.Pool // *[]Hit shortlists
+	flat  *Flat     // first, when it is the exact Flat over v
+	pool  sync.Pool // *selBuf: shortlists
 }
 
 var _ Searcher = (*Funnel)(nil)
@@ -33,6 +34,11 @@ var _ Searcher = (*Funnel)(nil)
 // searched by first (nil means NewFlat(v)); first must search v. The plan
 // must be valid for v's dim (see Plan.Validate with k = 0). NewFunnel
 // computes the prefix norms of the plan's dims (see Vectors.Prepare).
+//
+// With a Flat first searcher the first stage selects its shortlist
+// without sorting it (Flat.best), and every stage keeps its best rows by a
+// quickselect; only the final k are sorted. The results are those of the
+// plain funnel that sorts every shortlist.
 func NewFunnel(v *Vectors, plan Plan, first Searcher) (*Funnel, error) {
 	if err := plan.Validate(v.d, 0); err != nil {
 		return nil, err
@@ -43,7 +49,11 @@ func NewFunnel(v *Vectors, plan Plan, first Searcher) (*Funnel, error) {
 	for _, s := range plan {
 		v.prefixNorms(s.Dim)
 	}
-	return &Funnel{v: v, plan: slices.Clone(plan), first: first}, nil
+	f := &Funnel{v: v, plan: slices.Clone(plan), first: first}
+	if fl, ok := first.(*Flat); ok && fl.v == v {
+		f.flat = fl
+	}
+	return f, nil
 }
 
 // Plan returns a copy of the funnel's plan.
@@ -104,13 +114,20 @@ func (f *Funnel) search(q []float32, dim, k int, dst []Hit, stats []StageStat, t
 		lap(dim, v.n, len(dst))
 		return dst, stats, err
 	}
-	bp, _ := f.pool.Get().(*[]Hit)
-	if bp == nil {
-		bp = new([]Hit)
+	sb, _ := f.pool.Get().(*selBuf)
+	if sb == nil {
+		sb = new(selBuf)
 	}
-	buf, err := f.first.Search(q, f.plan[0].Dim, max(f.plan[0].Keep, k), *bp)
-	if err != nil {
-		return dst[:0], stats, err
+	keep := min(max(f.plan[0].Keep, k), v.n)
+	var buf []Hit
+	if f.flat != nil {
+		buf = f.flat.best(sb, q[:f.plan[0].Dim], keep)
+	} else {
+		var err error
+		if buf, err = f.first.Search(q, f.plan[0].Dim, keep, sb.h); err != nil {
+			return dst[:0], stats, err
+		}
+		sb.h = buf
 	}
 	lap(f.plan[0].Dim, v.n, len(buf))
 	for i := 1; i < s; i++ {
@@ -119,19 +136,32 @@ func (f *Funnel) search(q []float32, dim, k int, dst []Hit, stats []StageStat, t
 		lap(f.plan[i].Dim, in, len(buf))
 	}
 	in := len(buf)
-	buf = f.rerank(q, dim, k, buf)
-	dst = append(dst[:0], buf...)
+	dst = f.final(q, dim, k, buf, dst)
 	lap(dim, in, len(dst))
-	*bp = buf[:0]
-	f.pool.Put(bp)
+	f.pool.Put(sb)
 	return dst, stats, nil
 }
 
-// rerank rescores the hits h exactly at dim, sorts them best first and
-// keeps the best keep, in place.
+// rerank rescores the hits h exactly at dim and keeps the best keep, in
+// place and in no particular order.
 func (f *Funnel) rerank(q []float32, dim, keep int, h []Hit) []Hit {
-	f.v.rescore(q[:dim], h)
-	return h[:min(keep, len(h))]
+	f.v.score(q[:dim], h)
+	if len(h) > keep {
+		selectBest(h, keep)
+		h = h[:keep]
+	}
+	return h
+}
+
+// final is the last rerank: it keeps the best k of h at dim, sorts them
+// best first, fills in their ids and appends them to dst[:0].
+func (f *Funnel) final(q []float32, dim, k int, h []Hit, dst []Hit) []Hit {
+	h = f.rerank(q, dim, k, h)
+	slices.SortFunc(h, compareHits)
+	for i := range h {
+		h[i].ID = f.v.ids[h[i].Index]
+	}
+	return append(dst[:0], h...)
 }
 
 // compareHits orders hits best first, ties by lower index.
@@ -146,7 +176,10 @@ func compareHits(a, b Hit) int {
 }
 
 // SearchBatch implements Searcher: the first stage is one batched search
-// of the first searcher, the reranks run in parallel over queries.
+// of the first searcher, the reranks run in parallel over queries. With a
+// Flat first searcher and a first keep of at least N/64 rows each query
+// runs as Search does instead, in parallel over queries, with the same
+// results as Search.
 func (f *Funnel) SearchBatch(q []float32, ldq, dim, k int, dst [][]Hit) ([][]Hit, error) {
 	v := f.v
 	nq, err := checkBatch(v, q, ldq, dim)
@@ -162,7 +195,25 @@ func (f *Funnel) SearchBatch(q []float32, ldq, dim, k int, dst [][]Hit) ([][]Hit
 		return f.first.SearchBatch(q, ldq, dim, k, dst)
 	}
 	dst = batchDst(dst, nq)
-	short, err := f.first.SearchBatch(q, ldq, f.plan[0].Dim, max(f.plan[0].Keep, k), nil)
+	keep := min(max(f.plan[0].Keep, k), v.n)
+	if f.flat != nil && keep*thresholdRatio >= v.n {
+		// A keep this large fills the batched scan's selection buffers
+		// with nearly every row; one query at a time picks its shortlist
+		// by a threshold instead (Flat.best), the queries spread over
+		// kernel.Threads() goroutines.
+		kernel.ParallelFor(nq, 4, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				dst[i], _, _ = f.search(q[i*ldq:i*ldq+dim], dim, k, dst[i], nil, false) // checked: cannot fail
+			}
+		})
+		return dst, nil
+	}
+	var short [][]Hit
+	if f.flat != nil {
+		short, err = f.flat.searchBatch(q, ldq, f.plan[0].Dim, keep, nil, false)
+	} else {
+		short, err = f.first.SearchBatch(q, ldq, f.plan[0].Dim, keep, nil)
+	}
 	if err != nil {
 		return dst[:0], fmt.Errorf("funnel first stage: %w", err)
 	}
@@ -173,7 +224,7 @@ func (f *Funnel) SearchBatch(q []float32, ldq, dim, k int, dst [][]Hit) ([][]Hit
 			for j := 1; j < s; j++ {
 				buf = f.rerank(qi, f.plan[j].Dim, max(f.plan[j].Keep, k), buf)
 			}
-			dst[i] = append(dst[i][:0], f.rerank(qi, dim, k, buf)...)
+			dst[i] = f.final(qi, dim, k, buf, dst[i])
 		}
 	})
 	return dst, nil

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 	"strings"
 	"sync"
 
@@ -436,14 +437,12 @@ func (x *Quantized) search(s *quantScratch, q []float32, dim, k int, dst []Hit) 
 	default:
 		x.scanInt8(s, q[:min(dim, x.dim)], &t)
 	}
-	w := t.h
-	if len(w) > m { // the selection buffer holds up to 2m
-		selectBest(w, m)
-		w = w[:m]
-	}
-	x.v.rescore(q[:dim], w)
+	w := t.best()
+	x.v.score(q[:dim], w)
 	s.cand = w[:0]
+	selectBest(w, k)
 	w = w[:k]
+	slices.SortFunc(w, compareHits)
 	for i := range w {
 		w[i].ID = x.v.ids[w[i].Index]
 	}

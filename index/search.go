@@ -2,6 +2,7 @@ package index
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/gomrl/mrl"
@@ -184,6 +185,102 @@ func (t *topK) compact() {
 	t.thr, t.bar = w, true
 }
 
+// best returns the k best hits held, in no particular order (in place).
+func (t *topK) best() []Hit {
+	if t.sel && len(t.h) > t.k {
+		selectBest(t.h, t.k)
+		t.h = t.h[:t.k]
+	}
+	return t.h
+}
+
+// sorted returns the hits held best first, in place.
+func (t *topK) sorted() []Hit {
+	if t.sel {
+		t.best()
+		slices.SortFunc(t.h, compareHits)
+		return t.h
+	}
+	h := t.h
+	for n := len(h) - 1; n > 0; n-- {
+		h[0], h[n] = h[n], h[0] // worst to the end
+		t.down(0, n)
+	}
+	return h
+}
+
+// orderedBits maps a score to a uint32 that orders like it: x < y gives
+// orderedBits(x) < orderedBits(y), and −0 and +0 (equal scores) map to
+// the same value.
+func orderedBits(x float32) uint32 {
+	b := math.Float32bits(x)
+	if b == 1<<31 { // −0
+		b = 0
+	}
+	// Negative scores have all their bits flipped, the others their sign
+	// bit; branch-free, as the sign is often a coin toss.
+	return b ^ (uint32(int32(b)>>31) | 1<<31)
+}
+
+// fromOrderedBits inverts orderedBits.
+func fromOrderedBits(b uint32) float32 {
+	if b>>31 != 0 {
+		return math.Float32frombits(b &^ (1 << 31))
+	}
+	return math.Float32frombits(^b)
+}
+
+// kthLargest returns the k-th largest of u (1 <= k <= len(u)), reordering
+// u: quickselect with a median-of-three pivot.
+func kthLargest(u []uint32, k int) uint32 {
+	lo, hi := 0, len(u) // u[k-1] of the descending order lies in u[lo:hi]
+	k--
+	for hi-lo > 16 {
+		m := lo + (hi-lo)/2
+		// Order u[lo] >= u[m] >= u[hi-1] and take the middle as the pivot.
+		if u[m] > u[lo] {
+			u[m], u[lo] = u[lo], u[m]
+		}
+		if u[hi-1] > u[m] {
+			u[hi-1], u[m] = u[m], u[hi-1]
+			if u[m] > u[lo] {
+				u[m], u[lo] = u[lo], u[m]
+			}
+		}
+		p := u[m]
+		i, j := lo, hi-1
+		for i <= j {
+			for u[i] > p {
+				i++
+			}
+			for p > u[j] {
+				j--
+			}
+			if i <= j {
+				u[i], u[j] = u[j], u[i]
+				i++
+				j--
+			}
+		}
+		// u[lo:j+1] >= p, u[i:hi] <= p, u[j+1:i] == p.
+		switch {
+		case k <= j:
+			hi = j + 1
+		case k >= i:
+			lo = i
+		default:
+			return p
+		}
+	}
+	// Insertion sort, descending, of the small remainder.
+	for a := lo + 1; a < hi; a++ {
+		for b := a; b > lo && u[b] > u[b-1]; b-- {
+			u[b], u[b-1] = u[b-1], u[b]
+		}
+	}
+	return u[k]
+}
+
 // selectBest reorders h so that its k best hits (by better) come first, in
 // no particular order: quickselect with a median-of-three pivot.
 func selectBest(h []Hit, k int) {
@@ -263,28 +360,17 @@ func (t *topK) down(i, n int) {
 	}
 }
 
-// sorted returns the hits held best first, in place.
-func (t *topK) sorted() []Hit {
-	if t.sel {
-		if len(t.h) > t.k {
-			selectBest(t.h, t.k)
-			t.h = t.h[:t.k]
-		}
-		slices.SortFunc(t.h, compareHits)
-		return t.h
-	}
-	h := t.h
-	for n := len(h) - 1; n > 0; n-- {
-		h[0], h[n] = h[n], h[0] // worst to the end
-		t.down(0, n)
-	}
-	return h
-}
-
 // rescore sets every hit's score to its exact score at dim = len(q) and
 // sorts the hits best first (ties by lower index), in place. It is the
-// exact rerank that funnel stages and HNSW's wider-dim searches share.
+// exact rerank of HNSW's wider-dim searches.
 func (v *Vectors) rescore(q []float32, w []Hit) {
+	v.score(q, w)
+	slices.SortFunc(w, compareHits)
+}
+
+// score sets every hit's score to its exact score at dim = len(q), in
+// place: the exact rerank that funnel stages and rescoring tiers share.
+func (v *Vectors) score(q []float32, w []Hit) {
 	dim := len(q)
 	metric := v.metric
 	norms := v.cachedNorms(dim)
@@ -312,7 +398,6 @@ func (v *Vectors) rescore(q []float32, w []Hit) {
 			ws[i].Score = key*a + b
 		}
 	}
-	slices.SortFunc(w, compareHits)
 }
 
 // searchEach is the SearchBatch of a searcher that answers one query at a

@@ -63,7 +63,7 @@ type TextOptions struct {
 	// ModelSeed seeds every model's initial weights (1).
 	ModelSeed uint64
 	// Train is the recipe of every model (AdamW at lr 0.01, one-cycle,
-	// batch 128, 3 epochs [2]).
+	// batch 128, 4 epochs [2]).
 	Train train.Options
 	// TrainPairs, ValPairs and TestPairs keep only the first pairs of each
 	// split (0: all [6000, 1000, 2000]).
@@ -136,7 +136,7 @@ func DefaultTextOptions(spec string) TextOptions {
 			Temperature: 0.05},
 		SmallDimWeights: []float64{4, 2},
 		ModelSeed:       1,
-		Train:           train.Options{Epochs: 3, BatchSize: 128, Optimizer: "adamw", LR: 0.01, Seed: 1},
+		Train:           train.Options{Epochs: 4, BatchSize: 128, Optimizer: "adamw", LR: 0.01, Seed: 1},
 		ProbeRows:       10000,
 		ProbeIters:      60,
 		ProbeL2:         1e-4,

@@ -47,9 +47,8 @@ truncation and PCA of the full-size FF encoder, and BM25 with its
 reciprocal-rank fusion with MRL; funnel and adaptive plans with their FLOPs
 and wall-clock; section classification by linear probes per dim and the
 adaptive cascade over MRL's probes; the data's counts, source and SHA-256.
-It trains MRL and FF-8 ... FF-512 (8 text models, 3 epochs each: 12 minutes
-on a busy 2-core machine) and evaluates them (15 more, 8 of them the search
-plans). --quick trains 64-d models on 6,000 pairs: about a minute.
+It trains MRL and FF-8 ... FF-512 (8 text models, 4 epochs each: 10 minutes
+on a busy 2-core machine) and evaluates them (about 1 minute more). --quick trains 64-d models on 6,000 pairs: about a minute.
 --buckets, --bag-dim and --lr apply to text models only.
 
 Examples:

@@ -52,8 +52,10 @@ func DotRows(dst, q, x []float32, ldx int) float32 {
 //
 // It reads several rows at once and prefetches the next ones, so that a
 // shortlist scattered over a large matrix (a funnel's rerank) overlaps the
-// rows' memory latency. It panics if len(dst) != len(idx), ldx < len(q) or
-// an index is negative or past the rows of x.
+// rows' memory latency. A row's dot does not depend on where it comes in
+// idx (every row's sum is taken in the same order), so reordering idx
+// reorders dst and changes no bit of it. It panics if len(dst) !=
+// len(idx), ldx < len(q) or an index is negative or past the rows of x.
 func DotGather(dst, q, x []float32, ldx int, idx []int32) {
 	if len(dst) != len(idx) || ldx < len(q) {
 		panic("kernel: DotGather length mismatch")
@@ -260,6 +262,14 @@ func dotBlocks16Generic(dst, q, blk []float32, bar float32, masks []uint16) int 
 // memory latency with the work in between. It does not read x's values
 // and never faults (an empty x does nothing).
 func Prefetch(x []int32) {
+	if len(x) > 0 {
+		prefetch(unsafe.Pointer(&x[0]), len(x)*4)
+	}
+}
+
+// PrefetchFloats is Prefetch for float32s: an embedding bag that knows
+// which table rows it adds next.
+func PrefetchFloats(x []float32) {
 	if len(x) > 0 {
 		prefetch(unsafe.Pointer(&x[0]), len(x)*4)
 	}

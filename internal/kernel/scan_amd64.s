@@ -340,12 +340,12 @@ g1tail:
 	VFMADD231PS Y5, Y4, Y0
 
 g1red:
+	// The lanes are summed in g4red's order, so that a row's dot does
+	// not depend on whether it came in a group of four.
+	VHADDPS      Y0, Y0, Y0
+	VHADDPS      Y0, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS       X1, X0, X0
-	VMOVHLPS     X0, X0, X1
-	VADDPS       X1, X0, X0
-	VMOVSHDUP    X0, X1
-	VADDSS       X1, X0, X0
 	VMOVSS       X0, (DI)
 	ADDQ         $4, DI
 	ADDQ         $4, R9

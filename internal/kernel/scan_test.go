@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -235,6 +236,40 @@ func TestScanTile6x16(t *testing.T) {
 	})
 }
 
+// TestDotGatherPosition checks that a row's dot is the same, bit for bit,
+// wherever it comes in idx: in a group of four or alone in the tail.
+func TestDotGatherPosition(t *testing.T) {
+	forLevels(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(19, 20))
+		for _, m := range []int{1, 7, 8, 9, 16, 17, 64, 100, 513} {
+			const rows = 12
+			x := randSlice(r, rows*m)
+			q := randSlice(r, m)
+			all := make([]int32, rows)
+			for i := range all {
+				all[i] = int32(i)
+			}
+			want := make([]float32, rows)
+			DotGather(want, q, x, m, all)
+			for n := 1; n <= rows; n++ { // rows 0..n-1, then reversed: every row in every slot kind
+				for _, rev := range []bool{false, true} {
+					idx := slices.Clone(all[:n])
+					if rev {
+						slices.Reverse(idx)
+					}
+					got := make([]float32, n)
+					DotGather(got, q, x, m, idx)
+					for i, row := range idx {
+						if math.Float32bits(got[i]) != math.Float32bits(want[row]) {
+							t.Fatalf("m=%d: row %d at position %d of %d = %v, at position %d of %d = %v", m, row, i, n, got[i], row, rows, want[row])
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 func TestDotGather(t *testing.T) {
 	forLevels(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(9, 10))
@@ -295,6 +330,9 @@ func TestPrefetch(t *testing.T) {
 			Prefetch(x[tt.lo:tt.hi])
 		}
 		Prefetch(nil)
+		PrefetchFloats(nil)
+		f := make([]float32, 100)
+		PrefetchFloats(f[3:90])
 		for i := range x {
 			if x[i] != int32(i) {
 				t.Fatalf("x[%d] = %d after Prefetch", i, x[i])

@@ -17,17 +17,6 @@
 	DECQ  reg           \
 	KMOVW reg, K1
 
-// REDUCE16 sums the 16 lanes of Z0 into X0 (clobbers Z1).
-#define REDUCE16 \
-	VEXTRACTF64X4 $1, Z0, Y1 \
-	VADDPS        Y1, Y0, Y0 \
-	VEXTRACTF128  $1, Y0, X1 \
-	VADDPS        X1, X0, X0 \
-	VMOVHLPS      X0, X0, X1 \
-	VADDPS        X1, X0, X0 \
-	VMOVSHDUP     X0, X1     \
-	VADDSS        X1, X0, X0
-
 // func dotGatherAVX512(dst, q, x []float32, ldx int, idx []int32)
 //
 // dotGatherAVX2 with zmm registers and a masked tail: four rows at a
@@ -153,8 +142,15 @@ g1tail:
 	VFMADD231PS Z5, Z4, Z0
 
 g1red:
-	REDUCE16
-	VMOVSS X0, (DI)
+	// The lanes are summed in g4red's order, so that a row's dot does
+	// not depend on whether it came in a group of four.
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VHADDPS       Y0, Y0, Y0
+	VHADDPS       Y0, Y0, Y0
+	VEXTRACTF128  $1, Y0, X1
+	VADDPS        X1, X0, X0
+	VMOVSS        X0, (DI)
 	ADDQ   $4, DI
 	ADDQ   $4, R9
 	DECQ   DX
