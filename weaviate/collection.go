@@ -553,18 +553,29 @@ type SearchOptions struct {
 	Filter      map[string]any // payload filter (see the package doc)
 	WithPayload bool
 	Consistency Consistency // "" means the cluster's default
+	// ClusterRerank runs each stage after the first as a query on the
+	// cluster, filtered to the previous stage's ids (one round trip per
+	// stage), instead of the default: the first stage's query returns the
+	// shortlist with its full vectors, and the later stages rerank them
+	// here with package index's scores (one round trip). Both are exact
+	// reranks of the same shortlist.
+	ClusterRerank bool
 }
 
 // Search returns the best K points for query q (at least Dim floats).
-// With a plan, it runs package index's funnel as stage queries: the first
-// stage is a nearVector query on the first stage's prefix (HNSW) limited
-// to its keep, each later stage a nearVector query on its prefix
-// filtered to the previous stage's ids, which scores every candidate
-// exactly (a flat index, or a small allow-list under HNSW's flat-search
-// cutoff), and the last stage runs at Dim. As in index.Funnel, stages
-// whose dim is not below Dim are skipped and each keeps max(Keep, K).
-// Hits are best first (ties by lower id), with scores as package index
-// defines them.
+// With a plan, it runs package index's funnel: the first stage is a
+// nearVector query on the first stage's prefix (HNSW) limited to its
+// keep, and the later stages rerank that shortlist exactly, the last at
+// Dim. By default the first query also returns the shortlist's full
+// vectors and the later stages are scored here (index.Score on their
+// prefixes, as index.Funnel scores them): one round trip per search.
+// With ClusterRerank each later stage is a nearVector query on its
+// prefix filtered to the previous stage's ids, which scores every
+// candidate exactly on the cluster (a flat index, or a small allow-list
+// under HNSW's flat-search cutoff). As in index.Funnel, stages whose dim
+// is not below Dim are skipped and each keeps max(Keep, K). Hits are
+// best first (ties by lower id), with scores as package index defines
+// them.
 func (c *Collection) Search(ctx context.Context, q []float32, o SearchOptions) ([]api.Hit, []api.StageTiming, error) {
 	l := c.layout
 	k := cmp.Or(o.K, 10)
@@ -598,6 +609,9 @@ func (c *Collection) Search(ctx context.Context, q []float32, o SearchOptions) (
 		}
 	}
 	cons := cmp.Or(o.Consistency, c.cl.opt.Consistency)
+	if len(stages) > 1 && !o.ClusterRerank {
+		return c.searchLocal(ctx, q, stages, user, cons, o.WithPayload)
+	}
 	var hits []api.Hit
 	var timing []api.StageTiming
 	var prev []uint64
@@ -615,26 +629,10 @@ func (c *Collection) Search(ctx context.Context, q []float32, o SearchOptions) (
 				where = ids
 			}
 		}
-		name := l.PrefixName(s.Dim)
-		vec := prefixVector(l.Metric, q, s.Dim)
 		t0 := time.Now()
-		var res []graphql.SearchResult
-		err := c.cl.do(ctx, "search", func(ctx context.Context, wc *wv.Client) error {
-			nv := (&graphql.NearVectorArgumentBuilder{}).WithVector(vec).WithTargetVectors(name)
-			srch := wc.Experimental().Search().WithCollection(c.class).WithNearVector(nv).WithLimit(s.Keep).
-				WithConsistencyLevel(string(cons)).WithMetadata(&graphql.Metadata{ID: true, Distance: true})
-			if where != nil {
-				srch = srch.WithWhere(where)
-			}
-			if !(last && o.WithPayload) {
-				srch = srch.WithProperties(IDProperty)
-			}
-			var err error
-			res, err = srch.Do(ctx)
-			return err
-		})
+		res, err := c.nearVector(ctx, q, s, where, cons, last && o.WithPayload, false)
 		if err != nil {
-			return nil, nil, fmt.Errorf("weaviate: search %s, stage %d (%s, keep %d): %w", c.name, i+1, name, s.Keep, err)
+			return nil, nil, fmt.Errorf("weaviate: search %s, stage %d (%s, keep %d): %w", c.name, i+1, l.PrefixName(s.Dim), s.Keep, err)
 		}
 		hits = hits[:0]
 		for _, r := range res {
@@ -663,6 +661,88 @@ func (c *Collection) Search(ctx context.Context, q []float32, o SearchOptions) (
 	}
 	if len(hits) > k {
 		hits = hits[:k]
+	}
+	return hits, timing, nil
+}
+
+// nearVector runs one stage query: q's stored form at s.Dim against that
+// dim's named vector, limited to s.Keep, filtered by where (nil: none),
+// with every property when payload (else mrl_id alone) and the full
+// vector when full.
+func (c *Collection) nearVector(ctx context.Context, q []float32, s index.Stage, where *filters.WhereBuilder, cons Consistency, payload, full bool) ([]graphql.SearchResult, error) {
+	l := c.layout
+	name := l.PrefixName(s.Dim)
+	vec := prefixVector(l.Metric, q, s.Dim)
+	md := &graphql.Metadata{ID: true, Distance: true}
+	if full {
+		md.Vectors = []string{FullVector}
+	}
+	var res []graphql.SearchResult
+	err := c.cl.do(ctx, "search", func(ctx context.Context, wc *wv.Client) error {
+		nv := (&graphql.NearVectorArgumentBuilder{}).WithVector(vec).WithTargetVectors(name)
+		srch := wc.Experimental().Search().WithCollection(c.class).WithNearVector(nv).WithLimit(s.Keep).
+			WithConsistencyLevel(string(cons)).WithMetadata(md)
+		if where != nil {
+			srch = srch.WithWhere(where)
+		}
+		if !payload {
+			srch = srch.WithProperties(IDProperty)
+		}
+		var err error
+		res, err = srch.Do(ctx)
+		return err
+	})
+	return res, err
+}
+
+// searchLocal runs stages (two or more) in one round trip: the first
+// stage's query returns the shortlist with its full vectors, which the
+// later stages rerank here as index.Funnel does (index.Score at each
+// stage's dim, best first, ties by lower id, keeping each stage's Keep).
+func (c *Collection) searchLocal(ctx context.Context, q []float32, stages []index.Stage, user *filters.WhereBuilder, cons Consistency, payload bool) ([]api.Hit, []api.StageTiming, error) {
+	l := c.layout
+	s0 := stages[0]
+	t0 := time.Now()
+	res, err := c.nearVector(ctx, q, s0, user, cons, payload, true)
+	if err != nil {
+		return nil, nil, fmt.Errorf("weaviate: search %s, stage 1 (%s, keep %d, with full vectors): %w", c.name, l.PrefixName(s0.Dim), s0.Keep, err)
+	}
+	type cand struct {
+		hit api.Hit
+		vec []float32
+	}
+	cands := make([]cand, 0, len(res))
+	for _, r := range res {
+		id, err := IDOf(r.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		v := r.Vectors[FullVector].GetVector()
+		if len(v) != l.Dim {
+			return nil, nil, fmt.Errorf("weaviate: search %s: object %s came back with a full vector of %d floats, want %d", c.name, r.ID, len(v), l.Dim)
+		}
+		h := api.Hit{ID: api.IntID(id), Score: Score(l.Metric, r.Metadata.Distance)}
+		if payload {
+			h.Payload = payloadOf(r.Properties)
+		}
+		cands = append(cands, cand{h, v})
+	}
+	byHit := func(a, b cand) int { return hitLess(a.hit, b.hit) }
+	slices.SortFunc(cands, byHit)
+	timing := []api.StageTiming{{Stage: "scan", Dim: s0.Dim, In: len(cands), Out: len(cands), ElapsedUS: float64(time.Since(t0).Nanoseconds()) / 1e3}}
+	for _, s := range stages[1:] {
+		t1 := time.Now()
+		in := len(cands)
+		for i := range cands {
+			cands[i].hit.Score = index.Score(l.Metric, cands[i].vec, q, s.Dim)
+		}
+		slices.SortFunc(cands, byHit)
+		cands = cands[:min(len(cands), s.Keep)]
+		timing = append(timing, api.StageTiming{Stage: "rerank", Dim: s.Dim, In: in, Out: len(cands), ElapsedUS: float64(time.Since(t1).Nanoseconds()) / 1e3})
+	}
+	hits := make([]api.Hit, len(cands))
+	for i, x := range cands {
+		hits[i] = x.hit
 	}
 	return hits, timing, nil
 }

@@ -157,8 +157,9 @@ func recallAt(got []api.Hit, want []index.Hit) float64 {
 // TestClusterFunnel ingests Matryoshka-like embeddings with a funnel
 // layout and checks the funnel's results against our embedded index on
 // the same data: the rerank stage returns exactly our rerank of the same
-// stage-1 candidates, and recall@10 against exact search is within 0.01
-// of our funnel's.
+// stage-1 candidates, the local rerank (one round trip) returns the same
+// hits as the rerank run on the cluster (ClusterRerank), and recall@10
+// against exact search is within 0.01 of our funnel's.
 func TestClusterFunnel(t *testing.T) {
 	cl := cluster(t, Options{})
 	ctx := context.Background()
@@ -200,7 +201,7 @@ func TestClusterFunnel(t *testing.T) {
 	}
 	queries := indextest.MatryoshkaLike(rand.New(rand.NewPCG(9, 10)), nq, d)
 	var rOurs, rCluster float64
-	mismatch := 0
+	mismatch, remoteMismatch := 0, 0
 	for qi := range nq {
 		q := queries[qi*d : (qi+1)*d]
 		exact, _ := flat.Search(q, d, k, nil)
@@ -243,12 +244,29 @@ func TestClusterFunnel(t *testing.T) {
 				t.Errorf("query %d rank %d: cluster score %.6f, ours %.6f", qi, j, hits[j].Score, s)
 			}
 		}
+		// The rerank run on the cluster as a filtered query (two round
+		// trips) returns the same hits as the local rerank of the
+		// shortlist's full vectors (one round trip).
+		remote, rstages, err := col.Search(ctx, q, SearchOptions{K: k, Plan: plan, ClusterRerank: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(remote) != k || len(rstages) != 2 || rstages[1].In != 100 {
+			t.Fatalf("query %d, cluster rerank: %d hits, stages %+v; want %d hits after a 100-row shortlist", qi, len(remote), rstages, k)
+		}
+		for j := range k {
+			ds := remote[j].Score - hits[j].Score
+			if ds < -1e-5 || ds > 1e-5 || remote[j].ID != hits[j].ID && !tie(hits, j) {
+				remoteMismatch++
+				t.Errorf("query %d rank %d: cluster rerank id %v (%.6f), local rerank id %v (%.6f)", qi, j, remote[j].ID, remote[j].Score, hits[j].ID, hits[j].Score)
+			}
+		}
 		rOurs += recallAt(toAPI(mine), exact)
 		rCluster += recallAt(hits, exact)
 	}
 	rOurs /= nq
 	rCluster /= nq
-	t.Logf("funnel %s over %d points: recall@10 vs exact: cluster %.4f, embedded %.4f; rerank mismatches %d of %d", plan, n, rCluster, rOurs, mismatch, nq*k)
+	t.Logf("funnel %s over %d points: recall@10 vs exact: cluster %.4f, embedded %.4f; mismatches of the local rerank against our rerank %d, against the cluster's rerank %d, of %d ranks", plan, n, rCluster, rOurs, mismatch, remoteMismatch, nq*k)
 	if rCluster < rOurs-0.01 || rCluster > rOurs+0.01 {
 		t.Errorf("cluster recall@10 %.4f is not within 0.01 of the embedded funnel's %.4f", rCluster, rOurs)
 	}
@@ -305,6 +323,19 @@ func TestClusterFunnel(t *testing.T) {
 	if err := cl.Drop(ctx, name); err != nil {
 		t.Error(err)
 	}
+}
+
+// tie reports whether hits[j] scores within 1e-5 of a neighbour, where
+// two exact rerankers may order differently by float rounding.
+func tie(hits []api.Hit, j int) bool {
+	near := func(i int) bool {
+		if i < 0 || i >= len(hits) {
+			return false
+		}
+		d := hits[i].Score - hits[j].Score
+		return d > -1e-5 && d < 1e-5
+	}
+	return near(j-1) || near(j+1)
 }
 
 func toAPI(h []index.Hit) []api.Hit {
