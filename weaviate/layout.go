@@ -38,7 +38,26 @@ type HNSWConfig struct {
 	M              int `json:"m,omitempty"`               // maxConnections (Weaviate's default 32)
 	EfConstruction int `json:"ef_construction,omitempty"` // efConstruction (default 128)
 	Ef             int `json:"ef,omitempty"`              // ef at search (default -1: dynamic); may differ from the stored layout
+	// Compression of the graph's in-memory vectors: "" (none, float32),
+	// "bq" (1 bit a dim), "sq" (8 bits a dim, trained on the shard's
+	// first SQTrainingLimit vectors) or "rq" (Weaviate's rotational
+	// quantization, 8 bits a dim, no training). The graph then searches
+	// the compressed vectors and rescores its best candidates with the
+	// uncompressed ones, read from disk.
+	Compression string `json:"compression,omitempty"`
 }
+
+// Compressions of an HNSW graph's vectors (HNSWConfig.Compression).
+const (
+	BQ = "bq"
+	SQ = "sq"
+	RQ = "rq"
+)
+
+// SQTrainingLimit is the number of vectors a shard holds when SQ
+// compression trains its scales and starts compressing (Weaviate's
+// default, 100000, would leave a smaller shard uncompressed).
+const SQTrainingLimit = 10000
 
 // Layout is how a collection of Matryoshka embeddings lies on the cluster:
 // one named vector per plan stage. The first prefix (Prefixes[0]) has an
@@ -116,6 +135,11 @@ func (l Layout) Validate() error {
 	if l.HNSW.M < 0 || l.HNSW.EfConstruction < 0 || l.HNSW.Ef < -1 {
 		p = append(p, fmt.Sprintf("hnsw %+v: want m, ef_construction >= 0 and ef >= -1", l.HNSW))
 	}
+	switch l.HNSW.Compression {
+	case "", BQ, SQ, RQ:
+	default:
+		p = append(p, fmt.Sprintf("hnsw compression %q: want none (\"\"), bq, sq or rq", l.HNSW.Compression))
+	}
 	if len(p) > 0 {
 		return fmt.Errorf("%w: %s", ErrLayout, strings.Join(p, "; "))
 	}
@@ -176,6 +200,9 @@ func (l Layout) Diff(got Layout) string {
 	}
 	if l.HNSW.M != 0 && l.HNSW.M != got.HNSW.M || l.HNSW.EfConstruction != 0 && l.HNSW.EfConstruction != got.HNSW.EfConstruction {
 		p = append(p, fmt.Sprintf("hnsw: want m %d ef_construction %d, got %d and %d", l.HNSW.M, l.HNSW.EfConstruction, got.HNSW.M, got.HNSW.EfConstruction))
+	}
+	if l.HNSW.Compression != got.HNSW.Compression {
+		p = append(p, fmt.Sprintf("hnsw compression: want %q, got %q", l.HNSW.Compression, got.HNSW.Compression))
 	}
 	return strings.Join(p, "; ")
 }
@@ -242,6 +269,12 @@ func classFor(class string, l Layout) *models.Class {
 		}
 		if l.HNSW.Ef != 0 {
 			c["ef"] = l.HNSW.Ef
+		}
+		switch l.HNSW.Compression {
+		case BQ, RQ:
+			c[l.HNSW.Compression] = map[string]any{"enabled": true}
+		case SQ:
+			c[SQ] = map[string]any{"enabled": true, "trainingLimit": SQTrainingLimit}
 		}
 		return c
 	}
@@ -317,6 +350,9 @@ func layoutOf(c *models.Class) (Layout, error) {
 			if name == l.PrefixName(firstDim(l)) && w.VectorIndexType == HNSW {
 				l.HNSW.M = intOf(gc["maxConnections"], l.HNSW.M)
 				l.HNSW.EfConstruction = intOf(gc["efConstruction"], l.HNSW.EfConstruction)
+				if got := compressionOf(gc); got != l.HNSW.Compression {
+					p = append(p, fmt.Sprintf("named vector %s: compression %q, want %q", name, got, l.HNSW.Compression))
+				}
 			}
 		}
 	}
@@ -339,6 +375,19 @@ func layoutOf(c *models.Class) (Layout, error) {
 		return Layout{}, fmt.Errorf("%w: class %s differs from its recorded layout: %s", ErrLayout, c.Class, strings.Join(p, "; "))
 	}
 	return l, nil
+}
+
+// compressionOf is the compression enabled in an HNSW index config ("" for
+// none; pq, which this package does not make, reads as "pq").
+func compressionOf(gc map[string]any) string {
+	for _, k := range []string{BQ, SQ, RQ, "pq"} {
+		if m, ok := gc[k].(map[string]any); ok {
+			if on, _ := m["enabled"].(bool); on {
+				return k
+			}
+		}
+	}
+	return ""
 }
 
 // firstDim is the dim of the first stage: the first prefix, else Dim.
