@@ -445,6 +445,10 @@ var (
 	ErrName = errors.New("weaviate: invalid collection name")
 	// ErrUnreachable reports that no node of the cluster answered.
 	ErrUnreachable = errors.New("weaviate: cluster unreachable")
+	// ErrTransient reports an error of the cluster's state that passes
+	// when it settles (a replica down or rejoining, a shard loading):
+	// the request may succeed if retried.
+	ErrTransient = errors.New("weaviate: transient cluster error")
 	// ErrNotFound reports a collection that does not exist.
 	ErrNotFound = errors.New("weaviate: no such collection")
 	// ErrPayload reports a payload the collection cannot hold.

@@ -36,7 +36,10 @@
 //     does not tune plans against the cluster. Give a plan over the
 //     nesting's dims, e.g. "64:200,512:10".
 //   - A cluster none of whose nodes answer gives 503 naming every node's
-//     error (collection.ErrUnavailable), and /readyz reports it.
+//     error (collection.ErrUnavailable), and /readyz reports it. So do
+//     Weaviate's transient replica errors (weaviate.ErrTransient: a
+//     replica down or rejoining, a shard loading), which pass when the
+//     cluster settles.
 //
 // Point ids: the backend stores integer ids only. An upsert with a UUID id
 // is refused (400, naming the point); a get, delete or scroll cursor of a
@@ -403,14 +406,14 @@ func (s *Store) reachable() error {
 // mapErr maps package weaviate's errors onto package collection's, which
 // the server turns into statuses: ErrNotFound (404), ErrLayout, ErrName,
 // ErrPayload, ErrFilter and ErrRequest (ErrInvalid: 400), ErrUnreachable
-// (ErrUnavailable: 503). The message stays weaviate's; other errors pass
-// as they are (500).
+// and ErrTransient (ErrUnavailable: 503, which a client may retry). The
+// message stays weaviate's; other errors pass as they are (500).
 func mapErr(err error) error {
 	var to error
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, weaviate.ErrUnreachable):
+	case errors.Is(err, weaviate.ErrUnreachable), errors.Is(err, weaviate.ErrTransient):
 		to = collection.ErrUnavailable
 	case errors.Is(err, weaviate.ErrNotFound):
 		to = collection.ErrNotFound

@@ -128,6 +128,7 @@ func TestMapErr(t *testing.T) {
 	}{
 		{fmt.Errorf("%w: no node of 127.0.0.1:1/2 answered", weaviate.ErrUnreachable), collection.ErrUnavailable},
 		{fmt.Errorf("%w: docs", weaviate.ErrNotFound), collection.ErrNotFound},
+		{fmt.Errorf("weaviate: search docs: %w: search: inconsistent consistency levels", weaviate.ErrTransient), collection.ErrUnavailable},
 		{fmt.Errorf("%w: plan needs 32", weaviate.ErrLayout), collection.ErrInvalid},
 		{fmt.Errorf("%w: name", weaviate.ErrName), collection.ErrInvalid},
 		{fmt.Errorf("%w: field", weaviate.ErrPayload), collection.ErrInvalid},
@@ -314,6 +315,67 @@ func TestUnreachable(t *testing.T) {
 		srv.ServeHTTP(rec, req)
 		if rec.Code != 503 || !strings.Contains(rec.Body.String(), addr.String()) {
 			t.Errorf("%s %s = %d %s, want 503 naming %s", tt.method, tt.path, rec.Code, rec.Body, addr)
+		}
+	}
+}
+
+// TestTransient serves a store whose cluster answers a write with
+// Weaviate's transient replica error (as it did while a node rejoined
+// under the CI's failure test): the server must answer 503, which a
+// client retries, with Weaviate's message, not 500.
+func TestTransient(t *testing.T) {
+	desc := `mrl layout {"dim":4,"metric":"cosine","prefixes":[2],"full":"flat","shards":0,"replicas":2,"hnsw":{},` +
+		`"extra":{"name":"docs","dim":4,"metric":"cosine","nesting":[2,4],"index":{"kind":"flat"}}}`
+	class := map[string]any{
+		"class": "Docs", "description": desc,
+		"vectorConfig": map[string]any{
+			"p2":   map[string]any{"vectorIndexType": "hnsw", "vectorIndexConfig": map[string]any{"distance": "cosine"}},
+			"full": map[string]any{"vectorIndexType": "flat", "vectorIndexConfig": map[string]any{"distance": "cosine"}},
+		},
+		"replicationConfig": map[string]any{"factor": 2},
+	}
+	const msg = "inconsistent consistency levels: shard a resolved to 1, shard b resolved to 2"
+	node := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/.well-known/ready":
+		case "/v1/schema":
+			json.NewEncoder(w).Encode(map[string]any{"classes": []any{class}})
+		case "/v1/schema/Docs":
+			json.NewEncoder(w).Encode(class)
+		case "/v1/batch/objects":
+			w.WriteHeader(500)
+			json.NewEncoder(w).Encode(map[string]any{"error": []any{map[string]any{"message": msg}}})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer node.Close()
+	u, _ := url.Parse(node.URL)
+	port, _ := strconv.Atoi(u.Port())
+	addr := weaviate.Addr{Host: "127.0.0.1", HTTP: port, GRPC: port}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := Open(context.Background(), Options{Addrs: weaviate.Addrs{addr}, Timeout: 2 * time.Second, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Options{Store: st, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	for _, tt := range []struct {
+		method, path, body string
+	}{
+		// A batch delete is REST (the client's batch upsert and searches
+		// are gRPC, which this fake does not serve).
+		{"POST", "/v1/collections/docs/points/delete", `{"ids":[1]}`},
+	} {
+		req := httptest.NewRequest(tt.method, tt.path, strings.NewReader(tt.body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		if rec.Code != 503 || !strings.Contains(rec.Body.String(), "inconsistent consistency levels") {
+			t.Errorf("%s %s = %d %s, want 503 with Weaviate's message", tt.method, tt.path, rec.Code, rec.Body)
 		}
 	}
 }
