@@ -163,6 +163,9 @@ func (cl *Cluster) do(ctx context.Context, what string, f func(context.Context, 
 			if err != nil && transient(err) {
 				return fmt.Errorf("%w: %s: %w", ErrTransient, what, err)
 			}
+			if err != nil && classGone(err) {
+				return fmt.Errorf("%w: %s (dropped meanwhile?): %w", ErrNotFound, what, err)
+			}
 			return err
 		}
 		if ctx.Err() != nil {
@@ -201,7 +204,7 @@ func isNetErr(err error) bool {
 // transientMarks are the messages of Weaviate's errors that pass when
 // the cluster settles: a replica down or rejoining, a shard loading.
 var transientMarks = []string{
-	"inconsistent consistency levels", // shards of one request resolved a level to different replica counts (a node rejoining)
+	"inconsistent consistency levels",  // shards of one request resolved a level to different replica counts (a node rejoining)
 	"cannot achieve consistency level", // too few replicas answered
 	"cannot reach enough replicas",
 	"shard is not ready", // a shard loading after a restart
@@ -217,6 +220,13 @@ func transient(err error) bool {
 		}
 	}
 	return false
+}
+
+// classGone reports Weaviate's answer to a request on a class that the
+// schema does not hold (dropped, perhaps by another program).
+func classGone(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "could not find class") || strings.Contains(msg, "not found in schema")
 }
 
 // status404 reports a REST answer "not found".

@@ -155,7 +155,10 @@ var (
 // Store is the collections on one cluster. It keeps the collections it
 // has seen (created, listed or opened by name) and reads the cluster's
 // schema again on Collections, so collections that another server made
-// appear. It is safe for concurrent use.
+// appear; a collection seen is checked against the cluster's schema when
+// opened by name more than HealthEvery after its last check, and
+// forgotten when the cluster says its class is gone, so one that another
+// server dropped (or re-made with another layout) is not served stale. It is safe for concurrent use.
 type Store struct {
 	opt Options
 	cl  *weaviate.Cluster
@@ -238,13 +241,20 @@ func (s *Store) list(ctx context.Context) ([]*Collection, error) {
 		seen[wc.Name()] = c
 		out = append(out, c)
 	}
+	for class, c := range s.cols {
+		if _, ok := seen[class]; !ok {
+			c.dropped.Store(true) // dropped by another server
+		}
+	}
 	s.cols = seen
 	return out, nil
 }
 
 func (s *Store) newCollection(wc *weaviate.Collection, m api.Meta) *Collection {
 	met, _ := mrl.ParseMetric(m.Metric) // checked by CheckMeta or LayoutMeta
-	return &Collection{s: s, wc: wc, meta: m, metric: met}
+	c := &Collection{s: s, wc: wc, meta: m, metric: met}
+	c.checked.Store(time.Now().UnixNano())
+	return c
 }
 
 // Create makes a collection of shape m on the cluster (see MetaLayout).
@@ -299,14 +309,27 @@ func (s *Store) Collection(name string) (server.Collection, bool) {
 	if closed {
 		return nil, false
 	}
-	if ok {
+	if ok && time.Since(time.Unix(0, c.checked.Load())) < s.opt.HealthEvery {
 		return c, true
 	}
+	// Not seen, or seen longer ago than HealthEvery: another server may
+	// have dropped (or dropped and re-made) the class meanwhile.
 	ctx, cancel := s.call()
 	defer cancel()
 	wc, err := s.cl.Collection(ctx, name, nil)
-	if err != nil {
+	if errors.Is(err, weaviate.ErrNotFound) && ok {
+		s.forget(c)
 		return nil, false
+	}
+	if err != nil {
+		if ok {
+			return c, true // the cluster does not answer: the collection's calls report it
+		}
+		return nil, false
+	}
+	if ok && c.wc.Layout().Diff(wc.Layout()) == "" {
+		c.checked.Store(time.Now().UnixNano())
+		return c, true
 	}
 	m, err := LayoutMeta(wc.Layout(), wc.Name())
 	if err != nil {
@@ -315,12 +338,28 @@ func (s *Store) Collection(name string) (server.Collection, bool) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c, ok := s.cols[class]; ok {
-		return c, true
+	if cur, ok := s.cols[class]; ok && cur != c {
+		return cur, true // opened meanwhile by another request
+	}
+	if c != nil {
+		c.dropped.Store(true) // re-made with another layout by another server
 	}
 	c = s.newCollection(wc, m)
 	s.cols[class] = c
 	return c, true
+}
+
+// forget drops c from the collections seen (it is gone from the
+// cluster); later calls on c answer ErrClosed.
+func (s *Store) forget(c *Collection) {
+	c.dropped.Store(true)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, x := range s.cols {
+		if x == c {
+			delete(s.cols, k)
+		}
+	}
 }
 
 // Collections returns the cluster's collections in name order; when the

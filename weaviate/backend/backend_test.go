@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -377,5 +378,92 @@ func TestTransient(t *testing.T) {
 		if rec.Code != 503 || !strings.Contains(rec.Body.String(), "inconsistent consistency levels") {
 			t.Errorf("%s %s = %d %s, want 503 with Weaviate's message", tt.method, tt.path, rec.Code, rec.Body)
 		}
+	}
+}
+
+// TestDroppedElsewhere serves a collection that another server then
+// drops from the cluster: a request on it must answer 404 (Weaviate's
+// "could not find class"), the store must forget it, and opening it by
+// name must read the cluster again (after HealthEvery) and not find it.
+func TestDroppedElsewhere(t *testing.T) {
+	desc := `mrl layout {"dim":4,"metric":"cosine","prefixes":[2],"full":"flat","shards":0,"replicas":1,"hnsw":{},` +
+		`"extra":{"name":"docs","dim":4,"metric":"cosine","nesting":[2,4],"index":{"kind":"flat"}}}`
+	class := map[string]any{
+		"class": "Docs", "description": desc,
+		"vectorConfig": map[string]any{
+			"p2":   map[string]any{"vectorIndexType": "hnsw", "vectorIndexConfig": map[string]any{"distance": "cosine"}},
+			"full": map[string]any{"vectorIndexType": "flat", "vectorIndexConfig": map[string]any{"distance": "cosine"}},
+		},
+		"replicationConfig": map[string]any{"factor": 1},
+	}
+	var gone atomic.Bool
+	node := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/.well-known/ready":
+		case "/v1/schema":
+			classes := []any{class}
+			if gone.Load() {
+				classes = nil
+			}
+			json.NewEncoder(w).Encode(map[string]any{"classes": classes})
+		case "/v1/schema/Docs":
+			if gone.Load() {
+				http.NotFound(w, r)
+				return
+			}
+			json.NewEncoder(w).Encode(class)
+		case "/v1/batch/objects":
+			w.WriteHeader(422)
+			json.NewEncoder(w).Encode(map[string]any{"error": []any{map[string]any{"message": "could not find class Docs in schema"}}})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer node.Close()
+	u, _ := url.Parse(node.URL)
+	port, _ := strconv.Atoi(u.Port())
+	addr := weaviate.Addr{Host: "127.0.0.1", HTTP: port, GRPC: port}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := Open(context.Background(), Options{Addrs: weaviate.Addrs{addr}, Timeout: 2 * time.Second, HealthEvery: time.Millisecond, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Options{Store: st, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	old, ok := st.Collection("docs")
+	if !ok {
+		t.Fatal("Collection(docs) before the drop: not found")
+	}
+	gone.Store(true) // another server dropped it
+
+	// A request on the cached collection meets the cluster's answer.
+	req := httptest.NewRequest("POST", "/v1/collections/docs/points/delete", strings.NewReader(`{"ids":[1]}`))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	if rec.Code != 404 {
+		t.Errorf("delete on a collection dropped elsewhere = %d %s, want 404", rec.Code, rec.Body)
+	}
+	if _, _, err := old.Delete([]api.PointID{api.IntID(1)}); !errors.Is(err, collection.ErrClosed) {
+		t.Errorf("Delete on the forgotten collection = %v, want ErrClosed", err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	if c, ok := st.Collection("docs"); ok {
+		t.Errorf("Collection(docs) after the drop = %v, want not found", c)
+	}
+
+	// Opened by name after HealthEvery, a collection dropped elsewhere is
+	// not served from the cache even before any request fails.
+	gone.Store(false)
+	if _, ok := st.Collection("docs"); !ok {
+		t.Fatal("Collection(docs) once the class is back: not found")
+	}
+	gone.Store(true)
+	time.Sleep(5 * time.Millisecond)
+	if c, ok := st.Collection("docs"); ok {
+		t.Errorf("Collection(docs) after a second drop = %v, want not found", c)
 	}
 }

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -23,6 +24,7 @@ type Collection struct {
 
 	seq     atomic.Uint64 // writes this process acknowledged (see the package doc)
 	dropped atomic.Bool
+	checked atomic.Int64 // when the cluster last showed the class with this layout (UnixNano)
 
 	mu    sync.Mutex
 	count int // the last count the cluster gave, for Info when it does not answer
@@ -48,6 +50,16 @@ func (c *Collection) Metric() mrl.Metric { return c.metric }
 
 // Layout returns how the collection lies on the cluster.
 func (c *Collection) Layout() weaviate.Layout { return c.wc.Layout() }
+
+// fail maps err (mapErr); when the cluster says the collection is gone
+// (dropped by another server), it also forgets it, so that the next
+// request reads the cluster's schema again instead of this stale entry.
+func (c *Collection) fail(err error) error {
+	if errors.Is(err, weaviate.ErrNotFound) {
+		c.s.forget(c)
+	}
+	return mapErr(err)
+}
 
 // usable reports ErrClosed for a dropped collection or a closed store.
 func (c *Collection) usable() error {
@@ -95,7 +107,7 @@ func (c *Collection) Upsert(pts []api.Point) (uint64, error) {
 	ctx, cancel := c.s.call()
 	defer cancel()
 	if _, err := c.wc.Upsert(ctx, pts, weaviate.WriteOptions{}); err != nil {
-		return c.seq.Load(), mapErr(err)
+		return c.seq.Load(), c.fail(err)
 	}
 	return c.seq.Add(1), nil
 }
@@ -136,7 +148,7 @@ func (c *Collection) Delete(ids []api.PointID) (int, uint64, error) {
 	defer cancel()
 	n, err := c.wc.Delete(ctx, nums, weaviate.WriteOptions{})
 	if err != nil {
-		return n, c.seq.Load(), mapErr(err)
+		return n, c.seq.Load(), c.fail(err)
 	}
 	return n, c.seq.Add(1), nil
 }
@@ -161,7 +173,7 @@ func (c *Collection) GetChecked(id api.PointID) (api.Point, bool, error) {
 	ctx, cancel := c.s.call()
 	defer cancel()
 	p, ok, err := c.wc.Get(ctx, n, weaviate.ReadOptions{WithVector: true})
-	return p, ok, mapErr(err)
+	return p, ok, c.fail(err)
 }
 
 // Scroll is ScrollChecked without its error (an empty last page when the
@@ -191,7 +203,7 @@ func (c *Collection) ScrollChecked(o collection.ScrollOptions) ([]api.Point, boo
 	defer cancel()
 	pts, more, err := c.wc.Scroll(ctx, after, o.First, limit, weaviate.ReadOptions{WithVector: o.WithVector})
 	if err != nil {
-		return nil, false, mapErr(err)
+		return nil, false, c.fail(err)
 	}
 	if o.MaxBytes > 0 {
 		size := 0
@@ -222,7 +234,7 @@ func (c *Collection) Search(ctx context.Context, q collection.Query) (collection
 	defer cancel()
 	hits, stages, err := c.wc.Search(ctx, q.Vector, o)
 	if err != nil {
-		return collection.Result{}, mapErr(err)
+		return collection.Result{}, c.fail(err)
 	}
 	return collection.Result{Hits: hits, Stages: stages}, nil
 }
