@@ -79,6 +79,9 @@ type Layout struct {
 	// compared by Diff (the server's backend keeps a collection's api.Meta
 	// in it). Nil records nothing.
 	Extra json.RawMessage
+	// Tuned are the plans Collection.Tune chose and recorded, by target
+	// recall and K; not compared by Diff.
+	Tuned []Tuned
 }
 
 // LayoutFor returns the layout serving plan over embeddings of dim d: a
@@ -103,6 +106,7 @@ func (l Layout) WithDefaults() Layout {
 	}
 	l.Prefixes = slices.Clone(l.Prefixes)
 	l.Extra = slices.Clone(l.Extra)
+	l.Tuned = slices.Clone(l.Tuned)
 	return l
 }
 
@@ -238,6 +242,7 @@ type layoutJSON struct {
 	Replicas int             `json:"replicas"`
 	HNSW     HNSWConfig      `json:"hnsw"`
 	Extra    json.RawMessage `json:"extra,omitempty"`
+	Tuned    []Tuned         `json:"tuned,omitempty"`
 }
 
 // ClassName is the Weaviate class of collection name: the name with its
@@ -293,7 +298,7 @@ func classFor(class string, l Layout) *models.Class {
 	} else {
 		vc[FullVector] = models.VectorConfig{Vectorizer: none, VectorIndexType: Flat, VectorIndexConfig: flat()}
 	}
-	desc, _ := json.Marshal(layoutJSON{Dim: l.Dim, Metric: l.Metric.String(), Prefixes: l.Prefixes, Full: l.Full, Shards: l.Shards, Replicas: l.Replicas, HNSW: l.HNSW, Extra: l.Extra})
+	desc, _ := json.Marshal(layoutJSON{Dim: l.Dim, Metric: l.Metric.String(), Prefixes: l.Prefixes, Full: l.Full, Shards: l.Shards, Replicas: l.Replicas, HNSW: l.HNSW, Extra: l.Extra, Tuned: l.Tuned})
 	c := &models.Class{
 		Class:        class,
 		Description:  layoutMarker + string(desc),
@@ -327,7 +332,7 @@ func layoutOf(c *models.Class) (Layout, error) {
 	if err != nil {
 		return Layout{}, fmt.Errorf("%w: class %s: recorded layout: %v", ErrLayout, c.Class, err)
 	}
-	l := Layout{Dim: j.Dim, Metric: met, Prefixes: j.Prefixes, Full: j.Full, Shards: j.Shards, Replicas: j.Replicas, HNSW: j.HNSW, Extra: j.Extra}
+	l := Layout{Dim: j.Dim, Metric: met, Prefixes: j.Prefixes, Full: j.Full, Shards: j.Shards, Replicas: j.Replicas, HNSW: j.HNSW, Extra: j.Extra, Tuned: j.Tuned}
 	if err := l.Validate(); err != nil {
 		return Layout{}, fmt.Errorf("class %s: recorded layout: %w", c.Class, err)
 	}

@@ -32,21 +32,25 @@
 //     setting). The backend keeps no state to flush, so Snapshot is a
 //     no-op, and memory_bytes and index_bytes are 0: the vectors are on
 //     the cluster, not in this process.
-//   - Plan "auto" (and target_recall) are refused with 400: the backend
-//     does not tune plans against the cluster. Give a plan over the
-//     nesting's dims, e.g. "64:200,512:10".
+//   - Plan "auto" (and target_recall) tunes against the cluster
+//     (Collection.AutoPlan, weaviate.Collection.Tune): the smallest
+//     shortlist on the first stored prefix reaching the target recall@10
+//     on the collection's own points as queries, recorded on the class so
+//     that every server reuses it until the count moves by a fifth.
 //   - A cluster none of whose nodes answer gives 503 naming every node's
 //     error (collection.ErrUnavailable), and /readyz reports it. So do
 //     Weaviate's transient replica errors (weaviate.ErrTransient: a
 //     replica down or rejoining, a shard loading), which pass when the
 //     cluster settles.
 //
-// Point ids: the backend stores integer ids only. An upsert with a UUID id
-// is refused (400, naming the point); a get, delete or scroll cursor of a
-// UUID id finds nothing, since UUIDs sort after every integer and none is
-// stored. Integer ids pass through to package weaviate, whose UUID and
-// IDOf are the one mapping to the cluster's object ids. UUID ids on the
-// cluster need their own object-id space there (issue 17's follow-up).
+// Point ids: integers and UUIDs, as the embedded store takes them, mapped
+// to the cluster's object ids by weaviate.ObjectID (an integer to its
+// UUID in a namespace of its own, a UUID to itself) and back by
+// weaviate.PointIDOf. A UUID in the integers' namespace
+// (6d726c00-0000-0000-…, version 0, which no UUID generator makes) is
+// refused (400). Scroll pages follow the object ids' order: integers in
+// increasing order as one run, UUIDs by their text before or after it
+// (the embedded store puts every UUID after the integers).
 package backend
 
 import (

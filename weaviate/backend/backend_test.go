@@ -203,6 +203,9 @@ func TestCheckPoints(t *testing.T) {
 	if err := checkPoints(ok, 2, mrl.Cosine); err != nil {
 		t.Fatal(err)
 	}
+	if err := checkPoints([]api.Point{{ID: api.IntID(1), Vector: []float32{1, 0}}, {ID: api.MustUUID("550e8400-e29b-41d4-a716-446655440000"), Vector: []float32{0, 1}}}, 2, mrl.Cosine); err != nil {
+		t.Errorf("checkPoints(an integer and a UUID id) = %v, want nil", err)
+	}
 	for _, tt := range []struct {
 		pts  []api.Point
 		want string
@@ -210,7 +213,7 @@ func TestCheckPoints(t *testing.T) {
 		{[]api.Point{{ID: api.IntID(1), Vector: []float32{1, 0}}, {ID: api.IntID(1), Vector: []float32{0, 1}}}, "repeats"},
 		{[]api.Point{{ID: api.IntID(1), Vector: []float32{1}}}, "length 1"},
 		{[]api.Point{{ID: api.IntID(1), Vector: []float32{1, 0}, Payload: map[string]any{"a": []any{1.0}}}}, "payload.a"},
-		{[]api.Point{{ID: api.MustUUID("550e8400-e29b-41d4-a716-446655440000"), Vector: []float32{1, 0}}}, "integer ids only"},
+		{[]api.Point{{ID: api.MustUUID("6d726c00-0000-0000-0000-000000000001"), Vector: []float32{1, 0}}}, "points[0].id: weaviate: invalid payload: UUID id 6d726c00-0000-0000-0000-000000000001"},
 	} {
 		if err := checkPoints(tt.pts, 2, mrl.Cosine); !errors.Is(err, collection.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("checkPoints(%v) = %v, want ErrInvalid naming %q", tt.pts, err, tt.want)
