@@ -394,7 +394,7 @@ func testServe(t *testing.T, wIndex map[string]any, minAgree float64) {
 	}
 	// Recording the plan rewrote the class: its payload properties stay.
 	var filtered api.SearchResponse
-	call(t, wts.URL, "POST", "/v1/collections/"+name+"/search", map[string]any{"vector": q, "filter": map[string]any{"c": "1"}, "with_payload": true}, 200, &filtered)
+	call(t, wts.URL, "POST", "/v1/collections/"+name+"/search", map[string]any{"vector": q, "filter": map[string]any{"c": "1"}}, 200, &filtered)
 	if hs := filtered.Results[0].Hits; len(hs) != 10 || hs[0].Payload["c"] != "1" {
 		t.Errorf("filtered search after tuning: %v, want 10 hits with c = 1", hs)
 	}
