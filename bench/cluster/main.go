@@ -39,6 +39,7 @@
 // Usage:
 //
 //	go run ./bench/cluster -n 300000 -d 512 -prefix 64 -nq 300 -duration 15s -compress none,rq,bq -write
+//	go run ./bench/cluster -n 100000 -d 512 -prefix 64 -ef 128 -m 16 -compress none -embedded=false   (the prefix graph's knobs)
 //	go run ./bench/cluster -n 2000 -d 64 -prefix 16 -duration 2s -nq 50   (smoke test)
 package main
 
@@ -77,7 +78,7 @@ type config struct {
 	out                              string
 	seed                             uint64
 	compress                         []string
-	m, efc                           int
+	m, efc, ef                       int
 	embedded                         bool
 }
 
@@ -100,6 +101,7 @@ func main() {
 	compress := flag.String("compress", "none", "funnel layouts to run, by the compression of the prefix graph: none, bq, sq, rq (comma-separated)")
 	flag.IntVar(&c.m, "m", 0, "maxConnections of the prefix graph (0: Weaviate's default, 32)")
 	flag.IntVar(&c.efc, "efc", 0, "efConstruction of the prefix graph (0: Weaviate's default, 128)")
+	flag.IntVar(&c.ef, "ef", 0, "ef of the prefix graph's searches (0: Weaviate's dynamic ef, 8 x the shortlist clamped to 100..500)")
 	flag.BoolVar(&c.embedded, "embedded", true, "also run (c), the embedded funnel")
 	flag.Parse()
 	for _, x := range strings.Split(*compress, ",") {
@@ -170,7 +172,7 @@ func run(c config) error {
 	}
 	var layouts []layout
 	for _, comp := range c.compress {
-		l := weaviate.Layout{Dim: c.d, Metric: mrl.Cosine, Prefixes: []int{c.prefix}, HNSW: weaviate.HNSWConfig{M: c.m, EfConstruction: c.efc, Compression: comp}}
+		l := weaviate.Layout{Dim: c.d, Metric: mrl.Cosine, Prefixes: []int{c.prefix}, HNSW: weaviate.HNSWConfig{M: c.m, EfConstruction: c.efc, Ef: c.ef, Compression: comp}}
 		name, desc := "weaviate funnel", fmt.Sprintf("HNSW p%d + flat full", c.prefix)
 		if comp != "" {
 			name, desc = "weaviate funnel "+comp, fmt.Sprintf("HNSW p%d (%s) + flat full", c.prefix, strings.ToUpper(comp))
