@@ -382,6 +382,12 @@ func TestTransient(t *testing.T) {
 			t.Errorf("%s %s = %d %s, want 503 with Weaviate's message", tt.method, tt.path, rec.Code, rec.Body)
 		}
 	}
+	// A scroll cursor in the integers' object-id namespace is no id here.
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, httptest.NewRequest("GET", "/v1/collections/docs/points?after=6d726c00-0000-0000-0000-000000000001", nil))
+	if rec.Code != 400 || !strings.Contains(rec.Body.String(), "no page of this collection ends with it") {
+		t.Errorf("scroll after a reserved UUID = %d %s, want 400", rec.Code, rec.Body)
+	}
 }
 
 // TestDroppedElsewhere serves a collection that another server then

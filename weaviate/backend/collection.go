@@ -197,7 +197,7 @@ func (c *Collection) ScrollChecked(o collection.ScrollOptions) ([]api.Point, boo
 		limit = 100
 	}
 	if _, err := weaviate.ObjectID(o.After); err != nil && !o.First {
-		return nil, false, nil // a UUID this backend cannot store: nothing sorts after it here
+		return nil, false, invalidf("after: %v (no page of this collection ends with it)", err)
 	}
 	ctx, cancel := c.s.call()
 	defer cancel()
