@@ -18,8 +18,10 @@
 #
 # The server is built with `go install` into
 # ${XDG_CACHE_HOME:-$HOME/.cache}/mrl/weaviate-$VERSION (about 8 CPU-minutes
-# and 1.8 GB of memory, once). Each node gets six ports: HTTP, gRPC, gossip,
-# data, Raft and Raft's internal RPC (Raft+1).
+# and 1.8 GB of memory, once). Each node gets seven ports: HTTP, gRPC, gossip,
+# data, Raft, Raft's internal RPC (Raft+1) and Prometheus metrics
+# (http://127.0.0.1:METRICS/metrics, which bench/cluster reads for the
+# nodes' heap and vector index sizes).
 set -euo pipefail
 
 VERSION=v1.35.2
@@ -63,7 +65,7 @@ free_ports() {
 
 nodes() { cat "$STATE/nodes" 2>/dev/null || echo 0; }
 
-# load I sets HTTP GRPC GOSSIP DATA RAFT for node I.
+# load I sets HTTP GRPC GOSSIP DATA RAFT METRICS for node I.
 load() {
   [ -f "$STATE/node$1/ports" ] || die "no node $1 in $STATE (nodes: $(nodes))"
   # shellcheck disable=SC1090
@@ -103,7 +105,8 @@ launch() {
       DEFAULT_VECTORIZER_MODULE=none \
       DISABLE_TELEMETRY=true \
       GO_PROFILING_DISABLE=true \
-      PROMETHEUS_MONITORING_ENABLED=false \
+      PROMETHEUS_MONITORING_ENABLED=true \
+      PROMETHEUS_MONITORING_PORT="$METRICS" \
       CLUSTER_HOSTNAME="node$i" \
       CLUSTER_IN_LOCALHOST=true \
       CLUSTER_BIND_ADDR=127.0.0.1 \
@@ -181,11 +184,11 @@ start() {
   build
   mkdir -p "$STATE"
   echo "$n" >"$STATE/nodes"
-  read -r -a ports <<<"$(free_ports $((5 * n)))"
+  read -r -a ports <<<"$(free_ports $((6 * n)))"
   for i in $(seq 1 "$n"); do
     mkdir -p "$STATE/node$i"
-    local b=$((5 * (i - 1)))
-    printf 'HTTP=%s\nGRPC=%s\nGOSSIP=%s\nDATA=%s\nRAFT=%s\n' "${ports[b]}" "${ports[b + 1]}" "${ports[b + 2]}" "${ports[b + 3]}" "${ports[b + 4]}" >"$STATE/node$i/ports"
+    local b=$((6 * (i - 1)))
+    printf 'HTTP=%s\nGRPC=%s\nGOSSIP=%s\nDATA=%s\nRAFT=%s\nMETRICS=%s\n' "${ports[b]}" "${ports[b + 1]}" "${ports[b + 2]}" "${ports[b + 3]}" "${ports[b + 4]}" "${ports[b + 5]}" >"$STATE/node$i/ports"
   done
   local t0=$SECONDS
   for i in $(seq 1 "$n"); do

@@ -160,6 +160,12 @@ func (cl *Cluster) do(ctx context.Context, what string, f func(context.Context, 
 			if i > 0 {
 				cl.cur.Store(int32(n))
 			}
+			if err != nil && transient(err) {
+				return fmt.Errorf("%w: %s: %w", ErrTransient, what, err)
+			}
+			if err != nil && classGone(err) {
+				return fmt.Errorf("%w: %s (dropped meanwhile?): %w", ErrNotFound, what, err)
+			}
 			return err
 		}
 		if ctx.Err() != nil {
@@ -193,6 +199,34 @@ func isNetErr(err error) bool {
 	var ne net.Error
 	var oe *net.OpError
 	return errors.As(err, &oe) || errors.As(err, &ne) || strings.Contains(err.Error(), "connection refused")
+}
+
+// transientMarks are the messages of Weaviate's errors that pass when
+// the cluster settles: a replica down or rejoining, a shard loading.
+var transientMarks = []string{
+	"inconsistent consistency levels",  // shards of one request resolved a level to different replica counts (a node rejoining)
+	"cannot achieve consistency level", // too few replicas answered
+	"cannot reach enough replicas",
+	"shard is not ready", // a shard loading after a restart
+}
+
+// transient reports whether err, an answer of a node, is an error of
+// the cluster's state that a retry may not meet (see transientMarks).
+func transient(err error) bool {
+	msg := err.Error()
+	for _, m := range transientMarks {
+		if strings.Contains(msg, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// classGone reports Weaviate's answer to a request on a class that the
+// schema does not hold (dropped, perhaps by another program).
+func classGone(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "could not find class") || strings.Contains(msg, "not found in schema")
 }
 
 // status404 reports a REST answer "not found".

@@ -35,6 +35,7 @@ type Collection struct {
 
 	mu    sync.Mutex
 	types map[string]string // property -> data type, as last read or written
+	tuned []Tuned           // plans recorded on the class (layout.Tuned is not kept up to date)
 }
 
 // Create makes collection name laid out as l. It fails with ErrLayout if a
@@ -107,7 +108,7 @@ func (cl *Cluster) List(ctx context.Context) ([]*Collection, error) {
 			errs = append(errs, err)
 			continue
 		}
-		cols = append(cols, &Collection{cl: cl, name: c.Class, class: c.Class, layout: l, types: propTypes(c)})
+		cols = append(cols, &Collection{cl: cl, name: c.Class, class: c.Class, layout: l, types: propTypes(c), tuned: l.Tuned})
 	}
 	slices.SortFunc(cols, func(a, b *Collection) int { return cmp.Compare(a.class, b.class) })
 	return cols, errors.Join(errs...)
@@ -146,7 +147,7 @@ func (cl *Cluster) Collection(ctx context.Context, name string, want *Layout) (*
 		}
 		l.HNSW.Ef = w.HNSW.Ef
 	}
-	col := &Collection{cl: cl, name: name, class: class, layout: l}
+	col := &Collection{cl: cl, name: name, class: class, layout: l, tuned: l.Tuned}
 	col.types = propTypes(got)
 	return col, nil
 }
@@ -181,7 +182,13 @@ func propTypes(c *models.Class) map[string]string {
 func (c *Collection) Name() string { return c.name }
 
 // Layout returns the collection's layout.
-func (c *Collection) Layout() Layout { return c.layout.WithDefaults() }
+func (c *Collection) Layout() Layout {
+	l := c.layout.WithDefaults()
+	c.mu.Lock()
+	l.Tuned = slices.Clone(c.tuned)
+	c.mu.Unlock()
+	return l
+}
 
 // refreshTypes reads the collection's property types from the cluster.
 func (c *Collection) refreshTypes(ctx context.Context) (map[string]string, error) {
@@ -270,8 +277,8 @@ func (c *Collection) object(p api.Point, props map[string]any) *models.Object {
 	for _, m := range l.Prefixes {
 		vecs[l.PrefixName(m)] = prefixVector(l.Metric, p.Vector, m)
 	}
-	n, _ := p.ID.Uint64() // checkPoints refused UUID ids
-	return &models.Object{Class: c.class, ID: strfmt.UUID(UUID(n)), Properties: props, Vectors: vecs}
+	oid, _ := ObjectID(p.ID) // checked by checkPoints
+	return &models.Object{Class: c.class, ID: strfmt.UUID(oid), Properties: props, Vectors: vecs}
 }
 
 // checkPoints validates a batch and returns each point's properties and
@@ -282,9 +289,8 @@ func (c *Collection) checkPoints(pts []api.Point) ([]map[string]any, map[string]
 	example := map[string]string{}
 	props := make([]map[string]any, len(pts))
 	for i, p := range pts {
-		n, isInt := p.ID.Uint64()
-		if !isInt {
-			bad = append(bad, fmt.Sprintf("point %d (id %v): a UUID id; this backend takes integer ids only (its object UUIDs encode them)", i, p.ID))
+		if _, err := ObjectID(p.ID); err != nil {
+			bad = append(bad, fmt.Sprintf("point %d (id %v): %v", i, p.ID, err))
 			continue
 		}
 		if len(p.Vector) != c.layout.Dim {
@@ -297,7 +303,10 @@ func (c *Collection) checkPoints(pts []api.Point) ([]map[string]any, map[string]
 				break
 			}
 		}
-		m := map[string]any{IDProperty: int64(n)}
+		m := map[string]any{}
+		if n, ok := p.ID.Uint64(); ok {
+			m[IDProperty] = int64(n)
+		}
 		for k, v := range p.Payload {
 			t, ok := dataType(v)
 			if !ok {
@@ -383,8 +392,14 @@ func (c *Collection) Upsert(ctx context.Context, pts []api.Point, o WriteOptions
 
 // Delete removes the points with the given ids and returns how many were
 // present.
-func (c *Collection) Delete(ctx context.Context, ids []uint64, o WriteOptions) (int, error) {
+func (c *Collection) Delete(ctx context.Context, pids []api.PointID, o WriteOptions) (int, error) {
 	cons := cmp.Or(o.Consistency, c.cl.opt.Consistency)
+	ids := make([]string, 0, len(pids))
+	for _, id := range pids {
+		if oid, err := ObjectID(id); err == nil {
+			ids = append(ids, oid) // a refused UUID is never present
+		}
+	}
 	n := 0
 	for lo := 0; lo < len(ids); lo += c.cl.opt.BatchSize {
 		hi := min(lo+c.cl.opt.BatchSize, len(ids))
@@ -415,9 +430,13 @@ type ReadOptions struct {
 }
 
 // Get returns the point with id; ok is false if there is none.
-func (c *Collection) Get(ctx context.Context, id uint64, o ReadOptions) (api.Point, bool, error) {
+func (c *Collection) Get(ctx context.Context, id api.PointID, o ReadOptions) (api.Point, bool, error) {
+	oid, err := ObjectID(id)
+	if err != nil {
+		return api.Point{}, false, nil // a refused UUID is never present
+	}
 	pts, err := c.fetch(ctx, "get", o, func(s *graphql.Search) *graphql.Search {
-		return s.WithWhere(filters.Where().WithOperator(filters.Equal).WithPath([]string{"_id"}).WithValueText(UUID(id))).WithLimit(1)
+		return s.WithWhere(filters.Where().WithOperator(filters.Equal).WithPath([]string{"_id"}).WithValueText(oid)).WithLimit(1)
 	})
 	if err != nil || len(pts) == 0 {
 		return api.Point{}, false, err
@@ -430,11 +449,15 @@ func (c *Collection) Get(ctx context.Context, id uint64, o ReadOptions) (api.Poi
 // that node's replica holds it. A node that holds no replica of the
 // point's shard answers not found. It is how a test checks every replica
 // after a failure.
-func (c *Collection) GetFrom(ctx context.Context, node string, id uint64) (api.Point, bool, error) {
+func (c *Collection) GetFrom(ctx context.Context, node string, id api.PointID) (api.Point, bool, error) {
+	oid, err := ObjectID(id)
+	if err != nil {
+		return api.Point{}, false, nil // a refused UUID is never present
+	}
 	var objs []*models.Object
-	err := c.cl.do(ctx, "get from "+node, func(ctx context.Context, wc *wv.Client) error {
+	err = c.cl.do(ctx, "get from "+node, func(ctx context.Context, wc *wv.Client) error {
 		var err error
-		objs, err = wc.Data().ObjectsGetter().WithClassName(c.class).WithID(UUID(id)).
+		objs, err = wc.Data().ObjectsGetter().WithClassName(c.class).WithID(oid).
 			WithNodeName(node).WithVector().Do(ctx)
 		return err
 	})
@@ -442,13 +465,13 @@ func (c *Collection) GetFrom(ctx context.Context, node string, id uint64) (api.P
 		return api.Point{}, false, nil
 	}
 	if err != nil {
-		return api.Point{}, false, fmt.Errorf("weaviate: get %d from node %s: %w", id, node, err)
+		return api.Point{}, false, fmt.Errorf("weaviate: get %v from node %s: %w", id, node, err)
 	}
 	if len(objs) == 0 || objs[0] == nil {
 		return api.Point{}, false, nil
 	}
 	o := objs[0]
-	p := api.Point{ID: api.IntID(id)}
+	p := api.Point{ID: id}
 	if v, ok := o.Vectors[FullVector].([]float32); ok {
 		p.Vector = v
 	} else if raw, ok := o.Vectors[FullVector].([]any); ok {
@@ -463,16 +486,22 @@ func (c *Collection) GetFrom(ctx context.Context, node string, id uint64) (api.P
 	return p, true, nil
 }
 
-// Scroll returns up to limit points with ids above after (every id when
-// first), in increasing id order (the UUIDs sort as the ids), and whether
-// more may follow.
-func (c *Collection) Scroll(ctx context.Context, after uint64, first bool, limit int, o ReadOptions) ([]api.Point, bool, error) {
+// Scroll returns up to limit points whose object UUIDs (ObjectID) sort
+// after after's (every point when first), in object UUID order, and
+// whether more may follow. Integer ids sort among themselves as the
+// integers do (their UUIDs encode them big-endian) and come as one run;
+// UUID ids sort as their text, before or after that run.
+func (c *Collection) Scroll(ctx context.Context, after api.PointID, first bool, limit int, o ReadOptions) ([]api.Point, bool, error) {
 	if limit < 1 {
 		return nil, false, fmt.Errorf("%w: scroll limit %d: want >= 1", ErrRequest, limit)
 	}
+	cursor, err := ObjectID(after)
+	if err != nil && !first {
+		return nil, false, fmt.Errorf("%w: scroll cursor: %v", ErrRequest, err)
+	}
 	pts, err := c.fetch(ctx, "scroll", o, func(s *graphql.Search) *graphql.Search {
 		if !first {
-			s = s.WithAfter(UUID(after))
+			s = s.WithAfter(cursor)
 		}
 		return s.WithLimit(limit + 1)
 	})
@@ -506,11 +535,11 @@ func (c *Collection) fetch(ctx context.Context, what string, o ReadOptions, buil
 	}
 	pts := make([]api.Point, 0, len(res))
 	for _, r := range res {
-		id, err := IDOf(r.ID)
+		id, err := PointIDOf(r.ID)
 		if err != nil {
 			return nil, err
 		}
-		p := api.Point{ID: api.IntID(id), Payload: payloadOf(r.Properties)}
+		p := api.Point{ID: id, Payload: payloadOf(r.Properties)}
 		if o.WithVector {
 			p.Vector = r.Vectors[FullVector].GetVector()
 		}
@@ -553,18 +582,29 @@ type SearchOptions struct {
 	Filter      map[string]any // payload filter (see the package doc)
 	WithPayload bool
 	Consistency Consistency // "" means the cluster's default
+	// ClusterRerank runs each stage after the first as a query on the
+	// cluster, filtered to the previous stage's ids (one round trip per
+	// stage), instead of the default: the first stage's query returns the
+	// shortlist with its full vectors, and the later stages rerank them
+	// here with package index's scores (one round trip). Both are exact
+	// reranks of the same shortlist.
+	ClusterRerank bool
 }
 
 // Search returns the best K points for query q (at least Dim floats).
-// With a plan, it runs package index's funnel as stage queries: the first
-// stage is a nearVector query on the first stage's prefix (HNSW) limited
-// to its keep, each later stage a nearVector query on its prefix
-// filtered to the previous stage's ids, which scores every candidate
-// exactly (a flat index, or a small allow-list under HNSW's flat-search
-// cutoff), and the last stage runs at Dim. As in index.Funnel, stages
-// whose dim is not below Dim are skipped and each keeps max(Keep, K).
-// Hits are best first (ties by lower id), with scores as package index
-// defines them.
+// With a plan, it runs package index's funnel: the first stage is a
+// nearVector query on the first stage's prefix (HNSW) limited to its
+// keep, and the later stages rerank that shortlist exactly, the last at
+// Dim. By default the first query also returns the shortlist's full
+// vectors and the later stages are scored here (index.Score on their
+// prefixes, as index.Funnel scores them): one round trip per search.
+// With ClusterRerank each later stage is a nearVector query on its
+// prefix filtered to the previous stage's ids, which scores every
+// candidate exactly on the cluster (a flat index, or a small allow-list
+// under HNSW's flat-search cutoff). As in index.Funnel, stages whose dim
+// is not below Dim are skipped and each keeps max(Keep, K). Hits are
+// best first (ties by lower id), with scores as package index defines
+// them.
 func (c *Collection) Search(ctx context.Context, q []float32, o SearchOptions) ([]api.Hit, []api.StageTiming, error) {
 	l := c.layout
 	k := cmp.Or(o.K, 10)
@@ -598,9 +638,12 @@ func (c *Collection) Search(ctx context.Context, q []float32, o SearchOptions) (
 		}
 	}
 	cons := cmp.Or(o.Consistency, c.cl.opt.Consistency)
+	if len(stages) > 1 && !o.ClusterRerank {
+		return c.searchLocal(ctx, q, stages, user, cons, o.WithPayload)
+	}
 	var hits []api.Hit
 	var timing []api.StageTiming
-	var prev []uint64
+	var prev []string // the previous stage's object UUIDs
 	for i, s := range stages {
 		last := i == len(stages)-1
 		where := user
@@ -615,34 +658,18 @@ func (c *Collection) Search(ctx context.Context, q []float32, o SearchOptions) (
 				where = ids
 			}
 		}
-		name := l.PrefixName(s.Dim)
-		vec := prefixVector(l.Metric, q, s.Dim)
 		t0 := time.Now()
-		var res []graphql.SearchResult
-		err := c.cl.do(ctx, "search", func(ctx context.Context, wc *wv.Client) error {
-			nv := (&graphql.NearVectorArgumentBuilder{}).WithVector(vec).WithTargetVectors(name)
-			srch := wc.Experimental().Search().WithCollection(c.class).WithNearVector(nv).WithLimit(s.Keep).
-				WithConsistencyLevel(string(cons)).WithMetadata(&graphql.Metadata{ID: true, Distance: true})
-			if where != nil {
-				srch = srch.WithWhere(where)
-			}
-			if !(last && o.WithPayload) {
-				srch = srch.WithProperties(IDProperty)
-			}
-			var err error
-			res, err = srch.Do(ctx)
-			return err
-		})
+		res, err := c.nearVector(ctx, q, s, where, cons, last && o.WithPayload, false)
 		if err != nil {
-			return nil, nil, fmt.Errorf("weaviate: search %s, stage %d (%s, keep %d): %w", c.name, i+1, name, s.Keep, err)
+			return nil, nil, fmt.Errorf("weaviate: search %s, stage %d (%s, keep %d): %w", c.name, i+1, l.PrefixName(s.Dim), s.Keep, err)
 		}
 		hits = hits[:0]
 		for _, r := range res {
-			id, err := IDOf(r.ID)
+			id, err := PointIDOf(r.ID)
 			if err != nil {
 				return nil, nil, err
 			}
-			h := api.Hit{ID: api.IntID(id), Score: Score(l.Metric, r.Metadata.Distance)}
+			h := api.Hit{ID: id, Score: Score(l.Metric, r.Metadata.Distance)}
 			if last && o.WithPayload {
 				h.Payload = payloadOf(r.Properties)
 			}
@@ -657,12 +684,94 @@ func (c *Collection) Search(ctx context.Context, q []float32, o SearchOptions) (
 		timing = append(timing, api.StageTiming{Stage: stage, Dim: s.Dim, In: in, Out: len(hits), ElapsedUS: float64(time.Since(t0).Nanoseconds()) / 1e3})
 		prev = prev[:0]
 		for _, h := range hits {
-			n, _ := h.ID.Uint64() // made by api.IntID above
-			prev = append(prev, n)
+			oid, _ := ObjectID(h.ID) // made by PointIDOf above
+			prev = append(prev, oid)
 		}
 	}
 	if len(hits) > k {
 		hits = hits[:k]
+	}
+	return hits, timing, nil
+}
+
+// nearVector runs one stage query: q's stored form at s.Dim against that
+// dim's named vector, limited to s.Keep, filtered by where (nil: none),
+// with every property when payload (else mrl_id alone) and the full
+// vector when full.
+func (c *Collection) nearVector(ctx context.Context, q []float32, s index.Stage, where *filters.WhereBuilder, cons Consistency, payload, full bool) ([]graphql.SearchResult, error) {
+	l := c.layout
+	name := l.PrefixName(s.Dim)
+	vec := prefixVector(l.Metric, q, s.Dim)
+	md := &graphql.Metadata{ID: true, Distance: true}
+	if full {
+		md.Vectors = []string{FullVector}
+	}
+	var res []graphql.SearchResult
+	err := c.cl.do(ctx, "search", func(ctx context.Context, wc *wv.Client) error {
+		nv := (&graphql.NearVectorArgumentBuilder{}).WithVector(vec).WithTargetVectors(name)
+		srch := wc.Experimental().Search().WithCollection(c.class).WithNearVector(nv).WithLimit(s.Keep).
+			WithConsistencyLevel(string(cons)).WithMetadata(md)
+		if where != nil {
+			srch = srch.WithWhere(where)
+		}
+		if !payload {
+			srch = srch.WithProperties(IDProperty)
+		}
+		var err error
+		res, err = srch.Do(ctx)
+		return err
+	})
+	return res, err
+}
+
+// searchLocal runs stages (two or more) in one round trip: the first
+// stage's query returns the shortlist with its full vectors, which the
+// later stages rerank here as index.Funnel does (index.Score at each
+// stage's dim, best first, ties by lower id, keeping each stage's Keep).
+func (c *Collection) searchLocal(ctx context.Context, q []float32, stages []index.Stage, user *filters.WhereBuilder, cons Consistency, payload bool) ([]api.Hit, []api.StageTiming, error) {
+	l := c.layout
+	s0 := stages[0]
+	t0 := time.Now()
+	res, err := c.nearVector(ctx, q, s0, user, cons, payload, true)
+	if err != nil {
+		return nil, nil, fmt.Errorf("weaviate: search %s, stage 1 (%s, keep %d, with full vectors): %w", c.name, l.PrefixName(s0.Dim), s0.Keep, err)
+	}
+	type cand struct {
+		hit api.Hit
+		vec []float32
+	}
+	cands := make([]cand, 0, len(res))
+	for _, r := range res {
+		id, err := PointIDOf(r.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		v := r.Vectors[FullVector].GetVector()
+		if len(v) != l.Dim {
+			return nil, nil, fmt.Errorf("weaviate: search %s: object %s came back with a full vector of %d floats, want %d", c.name, r.ID, len(v), l.Dim)
+		}
+		h := api.Hit{ID: id, Score: Score(l.Metric, r.Metadata.Distance)}
+		if payload {
+			h.Payload = payloadOf(r.Properties)
+		}
+		cands = append(cands, cand{h, v})
+	}
+	byHit := func(a, b cand) int { return hitLess(a.hit, b.hit) }
+	slices.SortFunc(cands, byHit)
+	timing := []api.StageTiming{{Stage: "scan", Dim: s0.Dim, In: len(cands), Out: len(cands), ElapsedUS: float64(time.Since(t0).Nanoseconds()) / 1e3}}
+	for _, s := range stages[1:] {
+		t1 := time.Now()
+		in := len(cands)
+		for i := range cands {
+			cands[i].hit.Score = index.Score(l.Metric, cands[i].vec, q, s.Dim)
+		}
+		slices.SortFunc(cands, byHit)
+		cands = cands[:min(len(cands), s.Keep)]
+		timing = append(timing, api.StageTiming{Stage: "rerank", Dim: s.Dim, In: in, Out: len(cands), ElapsedUS: float64(time.Since(t1).Nanoseconds()) / 1e3})
+	}
+	hits := make([]api.Hit, len(cands))
+	for i, x := range cands {
+		hits[i] = x.hit
 	}
 	return hits, timing, nil
 }

@@ -16,12 +16,13 @@ func TestCheckPoints(t *testing.T) {
 	good := []api.Point{
 		{ID: api.IntID(1), Vector: []float32{1, 2, 3, 4}, Payload: map[string]any{"a": "x", "n-1": 2.0, "ok": true}},
 		{ID: api.IntID(2), Vector: []float32{1, 0, 0, 0}},
+		{ID: api.MustUUID("550E8400-E29B-41D4-A716-446655440000"), Vector: []float32{0, 1, 0, 0}, Payload: map[string]any{"a": "u"}},
 	}
 	props, need, _, err := c.checkPoints(good)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if props[0]["p_a"] != "x" || props[0]["p_n_2d1"] != 2.0 || props[0][IDProperty] != int64(1) || len(props[1]) != 1 {
+	if props[0]["p_a"] != "x" || props[0]["p_n_2d1"] != 2.0 || props[0][IDProperty] != int64(1) || len(props[1]) != 1 || len(props[2]) != 1 || props[2]["p_a"] != "u" {
 		t.Errorf("properties = %v", props)
 	}
 	if need["p_a"] != "text" || need["p_n_2d1"] != "number" || need["p_ok"] != "boolean" {
@@ -31,20 +32,23 @@ func TestCheckPoints(t *testing.T) {
 	if len(obj.Vectors) != 2 || len(obj.Vectors["p2"].([]float32)) != 2 || len(obj.Vectors[FullVector].([]float32)) != 4 || obj.ID.String() != UUID(1) {
 		t.Errorf("object = %+v", obj)
 	}
+	if u := c.object(good[2], props[2]); u.ID.String() != "550e8400-e29b-41d4-a716-446655440000" {
+		t.Errorf("object of a UUID id has id %s, want the UUID (lower case)", u.ID)
+	}
 	bad := []api.Point{
 		{ID: api.IntID(3), Vector: []float32{1, 2}},
 		{ID: api.IntID(4), Vector: []float32{1, float32(math.NaN()), 0, 0}},
 		{ID: api.IntID(5), Vector: []float32{1, 0, 0, 0}, Payload: map[string]any{"a": 1.0}},
 		{ID: api.IntID(6), Vector: []float32{1, 0, 0, 0}, Payload: map[string]any{"arr": []any{1.0}}},
 		{ID: api.IntID(7), Vector: []float32{1, 0, 0, 0}, Payload: map[string]any{"a": "y"}},
-		{ID: api.MustUUID("550e8400-e29b-41d4-a716-446655440000"), Vector: []float32{1, 0, 0, 0}},
+		{ID: api.MustUUID("6d726c00-0000-0000-0000-000000000009"), Vector: []float32{1, 0, 0, 0}},
 	}
 	_, _, _, err = c.checkPoints(bad)
 	if !errors.Is(err, ErrPayload) {
 		t.Fatalf("checkPoints(bad) = %v, want ErrPayload", err)
 	}
 	for _, want := range []string{"id 3): vector of 2 floats, want 4", "id 4): vector[1] = NaN", `id 6): payload field "arr" is an array`, `payload field "a" is text, point 5 has number`,
-		"id 550e8400-e29b-41d4-a716-446655440000): a UUID id; this backend takes integer ids only"} {
+		"id 6d726c00-0000-0000-0000-000000000009): weaviate: invalid payload: UUID id 6d726c00-0000-0000-0000-000000000009: the UUIDs 6d726c00-0000-0000-… are the object ids of integer ids"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("checkPoints error %q does not mention %q", err, want)
 		}
@@ -71,7 +75,7 @@ func TestPayloadOf(t *testing.T) {
 	}
 }
 
-// num is the integer of an id (this backend's ids are integers).
+// num is the integer of an integer id.
 func num(id api.PointID) uint64 {
 	n, _ := id.Uint64()
 	return n

@@ -12,10 +12,21 @@
 //     Layout.Full is HNSW. Cosine prefixes are stored re-normalised, as
 //     package index scores them. The layout is recorded in the class
 //     description and checked when a collection is opened ([ErrLayout]).
-//   - Point ids are integers here (api.IntID; a UUID id, which the
-//     embedded store takes, is refused with ErrPayload): each maps
-//     one-to-one to a UUID (UUID, IDOf) whose order is the ids' order; the
-//     integer property mrl_id repeats the id (exact below 2^53).
+//   - Point ids are integers or UUIDs (api.PointID), each stored as one
+//     object id (ObjectID, PointIDOf): an integer n as UUID(n), in the
+//     namespace 6d726c00-0000-0000-… whose order is the integers' order,
+//     with the integer property mrl_id repeating it (exact below 2^53); a
+//     UUID as itself. A UUID id inside that namespace (version 0, which
+//     no generator makes) is refused with ErrPayload. Scroll follows the
+//     object ids' order.
+//   - A funnel plan runs in one round trip: the first stage's HNSW query
+//     returns the shortlist with its full vectors, and the later stages
+//     rerank them in this process with package index's scores (exact);
+//     SearchOptions.ClusterRerank runs them as filtered queries on the
+//     cluster instead. Collection.Tune picks a plan for a target recall
+//     against the cluster and records it on the class.
+//   - Errors of the cluster's state that pass when it settles (a replica
+//     down or rejoining, a shard loading) are ErrTransient.
 //   - Payloads are JSON objects of scalars (string, number, boolean), as
 //     the server takes them. A key k is the property "p_" + escape(k)
 //     (PropertyName); strings are text properties with whole-field

@@ -322,11 +322,7 @@ func (c *cond) where() *filters.WhereBuilder {
 	return w
 }
 
-// idsFilter restricts to the given point ids (by UUID).
-func idsFilter(ids []uint64) *filters.WhereBuilder {
-	u := make([]string, len(ids))
-	for i, id := range ids {
-		u[i] = UUID(id)
-	}
-	return filters.Where().WithOperator(filters.ContainsAny).WithPath([]string{"_id"}).WithValueText(u...)
+// idsFilter restricts to the objects with the given UUIDs (ObjectID).
+func idsFilter(oids []string) *filters.WhereBuilder {
+	return filters.Where().WithOperator(filters.ContainsAny).WithPath([]string{"_id"}).WithValueText(oids...)
 }

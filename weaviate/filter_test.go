@@ -244,7 +244,7 @@ func TestWhereBuilds(t *testing.T) {
 	if string(got) != want {
 		t.Errorf("where = %s\nwant    %s", got, want)
 	}
-	ids, _ := json.Marshal(idsFilter([]uint64{1, 1 << 40}).Build())
+	ids, _ := json.Marshal(idsFilter([]string{UUID(1), UUID(1 << 40)}).Build())
 	if w := fmt.Sprintf(`{"operands":null,"operator":"ContainsAny","path":["_id"],"valueTextArray":[%q,%q]}`, UUID(1), UUID(1<<40)); string(ids) != w {
 		t.Errorf("idsFilter = %s, want %s", ids, w)
 	}

@@ -157,8 +157,9 @@ func recallAt(got []api.Hit, want []index.Hit) float64 {
 // TestClusterFunnel ingests Matryoshka-like embeddings with a funnel
 // layout and checks the funnel's results against our embedded index on
 // the same data: the rerank stage returns exactly our rerank of the same
-// stage-1 candidates, and recall@10 against exact search is within 0.01
-// of our funnel's.
+// stage-1 candidates, the local rerank (one round trip) returns the same
+// hits as the rerank run on the cluster (ClusterRerank), and recall@10
+// against exact search is within 0.01 of our funnel's.
 func TestClusterFunnel(t *testing.T) {
 	cl := cluster(t, Options{})
 	ctx := context.Background()
@@ -200,7 +201,7 @@ func TestClusterFunnel(t *testing.T) {
 	}
 	queries := indextest.MatryoshkaLike(rand.New(rand.NewPCG(9, 10)), nq, d)
 	var rOurs, rCluster float64
-	mismatch := 0
+	mismatch, remoteMismatch := 0, 0
 	for qi := range nq {
 		q := queries[qi*d : (qi+1)*d]
 		exact, _ := flat.Search(q, d, k, nil)
@@ -243,12 +244,29 @@ func TestClusterFunnel(t *testing.T) {
 				t.Errorf("query %d rank %d: cluster score %.6f, ours %.6f", qi, j, hits[j].Score, s)
 			}
 		}
+		// The rerank run on the cluster as a filtered query (two round
+		// trips) returns the same hits as the local rerank of the
+		// shortlist's full vectors (one round trip).
+		remote, rstages, err := col.Search(ctx, q, SearchOptions{K: k, Plan: plan, ClusterRerank: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(remote) != k || len(rstages) != 2 || rstages[1].In != 100 {
+			t.Fatalf("query %d, cluster rerank: %d hits, stages %+v; want %d hits after a 100-row shortlist", qi, len(remote), rstages, k)
+		}
+		for j := range k {
+			ds := remote[j].Score - hits[j].Score
+			if ds < -1e-5 || ds > 1e-5 || remote[j].ID != hits[j].ID && !tie(hits, j) {
+				remoteMismatch++
+				t.Errorf("query %d rank %d: cluster rerank id %v (%.6f), local rerank id %v (%.6f)", qi, j, remote[j].ID, remote[j].Score, hits[j].ID, hits[j].Score)
+			}
+		}
 		rOurs += recallAt(toAPI(mine), exact)
 		rCluster += recallAt(hits, exact)
 	}
 	rOurs /= nq
 	rCluster /= nq
-	t.Logf("funnel %s over %d points: recall@10 vs exact: cluster %.4f, embedded %.4f; rerank mismatches %d of %d", plan, n, rCluster, rOurs, mismatch, nq*k)
+	t.Logf("funnel %s over %d points: recall@10 vs exact: cluster %.4f, embedded %.4f; mismatches of the local rerank against our rerank %d, against the cluster's rerank %d, of %d ranks", plan, n, rCluster, rOurs, mismatch, remoteMismatch, nq*k)
 	if rCluster < rOurs-0.01 || rCluster > rOurs+0.01 {
 		t.Errorf("cluster recall@10 %.4f is not within 0.01 of the embedded funnel's %.4f", rCluster, rOurs)
 	}
@@ -265,7 +283,7 @@ func TestClusterFunnel(t *testing.T) {
 	}
 
 	// Get, Scroll, Delete.
-	p, ok, err := col.Get(ctx, num(pts[3].ID), ReadOptions{WithVector: true})
+	p, ok, err := col.Get(ctx, pts[3].ID, ReadOptions{WithVector: true})
 	if err != nil || !ok || p.ID != pts[3].ID || len(p.Vector) != d || p.Payload["class"] != pts[3].Payload["class"] || p.Payload["weird-key.x"] != pts[3].Payload["weird-key.x"] {
 		t.Errorf("Get(%v) = %+v, %v, %v; want the point with its payload", pts[3].ID, p, ok, err)
 	} else {
@@ -275,11 +293,11 @@ func TestClusterFunnel(t *testing.T) {
 			}
 		}
 	}
-	if _, ok, err := col.Get(ctx, 12345, ReadOptions{}); ok || err != nil {
+	if _, ok, err := col.Get(ctx, api.IntID(12345), ReadOptions{}); ok || err != nil {
 		t.Errorf("Get(absent) = %v, %v; want not found", ok, err)
 	}
 	var seen []uint64
-	after, first := uint64(0), true
+	after, first := api.PointID{}, true
 	for {
 		page, more, err := col.Scroll(ctx, after, first, 700, ReadOptions{})
 		if err != nil {
@@ -291,20 +309,143 @@ func TestClusterFunnel(t *testing.T) {
 		if !more || len(page) == 0 {
 			break
 		}
-		after, first = num(page[len(page)-1].ID), false
+		after, first = page[len(page)-1].ID, false
 	}
 	if !slices.IsSorted(seen) || len(seen) != n {
 		t.Errorf("scroll returned %d ids (sorted %v), want %d in increasing order", len(seen), slices.IsSorted(seen), n)
 	}
-	if del, err := col.Delete(ctx, []uint64{num(pts[0].ID), num(pts[1].ID), 999}, WriteOptions{}); err != nil || del != 2 {
+	if del, err := col.Delete(ctx, []api.PointID{pts[0].ID, pts[1].ID, api.IntID(999)}, WriteOptions{}); err != nil || del != 2 {
 		t.Errorf("Delete = %d, %v; want 2", del, err)
 	}
-	if _, ok, _ := col.Get(ctx, num(pts[0].ID), ReadOptions{}); ok {
+	if _, ok, _ := col.Get(ctx, pts[0].ID, ReadOptions{}); ok {
 		t.Errorf("point %v still there after Delete", pts[0].ID)
 	}
 	if err := cl.Drop(ctx, name); err != nil {
 		t.Error(err)
 	}
+}
+
+// TestClusterMixedIDs stores integer and UUID ids side by side: each
+// reads back as itself (get, search, scroll), searches agree with exact
+// search over the same points, and deletes take either kind.
+func TestClusterMixedIDs(t *testing.T) {
+	cl := cluster(t, Options{})
+	ctx := context.Background()
+	const n, d = 400, 16
+	rng := rand.New(rand.NewPCG(11, 12))
+	data := indextest.MatryoshkaLike(rng, n, d)
+	pts := make([]api.Point, n)
+	ids := make([]uint64, n) // index.Vectors ids: the row numbers
+	for i := range pts {
+		id := api.IntID(uint64(i) * 3)
+		if i%2 == 1 {
+			var b [16]byte
+			for j := range b {
+				b[j] = byte(rng.Uint32())
+			}
+			b[6] = b[6]&0x0f | 0x40 // version 4
+			b[8] = b[8]&0x3f | 0x80 // RFC 9562 variant
+			id = api.UUIDFromBytes(b)
+		}
+		pts[i] = api.Point{ID: id, Vector: data[i*d : (i+1)*d], Payload: map[string]any{"row": float64(i)}}
+		ids[i] = uint64(i)
+	}
+	name := "ItMixedIDs"
+	if err := cl.Drop(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Drop(ctx, name)
+	col, err := cl.Create(ctx, name, Layout{Dim: d, Metric: mrl.Cosine, Prefixes: []int{4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := col.Upsert(ctx, pts, WriteOptions{}); err != nil || got != n {
+		t.Fatalf("Upsert = %d, %v; want %d", got, err, n)
+	}
+	for _, i := range []int{0, 1, 2, 3, n - 1} {
+		p, ok, err := col.Get(ctx, pts[i].ID, ReadOptions{WithVector: true})
+		if err != nil || !ok || p.ID != pts[i].ID || p.Payload["row"] != float64(i) || len(p.Vector) != d {
+			t.Errorf("Get(%v) = %+v, %v, %v; want the point of row %d", pts[i].ID, p, ok, err, i)
+		}
+	}
+	v, err := index.NewVectors(data, n, d, mrl.Cosine, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flat := index.NewFlat(v)
+	plan := mustPlan(t, "4:100,16:10")
+	for qi := range 20 {
+		q := data[qi*d : (qi+1)*d]
+		exact, _ := flat.Search(q, d, 10, nil)
+		for _, o := range []SearchOptions{{K: 10}, {K: 10, Plan: plan}, {K: 10, Plan: plan, ClusterRerank: true}} {
+			hits, _, err := col.Search(ctx, q, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if hits[0].ID != pts[qi].ID {
+				t.Errorf("query = point %v (plan %v): first hit %v, want the point itself", pts[qi].ID, o.Plan, hits[0].ID)
+			}
+			want := make([]api.PointID, len(exact))
+			for j, h := range exact {
+				want[j] = pts[h.ID].ID
+			}
+			got := make([]api.PointID, len(hits))
+			for j, h := range hits {
+				got[j] = h.ID
+			}
+			if o.Plan == nil && !slices.Equal(got, want) {
+				t.Errorf("query %d, exact: ids %v, want %v", qi, got, want)
+			}
+		}
+	}
+	seen := map[api.PointID]int{}
+	after, first := api.PointID{}, true
+	for {
+		page, more, err := col.Scroll(ctx, after, first, 64, ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range page {
+			seen[p.ID]++
+		}
+		if !more || len(page) == 0 {
+			break
+		}
+		after, first = page[len(page)-1].ID, false
+	}
+	for _, p := range pts {
+		if seen[p.ID] != 1 {
+			t.Errorf("scroll returned %v %d times, want once", p.ID, seen[p.ID])
+		}
+	}
+	if len(seen) != n {
+		t.Errorf("scroll returned %d ids, want %d", len(seen), n)
+	}
+	del := []api.PointID{pts[0].ID, pts[1].ID, api.MustUUID("00000000-0000-4000-8000-000000000000")}
+	if got, err := col.Delete(ctx, del, WriteOptions{}); err != nil || got != 2 {
+		t.Errorf("Delete(an integer, a UUID, an absent UUID) = %d, %v; want 2", got, err)
+	}
+	for _, id := range del[:2] {
+		if _, ok, err := col.Get(ctx, id, ReadOptions{}); ok || err != nil {
+			t.Errorf("Get(%v) after Delete = %v, %v; want not found", id, ok, err)
+		}
+	}
+	if _, err := col.Upsert(ctx, []api.Point{{ID: api.MustUUID(UUID(7)), Vector: data[:d]}}, WriteOptions{}); !errors.Is(err, ErrPayload) {
+		t.Errorf("Upsert of a UUID id in the integers' namespace = %v, want ErrPayload", err)
+	}
+}
+
+// tie reports whether hits[j] scores within 1e-5 of a neighbour, where
+// two exact rerankers may order differently by float rounding.
+func tie(hits []api.Hit, j int) bool {
+	near := func(i int) bool {
+		if i < 0 || i >= len(hits) {
+			return false
+		}
+		d := hits[i].Score - hits[j].Score
+		return d > -1e-5 && d < 1e-5
+	}
+	return near(j-1) || near(j+1)
 }
 
 func toAPI(h []index.Hit) []api.Hit {
@@ -581,7 +722,7 @@ func TestClusterNodeFailure(t *testing.T) {
 		}
 		copies := 0
 		for _, nd := range []string{"node2", "node3"} {
-			if _, ok, err := col.GetFrom(ctx, nd, id); err == nil && ok {
+			if _, ok, err := col.GetFrom(ctx, nd, api.IntID(id)); err == nil && ok {
 				copies++
 			}
 		}
@@ -626,7 +767,7 @@ func TestClusterNodeFailure(t *testing.T) {
 		for id, cons := range acked {
 			copies := 0
 			for _, nd := range names {
-				if _, ok, err := col.GetFrom(ctx, nd, id); err == nil && ok {
+				if _, ok, err := col.GetFrom(ctx, nd, api.IntID(id)); err == nil && ok {
 					copies++
 				}
 			}

@@ -38,7 +38,26 @@ type HNSWConfig struct {
 	M              int `json:"m,omitempty"`               // maxConnections (Weaviate's default 32)
 	EfConstruction int `json:"ef_construction,omitempty"` // efConstruction (default 128)
 	Ef             int `json:"ef,omitempty"`              // ef at search (default -1: dynamic); may differ from the stored layout
+	// Compression of the graph's in-memory vectors: "" (none, float32),
+	// "bq" (1 bit a dim), "sq" (8 bits a dim, trained on the shard's
+	// first SQTrainingLimit vectors) or "rq" (Weaviate's rotational
+	// quantization, 8 bits a dim, no training). The graph then searches
+	// the compressed vectors and rescores its best candidates with the
+	// uncompressed ones, read from disk.
+	Compression string `json:"compression,omitempty"`
 }
+
+// Compressions of an HNSW graph's vectors (HNSWConfig.Compression).
+const (
+	BQ = "bq"
+	SQ = "sq"
+	RQ = "rq"
+)
+
+// SQTrainingLimit is the number of vectors a shard holds when SQ
+// compression trains its scales and starts compressing (Weaviate's
+// default, 100000, would leave a smaller shard uncompressed).
+const SQTrainingLimit = 10000
 
 // Layout is how a collection of Matryoshka embeddings lies on the cluster:
 // one named vector per plan stage. The first prefix (Prefixes[0]) has an
@@ -60,6 +79,9 @@ type Layout struct {
 	// compared by Diff (the server's backend keeps a collection's api.Meta
 	// in it). Nil records nothing.
 	Extra json.RawMessage
+	// Tuned are the plans Collection.Tune chose and recorded, by target
+	// recall and K; not compared by Diff.
+	Tuned []Tuned
 }
 
 // LayoutFor returns the layout serving plan over embeddings of dim d: a
@@ -84,6 +106,7 @@ func (l Layout) WithDefaults() Layout {
 	}
 	l.Prefixes = slices.Clone(l.Prefixes)
 	l.Extra = slices.Clone(l.Extra)
+	l.Tuned = slices.Clone(l.Tuned)
 	return l
 }
 
@@ -115,6 +138,11 @@ func (l Layout) Validate() error {
 	}
 	if l.HNSW.M < 0 || l.HNSW.EfConstruction < 0 || l.HNSW.Ef < -1 {
 		p = append(p, fmt.Sprintf("hnsw %+v: want m, ef_construction >= 0 and ef >= -1", l.HNSW))
+	}
+	switch l.HNSW.Compression {
+	case "", BQ, SQ, RQ:
+	default:
+		p = append(p, fmt.Sprintf("hnsw compression %q: want none (\"\"), bq, sq or rq", l.HNSW.Compression))
 	}
 	if len(p) > 0 {
 		return fmt.Errorf("%w: %s", ErrLayout, strings.Join(p, "; "))
@@ -177,6 +205,9 @@ func (l Layout) Diff(got Layout) string {
 	if l.HNSW.M != 0 && l.HNSW.M != got.HNSW.M || l.HNSW.EfConstruction != 0 && l.HNSW.EfConstruction != got.HNSW.EfConstruction {
 		p = append(p, fmt.Sprintf("hnsw: want m %d ef_construction %d, got %d and %d", l.HNSW.M, l.HNSW.EfConstruction, got.HNSW.M, got.HNSW.EfConstruction))
 	}
+	if l.HNSW.Compression != got.HNSW.Compression {
+		p = append(p, fmt.Sprintf("hnsw compression: want %q, got %q", l.HNSW.Compression, got.HNSW.Compression))
+	}
 	return strings.Join(p, "; ")
 }
 
@@ -211,6 +242,7 @@ type layoutJSON struct {
 	Replicas int             `json:"replicas"`
 	HNSW     HNSWConfig      `json:"hnsw"`
 	Extra    json.RawMessage `json:"extra,omitempty"`
+	Tuned    []Tuned         `json:"tuned,omitempty"`
 }
 
 // ClassName is the Weaviate class of collection name: the name with its
@@ -243,6 +275,12 @@ func classFor(class string, l Layout) *models.Class {
 		if l.HNSW.Ef != 0 {
 			c["ef"] = l.HNSW.Ef
 		}
+		switch l.HNSW.Compression {
+		case BQ, RQ:
+			c[l.HNSW.Compression] = map[string]any{"enabled": true}
+		case SQ:
+			c[SQ] = map[string]any{"enabled": true, "trainingLimit": SQTrainingLimit}
+		}
 		return c
 	}
 	flat := func() map[string]any { return map[string]any{"distance": distance(l.Metric)} }
@@ -260,7 +298,7 @@ func classFor(class string, l Layout) *models.Class {
 	} else {
 		vc[FullVector] = models.VectorConfig{Vectorizer: none, VectorIndexType: Flat, VectorIndexConfig: flat()}
 	}
-	desc, _ := json.Marshal(layoutJSON{Dim: l.Dim, Metric: l.Metric.String(), Prefixes: l.Prefixes, Full: l.Full, Shards: l.Shards, Replicas: l.Replicas, HNSW: l.HNSW, Extra: l.Extra})
+	desc, _ := json.Marshal(layoutJSON{Dim: l.Dim, Metric: l.Metric.String(), Prefixes: l.Prefixes, Full: l.Full, Shards: l.Shards, Replicas: l.Replicas, HNSW: l.HNSW, Extra: l.Extra, Tuned: l.Tuned})
 	c := &models.Class{
 		Class:        class,
 		Description:  layoutMarker + string(desc),
@@ -294,7 +332,7 @@ func layoutOf(c *models.Class) (Layout, error) {
 	if err != nil {
 		return Layout{}, fmt.Errorf("%w: class %s: recorded layout: %v", ErrLayout, c.Class, err)
 	}
-	l := Layout{Dim: j.Dim, Metric: met, Prefixes: j.Prefixes, Full: j.Full, Shards: j.Shards, Replicas: j.Replicas, HNSW: j.HNSW, Extra: j.Extra}
+	l := Layout{Dim: j.Dim, Metric: met, Prefixes: j.Prefixes, Full: j.Full, Shards: j.Shards, Replicas: j.Replicas, HNSW: j.HNSW, Extra: j.Extra, Tuned: j.Tuned}
 	if err := l.Validate(); err != nil {
 		return Layout{}, fmt.Errorf("class %s: recorded layout: %w", c.Class, err)
 	}
@@ -317,6 +355,9 @@ func layoutOf(c *models.Class) (Layout, error) {
 			if name == l.PrefixName(firstDim(l)) && w.VectorIndexType == HNSW {
 				l.HNSW.M = intOf(gc["maxConnections"], l.HNSW.M)
 				l.HNSW.EfConstruction = intOf(gc["efConstruction"], l.HNSW.EfConstruction)
+				if got := compressionOf(gc); got != l.HNSW.Compression {
+					p = append(p, fmt.Sprintf("named vector %s: compression %q, want %q", name, got, l.HNSW.Compression))
+				}
 			}
 		}
 	}
@@ -339,6 +380,19 @@ func layoutOf(c *models.Class) (Layout, error) {
 		return Layout{}, fmt.Errorf("%w: class %s differs from its recorded layout: %s", ErrLayout, c.Class, strings.Join(p, "; "))
 	}
 	return l, nil
+}
+
+// compressionOf is the compression enabled in an HNSW index config ("" for
+// none; pq, which this package does not make, reads as "pq").
+func compressionOf(gc map[string]any) string {
+	for _, k := range []string{BQ, SQ, RQ, "pq"} {
+		if m, ok := gc[k].(map[string]any); ok {
+			if on, _ := m["enabled"].(bool); on {
+				return k
+			}
+		}
+	}
+	return ""
 }
 
 // firstDim is the dim of the first stage: the first prefix, else Dim.
@@ -396,6 +450,10 @@ var (
 	ErrName = errors.New("weaviate: invalid collection name")
 	// ErrUnreachable reports that no node of the cluster answered.
 	ErrUnreachable = errors.New("weaviate: cluster unreachable")
+	// ErrTransient reports an error of the cluster's state that passes
+	// when it settles (a replica down or rejoining, a shard loading):
+	// the request may succeed if retried.
+	ErrTransient = errors.New("weaviate: transient cluster error")
 	// ErrNotFound reports a collection that does not exist.
 	ErrNotFound = errors.New("weaviate: no such collection")
 	// ErrPayload reports a payload the collection cannot hold.

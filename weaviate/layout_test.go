@@ -49,12 +49,12 @@ func TestLayoutFor(t *testing.T) {
 }
 
 func TestLayoutValidate(t *testing.T) {
-	l := Layout{Dim: 0, Metric: mrl.Metric(7), Prefixes: []int{64, 32, 900}, Full: "ivf", Shards: -1, Replicas: 0}
+	l := Layout{Dim: 0, Metric: mrl.Metric(7), Prefixes: []int{64, 32, 900}, Full: "ivf", Shards: -1, Replicas: 0, HNSW: HNSWConfig{Compression: "pq"}}
 	err := l.Validate()
 	if !errors.Is(err, ErrLayout) {
 		t.Fatalf("Validate = %v, want ErrLayout", err)
 	}
-	for _, want := range []string{"dim 0", "metric", "does not increase", "full index", "shards -1", "replicas 0"} {
+	for _, want := range []string{"dim 0", "metric", "does not increase", "full index", "shards -1", "replicas 0", `compression "pq"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate error %q does not mention %q", err, want)
 		}
@@ -68,6 +68,9 @@ func TestClassRoundTrip(t *testing.T) {
 		{Dim: 512, Metric: mrl.Cosine, Prefixes: []int{16, 64}, Shards: 3, Replicas: 2, HNSW: HNSWConfig{M: 16, EfConstruction: 64}},
 		{Dim: 128, Metric: mrl.InnerProduct, Full: HNSW, Replicas: 1},
 		{Dim: 8, Metric: mrl.L2, Prefixes: []int{4}, Extra: json.RawMessage(`{"name":"x","dim":8}`)},
+		{Dim: 512, Metric: mrl.Cosine, Prefixes: []int{64}, HNSW: HNSWConfig{Compression: BQ}},
+		{Dim: 512, Metric: mrl.Cosine, Prefixes: []int{64}, HNSW: HNSWConfig{M: 8, Compression: SQ}},
+		{Dim: 256, Metric: mrl.InnerProduct, Full: HNSW, HNSW: HNSWConfig{Compression: RQ}},
 	} {
 		l = l.WithDefaults()
 		c := classFor("Test", l)
@@ -119,9 +122,15 @@ func TestLayoutOfErrors(t *testing.T) {
 	if _, err := layoutOf(changed); !errors.Is(err, ErrLayout) || !strings.Contains(err.Error(), "p16 missing") || !strings.Contains(err.Error(), "p32 is not") {
 		t.Errorf("layoutOf(a changed class) = %v", err)
 	}
-	other := Layout{Dim: 64, Metric: mrl.L2, Prefixes: []int{32}, Replicas: 2}.WithDefaults()
+	squeezed := Layout{Dim: 64, Metric: mrl.Cosine, Prefixes: []int{16}, HNSW: HNSWConfig{Compression: BQ}}.WithDefaults()
+	recompressed := classFor("X", squeezed)
+	recompressed.VectorConfig["p16"] = classFor("X", l).VectorConfig["p16"]
+	if _, err := layoutOf(recompressed); !errors.Is(err, ErrLayout) || !strings.Contains(err.Error(), `p16: compression "", want "bq"`) {
+		t.Errorf("layoutOf(a class whose graph lost its compression) = %v", err)
+	}
+	other := Layout{Dim: 64, Metric: mrl.L2, Prefixes: []int{32}, Replicas: 2, HNSW: HNSWConfig{Compression: RQ}}.WithDefaults()
 	d := l.Diff(other)
-	for _, want := range []string{"metric", "prefixes: want [16], got [32]", "replicas: want 1, got 2"} {
+	for _, want := range []string{"metric", "prefixes: want [16], got [32]", "replicas: want 1, got 2", `compression: want "", got "rq"`} {
 		if !strings.Contains(d, want) {
 			t.Errorf("Diff = %q, want it to mention %q", d, want)
 		}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/gomrl/mrl/server/api"
 )
 
 // uuidPrefix starts every point's UUID ("mrl" in ASCII); the last 16 hex
@@ -27,6 +29,38 @@ func IDOf(uuid string) (uint64, error) {
 	id, err := strconv.ParseUint(rest[:4]+rest[5:], 16, 64)
 	if err != nil {
 		return 0, fmt.Errorf("weaviate: object %q: not a point UUID: %v", uuid, err)
+	}
+	return id, nil
+}
+
+// ObjectID returns the object UUID of point id: UUID(n) for an integer
+// id n, the UUID itself (canonical, lower case) for a UUID id. A UUID id
+// in the namespace of the integer ids' UUIDs (6d726c00-0000-0000-…, not
+// an RFC 9562 UUID: its version is 0) would read back as an integer and
+// is refused with ErrPayload.
+func ObjectID(id api.PointID) (string, error) {
+	if n, ok := id.Uint64(); ok {
+		return UUID(n), nil
+	}
+	s := id.String()
+	if strings.HasPrefix(s, uuidPrefix) {
+		return "", fmt.Errorf("%w: UUID id %s: the UUIDs %s… are the object ids of integer ids", ErrPayload, s, uuidPrefix)
+	}
+	return s, nil
+}
+
+// PointIDOf is the inverse of ObjectID: the point id of an object UUID.
+func PointIDOf(uuid string) (api.PointID, error) {
+	id, err := api.UUID(uuid)
+	if err != nil {
+		return api.PointID{}, fmt.Errorf("weaviate: object %q: %v", uuid, err)
+	}
+	if s := id.String(); strings.HasPrefix(s, uuidPrefix) {
+		n, err := IDOf(s)
+		if err != nil {
+			return api.PointID{}, err
+		}
+		return api.IntID(n), nil
 	}
 	return id, nil
 }

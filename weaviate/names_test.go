@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gomrl/mrl/server/api"
 )
 
 func TestUUIDRoundTrip(t *testing.T) {
@@ -123,6 +125,50 @@ func FuzzIDOf(f *testing.F) {
 		}
 		if u := UUID(id); !strings.EqualFold(u, s) {
 			t.Fatalf("IDOf(%q) = %d but UUID(%d) = %q", s, id, id, u)
+		}
+	})
+}
+
+func TestObjectID(t *testing.T) {
+	for _, id := range []api.PointID{api.IntID(0), api.IntID(1 << 63), api.MustUUID("550e8400-e29b-41d4-a716-446655440000"),
+		api.MustUUID("6d726c00-0000-4000-8000-000000000000"), api.MustUUID("ffffffff-ffff-4fff-bfff-ffffffffffff")} {
+		oid, err := ObjectID(id)
+		if err != nil {
+			t.Fatalf("ObjectID(%v): %v", id, err)
+		}
+		back, err := PointIDOf(oid)
+		if err != nil || back != id {
+			t.Errorf("PointIDOf(ObjectID(%v) = %s) = %v, %v", id, oid, back, err)
+		}
+	}
+	if oid, _ := ObjectID(api.IntID(5)); oid != UUID(5) {
+		t.Errorf("ObjectID(5) = %s, want UUID(5) = %s", oid, UUID(5))
+	}
+	reserved := api.MustUUID(UUID(5))
+	if _, err := ObjectID(reserved); !errors.Is(err, ErrPayload) {
+		t.Errorf("ObjectID(UUID id %v, in the integers' namespace) = %v, want ErrPayload", reserved, err)
+	}
+	if _, err := PointIDOf("not-a-uuid"); err == nil {
+		t.Error("PointIDOf(not-a-uuid) = nil error")
+	}
+}
+
+func FuzzPointIDOf(f *testing.F) {
+	f.Add(UUID(42))
+	f.Add("550e8400-e29b-41d4-a716-446655440000")
+	f.Add("550E8400E29B41D4A716446655440000")
+	f.Add("garbage")
+	f.Fuzz(func(t *testing.T, s string) {
+		id, err := PointIDOf(s)
+		if err != nil {
+			return
+		}
+		oid, err := ObjectID(id)
+		if err != nil {
+			t.Fatalf("PointIDOf(%q) = %v, which ObjectID refuses: %v", s, id, err)
+		}
+		if back, err := PointIDOf(oid); err != nil || back != id {
+			t.Fatalf("PointIDOf(%q) = %v, ObjectID = %s, read back as %v, %v", s, id, oid, back, err)
 		}
 	})
 }

@@ -48,8 +48,9 @@ With --backend weaviate the collections live on a Weaviate cluster
 embed and classification, with each collection a Weaviate class holding a
 named vector per nesting dim. Writes are acknowledged at the consistency
 level (--weaviate-consistency); the cluster persists them, so there are no
-snapshots or recovery here, and --data-dir, --snapshot-every, --recover
-and --auto-recall are refused (plan "auto" is not served: 400). An
+snapshots or recovery here, and --data-dir, --snapshot-every and --recover
+are refused. Plan "auto" (--auto-recall) is tuned against the cluster and
+recorded on the collection's class. An
 address is HOST:HTTP[/GRPC], as scripts/weaviate-cluster.sh addrs prints.
 
 It binds 127.0.0.1 by default. The bearer token comes from --token or the
@@ -189,8 +190,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 // embeddedOnly are the flags of the embedded store (its data directory,
-// snapshots, recovery and tuned plans) that --backend weaviate refuses.
-var embeddedOnly = []string{"data-dir", "snapshot-every", "recover", "auto-recall"}
+// snapshots and recovery) that --backend weaviate refuses.
+var embeddedOnly = []string{"data-dir", "snapshot-every", "recover"}
 
 // checkBackendFlags reports flags that make no sense with the backend
 // chosen (set holds the flags given), and a backend's missing ones.

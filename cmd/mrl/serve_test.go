@@ -248,7 +248,7 @@ func TestServeFlags(t *testing.T) {
 		{[]string{"--backend", "qdrant"}, `--backend "qdrant": want embedded or weaviate`},
 		{[]string{"--data-dir", t.TempDir(), "--weaviate-replicas", "2"}, "--weaviate-replicas needs --backend weaviate"},
 		{[]string{"--backend", "weaviate"}, "--backend weaviate needs --weaviate"},
-		{[]string{"--backend", "weaviate", "--weaviate", "127.0.0.1:1/2", "--data-dir", "x", "--recover", "--snapshot-every", "5", "--auto-recall", "0.9"},
+		{[]string{"--backend", "weaviate", "--weaviate", "127.0.0.1:1/2", "--data-dir", "x", "--recover", "--snapshot-every", "5"},
 			"--data-dir is an option of the embedded store"},
 		{[]string{"--backend", "weaviate", "--weaviate", "127.0.0.1:1/2", "--recover"}, "--recover is an option of the embedded store"},
 		{[]string{"--backend", "weaviate", "--weaviate", "nohost"}, "want HOST:HTTP[/GRPC]"},

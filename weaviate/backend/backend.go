@@ -32,18 +32,25 @@
 //     setting). The backend keeps no state to flush, so Snapshot is a
 //     no-op, and memory_bytes and index_bytes are 0: the vectors are on
 //     the cluster, not in this process.
-//   - Plan "auto" (and target_recall) are refused with 400: the backend
-//     does not tune plans against the cluster. Give a plan over the
-//     nesting's dims, e.g. "64:200,512:10".
+//   - Plan "auto" (and target_recall) tunes against the cluster
+//     (Collection.AutoPlan, weaviate.Collection.Tune): the smallest
+//     shortlist on the first stored prefix reaching the target recall@10
+//     on the collection's own points as queries, recorded on the class so
+//     that every server reuses it until the count moves by a fifth.
 //   - A cluster none of whose nodes answer gives 503 naming every node's
-//     error (collection.ErrUnavailable), and /readyz reports it.
+//     error (collection.ErrUnavailable), and /readyz reports it. So do
+//     Weaviate's transient replica errors (weaviate.ErrTransient: a
+//     replica down or rejoining, a shard loading), which pass when the
+//     cluster settles.
 //
-// Point ids: the backend stores integer ids only. An upsert with a UUID id
-// is refused (400, naming the point); a get, delete or scroll cursor of a
-// UUID id finds nothing, since UUIDs sort after every integer and none is
-// stored. Integer ids pass through to package weaviate, whose UUID and
-// IDOf are the one mapping to the cluster's object ids. UUID ids on the
-// cluster need their own object-id space there (issue 17's follow-up).
+// Point ids: integers and UUIDs, as the embedded store takes them, mapped
+// to the cluster's object ids by weaviate.ObjectID (an integer to its
+// UUID in a namespace of its own, a UUID to itself) and back by
+// weaviate.PointIDOf. A UUID in the integers' namespace
+// (6d726c00-0000-0000-…, version 0, which no UUID generator makes) is
+// refused (400). Scroll pages follow the object ids' order: integers in
+// increasing order as one run, UUIDs by their text before or after it
+// (the embedded store puts every UUID after the integers).
 package backend
 
 import (
@@ -152,7 +159,10 @@ var (
 // Store is the collections on one cluster. It keeps the collections it
 // has seen (created, listed or opened by name) and reads the cluster's
 // schema again on Collections, so collections that another server made
-// appear. It is safe for concurrent use.
+// appear; a collection seen is checked against the cluster's schema when
+// opened by name more than HealthEvery after its last check, and
+// forgotten when the cluster says its class is gone, so one that another
+// server dropped (or re-made with another layout) is not served stale. It is safe for concurrent use.
 type Store struct {
 	opt Options
 	cl  *weaviate.Cluster
@@ -235,13 +245,20 @@ func (s *Store) list(ctx context.Context) ([]*Collection, error) {
 		seen[wc.Name()] = c
 		out = append(out, c)
 	}
+	for class, c := range s.cols {
+		if _, ok := seen[class]; !ok {
+			c.dropped.Store(true) // dropped by another server
+		}
+	}
 	s.cols = seen
 	return out, nil
 }
 
 func (s *Store) newCollection(wc *weaviate.Collection, m api.Meta) *Collection {
 	met, _ := mrl.ParseMetric(m.Metric) // checked by CheckMeta or LayoutMeta
-	return &Collection{s: s, wc: wc, meta: m, metric: met}
+	c := &Collection{s: s, wc: wc, meta: m, metric: met}
+	c.checked.Store(time.Now().UnixNano())
+	return c
 }
 
 // Create makes a collection of shape m on the cluster (see MetaLayout).
@@ -296,14 +313,27 @@ func (s *Store) Collection(name string) (server.Collection, bool) {
 	if closed {
 		return nil, false
 	}
-	if ok {
+	if ok && time.Since(time.Unix(0, c.checked.Load())) < s.opt.HealthEvery {
 		return c, true
 	}
+	// Not seen, or seen longer ago than HealthEvery: another server may
+	// have dropped (or dropped and re-made) the class meanwhile.
 	ctx, cancel := s.call()
 	defer cancel()
 	wc, err := s.cl.Collection(ctx, name, nil)
-	if err != nil {
+	if errors.Is(err, weaviate.ErrNotFound) && ok {
+		s.forget(c)
 		return nil, false
+	}
+	if err != nil {
+		if ok {
+			return c, true // the cluster does not answer: the collection's calls report it
+		}
+		return nil, false
+	}
+	if ok && c.wc.Layout().Diff(wc.Layout()) == "" {
+		c.checked.Store(time.Now().UnixNano())
+		return c, true
 	}
 	m, err := LayoutMeta(wc.Layout(), wc.Name())
 	if err != nil {
@@ -312,12 +342,28 @@ func (s *Store) Collection(name string) (server.Collection, bool) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if c, ok := s.cols[class]; ok {
-		return c, true
+	if cur, ok := s.cols[class]; ok && cur != c {
+		return cur, true // opened meanwhile by another request
+	}
+	if c != nil {
+		c.dropped.Store(true) // re-made with another layout by another server
 	}
 	c = s.newCollection(wc, m)
 	s.cols[class] = c
 	return c, true
+}
+
+// forget drops c from the collections seen (it is gone from the
+// cluster); later calls on c answer ErrClosed.
+func (s *Store) forget(c *Collection) {
+	c.dropped.Store(true)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, x := range s.cols {
+		if x == c {
+			delete(s.cols, k)
+		}
+	}
 }
 
 // Collections returns the cluster's collections in name order; when the
@@ -403,14 +449,14 @@ func (s *Store) reachable() error {
 // mapErr maps package weaviate's errors onto package collection's, which
 // the server turns into statuses: ErrNotFound (404), ErrLayout, ErrName,
 // ErrPayload, ErrFilter and ErrRequest (ErrInvalid: 400), ErrUnreachable
-// (ErrUnavailable: 503). The message stays weaviate's; other errors pass
-// as they are (500).
+// and ErrTransient (ErrUnavailable: 503, which a client may retry). The
+// message stays weaviate's; other errors pass as they are (500).
 func mapErr(err error) error {
 	var to error
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, weaviate.ErrUnreachable):
+	case errors.Is(err, weaviate.ErrUnreachable), errors.Is(err, weaviate.ErrTransient):
 		to = collection.ErrUnavailable
 	case errors.Is(err, weaviate.ErrNotFound):
 		to = collection.ErrNotFound

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -128,6 +129,7 @@ func TestMapErr(t *testing.T) {
 	}{
 		{fmt.Errorf("%w: no node of 127.0.0.1:1/2 answered", weaviate.ErrUnreachable), collection.ErrUnavailable},
 		{fmt.Errorf("%w: docs", weaviate.ErrNotFound), collection.ErrNotFound},
+		{fmt.Errorf("weaviate: search docs: %w: search: inconsistent consistency levels", weaviate.ErrTransient), collection.ErrUnavailable},
 		{fmt.Errorf("%w: plan needs 32", weaviate.ErrLayout), collection.ErrInvalid},
 		{fmt.Errorf("%w: name", weaviate.ErrName), collection.ErrInvalid},
 		{fmt.Errorf("%w: field", weaviate.ErrPayload), collection.ErrInvalid},
@@ -201,6 +203,9 @@ func TestCheckPoints(t *testing.T) {
 	if err := checkPoints(ok, 2, mrl.Cosine); err != nil {
 		t.Fatal(err)
 	}
+	if err := checkPoints([]api.Point{{ID: api.IntID(1), Vector: []float32{1, 0}}, {ID: api.MustUUID("550e8400-e29b-41d4-a716-446655440000"), Vector: []float32{0, 1}}}, 2, mrl.Cosine); err != nil {
+		t.Errorf("checkPoints(an integer and a UUID id) = %v, want nil", err)
+	}
 	for _, tt := range []struct {
 		pts  []api.Point
 		want string
@@ -208,7 +213,7 @@ func TestCheckPoints(t *testing.T) {
 		{[]api.Point{{ID: api.IntID(1), Vector: []float32{1, 0}}, {ID: api.IntID(1), Vector: []float32{0, 1}}}, "repeats"},
 		{[]api.Point{{ID: api.IntID(1), Vector: []float32{1}}}, "length 1"},
 		{[]api.Point{{ID: api.IntID(1), Vector: []float32{1, 0}, Payload: map[string]any{"a": []any{1.0}}}}, "payload.a"},
-		{[]api.Point{{ID: api.MustUUID("550e8400-e29b-41d4-a716-446655440000"), Vector: []float32{1, 0}}}, "integer ids only"},
+		{[]api.Point{{ID: api.MustUUID("6d726c00-0000-0000-0000-000000000001"), Vector: []float32{1, 0}}}, "points[0].id: weaviate: invalid payload: UUID id 6d726c00-0000-0000-0000-000000000001"},
 	} {
 		if err := checkPoints(tt.pts, 2, mrl.Cosine); !errors.Is(err, collection.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("checkPoints(%v) = %v, want ErrInvalid naming %q", tt.pts, err, tt.want)
@@ -315,5 +320,159 @@ func TestUnreachable(t *testing.T) {
 		if rec.Code != 503 || !strings.Contains(rec.Body.String(), addr.String()) {
 			t.Errorf("%s %s = %d %s, want 503 naming %s", tt.method, tt.path, rec.Code, rec.Body, addr)
 		}
+	}
+}
+
+// TestTransient serves a store whose cluster answers a write with
+// Weaviate's transient replica error (as it did while a node rejoined
+// under the CI's failure test): the server must answer 503, which a
+// client retries, with Weaviate's message, not 500.
+func TestTransient(t *testing.T) {
+	desc := `mrl layout {"dim":4,"metric":"cosine","prefixes":[2],"full":"flat","shards":0,"replicas":2,"hnsw":{},` +
+		`"extra":{"name":"docs","dim":4,"metric":"cosine","nesting":[2,4],"index":{"kind":"flat"}}}`
+	class := map[string]any{
+		"class": "Docs", "description": desc,
+		"vectorConfig": map[string]any{
+			"p2":   map[string]any{"vectorIndexType": "hnsw", "vectorIndexConfig": map[string]any{"distance": "cosine"}},
+			"full": map[string]any{"vectorIndexType": "flat", "vectorIndexConfig": map[string]any{"distance": "cosine"}},
+		},
+		"replicationConfig": map[string]any{"factor": 2},
+	}
+	const msg = "inconsistent consistency levels: shard a resolved to 1, shard b resolved to 2"
+	node := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/.well-known/ready":
+		case "/v1/schema":
+			json.NewEncoder(w).Encode(map[string]any{"classes": []any{class}})
+		case "/v1/schema/Docs":
+			json.NewEncoder(w).Encode(class)
+		case "/v1/batch/objects":
+			w.WriteHeader(500)
+			json.NewEncoder(w).Encode(map[string]any{"error": []any{map[string]any{"message": msg}}})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer node.Close()
+	u, _ := url.Parse(node.URL)
+	port, _ := strconv.Atoi(u.Port())
+	addr := weaviate.Addr{Host: "127.0.0.1", HTTP: port, GRPC: port}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := Open(context.Background(), Options{Addrs: weaviate.Addrs{addr}, Timeout: 2 * time.Second, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Options{Store: st, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	for _, tt := range []struct {
+		method, path, body string
+	}{
+		// A batch delete is REST (the client's batch upsert and searches
+		// are gRPC, which this fake does not serve).
+		{"POST", "/v1/collections/docs/points/delete", `{"ids":[1]}`},
+	} {
+		req := httptest.NewRequest(tt.method, tt.path, strings.NewReader(tt.body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		if rec.Code != 503 || !strings.Contains(rec.Body.String(), "inconsistent consistency levels") {
+			t.Errorf("%s %s = %d %s, want 503 with Weaviate's message", tt.method, tt.path, rec.Code, rec.Body)
+		}
+	}
+	// A scroll cursor in the integers' object-id namespace is no id here.
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, httptest.NewRequest("GET", "/v1/collections/docs/points?after=6d726c00-0000-0000-0000-000000000001", nil))
+	if rec.Code != 400 || !strings.Contains(rec.Body.String(), "no page of this collection ends with it") {
+		t.Errorf("scroll after a reserved UUID = %d %s, want 400", rec.Code, rec.Body)
+	}
+}
+
+// TestDroppedElsewhere serves a collection that another server then
+// drops from the cluster: a request on it must answer 404 (Weaviate's
+// "could not find class"), the store must forget it, and opening it by
+// name must read the cluster again (after HealthEvery) and not find it.
+func TestDroppedElsewhere(t *testing.T) {
+	desc := `mrl layout {"dim":4,"metric":"cosine","prefixes":[2],"full":"flat","shards":0,"replicas":1,"hnsw":{},` +
+		`"extra":{"name":"docs","dim":4,"metric":"cosine","nesting":[2,4],"index":{"kind":"flat"}}}`
+	class := map[string]any{
+		"class": "Docs", "description": desc,
+		"vectorConfig": map[string]any{
+			"p2":   map[string]any{"vectorIndexType": "hnsw", "vectorIndexConfig": map[string]any{"distance": "cosine"}},
+			"full": map[string]any{"vectorIndexType": "flat", "vectorIndexConfig": map[string]any{"distance": "cosine"}},
+		},
+		"replicationConfig": map[string]any{"factor": 1},
+	}
+	var gone atomic.Bool
+	node := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/.well-known/ready":
+		case "/v1/schema":
+			classes := []any{class}
+			if gone.Load() {
+				classes = nil
+			}
+			json.NewEncoder(w).Encode(map[string]any{"classes": classes})
+		case "/v1/schema/Docs":
+			if gone.Load() {
+				http.NotFound(w, r)
+				return
+			}
+			json.NewEncoder(w).Encode(class)
+		case "/v1/batch/objects":
+			w.WriteHeader(422)
+			json.NewEncoder(w).Encode(map[string]any{"error": []any{map[string]any{"message": "could not find class Docs in schema"}}})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer node.Close()
+	u, _ := url.Parse(node.URL)
+	port, _ := strconv.Atoi(u.Port())
+	addr := weaviate.Addr{Host: "127.0.0.1", HTTP: port, GRPC: port}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := Open(context.Background(), Options{Addrs: weaviate.Addrs{addr}, Timeout: 2 * time.Second, HealthEvery: time.Millisecond, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Options{Store: st, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	old, ok := st.Collection("docs")
+	if !ok {
+		t.Fatal("Collection(docs) before the drop: not found")
+	}
+	gone.Store(true) // another server dropped it
+
+	// A request on the cached collection meets the cluster's answer.
+	req := httptest.NewRequest("POST", "/v1/collections/docs/points/delete", strings.NewReader(`{"ids":[1]}`))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, req)
+	if rec.Code != 404 {
+		t.Errorf("delete on a collection dropped elsewhere = %d %s, want 404", rec.Code, rec.Body)
+	}
+	if _, _, err := old.Delete([]api.PointID{api.IntID(1)}); !errors.Is(err, collection.ErrClosed) {
+		t.Errorf("Delete on the forgotten collection = %v, want ErrClosed", err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	if c, ok := st.Collection("docs"); ok {
+		t.Errorf("Collection(docs) after the drop = %v, want not found", c)
+	}
+
+	// Opened by name after HealthEvery, a collection dropped elsewhere is
+	// not served from the cache even before any request fails.
+	gone.Store(false)
+	if _, ok := st.Collection("docs"); !ok {
+		t.Fatal("Collection(docs) once the class is back: not found")
+	}
+	gone.Store(true)
+	time.Sleep(5 * time.Millisecond)
+	if c, ok := st.Collection("docs"); ok {
+		t.Errorf("Collection(docs) after a second drop = %v, want not found", c)
 	}
 }

@@ -2,13 +2,16 @@ package backend
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
 
 	mrl "github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/collection"
+	"github.com/gomrl/mrl/index"
 	"github.com/gomrl/mrl/server/api"
 	"github.com/gomrl/mrl/weaviate"
 )
@@ -23,9 +26,12 @@ type Collection struct {
 
 	seq     atomic.Uint64 // writes this process acknowledged (see the package doc)
 	dropped atomic.Bool
+	checked atomic.Int64 // when the cluster last showed the class with this layout (UnixNano)
 
 	mu    sync.Mutex
 	count int // the last count the cluster gave, for Info when it does not answer
+
+	tuneMu sync.Mutex // one tuning at a time
 }
 
 func sortCollections(cols []*Collection) {
@@ -48,6 +54,16 @@ func (c *Collection) Metric() mrl.Metric { return c.metric }
 
 // Layout returns how the collection lies on the cluster.
 func (c *Collection) Layout() weaviate.Layout { return c.wc.Layout() }
+
+// fail maps err (mapErr); when the cluster says the collection is gone
+// (dropped by another server), it also forgets it, so that the next
+// request reads the cluster's schema again instead of this stale entry.
+func (c *Collection) fail(err error) error {
+	if errors.Is(err, weaviate.ErrNotFound) {
+		c.s.forget(c)
+	}
+	return mapErr(err)
+}
 
 // usable reports ErrClosed for a dropped collection or a closed store.
 func (c *Collection) usable() error {
@@ -95,7 +111,7 @@ func (c *Collection) Upsert(pts []api.Point) (uint64, error) {
 	ctx, cancel := c.s.call()
 	defer cancel()
 	if _, err := c.wc.Upsert(ctx, pts, weaviate.WriteOptions{}); err != nil {
-		return c.seq.Load(), mapErr(err)
+		return c.seq.Load(), c.fail(err)
 	}
 	return c.seq.Add(1), nil
 }
@@ -104,8 +120,8 @@ func (c *Collection) Upsert(pts []api.Point) (uint64, error) {
 func checkPoints(pts []api.Point, dim int, metric mrl.Metric) error {
 	seen := make(map[api.PointID]int, len(pts))
 	for i, p := range pts {
-		if p.ID.IsUUID() {
-			return invalidf("points[%d].id: %v: the weaviate backend stores integer ids only (its object UUIDs encode them)", i, p.ID)
+		if _, err := weaviate.ObjectID(p.ID); err != nil {
+			return invalidf("points[%d].id: %v", i, err)
 		}
 		if j, ok := seen[p.ID]; ok {
 			return invalidf("points[%d].id: %v repeats points[%d].id", i, p.ID, j)
@@ -122,21 +138,19 @@ func checkPoints(pts []api.Point, dim int, metric mrl.Metric) error {
 }
 
 // Delete removes the points with the given ids and returns how many were
-// present. A UUID id is never present (the backend stores integer ids
-// only).
+// present.
 func (c *Collection) Delete(ids []api.PointID) (int, uint64, error) {
 	if err := c.usable(); err != nil {
 		return 0, 0, err
 	}
-	nums := intIDs(ids)
-	if len(nums) == 0 {
+	if len(ids) == 0 {
 		return 0, c.seq.Load(), nil
 	}
 	ctx, cancel := c.s.call()
 	defer cancel()
-	n, err := c.wc.Delete(ctx, nums, weaviate.WriteOptions{})
+	n, err := c.wc.Delete(ctx, ids, weaviate.WriteOptions{})
 	if err != nil {
-		return n, c.seq.Load(), mapErr(err)
+		return n, c.seq.Load(), c.fail(err)
 	}
 	return n, c.seq.Add(1), nil
 }
@@ -148,20 +162,15 @@ func (c *Collection) Get(id api.PointID) (api.Point, bool) {
 	return p, ok
 }
 
-// GetChecked returns point id with its vector and payload; a UUID id is
-// never present.
+// GetChecked returns point id with its vector and payload.
 func (c *Collection) GetChecked(id api.PointID) (api.Point, bool, error) {
 	if err := c.usable(); err != nil {
 		return api.Point{}, false, err
 	}
-	n, ok := id.Uint64()
-	if !ok {
-		return api.Point{}, false, nil
-	}
 	ctx, cancel := c.s.call()
 	defer cancel()
-	p, ok, err := c.wc.Get(ctx, n, weaviate.ReadOptions{WithVector: true})
-	return p, ok, mapErr(err)
+	p, ok, err := c.wc.Get(ctx, id, weaviate.ReadOptions{WithVector: true})
+	return p, ok, c.fail(err)
 }
 
 // Scroll is ScrollChecked without its error (an empty last page when the
@@ -171,10 +180,14 @@ func (c *Collection) Scroll(o collection.ScrollOptions) ([]api.Point, bool) {
 	return pts, more
 }
 
-// ScrollChecked returns up to o.Limit points (100 when 0) with ids above
-// o.After (all when o.First) in increasing id order, and whether more
-// follow; with o.MaxBytes the page is cut at that estimated JSON size,
-// as the embedded store estimates it (the first point is always kept).
+// ScrollChecked returns up to o.Limit points (100 when 0) after o.After
+// (all when o.First), and whether more follow; with o.MaxBytes the page
+// is cut at that estimated JSON size, as the embedded store estimates it
+// (the first point is always kept). The order is the cluster's object
+// UUID order (weaviate.Collection.Scroll): integer ids in increasing
+// order as one run, UUID ids by their text before or after it, so every
+// point comes once but UUIDs need not all follow the integers as in the
+// embedded store.
 func (c *Collection) ScrollChecked(o collection.ScrollOptions) ([]api.Point, bool, error) {
 	if err := c.usable(); err != nil {
 		return nil, false, err
@@ -183,15 +196,14 @@ func (c *Collection) ScrollChecked(o collection.ScrollOptions) ([]api.Point, boo
 	if limit <= 0 {
 		limit = 100
 	}
-	after, isInt := o.After.Uint64()
-	if !o.First && !isInt {
-		return nil, false, nil // UUIDs sort after every integer, and none is stored
+	if _, err := weaviate.ObjectID(o.After); err != nil && !o.First {
+		return nil, false, invalidf("after: %v (no page of this collection ends with it)", err)
 	}
 	ctx, cancel := c.s.call()
 	defer cancel()
-	pts, more, err := c.wc.Scroll(ctx, after, o.First, limit, weaviate.ReadOptions{WithVector: o.WithVector})
+	pts, more, err := c.wc.Scroll(ctx, o.After, o.First, limit, weaviate.ReadOptions{WithVector: o.WithVector})
 	if err != nil {
-		return nil, false, mapErr(err)
+		return nil, false, c.fail(err)
 	}
 	if o.MaxBytes > 0 {
 		size := 0
@@ -222,7 +234,7 @@ func (c *Collection) Search(ctx context.Context, q collection.Query) (collection
 	defer cancel()
 	hits, stages, err := c.wc.Search(ctx, q.Vector, o)
 	if err != nil {
-		return collection.Result{}, mapErr(err)
+		return collection.Result{}, c.fail(err)
 	}
 	return collection.Result{Hits: hits, Stages: stages}, nil
 }
@@ -260,28 +272,61 @@ func (c *Collection) searchOptions(q collection.Query) (weaviate.SearchOptions, 
 	return weaviate.SearchOptions{K: k, Dim: dim, Plan: q.Plan, Filter: q.Filter, WithPayload: q.WithPayload}, nil
 }
 
-// AutoPlan returns an error that is collection.ErrInvalid (400): the
-// backend does not tune plans against the cluster. The message names the
-// plans the layout can run.
+// AutoPlan returns the plan tuned against the cluster for target
+// recall@10 (weaviate.Collection.Tune: the smallest shortlist on the
+// first stored prefix that reaches the target on the collection's own
+// points as queries, against full-dim answers). A plan recorded on the
+// class (by this server or another) is reused while the collection's
+// count stays within a fifth of the count it was tuned at; otherwise the
+// first search asking for it tunes again (seconds: a few hundred
+// searches on the cluster) and records the new plan. It returns nil for
+// a collection that stores no prefix (full-dim search is the plan) or
+// holds fewer than 1000 points (exact search is cheap), as the embedded
+// store does below its TuneMinRows.
 func (c *Collection) AutoPlan(target float64) (*collection.TunedPlan, error) {
-	l := c.wc.Layout()
-	ex := fmt.Sprintf("%d:10", l.Dim)
-	if len(l.Prefixes) > 0 {
-		ex = fmt.Sprintf("%d:100,%d:10", l.Prefixes[0], l.Dim)
+	if err := c.usable(); err != nil {
+		return nil, err
 	}
-	return nil, invalidf("the weaviate backend does not tune plans (plan \"auto\", target_recall): give a plan whose stage dims are among the stored ones %v and %d, e.g. %q", l.Prefixes, l.Dim, ex)
+	if len(c.wc.Layout().Prefixes) == 0 {
+		return nil, nil
+	}
+	const k, minRows = 10, 1000
+	ctx, cancel := c.s.call()
+	n, err := c.wc.Count(ctx)
+	cancel()
+	if err != nil {
+		return nil, c.fail(err)
+	}
+	if n < minRows {
+		return nil, nil
+	}
+	fresh := func(t weaviate.Tuned) bool { return math.Abs(float64(t.Rows-n)) <= 0.2*float64(t.Rows) }
+	if t, ok := c.wc.Tuned(target, k); ok && fresh(t) {
+		return tunedPlan(t)
+	}
+	c.tuneMu.Lock()
+	defer c.tuneMu.Unlock()
+	if t, ok := c.wc.Tuned(target, k); ok && fresh(t) {
+		return tunedPlan(t) // tuned meanwhile by another request
+	}
+	// Tuning runs a few hundred searches: allow it ten request timeouts.
+	ctx, cancel = context.WithTimeout(context.Background(), 10*c.s.opt.Timeout)
+	defer cancel()
+	t, err := c.wc.Tune(ctx, weaviate.TuneOptions{Target: target, K: k, Seed: uint64(n)})
+	if err != nil {
+		return nil, c.fail(err)
+	}
+	c.s.opt.Logger.Info("tuned plan on the cluster", "collection", c.meta.Name, "plan", t.Plan, "target", target, "recall", t.Recall, "rows", t.Rows, "met", t.Met)
+	return tunedPlan(t)
+}
+
+func tunedPlan(t weaviate.Tuned) (*collection.TunedPlan, error) {
+	p, err := index.ParsePlan(t.Plan)
+	if err != nil {
+		return nil, fmt.Errorf("tuned plan %q recorded on the class: %w", t.Plan, err)
+	}
+	return &collection.TunedPlan{TunedPlan: t.TunedPlan, Stages: p}, nil
 }
 
 // Snapshot does nothing (see Store.Snapshot).
 func (c *Collection) Snapshot() error { return c.usable() }
-
-// intIDs returns the integer ids of ids; the backend stores no UUID id.
-func intIDs(ids []api.PointID) []uint64 {
-	out := make([]uint64, 0, len(ids))
-	for _, id := range ids {
-		if n, ok := id.Uint64(); ok {
-			out = append(out, n)
-		}
-	}
-	return out
-}

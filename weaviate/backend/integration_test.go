@@ -29,6 +29,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomrl/mrl/index"
 	"github.com/gomrl/mrl/index/indextest"
 	"github.com/gomrl/mrl/server"
 	"github.com/gomrl/mrl/server/api"
@@ -354,13 +355,64 @@ func testServe(t *testing.T, wIndex map[string]any, minAgree float64) {
 		want string
 	}{
 		{map[string]any{"vector": q, "plan": "32:100,64:10"}, "needs prefix dims 32"},
-		{map[string]any{"vector": q, "plan": "auto"}, "does not tune plans"},
-		{map[string]any{"vector": q, "target_recall": 0.9}, "does not tune plans"},
 	} {
 		body := call(t, wts.URL, "POST", "/v1/collections/"+name+"/search", c.req, 400, nil)
 		if !strings.Contains(string(body), c.want) {
 			t.Errorf("search %v: %s, want it to name %q", c.req, body, c.want)
 		}
 	}
+
+	// auto and target_recall tune against the cluster, record the plan on
+	// the class, and a new server reuses it.
+	for _, target := range []float64{0.95, 0.9} {
+		req := map[string]any{"vector": q, "target_recall": target}
+		t0 := time.Now()
+		var r api.SearchResponse
+		call(t, wts.URL, "POST", "/v1/collections/"+name+"/search", req, 200, &r)
+		t.Logf("target_recall %v: plan %s (tuned recall %.3f) in %v", target, r.Plan, r.TunedRecall, time.Since(t0))
+		plan, err := index.ParsePlan(r.Plan)
+		if err != nil || len(plan) != 2 || plan[0].Dim != 16 || plan[1] != (index.Stage{Dim: 64, Keep: 10}) || r.TunedRecall < target || len(r.Results[0].Hits) != 10 {
+			t.Errorf("target_recall %v: plan %q (%v), tuned recall %v, %d hits; want a plan 16:keep,64:10 meeting the target", target, r.Plan, err, r.TunedRecall, len(r.Results[0].Hits))
+		}
+		st3, err := Open(context.Background(), Options{Addrs: itAddrs, Logger: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c3, ok := st3.Collection(name)
+		if !ok {
+			t.Fatalf("a new store does not find %s", name)
+		}
+		rec, ok := c3.(*Collection).wc.Tuned(target, 10)
+		if !ok || rec.Plan != r.Plan || rec.Rows != n-len(del)-1 {
+			t.Errorf("a new store reads the recorded plan for %v as %+v (%v), want %s at %d rows", target, rec, ok, r.Plan, n-len(del)-1)
+		}
+	}
+	var auto api.SearchResponse
+	call(t, wts.URL, "POST", "/v1/collections/"+name+"/search", map[string]any{"vector": q, "plan": "auto"}, 200, &auto)
+	if auto.Plan == "" || auto.Plan == "exact" {
+		t.Errorf("plan auto ran %q, want the tuned plan", auto.Plan)
+	}
+	// Recording the plan rewrote the class: its payload properties stay.
+	var filtered api.SearchResponse
+	call(t, wts.URL, "POST", "/v1/collections/"+name+"/search", map[string]any{"vector": q, "filter": map[string]any{"c": "1"}}, 200, &filtered)
+	if hs := filtered.Results[0].Hits; len(hs) != 10 || hs[0].Payload["c"] != "1" {
+		t.Errorf("filtered search after tuning: %v, want 10 hits with c = 1", hs)
+	}
+
+	// UUID ids beside the integer ones.
+	u := "550e8400-e29b-41d4-a716-446655440000"
+	call(t, wts.URL, "POST", "/v1/collections/"+name+"/points", map[string]any{"points": []map[string]any{{"id": u, "vector": q, "payload": map[string]any{"c": "u"}}}}, 200, nil)
+	var up api.Point
+	call(t, wts.URL, "GET", "/v1/collections/"+name+"/points/"+u, nil, 200, &up)
+	if up.ID.String() != u || up.Payload["c"] != "u" {
+		t.Errorf("get %s = %v %v, want the point", u, up.ID, up.Payload)
+	}
+	var hit api.SearchResponse
+	call(t, wts.URL, "POST", "/v1/collections/"+name+"/search", map[string]any{"vector": q, "k": 1}, 200, &hit)
+	if hs := hit.Results[0].Hits; len(hs) != 1 || hs[0].ID.String() != u {
+		t.Errorf("search with the UUID point's vector: %v, want %s first", hs, u)
+	}
+	call(t, wts.URL, "DELETE", "/v1/collections/"+name+"/points/"+u, nil, 200, nil)
+	call(t, wts.URL, "GET", "/v1/collections/"+name+"/points/"+u, nil, 404, nil)
 	call(t, wts.URL, "GET", "/readyz", nil, 200, nil)
 }
