@@ -171,6 +171,28 @@ func (s *Server) pinnedAdapter(ctx context.Context, name string, ar *collection.
 	return a, nil
 }
 
+// loadInputs loads, at start, what each collection's input transform
+// pins: its model (reloadModel) and its adapter. Reading the adapters now
+// puts one missing or changed since the last run in the log at start-up;
+// such a collection opens (its points are kept) and refuses upserts and
+// searches until the file is put back.
+func (s *Server) loadInputs(ctx context.Context) {
+	for _, c := range s.store.Collections() {
+		meta := c.Meta()
+		if meta.Input == nil {
+			continue
+		}
+		if meta.Input.Model != nil {
+			s.reloadModel(ctx, meta.Name, meta.Input.Model)
+		}
+		if meta.Input.Adapter != nil {
+			if _, err := s.pinnedAdapter(ctx, meta.Name, meta.Input.Adapter); err != nil {
+				s.log.Warn("collection adapter unusable", "collection", meta.Name, "err", err)
+			}
+		}
+	}
+}
+
 // readAdapter reads and decodes the adapter file at path in the model
 // root and returns it with the file's SHA-256 (hex).
 func (s *Server) readAdapter(ctx context.Context, path string) (*adapter.Adapter, string, error) {

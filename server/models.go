@@ -195,46 +195,39 @@ func (s *Server) readRootFile(ctx context.Context, what, path string) ([]byte, e
 	return b, nil
 }
 
-// reloadModels loads, at start, the model attached to each collection
+// reloadModel loads, at start, the model ref that collection col pins,
 // from the path recorded in its meta, inside the model root, so that a
-// restarted server embeds texts for its collections as before. A model
+// restarted server embeds texts for its collections as before. The model
 // is loaded under its recorded name only if its checkpoint still has the
 // pinned SHA-256; one that is missing, unreadable or changed is left
 // unloaded with a warning (the collection still takes vectors, and its
 // texts get the 409 that says which checkpoint to load). Two collections
 // pinning different checkpoints under one name: the first in name order
 // wins, the other gets that 409. Without a model root nothing is loaded.
-func (s *Server) reloadModels(ctx context.Context) {
+func (s *Server) reloadModel(ctx context.Context, col string, ref *collection.ModelRef) {
 	if s.modelRoot == nil {
 		return
 	}
-	for _, c := range s.store.Collections() {
-		meta := c.Meta()
-		if meta.Input == nil || meta.Input.Model == nil {
-			continue
-		}
-		ref := meta.Input.Model
-		s.mu.RLock()
-		lm := s.models[ref.Name]
-		s.mu.RUnlock()
-		if lm != nil {
-			continue // loaded for an earlier collection (inputOf checks its hash)
-		}
-		lm, err := s.readModel(ctx, ref.Name, ref.Path)
-		switch {
-		case err != nil:
-			s.log.Warn("model of a collection not reloaded", "collection", meta.Name, "model", ref.Name, "path", ref.Path, "err", err)
-			continue
-		case lm.info.SHA256 != ref.SHA256:
-			s.log.Warn("model of a collection not reloaded: its checkpoint changed since the collection was created", "collection", meta.Name, "model", ref.Name, "path", ref.Path,
-				"sha256", lm.info.SHA256, "pinned", ref.SHA256)
-			continue
-		}
-		s.mu.Lock()
-		s.models[ref.Name] = lm
-		s.mu.Unlock()
-		s.log.Info("model of a collection reloaded", "collection", meta.Name, "model", ref.Name, "path", ref.Path)
+	s.mu.RLock()
+	lm := s.models[ref.Name]
+	s.mu.RUnlock()
+	if lm != nil {
+		return // loaded for an earlier collection (inputOf checks its hash)
 	}
+	lm, err := s.readModel(ctx, ref.Name, ref.Path)
+	switch {
+	case err != nil:
+		s.log.Warn("model of a collection not reloaded", "collection", col, "model", ref.Name, "path", ref.Path, "err", err)
+		return
+	case lm.info.SHA256 != ref.SHA256:
+		s.log.Warn("model of a collection not reloaded: its checkpoint changed since the collection was created", "collection", col, "model", ref.Name, "path", ref.Path,
+			"sha256", lm.info.SHA256, "pinned", ref.SHA256)
+		return
+	}
+	s.mu.Lock()
+	s.models[ref.Name] = lm
+	s.mu.Unlock()
+	s.log.Info("model of a collection reloaded", "collection", col, "model", ref.Name, "path", ref.Path)
 }
 
 func (s *Server) model(r *http.Request) (*loadedModel, error) {

@@ -111,7 +111,7 @@ func (s *Server) routes() []route {
 
 // New opens (creating if needed) the data directory, recovers every
 // collection from its snapshot and log (collection.Open), reloads the
-// models attached to collections from the model root (reloadModels), and
+// models and adapters attached to collections (loadInputs), and
 // returns the server. It returns *Server rather than http.Handler so that
 // callers can Close it.
 func New(opt Options) (*Server, error) {
@@ -140,18 +140,7 @@ func New(opt Options) (*Server, error) {
 		}
 		s.store = embedded{st}
 	}
-	s.reloadModels(context.Background())
-	// Read the collections' adapters now, so that one missing or changed
-	// since the last run is in the log at start-up; such a collection
-	// opens (its points are kept) and refuses upserts and searches until
-	// the file is put back (input.go).
-	for _, c := range s.store.Collections() {
-		if in := c.Meta().Input; in != nil && in.Adapter != nil {
-			if _, err := s.pinnedAdapter(context.Background(), c.Meta().Name, in.Adapter); err != nil {
-				s.log.Warn("collection adapter unusable", "collection", c.Meta().Name, "err", err)
-			}
-		}
-	}
+	s.loadInputs(context.Background())
 
 	s.mux = http.NewServeMux()
 	for _, rt := range s.routes() {
