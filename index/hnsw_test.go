@@ -271,3 +271,58 @@ func TestHNSWSearchAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestHNSWRecallQueriesFromOtherClusters: queries drawn from clusters the
+// rows do not come from (as a text query is unlike the documents it
+// finds) need the graph's long links. When lists were refilled to
+// capacity, later back links competed with near neighbours and those
+// links were lost: on these 20k rows recall@100 at ef 200 was 0.727 (now
+// 0.907) and 0.798 at ef 400 (now 0.967). The build is deterministic
+// (Threads 1), so the figure is the same on every run for a kernel level.
+func TestHNSWRecallQueriesFromOtherClusters(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 20k-row graph")
+	}
+	const n, d, nq, k = 20000, 32, 100, 100
+	v, err := index.NewVectors(indextest.MatryoshkaLike(rand.New(rand.NewPCG(1, 1)), n, d), n, d, mrl.Cosine, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := indextest.MatryoshkaLike(rand.New(rand.NewPCG(2, 1)), nq, d)
+	h, err := index.NewHNSW(v, index.HNSWOptions{M: 16, EfConstruction: 100, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flat := index.NewFlat(v)
+	for _, c := range []struct {
+		ef    int
+		floor float64
+	}{{200, 0.86}, {400, 0.93}} {
+		hit := 0
+		for i := range nq {
+			qi := q[i*d : (i+1)*d]
+			want, err := flat.Search(qi, d, k, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := make(map[int32]bool, k)
+			for _, w := range want {
+				in[w.Index] = true
+			}
+			got, err := h.WithEf(c.ef).Search(qi, d, k, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, g := range got {
+				if in[g.Index] {
+					hit++
+				}
+			}
+		}
+		if r := float64(hit) / (nq * k); r < c.floor {
+			t.Errorf("ef %d: recall@%d %.3f of queries from other clusters, want >= %.2f", c.ef, k, r, c.floor)
+		} else {
+			t.Logf("ef %d: recall@%d %.3f", c.ef, k, r)
+		}
+	}
+}
