@@ -22,26 +22,37 @@ func benchFunnelVectors(b *testing.B) (*index.Vectors, []float32) {
 	return v, x[benchFunnelN*benchFunnelD:]
 }
 
+// benchSearcher is a searcher named for a sub-benchmark.
+type benchSearcher struct {
+	name string
+	s    index.Searcher
+}
+
+// benchFunnelSearchers returns exact search over v and the text
+// report's funnel plans, named for sub-benchmarks.
+func benchFunnelSearchers(b *testing.B, v *index.Vectors) []benchSearcher {
+	out := []benchSearcher{{"exact", index.NewFlat(v)}}
+	for _, p := range []string{"16:1000,128:100,512:10", "16:200,512:10"} {
+		plan, err := index.ParsePlan(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f, err := index.NewFunnel(v, plan, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out = append(out, benchSearcher{p, f})
+	}
+	return out
+}
+
 // BenchmarkFunnelSearch times one query at a time through the text
 // report's plans and exact search, on held-out queries.
 func BenchmarkFunnelSearch(b *testing.B) {
 	v, qs := benchFunnelVectors(b)
 	nq := len(qs) / benchFunnelD
-	for _, p := range []string{"", "16:1000,128:100,512:10", "16:200,512:10"} {
-		var s index.Searcher = index.NewFlat(v)
-		if p != "" {
-			plan, err := index.ParsePlan(p)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if s, err = index.NewFunnel(v, plan, nil); err != nil {
-				b.Fatal(err)
-			}
-		}
-		name := p
-		if name == "" {
-			name = "exact"
-		}
+	for _, bs := range benchFunnelSearchers(b, v) {
+		name, s := bs.name, bs.s
 		b.Run(name, func(b *testing.B) {
 			dst := make([]index.Hit, 0, 10)
 			s.Search(qs[:benchFunnelD], benchFunnelD, 10, dst) // build the caches
@@ -62,21 +73,8 @@ func BenchmarkFunnelSearch(b *testing.B) {
 func BenchmarkFunnelSearchBatch(b *testing.B) {
 	v, qs := benchFunnelVectors(b)
 	nq := len(qs) / benchFunnelD
-	for _, p := range []string{"", "16:1000,128:100,512:10", "16:200,512:10"} {
-		var s index.Searcher = index.NewFlat(v)
-		if p != "" {
-			plan, err := index.ParsePlan(p)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if s, err = index.NewFunnel(v, plan, nil); err != nil {
-				b.Fatal(err)
-			}
-		}
-		name := p
-		if name == "" {
-			name = "exact"
-		}
+	for _, bs := range benchFunnelSearchers(b, v) {
+		name, s := bs.name, bs.s
 		b.Run(fmt.Sprintf("%s/nq=%d", name, nq), func(b *testing.B) {
 			var dst [][]index.Hit
 			b.ReportAllocs()
