@@ -42,14 +42,17 @@ static std::vector<T> readRaw(const std::string& path, size_t count) {
 	return v;
 }
 
-static long rssKB() {
-	std::ifstream f("/proc/self/status");
+// procKB returns the "NAME N kB" field of a /proc file, or 0.
+static long procKB(const char* path, const std::string& name) {
+	std::ifstream f(path);
 	std::string line;
 	while (std::getline(f, line)) {
-		if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+		if (line.rfind(name, 0) == 0) return std::atol(line.c_str() + name.size());
 	}
 	return 0;
 }
+
+static long rssKB() { return procKB("/proc/self/status", "VmRSS:"); }
 
 static double now() {
 	return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -87,8 +90,9 @@ int main(int argc, char** argv) {
 	long rss1 = rssKB();
 	// The index holds its own copy of the vectors (4·P bytes per row) besides the graph.
 	printf("{\"impl\":\"hnswlib\",\"set\":\"%s\",\"method\":\"hnsw\",\"n\":%zu,\"graph_dim\":%zu,\"m\":%d,\"ef_construction\":%d,"
-	       "\"build_threads\":%d,\"build_s\":%.3f,\"bytes_per_vec\":%.1f,\"compiler\":\"g++ %d.%d\"}\n",
+	       "\"build_threads\":%d,\"build_s\":%.3f,\"bytes_per_vec\":%.1f,\"anon_huge_mib\":%.1f,\"compiler\":\"g++ %d.%d\"}\n",
 	       set.c_str(), n, p, m, efc, bt, build, double(rss1 - rss0) * 1024 / n,
+	       procKB("/proc/self/smaps_rollup", "AnonHugePages:") / 1024.0,
 	       __GNUC__, __GNUC_MINOR__);
 	fflush(stdout);
 
