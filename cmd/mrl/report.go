@@ -14,6 +14,7 @@ import (
 	"github.com/gomrl/mrl/internal/kernel"
 	"github.com/gomrl/mrl/model"
 	"github.com/gomrl/mrl/report"
+	"github.com/gomrl/mrl/train"
 )
 
 const reportHelp = `Usage: mrl report --data fashion-mnist|mnist|debian-descriptions|jsonl:FILE [flags]
@@ -90,6 +91,9 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q (see mrl report -h)", fs.Args())
 	}
+	common := reportFlags{runs: *runs, out: *out, retrain: *retrain, epochs: *epochs, embed: *embed, nesting: *nesting,
+		batch: *batch, maxSteps: *maxSteps, threads: *threads, trainRows: *trainRows, testRows: *testRows,
+		queries: *queries, probeIters: *probeIters, probeRows: *probeRows}
 	if *render != "" {
 		dir := *out
 		if dir == "" {
@@ -113,25 +117,8 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		case *hidden > 0 || *width > 0:
 			return fmt.Errorf("--hidden and --width apply to image models only")
 		}
-		if *runs != "" {
-			o.RunsDir = *runs
-		}
-		if *out != "" {
-			o.OutDir = *out
-		}
-		o.Retrain = *retrain
-		if *epochs > 0 {
-			o.Train.Epochs = *epochs
-		}
-		if *embed > 0 {
-			o.Model.Embed = *embed
-		}
-		if *nesting != "" {
-			n, err := mrl.ParseNesting(*nesting)
-			if err != nil {
-				return fmt.Errorf("--nesting: %w", err)
-			}
-			o.Model.Nesting = n
+		if err := common.apply(&o.RunsDir, &o.OutDir, &o.Retrain, &o.Model, &o.Train, &o.TrainPairs, &o.TestPairs, &o.Queries, &o.ProbeIters, &o.ProbeRows); err != nil {
+			return err
 		}
 		if *buckets > 0 {
 			tc := *o.Model.Tokenizer
@@ -144,26 +131,6 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		if *lr > 0 {
 			o.Train.LR = *lr
 		}
-		if *batch > 0 {
-			o.Train.BatchSize = *batch
-		}
-		o.Train.MaxSteps = *maxSteps
-		o.Train.Threads = *threads
-		if *trainRows >= 0 {
-			o.TrainPairs = *trainRows
-		}
-		if *testRows >= 0 {
-			o.TestPairs = *testRows
-		}
-		if *queries > 0 {
-			o.Queries = *queries
-		}
-		if *probeIters > 0 {
-			o.ProbeIters = *probeIters
-		}
-		if *probeRows >= 0 {
-			o.ProbeRows = *probeRows
-		}
 		return runTextReport(ctx, o, stdout)
 	}
 	if *buckets > 0 || *bagDim > 0 || *lr > 0 {
@@ -173,54 +140,17 @@ func runReport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *quick {
 		o = report.QuickOptions(*spec)
 	}
-	if *runs != "" {
-		o.RunsDir = *runs
-	}
-	if *out != "" {
-		o.OutDir = *out
-	}
-	o.Retrain = *retrain
-	if *epochs > 0 {
-		o.Train.Epochs = *epochs
+	if err := common.apply(&o.RunsDir, &o.OutDir, &o.Retrain, &o.Model, &o.Train, &o.TrainRows, &o.TestRows, &o.Queries, &o.ProbeIters, &o.ProbeRows); err != nil {
+		return err
 	}
 	if arch != "" {
 		o.Model.Arch = arch
-	}
-	if *embed > 0 {
-		o.Model.Embed = *embed
 	}
 	if *hidden > 0 {
 		o.Model.Hidden = *hidden
 	}
 	if *width > 0 {
 		o.Model.Width = *width
-	}
-	if *nesting != "" {
-		n, err := mrl.ParseNesting(*nesting)
-		if err != nil {
-			return fmt.Errorf("--nesting: %w", err)
-		}
-		o.Model.Nesting = n
-	}
-	if *batch > 0 {
-		o.Train.BatchSize = *batch
-	}
-	o.Train.MaxSteps = *maxSteps
-	o.Train.Threads = *threads
-	if *trainRows >= 0 {
-		o.TrainRows = *trainRows
-	}
-	if *testRows >= 0 {
-		o.TestRows = *testRows
-	}
-	if *queries > 0 {
-		o.Queries = *queries
-	}
-	if *probeIters > 0 {
-		o.ProbeIters = *probeIters
-	}
-	if *probeRows >= 0 {
-		o.ProbeRows = *probeRows
 	}
 	if err := o.Validate(); err != nil {
 		return err
@@ -280,4 +210,60 @@ func printReport(stdout io.Writer, log *slog.Logger, title, dir string, start ti
 		fmt.Fprintf(stdout, "(%s) %s  %s\n    %s\n", c.ID, v, c.Claim, c.Measured)
 	}
 	fmt.Fprintf(stdout, "\nfiles: %s\n", strings.Join(files, " "))
+}
+
+// reportFlags are the flags the image and the text report share; their
+// zero (or −1 for row counts) keeps the options' default.
+type reportFlags struct {
+	runs, out, nesting                                  string
+	retrain                                             bool
+	epochs, embed, batch, maxSteps, threads             int
+	trainRows, testRows, queries, probeIters, probeRows int
+}
+
+// apply sets the options' fields the flags give: the directories, the
+// model's size and nesting, the training recipe, and the row, query and
+// probe counts (trainRows and testRows count pairs for text sets).
+func (f reportFlags) apply(runsDir, outDir *string, retrain *bool, m *model.Config, t *train.Options, trainRows, testRows, queries, probeIters, probeRows *int) error {
+	if f.runs != "" {
+		*runsDir = f.runs
+	}
+	if f.out != "" {
+		*outDir = f.out
+	}
+	*retrain = f.retrain
+	if f.embed > 0 {
+		m.Embed = f.embed
+	}
+	if f.nesting != "" {
+		n, err := mrl.ParseNesting(f.nesting)
+		if err != nil {
+			return fmt.Errorf("--nesting: %w", err)
+		}
+		m.Nesting = n
+	}
+	if f.epochs > 0 {
+		t.Epochs = f.epochs
+	}
+	if f.batch > 0 {
+		t.BatchSize = f.batch
+	}
+	t.MaxSteps = f.maxSteps
+	t.Threads = f.threads
+	for _, c := range []struct {
+		dst *int
+		v   int
+		set bool
+	}{
+		{trainRows, f.trainRows, f.trainRows >= 0},
+		{testRows, f.testRows, f.testRows >= 0},
+		{queries, f.queries, f.queries > 0},
+		{probeIters, f.probeIters, f.probeIters > 0},
+		{probeRows, f.probeRows, f.probeRows >= 0},
+	} {
+		if c.set {
+			*c.dst = c.v
+		}
+	}
+	return nil
 }
