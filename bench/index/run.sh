@@ -29,6 +29,7 @@
 #   THREADS [2]                       threads of batched searches and ground truth; batched Flat runs at 1 and THREADS
 #   BUILD_THREADS [2]                 threads of every engine's HNSW build (ours: HNSWOptions.Threads)
 #   SKIP_PEERS=1                      only our side
+#   SKIP_FAISS_HNSW=1                 no FAISS IndexHNSWFlat (its 1M build takes ~20 min on 2 cores); hnswlib stays
 #   RAW=FILE                          also keep the raw JSON lines in FILE
 #   HUGEPAGES [on]                    on: our HNSW graphs are advised for transparent huge pages (internal/hugepage)
 #                                     and so is the peers' malloc (GLIBC_TUNABLES=glibc.malloc.hugetlb=1, glibc >= 2.35),
@@ -129,7 +130,7 @@ peers() { # DIR: the peers on the files our program wrote, then delete them
 	echo "bench/index: FAISS on $(basename "$dir") ($(date -u +%H:%M:%S))" >&2
 	peer_env OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS="$THREADS" \
 		"$PY" "$here/faiss_index.py" "$dir" -threads "1,$THREADS" -build-threads "$BUILD_THREADS" -mintime "$MINTIME" \
-		-efs "$EFS" -pin-cpu "$PIN_CPU" $info | tee -a "$out" >&2
+		-efs "$EFS" -pin-cpu "$PIN_CPU" $info ${SKIP_FAISS_HNSW:+-skip-hnsw} | tee -a "$out" >&2
 	echo "bench/index: hnswlib on $(basename "$dir") ($(date -u +%H:%M:%S))" >&2
 	PIN_CPU=$PIN_CPU "$tmp/hnswlib_bench" "$dir" "$n" "$p" "$nq" "$k" "$M" "$EFC" "$BUILD_THREADS" "$MINTIME" "$EFS" | tee -a "$out" >&2
 	rm -rf "$dir"
