@@ -62,6 +62,8 @@ PIN_CPU=${PIN_CPU:-$(($(nproc) - 1))}
 THREADS=${THREADS:-2}
 BUILD_THREADS=${BUILD_THREADS:-2}
 SKIP_PEERS=${SKIP_PEERS:-0}
+faiss_skip=
+[ "${SKIP_FAISS_HNSW:-0}" = 1 ] && faiss_skip=-skip-hnsw
 
 cd "$root"
 if [ "$SKIP_PEERS" != 1 ]; then
@@ -130,7 +132,7 @@ peers() { # DIR: the peers on the files our program wrote, then delete them
 	echo "bench/index: FAISS on $(basename "$dir") ($(date -u +%H:%M:%S))" >&2
 	peer_env OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS="$THREADS" \
 		"$PY" "$here/faiss_index.py" "$dir" -threads "1,$THREADS" -build-threads "$BUILD_THREADS" -mintime "$MINTIME" \
-		-efs "$EFS" -pin-cpu "$PIN_CPU" $info ${SKIP_FAISS_HNSW:+-skip-hnsw} | tee -a "$out" >&2
+		-efs "$EFS" -pin-cpu "$PIN_CPU" $info $faiss_skip | tee -a "$out" >&2
 	echo "bench/index: hnswlib on $(basename "$dir") ($(date -u +%H:%M:%S))" >&2
 	PIN_CPU=$PIN_CPU "$tmp/hnswlib_bench" "$dir" "$n" "$p" "$nq" "$k" "$M" "$EFC" "$BUILD_THREADS" "$MINTIME" "$EFS" | tee -a "$out" >&2
 	rm -rf "$dir"
