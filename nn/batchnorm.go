@@ -14,6 +14,11 @@ import (
 // Rows are split across goroutines in fixed chunks and the per-chunk sums
 // (float64) are combined in chunk order, so results are deterministic for a
 // given kernel.Threads().
+//
+// A Sequential runs a BatchNorm and the ReLU right after it as one layer
+// (forward: kernel.NormAffineReLU; backward: kernel.ColSumsDotReLU and
+// kernel.NormBackwardReLU), which saves the ReLU's two passes over the
+// activations and gives the same bits as running them one after the other.
 type BatchNorm struct {
 	C        int
 	Momentum float32
@@ -28,6 +33,13 @@ type BatchNorm struct {
 	mean   []float32
 	y, dx  Tensor
 	rows   int
+
+	// relu is set by a fused training forward (forward with relu); the
+	// backward then cuts the gradient where the ReLU blocked, found from
+	// xhat and the γ, β of the forward, kept in gamma and beta.
+	relu        bool
+	gamma, beta []float32
+	k, m1, m2   []float32
 }
 
 // NewBatchNorm returns a BatchNorm over c channels with γ=1, β=0.
@@ -78,7 +90,15 @@ func chunkSums(rows, c int, fn func(lo, hi int, s1, s2 []float64)) (s1, s2 []flo
 }
 
 // Forward normalises x.
-func (b *BatchNorm) Forward(x *Tensor, train bool) *Tensor {
+func (b *BatchNorm) Forward(x *Tensor, train bool) *Tensor { return b.forward(x, train, false) }
+
+// forward is Forward, followed by y = max(y, 0) when relu is set (as the
+// ReLU layer computes it).
+func (b *BatchNorm) forward(x *Tensor, train, relu bool) *Tensor {
+	norm := kernel.NormAffine
+	if relu {
+		norm = kernel.NormAffineReLU
+	}
 	c := b.C
 	if x.Shape[len(x.Shape)-1] != c {
 		panic("nn: BatchNorm channel mismatch")
@@ -92,11 +112,16 @@ func (b *BatchNorm) Forward(x *Tensor, train bool) *Tensor {
 			inv[j] = float32(1 / math.Sqrt(float64(b.Var.W[j]+b.Eps)))
 		}
 		kernel.ParallelFor(rows, rowGrain(c), func(lo, hi int) {
-			kernel.NormAffine(hi-lo, c, nil, y.Data[lo*c:hi*c], x.Data[lo*c:hi*c], b.Mean.W, inv, g, be)
+			norm(hi-lo, c, nil, y.Data[lo*c:hi*c], x.Data[lo*c:hi*c], b.Mean.W, inv, g, be)
 		})
 		return y
 	}
 	b.rows = rows
+	b.relu = relu
+	if relu {
+		b.gamma = append(b.gamma[:0], g...)
+		b.beta = append(b.beta[:0], be...)
+	}
 	if len(b.invStd) != c {
 		b.invStd, b.mean = make([]float32, c), make([]float32, c)
 	}
@@ -122,16 +147,22 @@ func (b *BatchNorm) Forward(x *Tensor, train bool) *Tensor {
 	b.xhat = grow(b.xhat, len(x.Data))
 	mean, inv := b.mean, b.invStd
 	kernel.ParallelFor(rows, rowGrain(c), func(lo, hi int) {
-		kernel.NormAffine(hi-lo, c, b.xhat[lo*c:hi*c], y.Data[lo*c:hi*c], x.Data[lo*c:hi*c], mean, inv, g, be)
+		norm(hi-lo, c, b.xhat[lo*c:hi*c], y.Data[lo*c:hi*c], x.Data[lo*c:hi*c], mean, inv, g, be)
 	})
 	return y
 }
 
 // Backward returns dx = γ·invstd/M·(M·dy − Σdy − x̂·Σ(dy·x̂)) and adds
-// dγ = Σ dy·x̂, dβ = Σ dy.
+// dγ = Σ dy·x̂, dβ = Σ dy. After a fused forward (forward with relu), dy
+// is the gradient of the ReLU's output and is first cut to 0 where the
+// ReLU blocked.
 func (b *BatchNorm) Backward(dy *Tensor) *Tensor {
-	c, rows := b.C, b.rows
+	c, rows, relu := b.C, b.rows, b.relu
 	s1, s2 := chunkSums(rows, c, func(lo, hi int, s1, s2 []float64) {
+		if relu {
+			kernel.ColSumsDotReLU(hi-lo, c, s1, s2, dy.Data[lo*c:hi*c], b.xhat[lo*c:hi*c], b.gamma, b.beta)
+			return
+		}
 		kernel.ColSumsDot(hi-lo, c, s1, s2, dy.Data[lo*c:hi*c], b.xhat[lo*c:hi*c])
 	})
 	for j := 0; j < c; j++ {
@@ -140,15 +171,18 @@ func (b *BatchNorm) Backward(dy *Tensor) *Tensor {
 	}
 	dx := reshape(&b.dx, dy.Shape...)
 	m := float32(rows)
-	k := make([]float32, c)
-	m1 := make([]float32, c)
-	m2 := make([]float32, c)
+	b.k, b.m1, b.m2 = grow(b.k, c), grow(b.m1, c), grow(b.m2, c)
+	k, m1, m2 := b.k, b.m1, b.m2
 	for j := 0; j < c; j++ {
 		k[j] = b.Gamma.W[j] * b.invStd[j]
 		m1[j] = float32(s1[j]) / m
 		m2[j] = float32(s2[j]) / m
 	}
 	kernel.ParallelFor(rows, rowGrain(c), func(lo, hi int) {
+		if relu {
+			kernel.NormBackwardReLU(hi-lo, c, dx.Data[lo*c:hi*c], dy.Data[lo*c:hi*c], b.xhat[lo*c:hi*c], b.gamma, b.beta, k, m1, m2)
+			return
+		}
 		kernel.NormBackward(hi-lo, c, dx.Data[lo*c:hi*c], dy.Data[lo*c:hi*c], b.xhat[lo*c:hi*c], k, m1, m2)
 	})
 	return dx

@@ -159,15 +159,35 @@ func Prefix(prefix string, l Layer) {
 	}
 }
 
-// Sequential chains layers.
+// Sequential chains layers. A BatchNorm directly followed by a ReLU runs
+// as one fused layer (see BatchNorm), with the same result; the ReLU
+// layer's own Forward and Backward are then not called.
 type Sequential struct {
 	Layers []Layer
 }
 
+// bnReLU returns the BatchNorm at layers[i] if a ReLU follows it.
+func bnReLU(layers []Layer, i int) (*BatchNorm, bool) {
+	if i < 0 || i+1 >= len(layers) {
+		return nil, false
+	}
+	bn, ok := layers[i].(*BatchNorm)
+	if !ok {
+		return nil, false
+	}
+	_, ok = layers[i+1].(*ReLU)
+	return bn, ok
+}
+
 // Forward runs the layers in order.
 func (s *Sequential) Forward(x *Tensor, train bool) *Tensor {
-	for _, l := range s.Layers {
-		x = l.Forward(x, train)
+	for i := 0; i < len(s.Layers); i++ {
+		if bn, ok := bnReLU(s.Layers, i); ok {
+			x = bn.forward(x, train, true)
+			i++
+			continue
+		}
+		x = s.Layers[i].Forward(x, train)
 	}
 	return x
 }
@@ -176,6 +196,11 @@ func (s *Sequential) Forward(x *Tensor, train bool) *Tensor {
 // a layer returns nil (a first layer with NoInputGrad).
 func (s *Sequential) Backward(dy *Tensor) *Tensor {
 	for i := len(s.Layers) - 1; i >= 0 && dy != nil; i-- {
+		if bn, ok := bnReLU(s.Layers, i-1); ok {
+			dy = bn.Backward(dy) // fused with this ReLU in Forward
+			i--
+			continue
+		}
 		dy = s.Layers[i].Backward(dy)
 	}
 	return dy

@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
+
+	"github.com/gomrl/mrl/internal/kernel"
 )
 
 func randTensor(r *rand.Rand, shape ...int) *Tensor {
@@ -315,4 +318,96 @@ func ExampleLinear() {
 	y := l.Forward(&Tensor{Shape: []int{1, 3}, Data: []float32{2, 3, 4}}, false)
 	fmt.Println(y.Shape, y.Data)
 	// Output: [1 2] [2.5 6]
+}
+
+// The fused BatchNorm+ReLU of Sequential against finite differences. Each
+// channel's β puts the ReLU's kink in the middle of the widest gap between
+// the values γ·x̂ of the batch, so that the steps of ±eps in x, γ and β
+// cross it nowhere and both sides of it are exercised.
+func TestBatchNormReLUGradients(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, shape := range [][]int{{9, 17}, {2, 3, 3, 3}} {
+		c := shape[len(shape)-1]
+		x := randTensor(r, shape...)
+		seq := bnReLUSeq(c, 0)
+		bn := seq.Layers[0].(*BatchNorm)
+		bn.Forward(x, true)
+		rows := len(x.Data) / c
+		for j := range c {
+			v := make([]float64, rows)
+			for i := range v {
+				v[i] = float64(bn.Gamma.W[j] * bn.xhat[i*c+j])
+			}
+			slices.Sort(v)
+			best := 1 // the gap between v[best-1] and v[best]
+			for i := 2; i < rows; i++ {
+				if v[i]-v[i-1] > v[best]-v[best-1] {
+					best = i
+				}
+			}
+			bn.Beta.W[j] = -float32(v[best]+v[best-1]) / 2
+		}
+		t.Run(fmt.Sprint(shape), func(t *testing.T) { gradCheck(t, "BatchNorm+ReLU", seq, x, r, true) })
+	}
+}
+
+// bnReLUSeq is Sequential{BatchNorm(c), ReLU} with β = beta and distinct γ.
+func bnReLUSeq(c int, beta float32) *Sequential {
+	bn := NewBatchNorm(c)
+	for j := range c {
+		bn.Gamma.W[j] = 0.5 + 0.1*float32(j)
+		bn.Beta.W[j] = beta
+	}
+	return &Sequential{Layers: []Layer{bn, &ReLU{}}}
+}
+
+// Sequential's fused BatchNorm+ReLU gives the same bits as the two layers
+// run one after the other: output, input gradient, parameter gradients and
+// running statistics, in training and evaluation, at every kernel level
+// this machine runs.
+func TestSequentialFusesBatchNormReLU(t *testing.T) {
+	for _, lv := range kernel.Levels() {
+		t.Run(lv.String(), func(t *testing.T) {
+			prev, err := kernel.SetLevel(lv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer kernel.SetLevel(prev)
+			for _, shape := range [][]int{{5, 1}, {33, 17}, {4, 5, 6, 40}} {
+				r := rand.New(rand.NewPCG(3, uint64(len(shape))))
+				c := shape[len(shape)-1]
+				x, dy := randTensor(r, shape...), randTensor(r, shape...)
+				fused := bnReLUSeq(c, 0.1)
+				ref := bnReLUSeq(c, 0.1)
+				bn, relu := ref.Layers[0].(*BatchNorm), ref.Layers[1].(*ReLU)
+				for step := range 2 { // the second step runs on updated running stats
+					yf := fused.Forward(x, true)
+					yr := relu.Forward(bn.Forward(x, true), true)
+					sameBits(t, fmt.Sprintf("%v step %d: y", shape, step), yf.Data, yr.Data)
+					dxf := fused.Backward(dy)
+					dxr := bn.Backward(relu.Backward(dy))
+					sameBits(t, fmt.Sprintf("%v step %d: dx", shape, step), dxf.Data, dxr.Data)
+				}
+				fb := fused.Layers[0].(*BatchNorm)
+				for _, p := range [][2][]float32{{fb.Gamma.G, bn.Gamma.G}, {fb.Beta.G, bn.Beta.G}, {fb.Mean.W, bn.Mean.W}, {fb.Var.W, bn.Var.W}} {
+					sameBits(t, fmt.Sprintf("%v params", shape), p[0], p[1])
+				}
+				ye := fused.Forward(x, false)
+				yre := relu.Forward(bn.Forward(x, false), false)
+				sameBits(t, fmt.Sprintf("%v eval: y", shape), ye.Data, yre.Data)
+			}
+		})
+	}
+}
+
+func sameBits(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
+	}
+	for i := range got {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s[%d] = %v, want %v", what, i, got[i], want[i])
+		}
+	}
 }

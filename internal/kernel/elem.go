@@ -60,6 +60,59 @@ func normAffineGeneric(rows, c int, h, y, x, mean, inv, gamma, beta []float32) {
 	}
 }
 
+// NormAffineReLU is NormAffine followed by a ReLU, in one pass (batch
+// norm then ReLU, as the training layers chain them): for every row i and
+// column j,
+//
+//	h[i*c+j] = (x[i*c+j] - mean[j]) * inv[j]
+//	y[i*c+j] = max(h[i*c+j]*gamma[j] + beta[j], 0)
+//
+// with the ReLU as ReLU takes it (a NaN passes, -0 becomes +0). h may be
+// nil. NormBackwardReLU and ColSumsDotReLU find where the ReLU let the
+// gradient through from h, gamma and beta alone, computing h*gamma+beta
+// the same way, so y need not be kept.
+func NormAffineReLU(rows, c int, h, y, x, mean, inv, gamma, beta []float32) {
+	mats := [][]float32{y, x}
+	if h != nil {
+		mats = append(mats, h)
+	}
+	checkRows(rows, c, "NormAffineReLU", mats, [][]float32{mean, inv, gamma, beta})
+	if rows == 0 || c == 0 {
+		return
+	}
+	normAffineReLU(rows, c, h, y, x, mean, inv, gamma, beta)
+}
+
+func normAffineReLUGeneric(rows, c int, h, y, x, mean, inv, gamma, beta []float32) {
+	mean, inv, gamma, beta = mean[:c], inv[:c], gamma[:c], beta[:c]
+	for i := range rows {
+		xr, yr := x[i*c:(i+1)*c], y[i*c:(i+1)*c]
+		var hr []float32
+		if h != nil {
+			hr = h[i*c : (i+1)*c]
+		}
+		for j, v := range xr {
+			hv := (v - mean[j]) * inv[j]
+			if hr != nil {
+				hr[j] = hv
+			}
+			t := hv*gamma[j] + beta[j]
+			if t <= 0 {
+				t = 0
+			}
+			yr[j] = t
+		}
+	}
+}
+
+// reluPasses reports whether the ReLU after batch norm passed the
+// gradient at an element whose normalised value is h: the bits of the
+// ReLU's output max(h*gamma+beta, 0) as an int32 are > 0 (ReLUBackward's
+// test), which is the same as those of h*gamma+beta being > 0.
+func reluPasses(h, gamma, beta float32) bool {
+	return int32(math.Float32bits(h*gamma+beta)) > 0
+}
+
 // NormBackward is batch norm's input gradient given the column sums
 // folded into k, m1 and m2: for every row i and column j,
 //
@@ -77,6 +130,34 @@ func normBackwardGeneric(rows, c int, dx, dy, h, k, m1, m2 []float32) {
 	for i := range rows {
 		dr, hr, xr := dy[i*c:(i+1)*c], h[i*c:(i+1)*c], dx[i*c:(i+1)*c]
 		for j, v := range dr {
+			xr[j] = k[j] * (v - m1[j] - hr[j]*m2[j])
+		}
+	}
+}
+
+// NormBackwardReLU is NormBackward through the ReLU that followed the
+// batch norm (NormAffineReLU): for every row i and column j,
+//
+//	g = dy[i*c+j] if int32(bits(h[i*c+j]*gamma[j] + beta[j])) > 0, else 0
+//	dx[i*c+j] = k[j] * (g - m1[j] - h[i*c+j]*m2[j])
+//
+// gamma and beta must be the values of the forward pass.
+func NormBackwardReLU(rows, c int, dx, dy, h, gamma, beta, k, m1, m2 []float32) {
+	checkRows(rows, c, "NormBackwardReLU", [][]float32{dx, dy, h}, [][]float32{gamma, beta, k, m1, m2})
+	if rows == 0 || c == 0 {
+		return
+	}
+	normBackwardReLU(rows, c, dx, dy, h, gamma, beta, k, m1, m2)
+}
+
+func normBackwardReLUGeneric(rows, c int, dx, dy, h, gamma, beta, k, m1, m2 []float32) {
+	gamma, beta, k, m1, m2 = gamma[:c], beta[:c], k[:c], m1[:c], m2[:c]
+	for i := range rows {
+		dr, hr, xr := dy[i*c:(i+1)*c], h[i*c:(i+1)*c], dx[i*c:(i+1)*c]
+		for j, v := range dr {
+			if !reluPasses(hr[j], gamma[j], beta[j]) {
+				v = 0
+			}
 			xr[j] = k[j] * (v - m1[j] - hr[j]*m2[j])
 		}
 	}
@@ -154,6 +235,21 @@ func ColSumsDot(rows, c int, s1, s2 []float64, x, y []float32) {
 	colSumsDot(rows, c, s1, s2, x, y)
 }
 
+// ColSumsDotReLU is ColSumsDot through the ReLU that followed the batch
+// norm (NormAffineReLU), batch norm's backward sums with x = dy and y = h:
+// for every row i and column j, with g = x[i*c+j] where
+// int32(bits(y[i*c+j]*gamma[j] + beta[j])) > 0 and 0 elsewhere,
+//
+//	s1[j] += g;  s2[j] += g*y[i*c+j]
+func ColSumsDotReLU(rows, c int, s1, s2 []float64, x, y, gamma, beta []float32) {
+	checkRows(rows, c, "ColSumsDotReLU", [][]float32{x, y}, [][]float32{gamma, beta})
+	checkSums(c, "ColSumsDotReLU", s1, s2)
+	if rows == 0 || c == 0 {
+		return
+	}
+	colSumsDotReLU(rows, c, s1, s2, x, y, gamma, beta)
+}
+
 func checkSums(c int, msg string, s1, s2 []float64) {
 	if len(s1) < c || len(s2) < c {
 		panic("kernel: " + msg + " sums too short")
@@ -176,6 +272,20 @@ func colSumsDotGeneric(rows, c int, s1, s2 []float64, x, y []float32) {
 	for i := range rows {
 		yr := y[i*c : (i+1)*c]
 		for j, v := range x[i*c : (i+1)*c] {
+			s1[j] += float64(v)
+			s2[j] += float64(v) * float64(yr[j])
+		}
+	}
+}
+
+func colSumsDotReLUGeneric(rows, c int, s1, s2 []float64, x, y, gamma, beta []float32) {
+	s1, s2, gamma, beta = s1[:c], s2[:c], gamma[:c], beta[:c]
+	for i := range rows {
+		yr := y[i*c : (i+1)*c]
+		for j, v := range x[i*c : (i+1)*c] {
+			if !reluPasses(yr[j], gamma[j], beta[j]) {
+				v = 0
+			}
 			s1[j] += float64(v)
 			s2[j] += float64(v) * float64(yr[j])
 		}

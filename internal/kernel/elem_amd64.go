@@ -30,6 +30,34 @@ func normBackward(rows, c int, dx, dy, h, k, m1, m2 []float32) {
 	normBackwardAVX2(rows, c, &dx[0], &dy[0], &h[0], &k[0], &m1[0], &m2[0])
 }
 
+func normAffineReLU(rows, c int, h, y, x, mean, inv, gamma, beta []float32) {
+	if !useAVX2 {
+		normAffineReLUGeneric(rows, c, h, y, x, mean, inv, gamma, beta)
+		return
+	}
+	var hp *float32
+	if h != nil {
+		hp = &h[0]
+	}
+	if useAVX512 {
+		normAffineReLUAVX512(rows, c, hp, &y[0], &x[0], &mean[0], &inv[0], &gamma[0], &beta[0])
+		return
+	}
+	normAffineReLUAVX2(rows, c, hp, &y[0], &x[0], &mean[0], &inv[0], &gamma[0], &beta[0])
+}
+
+func normBackwardReLU(rows, c int, dx, dy, h, gamma, beta, k, m1, m2 []float32) {
+	if !useAVX2 {
+		normBackwardReLUGeneric(rows, c, dx, dy, h, gamma, beta, k, m1, m2)
+		return
+	}
+	if useAVX512 {
+		normBackwardReLUAVX512(rows, c, &dx[0], &dy[0], &h[0], &gamma[0], &beta[0], &k[0], &m1[0], &m2[0])
+		return
+	}
+	normBackwardReLUAVX2(rows, c, &dx[0], &dy[0], &h[0], &gamma[0], &beta[0], &k[0], &m1[0], &m2[0])
+}
+
 func relu(dst, x []float32) {
 	if !useAVX2 {
 		reluGeneric(dst, x)
@@ -123,5 +151,24 @@ func colSumsDot(rows, c int, s1, s2 []float64, x, y []float32) {
 		colSumsProdRowsAVX2(rows, c, &s1[0], &s2[0], &x[0], &y[0])
 	default:
 		colSumsDotGeneric(rows, c, s1, s2, x, y)
+	}
+}
+
+// colSumsDotReLU runs in strips at both levels, in the row blocks of
+// colSumsBlocks (there is no row-major AVX2 variant of it, as there is of
+// colSumsDot for wide rows).
+func colSumsDotReLU(rows, c int, s1, s2 []float64, x, y, gamma, beta []float32) {
+	if !useAVX2 {
+		colSumsDotReLUGeneric(rows, c, s1, s2, x, y, gamma, beta)
+		return
+	}
+	kern := colSumsProdReLUAVX2
+	if useAVX512 {
+		kern = colSumsProdReLUAVX512
+	}
+	per := max(4, colSumsSpan/(4*c))
+	for r := 0; r < rows; r += per {
+		n := min(per, rows-r)
+		kern(n, c, &s1[0], &s2[0], &x[r*c], &y[r*c], &gamma[0], &beta[0])
 	}
 }

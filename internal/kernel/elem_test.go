@@ -209,3 +209,94 @@ func TestSGDMomentum(t *testing.T) {
 		}
 	})
 }
+
+// The fused batch-norm-then-ReLU kernels (NormAffineReLU, ColSumsDotReLU,
+// NormBackwardReLU) match their twins, and at every level they give the
+// same bits as the unfused chain they replace: NormAffine then ReLU
+// forward; ReLUBackward, ColSumsDot and NormBackward backward.
+func TestNormReLUKernels(t *testing.T) {
+	forLevels(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(13, 14))
+		for _, rows := range []int{0, 1, 3, 70} {
+			for _, c := range []int{0, 1, 7, 8, 9, 16, 17, 33, 47, 64, 1024} {
+				t.Run(fmt.Sprintf("rows%d/c%d", rows, c), func(t *testing.T) {
+					n := rows * c
+					x, _ := guarded(r, n)
+					cols := make([][]float32, 7) // mean, inv, gamma, beta, k, m1, m2
+					for i := range cols {
+						cols[i], _ = guarded(r, c)
+					}
+					mean, inv, gamma, beta, k, m1, m2 := cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6]
+
+					// Forward: fused vs twin vs NormAffine+ReLU.
+					h, hFull := guarded(r, n)
+					y, yFull := guarded(r, n)
+					NormAffineReLU(rows, c, h, y, x, mean, inv, gamma, beta)
+					checkBands(t, "NormAffineReLU h", hFull)
+					checkBands(t, "NormAffineReLU y", yFull)
+					hw, yw := make([]float32, n), make([]float32, n)
+					normAffineReLUGeneric(rows, c, hw, yw, x, mean, inv, gamma, beta)
+					hu, yu := make([]float32, n), make([]float32, n)
+					NormAffine(rows, c, hu, yu, x, mean, inv, gamma, beta)
+					ReLU(yu, yu)
+					for i := range n {
+						if !near(h[i], hw[i]) || !near(y[i], yw[i]) {
+							t.Fatalf("NormAffineReLU [%d] = (%v, %v), twin (%v, %v)", i, h[i], y[i], hw[i], yw[i])
+						}
+						if math.Float32bits(h[i]) != math.Float32bits(hu[i]) || math.Float32bits(y[i]) != math.Float32bits(yu[i]) {
+							t.Fatalf("NormAffineReLU [%d] = (%v, %v), unfused (%v, %v)", i, h[i], y[i], hu[i], yu[i])
+						}
+					}
+					yOnly, _ := guarded(r, n)
+					NormAffineReLU(rows, c, nil, yOnly, x, mean, inv, gamma, beta)
+					for i := range n {
+						if math.Float32bits(yOnly[i]) != math.Float32bits(y[i]) {
+							t.Fatalf("NormAffineReLU without h: y[%d] = %v, want %v", i, yOnly[i], y[i])
+						}
+					}
+
+					// Backward sums: fused vs twin vs ReLUBackward+ColSumsDot.
+					dy, _ := guarded(r, n)
+					s1, s2 := make([]float64, c+1), make([]float64, c+1)
+					w1, w2 := make([]float64, c+1), make([]float64, c+1)
+					u1, u2 := make([]float64, c+1), make([]float64, c+1)
+					for j := range s1 {
+						s1[j], s2[j] = float64(j), -float64(j)
+						w1[j], w2[j], u1[j], u2[j] = s1[j], s2[j], s1[j], s2[j]
+					}
+					ColSumsDotReLU(rows, c, s1, s2, dy, h, gamma, beta)
+					colSumsDotReLUGeneric(rows, c, w1, w2, dy, h, gamma, beta)
+					g := make([]float32, n)
+					ReLUBackward(g, dy, y)
+					ColSumsDot(rows, c, u1, u2, g, h)
+					for j := range s1 {
+						if math.Abs(s1[j]-w1[j]) > 1e-9*(1+math.Abs(w1[j])) || math.Abs(s2[j]-w2[j]) > 1e-9*(1+math.Abs(w2[j])) {
+							t.Fatalf("ColSumsDotReLU col %d: (%v, %v), twin (%v, %v)", j, s1[j], s2[j], w1[j], w2[j])
+						}
+						if s1[j] != u1[j] || s2[j] != u2[j] {
+							t.Fatalf("ColSumsDotReLU col %d: (%v, %v), unfused (%v, %v)", j, s1[j], s2[j], u1[j], u2[j])
+						}
+					}
+
+					// Backward input gradient: fused vs twin vs NormBackward
+					// of the masked gradient.
+					dx, dxFull := guarded(r, n)
+					NormBackwardReLU(rows, c, dx, dy, h, gamma, beta, k, m1, m2)
+					checkBands(t, "NormBackwardReLU", dxFull)
+					want := make([]float32, n)
+					normBackwardReLUGeneric(rows, c, want, dy, h, gamma, beta, k, m1, m2)
+					unfused := make([]float32, n)
+					NormBackward(rows, c, unfused, g, h, k, m1, m2)
+					for i := range n {
+						if !near(dx[i], want[i]) {
+							t.Fatalf("NormBackwardReLU dx[%d] = %v, twin %v", i, dx[i], want[i])
+						}
+						if math.Float32bits(dx[i]) != math.Float32bits(unfused[i]) {
+							t.Fatalf("NormBackwardReLU dx[%d] = %v, unfused %v", i, dx[i], unfused[i])
+						}
+					}
+				})
+			}
+		}
+	})
+}

@@ -553,12 +553,17 @@ func rowKernel(w width, name string, rows, c Register, rowPtrs []Register, optio
 func elem(base Register, col Register) Mem { return Mem{Base: base, Index: col, Scale: 4} }
 
 // normAffine generates batch norm's forward pass: per row and column,
-// h = (x − mean)·inv (stored unless h is nil) and y = h·gamma + beta.
-func normAffine(w width) {
-	name := "normAffine" + w.name
+// h = (x − mean)·inv (stored unless h is nil) and y = h·gamma + beta, or
+// with relu y = max(h·gamma + beta, 0) as the relu kernel takes it (the
+// comparison NLE 0: NaN passes, −0 becomes +0).
+func normAffine(w width, relu bool) {
+	name, doc := "normAffine"+w.name, "normAffineGeneric"
+	if relu {
+		name, doc = "normAffineReLU"+w.name, "normAffineReLUGeneric"
+	}
 	TEXT(name, NOSPLIT, "func(rows, c int, h, y, x, mean, inv, gamma, beta *float32)")
 	Pragma("noescape")
-	Doc(name+" is normAffineGeneric (rows, c > 0; h nil: not written) on",
+	Doc(name+" is "+doc+" (rows, c > 0; h nil: not written) on",
 		"pointers to the first elements; y = h·gamma + beta is fused.", "")
 	rows := Load(Param("rows"), GP64())
 	c := Load(Param("c"), GP64())
@@ -569,6 +574,29 @@ func normAffine(w width) {
 	inv := Load(Param("inv"), GP64())
 	gamma := Load(Param("gamma"), GP64())
 	beta := Load(Param("beta"), GP64())
+	var zero VecVirtual
+	if relu {
+		zero = w.vec()
+		VXORPS(zero, zero, zero)
+	}
+	// clamp applies the ReLU to o (a vector or, scalar, its low lane).
+	clamp := func(o VecVirtual, scalar bool) {
+		switch {
+		case !relu:
+		case scalar:
+			m := XMM()
+			VCMPSS(U8(6), zero.AsX(), o, m)
+			VANDPS(m, o, o)
+		case w.masked():
+			m := K()
+			VCMPPS(U8(6), zero, o, m)
+			VMOVUPS_Z(o, m, o)
+		default:
+			m := w.vec()
+			VCMPPS(U8(6), zero, o, m)
+			VANDPS(m, o, o)
+		}
+	}
 	rowKernel(w, name, rows, c, []Register{x, y}, h, func(col Register, k OpmaskVirtual) {
 		t, o, g := w.vec(), w.vec(), w.vec()
 		if k != nil {
@@ -587,6 +615,7 @@ func normAffine(w width) {
 			VMOVUPS(elem(beta, col), o)
 			VFMADD231PS(elem(gamma, col), t, o)
 		}
+		clamp(o, false)
 		TESTQ(h, h)
 		skip := label(name, fmt.Sprintf("noh%d", labelCount()))
 		JZ(LabelRef(skip))
@@ -608,6 +637,7 @@ func normAffine(w width) {
 		VMULSS(elem(inv, col), t, t)
 		VMOVSS(elem(beta, col), o)
 		VFMADD231SS(elem(gamma, col), t, o)
+		clamp(o, true)
 		TESTQ(h, h)
 		skip := label(name, fmt.Sprintf("noh%d", labelCount()))
 		JZ(LabelRef(skip))
@@ -618,23 +648,80 @@ func normAffine(w width) {
 }
 
 // normBackward generates batch norm's input gradient: per row and column,
-// dx = k·(dy − m1 − h·m2).
-func normBackward(w width) {
-	name := "normBackward" + w.name
-	TEXT(name, NOSPLIT, "func(rows, c int, dx, dy, h, k, m1, m2 *float32)")
+// dx = k·(dy − m1 − h·m2); with relu, dy is first cut to 0 where the
+// forward ReLU blocked, int32(h·gamma + beta) <= 0 (h·gamma + beta fused
+// as in normAffine, so the test sees the bits the forward clamped).
+func normBackward(w width, relu bool) {
+	name, doc, sig := "normBackward"+w.name, "normBackwardGeneric", "func(rows, c int, dx, dy, h, k, m1, m2 *float32)"
+	if relu {
+		name, doc, sig = "normBackwardReLU"+w.name, "normBackwardReLUGeneric", "func(rows, c int, dx, dy, h, gamma, beta, k, m1, m2 *float32)"
+	}
+	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
-	Doc(name+" is normBackwardGeneric (rows, c > 0) on pointers to the first",
+	Doc(name+" is "+doc+" (rows, c > 0) on pointers to the first",
 		"elements; h·m2 is fused into the subtraction.", "")
 	rows := Load(Param("rows"), GP64())
 	c := Load(Param("c"), GP64())
 	dx := Load(Param("dx"), GP64())
 	dy := Load(Param("dy"), GP64())
 	h := Load(Param("h"), GP64())
+	var gamma, beta Register
+	var zero VecVirtual
+	if relu {
+		gamma = Load(Param("gamma"), GP64())
+		beta = Load(Param("beta"), GP64())
+		zero = w.vec()
+		if w.masked() {
+			VPXORD(zero, zero, zero)
+		} else {
+			VPXOR(zero, zero, zero)
+		}
+	}
 	kk := Load(Param("k"), GP64())
 	m1 := Load(Param("m1"), GP64())
 	m2 := Load(Param("m2"), GP64())
 	rowKernel(w, name, rows, c, []Register{dy, dx, h}, nil, func(col Register, k OpmaskVirtual) {
 		t, u := w.vec(), w.vec()
+		if relu {
+			// u = h; t = dy where int32(h·gamma + beta) > 0, else 0.
+			g := w.vec()
+			if k != nil {
+				o := w.vec()
+				VMOVUPS_Z(elem(h, col), k, u)
+				VMOVUPS_Z(elem(gamma, col), k, g)
+				VMOVUPS_Z(elem(beta, col), k, o)
+				VFMADD213PS(o, u, g)
+			} else {
+				VMOVUPS(elem(h, col), u)
+				VMOVUPS(elem(gamma, col), g)
+				VFMADD213PS(elem(beta, col), u, g)
+			}
+			if w.masked() {
+				// Lanes past the tail are 0 in g, so m excludes them.
+				m := K()
+				VPCMPGTD(zero, g, m)
+				VMOVUPS_Z(elem(dy, col), m, t)
+			} else {
+				VPCMPGTD(zero, g, g)
+				VANDPS(elem(dy, col), g, t)
+			}
+			if k != nil {
+				o := w.vec()
+				VMOVUPS_Z(elem(m1, col), k, o)
+				VSUBPS(o, t, t)
+				VMOVUPS_Z(elem(m2, col), k, o)
+				VFNMADD231PS(o, u, t)
+				VMOVUPS_Z(elem(kk, col), k, o)
+				VMULPS(o, t, t)
+				VMOVUPS(t, k, elem(dx, col))
+				return
+			}
+			VSUBPS(elem(m1, col), t, t)
+			VFNMADD231PS(elem(m2, col), u, t)
+			VMULPS(elem(kk, col), t, t)
+			VMOVUPS(t, elem(dx, col))
+			return
+		}
 		if k != nil {
 			o := w.vec()
 			VMOVUPS_Z(elem(dy, col), k, t)
@@ -656,9 +743,21 @@ func normBackward(w width) {
 		VMOVUPS(t, elem(dx, col))
 	}, func(col Register) {
 		t, u := XMM(), XMM()
-		VMOVSS(elem(dy, col), t)
+		if relu {
+			g := XMM()
+			VMOVSS(elem(h, col), u)
+			VMOVSS(elem(gamma, col), g)
+			VFMADD213SS(elem(beta, col), u, g)
+			VPCMPGTD(zero.AsX(), g, g)
+			VMOVSS(elem(dy, col), t)
+			VANDPS(g, t, t)
+		} else {
+			VMOVSS(elem(dy, col), t)
+		}
 		VSUBSS(elem(m1, col), t, t)
-		VMOVSS(elem(h, col), u)
+		if !relu {
+			VMOVSS(elem(h, col), u)
+		}
 		VFNMADD231SS(elem(m2, col), u, t)
 		VMULSS(elem(kk, col), t, t)
 		VMOVSS(t, elem(dx, col))
@@ -670,21 +769,34 @@ func normBackward(w width) {
 //
 //	shift (prod == false): d = x − shift[j] in float32, then s1 += d, s2 += d·d
 //	prod:                  s1 += x, s2 += x·y
+//	prod, relu:            g = x where int32(y·gamma[j] + beta[j]) > 0, else 0;
+//	                       s1 += g, s2 += g·y
 //
-// The columns go in strips of up to four vectors of float64 (16 columns
-// for AVX2, 32 for AVX-512) whose sums stay in registers while the strip
-// runs down all the rows, then in strips of two and one vector; the last
-// columns that fill no vector run as a masked strip (AVX-512) or one
-// column at a time (AVX2). Each column's sum is still taken row by row,
-// the order of the pure-Go twins.
-func colSums(w width, prod bool) {
+// (relu is batch norm's backward sums through the ReLU that followed it:
+// x is dy, y the normalised input h, and y·gamma + beta is fused as in
+// normAffine.) The columns go in strips of up to four vectors of float64
+// (16 columns for AVX2, 32 for AVX-512) whose sums stay in registers
+// while the strip runs down all the rows, then in strips of two and one
+// vector; the last columns that fill no vector run as a masked strip
+// (AVX-512) or one column at a time (AVX2). Each column's sum is still
+// taken row by row, the order of the pure-Go twins.
+func colSums(w width, prod, relu bool) {
 	name := "colSumsShift" + w.name
 	doc := "colSumsShiftedGeneric"
+	sig := "func(rows, c int, s1, s2 *float64, x, shift *float32)"
+	switch {
+	case relu:
+		name, doc = "colSumsProdReLU"+w.name, "colSumsDotReLUGeneric"
+		sig = "func(rows, c int, s1, s2 *float64, x, y, gamma, beta *float32)"
+	case prod:
+		name, doc = "colSumsProd"+w.name, "colSumsDotGeneric"
+		sig = "func(rows, c int, s1, s2 *float64, x, y *float32)"
+	}
 	other := "shift"
 	if prod {
-		name, doc, other = "colSumsProd"+w.name, "colSumsDotGeneric", "y"
+		other = "y"
 	}
-	TEXT(name, NOSPLIT, "func(rows, c int, s1, s2 *float64, x, "+other+" *float32)")
+	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
 	Doc(name+" is "+doc+" (rows, c > 0) on pointers to the first elements;",
 		"each column's float64 sums stay in registers over all the rows.", "")
@@ -694,6 +806,21 @@ func colSums(w width, prod bool) {
 	s2 := Load(Param("s2"), GP64())
 	x := Load(Param("x"), GP64())
 	o := Load(Param(other), GP64())
+	// half is a vector of dl float32s (xmm for AVX2, ymm for AVX-512).
+	half := func() VecVirtual {
+		if w.masked() {
+			return YMM()
+		}
+		return XMM()
+	}
+	var gamma, beta Register
+	var zero VecVirtual
+	if relu {
+		gamma = Load(Param("gamma"), GP64())
+		beta = Load(Param("beta"), GP64())
+		zero = half()
+		VPXOR(zero, zero, zero)
+	}
 	dl := w.lanes / 2 // float64 lanes per vector
 	rowBytes := GP64()
 	MOVQ(c, rowBytes)
@@ -702,12 +829,34 @@ func colSums(w width, prod bool) {
 	XORQ(col, col)
 	left := GP64() // columns not yet summed
 	MOVQ(c, left)
-	// half is a vector of dl float32s (xmm for AVX2, ymm for AVX-512).
-	half := func() VecVirtual {
-		if w.masked() {
-			return YMM()
+	// The sums of the strip at col (indexed, so that relu's two more
+	// pointers still leave the strip enough registers).
+	p1 := Mem{Base: s1, Index: col, Scale: 8}
+	p2 := Mem{Base: s2, Index: col, Scale: 8}
+	pg := Mem{Base: gamma, Index: col, Scale: 4}
+	pb := Mem{Base: beta, Index: col, Scale: 4}
+	// masked sets t to the x at off where int32(u·gamma + beta) > 0 and to
+	// 0 elsewhere, u being the y at off (relu; k: the tail's opmask).
+	masked := func(t, u VecVirtual, px Register, off int, k OpmaskVirtual) {
+		g := half()
+		if k != nil {
+			e := half()
+			VMOVUPS_Z(pg.Offset(off), k, g)
+			VMOVUPS_Z(pb.Offset(off), k, e)
+			VFMADD213PS(e, u, g)
+		} else {
+			VMOVUPS(pg.Offset(off), g)
+			VFMADD213PS(pb.Offset(off), u, g)
 		}
-		return XMM()
+		if w.masked() {
+			// Lanes past the tail are 0 in g, so m excludes them.
+			m := K()
+			VPCMPGTD(zero, g, m)
+			VMOVUPS_Z(Mem{Base: px}.Offset(off), m, t)
+			return
+		}
+		VPCMPGTD(zero, g, g)
+		VANDPS(Mem{Base: px}.Offset(off), g, t)
 	}
 	// strip emits the loop over all rows for nv vectors of columns from
 	// col (k: the opmask of a last partial vector, or nil).
@@ -715,10 +864,6 @@ func colSums(w width, prod bool) {
 		px, po, r := GP64(), GP64(), GP64()
 		LEAQ(Mem{Base: x, Index: col, Scale: 4}, px)
 		LEAQ(Mem{Base: o, Index: col, Scale: 4}, po)
-		p1 := Mem{Base: GP64()}
-		p2 := Mem{Base: GP64()}
-		LEAQ(Mem{Base: s1, Index: col, Scale: 8}, p1.Base)
-		LEAQ(Mem{Base: s2, Index: col, Scale: 8}, p2.Base)
 		MOVQ(rows, r)
 		a1 := make([]VecVirtual, nv)
 		a2 := make([]VecVirtual, nv)
@@ -745,6 +890,20 @@ func colSums(w width, prod bool) {
 		for i := range nv {
 			off := 4 * dl * i
 			t, d := half(), w.vec()
+			if relu {
+				u, e := half(), w.vec()
+				if k != nil {
+					VMOVUPS_Z(Mem{Base: po}.Offset(off), k, u)
+				} else {
+					VMOVUPS(Mem{Base: po}.Offset(off), u)
+				}
+				masked(t, u, px, off, k)
+				VCVTPS2PD(t, d)
+				VCVTPS2PD(u, e)
+				VADDPD(d, a1[i], a1[i])
+				VFMADD231PD(e, d, a2[i])
+				continue
+			}
 			if k != nil {
 				VMOVUPS_Z(Mem{Base: px}.Offset(off), k, t)
 			} else {
@@ -817,24 +976,39 @@ func colSums(w width, prod bool) {
 		LEAQ(Mem{Base: x, Index: col, Scale: 4}, px)
 		LEAQ(Mem{Base: o, Index: col, Scale: 4}, po)
 		a1, a2, sh := XMM(), XMM(), XMM()
-		VMOVSD(Mem{Base: s1, Index: col, Scale: 8}, a1)
-		VMOVSD(Mem{Base: s2, Index: col, Scale: 8}, a2)
+		VMOVSD(p1, a1)
+		VMOVSD(p2, a2)
 		if !prod {
 			VMOVSS(Mem{Base: po}, sh)
 		}
 		MOVQ(rows, r)
 		Label(label(name, "rowss"))
 		t := XMM()
-		VMOVSS(Mem{Base: px}, t)
-		if prod {
+		switch {
+		case relu:
+			u, g := XMM(), XMM()
+			VMOVSS(Mem{Base: po}, u)
+			VMOVSS(pg, g)
+			VFMADD213SS(pb, u, g)
+			VPCMPGTD(zero, g, g)
+			VMOVSS(Mem{Base: px}, t)
+			VANDPS(g, t, t)
+			VCVTSS2SD(t, t, t)
+			VCVTSS2SD(u, u, u)
+			VADDSD(t, a1, a1)
+			VFMADD231SD(u, t, a2)
+			ADDQ(rowBytes, po)
+		case prod:
 			u := XMM()
+			VMOVSS(Mem{Base: px}, t)
 			VCVTSS2SD(t, t, t)
 			VMOVSS(Mem{Base: po}, u)
 			VCVTSS2SD(u, u, u)
 			VADDSD(t, a1, a1)
 			VFMADD231SD(u, t, a2)
 			ADDQ(rowBytes, po)
-		} else {
+		default:
+			VMOVSS(Mem{Base: px}, t)
 			VSUBSS(sh, t, t)
 			VCVTSS2SD(t, t, t)
 			VADDSD(t, a1, a1)
@@ -843,8 +1017,8 @@ func colSums(w width, prod bool) {
 		ADDQ(rowBytes, px)
 		DECQ(r)
 		JNZ(LabelRef(label(name, "rowss")))
-		VMOVSD(a1, Mem{Base: s1, Index: col, Scale: 8})
-		VMOVSD(a2, Mem{Base: s2, Index: col, Scale: 8})
+		VMOVSD(a1, p1)
+		VMOVSD(a2, p2)
 		INCQ(col)
 		DECQ(left)
 		JMP(LabelRef(label(name, "tail")))
@@ -876,10 +1050,13 @@ func main() {
 		sgdMomentum(w)
 		relu(w)
 		reluBackward(w)
-		normAffine(w)
-		normBackward(w)
-		colSums(w, false)
-		colSums(w, true)
+		normAffine(w, false)
+		normAffine(w, true)
+		normBackward(w, false)
+		normBackward(w, true)
+		colSums(w, false, false)
+		colSums(w, true, false)
+		colSums(w, true, true)
 	}
 	Generate()
 }
