@@ -172,3 +172,25 @@ func colSumsDotReLU(rows, c int, s1, s2 []float64, x, y, gamma, beta []float32) 
 		kern(n, c, &s1[0], &s2[0], &x[r*c], &y[r*c], &gamma[0], &beta[0])
 	}
 }
+
+func copyBlocksImpl(n, seg int, dst []float32, dstStride int, src []float32, srcStride int) {
+	switch {
+	case useAVX512:
+		copyBlocksAVX512(n, seg, &dst[0], dstStride, &src[0], srcStride)
+	case useAVX2:
+		copyBlocksAVX2(n, seg, &dst[0], dstStride, &src[0], srcStride)
+	default:
+		copyBlocksGeneric(n, seg, dst, dstStride, src, srcStride)
+	}
+}
+
+func addBlocksImpl(n, seg int, dst []float32, dstStride int, src []float32, srcStride int) {
+	switch {
+	case useAVX512:
+		addBlocksAVX512(n, seg, &dst[0], dstStride, &src[0], srcStride)
+	case useAVX2:
+		addBlocksAVX2(n, seg, &dst[0], dstStride, &src[0], srcStride)
+	default:
+		addBlocksGeneric(n, seg, dst, dstStride, src, srcStride)
+	}
+}

@@ -35,3 +35,11 @@ func normBackwardReLU(rows, c int, dx, dy, h, gamma, beta, k, m1, m2 []float32) 
 func colSumsDotReLU(rows, c int, s1, s2 []float64, x, y, gamma, beta []float32) {
 	colSumsDotReLUGeneric(rows, c, s1, s2, x, y, gamma, beta)
 }
+
+func copyBlocksImpl(n, seg int, dst []float32, dstStride int, src []float32, srcStride int) {
+	copyBlocksGeneric(n, seg, dst, dstStride, src, srcStride)
+}
+
+func addBlocksImpl(n, seg int, dst []float32, dstStride int, src []float32, srcStride int) {
+	addBlocksGeneric(n, seg, dst, dstStride, src, srcStride)
+}

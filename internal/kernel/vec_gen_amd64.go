@@ -78,6 +78,16 @@ func colSumsProdAVX2(rows int, c int, s1 *float64, s2 *float64, x *float32, y *f
 //go:noescape
 func colSumsProdReLUAVX2(rows int, c int, s1 *float64, s2 *float64, x *float32, y *float32, gamma *float32, beta *float32)
 
+// copyBlocksAVX2 is copyBlocksGeneric (n, seg > 0) on pointers to the first elements.
+//
+//go:noescape
+func copyBlocksAVX2(n int, seg int, dst *float32, dstStride int, src *float32, srcStride int)
+
+// addBlocksAVX2 is addBlocksGeneric (n, seg > 0) on pointers to the first elements.
+//
+//go:noescape
+func addBlocksAVX2(n int, seg int, dst *float32, dstStride int, src *float32, srcStride int)
+
 // dotAVX512 is dotGeneric; len(y) >= len(x).
 //
 //go:noescape
@@ -151,3 +161,13 @@ func colSumsProdAVX512(rows int, c int, s1 *float64, s2 *float64, x *float32, y 
 //
 //go:noescape
 func colSumsProdReLUAVX512(rows int, c int, s1 *float64, s2 *float64, x *float32, y *float32, gamma *float32, beta *float32)
+
+// copyBlocksAVX512 is copyBlocksGeneric (n, seg > 0) on pointers to the first elements.
+//
+//go:noescape
+func copyBlocksAVX512(n int, seg int, dst *float32, dstStride int, src *float32, srcStride int)
+
+// addBlocksAVX512 is addBlocksGeneric (n, seg > 0) on pointers to the first elements.
+//
+//go:noescape
+func addBlocksAVX512(n int, seg int, dst *float32, dstStride int, src *float32, srcStride int)

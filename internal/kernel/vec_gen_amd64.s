@@ -1143,6 +1143,90 @@ colSumsProdReLUAVX2_done:
 	VZEROUPPER
 	RET
 
+// func copyBlocksAVX2(n int, seg int, dst *float32, dstStride int, src *float32, srcStride int)
+// Requires: AVX
+TEXT ·copyBlocksAVX2(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), AX
+	MOVQ seg+8(FP), CX
+	MOVQ dst+16(FP), DX
+	MOVQ dstStride+24(FP), BX
+	MOVQ src+32(FP), SI
+	MOVQ srcStride+40(FP), DI
+	SHLQ $0x02, BX
+	SHLQ $0x02, DI
+	MOVQ CX, R8
+	ANDQ $-8, R8
+
+copyBlocksAVX2_block:
+	XORQ R9, R9
+
+copyBlocksAVX2_vec:
+	CMPQ    R9, R8
+	JGE     copyBlocksAVX2_tail
+	VMOVUPS (SI)(R9*4), Y0
+	VMOVUPS Y0, (DX)(R9*4)
+	ADDQ    $0x00000008, R9
+	JMP     copyBlocksAVX2_vec
+
+copyBlocksAVX2_tail:
+	CMPQ   R9, CX
+	JGE    copyBlocksAVX2_next
+	VMOVSS (SI)(R9*4), X0
+	VMOVSS X0, (DX)(R9*4)
+	INCQ   R9
+	JMP    copyBlocksAVX2_tail
+
+copyBlocksAVX2_next:
+	ADDQ BX, DX
+	ADDQ DI, SI
+	DECQ AX
+	JNZ  copyBlocksAVX2_block
+	VZEROUPPER
+	RET
+
+// func addBlocksAVX2(n int, seg int, dst *float32, dstStride int, src *float32, srcStride int)
+// Requires: AVX
+TEXT ·addBlocksAVX2(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), AX
+	MOVQ seg+8(FP), CX
+	MOVQ dst+16(FP), DX
+	MOVQ dstStride+24(FP), BX
+	MOVQ src+32(FP), SI
+	MOVQ srcStride+40(FP), DI
+	SHLQ $0x02, BX
+	SHLQ $0x02, DI
+	MOVQ CX, R8
+	ANDQ $-8, R8
+
+addBlocksAVX2_block:
+	XORQ R9, R9
+
+addBlocksAVX2_vec:
+	CMPQ    R9, R8
+	JGE     addBlocksAVX2_tail
+	VMOVUPS (SI)(R9*4), Y0
+	VADDPS  (DX)(R9*4), Y0, Y0
+	VMOVUPS Y0, (DX)(R9*4)
+	ADDQ    $0x00000008, R9
+	JMP     addBlocksAVX2_vec
+
+addBlocksAVX2_tail:
+	CMPQ   R9, CX
+	JGE    addBlocksAVX2_next
+	VMOVSS (SI)(R9*4), X0
+	VADDSS (DX)(R9*4), X0, X0
+	VMOVSS X0, (DX)(R9*4)
+	INCQ   R9
+	JMP    addBlocksAVX2_tail
+
+addBlocksAVX2_next:
+	ADDQ BX, DX
+	ADDQ DI, SI
+	DECQ AX
+	JNZ  addBlocksAVX2_block
+	VZEROUPPER
+	RET
+
 // func dotAVX512(x []float32, y []float32) float32
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
 TEXT ·dotAVX512(SB), NOSPLIT, $0-52
@@ -2326,5 +2410,98 @@ colSumsProdReLUAVX512_rowsk:
 	SUBQ        $0x00000008, CX
 
 colSumsProdReLUAVX512_done:
+	VZEROUPPER
+	RET
+
+// func copyBlocksAVX512(n int, seg int, dst *float32, dstStride int, src *float32, srcStride int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·copyBlocksAVX512(SB), NOSPLIT, $0-48
+	MOVQ  n+0(FP), AX
+	MOVQ  seg+8(FP), CX
+	MOVQ  dst+16(FP), DX
+	MOVQ  dstStride+24(FP), BX
+	MOVQ  src+32(FP), SI
+	MOVQ  srcStride+40(FP), DI
+	SHLQ  $0x02, BX
+	SHLQ  $0x02, DI
+	MOVQ  CX, R8
+	ANDQ  $0x0f, R8
+	MOVQ  $0x00000001, R9
+	SHLXQ R8, R9, R9
+	DECQ  R9
+	KMOVW R9, K1
+	MOVQ  CX, R8
+	ANDQ  $-16, R8
+
+copyBlocksAVX512_block:
+	XORQ R9, R9
+
+copyBlocksAVX512_vec:
+	CMPQ    R9, R8
+	JGE     copyBlocksAVX512_tail
+	VMOVUPS (SI)(R9*4), Z0
+	VMOVUPS Z0, (DX)(R9*4)
+	ADDQ    $0x00000010, R9
+	JMP     copyBlocksAVX512_vec
+
+copyBlocksAVX512_tail:
+	CMPQ      R9, CX
+	JGE       copyBlocksAVX512_next
+	VMOVUPS.Z (SI)(R9*4), K1, Z0
+	VMOVUPS   Z0, K1, (DX)(R9*4)
+
+copyBlocksAVX512_next:
+	ADDQ BX, DX
+	ADDQ DI, SI
+	DECQ AX
+	JNZ  copyBlocksAVX512_block
+	VZEROUPPER
+	RET
+
+// func addBlocksAVX512(n int, seg int, dst *float32, dstStride int, src *float32, srcStride int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·addBlocksAVX512(SB), NOSPLIT, $0-48
+	MOVQ  n+0(FP), AX
+	MOVQ  seg+8(FP), CX
+	MOVQ  dst+16(FP), DX
+	MOVQ  dstStride+24(FP), BX
+	MOVQ  src+32(FP), SI
+	MOVQ  srcStride+40(FP), DI
+	SHLQ  $0x02, BX
+	SHLQ  $0x02, DI
+	MOVQ  CX, R8
+	ANDQ  $0x0f, R8
+	MOVQ  $0x00000001, R9
+	SHLXQ R8, R9, R9
+	DECQ  R9
+	KMOVW R9, K1
+	MOVQ  CX, R8
+	ANDQ  $-16, R8
+
+addBlocksAVX512_block:
+	XORQ R9, R9
+
+addBlocksAVX512_vec:
+	CMPQ    R9, R8
+	JGE     addBlocksAVX512_tail
+	VMOVUPS (SI)(R9*4), Z0
+	VADDPS  (DX)(R9*4), Z0, Z0
+	VMOVUPS Z0, (DX)(R9*4)
+	ADDQ    $0x00000010, R9
+	JMP     addBlocksAVX512_vec
+
+addBlocksAVX512_tail:
+	CMPQ      R9, CX
+	JGE       addBlocksAVX512_next
+	VMOVUPS.Z (SI)(R9*4), K1, Z0
+	VMOVUPS.Z (DX)(R9*4), K1, Z1
+	VADDPS    Z1, Z0, Z0
+	VMOVUPS   Z0, K1, (DX)(R9*4)
+
+addBlocksAVX512_next:
+	ADDQ BX, DX
+	ADDQ DI, SI
+	DECQ AX
+	JNZ  addBlocksAVX512_block
 	VZEROUPPER
 	RET

@@ -1028,6 +1028,91 @@ func colSums(w width, prod, relu bool) {
 	RET()
 }
 
+// blocks generates the strided block copy of im2col (add == false) or the
+// strided block sum of col2im (add): for n blocks of seg floats, block i
+// at dst + i·dstStride and src + i·srcStride (in floats),
+//
+//	copy: dst block = src block;  add: dst block += src block
+//
+// a block after the other, so that blocks overlapping in dst (col2im of a
+// stride smaller than the kernel) add in order. Each block goes a vector
+// at a time, then its tail (masked for AVX-512, scalar for AVX2).
+func blocks(w width, add bool) {
+	name, doc := "copyBlocks"+w.name, "copyBlocksGeneric"
+	if add {
+		name, doc = "addBlocks"+w.name, "addBlocksGeneric"
+	}
+	TEXT(name, NOSPLIT, "func(n, seg int, dst *float32, dstStride int, src *float32, srcStride int)")
+	Pragma("noescape")
+	Doc(name+" is "+doc+" (n, seg > 0) on pointers to the first elements.", "")
+	n := Load(Param("n"), GP64())
+	seg := Load(Param("seg"), GP64())
+	dst := Load(Param("dst"), GP64())
+	ds := Load(Param("dstStride"), GP64())
+	src := Load(Param("src"), GP64())
+	ss := Load(Param("srcStride"), GP64())
+	SHLQ(U8(2), ds)
+	SHLQ(U8(2), ss)
+	var tk OpmaskVirtual
+	if w.masked() {
+		tk = tailMask(seg)
+	}
+	full := GP64()
+	MOVQ(seg, full)
+	ANDQ(I32(-w.lanes), full)
+	col := GP64()
+	one := func(k OpmaskVirtual) {
+		t := w.vec()
+		if k != nil {
+			VMOVUPS_Z(elem(src, col), k, t)
+			if add {
+				u := w.vec()
+				VMOVUPS_Z(elem(dst, col), k, u)
+				VADDPS(u, t, t)
+			}
+			VMOVUPS(t, k, elem(dst, col))
+			return
+		}
+		VMOVUPS(elem(src, col), t)
+		if add {
+			VADDPS(elem(dst, col), t, t)
+		}
+		VMOVUPS(t, elem(dst, col))
+	}
+	Label(label(name, "block"))
+	XORQ(col, col)
+	Label(label(name, "vec"))
+	CMPQ(col, full)
+	JGE(LabelRef(label(name, "tail")))
+	one(nil)
+	ADDQ(U32(w.lanes), col)
+	JMP(LabelRef(label(name, "vec")))
+
+	Label(label(name, "tail"))
+	CMPQ(col, seg)
+	JGE(LabelRef(label(name, "next")))
+	if w.masked() {
+		one(tk)
+	} else {
+		t := XMM()
+		VMOVSS(elem(src, col), t)
+		if add {
+			VADDSS(elem(dst, col), t, t)
+		}
+		VMOVSS(t, elem(dst, col))
+		INCQ(col)
+		JMP(LabelRef(label(name, "tail")))
+	}
+
+	Label(label(name, "next"))
+	ADDQ(ds, dst)
+	ADDQ(ss, src)
+	DECQ(n)
+	JNZ(LabelRef(label(name, "block")))
+	VZEROUPPER()
+	RET()
+}
+
 // paramAddr is the stack address of the scalar parameter name.
 func paramAddr(name string) Mem {
 	b, err := Param(name).Resolve()
@@ -1057,6 +1142,8 @@ func main() {
 		colSums(w, false, false)
 		colSums(w, true, false)
 		colSums(w, true, true)
+		blocks(w, false)
+		blocks(w, true)
 	}
 	Generate()
 }
