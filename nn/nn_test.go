@@ -361,11 +361,34 @@ func bnReLUSeq(c int, beta float32) *Sequential {
 	return &Sequential{Layers: []Layer{bn, &ReLU{}}}
 }
 
-// Sequential's fused BatchNorm+ReLU gives the same bits as the two layers
-// run one after the other: output, input gradient, parameter gradients and
-// running statistics, in training and evaluation, at every kernel level
-// this machine runs.
-func TestSequentialFusesBatchNormReLU(t *testing.T) {
+// Sequential's fused BatchNorm+ReLU and Residual+ReLU give the same bits
+// as the two layers run one after the other: output, input gradient,
+// parameter gradients and running statistics, in training and evaluation,
+// at every kernel level this machine runs.
+func TestSequentialFusesReLU(t *testing.T) {
+	// Each case builds Sequential{layer, ReLU} from a seed, twice.
+	cases := []struct {
+		name  string
+		build func(seed uint64) *Sequential
+		shape []int
+	}{
+		{"BatchNorm1d", func(uint64) *Sequential { return bnReLUSeq(1, 0.1) }, []int{5, 1}},
+		{"BatchNorm1d", func(uint64) *Sequential { return bnReLUSeq(17, 0.1) }, []int{33, 17}},
+		{"BatchNorm2d", func(uint64) *Sequential { return bnReLUSeq(40, 0.1) }, []int{4, 5, 6, 40}},
+		{"ResidualIdentity", func(seed uint64) *Sequential {
+			r := rand.New(rand.NewPCG(seed, 1))
+			res := &Residual{Body: &Sequential{Layers: []Layer{NewConv2d(3, 3, 3, 1, 1, false, r), NewBatchNorm(3)}}}
+			return &Sequential{Layers: []Layer{res, &ReLU{}}}
+		}, []int{2, 5, 5, 3}},
+		{"ResidualProjection", func(seed uint64) *Sequential {
+			r := rand.New(rand.NewPCG(seed, 1))
+			res := &Residual{
+				Body:     &Sequential{Layers: []Layer{NewConv2d(3, 20, 3, 2, 1, false, r), NewBatchNorm(20), &ReLU{}, NewConv2d(20, 20, 3, 1, 1, false, r), NewBatchNorm(20)}},
+				Shortcut: &Sequential{Layers: []Layer{NewConv2d(3, 20, 1, 2, 0, false, r), NewBatchNorm(20)}},
+			}
+			return &Sequential{Layers: []Layer{res, &ReLU{}}}
+		}, []int{3, 7, 6, 3}},
+	}
 	for _, lv := range kernel.Levels() {
 		t.Run(lv.String(), func(t *testing.T) {
 			prev, err := kernel.SetLevel(lv)
@@ -373,28 +396,34 @@ func TestSequentialFusesBatchNormReLU(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer kernel.SetLevel(prev)
-			for _, shape := range [][]int{{5, 1}, {33, 17}, {4, 5, 6, 40}} {
-				r := rand.New(rand.NewPCG(3, uint64(len(shape))))
-				c := shape[len(shape)-1]
-				x, dy := randTensor(r, shape...), randTensor(r, shape...)
-				fused := bnReLUSeq(c, 0.1)
-				ref := bnReLUSeq(c, 0.1)
-				bn, relu := ref.Layers[0].(*BatchNorm), ref.Layers[1].(*ReLU)
+			for _, tc := range cases {
+				what := fmt.Sprintf("%s%v", tc.name, tc.shape)
+				r := rand.New(rand.NewPCG(3, uint64(len(tc.shape))))
+				x, dy := randTensor(r, tc.shape...), randTensor(r, tc.shape...)
+				// dy has the output's shape: run once to learn it.
+				fused, ref := tc.build(9), tc.build(9)
+				outShape := fused.Forward(x, false).Shape
+				dy = randTensor(r, outShape...)
+				layer, relu := ref.Layers[0], ref.Layers[1].(*ReLU)
 				for step := range 2 { // the second step runs on updated running stats
 					yf := fused.Forward(x, true)
-					yr := relu.Forward(bn.Forward(x, true), true)
-					sameBits(t, fmt.Sprintf("%v step %d: y", shape, step), yf.Data, yr.Data)
+					yr := relu.Forward(layer.Forward(x, true), true)
+					sameBits(t, fmt.Sprintf("%s step %d: y", what, step), yf.Data, yr.Data)
 					dxf := fused.Backward(dy)
-					dxr := bn.Backward(relu.Backward(dy))
-					sameBits(t, fmt.Sprintf("%v step %d: dx", shape, step), dxf.Data, dxr.Data)
+					dxr := layer.Backward(relu.Backward(dy))
+					sameBits(t, fmt.Sprintf("%s step %d: dx", what, step), dxf.Data, dxr.Data)
 				}
-				fb := fused.Layers[0].(*BatchNorm)
-				for _, p := range [][2][]float32{{fb.Gamma.G, bn.Gamma.G}, {fb.Beta.G, bn.Beta.G}, {fb.Mean.W, bn.Mean.W}, {fb.Var.W, bn.Var.W}} {
-					sameBits(t, fmt.Sprintf("%v params", shape), p[0], p[1])
+				fp, rp := fused.Params(), ref.Params()
+				for i := range fp {
+					sameBits(t, what+" "+fp[i].Name+" grad", fp[i].G, rp[i].G)
+				}
+				fb, rb := fused.Buffers(), ref.Buffers()
+				for i := range fb {
+					sameBits(t, what+" "+fb[i].Name, fb[i].W, rb[i].W)
 				}
 				ye := fused.Forward(x, false)
-				yre := relu.Forward(bn.Forward(x, false), false)
-				sameBits(t, fmt.Sprintf("%v eval: y", shape), ye.Data, yre.Data)
+				yre := relu.Forward(layer.Forward(x, false), false)
+				sameBits(t, what+" eval: y", ye.Data, yre.Data)
 			}
 		})
 	}

@@ -185,6 +185,48 @@ func reluGeneric(dst, x []float32) {
 	}
 }
 
+// Add sets dst[i] = x[i] + y[i] over len(x) elements.
+func Add(dst, x, y []float32) {
+	if len(dst) < len(x) || len(y) < len(x) {
+		panic("kernel: Add length mismatch")
+	}
+	if len(x) == 0 {
+		return
+	}
+	addVec(dst[:len(x)], x, y[:len(x)])
+}
+
+func addGeneric(dst, x, y []float32) {
+	dst, y = dst[:len(x)], y[:len(x)]
+	for i, v := range x {
+		dst[i] = v + y[i]
+	}
+}
+
+// AddReLU sets dst[i] = max(x[i] + y[i], 0) over len(x) elements, the
+// ReLU as ReLU takes it (a NaN passes, -0 becomes +0): a residual sum and
+// the ReLU after it in one pass.
+func AddReLU(dst, x, y []float32) {
+	if len(dst) < len(x) || len(y) < len(x) {
+		panic("kernel: AddReLU length mismatch")
+	}
+	if len(x) == 0 {
+		return
+	}
+	addReLU(dst[:len(x)], x, y[:len(x)])
+}
+
+func addReLUGeneric(dst, x, y []float32) {
+	dst, y = dst[:len(x)], y[:len(x)]
+	for i, v := range x {
+		v += y[i]
+		if v <= 0 {
+			v = 0
+		}
+		dst[i] = v
+	}
+}
+
 // ReLUBackward sets dx[i] = dy[i] where y[i], a ReLU output, is positive
 // and 0 elsewhere, over len(y) elements. The test is on y's bits as an
 // int32 (> 0), so ±0 and negative values block and a NaN passes unless

@@ -194,3 +194,25 @@ func addBlocksImpl(n, seg int, dst []float32, dstStride int, src []float32, srcS
 		addBlocksGeneric(n, seg, dst, dstStride, src, srcStride)
 	}
 }
+
+func addVec(dst, x, y []float32) {
+	switch {
+	case useAVX512:
+		addAVX512(len(x), &dst[0], &x[0], &y[0])
+	case useAVX2:
+		addAVX2(len(x), &dst[0], &x[0], &y[0])
+	default:
+		addGeneric(dst, x, y)
+	}
+}
+
+func addReLU(dst, x, y []float32) {
+	switch {
+	case useAVX512:
+		addReLUAVX512(len(x), &dst[0], &x[0], &y[0])
+	case useAVX2:
+		addReLUAVX2(len(x), &dst[0], &x[0], &y[0])
+	default:
+		addReLUGeneric(dst, x, y)
+	}
+}

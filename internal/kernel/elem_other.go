@@ -43,3 +43,7 @@ func copyBlocksImpl(n, seg int, dst []float32, dstStride int, src []float32, src
 func addBlocksImpl(n, seg int, dst []float32, dstStride int, src []float32, srcStride int) {
 	addBlocksGeneric(n, seg, dst, dstStride, src, srcStride)
 }
+
+func addVec(dst, x, y []float32) { addGeneric(dst, x, y) }
+
+func addReLU(dst, x, y []float32) { addReLUGeneric(dst, x, y) }

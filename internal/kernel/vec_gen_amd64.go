@@ -88,6 +88,16 @@ func copyBlocksAVX2(n int, seg int, dst *float32, dstStride int, src *float32, s
 //go:noescape
 func addBlocksAVX2(n int, seg int, dst *float32, dstStride int, src *float32, srcStride int)
 
+// addAVX2 is addGeneric over n > 0 elements.
+//
+//go:noescape
+func addAVX2(n int, dst *float32, x *float32, y *float32)
+
+// addReLUAVX2 is addReLUGeneric over n > 0 elements.
+//
+//go:noescape
+func addReLUAVX2(n int, dst *float32, x *float32, y *float32)
+
 // dotAVX512 is dotGeneric; len(y) >= len(x).
 //
 //go:noescape
@@ -171,3 +181,13 @@ func copyBlocksAVX512(n int, seg int, dst *float32, dstStride int, src *float32,
 //
 //go:noescape
 func addBlocksAVX512(n int, seg int, dst *float32, dstStride int, src *float32, srcStride int)
+
+// addAVX512 is addGeneric over n > 0 elements.
+//
+//go:noescape
+func addAVX512(n int, dst *float32, x *float32, y *float32)
+
+// addReLUAVX512 is addReLUGeneric over n > 0 elements.
+//
+//go:noescape
+func addReLUAVX512(n int, dst *float32, x *float32, y *float32)

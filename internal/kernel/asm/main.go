@@ -451,6 +451,70 @@ func reluBackward(w width) {
 	}, tk)
 }
 
+// add generates dst = x + y over n > 0 elements, or with relu
+// dst = max(x + y, 0) as the relu kernel takes it (NLE 0 passes).
+func add(w width, relu bool) {
+	name, doc := "add"+w.name, "addGeneric"
+	if relu {
+		name, doc = "addReLU"+w.name, "addReLUGeneric"
+	}
+	TEXT(name, NOSPLIT, "func(n int, dst, x, y *float32)")
+	Pragma("noescape")
+	Doc(name+" is "+doc+" over n > 0 elements.", "")
+	n := Load(Param("n"), GP64())
+	dst := Mem{Base: Load(Param("dst"), GP64())}
+	x := Mem{Base: Load(Param("x"), GP64())}
+	y := Mem{Base: Load(Param("y"), GP64())}
+	var zero VecVirtual
+	if relu {
+		zero = w.vec()
+		VXORPS(zero, zero, zero)
+	}
+	var tk OpmaskVirtual
+	if w.masked() {
+		tk = tailMask(n)
+	}
+	one := func(off int, k OpmaskVirtual) {
+		t := w.vec()
+		if k != nil {
+			u := w.vec()
+			VMOVUPS_Z(x.Offset(off), k, t)
+			VMOVUPS_Z(y.Offset(off), k, u)
+			VADDPS(u, t, t)
+		} else {
+			VMOVUPS(x.Offset(off), t)
+			VADDPS(y.Offset(off), t, t)
+		}
+		if relu {
+			if w.masked() {
+				m := K()
+				VCMPPS(U8(6), zero, t, m)
+				VMOVUPS_Z(t, m, t)
+			} else {
+				m := w.vec()
+				VCMPPS(U8(6), zero, t, m)
+				VANDPS(m, t, t)
+			}
+		}
+		if k != nil {
+			VMOVUPS(t, k, dst.Offset(off))
+			return
+		}
+		VMOVUPS(t, dst.Offset(off))
+	}
+	elementwiseLoops(w, name, n, []Mem{dst, x, y}, one, func() {
+		s := XMM()
+		VMOVSS(x, s)
+		VADDSS(y, s, s)
+		if relu {
+			m := XMM()
+			VCMPSS(U8(6), zero.AsX(), s, m)
+			VANDPS(m, s, s)
+		}
+		VMOVSS(s, dst)
+	}, tk)
+}
+
 // elementwiseLoops emits the loops of an element-wise kernel over n
 // elements of the slices ps: four vectors a step, one vector a step, then
 // the tail (scalar loop for AVX2, one masked step with tk for AVX-512).
@@ -1144,6 +1208,8 @@ func main() {
 		colSums(w, true, true)
 		blocks(w, false)
 		blocks(w, true)
+		add(w, false)
+		add(w, true)
 	}
 	Generate()
 }
