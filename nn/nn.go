@@ -160,9 +160,10 @@ func Prefix(prefix string, l Layer) {
 }
 
 // Sequential chains layers. A BatchNorm or a Residual directly followed by
-// a ReLU runs as one fused layer (see BatchNorm and Residual), with the
-// same result; the ReLU layer's own Forward and Backward are then not
-// called.
+// a ReLU runs as one fused layer (see BatchNorm and Residual), and so does
+// a BatchNorm, ReLU and GlobalAvgPool (the ReLU's output is then never
+// stored), with the same result; the fused ReLU's and pool's own Forward
+// and Backward are not called.
 type Sequential struct {
 	Layers []Layer
 }
@@ -188,9 +189,26 @@ func fusedReLU(layers []Layer, i int) (reluFuser, bool) {
 	return l, ok
 }
 
+// bnReLUPool returns the BatchNorm at layers[i] and the GlobalAvgPool at
+// layers[i+2] if a ReLU lies between them.
+func bnReLUPool(layers []Layer, i int) (*BatchNorm, *GlobalAvgPool, bool) {
+	if i < 0 || i+2 >= len(layers) {
+		return nil, nil, false
+	}
+	bn, ok1 := layers[i].(*BatchNorm)
+	_, ok2 := layers[i+1].(*ReLU)
+	p, ok3 := layers[i+2].(*GlobalAvgPool)
+	return bn, p, ok1 && ok2 && ok3
+}
+
 // Forward runs the layers in order.
 func (s *Sequential) Forward(x *Tensor, train bool) *Tensor {
 	for i := 0; i < len(s.Layers); i++ {
+		if bn, p, ok := bnReLUPool(s.Layers, i); ok {
+			x = bn.forwardPool(x, train, true, p)
+			i += 2
+			continue
+		}
 		if l, ok := fusedReLU(s.Layers, i); ok {
 			x = l.forward(x, train, true)
 			i++
@@ -205,6 +223,11 @@ func (s *Sequential) Forward(x *Tensor, train bool) *Tensor {
 // a layer returns nil (a first layer with NoInputGrad).
 func (s *Sequential) Backward(dy *Tensor) *Tensor {
 	for i := len(s.Layers) - 1; i >= 0 && dy != nil; i-- {
+		if bn, _, ok := bnReLUPool(s.Layers, i-2); ok {
+			dy = bn.Backward(dy) // fused with this ReLU and pool in Forward
+			i -= 2
+			continue
+		}
 		if l, ok := fusedReLU(s.Layers, i-1); ok {
 			dy = l.Backward(dy) // fused with this ReLU in Forward
 			i--

@@ -326,10 +326,15 @@ func ExampleLinear() {
 // cross it nowhere and both sides of it are exercised.
 func TestBatchNormReLUGradients(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	for _, shape := range [][]int{{9, 17}, {2, 3, 3, 3}} {
+	for _, shape := range [][]int{{9, 17}, {2, 3, 3, 3}, {2, 3, 4, 5}} {
 		c := shape[len(shape)-1]
 		x := randTensor(r, shape...)
 		seq := bnReLUSeq(c, 0)
+		name := "BatchNorm+ReLU"
+		if len(shape) == 4 && shape[2] == 4 { // and the fused GlobalAvgPool
+			seq.Layers = append(seq.Layers, &GlobalAvgPool{})
+			name += "+GlobalAvgPool"
+		}
 		bn := seq.Layers[0].(*BatchNorm)
 		bn.Forward(x, true)
 		rows := len(x.Data) / c
@@ -347,7 +352,7 @@ func TestBatchNormReLUGradients(t *testing.T) {
 			}
 			bn.Beta.W[j] = -float32(v[best]+v[best-1]) / 2
 		}
-		t.Run(fmt.Sprint(shape), func(t *testing.T) { gradCheck(t, "BatchNorm+ReLU", seq, x, r, true) })
+		t.Run(fmt.Sprint(shape), func(t *testing.T) { gradCheck(t, name, seq, x, r, true) })
 	}
 }
 
@@ -366,7 +371,8 @@ func bnReLUSeq(c int, beta float32) *Sequential {
 // parameter gradients and running statistics, in training and evaluation,
 // at every kernel level this machine runs.
 func TestSequentialFusesReLU(t *testing.T) {
-	// Each case builds Sequential{layer, ReLU} from a seed, twice.
+	// Each case builds Sequential{layer, ReLU[, GlobalAvgPool]} from a
+	// seed, twice.
 	cases := []struct {
 		name  string
 		build func(seed uint64) *Sequential
@@ -388,6 +394,16 @@ func TestSequentialFusesReLU(t *testing.T) {
 			}
 			return &Sequential{Layers: []Layer{res, &ReLU{}}}
 		}, []int{3, 7, 6, 3}},
+		{"BatchNormPool", func(uint64) *Sequential {
+			s := bnReLUSeq(40, 0.1)
+			s.Layers = append(s.Layers, &GlobalAvgPool{})
+			return s
+		}, []int{3, 7, 5, 40}},
+		{"BatchNormPool", func(uint64) *Sequential {
+			s := bnReLUSeq(17, -0.1)
+			s.Layers = append(s.Layers, &GlobalAvgPool{})
+			return s
+		}, []int{2, 1, 3, 17}},
 	}
 	for _, lv := range kernel.Levels() {
 		t.Run(lv.String(), func(t *testing.T) {
@@ -404,13 +420,25 @@ func TestSequentialFusesReLU(t *testing.T) {
 				fused, ref := tc.build(9), tc.build(9)
 				outShape := fused.Forward(x, false).Shape
 				dy = randTensor(r, outShape...)
-				layer, relu := ref.Layers[0], ref.Layers[1].(*ReLU)
+				// The reference runs the layers one by one.
+				fwd := func(x *Tensor, train bool) *Tensor {
+					for _, l := range ref.Layers {
+						x = l.Forward(x, train)
+					}
+					return x
+				}
+				bwd := func(dy *Tensor) *Tensor {
+					for i := len(ref.Layers) - 1; i >= 0; i-- {
+						dy = ref.Layers[i].Backward(dy)
+					}
+					return dy
+				}
 				for step := range 2 { // the second step runs on updated running stats
 					yf := fused.Forward(x, true)
-					yr := relu.Forward(layer.Forward(x, true), true)
+					yr := fwd(x, true)
 					sameBits(t, fmt.Sprintf("%s step %d: y", what, step), yf.Data, yr.Data)
 					dxf := fused.Backward(dy)
-					dxr := layer.Backward(relu.Backward(dy))
+					dxr := bwd(dy)
 					sameBits(t, fmt.Sprintf("%s step %d: dx", what, step), dxf.Data, dxr.Data)
 				}
 				fp, rp := fused.Params(), ref.Params()
@@ -422,7 +450,7 @@ func TestSequentialFusesReLU(t *testing.T) {
 					sameBits(t, what+" "+fb[i].Name, fb[i].W, rb[i].W)
 				}
 				ye := fused.Forward(x, false)
-				yre := relu.Forward(layer.Forward(x, false), false)
+				yre := fwd(x, false)
 				sameBits(t, what+" eval: y", ye.Data, yre.Data)
 			}
 		})

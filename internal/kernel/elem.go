@@ -105,6 +105,49 @@ func normAffineReLUGeneric(rows, c int, h, y, x, mean, inv, gamma, beta []float3
 	}
 }
 
+// NormAffineReLUSum is NormAffineReLU whose output rows are summed, in
+// row order, into the one row acc instead of being stored (batch norm,
+// ReLU and the sum of a global average pool over the rows in one pass):
+// for every row i and column j,
+//
+//	h[i*c+j] = (x[i*c+j] - mean[j]) * inv[j]
+//	acc[j] += max(h[i*c+j]*gamma[j] + beta[j], 0)
+//
+// h may be nil.
+func NormAffineReLUSum(rows, c int, h, acc, x, mean, inv, gamma, beta []float32) {
+	mats := [][]float32{x}
+	if h != nil {
+		mats = append(mats, h)
+	}
+	checkRows(rows, c, "NormAffineReLUSum", mats, [][]float32{acc, mean, inv, gamma, beta})
+	if rows == 0 || c == 0 {
+		return
+	}
+	normAffineReLUSum(rows, c, h, acc, x, mean, inv, gamma, beta)
+}
+
+func normAffineReLUSumGeneric(rows, c int, h, acc, x, mean, inv, gamma, beta []float32) {
+	acc, mean, inv, gamma, beta = acc[:c], mean[:c], inv[:c], gamma[:c], beta[:c]
+	for i := range rows {
+		xr := x[i*c : (i+1)*c]
+		var hr []float32
+		if h != nil {
+			hr = h[i*c : (i+1)*c]
+		}
+		for j, v := range xr {
+			hv := (v - mean[j]) * inv[j]
+			if hr != nil {
+				hr[j] = hv
+			}
+			t := hv*gamma[j] + beta[j]
+			if t <= 0 {
+				t = 0
+			}
+			acc[j] += t
+		}
+	}
+}
+
 // reluPasses reports whether the ReLU after batch norm passed the
 // gradient at an element whose normalised value is h: the bits of the
 // ReLU's output max(h*gamma+beta, 0) as an int32 are > 0 (ReLUBackward's
@@ -155,6 +198,33 @@ func normBackwardReLUGeneric(rows, c int, dx, dy, h, gamma, beta, k, m1, m2 []fl
 	for i := range rows {
 		dr, hr, xr := dy[i*c:(i+1)*c], h[i*c:(i+1)*c], dx[i*c:(i+1)*c]
 		for j, v := range dr {
+			if !reluPasses(hr[j], gamma[j], beta[j]) {
+				v = 0
+			}
+			xr[j] = k[j] * (v - m1[j] - hr[j]*m2[j])
+		}
+	}
+}
+
+// NormBackwardReLURow is NormBackwardReLU with the same gradient row dy
+// (c long) for every row, as a global average pool's backward spreads it:
+// for every row i and column j,
+//
+//	g = dy[j] if int32(bits(h[i*c+j]*gamma[j] + beta[j])) > 0, else 0
+//	dx[i*c+j] = k[j] * (g - m1[j] - h[i*c+j]*m2[j])
+func NormBackwardReLURow(rows, c int, dx, dy, h, gamma, beta, k, m1, m2 []float32) {
+	checkRows(rows, c, "NormBackwardReLURow", [][]float32{dx, h}, [][]float32{dy, gamma, beta, k, m1, m2})
+	if rows == 0 || c == 0 {
+		return
+	}
+	normBackwardReLURow(rows, c, dx, dy, h, gamma, beta, k, m1, m2)
+}
+
+func normBackwardReLURowGeneric(rows, c int, dx, dy, h, gamma, beta, k, m1, m2 []float32) {
+	dy, gamma, beta, k, m1, m2 = dy[:c], gamma[:c], beta[:c], k[:c], m1[:c], m2[:c]
+	for i := range rows {
+		hr, xr := h[i*c:(i+1)*c], dx[i*c:(i+1)*c]
+		for j, v := range dy {
 			if !reluPasses(hr[j], gamma[j], beta[j]) {
 				v = 0
 			}
@@ -290,6 +360,34 @@ func ColSumsDotReLU(rows, c int, s1, s2 []float64, x, y, gamma, beta []float32) 
 		return
 	}
 	colSumsDotReLU(rows, c, s1, s2, x, y, gamma, beta)
+}
+
+// ColSumsDotReLURow is ColSumsDotReLU with the same row x (c long) for
+// every row: for every row i and column j, with g = x[j] where
+// int32(bits(y[i*c+j]*gamma[j] + beta[j])) > 0 and 0 elsewhere,
+//
+//	s1[j] += g;  s2[j] += g*y[i*c+j]
+func ColSumsDotReLURow(rows, c int, s1, s2 []float64, x, y, gamma, beta []float32) {
+	checkRows(rows, c, "ColSumsDotReLURow", [][]float32{y}, [][]float32{x, gamma, beta})
+	checkSums(c, "ColSumsDotReLURow", s1, s2)
+	if rows == 0 || c == 0 {
+		return
+	}
+	colSumsDotReLURow(rows, c, s1, s2, x, y, gamma, beta)
+}
+
+func colSumsDotReLURowGeneric(rows, c int, s1, s2 []float64, x, y, gamma, beta []float32) {
+	s1, s2, x, gamma, beta = s1[:c], s2[:c], x[:c], gamma[:c], beta[:c]
+	for i := range rows {
+		yr := y[i*c : (i+1)*c]
+		for j, v := range x {
+			if !reluPasses(yr[j], gamma[j], beta[j]) {
+				v = 0
+			}
+			s1[j] += float64(v)
+			s2[j] += float64(v) * float64(yr[j])
+		}
+	}
 }
 
 func checkSums(c int, msg string, s1, s2 []float64) {

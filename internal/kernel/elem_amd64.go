@@ -216,3 +216,48 @@ func addReLU(dst, x, y []float32) {
 		addReLUGeneric(dst, x, y)
 	}
 }
+
+func normAffineReLUSum(rows, c int, h, acc, x, mean, inv, gamma, beta []float32) {
+	if !useAVX2 {
+		normAffineReLUSumGeneric(rows, c, h, acc, x, mean, inv, gamma, beta)
+		return
+	}
+	var hp *float32
+	if h != nil {
+		hp = &h[0]
+	}
+	if useAVX512 {
+		normAffineReLUSumAVX512(rows, c, hp, &acc[0], &x[0], &mean[0], &inv[0], &gamma[0], &beta[0])
+		return
+	}
+	normAffineReLUSumAVX2(rows, c, hp, &acc[0], &x[0], &mean[0], &inv[0], &gamma[0], &beta[0])
+}
+
+func normBackwardReLURow(rows, c int, dx, dy, h, gamma, beta, k, m1, m2 []float32) {
+	switch {
+	case useAVX512:
+		normBackwardReLURowAVX512(rows, c, &dx[0], &dy[0], &h[0], &gamma[0], &beta[0], &k[0], &m1[0], &m2[0])
+	case useAVX2:
+		normBackwardReLURowAVX2(rows, c, &dx[0], &dy[0], &h[0], &gamma[0], &beta[0], &k[0], &m1[0], &m2[0])
+	default:
+		normBackwardReLURowGeneric(rows, c, dx, dy, h, gamma, beta, k, m1, m2)
+	}
+}
+
+// colSumsDotReLURow runs in the row blocks of colSumsDotReLU, x staying
+// on its one row.
+func colSumsDotReLURow(rows, c int, s1, s2 []float64, x, y, gamma, beta []float32) {
+	if !useAVX2 {
+		colSumsDotReLURowGeneric(rows, c, s1, s2, x, y, gamma, beta)
+		return
+	}
+	kern := colSumsProdReLURowAVX2
+	if useAVX512 {
+		kern = colSumsProdReLURowAVX512
+	}
+	per := max(4, colSumsSpan/(4*c))
+	for r := 0; r < rows; r += per {
+		n := min(per, rows-r)
+		kern(n, c, &s1[0], &s2[0], &x[0], &y[r*c], &gamma[0], &beta[0])
+	}
+}

@@ -47,3 +47,15 @@ func addBlocksImpl(n, seg int, dst []float32, dstStride int, src []float32, srcS
 func addVec(dst, x, y []float32) { addGeneric(dst, x, y) }
 
 func addReLU(dst, x, y []float32) { addReLUGeneric(dst, x, y) }
+
+func normAffineReLUSum(rows, c int, h, acc, x, mean, inv, gamma, beta []float32) {
+	normAffineReLUSumGeneric(rows, c, h, acc, x, mean, inv, gamma, beta)
+}
+
+func normBackwardReLURow(rows, c int, dx, dy, h, gamma, beta, k, m1, m2 []float32) {
+	normBackwardReLURowGeneric(rows, c, dx, dy, h, gamma, beta, k, m1, m2)
+}
+
+func colSumsDotReLURow(rows, c int, s1, s2 []float64, x, y, gamma, beta []float32) {
+	colSumsDotReLURowGeneric(rows, c, s1, s2, x, y, gamma, beta)
+}

@@ -343,3 +343,88 @@ func TestAddKernels(t *testing.T) {
 		}
 	})
 }
+
+// The pooled variants (NormAffineReLUSum, ColSumsDotReLURow,
+// NormBackwardReLURow) match their twins and give the same bits as the
+// matrix kernels on the stored output, respectively on the row repeated.
+func TestNormReLURowKernels(t *testing.T) {
+	forLevels(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(17, 18))
+		for _, rows := range []int{0, 1, 3, 49} {
+			for _, c := range []int{0, 1, 7, 8, 9, 16, 17, 33, 64, 513} {
+				n := rows * c
+				x, _ := guarded(r, n)
+				cols := make([][]float32, 8) // mean, inv, gamma, beta, k, m1, m2, dy row
+				for i := range cols {
+					cols[i], _ = guarded(r, c)
+				}
+				mean, inv, gamma, beta, k, m1, m2, g := cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7]
+				name := fmt.Sprintf("rows %d c %d", rows, c)
+
+				h, hFull := guarded(r, n)
+				acc, accFull := guarded(r, c)
+				want := append([]float32(nil), acc...)
+				twin := append([]float32(nil), acc...)
+				NormAffineReLUSum(rows, c, h, acc, x, mean, inv, gamma, beta)
+				checkBands(t, name+" h", hFull)
+				checkBands(t, name+" acc", accFull)
+				normAffineReLUSumGeneric(rows, c, nil, twin, x, mean, inv, gamma, beta)
+				y, hy := make([]float32, n), make([]float32, n)
+				NormAffineReLU(rows, c, hy, y, x, mean, inv, gamma, beta)
+				for i := range rows {
+					for j := range c {
+						want[j] += y[i*c+j]
+					}
+				}
+				sameBitsK(t, name+": NormAffineReLUSum h", h, hy)
+				sameBitsK(t, name+": NormAffineReLUSum acc", acc, want)
+				for j := range acc {
+					if !near(acc[j], twin[j]) {
+						t.Fatalf("%s: acc[%d] = %v, twin %v", name, j, acc[j], twin[j])
+					}
+				}
+
+				dy := make([]float32, n) // g on every row
+				for i := range rows {
+					copy(dy[i*c:], g)
+				}
+				s1, s2 := make([]float64, c), make([]float64, c)
+				w1, w2 := make([]float64, c), make([]float64, c)
+				u1, u2 := make([]float64, c), make([]float64, c)
+				ColSumsDotReLURow(rows, c, s1, s2, g, h, gamma, beta)
+				colSumsDotReLURowGeneric(rows, c, w1, w2, g, h, gamma, beta)
+				ColSumsDotReLU(rows, c, u1, u2, dy, h, gamma, beta)
+				for j := range s1 {
+					if s1[j] != u1[j] || s2[j] != u2[j] {
+						t.Fatalf("%s: ColSumsDotReLURow col %d = (%v, %v), matrix (%v, %v)", name, j, s1[j], s2[j], u1[j], u2[j])
+					}
+					if math.Abs(s1[j]-w1[j]) > 1e-9*(1+math.Abs(w1[j])) || math.Abs(s2[j]-w2[j]) > 1e-9*(1+math.Abs(w2[j])) {
+						t.Fatalf("%s: ColSumsDotReLURow col %d = (%v, %v), twin (%v, %v)", name, j, s1[j], s2[j], w1[j], w2[j])
+					}
+				}
+
+				dx, dxFull := guarded(r, n)
+				NormBackwardReLURow(rows, c, dx, g, h, gamma, beta, k, m1, m2)
+				checkBands(t, name+" dx", dxFull)
+				mat, tw := make([]float32, n), make([]float32, n)
+				NormBackwardReLU(rows, c, mat, dy, h, gamma, beta, k, m1, m2)
+				normBackwardReLURowGeneric(rows, c, tw, g, h, gamma, beta, k, m1, m2)
+				sameBitsK(t, name+": NormBackwardReLURow", dx, mat)
+				for i := range dx {
+					if !near(dx[i], tw[i]) {
+						t.Fatalf("%s: dx[%d] = %v, twin %v", name, i, dx[i], tw[i])
+					}
+				}
+			}
+		}
+	})
+}
+
+func sameBitsK(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s [%d] = %v, want %v", what, i, got[i], want[i])
+		}
+	}
+}

@@ -48,6 +48,12 @@ func normAffineAVX2(rows int, c int, h *float32, y *float32, x *float32, mean *f
 //go:noescape
 func normAffineReLUAVX2(rows int, c int, h *float32, y *float32, x *float32, mean *float32, inv *float32, gamma *float32, beta *float32)
 
+// normAffineReLUSumAVX2 is normAffineReLUSumGeneric (rows, c > 0; h nil: not written) on
+// pointers to the first elements; y = h·gamma + beta is fused.
+//
+//go:noescape
+func normAffineReLUSumAVX2(rows int, c int, h *float32, y *float32, x *float32, mean *float32, inv *float32, gamma *float32, beta *float32)
+
 // normBackwardAVX2 is normBackwardGeneric (rows, c > 0) on pointers to the first
 // elements; h·m2 is fused into the subtraction.
 //
@@ -59,6 +65,12 @@ func normBackwardAVX2(rows int, c int, dx *float32, dy *float32, h *float32, k *
 //
 //go:noescape
 func normBackwardReLUAVX2(rows int, c int, dx *float32, dy *float32, h *float32, gamma *float32, beta *float32, k *float32, m1 *float32, m2 *float32)
+
+// normBackwardReLURowAVX2 is normBackwardReLURowGeneric (rows, c > 0) on pointers to the first
+// elements; h·m2 is fused into the subtraction.
+//
+//go:noescape
+func normBackwardReLURowAVX2(rows int, c int, dx *float32, dy *float32, h *float32, gamma *float32, beta *float32, k *float32, m1 *float32, m2 *float32)
 
 // colSumsShiftAVX2 is colSumsShiftedGeneric (rows, c > 0) on pointers to the first elements;
 // each column's float64 sums stay in registers over all the rows.
@@ -77,6 +89,12 @@ func colSumsProdAVX2(rows int, c int, s1 *float64, s2 *float64, x *float32, y *f
 //
 //go:noescape
 func colSumsProdReLUAVX2(rows int, c int, s1 *float64, s2 *float64, x *float32, y *float32, gamma *float32, beta *float32)
+
+// colSumsProdReLURowAVX2 is colSumsDotReLURowGeneric (rows, c > 0) on pointers to the first elements;
+// each column's float64 sums stay in registers over all the rows.
+//
+//go:noescape
+func colSumsProdReLURowAVX2(rows int, c int, s1 *float64, s2 *float64, x *float32, y *float32, gamma *float32, beta *float32)
 
 // copyBlocksAVX2 is copyBlocksGeneric (n, seg > 0) on pointers to the first elements.
 //
@@ -142,6 +160,12 @@ func normAffineAVX512(rows int, c int, h *float32, y *float32, x *float32, mean 
 //go:noescape
 func normAffineReLUAVX512(rows int, c int, h *float32, y *float32, x *float32, mean *float32, inv *float32, gamma *float32, beta *float32)
 
+// normAffineReLUSumAVX512 is normAffineReLUSumGeneric (rows, c > 0; h nil: not written) on
+// pointers to the first elements; y = h·gamma + beta is fused.
+//
+//go:noescape
+func normAffineReLUSumAVX512(rows int, c int, h *float32, y *float32, x *float32, mean *float32, inv *float32, gamma *float32, beta *float32)
+
 // normBackwardAVX512 is normBackwardGeneric (rows, c > 0) on pointers to the first
 // elements; h·m2 is fused into the subtraction.
 //
@@ -153,6 +177,12 @@ func normBackwardAVX512(rows int, c int, dx *float32, dy *float32, h *float32, k
 //
 //go:noescape
 func normBackwardReLUAVX512(rows int, c int, dx *float32, dy *float32, h *float32, gamma *float32, beta *float32, k *float32, m1 *float32, m2 *float32)
+
+// normBackwardReLURowAVX512 is normBackwardReLURowGeneric (rows, c > 0) on pointers to the first
+// elements; h·m2 is fused into the subtraction.
+//
+//go:noescape
+func normBackwardReLURowAVX512(rows int, c int, dx *float32, dy *float32, h *float32, gamma *float32, beta *float32, k *float32, m1 *float32, m2 *float32)
 
 // colSumsShiftAVX512 is colSumsShiftedGeneric (rows, c > 0) on pointers to the first elements;
 // each column's float64 sums stay in registers over all the rows.
@@ -171,6 +201,12 @@ func colSumsProdAVX512(rows int, c int, s1 *float64, s2 *float64, x *float32, y 
 //
 //go:noescape
 func colSumsProdReLUAVX512(rows int, c int, s1 *float64, s2 *float64, x *float32, y *float32, gamma *float32, beta *float32)
+
+// colSumsProdReLURowAVX512 is colSumsDotReLURowGeneric (rows, c > 0) on pointers to the first elements;
+// each column's float64 sums stay in registers over all the rows.
+//
+//go:noescape
+func colSumsProdReLURowAVX512(rows int, c int, s1 *float64, s2 *float64, x *float32, y *float32, gamma *float32, beta *float32)
 
 // copyBlocksAVX512 is copyBlocksGeneric (n, seg > 0) on pointers to the first elements.
 //

@@ -528,6 +528,79 @@ normAffineReLUAVX2_nooptional:
 	VZEROUPPER
 	RET
 
+// func normAffineReLUSumAVX2(rows int, c int, h *float32, y *float32, x *float32, mean *float32, inv *float32, gamma *float32, beta *float32)
+// Requires: AVX, FMA3
+TEXT ·normAffineReLUSumAVX2(SB), NOSPLIT, $0-72
+	MOVQ   rows+0(FP), AX
+	MOVQ   c+8(FP), CX
+	MOVQ   h+16(FP), DX
+	MOVQ   y+24(FP), BX
+	MOVQ   x+32(FP), SI
+	MOVQ   mean+40(FP), DI
+	MOVQ   inv+48(FP), R8
+	MOVQ   gamma+56(FP), R9
+	MOVQ   beta+64(FP), R10
+	VXORPS Y0, Y0, Y0
+	MOVQ   CX, R11
+	ANDQ   $-8, R11
+	MOVQ   CX, R12
+	SHLQ   $0x02, R12
+
+normAffineReLUSumAVX2_row:
+	XORQ R13, R13
+
+normAffineReLUSumAVX2_vec:
+	CMPQ        R13, R11
+	JGE         normAffineReLUSumAVX2_tail
+	VMOVUPS     (SI)(R13*4), Y1
+	VSUBPS      (DI)(R13*4), Y1, Y1
+	VMULPS      (R8)(R13*4), Y1, Y1
+	VMOVUPS     (R10)(R13*4), Y2
+	VFMADD231PS (R9)(R13*4), Y1, Y2
+	VCMPPS      $0x06, Y0, Y2, Y3
+	VANDPS      Y3, Y2, Y2
+	TESTQ       DX, DX
+	JZ          normAffineReLUSumAVX2_noh5
+	VMOVUPS     Y1, (DX)(R13*4)
+
+normAffineReLUSumAVX2_noh5:
+	VADDPS  (BX)(R13*4), Y2, Y2
+	VMOVUPS Y2, (BX)(R13*4)
+	ADDQ    $0x00000008, R13
+	JMP     normAffineReLUSumAVX2_vec
+
+normAffineReLUSumAVX2_tail:
+	CMPQ        R13, CX
+	JGE         normAffineReLUSumAVX2_next
+	VMOVSS      (SI)(R13*4), X1
+	VSUBSS      (DI)(R13*4), X1, X1
+	VMULSS      (R8)(R13*4), X1, X1
+	VMOVSS      (R10)(R13*4), X2
+	VFMADD231SS (R9)(R13*4), X1, X2
+	VCMPSS      $0x06, X0, X2, X3
+	VANDPS      X3, X2, X2
+	TESTQ       DX, DX
+	JZ          normAffineReLUSumAVX2_noh6
+	VMOVSS      X1, (DX)(R13*4)
+
+normAffineReLUSumAVX2_noh6:
+	VADDSS (BX)(R13*4), X2, X2
+	VMOVSS X2, (BX)(R13*4)
+	INCQ   R13
+	JMP    normAffineReLUSumAVX2_tail
+
+normAffineReLUSumAVX2_next:
+	ADDQ  R12, SI
+	TESTQ DX, DX
+	JZ    normAffineReLUSumAVX2_nooptional
+	ADDQ  R12, DX
+
+normAffineReLUSumAVX2_nooptional:
+	DECQ AX
+	JNZ  normAffineReLUSumAVX2_row
+	VZEROUPPER
+	RET
+
 // func normBackwardAVX2(rows int, c int, dx *float32, dy *float32, h *float32, k *float32, m1 *float32, m2 *float32)
 // Requires: AVX, FMA3
 TEXT ·normBackwardAVX2(SB), NOSPLIT, $0-64
@@ -639,6 +712,67 @@ normBackwardReLUAVX2_next:
 	ADDQ R13, SI
 	DECQ AX
 	JNZ  normBackwardReLUAVX2_row
+	VZEROUPPER
+	RET
+
+// func normBackwardReLURowAVX2(rows int, c int, dx *float32, dy *float32, h *float32, gamma *float32, beta *float32, k *float32, m1 *float32, m2 *float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·normBackwardReLURowAVX2(SB), NOSPLIT, $0-80
+	MOVQ  rows+0(FP), AX
+	MOVQ  c+8(FP), CX
+	MOVQ  dx+16(FP), DX
+	MOVQ  dy+24(FP), BX
+	MOVQ  h+32(FP), SI
+	MOVQ  gamma+40(FP), DI
+	MOVQ  beta+48(FP), R8
+	VPXOR Y0, Y0, Y0
+	MOVQ  k+56(FP), R9
+	MOVQ  m1+64(FP), R10
+	MOVQ  m2+72(FP), R11
+	MOVQ  CX, R12
+	ANDQ  $-8, R12
+	MOVQ  CX, R13
+	SHLQ  $0x02, R13
+
+normBackwardReLURowAVX2_row:
+	XORQ R14, R14
+
+normBackwardReLURowAVX2_vec:
+	CMPQ         R14, R12
+	JGE          normBackwardReLURowAVX2_tail
+	VMOVUPS      (SI)(R14*4), Y2
+	VMOVUPS      (DI)(R14*4), Y1
+	VFMADD213PS  (R8)(R14*4), Y2, Y1
+	VPCMPGTD     Y0, Y1, Y1
+	VANDPS       (BX)(R14*4), Y1, Y1
+	VSUBPS       (R10)(R14*4), Y1, Y1
+	VFNMADD231PS (R11)(R14*4), Y2, Y1
+	VMULPS       (R9)(R14*4), Y1, Y1
+	VMOVUPS      Y1, (DX)(R14*4)
+	ADDQ         $0x00000008, R14
+	JMP          normBackwardReLURowAVX2_vec
+
+normBackwardReLURowAVX2_tail:
+	CMPQ         R14, CX
+	JGE          normBackwardReLURowAVX2_next
+	VMOVSS       (SI)(R14*4), X2
+	VMOVSS       (DI)(R14*4), X3
+	VFMADD213SS  (R8)(R14*4), X2, X3
+	VPCMPGTD     X0, X3, X3
+	VMOVSS       (BX)(R14*4), X1
+	VANDPS       X3, X1, X1
+	VSUBSS       (R10)(R14*4), X1, X1
+	VFNMADD231SS (R11)(R14*4), X2, X1
+	VMULSS       (R9)(R14*4), X1, X1
+	VMOVSS       X1, (DX)(R14*4)
+	INCQ         R14
+	JMP          normBackwardReLURowAVX2_tail
+
+normBackwardReLURowAVX2_next:
+	ADDQ R13, DX
+	ADDQ R13, SI
+	DECQ AX
+	JNZ  normBackwardReLURowAVX2_row
 	VZEROUPPER
 	RET
 
@@ -1140,6 +1274,189 @@ colSumsProdReLUAVX2_rowss:
 	JMP         colSumsProdReLUAVX2_tail
 
 colSumsProdReLUAVX2_done:
+	VZEROUPPER
+	RET
+
+// func colSumsProdReLURowAVX2(rows int, c int, s1 *float64, s2 *float64, x *float32, y *float32, gamma *float32, beta *float32)
+// Requires: AVX, FMA3
+TEXT ·colSumsProdReLURowAVX2(SB), NOSPLIT, $0-64
+	MOVQ  rows+0(FP), AX
+	MOVQ  c+8(FP), CX
+	MOVQ  s1+16(FP), DX
+	MOVQ  s2+24(FP), BX
+	MOVQ  x+32(FP), SI
+	MOVQ  y+40(FP), DI
+	MOVQ  gamma+48(FP), R8
+	MOVQ  beta+56(FP), R9
+	VPXOR X0, X0, X0
+	MOVQ  CX, R10
+	SHLQ  $0x02, R10
+	XORQ  R11, R11
+
+colSumsProdReLURowAVX2_strip4:
+	CMPQ    CX, $0x00000010
+	JL      colSumsProdReLURowAVX2_strip2
+	LEAQ    (SI)(R11*4), R12
+	LEAQ    (DI)(R11*4), R13
+	MOVQ    AX, R14
+	VMOVUPD (DX)(R11*8), Y1
+	VMOVUPD (BX)(R11*8), Y2
+	VMOVUPD 32(DX)(R11*8), Y3
+	VMOVUPD 32(BX)(R11*8), Y4
+	VMOVUPD 64(DX)(R11*8), Y5
+	VMOVUPD 64(BX)(R11*8), Y6
+	VMOVUPD 96(DX)(R11*8), Y7
+	VMOVUPD 96(BX)(R11*8), Y8
+
+colSumsProdReLURowAVX2_rows4:
+	VMOVUPS     (R13), X10
+	VMOVUPS     (R8)(R11*4), X9
+	VFMADD213PS (R9)(R11*4), X10, X9
+	VPCMPGTD    X0, X9, X9
+	VANDPS      (R12), X9, X9
+	VCVTPS2PD   X9, Y9
+	VCVTPS2PD   X10, Y10
+	VADDPD      Y9, Y1, Y1
+	VFMADD231PD Y10, Y9, Y2
+	VMOVUPS     16(R13), X10
+	VMOVUPS     16(R8)(R11*4), X9
+	VFMADD213PS 16(R9)(R11*4), X10, X9
+	VPCMPGTD    X0, X9, X9
+	VANDPS      16(R12), X9, X9
+	VCVTPS2PD   X9, Y9
+	VCVTPS2PD   X10, Y10
+	VADDPD      Y9, Y3, Y3
+	VFMADD231PD Y10, Y9, Y4
+	VMOVUPS     32(R13), X10
+	VMOVUPS     32(R8)(R11*4), X9
+	VFMADD213PS 32(R9)(R11*4), X10, X9
+	VPCMPGTD    X0, X9, X9
+	VANDPS      32(R12), X9, X9
+	VCVTPS2PD   X9, Y9
+	VCVTPS2PD   X10, Y10
+	VADDPD      Y9, Y5, Y5
+	VFMADD231PD Y10, Y9, Y6
+	VMOVUPS     48(R13), X10
+	VMOVUPS     48(R8)(R11*4), X9
+	VFMADD213PS 48(R9)(R11*4), X10, X9
+	VPCMPGTD    X0, X9, X9
+	VANDPS      48(R12), X9, X9
+	VCVTPS2PD   X9, Y9
+	VCVTPS2PD   X10, Y10
+	VADDPD      Y9, Y7, Y7
+	VFMADD231PD Y10, Y9, Y8
+	ADDQ        R10, R13
+	DECQ        R14
+	JNZ         colSumsProdReLURowAVX2_rows4
+	VMOVUPD     Y1, (DX)(R11*8)
+	VMOVUPD     Y2, (BX)(R11*8)
+	VMOVUPD     Y3, 32(DX)(R11*8)
+	VMOVUPD     Y4, 32(BX)(R11*8)
+	VMOVUPD     Y5, 64(DX)(R11*8)
+	VMOVUPD     Y6, 64(BX)(R11*8)
+	VMOVUPD     Y7, 96(DX)(R11*8)
+	VMOVUPD     Y8, 96(BX)(R11*8)
+	ADDQ        $0x00000010, R11
+	SUBQ        $0x00000010, CX
+	JMP         colSumsProdReLURowAVX2_strip4
+
+colSumsProdReLURowAVX2_strip2:
+	CMPQ    CX, $0x00000008
+	JL      colSumsProdReLURowAVX2_strip1
+	LEAQ    (SI)(R11*4), R12
+	LEAQ    (DI)(R11*4), R13
+	MOVQ    AX, R14
+	VMOVUPD (DX)(R11*8), Y1
+	VMOVUPD (BX)(R11*8), Y2
+	VMOVUPD 32(DX)(R11*8), Y3
+	VMOVUPD 32(BX)(R11*8), Y4
+
+colSumsProdReLURowAVX2_rows2:
+	VMOVUPS     (R13), X6
+	VMOVUPS     (R8)(R11*4), X5
+	VFMADD213PS (R9)(R11*4), X6, X5
+	VPCMPGTD    X0, X5, X5
+	VANDPS      (R12), X5, X5
+	VCVTPS2PD   X5, Y5
+	VCVTPS2PD   X6, Y6
+	VADDPD      Y5, Y1, Y1
+	VFMADD231PD Y6, Y5, Y2
+	VMOVUPS     16(R13), X6
+	VMOVUPS     16(R8)(R11*4), X5
+	VFMADD213PS 16(R9)(R11*4), X6, X5
+	VPCMPGTD    X0, X5, X5
+	VANDPS      16(R12), X5, X5
+	VCVTPS2PD   X5, Y5
+	VCVTPS2PD   X6, Y6
+	VADDPD      Y5, Y3, Y3
+	VFMADD231PD Y6, Y5, Y4
+	ADDQ        R10, R13
+	DECQ        R14
+	JNZ         colSumsProdReLURowAVX2_rows2
+	VMOVUPD     Y1, (DX)(R11*8)
+	VMOVUPD     Y2, (BX)(R11*8)
+	VMOVUPD     Y3, 32(DX)(R11*8)
+	VMOVUPD     Y4, 32(BX)(R11*8)
+	ADDQ        $0x00000008, R11
+	SUBQ        $0x00000008, CX
+
+colSumsProdReLURowAVX2_strip1:
+	CMPQ    CX, $0x00000004
+	JL      colSumsProdReLURowAVX2_tail
+	LEAQ    (SI)(R11*4), R12
+	LEAQ    (DI)(R11*4), R13
+	MOVQ    AX, R14
+	VMOVUPD (DX)(R11*8), Y1
+	VMOVUPD (BX)(R11*8), Y2
+
+colSumsProdReLURowAVX2_rows1:
+	VMOVUPS     (R13), X4
+	VMOVUPS     (R8)(R11*4), X3
+	VFMADD213PS (R9)(R11*4), X4, X3
+	VPCMPGTD    X0, X3, X3
+	VANDPS      (R12), X3, X3
+	VCVTPS2PD   X3, Y3
+	VCVTPS2PD   X4, Y4
+	VADDPD      Y3, Y1, Y1
+	VFMADD231PD Y4, Y3, Y2
+	ADDQ        R10, R13
+	DECQ        R14
+	JNZ         colSumsProdReLURowAVX2_rows1
+	VMOVUPD     Y1, (DX)(R11*8)
+	VMOVUPD     Y2, (BX)(R11*8)
+	ADDQ        $0x00000004, R11
+	SUBQ        $0x00000004, CX
+
+colSumsProdReLURowAVX2_tail:
+	TESTQ  CX, CX
+	JZ     colSumsProdReLURowAVX2_done
+	LEAQ   (SI)(R11*4), R12
+	LEAQ   (DI)(R11*4), R13
+	VMOVSD (DX)(R11*8), X1
+	VMOVSD (BX)(R11*8), X2
+	MOVQ   AX, R14
+
+colSumsProdReLURowAVX2_rowss:
+	VMOVSS      (R13), X4
+	VMOVSS      (R8)(R11*4), X5
+	VFMADD213SS (R9)(R11*4), X4, X5
+	VPCMPGTD    X0, X5, X5
+	VMOVSS      (R12), X3
+	VANDPS      X5, X3, X3
+	VCVTSS2SD   X3, X3, X3
+	VCVTSS2SD   X4, X4, X4
+	VADDSD      X3, X1, X1
+	VFMADD231SD X4, X3, X2
+	ADDQ        R10, R13
+	DECQ        R14
+	JNZ         colSumsProdReLURowAVX2_rowss
+	VMOVSD      X1, (DX)(R11*8)
+	VMOVSD      X2, (BX)(R11*8)
+	INCQ        R11
+	DECQ        CX
+	JMP         colSumsProdReLURowAVX2_tail
+
+colSumsProdReLURowAVX2_done:
 	VZEROUPPER
 	RET
 
@@ -1787,10 +2104,10 @@ normAffineAVX512_vec:
 	VMOVUPS     (R10)(R13*4), Z1
 	VFMADD231PS (R9)(R13*4), Z0, Z1
 	TESTQ       DX, DX
-	JZ          normAffineAVX512_noh5
+	JZ          normAffineAVX512_noh7
 	VMOVUPS     Z0, (DX)(R13*4)
 
-normAffineAVX512_noh5:
+normAffineAVX512_noh7:
 	VMOVUPS Z1, (BX)(R13*4)
 	ADDQ    $0x00000010, R13
 	JMP     normAffineAVX512_vec
@@ -1807,10 +2124,10 @@ normAffineAVX512_tail:
 	VMOVUPS.Z   (R9)(R13*4), K1, Z2
 	VFMADD231PS Z2, Z0, Z1
 	TESTQ       DX, DX
-	JZ          normAffineAVX512_noh6
+	JZ          normAffineAVX512_noh8
 	VMOVUPS     Z0, K1, (DX)(R13*4)
 
-normAffineAVX512_noh6:
+normAffineAVX512_noh8:
 	VMOVUPS Z1, K1, (BX)(R13*4)
 
 normAffineAVX512_next:
@@ -1864,10 +2181,10 @@ normAffineReLUAVX512_vec:
 	VCMPPS      $0x06, Z0, Z2, K2
 	VMOVUPS.Z   Z2, K2, Z2
 	TESTQ       DX, DX
-	JZ          normAffineReLUAVX512_noh7
+	JZ          normAffineReLUAVX512_noh9
 	VMOVUPS     Z1, (DX)(R13*4)
 
-normAffineReLUAVX512_noh7:
+normAffineReLUAVX512_noh9:
 	VMOVUPS Z2, (BX)(R13*4)
 	ADDQ    $0x00000010, R13
 	JMP     normAffineReLUAVX512_vec
@@ -1886,10 +2203,10 @@ normAffineReLUAVX512_tail:
 	VCMPPS      $0x06, Z0, Z2, K2
 	VMOVUPS.Z   Z2, K2, Z2
 	TESTQ       DX, DX
-	JZ          normAffineReLUAVX512_noh8
+	JZ          normAffineReLUAVX512_noh10
 	VMOVUPS     Z1, K1, (DX)(R13*4)
 
-normAffineReLUAVX512_noh8:
+normAffineReLUAVX512_noh10:
 	VMOVUPS Z2, K1, (BX)(R13*4)
 
 normAffineReLUAVX512_next:
@@ -1902,6 +2219,87 @@ normAffineReLUAVX512_next:
 normAffineReLUAVX512_nooptional:
 	DECQ AX
 	JNZ  normAffineReLUAVX512_row
+	VZEROUPPER
+	RET
+
+// func normAffineReLUSumAVX512(rows int, c int, h *float32, y *float32, x *float32, mean *float32, inv *float32, gamma *float32, beta *float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·normAffineReLUSumAVX512(SB), NOSPLIT, $0-72
+	MOVQ   rows+0(FP), AX
+	MOVQ   c+8(FP), CX
+	MOVQ   h+16(FP), DX
+	MOVQ   y+24(FP), BX
+	MOVQ   x+32(FP), SI
+	MOVQ   mean+40(FP), DI
+	MOVQ   inv+48(FP), R8
+	MOVQ   gamma+56(FP), R9
+	MOVQ   beta+64(FP), R10
+	VXORPS Z0, Z0, Z0
+	MOVQ   CX, R11
+	ANDQ   $0x0f, R11
+	MOVQ   $0x00000001, R12
+	SHLXQ  R11, R12, R12
+	DECQ   R12
+	KMOVW  R12, K1
+	MOVQ   CX, R11
+	ANDQ   $-16, R11
+	MOVQ   CX, R12
+	SHLQ   $0x02, R12
+
+normAffineReLUSumAVX512_row:
+	XORQ R13, R13
+
+normAffineReLUSumAVX512_vec:
+	CMPQ        R13, R11
+	JGE         normAffineReLUSumAVX512_tail
+	VMOVUPS     (SI)(R13*4), Z1
+	VSUBPS      (DI)(R13*4), Z1, Z1
+	VMULPS      (R8)(R13*4), Z1, Z1
+	VMOVUPS     (R10)(R13*4), Z2
+	VFMADD231PS (R9)(R13*4), Z1, Z2
+	VCMPPS      $0x06, Z0, Z2, K2
+	VMOVUPS.Z   Z2, K2, Z2
+	TESTQ       DX, DX
+	JZ          normAffineReLUSumAVX512_noh11
+	VMOVUPS     Z1, (DX)(R13*4)
+
+normAffineReLUSumAVX512_noh11:
+	VADDPS  (BX)(R13*4), Z2, Z2
+	VMOVUPS Z2, (BX)(R13*4)
+	ADDQ    $0x00000010, R13
+	JMP     normAffineReLUSumAVX512_vec
+
+normAffineReLUSumAVX512_tail:
+	CMPQ        R13, CX
+	JGE         normAffineReLUSumAVX512_next
+	VMOVUPS.Z   (SI)(R13*4), K1, Z1
+	VMOVUPS.Z   (DI)(R13*4), K1, Z2
+	VSUBPS      Z2, Z1, Z1
+	VMOVUPS.Z   (R8)(R13*4), K1, Z2
+	VMULPS      Z2, Z1, Z1
+	VMOVUPS.Z   (R10)(R13*4), K1, Z2
+	VMOVUPS.Z   (R9)(R13*4), K1, Z3
+	VFMADD231PS Z3, Z1, Z2
+	VCMPPS      $0x06, Z0, Z2, K2
+	VMOVUPS.Z   Z2, K2, Z2
+	TESTQ       DX, DX
+	JZ          normAffineReLUSumAVX512_noh12
+	VMOVUPS     Z1, K1, (DX)(R13*4)
+
+normAffineReLUSumAVX512_noh12:
+	VMOVUPS.Z (BX)(R13*4), K1, Z3
+	VADDPS    Z2, Z3, Z2
+	VMOVUPS   Z2, K1, (BX)(R13*4)
+
+normAffineReLUSumAVX512_next:
+	ADDQ  R12, SI
+	TESTQ DX, DX
+	JZ    normAffineReLUSumAVX512_nooptional
+	ADDQ  R12, DX
+
+normAffineReLUSumAVX512_nooptional:
+	DECQ AX
+	JNZ  normAffineReLUSumAVX512_row
 	VZEROUPPER
 	RET
 
@@ -2030,6 +2428,74 @@ normBackwardReLUAVX512_next:
 	ADDQ R13, SI
 	DECQ AX
 	JNZ  normBackwardReLUAVX512_row
+	VZEROUPPER
+	RET
+
+// func normBackwardReLURowAVX512(rows int, c int, dx *float32, dy *float32, h *float32, gamma *float32, beta *float32, k *float32, m1 *float32, m2 *float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·normBackwardReLURowAVX512(SB), NOSPLIT, $0-80
+	MOVQ   rows+0(FP), AX
+	MOVQ   c+8(FP), CX
+	MOVQ   dx+16(FP), DX
+	MOVQ   dy+24(FP), BX
+	MOVQ   h+32(FP), SI
+	MOVQ   gamma+40(FP), DI
+	MOVQ   beta+48(FP), R8
+	VPXORD Z0, Z0, Z0
+	MOVQ   k+56(FP), R9
+	MOVQ   m1+64(FP), R10
+	MOVQ   m2+72(FP), R11
+	MOVQ   CX, R12
+	ANDQ   $0x0f, R12
+	MOVQ   $0x00000001, R13
+	SHLXQ  R12, R13, R13
+	DECQ   R13
+	KMOVW  R13, K1
+	MOVQ   CX, R12
+	ANDQ   $-16, R12
+	MOVQ   CX, R13
+	SHLQ   $0x02, R13
+
+normBackwardReLURowAVX512_row:
+	XORQ R14, R14
+
+normBackwardReLURowAVX512_vec:
+	CMPQ         R14, R12
+	JGE          normBackwardReLURowAVX512_tail
+	VMOVUPS      (SI)(R14*4), Z2
+	VMOVUPS      (DI)(R14*4), Z1
+	VFMADD213PS  (R8)(R14*4), Z2, Z1
+	VPCMPGTD     Z0, Z1, K2
+	VMOVUPS.Z    (BX)(R14*4), K2, Z1
+	VSUBPS       (R10)(R14*4), Z1, Z1
+	VFNMADD231PS (R11)(R14*4), Z2, Z1
+	VMULPS       (R9)(R14*4), Z1, Z1
+	VMOVUPS      Z1, (DX)(R14*4)
+	ADDQ         $0x00000010, R14
+	JMP          normBackwardReLURowAVX512_vec
+
+normBackwardReLURowAVX512_tail:
+	CMPQ         R14, CX
+	JGE          normBackwardReLURowAVX512_next
+	VMOVUPS.Z    (SI)(R14*4), K1, Z2
+	VMOVUPS.Z    (DI)(R14*4), K1, Z1
+	VMOVUPS.Z    (R8)(R14*4), K1, Z3
+	VFMADD213PS  Z3, Z2, Z1
+	VPCMPGTD     Z0, Z1, K2
+	VMOVUPS.Z    (BX)(R14*4), K2, Z1
+	VMOVUPS.Z    (R10)(R14*4), K1, Z3
+	VSUBPS       Z3, Z1, Z1
+	VMOVUPS.Z    (R11)(R14*4), K1, Z3
+	VFNMADD231PS Z3, Z2, Z1
+	VMOVUPS.Z    (R9)(R14*4), K1, Z3
+	VMULPS       Z3, Z1, Z1
+	VMOVUPS      Z1, K1, (DX)(R14*4)
+
+normBackwardReLURowAVX512_next:
+	ADDQ R13, DX
+	ADDQ R13, SI
+	DECQ AX
+	JNZ  normBackwardReLURowAVX512_row
 	VZEROUPPER
 	RET
 
@@ -2537,6 +3003,191 @@ colSumsProdReLUAVX512_rowsk:
 	SUBQ        $0x00000008, CX
 
 colSumsProdReLUAVX512_done:
+	VZEROUPPER
+	RET
+
+// func colSumsProdReLURowAVX512(rows int, c int, s1 *float64, s2 *float64, x *float32, y *float32, gamma *float32, beta *float32)
+// Requires: AVX, AVX2, AVX512F, AVX512VL, BMI2, FMA3
+TEXT ·colSumsProdReLURowAVX512(SB), NOSPLIT, $0-64
+	MOVQ  rows+0(FP), AX
+	MOVQ  c+8(FP), CX
+	MOVQ  s1+16(FP), DX
+	MOVQ  s2+24(FP), BX
+	MOVQ  x+32(FP), SI
+	MOVQ  y+40(FP), DI
+	MOVQ  gamma+48(FP), R8
+	MOVQ  beta+56(FP), R9
+	VPXOR Y0, Y0, Y0
+	MOVQ  CX, R10
+	SHLQ  $0x02, R10
+	XORQ  R11, R11
+
+colSumsProdReLURowAVX512_strip4:
+	CMPQ    CX, $0x00000020
+	JL      colSumsProdReLURowAVX512_strip2
+	LEAQ    (SI)(R11*4), R12
+	LEAQ    (DI)(R11*4), R13
+	MOVQ    AX, R14
+	VMOVUPD (DX)(R11*8), Z1
+	VMOVUPD (BX)(R11*8), Z2
+	VMOVUPD 64(DX)(R11*8), Z3
+	VMOVUPD 64(BX)(R11*8), Z4
+	VMOVUPD 128(DX)(R11*8), Z5
+	VMOVUPD 128(BX)(R11*8), Z6
+	VMOVUPD 192(DX)(R11*8), Z7
+	VMOVUPD 192(BX)(R11*8), Z8
+
+colSumsProdReLURowAVX512_rows4:
+	VMOVUPS     (R13), Y10
+	VMOVUPS     (R8)(R11*4), Y9
+	VFMADD213PS (R9)(R11*4), Y10, Y9
+	VPCMPGTD    Y0, Y9, K1
+	VMOVUPS.Z   (R12), K1, Y9
+	VCVTPS2PD   Y9, Z9
+	VCVTPS2PD   Y10, Z10
+	VADDPD      Z9, Z1, Z1
+	VFMADD231PD Z10, Z9, Z2
+	VMOVUPS     32(R13), Y10
+	VMOVUPS     32(R8)(R11*4), Y9
+	VFMADD213PS 32(R9)(R11*4), Y10, Y9
+	VPCMPGTD    Y0, Y9, K1
+	VMOVUPS.Z   32(R12), K1, Y9
+	VCVTPS2PD   Y9, Z9
+	VCVTPS2PD   Y10, Z10
+	VADDPD      Z9, Z3, Z3
+	VFMADD231PD Z10, Z9, Z4
+	VMOVUPS     64(R13), Y10
+	VMOVUPS     64(R8)(R11*4), Y9
+	VFMADD213PS 64(R9)(R11*4), Y10, Y9
+	VPCMPGTD    Y0, Y9, K1
+	VMOVUPS.Z   64(R12), K1, Y9
+	VCVTPS2PD   Y9, Z9
+	VCVTPS2PD   Y10, Z10
+	VADDPD      Z9, Z5, Z5
+	VFMADD231PD Z10, Z9, Z6
+	VMOVUPS     96(R13), Y10
+	VMOVUPS     96(R8)(R11*4), Y9
+	VFMADD213PS 96(R9)(R11*4), Y10, Y9
+	VPCMPGTD    Y0, Y9, K1
+	VMOVUPS.Z   96(R12), K1, Y9
+	VCVTPS2PD   Y9, Z9
+	VCVTPS2PD   Y10, Z10
+	VADDPD      Z9, Z7, Z7
+	VFMADD231PD Z10, Z9, Z8
+	ADDQ        R10, R13
+	DECQ        R14
+	JNZ         colSumsProdReLURowAVX512_rows4
+	VMOVUPD     Z1, (DX)(R11*8)
+	VMOVUPD     Z2, (BX)(R11*8)
+	VMOVUPD     Z3, 64(DX)(R11*8)
+	VMOVUPD     Z4, 64(BX)(R11*8)
+	VMOVUPD     Z5, 128(DX)(R11*8)
+	VMOVUPD     Z6, 128(BX)(R11*8)
+	VMOVUPD     Z7, 192(DX)(R11*8)
+	VMOVUPD     Z8, 192(BX)(R11*8)
+	ADDQ        $0x00000020, R11
+	SUBQ        $0x00000020, CX
+	JMP         colSumsProdReLURowAVX512_strip4
+
+colSumsProdReLURowAVX512_strip2:
+	CMPQ    CX, $0x00000010
+	JL      colSumsProdReLURowAVX512_strip1
+	LEAQ    (SI)(R11*4), R12
+	LEAQ    (DI)(R11*4), R13
+	MOVQ    AX, R14
+	VMOVUPD (DX)(R11*8), Z1
+	VMOVUPD (BX)(R11*8), Z2
+	VMOVUPD 64(DX)(R11*8), Z3
+	VMOVUPD 64(BX)(R11*8), Z4
+
+colSumsProdReLURowAVX512_rows2:
+	VMOVUPS     (R13), Y6
+	VMOVUPS     (R8)(R11*4), Y5
+	VFMADD213PS (R9)(R11*4), Y6, Y5
+	VPCMPGTD    Y0, Y5, K1
+	VMOVUPS.Z   (R12), K1, Y5
+	VCVTPS2PD   Y5, Z5
+	VCVTPS2PD   Y6, Z6
+	VADDPD      Z5, Z1, Z1
+	VFMADD231PD Z6, Z5, Z2
+	VMOVUPS     32(R13), Y6
+	VMOVUPS     32(R8)(R11*4), Y5
+	VFMADD213PS 32(R9)(R11*4), Y6, Y5
+	VPCMPGTD    Y0, Y5, K1
+	VMOVUPS.Z   32(R12), K1, Y5
+	VCVTPS2PD   Y5, Z5
+	VCVTPS2PD   Y6, Z6
+	VADDPD      Z5, Z3, Z3
+	VFMADD231PD Z6, Z5, Z4
+	ADDQ        R10, R13
+	DECQ        R14
+	JNZ         colSumsProdReLURowAVX512_rows2
+	VMOVUPD     Z1, (DX)(R11*8)
+	VMOVUPD     Z2, (BX)(R11*8)
+	VMOVUPD     Z3, 64(DX)(R11*8)
+	VMOVUPD     Z4, 64(BX)(R11*8)
+	ADDQ        $0x00000010, R11
+	SUBQ        $0x00000010, CX
+
+colSumsProdReLURowAVX512_strip1:
+	CMPQ    CX, $0x00000008
+	JL      colSumsProdReLURowAVX512_tail
+	LEAQ    (SI)(R11*4), R12
+	LEAQ    (DI)(R11*4), R13
+	MOVQ    AX, R14
+	VMOVUPD (DX)(R11*8), Z1
+	VMOVUPD (BX)(R11*8), Z2
+
+colSumsProdReLURowAVX512_rows1:
+	VMOVUPS     (R13), Y4
+	VMOVUPS     (R8)(R11*4), Y3
+	VFMADD213PS (R9)(R11*4), Y4, Y3
+	VPCMPGTD    Y0, Y3, K1
+	VMOVUPS.Z   (R12), K1, Y3
+	VCVTPS2PD   Y3, Z3
+	VCVTPS2PD   Y4, Z4
+	VADDPD      Z3, Z1, Z1
+	VFMADD231PD Z4, Z3, Z2
+	ADDQ        R10, R13
+	DECQ        R14
+	JNZ         colSumsProdReLURowAVX512_rows1
+	VMOVUPD     Z1, (DX)(R11*8)
+	VMOVUPD     Z2, (BX)(R11*8)
+	ADDQ        $0x00000008, R11
+	SUBQ        $0x00000008, CX
+
+colSumsProdReLURowAVX512_tail:
+	TESTQ     CX, CX
+	JZ        colSumsProdReLURowAVX512_done
+	MOVQ      $0x00000001, R12
+	SHLXQ     CX, R12, R12
+	DECQ      R12
+	KMOVW     R12, K1
+	LEAQ      (SI)(R11*4), SI
+	LEAQ      (DI)(R11*4), DI
+	VMOVUPD.Z (DX)(R11*8), K1, Z1
+	VMOVUPD.Z (BX)(R11*8), K1, Z2
+
+colSumsProdReLURowAVX512_rowsk:
+	VMOVUPS.Z   (DI), K1, Y4
+	VMOVUPS.Z   (R8)(R11*4), K1, Y3
+	VMOVUPS.Z   (R9)(R11*4), K1, Y5
+	VFMADD213PS Y5, Y4, Y3
+	VPCMPGTD    Y0, Y3, K2
+	VMOVUPS.Z   (SI), K2, Y3
+	VCVTPS2PD   Y3, Z3
+	VCVTPS2PD   Y4, Z4
+	VADDPD      Z3, Z1, Z1
+	VFMADD231PD Z4, Z3, Z2
+	ADDQ        R10, DI
+	DECQ        AX
+	JNZ         colSumsProdReLURowAVX512_rowsk
+	VMOVUPD     Z1, K1, (DX)(R11*8)
+	VMOVUPD     Z2, K1, (BX)(R11*8)
+	ADDQ        $0x00000008, R11
+	SUBQ        $0x00000008, CX
+
+colSumsProdReLURowAVX512_done:
 	VZEROUPPER
 	RET
 

@@ -620,9 +620,16 @@ func elem(base Register, col Register) Mem { return Mem{Base: base, Index: col, 
 // h = (x − mean)·inv (stored unless h is nil) and y = h·gamma + beta, or
 // with relu y = max(h·gamma + beta, 0) as the relu kernel takes it (the
 // comparison NLE 0: NaN passes, −0 becomes +0).
-func normAffine(w width, relu bool) {
+//
+// With sum (and relu), y is one row that the rows' outputs are added to,
+// in row order, instead of a matrix: batch norm, ReLU and the sum of a
+// global average pool in one pass.
+func normAffine(w width, relu, sum bool) {
 	name, doc := "normAffine"+w.name, "normAffineGeneric"
-	if relu {
+	switch {
+	case sum:
+		name, doc = "normAffineReLUSum"+w.name, "normAffineReLUSumGeneric"
+	case relu:
 		name, doc = "normAffineReLU"+w.name, "normAffineReLUGeneric"
 	}
 	TEXT(name, NOSPLIT, "func(rows, c int, h, y, x, mean, inv, gamma, beta *float32)")
@@ -661,7 +668,11 @@ func normAffine(w width, relu bool) {
 			VANDPS(m, o, o)
 		}
 	}
-	rowKernel(w, name, rows, c, []Register{x, y}, h, func(col Register, k OpmaskVirtual) {
+	rowPtrs := []Register{x, y}
+	if sum {
+		rowPtrs = []Register{x}
+	}
+	rowKernel(w, name, rows, c, rowPtrs, h, func(col Register, k OpmaskVirtual) {
 		t, o, g := w.vec(), w.vec(), w.vec()
 		if k != nil {
 			VMOVUPS_Z(elem(x, col), k, t)
@@ -689,6 +700,14 @@ func normAffine(w width, relu bool) {
 			VMOVUPS(t, elem(h, col))
 		}
 		Label(skip)
+		if sum {
+			if k != nil {
+				VMOVUPS_Z(elem(y, col), k, g)
+				VADDPS(o, g, o)
+			} else {
+				VADDPS(elem(y, col), o, o)
+			}
+		}
 		if k != nil {
 			VMOVUPS(o, k, elem(y, col))
 		} else {
@@ -707,6 +726,9 @@ func normAffine(w width, relu bool) {
 		JZ(LabelRef(skip))
 		VMOVSS(t, elem(h, col))
 		Label(skip)
+		if sum {
+			VADDSS(elem(y, col), o, o)
+		}
 		VMOVSS(o, elem(y, col))
 	})
 }
@@ -715,9 +737,15 @@ func normAffine(w width, relu bool) {
 // dx = k·(dy − m1 − h·m2); with relu, dy is first cut to 0 where the
 // forward ReLU blocked, int32(h·gamma + beta) <= 0 (h·gamma + beta fused
 // as in normAffine, so the test sees the bits the forward clamped).
-func normBackward(w width, relu bool) {
+//
+// With bcast (and relu), dy is one row, the gradient of every row (as a
+// global average pool's backward spreads it).
+func normBackward(w width, relu, bcast bool) {
 	name, doc, sig := "normBackward"+w.name, "normBackwardGeneric", "func(rows, c int, dx, dy, h, k, m1, m2 *float32)"
-	if relu {
+	switch {
+	case bcast:
+		name, doc, sig = "normBackwardReLURow"+w.name, "normBackwardReLURowGeneric", "func(rows, c int, dx, dy, h, gamma, beta, k, m1, m2 *float32)"
+	case relu:
 		name, doc, sig = "normBackwardReLU"+w.name, "normBackwardReLUGeneric", "func(rows, c int, dx, dy, h, gamma, beta, k, m1, m2 *float32)"
 	}
 	TEXT(name, NOSPLIT, sig)
@@ -744,7 +772,11 @@ func normBackward(w width, relu bool) {
 	kk := Load(Param("k"), GP64())
 	m1 := Load(Param("m1"), GP64())
 	m2 := Load(Param("m2"), GP64())
-	rowKernel(w, name, rows, c, []Register{dy, dx, h}, nil, func(col Register, k OpmaskVirtual) {
+	rowPtrs := []Register{dy, dx, h}
+	if bcast {
+		rowPtrs = []Register{dx, h}
+	}
+	rowKernel(w, name, rows, c, rowPtrs, nil, func(col Register, k OpmaskVirtual) {
 		t, u := w.vec(), w.vec()
 		if relu {
 			// u = h; t = dy where int32(h·gamma + beta) > 0, else 0.
@@ -844,11 +876,16 @@ func normBackward(w width, relu bool) {
 // vector; the last columns that fill no vector run as a masked strip
 // (AVX-512) or one column at a time (AVX2). Each column's sum is still
 // taken row by row, the order of the pure-Go twins.
-func colSums(w width, prod, relu bool) {
+//
+// With bcast (and relu), x is one row, the same for every row.
+func colSums(w width, prod, relu, bcast bool) {
 	name := "colSumsShift" + w.name
 	doc := "colSumsShiftedGeneric"
 	sig := "func(rows, c int, s1, s2 *float64, x, shift *float32)"
 	switch {
+	case bcast:
+		name, doc = "colSumsProdReLURow"+w.name, "colSumsDotReLURowGeneric"
+		sig = "func(rows, c int, s1, s2 *float64, x, y, gamma, beta *float32)"
 	case relu:
 		name, doc = "colSumsProdReLU"+w.name, "colSumsDotReLUGeneric"
 		sig = "func(rows, c int, s1, s2 *float64, x, y, gamma, beta *float32)"
@@ -991,7 +1028,9 @@ func colSums(w width, prod, relu bool) {
 			VADDPD(d, a1[i], a1[i])
 			VFMADD231PD(d, d, a2[i])
 		}
-		ADDQ(rowBytes, px)
+		if !bcast {
+			ADDQ(rowBytes, px)
+		}
 		if prod {
 			ADDQ(rowBytes, po)
 		}
@@ -1078,7 +1117,9 @@ func colSums(w width, prod, relu bool) {
 			VADDSD(t, a1, a1)
 			VFMADD231SD(t, t, a2)
 		}
-		ADDQ(rowBytes, px)
+		if !bcast {
+			ADDQ(rowBytes, px)
+		}
 		DECQ(r)
 		JNZ(LabelRef(label(name, "rowss")))
 		VMOVSD(a1, p1)
@@ -1199,13 +1240,16 @@ func main() {
 		sgdMomentum(w)
 		relu(w)
 		reluBackward(w)
-		normAffine(w, false)
-		normAffine(w, true)
-		normBackward(w, false)
-		normBackward(w, true)
-		colSums(w, false, false)
-		colSums(w, true, false)
-		colSums(w, true, true)
+		normAffine(w, false, false)
+		normAffine(w, true, false)
+		normAffine(w, true, true)
+		normBackward(w, false, false)
+		normBackward(w, true, false)
+		normBackward(w, true, true)
+		colSums(w, false, false, false)
+		colSums(w, true, false, false)
+		colSums(w, true, true, false)
+		colSums(w, true, true, true)
 		blocks(w, false)
 		blocks(w, true)
 		add(w, false)
