@@ -37,6 +37,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"syscall"
 	"time"
 
 	"github.com/gomrl/mrl/internal/kernel"
@@ -54,11 +55,16 @@ type result struct {
 	Warmup        int     `json:"warmup"`
 	Seconds       float64 `json:"seconds"`
 	SamplesPerSec float64 `json:"samples_per_sec"`
-	Loss          float64 `json:"loss"` // of the last step, a sanity check
-	Gemm          string  `json:"gemm"`
-	Kernels       string  `json:"kernels"`
-	GOMAXPROCS    int     `json:"gomaxprocs"`
-	Params        int     `json:"params"`
+	// CPUSeconds is the process's user+system CPU time over the timed
+	// steps: on a busy machine, samples per CPU second at 1 thread is a
+	// steadier provisional figure than the wall-clock rate (it still
+	// feels other loads through the shared caches and memory).
+	CPUSeconds float64 `json:"cpu_seconds"`
+	Loss       float64 `json:"loss"` // of the last step, a sanity check
+	Gemm       string  `json:"gemm"`
+	Kernels    string  `json:"kernels"`
+	GOMAXPROCS int     `json:"gomaxprocs"`
+	Params     int     `json:"params"`
 }
 
 // configs are the two benchmark models; torch_train.py must match them.
@@ -152,11 +158,13 @@ func main() {
 		}
 		defer f.Close()
 	}
+	c0 := cpuSeconds()
 	t0 := time.Now()
 	for i := 0; i < *steps; i++ {
 		step(*warmup + i)
 	}
 	sec := time.Since(t0).Seconds()
+	cpu := cpuSeconds() - c0
 	if *cpuprofile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -166,13 +174,22 @@ func main() {
 
 	out, err := json.Marshal(result{
 		Impl: "go", Model: *arch, Threads: *threads, Batch: *batch, Steps: *steps, Warmup: *warmup,
-		Seconds: sec, SamplesPerSec: float64(*steps**batch) / sec, Loss: loss,
+		Seconds: sec, SamplesPerSec: float64(*steps**batch) / sec, CPUSeconds: cpu, Loss: loss,
 		Gemm: kernel.Impl, Kernels: kernel.CurrentLevel().String(), GOMAXPROCS: runtime.GOMAXPROCS(0), Params: m.NumParams(),
 	})
 	if err != nil {
 		fail(err)
 	}
 	fmt.Println(string(out))
+}
+
+// cpuSeconds is the user+system CPU time of the process so far.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return math.NaN()
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 func fail(err error) {
