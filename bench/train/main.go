@@ -37,7 +37,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"syscall"
 	"time"
 
 	"github.com/gomrl/mrl/internal/kernel"
@@ -58,7 +57,8 @@ type result struct {
 	// CPUSeconds is the process's user+system CPU time over the timed
 	// steps: on a busy machine, samples per CPU second at 1 thread is a
 	// steadier provisional figure than the wall-clock rate (it still
-	// feels other loads through the shared caches and memory).
+	// feels other loads through the shared caches and memory). 0 where
+	// the system does not report it.
 	CPUSeconds float64 `json:"cpu_seconds"`
 	Loss       float64 `json:"loss"` // of the last step, a sanity check
 	Gemm       string  `json:"gemm"`
@@ -181,15 +181,6 @@ func main() {
 		fail(err)
 	}
 	fmt.Println(string(out))
-}
-
-// cpuSeconds is the user+system CPU time of the process so far.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return math.NaN()
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 func fail(err error) {
