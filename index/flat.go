@@ -480,11 +480,29 @@ func (f *Flat) scanPanels(heaps []topK, qp, thr []float32, q0, dim, chunk, group
 	n, d, data := v.n, v.d, v.data
 	norms := v.prefixNorms(dim)
 	var cbuf [12 * 32]float32 // the largest tile
-	var sbuf [2 * 12]float32
-	c, so := cbuf[:group*panel], sbuf[:2*group]
+	c := cbuf[:group*panel]
+	// The scales and offsets of every group of a chunk, set once per
+	// chunk rather than once per panel and group.
+	sos := make([]float32, (chunk+group-1)/group*2*group)
 	var pad []float32 // the last, partial group of rows, zero-padded
 	for r0 := 0; r0 < n; r0 += chunk {
 		r1 := min(r0+chunk, n)
+		for g := r0; g < r1; g += group {
+			rows := min(group, r1-g)
+			so := sos[(g-r0)/group*2*group:][:2*group]
+			for i := 0; i < group; i++ {
+				switch {
+				case i >= rows:
+					so[i], so[group+i] = 0, float32(math.Inf(-1))
+				case v.metric == mrl.Cosine:
+					so[i], so[group+i] = norms[g+i], 0
+				case v.metric == mrl.L2:
+					so[i], so[group+i] = 2, -norms[g+i]
+				default:
+					so[i], so[group+i] = 1, 0
+				}
+			}
+		}
 		for p := 0; p < len(thr)/panel; p++ {
 			b := qp[p*dim*panel : (p+1)*dim*panel]
 			th := thr[p*panel : (p+1)*panel]
@@ -501,18 +519,7 @@ func (f *Flat) scanPanels(heaps []topK, qp, thr []float32, q0, dim, chunk, group
 					}
 					a, lda = pad, dim
 				}
-				for i := 0; i < group; i++ {
-					switch {
-					case i >= rows:
-						so[i], so[group+i] = 0, float32(math.Inf(-1))
-					case v.metric == mrl.Cosine:
-						so[i], so[group+i] = norms[g+i], 0
-					case v.metric == mrl.L2:
-						so[i], so[group+i] = 2, -norms[g+i]
-					default:
-						so[i], so[group+i] = 1, 0
-					}
-				}
+				so := sos[(g-r0)/group*2*group:][:2*group]
 				mask := kernel.ScanTile(dim, a, lda, b, so, th, c)
 				for mask != 0 {
 					j := bits.TrailingZeros32(mask)

@@ -159,15 +159,62 @@ func Prefix(prefix string, l Layer) {
 	}
 }
 
-// Sequential chains layers.
+// Sequential chains layers. A BatchNorm or a Residual directly followed by
+// a ReLU runs as one fused layer (see BatchNorm and Residual), and so does
+// a BatchNorm, ReLU and GlobalAvgPool (the ReLU's output is then never
+// stored), with the same result; the fused ReLU's and pool's own Forward
+// and Backward are not called.
 type Sequential struct {
 	Layers []Layer
 }
 
+// reluFuser is a layer that can apply the ReLU after it itself: forward
+// with relu is Forward then ReLU, and Backward after it takes the
+// gradient of the ReLU's output.
+type reluFuser interface {
+	Layer
+	forward(x *Tensor, train, relu bool) *Tensor
+}
+
+// fusedReLU returns layers[i] if it is a reluFuser and a ReLU follows it.
+func fusedReLU(layers []Layer, i int) (reluFuser, bool) {
+	if i < 0 || i+1 >= len(layers) {
+		return nil, false
+	}
+	l, ok := layers[i].(reluFuser)
+	if !ok {
+		return nil, false
+	}
+	_, ok = layers[i+1].(*ReLU)
+	return l, ok
+}
+
+// bnReLUPool returns the BatchNorm at layers[i] and the GlobalAvgPool at
+// layers[i+2] if a ReLU lies between them.
+func bnReLUPool(layers []Layer, i int) (*BatchNorm, *GlobalAvgPool, bool) {
+	if i < 0 || i+2 >= len(layers) {
+		return nil, nil, false
+	}
+	bn, ok1 := layers[i].(*BatchNorm)
+	_, ok2 := layers[i+1].(*ReLU)
+	p, ok3 := layers[i+2].(*GlobalAvgPool)
+	return bn, p, ok1 && ok2 && ok3
+}
+
 // Forward runs the layers in order.
 func (s *Sequential) Forward(x *Tensor, train bool) *Tensor {
-	for _, l := range s.Layers {
-		x = l.Forward(x, train)
+	for i := 0; i < len(s.Layers); i++ {
+		if bn, p, ok := bnReLUPool(s.Layers, i); ok {
+			x = bn.forwardPool(x, train, true, p)
+			i += 2
+			continue
+		}
+		if l, ok := fusedReLU(s.Layers, i); ok {
+			x = l.forward(x, train, true)
+			i++
+			continue
+		}
+		x = s.Layers[i].Forward(x, train)
 	}
 	return x
 }
@@ -176,6 +223,16 @@ func (s *Sequential) Forward(x *Tensor, train bool) *Tensor {
 // a layer returns nil (a first layer with NoInputGrad).
 func (s *Sequential) Backward(dy *Tensor) *Tensor {
 	for i := len(s.Layers) - 1; i >= 0 && dy != nil; i-- {
+		if bn, _, ok := bnReLUPool(s.Layers, i-2); ok {
+			dy = bn.Backward(dy) // fused with this ReLU and pool in Forward
+			i -= 2
+			continue
+		}
+		if l, ok := fusedReLU(s.Layers, i-1); ok {
+			dy = l.Backward(dy) // fused with this ReLU in Forward
+			i--
+			continue
+		}
 		dy = s.Layers[i].Backward(dy)
 	}
 	return dy
@@ -188,15 +245,22 @@ func (s *Sequential) Params() []*Param { return ParamsOf(s.Layers...) }
 func (s *Sequential) Buffers() []*Buffer { return BuffersOf(s.Layers...) }
 
 // Residual computes Body(x) + Shortcut(x); a nil Shortcut is the identity.
+// A Sequential runs a Residual and the ReLU right after it as one layer:
+// the sum is clamped as it is written, which saves the ReLU's forward pass.
 type Residual struct {
 	Body     Layer
 	Shortcut Layer
 
-	out, dx Tensor
+	relu        bool // the last training forward was fused with a ReLU
+	out, dm, dx Tensor
 }
 
 // Forward adds the body and shortcut outputs.
-func (r *Residual) Forward(x *Tensor, train bool) *Tensor {
+func (r *Residual) Forward(x *Tensor, train bool) *Tensor { return r.forward(x, train, false) }
+
+// forward is Forward, followed by out = max(out, 0) when relu is set (as
+// the ReLU layer computes it).
+func (r *Residual) forward(x *Tensor, train, relu bool) *Tensor {
 	y := r.Body.Forward(x, train)
 	s := x
 	if r.Shortcut != nil {
@@ -205,18 +269,31 @@ func (r *Residual) Forward(x *Tensor, train bool) *Tensor {
 	if len(s.Data) != len(y.Data) {
 		panic(fmt.Sprintf("nn: Residual shapes differ: body %v, shortcut %v", y.Shape, s.Shape))
 	}
+	if train {
+		r.relu = relu
+	}
+	sum := kernel.Add
+	if relu {
+		sum = kernel.AddReLU
+	}
 	out := reshape(&r.out, y.Shape...)
 	kernel.ParallelFor(len(out.Data), elemGrain, func(lo, hi int) {
-		a, b, d := y.Data[lo:hi], s.Data[lo:hi], out.Data[lo:hi]
-		for i := range d {
-			d[i] = a[i] + b[i]
-		}
+		sum(out.Data[lo:hi], y.Data[lo:hi], s.Data[lo:hi])
 	})
 	return out
 }
 
 // Backward sends dy through both branches and sums the input gradients.
+// After a fused forward (forward with relu), dy is the gradient of the
+// ReLU's output and is first cut to 0 where the ReLU blocked.
 func (r *Residual) Backward(dy *Tensor) *Tensor {
+	if r.relu {
+		dm := reshape(&r.dm, dy.Shape...)
+		kernel.ParallelFor(len(dm.Data), elemGrain, func(lo, hi int) {
+			kernel.ReLUBackward(dm.Data[lo:hi], dy.Data[lo:hi], r.out.Data[lo:hi])
+		})
+		dy = dm
+	}
 	db := r.Body.Backward(dy)
 	ds := dy
 	if r.Shortcut != nil {
@@ -224,10 +301,7 @@ func (r *Residual) Backward(dy *Tensor) *Tensor {
 	}
 	dx := reshape(&r.dx, db.Shape...)
 	kernel.ParallelFor(len(dx.Data), elemGrain, func(lo, hi int) {
-		a, b, d := db.Data[lo:hi], ds.Data[lo:hi], dx.Data[lo:hi]
-		for i := range d {
-			d[i] = a[i] + b[i]
-		}
+		kernel.Add(dx.Data[lo:hi], db.Data[lo:hi], ds.Data[lo:hi])
 	})
 	return dx
 }

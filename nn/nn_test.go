@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
+
+	"github.com/gomrl/mrl/internal/kernel"
 )
 
 func randTensor(r *rand.Rand, shape ...int) *Tensor {
@@ -315,4 +318,153 @@ func ExampleLinear() {
 	y := l.Forward(&Tensor{Shape: []int{1, 3}, Data: []float32{2, 3, 4}}, false)
 	fmt.Println(y.Shape, y.Data)
 	// Output: [1 2] [2.5 6]
+}
+
+// The fused BatchNorm+ReLU of Sequential against finite differences. Each
+// channel's β puts the ReLU's kink in the middle of the widest gap between
+// the values γ·x̂ of the batch, so that the steps of ±eps in x, γ and β
+// cross it nowhere and both sides of it are exercised.
+func TestBatchNormReLUGradients(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, shape := range [][]int{{9, 17}, {2, 3, 3, 3}, {2, 3, 4, 5}} {
+		c := shape[len(shape)-1]
+		x := randTensor(r, shape...)
+		seq := bnReLUSeq(c, 0)
+		name := "BatchNorm+ReLU"
+		if len(shape) == 4 && shape[2] == 4 { // and the fused GlobalAvgPool
+			seq.Layers = append(seq.Layers, &GlobalAvgPool{})
+			name += "+GlobalAvgPool"
+		}
+		bn := seq.Layers[0].(*BatchNorm)
+		bn.Forward(x, true)
+		rows := len(x.Data) / c
+		for j := range c {
+			v := make([]float64, rows)
+			for i := range v {
+				v[i] = float64(bn.Gamma.W[j] * bn.xhat[i*c+j])
+			}
+			slices.Sort(v)
+			best := 1 // the gap between v[best-1] and v[best]
+			for i := 2; i < rows; i++ {
+				if v[i]-v[i-1] > v[best]-v[best-1] {
+					best = i
+				}
+			}
+			bn.Beta.W[j] = -float32(v[best]+v[best-1]) / 2
+		}
+		t.Run(fmt.Sprint(shape), func(t *testing.T) { gradCheck(t, name, seq, x, r, true) })
+	}
+}
+
+// bnReLUSeq is Sequential{BatchNorm(c), ReLU} with β = beta and distinct γ.
+func bnReLUSeq(c int, beta float32) *Sequential {
+	bn := NewBatchNorm(c)
+	for j := range c {
+		bn.Gamma.W[j] = 0.5 + 0.1*float32(j)
+		bn.Beta.W[j] = beta
+	}
+	return &Sequential{Layers: []Layer{bn, &ReLU{}}}
+}
+
+// Sequential's fused BatchNorm+ReLU and Residual+ReLU give the same bits
+// as the two layers run one after the other: output, input gradient,
+// parameter gradients and running statistics, in training and evaluation,
+// at every kernel level this machine runs.
+func TestSequentialFusesReLU(t *testing.T) {
+	// Each case builds Sequential{layer, ReLU[, GlobalAvgPool]} from a
+	// seed, twice.
+	cases := []struct {
+		name  string
+		build func(seed uint64) *Sequential
+		shape []int
+	}{
+		{"BatchNorm1d", func(uint64) *Sequential { return bnReLUSeq(1, 0.1) }, []int{5, 1}},
+		{"BatchNorm1d", func(uint64) *Sequential { return bnReLUSeq(17, 0.1) }, []int{33, 17}},
+		{"BatchNorm2d", func(uint64) *Sequential { return bnReLUSeq(40, 0.1) }, []int{4, 5, 6, 40}},
+		{"ResidualIdentity", func(seed uint64) *Sequential {
+			r := rand.New(rand.NewPCG(seed, 1))
+			res := &Residual{Body: &Sequential{Layers: []Layer{NewConv2d(3, 3, 3, 1, 1, false, r), NewBatchNorm(3)}}}
+			return &Sequential{Layers: []Layer{res, &ReLU{}}}
+		}, []int{2, 5, 5, 3}},
+		{"ResidualProjection", func(seed uint64) *Sequential {
+			r := rand.New(rand.NewPCG(seed, 1))
+			res := &Residual{
+				Body:     &Sequential{Layers: []Layer{NewConv2d(3, 20, 3, 2, 1, false, r), NewBatchNorm(20), &ReLU{}, NewConv2d(20, 20, 3, 1, 1, false, r), NewBatchNorm(20)}},
+				Shortcut: &Sequential{Layers: []Layer{NewConv2d(3, 20, 1, 2, 0, false, r), NewBatchNorm(20)}},
+			}
+			return &Sequential{Layers: []Layer{res, &ReLU{}}}
+		}, []int{3, 7, 6, 3}},
+		{"BatchNormPool", func(uint64) *Sequential {
+			s := bnReLUSeq(40, 0.1)
+			s.Layers = append(s.Layers, &GlobalAvgPool{})
+			return s
+		}, []int{3, 7, 5, 40}},
+		{"BatchNormPool", func(uint64) *Sequential {
+			s := bnReLUSeq(17, -0.1)
+			s.Layers = append(s.Layers, &GlobalAvgPool{})
+			return s
+		}, []int{2, 1, 3, 17}},
+	}
+	for _, lv := range kernel.Levels() {
+		t.Run(lv.String(), func(t *testing.T) {
+			prev, err := kernel.SetLevel(lv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer kernel.SetLevel(prev)
+			for _, tc := range cases {
+				what := fmt.Sprintf("%s%v", tc.name, tc.shape)
+				r := rand.New(rand.NewPCG(3, uint64(len(tc.shape))))
+				x, dy := randTensor(r, tc.shape...), randTensor(r, tc.shape...)
+				// dy has the output's shape: run once to learn it.
+				fused, ref := tc.build(9), tc.build(9)
+				outShape := fused.Forward(x, false).Shape
+				dy = randTensor(r, outShape...)
+				// The reference runs the layers one by one.
+				fwd := func(x *Tensor, train bool) *Tensor {
+					for _, l := range ref.Layers {
+						x = l.Forward(x, train)
+					}
+					return x
+				}
+				bwd := func(dy *Tensor) *Tensor {
+					for i := len(ref.Layers) - 1; i >= 0; i-- {
+						dy = ref.Layers[i].Backward(dy)
+					}
+					return dy
+				}
+				for step := range 2 { // the second step runs on updated running stats
+					yf := fused.Forward(x, true)
+					yr := fwd(x, true)
+					sameBits(t, fmt.Sprintf("%s step %d: y", what, step), yf.Data, yr.Data)
+					dxf := fused.Backward(dy)
+					dxr := bwd(dy)
+					sameBits(t, fmt.Sprintf("%s step %d: dx", what, step), dxf.Data, dxr.Data)
+				}
+				fp, rp := fused.Params(), ref.Params()
+				for i := range fp {
+					sameBits(t, what+" "+fp[i].Name+" grad", fp[i].G, rp[i].G)
+				}
+				fb, rb := fused.Buffers(), ref.Buffers()
+				for i := range fb {
+					sameBits(t, what+" "+fb[i].Name, fb[i].W, rb[i].W)
+				}
+				ye := fused.Forward(x, false)
+				yre := fwd(x, false)
+				sameBits(t, what+" eval: y", ye.Data, yre.Data)
+			}
+		})
+	}
+}
+
+func sameBits(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
+	}
+	for i := range got {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s[%d] = %v, want %v", what, i, got[i], want[i])
+		}
+	}
 }

@@ -54,11 +54,17 @@ type result struct {
 	Warmup        int     `json:"warmup"`
 	Seconds       float64 `json:"seconds"`
 	SamplesPerSec float64 `json:"samples_per_sec"`
-	Loss          float64 `json:"loss"` // of the last step, a sanity check
-	Gemm          string  `json:"gemm"`
-	Kernels       string  `json:"kernels"`
-	GOMAXPROCS    int     `json:"gomaxprocs"`
-	Params        int     `json:"params"`
+	// CPUSeconds is the process's user+system CPU time over the timed
+	// steps: on a busy machine, samples per CPU second at 1 thread is a
+	// steadier provisional figure than the wall-clock rate (it still
+	// feels other loads through the shared caches and memory). 0 where
+	// the system does not report it.
+	CPUSeconds float64 `json:"cpu_seconds"`
+	Loss       float64 `json:"loss"` // of the last step, a sanity check
+	Gemm       string  `json:"gemm"`
+	Kernels    string  `json:"kernels"`
+	GOMAXPROCS int     `json:"gomaxprocs"`
+	Params     int     `json:"params"`
 }
 
 // configs are the two benchmark models; torch_train.py must match them.
@@ -152,11 +158,13 @@ func main() {
 		}
 		defer f.Close()
 	}
+	c0 := cpuSeconds()
 	t0 := time.Now()
 	for i := 0; i < *steps; i++ {
 		step(*warmup + i)
 	}
 	sec := time.Since(t0).Seconds()
+	cpu := cpuSeconds() - c0
 	if *cpuprofile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -166,7 +174,7 @@ func main() {
 
 	out, err := json.Marshal(result{
 		Impl: "go", Model: *arch, Threads: *threads, Batch: *batch, Steps: *steps, Warmup: *warmup,
-		Seconds: sec, SamplesPerSec: float64(*steps**batch) / sec, Loss: loss,
+		Seconds: sec, SamplesPerSec: float64(*steps**batch) / sec, CPUSeconds: cpu, Loss: loss,
 		Gemm: kernel.Impl, Kernels: kernel.CurrentLevel().String(), GOMAXPROCS: runtime.GOMAXPROCS(0), Params: m.NumParams(),
 	})
 	if err != nil {

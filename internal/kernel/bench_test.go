@@ -88,3 +88,45 @@ func BenchmarkVec(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkParallelFor times one fork-join region of parallelFor at 1 and
+// 2 goroutines around a given amount of work per chunk (a sum over a
+// per-chunk slice), after a serial gap of work on the calling goroutine
+// (during which the other thread may go to sleep, as it does between a
+// training step's regions). A CNN training step (bench/train at 2
+// threads) runs some 400 regions, most of them Conv2d's per-block
+// im2col, GEMM and col2im; an MLP step some 20. Run it with -cpu 2 on an
+// idle machine: ideally the 2-thread time is the 1-thread time minus
+// half the work; what is left over is the cost of a region, wake-up
+// included.
+func BenchmarkParallelFor(b *testing.B) {
+	sum := func(x []float32) float32 {
+		var s float32
+		for _, v := range x {
+			s += v
+		}
+		return s
+	}
+	for _, gap := range []int{0, 1 << 16} {
+		for _, work := range []int{0, 1 << 14, 1 << 17} {
+			for _, threads := range []int{1, 2} {
+				b.Run(fmt.Sprintf("gap%d/work%d/threads%d", gap, work, threads), func(b *testing.B) {
+					defer SetThreads(SetThreads(threads))
+					x := make([]float32, 2*work+32)
+					g := make([]float32, gap)
+					var sink [3]float32
+					b.ReportAllocs()
+					for b.Loop() {
+						sink[2] = sum(g)
+						parallelFor(2, 1, func(lo, hi int) {
+							for c := lo; c < hi; c++ {
+								sink[c] = sum(x[c*(work+16) : c*(work+16)+work])
+							}
+						})
+					}
+					_ = sink
+				})
+			}
+		}
+	}
+}

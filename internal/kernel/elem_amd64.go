@@ -30,6 +30,34 @@ func normBackward(rows, c int, dx, dy, h, k, m1, m2 []float32) {
 	normBackwardAVX2(rows, c, &dx[0], &dy[0], &h[0], &k[0], &m1[0], &m2[0])
 }
 
+func normAffineReLU(rows, c int, h, y, x, mean, inv, gamma, beta []float32) {
+	if !useAVX2 {
+		normAffineReLUGeneric(rows, c, h, y, x, mean, inv, gamma, beta)
+		return
+	}
+	var hp *float32
+	if h != nil {
+		hp = &h[0]
+	}
+	if useAVX512 {
+		normAffineReLUAVX512(rows, c, hp, &y[0], &x[0], &mean[0], &inv[0], &gamma[0], &beta[0])
+		return
+	}
+	normAffineReLUAVX2(rows, c, hp, &y[0], &x[0], &mean[0], &inv[0], &gamma[0], &beta[0])
+}
+
+func normBackwardReLU(rows, c int, dx, dy, h, gamma, beta, k, m1, m2 []float32) {
+	if !useAVX2 {
+		normBackwardReLUGeneric(rows, c, dx, dy, h, gamma, beta, k, m1, m2)
+		return
+	}
+	if useAVX512 {
+		normBackwardReLUAVX512(rows, c, &dx[0], &dy[0], &h[0], &gamma[0], &beta[0], &k[0], &m1[0], &m2[0])
+		return
+	}
+	normBackwardReLUAVX2(rows, c, &dx[0], &dy[0], &h[0], &gamma[0], &beta[0], &k[0], &m1[0], &m2[0])
+}
+
 func relu(dst, x []float32) {
 	if !useAVX2 {
 		reluGeneric(dst, x)
@@ -123,5 +151,113 @@ func colSumsDot(rows, c int, s1, s2 []float64, x, y []float32) {
 		colSumsProdRowsAVX2(rows, c, &s1[0], &s2[0], &x[0], &y[0])
 	default:
 		colSumsDotGeneric(rows, c, s1, s2, x, y)
+	}
+}
+
+// colSumsDotReLU runs in strips at both levels, in the row blocks of
+// colSumsBlocks (there is no row-major AVX2 variant of it, as there is of
+// colSumsDot for wide rows).
+func colSumsDotReLU(rows, c int, s1, s2 []float64, x, y, gamma, beta []float32) {
+	if !useAVX2 {
+		colSumsDotReLUGeneric(rows, c, s1, s2, x, y, gamma, beta)
+		return
+	}
+	kern := colSumsProdReLUAVX2
+	if useAVX512 {
+		kern = colSumsProdReLUAVX512
+	}
+	per := max(4, colSumsSpan/(4*c))
+	for r := 0; r < rows; r += per {
+		n := min(per, rows-r)
+		kern(n, c, &s1[0], &s2[0], &x[r*c], &y[r*c], &gamma[0], &beta[0])
+	}
+}
+
+func copyBlocksImpl(n, seg int, dst []float32, dstStride int, src []float32, srcStride int) {
+	switch {
+	case useAVX512:
+		copyBlocksAVX512(n, seg, &dst[0], dstStride, &src[0], srcStride)
+	case useAVX2:
+		copyBlocksAVX2(n, seg, &dst[0], dstStride, &src[0], srcStride)
+	default:
+		copyBlocksGeneric(n, seg, dst, dstStride, src, srcStride)
+	}
+}
+
+func addBlocksImpl(n, seg int, dst []float32, dstStride int, src []float32, srcStride int) {
+	switch {
+	case useAVX512:
+		addBlocksAVX512(n, seg, &dst[0], dstStride, &src[0], srcStride)
+	case useAVX2:
+		addBlocksAVX2(n, seg, &dst[0], dstStride, &src[0], srcStride)
+	default:
+		addBlocksGeneric(n, seg, dst, dstStride, src, srcStride)
+	}
+}
+
+func addVec(dst, x, y []float32) {
+	switch {
+	case useAVX512:
+		addAVX512(len(x), &dst[0], &x[0], &y[0])
+	case useAVX2:
+		addAVX2(len(x), &dst[0], &x[0], &y[0])
+	default:
+		addGeneric(dst, x, y)
+	}
+}
+
+func addReLU(dst, x, y []float32) {
+	switch {
+	case useAVX512:
+		addReLUAVX512(len(x), &dst[0], &x[0], &y[0])
+	case useAVX2:
+		addReLUAVX2(len(x), &dst[0], &x[0], &y[0])
+	default:
+		addReLUGeneric(dst, x, y)
+	}
+}
+
+func normAffineReLUSum(rows, c int, h, acc, x, mean, inv, gamma, beta []float32) {
+	if !useAVX2 {
+		normAffineReLUSumGeneric(rows, c, h, acc, x, mean, inv, gamma, beta)
+		return
+	}
+	var hp *float32
+	if h != nil {
+		hp = &h[0]
+	}
+	if useAVX512 {
+		normAffineReLUSumAVX512(rows, c, hp, &acc[0], &x[0], &mean[0], &inv[0], &gamma[0], &beta[0])
+		return
+	}
+	normAffineReLUSumAVX2(rows, c, hp, &acc[0], &x[0], &mean[0], &inv[0], &gamma[0], &beta[0])
+}
+
+func normBackwardReLURow(rows, c int, dx, dy, h, gamma, beta, k, m1, m2 []float32) {
+	switch {
+	case useAVX512:
+		normBackwardReLURowAVX512(rows, c, &dx[0], &dy[0], &h[0], &gamma[0], &beta[0], &k[0], &m1[0], &m2[0])
+	case useAVX2:
+		normBackwardReLURowAVX2(rows, c, &dx[0], &dy[0], &h[0], &gamma[0], &beta[0], &k[0], &m1[0], &m2[0])
+	default:
+		normBackwardReLURowGeneric(rows, c, dx, dy, h, gamma, beta, k, m1, m2)
+	}
+}
+
+// colSumsDotReLURow runs in the row blocks of colSumsDotReLU, x staying
+// on its one row.
+func colSumsDotReLURow(rows, c int, s1, s2 []float64, x, y, gamma, beta []float32) {
+	if !useAVX2 {
+		colSumsDotReLURowGeneric(rows, c, s1, s2, x, y, gamma, beta)
+		return
+	}
+	kern := colSumsProdReLURowAVX2
+	if useAVX512 {
+		kern = colSumsProdReLURowAVX512
+	}
+	per := max(4, colSumsSpan/(4*c))
+	for r := 0; r < rows; r += per {
+		n := min(per, rows-r)
+		kern(n, c, &s1[0], &s2[0], &x[0], &y[r*c], &gamma[0], &beta[0])
 	}
 }

@@ -209,3 +209,222 @@ func TestSGDMomentum(t *testing.T) {
 		}
 	})
 }
+
+// The fused batch-norm-then-ReLU kernels (NormAffineReLU, ColSumsDotReLU,
+// NormBackwardReLU) match their twins, and at every level they give the
+// same bits as the unfused chain they replace: NormAffine then ReLU
+// forward; ReLUBackward, ColSumsDot and NormBackward backward.
+func TestNormReLUKernels(t *testing.T) {
+	forLevels(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(13, 14))
+		for _, rows := range []int{0, 1, 3, 70} {
+			for _, c := range []int{0, 1, 7, 8, 9, 16, 17, 33, 47, 64, 1024} {
+				t.Run(fmt.Sprintf("rows%d/c%d", rows, c), func(t *testing.T) {
+					n := rows * c
+					x, _ := guarded(r, n)
+					cols := make([][]float32, 7) // mean, inv, gamma, beta, k, m1, m2
+					for i := range cols {
+						cols[i], _ = guarded(r, c)
+					}
+					mean, inv, gamma, beta, k, m1, m2 := cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6]
+
+					// Forward: fused vs twin vs NormAffine+ReLU.
+					h, hFull := guarded(r, n)
+					y, yFull := guarded(r, n)
+					NormAffineReLU(rows, c, h, y, x, mean, inv, gamma, beta)
+					checkBands(t, "NormAffineReLU h", hFull)
+					checkBands(t, "NormAffineReLU y", yFull)
+					hw, yw := make([]float32, n), make([]float32, n)
+					normAffineReLUGeneric(rows, c, hw, yw, x, mean, inv, gamma, beta)
+					hu, yu := make([]float32, n), make([]float32, n)
+					NormAffine(rows, c, hu, yu, x, mean, inv, gamma, beta)
+					ReLU(yu, yu)
+					for i := range n {
+						if !near(h[i], hw[i]) || !near(y[i], yw[i]) {
+							t.Fatalf("NormAffineReLU [%d] = (%v, %v), twin (%v, %v)", i, h[i], y[i], hw[i], yw[i])
+						}
+						if math.Float32bits(h[i]) != math.Float32bits(hu[i]) || math.Float32bits(y[i]) != math.Float32bits(yu[i]) {
+							t.Fatalf("NormAffineReLU [%d] = (%v, %v), unfused (%v, %v)", i, h[i], y[i], hu[i], yu[i])
+						}
+					}
+					yOnly, _ := guarded(r, n)
+					NormAffineReLU(rows, c, nil, yOnly, x, mean, inv, gamma, beta)
+					for i := range n {
+						if math.Float32bits(yOnly[i]) != math.Float32bits(y[i]) {
+							t.Fatalf("NormAffineReLU without h: y[%d] = %v, want %v", i, yOnly[i], y[i])
+						}
+					}
+
+					// Backward sums: fused vs twin vs ReLUBackward+ColSumsDot.
+					dy, _ := guarded(r, n)
+					s1, s2 := make([]float64, c+1), make([]float64, c+1)
+					w1, w2 := make([]float64, c+1), make([]float64, c+1)
+					u1, u2 := make([]float64, c+1), make([]float64, c+1)
+					for j := range s1 {
+						s1[j], s2[j] = float64(j), -float64(j)
+						w1[j], w2[j], u1[j], u2[j] = s1[j], s2[j], s1[j], s2[j]
+					}
+					ColSumsDotReLU(rows, c, s1, s2, dy, h, gamma, beta)
+					colSumsDotReLUGeneric(rows, c, w1, w2, dy, h, gamma, beta)
+					g := make([]float32, n)
+					ReLUBackward(g, dy, y)
+					ColSumsDot(rows, c, u1, u2, g, h)
+					for j := range s1 {
+						if math.Abs(s1[j]-w1[j]) > 1e-9*(1+math.Abs(w1[j])) || math.Abs(s2[j]-w2[j]) > 1e-9*(1+math.Abs(w2[j])) {
+							t.Fatalf("ColSumsDotReLU col %d: (%v, %v), twin (%v, %v)", j, s1[j], s2[j], w1[j], w2[j])
+						}
+						if s1[j] != u1[j] || s2[j] != u2[j] {
+							t.Fatalf("ColSumsDotReLU col %d: (%v, %v), unfused (%v, %v)", j, s1[j], s2[j], u1[j], u2[j])
+						}
+					}
+
+					// Backward input gradient: fused vs twin vs NormBackward
+					// of the masked gradient.
+					dx, dxFull := guarded(r, n)
+					NormBackwardReLU(rows, c, dx, dy, h, gamma, beta, k, m1, m2)
+					checkBands(t, "NormBackwardReLU", dxFull)
+					want := make([]float32, n)
+					normBackwardReLUGeneric(rows, c, want, dy, h, gamma, beta, k, m1, m2)
+					unfused := make([]float32, n)
+					NormBackward(rows, c, unfused, g, h, k, m1, m2)
+					for i := range n {
+						if !near(dx[i], want[i]) {
+							t.Fatalf("NormBackwardReLU dx[%d] = %v, twin %v", i, dx[i], want[i])
+						}
+						if math.Float32bits(dx[i]) != math.Float32bits(unfused[i]) {
+							t.Fatalf("NormBackwardReLU dx[%d] = %v, unfused %v", i, dx[i], unfused[i])
+						}
+					}
+				})
+			}
+		}
+	})
+}
+
+// Add and AddReLU (dispatched) match their twins bit for bit at every
+// length from 0 to 70, with special values, and AddReLU is Add then ReLU.
+func TestAddKernels(t *testing.T) {
+	forLevels(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(15, 16))
+		special := []float32{0, float32(math.Copysign(0, -1)), float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 1e-45}
+		for n := range 71 {
+			x, _ := guarded(r, n)
+			y, _ := guarded(r, n)
+			for i := range x {
+				if r.IntN(4) == 0 {
+					x[i] = special[r.IntN(len(special))]
+				}
+				if r.IntN(4) == 0 {
+					y[i] = special[r.IntN(len(special))]
+				}
+			}
+			for _, relu := range []bool{false, true} {
+				got, full := guarded(r, n)
+				want, chain := make([]float32, n), make([]float32, n)
+				if relu {
+					AddReLU(got, x, y)
+					addReLUGeneric(want, x, y)
+					addGeneric(chain, x, y)
+					reluGeneric(chain, chain)
+				} else {
+					Add(got, x, y)
+					addGeneric(want, x, y)
+					for i := range chain {
+						chain[i] = x[i] + y[i]
+					}
+				}
+				checkBands(t, "Add", full)
+				for i := range n {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) || math.Float32bits(want[i]) != math.Float32bits(chain[i]) {
+						t.Fatalf("n %d relu %v: %v+%v = %v, twin %v, chain %v", n, relu, x[i], y[i], got[i], want[i], chain[i])
+					}
+				}
+			}
+		}
+	})
+}
+
+// The pooled variants (NormAffineReLUSum, ColSumsDotReLURow,
+// NormBackwardReLURow) match their twins and give the same bits as the
+// matrix kernels on the stored output, respectively on the row repeated.
+func TestNormReLURowKernels(t *testing.T) {
+	forLevels(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(17, 18))
+		for _, rows := range []int{0, 1, 3, 49} {
+			for _, c := range []int{0, 1, 7, 8, 9, 16, 17, 33, 64, 513} {
+				n := rows * c
+				x, _ := guarded(r, n)
+				cols := make([][]float32, 8) // mean, inv, gamma, beta, k, m1, m2, dy row
+				for i := range cols {
+					cols[i], _ = guarded(r, c)
+				}
+				mean, inv, gamma, beta, k, m1, m2, g := cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7]
+				name := fmt.Sprintf("rows %d c %d", rows, c)
+
+				h, hFull := guarded(r, n)
+				acc, accFull := guarded(r, c)
+				want := append([]float32(nil), acc...)
+				twin := append([]float32(nil), acc...)
+				NormAffineReLUSum(rows, c, h, acc, x, mean, inv, gamma, beta)
+				checkBands(t, name+" h", hFull)
+				checkBands(t, name+" acc", accFull)
+				normAffineReLUSumGeneric(rows, c, nil, twin, x, mean, inv, gamma, beta)
+				y, hy := make([]float32, n), make([]float32, n)
+				NormAffineReLU(rows, c, hy, y, x, mean, inv, gamma, beta)
+				for i := range rows {
+					for j := range c {
+						want[j] += y[i*c+j]
+					}
+				}
+				sameBitsK(t, name+": NormAffineReLUSum h", h, hy)
+				sameBitsK(t, name+": NormAffineReLUSum acc", acc, want)
+				for j := range acc {
+					if !near(acc[j], twin[j]) {
+						t.Fatalf("%s: acc[%d] = %v, twin %v", name, j, acc[j], twin[j])
+					}
+				}
+
+				dy := make([]float32, n) // g on every row
+				for i := range rows {
+					copy(dy[i*c:], g)
+				}
+				s1, s2 := make([]float64, c), make([]float64, c)
+				w1, w2 := make([]float64, c), make([]float64, c)
+				u1, u2 := make([]float64, c), make([]float64, c)
+				ColSumsDotReLURow(rows, c, s1, s2, g, h, gamma, beta)
+				colSumsDotReLURowGeneric(rows, c, w1, w2, g, h, gamma, beta)
+				ColSumsDotReLU(rows, c, u1, u2, dy, h, gamma, beta)
+				for j := range s1 {
+					if s1[j] != u1[j] || s2[j] != u2[j] {
+						t.Fatalf("%s: ColSumsDotReLURow col %d = (%v, %v), matrix (%v, %v)", name, j, s1[j], s2[j], u1[j], u2[j])
+					}
+					if math.Abs(s1[j]-w1[j]) > 1e-9*(1+math.Abs(w1[j])) || math.Abs(s2[j]-w2[j]) > 1e-9*(1+math.Abs(w2[j])) {
+						t.Fatalf("%s: ColSumsDotReLURow col %d = (%v, %v), twin (%v, %v)", name, j, s1[j], s2[j], w1[j], w2[j])
+					}
+				}
+
+				dx, dxFull := guarded(r, n)
+				NormBackwardReLURow(rows, c, dx, g, h, gamma, beta, k, m1, m2)
+				checkBands(t, name+" dx", dxFull)
+				mat, tw := make([]float32, n), make([]float32, n)
+				NormBackwardReLU(rows, c, mat, dy, h, gamma, beta, k, m1, m2)
+				normBackwardReLURowGeneric(rows, c, tw, g, h, gamma, beta, k, m1, m2)
+				sameBitsK(t, name+": NormBackwardReLURow", dx, mat)
+				for i := range dx {
+					if !near(dx[i], tw[i]) {
+						t.Fatalf("%s: dx[%d] = %v, twin %v", name, i, dx[i], tw[i])
+					}
+				}
+			}
+		}
+	})
+}
+
+func sameBitsK(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s [%d] = %v, want %v", what, i, got[i], want[i])
+		}
+	}
+}

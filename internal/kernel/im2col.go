@@ -42,12 +42,12 @@ func Im2colNHWC(dst, src []float32, n, h, w, c, kh, kw, stride, pad int) {
 				}
 				srow := src[(b*h+iy)*w*c : (b*h+iy+1)*w*c]
 				for ox := 0; ox < ow; ox++ {
-					if ox == oxLo {
-						// The inside pixels: one contiguous copy each.
-						for ; ox < oxHi; ox++ {
-							ix0 := ox*stride - pad
-							copyShort(out[ox*cols+ky*seg:ox*cols+(ky+1)*seg], srow[ix0*c:(ix0+kw)*c])
-						}
+					if ox == oxLo && oxHi > oxLo {
+						// The inside pixels: one contiguous block each,
+						// all in one call.
+						ix0 := oxLo*stride - pad
+						copyBlocks(oxHi-oxLo, seg, out[oxLo*cols+ky*seg:], cols, srow[ix0*c:], stride*c)
+						ox = oxHi
 						if ox == ow {
 							break
 						}
@@ -85,43 +85,119 @@ func copyShort(dst, src []float32) {
 
 // Col2imNHWC is the adjoint of Im2colNHWC: it adds every entry of the patch
 // matrix src back into the image position it was read from, accumulating
-// into dst (n×h×w×c). Entries that came from padding are dropped. The
-// additions run through the vector Axpy, a kernel row at a time where it
-// lies inside the image.
+// into dst (n×h×w×c). Entries that came from padding are dropped. For each
+// output row and kernel row, the pixels whose kernel row lies inside the
+// image add in one addBlocks call, the others a channel vector at a time;
+// every image position still receives its terms in the order of
+// (oy, ox), one kernel row per oy.
 func Col2imNHWC(dst, src []float32, n, h, w, c, kh, kw, stride, pad int) {
 	oh, ow := ConvOut(h, kh, stride, pad), ConvOut(w, kw, stride, pad)
 	cols := kh * kw * c
 	if len(dst) < n*h*w*c || len(src) < n*oh*ow*cols {
 		panic("kernel: Col2imNHWC buffer too short")
 	}
+	// As in Im2colNHWC: pixels ox in [oxLo, oxHi) have their kernel rows
+	// inside the image.
+	oxLo := min(ow, (pad+stride-1)/stride)
+	oxHi := oxLo
+	if w-kw+pad >= 0 {
+		oxHi = max(oxLo, min(ow, (w-kw+pad)/stride+1))
+	}
+	seg := kw * c
+	// edge adds the kernel row ky of pixel ox one channel vector at a
+	// time, skipping the padding.
+	edge := func(drow, prow []float32, ox, ky int) {
+		ix0 := ox*stride - pad
+		for kx := 0; kx < kw; kx++ {
+			if ix := ix0 + kx; ix >= 0 && ix < w {
+				addBlocks(1, c, drow[ix*c:], 0, prow[ox*cols+ky*seg+kx*c:], 0)
+			}
+		}
+	}
 	// Images are independent, so split by image to avoid write races.
 	parallelFor(n, 1, func(lo, hi int) {
 		for b := lo; b < hi; b++ {
 			for oy := 0; oy < oh; oy++ {
-				for ox := 0; ox < ow; ox++ {
-					row := src[((b*oh+oy)*ow+ox)*cols:]
-					for ky := 0; ky < kh; ky++ {
-						iy := oy*stride - pad + ky
-						if iy < 0 || iy >= h {
-							continue
-						}
-						ix0 := ox*stride - pad
-						if ix0 >= 0 && ix0+kw <= w {
-							// The whole kernel row is inside: one
-							// contiguous vector add.
-							axpy(1, row[ky*kw*c:(ky+1)*kw*c], dst[((b*h+iy)*w+ix0)*c:((b*h+iy)*w+ix0+kw)*c])
-							continue
-						}
-						for kx := 0; kx < kw; kx++ {
-							ix := ix0 + kx
-							if ix < 0 || ix >= w {
-								continue
-							}
-							axpy(1, row[(ky*kw+kx)*c:(ky*kw+kx+1)*c], dst[((b*h+iy)*w+ix)*c:((b*h+iy)*w+ix+1)*c])
-						}
+				prow := src[(b*oh+oy)*ow*cols : (b*oh+oy+1)*ow*cols]
+				for ky := 0; ky < kh; ky++ {
+					iy := oy*stride - pad + ky
+					if iy < 0 || iy >= h {
+						continue
+					}
+					drow := dst[(b*h+iy)*w*c : (b*h+iy+1)*w*c]
+					for ox := 0; ox < oxLo; ox++ {
+						edge(drow, prow, ox, ky)
+					}
+					if oxHi > oxLo {
+						ix0 := oxLo*stride - pad
+						addBlocks(oxHi-oxLo, seg, drow[ix0*c:], stride*c, prow[oxLo*cols+ky*seg:], cols)
+					}
+					for ox := oxHi; ox < ow; ox++ {
+						edge(drow, prow, ox, ky)
 					}
 				}
 			}
 		}
 	})
+}
+
+// copyBlocks copies n blocks of seg floats, block i from src[i*srcStride:]
+// to dst[i*dstStride:], in order:
+//
+//	for i := range n {
+//		copy(dst[i*dstStride:][:seg], src[i*srcStride:][:seg])
+//	}
+//
+// It is im2col's inner loop (the kernel rows of the output pixels of one
+// image row), one call instead of a memmove per block.
+func copyBlocks(n, seg int, dst []float32, dstStride int, src []float32, srcStride int) {
+	checkBlocks(n, seg, dst, dstStride, src, srcStride, "copyBlocks")
+	if n == 0 || seg == 0 {
+		return
+	}
+	copyBlocksImpl(n, seg, dst, dstStride, src, srcStride)
+}
+
+// addBlocks adds n blocks of seg floats, block i of src[i*srcStride:]
+// into dst[i*dstStride:], a block after the other (blocks may overlap in
+// dst):
+//
+//	for i := range n {
+//		d, s := dst[i*dstStride:][:seg], src[i*srcStride:][:seg]
+//		for j := range d {
+//			d[j] += s[j]
+//		}
+//	}
+//
+// It is col2im's inner loop.
+func addBlocks(n, seg int, dst []float32, dstStride int, src []float32, srcStride int) {
+	checkBlocks(n, seg, dst, dstStride, src, srcStride, "addBlocks")
+	if n == 0 || seg == 0 {
+		return
+	}
+	addBlocksImpl(n, seg, dst, dstStride, src, srcStride)
+}
+
+func checkBlocks(n, seg int, dst []float32, dstStride int, src []float32, srcStride int, msg string) {
+	if n < 0 || seg < 0 || dstStride < 0 || srcStride < 0 {
+		panic("kernel: " + msg + " negative size")
+	}
+	if n > 0 && (len(dst) < (n-1)*dstStride+seg || len(src) < (n-1)*srcStride+seg) {
+		panic("kernel: " + msg + " buffer too short")
+	}
+}
+
+func copyBlocksGeneric(n, seg int, dst []float32, dstStride int, src []float32, srcStride int) {
+	for i := range n {
+		copy(dst[i*dstStride:][:seg], src[i*srcStride:][:seg])
+	}
+}
+
+func addBlocksGeneric(n, seg int, dst []float32, dstStride int, src []float32, srcStride int) {
+	for i := range n {
+		d, s := dst[i*dstStride:][:seg], src[i*srcStride:][:seg]
+		for j := range d {
+			d[j] += s[j]
+		}
+	}
 }

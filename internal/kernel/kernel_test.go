@@ -189,6 +189,9 @@ func TestIm2colCol2im(t *testing.T) {
 		cases := []struct{ n, h, w, c, kh, kw, stride, pad int }{
 			{1, 1, 1, 1, 1, 1, 1, 0}, {2, 5, 4, 3, 3, 3, 1, 1}, {1, 7, 7, 2, 3, 3, 2, 1},
 			{3, 6, 5, 1, 2, 2, 2, 0}, {2, 8, 8, 4, 1, 1, 2, 0}, {1, 9, 7, 5, 5, 3, 1, 2},
+			// Kernel rows of 51, 99 and 48 floats: the vector loops and
+			// tails of copyBlocks and addBlocks.
+			{2, 6, 7, 17, 3, 3, 1, 1}, {1, 7, 6, 33, 3, 3, 2, 1}, {1, 5, 5, 16, 3, 3, 1, 0},
 		}
 		for _, tc := range cases {
 			name := fmt.Sprintf("%+v", tc)
@@ -257,4 +260,46 @@ func col2imRef(img, y []float32, n, h, w, c, kh, kw, stride, pad int) []float32 
 		}
 	}
 	return out
+}
+
+// copyBlocks and addBlocks (dispatched) against their twins, bit for bit,
+// with guard bands, for blocks shorter and longer than a vector, strides
+// that leave gaps and (addBlocks) blocks that overlap in dst.
+func TestBlocks(t *testing.T) {
+	forLevels(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(31, 32))
+		for _, tc := range []struct{ n, seg, ds, ss int }{
+			{0, 5, 5, 5}, {1, 0, 0, 0}, {1, 1, 0, 0}, {3, 7, 9, 7}, {4, 16, 20, 16}, {5, 17, 17, 40},
+			{6, 48, 144, 32}, {2, 99, 99, 99}, {7, 33, 11, 33}, {3, 24, 8, 50},
+		} {
+			name := fmt.Sprintf("%+v", tc)
+			dlen, slen := 0, 0
+			if tc.n > 0 {
+				dlen, slen = (tc.n-1)*tc.ds+tc.seg, (tc.n-1)*tc.ss+tc.seg
+			}
+			src := randSlice(r, slen)
+			init := randSlice(r, dlen)
+			for _, add := range []bool{false, true} {
+				if !add && tc.ds < tc.seg && tc.n > 1 {
+					continue // overlapping copies are not a use
+				}
+				full, got := withGuard(r, dlen)
+				copy(got, init)
+				want := append([]float32(nil), init...)
+				if add {
+					addBlocks(tc.n, tc.seg, got, tc.ds, src, tc.ss)
+					addBlocksGeneric(tc.n, tc.seg, want, tc.ds, src, tc.ss)
+				} else {
+					copyBlocks(tc.n, tc.seg, got, tc.ds, src, tc.ss)
+					copyBlocksGeneric(tc.n, tc.seg, want, tc.ds, src, tc.ss)
+				}
+				checkGuard(t, full, name)
+				for i := range want {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%s add %v: [%d] = %v, want %v", name, add, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	})
 }

@@ -42,11 +42,35 @@ func reluBackwardAVX2(n int, dx *float32, dy *float32, y *float32)
 //go:noescape
 func normAffineAVX2(rows int, c int, h *float32, y *float32, x *float32, mean *float32, inv *float32, gamma *float32, beta *float32)
 
+// normAffineReLUAVX2 is normAffineReLUGeneric (rows, c > 0; h nil: not written) on
+// pointers to the first elements; y = h·gamma + beta is fused.
+//
+//go:noescape
+func normAffineReLUAVX2(rows int, c int, h *float32, y *float32, x *float32, mean *float32, inv *float32, gamma *float32, beta *float32)
+
+// normAffineReLUSumAVX2 is normAffineReLUSumGeneric (rows, c > 0; h nil: not written) on
+// pointers to the first elements; y = h·gamma + beta is fused.
+//
+//go:noescape
+func normAffineReLUSumAVX2(rows int, c int, h *float32, y *float32, x *float32, mean *float32, inv *float32, gamma *float32, beta *float32)
+
 // normBackwardAVX2 is normBackwardGeneric (rows, c > 0) on pointers to the first
 // elements; h·m2 is fused into the subtraction.
 //
 //go:noescape
 func normBackwardAVX2(rows int, c int, dx *float32, dy *float32, h *float32, k *float32, m1 *float32, m2 *float32)
+
+// normBackwardReLUAVX2 is normBackwardReLUGeneric (rows, c > 0) on pointers to the first
+// elements; h·m2 is fused into the subtraction.
+//
+//go:noescape
+func normBackwardReLUAVX2(rows int, c int, dx *float32, dy *float32, h *float32, gamma *float32, beta *float32, k *float32, m1 *float32, m2 *float32)
+
+// normBackwardReLURowAVX2 is normBackwardReLURowGeneric (rows, c > 0) on pointers to the first
+// elements; h·m2 is fused into the subtraction.
+//
+//go:noescape
+func normBackwardReLURowAVX2(rows int, c int, dx *float32, dy *float32, h *float32, gamma *float32, beta *float32, k *float32, m1 *float32, m2 *float32)
 
 // colSumsShiftAVX2 is colSumsShiftedGeneric (rows, c > 0) on pointers to the first elements;
 // each column's float64 sums stay in registers over all the rows.
@@ -59,6 +83,38 @@ func colSumsShiftAVX2(rows int, c int, s1 *float64, s2 *float64, x *float32, shi
 //
 //go:noescape
 func colSumsProdAVX2(rows int, c int, s1 *float64, s2 *float64, x *float32, y *float32)
+
+// colSumsProdReLUAVX2 is colSumsDotReLUGeneric (rows, c > 0) on pointers to the first elements;
+// each column's float64 sums stay in registers over all the rows.
+//
+//go:noescape
+func colSumsProdReLUAVX2(rows int, c int, s1 *float64, s2 *float64, x *float32, y *float32, gamma *float32, beta *float32)
+
+// colSumsProdReLURowAVX2 is colSumsDotReLURowGeneric (rows, c > 0) on pointers to the first elements;
+// each column's float64 sums stay in registers over all the rows.
+//
+//go:noescape
+func colSumsProdReLURowAVX2(rows int, c int, s1 *float64, s2 *float64, x *float32, y *float32, gamma *float32, beta *float32)
+
+// copyBlocksAVX2 is copyBlocksGeneric (n, seg > 0) on pointers to the first elements.
+//
+//go:noescape
+func copyBlocksAVX2(n int, seg int, dst *float32, dstStride int, src *float32, srcStride int)
+
+// addBlocksAVX2 is addBlocksGeneric (n, seg > 0) on pointers to the first elements.
+//
+//go:noescape
+func addBlocksAVX2(n int, seg int, dst *float32, dstStride int, src *float32, srcStride int)
+
+// addAVX2 is addGeneric over n > 0 elements.
+//
+//go:noescape
+func addAVX2(n int, dst *float32, x *float32, y *float32)
+
+// addReLUAVX2 is addReLUGeneric over n > 0 elements.
+//
+//go:noescape
+func addReLUAVX2(n int, dst *float32, x *float32, y *float32)
 
 // dotAVX512 is dotGeneric; len(y) >= len(x).
 //
@@ -98,11 +154,35 @@ func reluBackwardAVX512(n int, dx *float32, dy *float32, y *float32)
 //go:noescape
 func normAffineAVX512(rows int, c int, h *float32, y *float32, x *float32, mean *float32, inv *float32, gamma *float32, beta *float32)
 
+// normAffineReLUAVX512 is normAffineReLUGeneric (rows, c > 0; h nil: not written) on
+// pointers to the first elements; y = h·gamma + beta is fused.
+//
+//go:noescape
+func normAffineReLUAVX512(rows int, c int, h *float32, y *float32, x *float32, mean *float32, inv *float32, gamma *float32, beta *float32)
+
+// normAffineReLUSumAVX512 is normAffineReLUSumGeneric (rows, c > 0; h nil: not written) on
+// pointers to the first elements; y = h·gamma + beta is fused.
+//
+//go:noescape
+func normAffineReLUSumAVX512(rows int, c int, h *float32, y *float32, x *float32, mean *float32, inv *float32, gamma *float32, beta *float32)
+
 // normBackwardAVX512 is normBackwardGeneric (rows, c > 0) on pointers to the first
 // elements; h·m2 is fused into the subtraction.
 //
 //go:noescape
 func normBackwardAVX512(rows int, c int, dx *float32, dy *float32, h *float32, k *float32, m1 *float32, m2 *float32)
+
+// normBackwardReLUAVX512 is normBackwardReLUGeneric (rows, c > 0) on pointers to the first
+// elements; h·m2 is fused into the subtraction.
+//
+//go:noescape
+func normBackwardReLUAVX512(rows int, c int, dx *float32, dy *float32, h *float32, gamma *float32, beta *float32, k *float32, m1 *float32, m2 *float32)
+
+// normBackwardReLURowAVX512 is normBackwardReLURowGeneric (rows, c > 0) on pointers to the first
+// elements; h·m2 is fused into the subtraction.
+//
+//go:noescape
+func normBackwardReLURowAVX512(rows int, c int, dx *float32, dy *float32, h *float32, gamma *float32, beta *float32, k *float32, m1 *float32, m2 *float32)
 
 // colSumsShiftAVX512 is colSumsShiftedGeneric (rows, c > 0) on pointers to the first elements;
 // each column's float64 sums stay in registers over all the rows.
@@ -115,3 +195,35 @@ func colSumsShiftAVX512(rows int, c int, s1 *float64, s2 *float64, x *float32, s
 //
 //go:noescape
 func colSumsProdAVX512(rows int, c int, s1 *float64, s2 *float64, x *float32, y *float32)
+
+// colSumsProdReLUAVX512 is colSumsDotReLUGeneric (rows, c > 0) on pointers to the first elements;
+// each column's float64 sums stay in registers over all the rows.
+//
+//go:noescape
+func colSumsProdReLUAVX512(rows int, c int, s1 *float64, s2 *float64, x *float32, y *float32, gamma *float32, beta *float32)
+
+// colSumsProdReLURowAVX512 is colSumsDotReLURowGeneric (rows, c > 0) on pointers to the first elements;
+// each column's float64 sums stay in registers over all the rows.
+//
+//go:noescape
+func colSumsProdReLURowAVX512(rows int, c int, s1 *float64, s2 *float64, x *float32, y *float32, gamma *float32, beta *float32)
+
+// copyBlocksAVX512 is copyBlocksGeneric (n, seg > 0) on pointers to the first elements.
+//
+//go:noescape
+func copyBlocksAVX512(n int, seg int, dst *float32, dstStride int, src *float32, srcStride int)
+
+// addBlocksAVX512 is addBlocksGeneric (n, seg > 0) on pointers to the first elements.
+//
+//go:noescape
+func addBlocksAVX512(n int, seg int, dst *float32, dstStride int, src *float32, srcStride int)
+
+// addAVX512 is addGeneric over n > 0 elements.
+//
+//go:noescape
+func addAVX512(n int, dst *float32, x *float32, y *float32)
+
+// addReLUAVX512 is addReLUGeneric over n > 0 elements.
+//
+//go:noescape
+func addReLUAVX512(n int, dst *float32, x *float32, y *float32)

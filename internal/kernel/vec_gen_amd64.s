@@ -456,6 +456,151 @@ normAffineAVX2_nooptional:
 	VZEROUPPER
 	RET
 
+// func normAffineReLUAVX2(rows int, c int, h *float32, y *float32, x *float32, mean *float32, inv *float32, gamma *float32, beta *float32)
+// Requires: AVX, FMA3
+TEXT ·normAffineReLUAVX2(SB), NOSPLIT, $0-72
+	MOVQ   rows+0(FP), AX
+	MOVQ   c+8(FP), CX
+	MOVQ   h+16(FP), DX
+	MOVQ   y+24(FP), BX
+	MOVQ   x+32(FP), SI
+	MOVQ   mean+40(FP), DI
+	MOVQ   inv+48(FP), R8
+	MOVQ   gamma+56(FP), R9
+	MOVQ   beta+64(FP), R10
+	VXORPS Y0, Y0, Y0
+	MOVQ   CX, R11
+	ANDQ   $-8, R11
+	MOVQ   CX, R12
+	SHLQ   $0x02, R12
+
+normAffineReLUAVX2_row:
+	XORQ R13, R13
+
+normAffineReLUAVX2_vec:
+	CMPQ        R13, R11
+	JGE         normAffineReLUAVX2_tail
+	VMOVUPS     (SI)(R13*4), Y1
+	VSUBPS      (DI)(R13*4), Y1, Y1
+	VMULPS      (R8)(R13*4), Y1, Y1
+	VMOVUPS     (R10)(R13*4), Y2
+	VFMADD231PS (R9)(R13*4), Y1, Y2
+	VCMPPS      $0x06, Y0, Y2, Y3
+	VANDPS      Y3, Y2, Y2
+	TESTQ       DX, DX
+	JZ          normAffineReLUAVX2_noh3
+	VMOVUPS     Y1, (DX)(R13*4)
+
+normAffineReLUAVX2_noh3:
+	VMOVUPS Y2, (BX)(R13*4)
+	ADDQ    $0x00000008, R13
+	JMP     normAffineReLUAVX2_vec
+
+normAffineReLUAVX2_tail:
+	CMPQ        R13, CX
+	JGE         normAffineReLUAVX2_next
+	VMOVSS      (SI)(R13*4), X1
+	VSUBSS      (DI)(R13*4), X1, X1
+	VMULSS      (R8)(R13*4), X1, X1
+	VMOVSS      (R10)(R13*4), X2
+	VFMADD231SS (R9)(R13*4), X1, X2
+	VCMPSS      $0x06, X0, X2, X3
+	VANDPS      X3, X2, X2
+	TESTQ       DX, DX
+	JZ          normAffineReLUAVX2_noh4
+	VMOVSS      X1, (DX)(R13*4)
+
+normAffineReLUAVX2_noh4:
+	VMOVSS X2, (BX)(R13*4)
+	INCQ   R13
+	JMP    normAffineReLUAVX2_tail
+
+normAffineReLUAVX2_next:
+	ADDQ  R12, SI
+	ADDQ  R12, BX
+	TESTQ DX, DX
+	JZ    normAffineReLUAVX2_nooptional
+	ADDQ  R12, DX
+
+normAffineReLUAVX2_nooptional:
+	DECQ AX
+	JNZ  normAffineReLUAVX2_row
+	VZEROUPPER
+	RET
+
+// func normAffineReLUSumAVX2(rows int, c int, h *float32, y *float32, x *float32, mean *float32, inv *float32, gamma *float32, beta *float32)
+// Requires: AVX, FMA3
+TEXT ·normAffineReLUSumAVX2(SB), NOSPLIT, $0-72
+	MOVQ   rows+0(FP), AX
+	MOVQ   c+8(FP), CX
+	MOVQ   h+16(FP), DX
+	MOVQ   y+24(FP), BX
+	MOVQ   x+32(FP), SI
+	MOVQ   mean+40(FP), DI
+	MOVQ   inv+48(FP), R8
+	MOVQ   gamma+56(FP), R9
+	MOVQ   beta+64(FP), R10
+	VXORPS Y0, Y0, Y0
+	MOVQ   CX, R11
+	ANDQ   $-8, R11
+	MOVQ   CX, R12
+	SHLQ   $0x02, R12
+
+normAffineReLUSumAVX2_row:
+	XORQ R13, R13
+
+normAffineReLUSumAVX2_vec:
+	CMPQ        R13, R11
+	JGE         normAffineReLUSumAVX2_tail
+	VMOVUPS     (SI)(R13*4), Y1
+	VSUBPS      (DI)(R13*4), Y1, Y1
+	VMULPS      (R8)(R13*4), Y1, Y1
+	VMOVUPS     (R10)(R13*4), Y2
+	VFMADD231PS (R9)(R13*4), Y1, Y2
+	VCMPPS      $0x06, Y0, Y2, Y3
+	VANDPS      Y3, Y2, Y2
+	TESTQ       DX, DX
+	JZ          normAffineReLUSumAVX2_noh5
+	VMOVUPS     Y1, (DX)(R13*4)
+
+normAffineReLUSumAVX2_noh5:
+	VADDPS  (BX)(R13*4), Y2, Y2
+	VMOVUPS Y2, (BX)(R13*4)
+	ADDQ    $0x00000008, R13
+	JMP     normAffineReLUSumAVX2_vec
+
+normAffineReLUSumAVX2_tail:
+	CMPQ        R13, CX
+	JGE         normAffineReLUSumAVX2_next
+	VMOVSS      (SI)(R13*4), X1
+	VSUBSS      (DI)(R13*4), X1, X1
+	VMULSS      (R8)(R13*4), X1, X1
+	VMOVSS      (R10)(R13*4), X2
+	VFMADD231SS (R9)(R13*4), X1, X2
+	VCMPSS      $0x06, X0, X2, X3
+	VANDPS      X3, X2, X2
+	TESTQ       DX, DX
+	JZ          normAffineReLUSumAVX2_noh6
+	VMOVSS      X1, (DX)(R13*4)
+
+normAffineReLUSumAVX2_noh6:
+	VADDSS (BX)(R13*4), X2, X2
+	VMOVSS X2, (BX)(R13*4)
+	INCQ   R13
+	JMP    normAffineReLUSumAVX2_tail
+
+normAffineReLUSumAVX2_next:
+	ADDQ  R12, SI
+	TESTQ DX, DX
+	JZ    normAffineReLUSumAVX2_nooptional
+	ADDQ  R12, DX
+
+normAffineReLUSumAVX2_nooptional:
+	DECQ AX
+	JNZ  normAffineReLUSumAVX2_row
+	VZEROUPPER
+	RET
+
 // func normBackwardAVX2(rows int, c int, dx *float32, dy *float32, h *float32, k *float32, m1 *float32, m2 *float32)
 // Requires: AVX, FMA3
 TEXT ·normBackwardAVX2(SB), NOSPLIT, $0-64
@@ -508,6 +653,129 @@ normBackwardAVX2_next:
 	VZEROUPPER
 	RET
 
+// func normBackwardReLUAVX2(rows int, c int, dx *float32, dy *float32, h *float32, gamma *float32, beta *float32, k *float32, m1 *float32, m2 *float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·normBackwardReLUAVX2(SB), NOSPLIT, $0-80
+	MOVQ  rows+0(FP), AX
+	MOVQ  c+8(FP), CX
+	MOVQ  dx+16(FP), DX
+	MOVQ  dy+24(FP), BX
+	MOVQ  h+32(FP), SI
+	MOVQ  gamma+40(FP), DI
+	MOVQ  beta+48(FP), R8
+	VPXOR Y0, Y0, Y0
+	MOVQ  k+56(FP), R9
+	MOVQ  m1+64(FP), R10
+	MOVQ  m2+72(FP), R11
+	MOVQ  CX, R12
+	ANDQ  $-8, R12
+	MOVQ  CX, R13
+	SHLQ  $0x02, R13
+
+normBackwardReLUAVX2_row:
+	XORQ R14, R14
+
+normBackwardReLUAVX2_vec:
+	CMPQ         R14, R12
+	JGE          normBackwardReLUAVX2_tail
+	VMOVUPS      (SI)(R14*4), Y2
+	VMOVUPS      (DI)(R14*4), Y1
+	VFMADD213PS  (R8)(R14*4), Y2, Y1
+	VPCMPGTD     Y0, Y1, Y1
+	VANDPS       (BX)(R14*4), Y1, Y1
+	VSUBPS       (R10)(R14*4), Y1, Y1
+	VFNMADD231PS (R11)(R14*4), Y2, Y1
+	VMULPS       (R9)(R14*4), Y1, Y1
+	VMOVUPS      Y1, (DX)(R14*4)
+	ADDQ         $0x00000008, R14
+	JMP          normBackwardReLUAVX2_vec
+
+normBackwardReLUAVX2_tail:
+	CMPQ         R14, CX
+	JGE          normBackwardReLUAVX2_next
+	VMOVSS       (SI)(R14*4), X2
+	VMOVSS       (DI)(R14*4), X3
+	VFMADD213SS  (R8)(R14*4), X2, X3
+	VPCMPGTD     X0, X3, X3
+	VMOVSS       (BX)(R14*4), X1
+	VANDPS       X3, X1, X1
+	VSUBSS       (R10)(R14*4), X1, X1
+	VFNMADD231SS (R11)(R14*4), X2, X1
+	VMULSS       (R9)(R14*4), X1, X1
+	VMOVSS       X1, (DX)(R14*4)
+	INCQ         R14
+	JMP          normBackwardReLUAVX2_tail
+
+normBackwardReLUAVX2_next:
+	ADDQ R13, BX
+	ADDQ R13, DX
+	ADDQ R13, SI
+	DECQ AX
+	JNZ  normBackwardReLUAVX2_row
+	VZEROUPPER
+	RET
+
+// func normBackwardReLURowAVX2(rows int, c int, dx *float32, dy *float32, h *float32, gamma *float32, beta *float32, k *float32, m1 *float32, m2 *float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·normBackwardReLURowAVX2(SB), NOSPLIT, $0-80
+	MOVQ  rows+0(FP), AX
+	MOVQ  c+8(FP), CX
+	MOVQ  dx+16(FP), DX
+	MOVQ  dy+24(FP), BX
+	MOVQ  h+32(FP), SI
+	MOVQ  gamma+40(FP), DI
+	MOVQ  beta+48(FP), R8
+	VPXOR Y0, Y0, Y0
+	MOVQ  k+56(FP), R9
+	MOVQ  m1+64(FP), R10
+	MOVQ  m2+72(FP), R11
+	MOVQ  CX, R12
+	ANDQ  $-8, R12
+	MOVQ  CX, R13
+	SHLQ  $0x02, R13
+
+normBackwardReLURowAVX2_row:
+	XORQ R14, R14
+
+normBackwardReLURowAVX2_vec:
+	CMPQ         R14, R12
+	JGE          normBackwardReLURowAVX2_tail
+	VMOVUPS      (SI)(R14*4), Y2
+	VMOVUPS      (DI)(R14*4), Y1
+	VFMADD213PS  (R8)(R14*4), Y2, Y1
+	VPCMPGTD     Y0, Y1, Y1
+	VANDPS       (BX)(R14*4), Y1, Y1
+	VSUBPS       (R10)(R14*4), Y1, Y1
+	VFNMADD231PS (R11)(R14*4), Y2, Y1
+	VMULPS       (R9)(R14*4), Y1, Y1
+	VMOVUPS      Y1, (DX)(R14*4)
+	ADDQ         $0x00000008, R14
+	JMP          normBackwardReLURowAVX2_vec
+
+normBackwardReLURowAVX2_tail:
+	CMPQ         R14, CX
+	JGE          normBackwardReLURowAVX2_next
+	VMOVSS       (SI)(R14*4), X2
+	VMOVSS       (DI)(R14*4), X3
+	VFMADD213SS  (R8)(R14*4), X2, X3
+	VPCMPGTD     X0, X3, X3
+	VMOVSS       (BX)(R14*4), X1
+	VANDPS       X3, X1, X1
+	VSUBSS       (R10)(R14*4), X1, X1
+	VFNMADD231SS (R11)(R14*4), X2, X1
+	VMULSS       (R9)(R14*4), X1, X1
+	VMOVSS       X1, (DX)(R14*4)
+	INCQ         R14
+	JMP          normBackwardReLURowAVX2_tail
+
+normBackwardReLURowAVX2_next:
+	ADDQ R13, DX
+	ADDQ R13, SI
+	DECQ AX
+	JNZ  normBackwardReLURowAVX2_row
+	VZEROUPPER
+	RET
+
 // func colSumsShiftAVX2(rows int, c int, s1 *float64, s2 *float64, x *float32, shift *float32)
 // Requires: AVX, FMA3
 TEXT ·colSumsShiftAVX2(SB), NOSPLIT, $0-48
@@ -526,20 +794,18 @@ colSumsShiftAVX2_strip4:
 	JL      colSumsShiftAVX2_strip2
 	LEAQ    (SI)(R9*4), R10
 	LEAQ    (DI)(R9*4), R11
-	LEAQ    (DX)(R9*8), R13
-	LEAQ    (BX)(R9*8), R14
 	MOVQ    AX, R12
-	VMOVUPD (R13), Y0
-	VMOVUPD (R14), Y1
+	VMOVUPD (DX)(R9*8), Y0
+	VMOVUPD (BX)(R9*8), Y1
 	VMOVUPS (R11), X2
-	VMOVUPD 32(R13), Y3
-	VMOVUPD 32(R14), Y4
+	VMOVUPD 32(DX)(R9*8), Y3
+	VMOVUPD 32(BX)(R9*8), Y4
 	VMOVUPS 16(R11), X5
-	VMOVUPD 64(R13), Y6
-	VMOVUPD 64(R14), Y7
+	VMOVUPD 64(DX)(R9*8), Y6
+	VMOVUPD 64(BX)(R9*8), Y7
 	VMOVUPS 32(R11), X8
-	VMOVUPD 96(R13), Y9
-	VMOVUPD 96(R14), Y10
+	VMOVUPD 96(DX)(R9*8), Y9
+	VMOVUPD 96(BX)(R9*8), Y10
 	VMOVUPS 48(R11), X11
 
 colSumsShiftAVX2_rows4:
@@ -566,14 +832,14 @@ colSumsShiftAVX2_rows4:
 	ADDQ        R8, R10
 	DECQ        R12
 	JNZ         colSumsShiftAVX2_rows4
-	VMOVUPD     Y0, (R13)
-	VMOVUPD     Y1, (R14)
-	VMOVUPD     Y3, 32(R13)
-	VMOVUPD     Y4, 32(R14)
-	VMOVUPD     Y6, 64(R13)
-	VMOVUPD     Y7, 64(R14)
-	VMOVUPD     Y9, 96(R13)
-	VMOVUPD     Y10, 96(R14)
+	VMOVUPD     Y0, (DX)(R9*8)
+	VMOVUPD     Y1, (BX)(R9*8)
+	VMOVUPD     Y3, 32(DX)(R9*8)
+	VMOVUPD     Y4, 32(BX)(R9*8)
+	VMOVUPD     Y6, 64(DX)(R9*8)
+	VMOVUPD     Y7, 64(BX)(R9*8)
+	VMOVUPD     Y9, 96(DX)(R9*8)
+	VMOVUPD     Y10, 96(BX)(R9*8)
 	ADDQ        $0x00000010, R9
 	SUBQ        $0x00000010, CX
 	JMP         colSumsShiftAVX2_strip4
@@ -583,14 +849,12 @@ colSumsShiftAVX2_strip2:
 	JL      colSumsShiftAVX2_strip1
 	LEAQ    (SI)(R9*4), R10
 	LEAQ    (DI)(R9*4), R11
-	LEAQ    (DX)(R9*8), R13
-	LEAQ    (BX)(R9*8), R14
 	MOVQ    AX, R12
-	VMOVUPD (R13), Y0
-	VMOVUPD (R14), Y1
+	VMOVUPD (DX)(R9*8), Y0
+	VMOVUPD (BX)(R9*8), Y1
 	VMOVUPS (R11), X2
-	VMOVUPD 32(R13), Y3
-	VMOVUPD 32(R14), Y4
+	VMOVUPD 32(DX)(R9*8), Y3
+	VMOVUPD 32(BX)(R9*8), Y4
 	VMOVUPS 16(R11), X5
 
 colSumsShiftAVX2_rows2:
@@ -607,10 +871,10 @@ colSumsShiftAVX2_rows2:
 	ADDQ        R8, R10
 	DECQ        R12
 	JNZ         colSumsShiftAVX2_rows2
-	VMOVUPD     Y0, (R13)
-	VMOVUPD     Y1, (R14)
-	VMOVUPD     Y3, 32(R13)
-	VMOVUPD     Y4, 32(R14)
+	VMOVUPD     Y0, (DX)(R9*8)
+	VMOVUPD     Y1, (BX)(R9*8)
+	VMOVUPD     Y3, 32(DX)(R9*8)
+	VMOVUPD     Y4, 32(BX)(R9*8)
 	ADDQ        $0x00000008, R9
 	SUBQ        $0x00000008, CX
 
@@ -619,11 +883,9 @@ colSumsShiftAVX2_strip1:
 	JL      colSumsShiftAVX2_tail
 	LEAQ    (SI)(R9*4), R10
 	LEAQ    (DI)(R9*4), R11
-	LEAQ    (DX)(R9*8), R13
-	LEAQ    (BX)(R9*8), R14
 	MOVQ    AX, R12
-	VMOVUPD (R13), Y0
-	VMOVUPD (R14), Y1
+	VMOVUPD (DX)(R9*8), Y0
+	VMOVUPD (BX)(R9*8), Y1
 	VMOVUPS (R11), X2
 
 colSumsShiftAVX2_rows1:
@@ -635,8 +897,8 @@ colSumsShiftAVX2_rows1:
 	ADDQ        R8, R10
 	DECQ        R12
 	JNZ         colSumsShiftAVX2_rows1
-	VMOVUPD     Y0, (R13)
-	VMOVUPD     Y1, (R14)
+	VMOVUPD     Y0, (DX)(R9*8)
+	VMOVUPD     Y1, (BX)(R9*8)
 	ADDQ        $0x00000004, R9
 	SUBQ        $0x00000004, CX
 
@@ -687,17 +949,15 @@ colSumsProdAVX2_strip4:
 	JL      colSumsProdAVX2_strip2
 	LEAQ    (SI)(R9*4), R10
 	LEAQ    (DI)(R9*4), R11
-	LEAQ    (DX)(R9*8), R13
-	LEAQ    (BX)(R9*8), R14
 	MOVQ    AX, R12
-	VMOVUPD (R13), Y0
-	VMOVUPD (R14), Y1
-	VMOVUPD 32(R13), Y2
-	VMOVUPD 32(R14), Y3
-	VMOVUPD 64(R13), Y4
-	VMOVUPD 64(R14), Y5
-	VMOVUPD 96(R13), Y6
-	VMOVUPD 96(R14), Y7
+	VMOVUPD (DX)(R9*8), Y0
+	VMOVUPD (BX)(R9*8), Y1
+	VMOVUPD 32(DX)(R9*8), Y2
+	VMOVUPD 32(BX)(R9*8), Y3
+	VMOVUPD 64(DX)(R9*8), Y4
+	VMOVUPD 64(BX)(R9*8), Y5
+	VMOVUPD 96(DX)(R9*8), Y6
+	VMOVUPD 96(BX)(R9*8), Y7
 
 colSumsProdAVX2_rows4:
 	VMOVUPS     (R10), X8
@@ -728,14 +988,14 @@ colSumsProdAVX2_rows4:
 	ADDQ        R8, R11
 	DECQ        R12
 	JNZ         colSumsProdAVX2_rows4
-	VMOVUPD     Y0, (R13)
-	VMOVUPD     Y1, (R14)
-	VMOVUPD     Y2, 32(R13)
-	VMOVUPD     Y3, 32(R14)
-	VMOVUPD     Y4, 64(R13)
-	VMOVUPD     Y5, 64(R14)
-	VMOVUPD     Y6, 96(R13)
-	VMOVUPD     Y7, 96(R14)
+	VMOVUPD     Y0, (DX)(R9*8)
+	VMOVUPD     Y1, (BX)(R9*8)
+	VMOVUPD     Y2, 32(DX)(R9*8)
+	VMOVUPD     Y3, 32(BX)(R9*8)
+	VMOVUPD     Y4, 64(DX)(R9*8)
+	VMOVUPD     Y5, 64(BX)(R9*8)
+	VMOVUPD     Y6, 96(DX)(R9*8)
+	VMOVUPD     Y7, 96(BX)(R9*8)
 	ADDQ        $0x00000010, R9
 	SUBQ        $0x00000010, CX
 	JMP         colSumsProdAVX2_strip4
@@ -745,13 +1005,11 @@ colSumsProdAVX2_strip2:
 	JL      colSumsProdAVX2_strip1
 	LEAQ    (SI)(R9*4), R10
 	LEAQ    (DI)(R9*4), R11
-	LEAQ    (DX)(R9*8), R13
-	LEAQ    (BX)(R9*8), R14
 	MOVQ    AX, R12
-	VMOVUPD (R13), Y0
-	VMOVUPD (R14), Y1
-	VMOVUPD 32(R13), Y2
-	VMOVUPD 32(R14), Y3
+	VMOVUPD (DX)(R9*8), Y0
+	VMOVUPD (BX)(R9*8), Y1
+	VMOVUPD 32(DX)(R9*8), Y2
+	VMOVUPD 32(BX)(R9*8), Y3
 
 colSumsProdAVX2_rows2:
 	VMOVUPS     (R10), X4
@@ -770,10 +1028,10 @@ colSumsProdAVX2_rows2:
 	ADDQ        R8, R11
 	DECQ        R12
 	JNZ         colSumsProdAVX2_rows2
-	VMOVUPD     Y0, (R13)
-	VMOVUPD     Y1, (R14)
-	VMOVUPD     Y2, 32(R13)
-	VMOVUPD     Y3, 32(R14)
+	VMOVUPD     Y0, (DX)(R9*8)
+	VMOVUPD     Y1, (BX)(R9*8)
+	VMOVUPD     Y2, 32(DX)(R9*8)
+	VMOVUPD     Y3, 32(BX)(R9*8)
 	ADDQ        $0x00000008, R9
 	SUBQ        $0x00000008, CX
 
@@ -782,11 +1040,9 @@ colSumsProdAVX2_strip1:
 	JL      colSumsProdAVX2_tail
 	LEAQ    (SI)(R9*4), R10
 	LEAQ    (DI)(R9*4), R11
-	LEAQ    (DX)(R9*8), R13
-	LEAQ    (BX)(R9*8), R14
 	MOVQ    AX, R12
-	VMOVUPD (R13), Y0
-	VMOVUPD (R14), Y1
+	VMOVUPD (DX)(R9*8), Y0
+	VMOVUPD (BX)(R9*8), Y1
 
 colSumsProdAVX2_rows1:
 	VMOVUPS     (R10), X2
@@ -799,8 +1055,8 @@ colSumsProdAVX2_rows1:
 	ADDQ        R8, R11
 	DECQ        R12
 	JNZ         colSumsProdAVX2_rows1
-	VMOVUPD     Y0, (R13)
-	VMOVUPD     Y1, (R14)
+	VMOVUPD     Y0, (DX)(R9*8)
+	VMOVUPD     Y1, (BX)(R9*8)
 	ADDQ        $0x00000004, R9
 	SUBQ        $0x00000004, CX
 
@@ -831,6 +1087,587 @@ colSumsProdAVX2_rowss:
 	JMP         colSumsProdAVX2_tail
 
 colSumsProdAVX2_done:
+	VZEROUPPER
+	RET
+
+// func colSumsProdReLUAVX2(rows int, c int, s1 *float64, s2 *float64, x *float32, y *float32, gamma *float32, beta *float32)
+// Requires: AVX, FMA3
+TEXT ·colSumsProdReLUAVX2(SB), NOSPLIT, $0-64
+	MOVQ  rows+0(FP), AX
+	MOVQ  c+8(FP), CX
+	MOVQ  s1+16(FP), DX
+	MOVQ  s2+24(FP), BX
+	MOVQ  x+32(FP), SI
+	MOVQ  y+40(FP), DI
+	MOVQ  gamma+48(FP), R8
+	MOVQ  beta+56(FP), R9
+	VPXOR X0, X0, X0
+	MOVQ  CX, R10
+	SHLQ  $0x02, R10
+	XORQ  R11, R11
+
+colSumsProdReLUAVX2_strip4:
+	CMPQ    CX, $0x00000010
+	JL      colSumsProdReLUAVX2_strip2
+	LEAQ    (SI)(R11*4), R12
+	LEAQ    (DI)(R11*4), R13
+	MOVQ    AX, R14
+	VMOVUPD (DX)(R11*8), Y1
+	VMOVUPD (BX)(R11*8), Y2
+	VMOVUPD 32(DX)(R11*8), Y3
+	VMOVUPD 32(BX)(R11*8), Y4
+	VMOVUPD 64(DX)(R11*8), Y5
+	VMOVUPD 64(BX)(R11*8), Y6
+	VMOVUPD 96(DX)(R11*8), Y7
+	VMOVUPD 96(BX)(R11*8), Y8
+
+colSumsProdReLUAVX2_rows4:
+	VMOVUPS     (R13), X10
+	VMOVUPS     (R8)(R11*4), X9
+	VFMADD213PS (R9)(R11*4), X10, X9
+	VPCMPGTD    X0, X9, X9
+	VANDPS      (R12), X9, X9
+	VCVTPS2PD   X9, Y9
+	VCVTPS2PD   X10, Y10
+	VADDPD      Y9, Y1, Y1
+	VFMADD231PD Y10, Y9, Y2
+	VMOVUPS     16(R13), X10
+	VMOVUPS     16(R8)(R11*4), X9
+	VFMADD213PS 16(R9)(R11*4), X10, X9
+	VPCMPGTD    X0, X9, X9
+	VANDPS      16(R12), X9, X9
+	VCVTPS2PD   X9, Y9
+	VCVTPS2PD   X10, Y10
+	VADDPD      Y9, Y3, Y3
+	VFMADD231PD Y10, Y9, Y4
+	VMOVUPS     32(R13), X10
+	VMOVUPS     32(R8)(R11*4), X9
+	VFMADD213PS 32(R9)(R11*4), X10, X9
+	VPCMPGTD    X0, X9, X9
+	VANDPS      32(R12), X9, X9
+	VCVTPS2PD   X9, Y9
+	VCVTPS2PD   X10, Y10
+	VADDPD      Y9, Y5, Y5
+	VFMADD231PD Y10, Y9, Y6
+	VMOVUPS     48(R13), X10
+	VMOVUPS     48(R8)(R11*4), X9
+	VFMADD213PS 48(R9)(R11*4), X10, X9
+	VPCMPGTD    X0, X9, X9
+	VANDPS      48(R12), X9, X9
+	VCVTPS2PD   X9, Y9
+	VCVTPS2PD   X10, Y10
+	VADDPD      Y9, Y7, Y7
+	VFMADD231PD Y10, Y9, Y8
+	ADDQ        R10, R12
+	ADDQ        R10, R13
+	DECQ        R14
+	JNZ         colSumsProdReLUAVX2_rows4
+	VMOVUPD     Y1, (DX)(R11*8)
+	VMOVUPD     Y2, (BX)(R11*8)
+	VMOVUPD     Y3, 32(DX)(R11*8)
+	VMOVUPD     Y4, 32(BX)(R11*8)
+	VMOVUPD     Y5, 64(DX)(R11*8)
+	VMOVUPD     Y6, 64(BX)(R11*8)
+	VMOVUPD     Y7, 96(DX)(R11*8)
+	VMOVUPD     Y8, 96(BX)(R11*8)
+	ADDQ        $0x00000010, R11
+	SUBQ        $0x00000010, CX
+	JMP         colSumsProdReLUAVX2_strip4
+
+colSumsProdReLUAVX2_strip2:
+	CMPQ    CX, $0x00000008
+	JL      colSumsProdReLUAVX2_strip1
+	LEAQ    (SI)(R11*4), R12
+	LEAQ    (DI)(R11*4), R13
+	MOVQ    AX, R14
+	VMOVUPD (DX)(R11*8), Y1
+	VMOVUPD (BX)(R11*8), Y2
+	VMOVUPD 32(DX)(R11*8), Y3
+	VMOVUPD 32(BX)(R11*8), Y4
+
+colSumsProdReLUAVX2_rows2:
+	VMOVUPS     (R13), X6
+	VMOVUPS     (R8)(R11*4), X5
+	VFMADD213PS (R9)(R11*4), X6, X5
+	VPCMPGTD    X0, X5, X5
+	VANDPS      (R12), X5, X5
+	VCVTPS2PD   X5, Y5
+	VCVTPS2PD   X6, Y6
+	VADDPD      Y5, Y1, Y1
+	VFMADD231PD Y6, Y5, Y2
+	VMOVUPS     16(R13), X6
+	VMOVUPS     16(R8)(R11*4), X5
+	VFMADD213PS 16(R9)(R11*4), X6, X5
+	VPCMPGTD    X0, X5, X5
+	VANDPS      16(R12), X5, X5
+	VCVTPS2PD   X5, Y5
+	VCVTPS2PD   X6, Y6
+	VADDPD      Y5, Y3, Y3
+	VFMADD231PD Y6, Y5, Y4
+	ADDQ        R10, R12
+	ADDQ        R10, R13
+	DECQ        R14
+	JNZ         colSumsProdReLUAVX2_rows2
+	VMOVUPD     Y1, (DX)(R11*8)
+	VMOVUPD     Y2, (BX)(R11*8)
+	VMOVUPD     Y3, 32(DX)(R11*8)
+	VMOVUPD     Y4, 32(BX)(R11*8)
+	ADDQ        $0x00000008, R11
+	SUBQ        $0x00000008, CX
+
+colSumsProdReLUAVX2_strip1:
+	CMPQ    CX, $0x00000004
+	JL      colSumsProdReLUAVX2_tail
+	LEAQ    (SI)(R11*4), R12
+	LEAQ    (DI)(R11*4), R13
+	MOVQ    AX, R14
+	VMOVUPD (DX)(R11*8), Y1
+	VMOVUPD (BX)(R11*8), Y2
+
+colSumsProdReLUAVX2_rows1:
+	VMOVUPS     (R13), X4
+	VMOVUPS     (R8)(R11*4), X3
+	VFMADD213PS (R9)(R11*4), X4, X3
+	VPCMPGTD    X0, X3, X3
+	VANDPS      (R12), X3, X3
+	VCVTPS2PD   X3, Y3
+	VCVTPS2PD   X4, Y4
+	VADDPD      Y3, Y1, Y1
+	VFMADD231PD Y4, Y3, Y2
+	ADDQ        R10, R12
+	ADDQ        R10, R13
+	DECQ        R14
+	JNZ         colSumsProdReLUAVX2_rows1
+	VMOVUPD     Y1, (DX)(R11*8)
+	VMOVUPD     Y2, (BX)(R11*8)
+	ADDQ        $0x00000004, R11
+	SUBQ        $0x00000004, CX
+
+colSumsProdReLUAVX2_tail:
+	TESTQ  CX, CX
+	JZ     colSumsProdReLUAVX2_done
+	LEAQ   (SI)(R11*4), R12
+	LEAQ   (DI)(R11*4), R13
+	VMOVSD (DX)(R11*8), X1
+	VMOVSD (BX)(R11*8), X2
+	MOVQ   AX, R14
+
+colSumsProdReLUAVX2_rowss:
+	VMOVSS      (R13), X4
+	VMOVSS      (R8)(R11*4), X5
+	VFMADD213SS (R9)(R11*4), X4, X5
+	VPCMPGTD    X0, X5, X5
+	VMOVSS      (R12), X3
+	VANDPS      X5, X3, X3
+	VCVTSS2SD   X3, X3, X3
+	VCVTSS2SD   X4, X4, X4
+	VADDSD      X3, X1, X1
+	VFMADD231SD X4, X3, X2
+	ADDQ        R10, R13
+	ADDQ        R10, R12
+	DECQ        R14
+	JNZ         colSumsProdReLUAVX2_rowss
+	VMOVSD      X1, (DX)(R11*8)
+	VMOVSD      X2, (BX)(R11*8)
+	INCQ        R11
+	DECQ        CX
+	JMP         colSumsProdReLUAVX2_tail
+
+colSumsProdReLUAVX2_done:
+	VZEROUPPER
+	RET
+
+// func colSumsProdReLURowAVX2(rows int, c int, s1 *float64, s2 *float64, x *float32, y *float32, gamma *float32, beta *float32)
+// Requires: AVX, FMA3
+TEXT ·colSumsProdReLURowAVX2(SB), NOSPLIT, $0-64
+	MOVQ  rows+0(FP), AX
+	MOVQ  c+8(FP), CX
+	MOVQ  s1+16(FP), DX
+	MOVQ  s2+24(FP), BX
+	MOVQ  x+32(FP), SI
+	MOVQ  y+40(FP), DI
+	MOVQ  gamma+48(FP), R8
+	MOVQ  beta+56(FP), R9
+	VPXOR X0, X0, X0
+	MOVQ  CX, R10
+	SHLQ  $0x02, R10
+	XORQ  R11, R11
+
+colSumsProdReLURowAVX2_strip4:
+	CMPQ    CX, $0x00000010
+	JL      colSumsProdReLURowAVX2_strip2
+	LEAQ    (SI)(R11*4), R12
+	LEAQ    (DI)(R11*4), R13
+	MOVQ    AX, R14
+	VMOVUPD (DX)(R11*8), Y1
+	VMOVUPD (BX)(R11*8), Y2
+	VMOVUPD 32(DX)(R11*8), Y3
+	VMOVUPD 32(BX)(R11*8), Y4
+	VMOVUPD 64(DX)(R11*8), Y5
+	VMOVUPD 64(BX)(R11*8), Y6
+	VMOVUPD 96(DX)(R11*8), Y7
+	VMOVUPD 96(BX)(R11*8), Y8
+
+colSumsProdReLURowAVX2_rows4:
+	VMOVUPS     (R13), X10
+	VMOVUPS     (R8)(R11*4), X9
+	VFMADD213PS (R9)(R11*4), X10, X9
+	VPCMPGTD    X0, X9, X9
+	VANDPS      (R12), X9, X9
+	VCVTPS2PD   X9, Y9
+	VCVTPS2PD   X10, Y10
+	VADDPD      Y9, Y1, Y1
+	VFMADD231PD Y10, Y9, Y2
+	VMOVUPS     16(R13), X10
+	VMOVUPS     16(R8)(R11*4), X9
+	VFMADD213PS 16(R9)(R11*4), X10, X9
+	VPCMPGTD    X0, X9, X9
+	VANDPS      16(R12), X9, X9
+	VCVTPS2PD   X9, Y9
+	VCVTPS2PD   X10, Y10
+	VADDPD      Y9, Y3, Y3
+	VFMADD231PD Y10, Y9, Y4
+	VMOVUPS     32(R13), X10
+	VMOVUPS     32(R8)(R11*4), X9
+	VFMADD213PS 32(R9)(R11*4), X10, X9
+	VPCMPGTD    X0, X9, X9
+	VANDPS      32(R12), X9, X9
+	VCVTPS2PD   X9, Y9
+	VCVTPS2PD   X10, Y10
+	VADDPD      Y9, Y5, Y5
+	VFMADD231PD Y10, Y9, Y6
+	VMOVUPS     48(R13), X10
+	VMOVUPS     48(R8)(R11*4), X9
+	VFMADD213PS 48(R9)(R11*4), X10, X9
+	VPCMPGTD    X0, X9, X9
+	VANDPS      48(R12), X9, X9
+	VCVTPS2PD   X9, Y9
+	VCVTPS2PD   X10, Y10
+	VADDPD      Y9, Y7, Y7
+	VFMADD231PD Y10, Y9, Y8
+	ADDQ        R10, R13
+	DECQ        R14
+	JNZ         colSumsProdReLURowAVX2_rows4
+	VMOVUPD     Y1, (DX)(R11*8)
+	VMOVUPD     Y2, (BX)(R11*8)
+	VMOVUPD     Y3, 32(DX)(R11*8)
+	VMOVUPD     Y4, 32(BX)(R11*8)
+	VMOVUPD     Y5, 64(DX)(R11*8)
+	VMOVUPD     Y6, 64(BX)(R11*8)
+	VMOVUPD     Y7, 96(DX)(R11*8)
+	VMOVUPD     Y8, 96(BX)(R11*8)
+	ADDQ        $0x00000010, R11
+	SUBQ        $0x00000010, CX
+	JMP         colSumsProdReLURowAVX2_strip4
+
+colSumsProdReLURowAVX2_strip2:
+	CMPQ    CX, $0x00000008
+	JL      colSumsProdReLURowAVX2_strip1
+	LEAQ    (SI)(R11*4), R12
+	LEAQ    (DI)(R11*4), R13
+	MOVQ    AX, R14
+	VMOVUPD (DX)(R11*8), Y1
+	VMOVUPD (BX)(R11*8), Y2
+	VMOVUPD 32(DX)(R11*8), Y3
+	VMOVUPD 32(BX)(R11*8), Y4
+
+colSumsProdReLURowAVX2_rows2:
+	VMOVUPS     (R13), X6
+	VMOVUPS     (R8)(R11*4), X5
+	VFMADD213PS (R9)(R11*4), X6, X5
+	VPCMPGTD    X0, X5, X5
+	VANDPS      (R12), X5, X5
+	VCVTPS2PD   X5, Y5
+	VCVTPS2PD   X6, Y6
+	VADDPD      Y5, Y1, Y1
+	VFMADD231PD Y6, Y5, Y2
+	VMOVUPS     16(R13), X6
+	VMOVUPS     16(R8)(R11*4), X5
+	VFMADD213PS 16(R9)(R11*4), X6, X5
+	VPCMPGTD    X0, X5, X5
+	VANDPS      16(R12), X5, X5
+	VCVTPS2PD   X5, Y5
+	VCVTPS2PD   X6, Y6
+	VADDPD      Y5, Y3, Y3
+	VFMADD231PD Y6, Y5, Y4
+	ADDQ        R10, R13
+	DECQ        R14
+	JNZ         colSumsProdReLURowAVX2_rows2
+	VMOVUPD     Y1, (DX)(R11*8)
+	VMOVUPD     Y2, (BX)(R11*8)
+	VMOVUPD     Y3, 32(DX)(R11*8)
+	VMOVUPD     Y4, 32(BX)(R11*8)
+	ADDQ        $0x00000008, R11
+	SUBQ        $0x00000008, CX
+
+colSumsProdReLURowAVX2_strip1:
+	CMPQ    CX, $0x00000004
+	JL      colSumsProdReLURowAVX2_tail
+	LEAQ    (SI)(R11*4), R12
+	LEAQ    (DI)(R11*4), R13
+	MOVQ    AX, R14
+	VMOVUPD (DX)(R11*8), Y1
+	VMOVUPD (BX)(R11*8), Y2
+
+colSumsProdReLURowAVX2_rows1:
+	VMOVUPS     (R13), X4
+	VMOVUPS     (R8)(R11*4), X3
+	VFMADD213PS (R9)(R11*4), X4, X3
+	VPCMPGTD    X0, X3, X3
+	VANDPS      (R12), X3, X3
+	VCVTPS2PD   X3, Y3
+	VCVTPS2PD   X4, Y4
+	VADDPD      Y3, Y1, Y1
+	VFMADD231PD Y4, Y3, Y2
+	ADDQ        R10, R13
+	DECQ        R14
+	JNZ         colSumsProdReLURowAVX2_rows1
+	VMOVUPD     Y1, (DX)(R11*8)
+	VMOVUPD     Y2, (BX)(R11*8)
+	ADDQ        $0x00000004, R11
+	SUBQ        $0x00000004, CX
+
+colSumsProdReLURowAVX2_tail:
+	TESTQ  CX, CX
+	JZ     colSumsProdReLURowAVX2_done
+	LEAQ   (SI)(R11*4), R12
+	LEAQ   (DI)(R11*4), R13
+	VMOVSD (DX)(R11*8), X1
+	VMOVSD (BX)(R11*8), X2
+	MOVQ   AX, R14
+
+colSumsProdReLURowAVX2_rowss:
+	VMOVSS      (R13), X4
+	VMOVSS      (R8)(R11*4), X5
+	VFMADD213SS (R9)(R11*4), X4, X5
+	VPCMPGTD    X0, X5, X5
+	VMOVSS      (R12), X3
+	VANDPS      X5, X3, X3
+	VCVTSS2SD   X3, X3, X3
+	VCVTSS2SD   X4, X4, X4
+	VADDSD      X3, X1, X1
+	VFMADD231SD X4, X3, X2
+	ADDQ        R10, R13
+	DECQ        R14
+	JNZ         colSumsProdReLURowAVX2_rowss
+	VMOVSD      X1, (DX)(R11*8)
+	VMOVSD      X2, (BX)(R11*8)
+	INCQ        R11
+	DECQ        CX
+	JMP         colSumsProdReLURowAVX2_tail
+
+colSumsProdReLURowAVX2_done:
+	VZEROUPPER
+	RET
+
+// func copyBlocksAVX2(n int, seg int, dst *float32, dstStride int, src *float32, srcStride int)
+// Requires: AVX
+TEXT ·copyBlocksAVX2(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), AX
+	MOVQ seg+8(FP), CX
+	MOVQ dst+16(FP), DX
+	MOVQ dstStride+24(FP), BX
+	MOVQ src+32(FP), SI
+	MOVQ srcStride+40(FP), DI
+	SHLQ $0x02, BX
+	SHLQ $0x02, DI
+	MOVQ CX, R8
+	ANDQ $-8, R8
+
+copyBlocksAVX2_block:
+	XORQ R9, R9
+
+copyBlocksAVX2_vec:
+	CMPQ    R9, R8
+	JGE     copyBlocksAVX2_tail
+	VMOVUPS (SI)(R9*4), Y0
+	VMOVUPS Y0, (DX)(R9*4)
+	ADDQ    $0x00000008, R9
+	JMP     copyBlocksAVX2_vec
+
+copyBlocksAVX2_tail:
+	CMPQ   R9, CX
+	JGE    copyBlocksAVX2_next
+	VMOVSS (SI)(R9*4), X0
+	VMOVSS X0, (DX)(R9*4)
+	INCQ   R9
+	JMP    copyBlocksAVX2_tail
+
+copyBlocksAVX2_next:
+	ADDQ BX, DX
+	ADDQ DI, SI
+	DECQ AX
+	JNZ  copyBlocksAVX2_block
+	VZEROUPPER
+	RET
+
+// func addBlocksAVX2(n int, seg int, dst *float32, dstStride int, src *float32, srcStride int)
+// Requires: AVX
+TEXT ·addBlocksAVX2(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), AX
+	MOVQ seg+8(FP), CX
+	MOVQ dst+16(FP), DX
+	MOVQ dstStride+24(FP), BX
+	MOVQ src+32(FP), SI
+	MOVQ srcStride+40(FP), DI
+	SHLQ $0x02, BX
+	SHLQ $0x02, DI
+	MOVQ CX, R8
+	ANDQ $-8, R8
+
+addBlocksAVX2_block:
+	XORQ R9, R9
+
+addBlocksAVX2_vec:
+	CMPQ    R9, R8
+	JGE     addBlocksAVX2_tail
+	VMOVUPS (SI)(R9*4), Y0
+	VADDPS  (DX)(R9*4), Y0, Y0
+	VMOVUPS Y0, (DX)(R9*4)
+	ADDQ    $0x00000008, R9
+	JMP     addBlocksAVX2_vec
+
+addBlocksAVX2_tail:
+	CMPQ   R9, CX
+	JGE    addBlocksAVX2_next
+	VMOVSS (SI)(R9*4), X0
+	VADDSS (DX)(R9*4), X0, X0
+	VMOVSS X0, (DX)(R9*4)
+	INCQ   R9
+	JMP    addBlocksAVX2_tail
+
+addBlocksAVX2_next:
+	ADDQ BX, DX
+	ADDQ DI, SI
+	DECQ AX
+	JNZ  addBlocksAVX2_block
+	VZEROUPPER
+	RET
+
+// func addAVX2(n int, dst *float32, x *float32, y *float32)
+// Requires: AVX
+TEXT ·addAVX2(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), AX
+	MOVQ dst+8(FP), CX
+	MOVQ x+16(FP), DX
+	MOVQ y+24(FP), BX
+
+addAVX2_loop4:
+	CMPQ    AX, $0x00000020
+	JL      addAVX2_loop1
+	VMOVUPS (DX), Y0
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (CX)
+	VMOVUPS 32(DX), Y0
+	VADDPS  32(BX), Y0, Y0
+	VMOVUPS Y0, 32(CX)
+	VMOVUPS 64(DX), Y0
+	VADDPS  64(BX), Y0, Y0
+	VMOVUPS Y0, 64(CX)
+	VMOVUPS 96(DX), Y0
+	VADDPS  96(BX), Y0, Y0
+	VMOVUPS Y0, 96(CX)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000020, AX
+	JMP     addAVX2_loop4
+
+addAVX2_loop1:
+	CMPQ    AX, $0x00000008
+	JL      addAVX2_tail
+	VMOVUPS (DX), Y0
+	VADDPS  (BX), Y0, Y0
+	VMOVUPS Y0, (CX)
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, DX
+	ADDQ    $0x00000020, BX
+	SUBQ    $0x00000008, AX
+	JMP     addAVX2_loop1
+
+addAVX2_tail:
+	TESTQ  AX, AX
+	JZ     addAVX2_done
+	VMOVSS (DX), X0
+	VADDSS (BX), X0, X0
+	VMOVSS X0, (CX)
+	ADDQ   $0x00000004, CX
+	ADDQ   $0x00000004, DX
+	ADDQ   $0x00000004, BX
+	SUBQ   $0x00000001, AX
+	JMP    addAVX2_tail
+
+addAVX2_done:
+	VZEROUPPER
+	RET
+
+// func addReLUAVX2(n int, dst *float32, x *float32, y *float32)
+// Requires: AVX
+TEXT ·addReLUAVX2(SB), NOSPLIT, $0-32
+	MOVQ   n+0(FP), AX
+	MOVQ   dst+8(FP), CX
+	MOVQ   x+16(FP), DX
+	MOVQ   y+24(FP), BX
+	VXORPS Y0, Y0, Y0
+
+addReLUAVX2_loop4:
+	CMPQ    AX, $0x00000020
+	JL      addReLUAVX2_loop1
+	VMOVUPS (DX), Y1
+	VADDPS  (BX), Y1, Y1
+	VCMPPS  $0x06, Y0, Y1, Y2
+	VANDPS  Y2, Y1, Y1
+	VMOVUPS Y1, (CX)
+	VMOVUPS 32(DX), Y1
+	VADDPS  32(BX), Y1, Y1
+	VCMPPS  $0x06, Y0, Y1, Y2
+	VANDPS  Y2, Y1, Y1
+	VMOVUPS Y1, 32(CX)
+	VMOVUPS 64(DX), Y1
+	VADDPS  64(BX), Y1, Y1
+	VCMPPS  $0x06, Y0, Y1, Y2
+	VANDPS  Y2, Y1, Y1
+	VMOVUPS Y1, 64(CX)
+	VMOVUPS 96(DX), Y1
+	VADDPS  96(BX), Y1, Y1
+	VCMPPS  $0x06, Y0, Y1, Y2
+	VANDPS  Y2, Y1, Y1
+	VMOVUPS Y1, 96(CX)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000020, AX
+	JMP     addReLUAVX2_loop4
+
+addReLUAVX2_loop1:
+	CMPQ    AX, $0x00000008
+	JL      addReLUAVX2_tail
+	VMOVUPS (DX), Y1
+	VADDPS  (BX), Y1, Y1
+	VCMPPS  $0x06, Y0, Y1, Y2
+	VANDPS  Y2, Y1, Y1
+	VMOVUPS Y1, (CX)
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, DX
+	ADDQ    $0x00000020, BX
+	SUBQ    $0x00000008, AX
+	JMP     addReLUAVX2_loop1
+
+addReLUAVX2_tail:
+	TESTQ  AX, AX
+	JZ     addReLUAVX2_done
+	VMOVSS (DX), X1
+	VADDSS (BX), X1, X1
+	VCMPSS $0x06, X0, X1, X2
+	VANDPS X2, X1, X1
+	VMOVSS X1, (CX)
+	ADDQ   $0x00000004, CX
+	ADDQ   $0x00000004, DX
+	ADDQ   $0x00000004, BX
+	SUBQ   $0x00000001, AX
+	JMP    addReLUAVX2_tail
+
+addReLUAVX2_done:
 	VZEROUPPER
 	RET
 
@@ -1267,10 +2104,10 @@ normAffineAVX512_vec:
 	VMOVUPS     (R10)(R13*4), Z1
 	VFMADD231PS (R9)(R13*4), Z0, Z1
 	TESTQ       DX, DX
-	JZ          normAffineAVX512_noh3
+	JZ          normAffineAVX512_noh7
 	VMOVUPS     Z0, (DX)(R13*4)
 
-normAffineAVX512_noh3:
+normAffineAVX512_noh7:
 	VMOVUPS Z1, (BX)(R13*4)
 	ADDQ    $0x00000010, R13
 	JMP     normAffineAVX512_vec
@@ -1287,10 +2124,10 @@ normAffineAVX512_tail:
 	VMOVUPS.Z   (R9)(R13*4), K1, Z2
 	VFMADD231PS Z2, Z0, Z1
 	TESTQ       DX, DX
-	JZ          normAffineAVX512_noh4
+	JZ          normAffineAVX512_noh8
 	VMOVUPS     Z0, K1, (DX)(R13*4)
 
-normAffineAVX512_noh4:
+normAffineAVX512_noh8:
 	VMOVUPS Z1, K1, (BX)(R13*4)
 
 normAffineAVX512_next:
@@ -1303,6 +2140,166 @@ normAffineAVX512_next:
 normAffineAVX512_nooptional:
 	DECQ AX
 	JNZ  normAffineAVX512_row
+	VZEROUPPER
+	RET
+
+// func normAffineReLUAVX512(rows int, c int, h *float32, y *float32, x *float32, mean *float32, inv *float32, gamma *float32, beta *float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·normAffineReLUAVX512(SB), NOSPLIT, $0-72
+	MOVQ   rows+0(FP), AX
+	MOVQ   c+8(FP), CX
+	MOVQ   h+16(FP), DX
+	MOVQ   y+24(FP), BX
+	MOVQ   x+32(FP), SI
+	MOVQ   mean+40(FP), DI
+	MOVQ   inv+48(FP), R8
+	MOVQ   gamma+56(FP), R9
+	MOVQ   beta+64(FP), R10
+	VXORPS Z0, Z0, Z0
+	MOVQ   CX, R11
+	ANDQ   $0x0f, R11
+	MOVQ   $0x00000001, R12
+	SHLXQ  R11, R12, R12
+	DECQ   R12
+	KMOVW  R12, K1
+	MOVQ   CX, R11
+	ANDQ   $-16, R11
+	MOVQ   CX, R12
+	SHLQ   $0x02, R12
+
+normAffineReLUAVX512_row:
+	XORQ R13, R13
+
+normAffineReLUAVX512_vec:
+	CMPQ        R13, R11
+	JGE         normAffineReLUAVX512_tail
+	VMOVUPS     (SI)(R13*4), Z1
+	VSUBPS      (DI)(R13*4), Z1, Z1
+	VMULPS      (R8)(R13*4), Z1, Z1
+	VMOVUPS     (R10)(R13*4), Z2
+	VFMADD231PS (R9)(R13*4), Z1, Z2
+	VCMPPS      $0x06, Z0, Z2, K2
+	VMOVUPS.Z   Z2, K2, Z2
+	TESTQ       DX, DX
+	JZ          normAffineReLUAVX512_noh9
+	VMOVUPS     Z1, (DX)(R13*4)
+
+normAffineReLUAVX512_noh9:
+	VMOVUPS Z2, (BX)(R13*4)
+	ADDQ    $0x00000010, R13
+	JMP     normAffineReLUAVX512_vec
+
+normAffineReLUAVX512_tail:
+	CMPQ        R13, CX
+	JGE         normAffineReLUAVX512_next
+	VMOVUPS.Z   (SI)(R13*4), K1, Z1
+	VMOVUPS.Z   (DI)(R13*4), K1, Z2
+	VSUBPS      Z2, Z1, Z1
+	VMOVUPS.Z   (R8)(R13*4), K1, Z2
+	VMULPS      Z2, Z1, Z1
+	VMOVUPS.Z   (R10)(R13*4), K1, Z2
+	VMOVUPS.Z   (R9)(R13*4), K1, Z3
+	VFMADD231PS Z3, Z1, Z2
+	VCMPPS      $0x06, Z0, Z2, K2
+	VMOVUPS.Z   Z2, K2, Z2
+	TESTQ       DX, DX
+	JZ          normAffineReLUAVX512_noh10
+	VMOVUPS     Z1, K1, (DX)(R13*4)
+
+normAffineReLUAVX512_noh10:
+	VMOVUPS Z2, K1, (BX)(R13*4)
+
+normAffineReLUAVX512_next:
+	ADDQ  R12, SI
+	ADDQ  R12, BX
+	TESTQ DX, DX
+	JZ    normAffineReLUAVX512_nooptional
+	ADDQ  R12, DX
+
+normAffineReLUAVX512_nooptional:
+	DECQ AX
+	JNZ  normAffineReLUAVX512_row
+	VZEROUPPER
+	RET
+
+// func normAffineReLUSumAVX512(rows int, c int, h *float32, y *float32, x *float32, mean *float32, inv *float32, gamma *float32, beta *float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·normAffineReLUSumAVX512(SB), NOSPLIT, $0-72
+	MOVQ   rows+0(FP), AX
+	MOVQ   c+8(FP), CX
+	MOVQ   h+16(FP), DX
+	MOVQ   y+24(FP), BX
+	MOVQ   x+32(FP), SI
+	MOVQ   mean+40(FP), DI
+	MOVQ   inv+48(FP), R8
+	MOVQ   gamma+56(FP), R9
+	MOVQ   beta+64(FP), R10
+	VXORPS Z0, Z0, Z0
+	MOVQ   CX, R11
+	ANDQ   $0x0f, R11
+	MOVQ   $0x00000001, R12
+	SHLXQ  R11, R12, R12
+	DECQ   R12
+	KMOVW  R12, K1
+	MOVQ   CX, R11
+	ANDQ   $-16, R11
+	MOVQ   CX, R12
+	SHLQ   $0x02, R12
+
+normAffineReLUSumAVX512_row:
+	XORQ R13, R13
+
+normAffineReLUSumAVX512_vec:
+	CMPQ        R13, R11
+	JGE         normAffineReLUSumAVX512_tail
+	VMOVUPS     (SI)(R13*4), Z1
+	VSUBPS      (DI)(R13*4), Z1, Z1
+	VMULPS      (R8)(R13*4), Z1, Z1
+	VMOVUPS     (R10)(R13*4), Z2
+	VFMADD231PS (R9)(R13*4), Z1, Z2
+	VCMPPS      $0x06, Z0, Z2, K2
+	VMOVUPS.Z   Z2, K2, Z2
+	TESTQ       DX, DX
+	JZ          normAffineReLUSumAVX512_noh11
+	VMOVUPS     Z1, (DX)(R13*4)
+
+normAffineReLUSumAVX512_noh11:
+	VADDPS  (BX)(R13*4), Z2, Z2
+	VMOVUPS Z2, (BX)(R13*4)
+	ADDQ    $0x00000010, R13
+	JMP     normAffineReLUSumAVX512_vec
+
+normAffineReLUSumAVX512_tail:
+	CMPQ        R13, CX
+	JGE         normAffineReLUSumAVX512_next
+	VMOVUPS.Z   (SI)(R13*4), K1, Z1
+	VMOVUPS.Z   (DI)(R13*4), K1, Z2
+	VSUBPS      Z2, Z1, Z1
+	VMOVUPS.Z   (R8)(R13*4), K1, Z2
+	VMULPS      Z2, Z1, Z1
+	VMOVUPS.Z   (R10)(R13*4), K1, Z2
+	VMOVUPS.Z   (R9)(R13*4), K1, Z3
+	VFMADD231PS Z3, Z1, Z2
+	VCMPPS      $0x06, Z0, Z2, K2
+	VMOVUPS.Z   Z2, K2, Z2
+	TESTQ       DX, DX
+	JZ          normAffineReLUSumAVX512_noh12
+	VMOVUPS     Z1, K1, (DX)(R13*4)
+
+normAffineReLUSumAVX512_noh12:
+	VMOVUPS.Z (BX)(R13*4), K1, Z3
+	VADDPS    Z2, Z3, Z2
+	VMOVUPS   Z2, K1, (BX)(R13*4)
+
+normAffineReLUSumAVX512_next:
+	ADDQ  R12, SI
+	TESTQ DX, DX
+	JZ    normAffineReLUSumAVX512_nooptional
+	ADDQ  R12, DX
+
+normAffineReLUSumAVX512_nooptional:
+	DECQ AX
+	JNZ  normAffineReLUSumAVX512_row
 	VZEROUPPER
 	RET
 
@@ -1365,6 +2362,143 @@ normBackwardAVX512_next:
 	VZEROUPPER
 	RET
 
+// func normBackwardReLUAVX512(rows int, c int, dx *float32, dy *float32, h *float32, gamma *float32, beta *float32, k *float32, m1 *float32, m2 *float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·normBackwardReLUAVX512(SB), NOSPLIT, $0-80
+	MOVQ   rows+0(FP), AX
+	MOVQ   c+8(FP), CX
+	MOVQ   dx+16(FP), DX
+	MOVQ   dy+24(FP), BX
+	MOVQ   h+32(FP), SI
+	MOVQ   gamma+40(FP), DI
+	MOVQ   beta+48(FP), R8
+	VPXORD Z0, Z0, Z0
+	MOVQ   k+56(FP), R9
+	MOVQ   m1+64(FP), R10
+	MOVQ   m2+72(FP), R11
+	MOVQ   CX, R12
+	ANDQ   $0x0f, R12
+	MOVQ   $0x00000001, R13
+	SHLXQ  R12, R13, R13
+	DECQ   R13
+	KMOVW  R13, K1
+	MOVQ   CX, R12
+	ANDQ   $-16, R12
+	MOVQ   CX, R13
+	SHLQ   $0x02, R13
+
+normBackwardReLUAVX512_row:
+	XORQ R14, R14
+
+normBackwardReLUAVX512_vec:
+	CMPQ         R14, R12
+	JGE          normBackwardReLUAVX512_tail
+	VMOVUPS      (SI)(R14*4), Z2
+	VMOVUPS      (DI)(R14*4), Z1
+	VFMADD213PS  (R8)(R14*4), Z2, Z1
+	VPCMPGTD     Z0, Z1, K2
+	VMOVUPS.Z    (BX)(R14*4), K2, Z1
+	VSUBPS       (R10)(R14*4), Z1, Z1
+	VFNMADD231PS (R11)(R14*4), Z2, Z1
+	VMULPS       (R9)(R14*4), Z1, Z1
+	VMOVUPS      Z1, (DX)(R14*4)
+	ADDQ         $0x00000010, R14
+	JMP          normBackwardReLUAVX512_vec
+
+normBackwardReLUAVX512_tail:
+	CMPQ         R14, CX
+	JGE          normBackwardReLUAVX512_next
+	VMOVUPS.Z    (SI)(R14*4), K1, Z2
+	VMOVUPS.Z    (DI)(R14*4), K1, Z1
+	VMOVUPS.Z    (R8)(R14*4), K1, Z3
+	VFMADD213PS  Z3, Z2, Z1
+	VPCMPGTD     Z0, Z1, K2
+	VMOVUPS.Z    (BX)(R14*4), K2, Z1
+	VMOVUPS.Z    (R10)(R14*4), K1, Z3
+	VSUBPS       Z3, Z1, Z1
+	VMOVUPS.Z    (R11)(R14*4), K1, Z3
+	VFNMADD231PS Z3, Z2, Z1
+	VMOVUPS.Z    (R9)(R14*4), K1, Z3
+	VMULPS       Z3, Z1, Z1
+	VMOVUPS      Z1, K1, (DX)(R14*4)
+
+normBackwardReLUAVX512_next:
+	ADDQ R13, BX
+	ADDQ R13, DX
+	ADDQ R13, SI
+	DECQ AX
+	JNZ  normBackwardReLUAVX512_row
+	VZEROUPPER
+	RET
+
+// func normBackwardReLURowAVX512(rows int, c int, dx *float32, dy *float32, h *float32, gamma *float32, beta *float32, k *float32, m1 *float32, m2 *float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·normBackwardReLURowAVX512(SB), NOSPLIT, $0-80
+	MOVQ   rows+0(FP), AX
+	MOVQ   c+8(FP), CX
+	MOVQ   dx+16(FP), DX
+	MOVQ   dy+24(FP), BX
+	MOVQ   h+32(FP), SI
+	MOVQ   gamma+40(FP), DI
+	MOVQ   beta+48(FP), R8
+	VPXORD Z0, Z0, Z0
+	MOVQ   k+56(FP), R9
+	MOVQ   m1+64(FP), R10
+	MOVQ   m2+72(FP), R11
+	MOVQ   CX, R12
+	ANDQ   $0x0f, R12
+	MOVQ   $0x00000001, R13
+	SHLXQ  R12, R13, R13
+	DECQ   R13
+	KMOVW  R13, K1
+	MOVQ   CX, R12
+	ANDQ   $-16, R12
+	MOVQ   CX, R13
+	SHLQ   $0x02, R13
+
+normBackwardReLURowAVX512_row:
+	XORQ R14, R14
+
+normBackwardReLURowAVX512_vec:
+	CMPQ         R14, R12
+	JGE          normBackwardReLURowAVX512_tail
+	VMOVUPS      (SI)(R14*4), Z2
+	VMOVUPS      (DI)(R14*4), Z1
+	VFMADD213PS  (R8)(R14*4), Z2, Z1
+	VPCMPGTD     Z0, Z1, K2
+	VMOVUPS.Z    (BX)(R14*4), K2, Z1
+	VSUBPS       (R10)(R14*4), Z1, Z1
+	VFNMADD231PS (R11)(R14*4), Z2, Z1
+	VMULPS       (R9)(R14*4), Z1, Z1
+	VMOVUPS      Z1, (DX)(R14*4)
+	ADDQ         $0x00000010, R14
+	JMP          normBackwardReLURowAVX512_vec
+
+normBackwardReLURowAVX512_tail:
+	CMPQ         R14, CX
+	JGE          normBackwardReLURowAVX512_next
+	VMOVUPS.Z    (SI)(R14*4), K1, Z2
+	VMOVUPS.Z    (DI)(R14*4), K1, Z1
+	VMOVUPS.Z    (R8)(R14*4), K1, Z3
+	VFMADD213PS  Z3, Z2, Z1
+	VPCMPGTD     Z0, Z1, K2
+	VMOVUPS.Z    (BX)(R14*4), K2, Z1
+	VMOVUPS.Z    (R10)(R14*4), K1, Z3
+	VSUBPS       Z3, Z1, Z1
+	VMOVUPS.Z    (R11)(R14*4), K1, Z3
+	VFNMADD231PS Z3, Z2, Z1
+	VMOVUPS.Z    (R9)(R14*4), K1, Z3
+	VMULPS       Z3, Z1, Z1
+	VMOVUPS      Z1, K1, (DX)(R14*4)
+
+normBackwardReLURowAVX512_next:
+	ADDQ R13, DX
+	ADDQ R13, SI
+	DECQ AX
+	JNZ  normBackwardReLURowAVX512_row
+	VZEROUPPER
+	RET
+
 // func colSumsShiftAVX512(rows int, c int, s1 *float64, s2 *float64, x *float32, shift *float32)
 // Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·colSumsShiftAVX512(SB), NOSPLIT, $0-48
@@ -1383,20 +2517,18 @@ colSumsShiftAVX512_strip4:
 	JL      colSumsShiftAVX512_strip2
 	LEAQ    (SI)(R9*4), R10
 	LEAQ    (DI)(R9*4), R11
-	LEAQ    (DX)(R9*8), R13
-	LEAQ    (BX)(R9*8), R14
 	MOVQ    AX, R12
-	VMOVUPD (R13), Z0
-	VMOVUPD (R14), Z1
+	VMOVUPD (DX)(R9*8), Z0
+	VMOVUPD (BX)(R9*8), Z1
 	VMOVUPS (R11), Y2
-	VMOVUPD 64(R13), Z3
-	VMOVUPD 64(R14), Z4
+	VMOVUPD 64(DX)(R9*8), Z3
+	VMOVUPD 64(BX)(R9*8), Z4
 	VMOVUPS 32(R11), Y5
-	VMOVUPD 128(R13), Z6
-	VMOVUPD 128(R14), Z7
+	VMOVUPD 128(DX)(R9*8), Z6
+	VMOVUPD 128(BX)(R9*8), Z7
 	VMOVUPS 64(R11), Y8
-	VMOVUPD 192(R13), Z9
-	VMOVUPD 192(R14), Z10
+	VMOVUPD 192(DX)(R9*8), Z9
+	VMOVUPD 192(BX)(R9*8), Z10
 	VMOVUPS 96(R11), Y11
 
 colSumsShiftAVX512_rows4:
@@ -1423,14 +2555,14 @@ colSumsShiftAVX512_rows4:
 	ADDQ        R8, R10
 	DECQ        R12
 	JNZ         colSumsShiftAVX512_rows4
-	VMOVUPD     Z0, (R13)
-	VMOVUPD     Z1, (R14)
-	VMOVUPD     Z3, 64(R13)
-	VMOVUPD     Z4, 64(R14)
-	VMOVUPD     Z6, 128(R13)
-	VMOVUPD     Z7, 128(R14)
-	VMOVUPD     Z9, 192(R13)
-	VMOVUPD     Z10, 192(R14)
+	VMOVUPD     Z0, (DX)(R9*8)
+	VMOVUPD     Z1, (BX)(R9*8)
+	VMOVUPD     Z3, 64(DX)(R9*8)
+	VMOVUPD     Z4, 64(BX)(R9*8)
+	VMOVUPD     Z6, 128(DX)(R9*8)
+	VMOVUPD     Z7, 128(BX)(R9*8)
+	VMOVUPD     Z9, 192(DX)(R9*8)
+	VMOVUPD     Z10, 192(BX)(R9*8)
 	ADDQ        $0x00000020, R9
 	SUBQ        $0x00000020, CX
 	JMP         colSumsShiftAVX512_strip4
@@ -1440,14 +2572,12 @@ colSumsShiftAVX512_strip2:
 	JL      colSumsShiftAVX512_strip1
 	LEAQ    (SI)(R9*4), R10
 	LEAQ    (DI)(R9*4), R11
-	LEAQ    (DX)(R9*8), R13
-	LEAQ    (BX)(R9*8), R14
 	MOVQ    AX, R12
-	VMOVUPD (R13), Z0
-	VMOVUPD (R14), Z1
+	VMOVUPD (DX)(R9*8), Z0
+	VMOVUPD (BX)(R9*8), Z1
 	VMOVUPS (R11), Y2
-	VMOVUPD 64(R13), Z3
-	VMOVUPD 64(R14), Z4
+	VMOVUPD 64(DX)(R9*8), Z3
+	VMOVUPD 64(BX)(R9*8), Z4
 	VMOVUPS 32(R11), Y5
 
 colSumsShiftAVX512_rows2:
@@ -1464,10 +2594,10 @@ colSumsShiftAVX512_rows2:
 	ADDQ        R8, R10
 	DECQ        R12
 	JNZ         colSumsShiftAVX512_rows2
-	VMOVUPD     Z0, (R13)
-	VMOVUPD     Z1, (R14)
-	VMOVUPD     Z3, 64(R13)
-	VMOVUPD     Z4, 64(R14)
+	VMOVUPD     Z0, (DX)(R9*8)
+	VMOVUPD     Z1, (BX)(R9*8)
+	VMOVUPD     Z3, 64(DX)(R9*8)
+	VMOVUPD     Z4, 64(BX)(R9*8)
 	ADDQ        $0x00000010, R9
 	SUBQ        $0x00000010, CX
 
@@ -1476,11 +2606,9 @@ colSumsShiftAVX512_strip1:
 	JL      colSumsShiftAVX512_tail
 	LEAQ    (SI)(R9*4), R10
 	LEAQ    (DI)(R9*4), R11
-	LEAQ    (DX)(R9*8), R13
-	LEAQ    (BX)(R9*8), R14
 	MOVQ    AX, R12
-	VMOVUPD (R13), Z0
-	VMOVUPD (R14), Z1
+	VMOVUPD (DX)(R9*8), Z0
+	VMOVUPD (BX)(R9*8), Z1
 	VMOVUPS (R11), Y2
 
 colSumsShiftAVX512_rows1:
@@ -1492,8 +2620,8 @@ colSumsShiftAVX512_rows1:
 	ADDQ        R8, R10
 	DECQ        R12
 	JNZ         colSumsShiftAVX512_rows1
-	VMOVUPD     Z0, (R13)
-	VMOVUPD     Z1, (R14)
+	VMOVUPD     Z0, (DX)(R9*8)
+	VMOVUPD     Z1, (BX)(R9*8)
 	ADDQ        $0x00000008, R9
 	SUBQ        $0x00000008, CX
 
@@ -1506,10 +2634,8 @@ colSumsShiftAVX512_tail:
 	KMOVW     R10, K1
 	LEAQ      (SI)(R9*4), SI
 	LEAQ      (DI)(R9*4), DI
-	LEAQ      (DX)(R9*8), DX
-	LEAQ      (BX)(R9*8), BX
-	VMOVUPD.Z (DX), K1, Z0
-	VMOVUPD.Z (BX), K1, Z1
+	VMOVUPD.Z (DX)(R9*8), K1, Z0
+	VMOVUPD.Z (BX)(R9*8), K1, Z1
 	VMOVUPS.Z (DI), K1, Y2
 
 colSumsShiftAVX512_rowsk:
@@ -1521,8 +2647,8 @@ colSumsShiftAVX512_rowsk:
 	ADDQ        R8, SI
 	DECQ        AX
 	JNZ         colSumsShiftAVX512_rowsk
-	VMOVUPD     Z0, K1, (DX)
-	VMOVUPD     Z1, K1, (BX)
+	VMOVUPD     Z0, K1, (DX)(R9*8)
+	VMOVUPD     Z1, K1, (BX)(R9*8)
 	ADDQ        $0x00000008, R9
 	SUBQ        $0x00000008, CX
 
@@ -1548,17 +2674,15 @@ colSumsProdAVX512_strip4:
 	JL      colSumsProdAVX512_strip2
 	LEAQ    (SI)(R9*4), R10
 	LEAQ    (DI)(R9*4), R11
-	LEAQ    (DX)(R9*8), R13
-	LEAQ    (BX)(R9*8), R14
 	MOVQ    AX, R12
-	VMOVUPD (R13), Z0
-	VMOVUPD (R14), Z1
-	VMOVUPD 64(R13), Z2
-	VMOVUPD 64(R14), Z3
-	VMOVUPD 128(R13), Z4
-	VMOVUPD 128(R14), Z5
-	VMOVUPD 192(R13), Z6
-	VMOVUPD 192(R14), Z7
+	VMOVUPD (DX)(R9*8), Z0
+	VMOVUPD (BX)(R9*8), Z1
+	VMOVUPD 64(DX)(R9*8), Z2
+	VMOVUPD 64(BX)(R9*8), Z3
+	VMOVUPD 128(DX)(R9*8), Z4
+	VMOVUPD 128(BX)(R9*8), Z5
+	VMOVUPD 192(DX)(R9*8), Z6
+	VMOVUPD 192(BX)(R9*8), Z7
 
 colSumsProdAVX512_rows4:
 	VMOVUPS     (R10), Y8
@@ -1589,14 +2713,14 @@ colSumsProdAVX512_rows4:
 	ADDQ        R8, R11
 	DECQ        R12
 	JNZ         colSumsProdAVX512_rows4
-	VMOVUPD     Z0, (R13)
-	VMOVUPD     Z1, (R14)
-	VMOVUPD     Z2, 64(R13)
-	VMOVUPD     Z3, 64(R14)
-	VMOVUPD     Z4, 128(R13)
-	VMOVUPD     Z5, 128(R14)
-	VMOVUPD     Z6, 192(R13)
-	VMOVUPD     Z7, 192(R14)
+	VMOVUPD     Z0, (DX)(R9*8)
+	VMOVUPD     Z1, (BX)(R9*8)
+	VMOVUPD     Z2, 64(DX)(R9*8)
+	VMOVUPD     Z3, 64(BX)(R9*8)
+	VMOVUPD     Z4, 128(DX)(R9*8)
+	VMOVUPD     Z5, 128(BX)(R9*8)
+	VMOVUPD     Z6, 192(DX)(R9*8)
+	VMOVUPD     Z7, 192(BX)(R9*8)
 	ADDQ        $0x00000020, R9
 	SUBQ        $0x00000020, CX
 	JMP         colSumsProdAVX512_strip4
@@ -1606,13 +2730,11 @@ colSumsProdAVX512_strip2:
 	JL      colSumsProdAVX512_strip1
 	LEAQ    (SI)(R9*4), R10
 	LEAQ    (DI)(R9*4), R11
-	LEAQ    (DX)(R9*8), R13
-	LEAQ    (BX)(R9*8), R14
 	MOVQ    AX, R12
-	VMOVUPD (R13), Z0
-	VMOVUPD (R14), Z1
-	VMOVUPD 64(R13), Z2
-	VMOVUPD 64(R14), Z3
+	VMOVUPD (DX)(R9*8), Z0
+	VMOVUPD (BX)(R9*8), Z1
+	VMOVUPD 64(DX)(R9*8), Z2
+	VMOVUPD 64(BX)(R9*8), Z3
 
 colSumsProdAVX512_rows2:
 	VMOVUPS     (R10), Y4
@@ -1631,10 +2753,10 @@ colSumsProdAVX512_rows2:
 	ADDQ        R8, R11
 	DECQ        R12
 	JNZ         colSumsProdAVX512_rows2
-	VMOVUPD     Z0, (R13)
-	VMOVUPD     Z1, (R14)
-	VMOVUPD     Z2, 64(R13)
-	VMOVUPD     Z3, 64(R14)
+	VMOVUPD     Z0, (DX)(R9*8)
+	VMOVUPD     Z1, (BX)(R9*8)
+	VMOVUPD     Z2, 64(DX)(R9*8)
+	VMOVUPD     Z3, 64(BX)(R9*8)
 	ADDQ        $0x00000010, R9
 	SUBQ        $0x00000010, CX
 
@@ -1643,11 +2765,9 @@ colSumsProdAVX512_strip1:
 	JL      colSumsProdAVX512_tail
 	LEAQ    (SI)(R9*4), R10
 	LEAQ    (DI)(R9*4), R11
-	LEAQ    (DX)(R9*8), R13
-	LEAQ    (BX)(R9*8), R14
 	MOVQ    AX, R12
-	VMOVUPD (R13), Z0
-	VMOVUPD (R14), Z1
+	VMOVUPD (DX)(R9*8), Z0
+	VMOVUPD (BX)(R9*8), Z1
 
 colSumsProdAVX512_rows1:
 	VMOVUPS     (R10), Y2
@@ -1660,8 +2780,8 @@ colSumsProdAVX512_rows1:
 	ADDQ        R8, R11
 	DECQ        R12
 	JNZ         colSumsProdAVX512_rows1
-	VMOVUPD     Z0, (R13)
-	VMOVUPD     Z1, (R14)
+	VMOVUPD     Z0, (DX)(R9*8)
+	VMOVUPD     Z1, (BX)(R9*8)
 	ADDQ        $0x00000008, R9
 	SUBQ        $0x00000008, CX
 
@@ -1674,10 +2794,8 @@ colSumsProdAVX512_tail:
 	KMOVW     R10, K1
 	LEAQ      (SI)(R9*4), SI
 	LEAQ      (DI)(R9*4), DI
-	LEAQ      (DX)(R9*8), DX
-	LEAQ      (BX)(R9*8), BX
-	VMOVUPD.Z (DX), K1, Z0
-	VMOVUPD.Z (BX), K1, Z1
+	VMOVUPD.Z (DX)(R9*8), K1, Z0
+	VMOVUPD.Z (BX)(R9*8), K1, Z1
 
 colSumsProdAVX512_rowsk:
 	VMOVUPS.Z   (SI), K1, Y2
@@ -1690,11 +2808,609 @@ colSumsProdAVX512_rowsk:
 	ADDQ        R8, DI
 	DECQ        AX
 	JNZ         colSumsProdAVX512_rowsk
-	VMOVUPD     Z0, K1, (DX)
-	VMOVUPD     Z1, K1, (BX)
+	VMOVUPD     Z0, K1, (DX)(R9*8)
+	VMOVUPD     Z1, K1, (BX)(R9*8)
 	ADDQ        $0x00000008, R9
 	SUBQ        $0x00000008, CX
 
 colSumsProdAVX512_done:
+	VZEROUPPER
+	RET
+
+// func colSumsProdReLUAVX512(rows int, c int, s1 *float64, s2 *float64, x *float32, y *float32, gamma *float32, beta *float32)
+// Requires: AVX, AVX2, AVX512F, AVX512VL, BMI2, FMA3
+TEXT ·colSumsProdReLUAVX512(SB), NOSPLIT, $0-64
+	MOVQ  rows+0(FP), AX
+	MOVQ  c+8(FP), CX
+	MOVQ  s1+16(FP), DX
+	MOVQ  s2+24(FP), BX
+	MOVQ  x+32(FP), SI
+	MOVQ  y+40(FP), DI
+	MOVQ  gamma+48(FP), R8
+	MOVQ  beta+56(FP), R9
+	VPXOR Y0, Y0, Y0
+	MOVQ  CX, R10
+	SHLQ  $0x02, R10
+	XORQ  R11, R11
+
+colSumsProdReLUAVX512_strip4:
+	CMPQ    CX, $0x00000020
+	JL      colSumsProdReLUAVX512_strip2
+	LEAQ    (SI)(R11*4), R12
+	LEAQ    (DI)(R11*4), R13
+	MOVQ    AX, R14
+	VMOVUPD (DX)(R11*8), Z1
+	VMOVUPD (BX)(R11*8), Z2
+	VMOVUPD 64(DX)(R11*8), Z3
+	VMOVUPD 64(BX)(R11*8), Z4
+	VMOVUPD 128(DX)(R11*8), Z5
+	VMOVUPD 128(BX)(R11*8), Z6
+	VMOVUPD 192(DX)(R11*8), Z7
+	VMOVUPD 192(BX)(R11*8), Z8
+
+colSumsProdReLUAVX512_rows4:
+	VMOVUPS     (R13), Y10
+	VMOVUPS     (R8)(R11*4), Y9
+	VFMADD213PS (R9)(R11*4), Y10, Y9
+	VPCMPGTD    Y0, Y9, K1
+	VMOVUPS.Z   (R12), K1, Y9
+	VCVTPS2PD   Y9, Z9
+	VCVTPS2PD   Y10, Z10
+	VADDPD      Z9, Z1, Z1
+	VFMADD231PD Z10, Z9, Z2
+	VMOVUPS     32(R13), Y10
+	VMOVUPS     32(R8)(R11*4), Y9
+	VFMADD213PS 32(R9)(R11*4), Y10, Y9
+	VPCMPGTD    Y0, Y9, K1
+	VMOVUPS.Z   32(R12), K1, Y9
+	VCVTPS2PD   Y9, Z9
+	VCVTPS2PD   Y10, Z10
+	VADDPD      Z9, Z3, Z3
+	VFMADD231PD Z10, Z9, Z4
+	VMOVUPS     64(R13), Y10
+	VMOVUPS     64(R8)(R11*4), Y9
+	VFMADD213PS 64(R9)(R11*4), Y10, Y9
+	VPCMPGTD    Y0, Y9, K1
+	VMOVUPS.Z   64(R12), K1, Y9
+	VCVTPS2PD   Y9, Z9
+	VCVTPS2PD   Y10, Z10
+	VADDPD      Z9, Z5, Z5
+	VFMADD231PD Z10, Z9, Z6
+	VMOVUPS     96(R13), Y10
+	VMOVUPS     96(R8)(R11*4), Y9
+	VFMADD213PS 96(R9)(R11*4), Y10, Y9
+	VPCMPGTD    Y0, Y9, K1
+	VMOVUPS.Z   96(R12), K1, Y9
+	VCVTPS2PD   Y9, Z9
+	VCVTPS2PD   Y10, Z10
+	VADDPD      Z9, Z7, Z7
+	VFMADD231PD Z10, Z9, Z8
+	ADDQ        R10, R12
+	ADDQ        R10, R13
+	DECQ        R14
+	JNZ         colSumsProdReLUAVX512_rows4
+	VMOVUPD     Z1, (DX)(R11*8)
+	VMOVUPD     Z2, (BX)(R11*8)
+	VMOVUPD     Z3, 64(DX)(R11*8)
+	VMOVUPD     Z4, 64(BX)(R11*8)
+	VMOVUPD     Z5, 128(DX)(R11*8)
+	VMOVUPD     Z6, 128(BX)(R11*8)
+	VMOVUPD     Z7, 192(DX)(R11*8)
+	VMOVUPD     Z8, 192(BX)(R11*8)
+	ADDQ        $0x00000020, R11
+	SUBQ        $0x00000020, CX
+	JMP         colSumsProdReLUAVX512_strip4
+
+colSumsProdReLUAVX512_strip2:
+	CMPQ    CX, $0x00000010
+	JL      colSumsProdReLUAVX512_strip1
+	LEAQ    (SI)(R11*4), R12
+	LEAQ    (DI)(R11*4), R13
+	MOVQ    AX, R14
+	VMOVUPD (DX)(R11*8), Z1
+	VMOVUPD (BX)(R11*8), Z2
+	VMOVUPD 64(DX)(R11*8), Z3
+	VMOVUPD 64(BX)(R11*8), Z4
+
+colSumsProdReLUAVX512_rows2:
+	VMOVUPS     (R13), Y6
+	VMOVUPS     (R8)(R11*4), Y5
+	VFMADD213PS (R9)(R11*4), Y6, Y5
+	VPCMPGTD    Y0, Y5, K1
+	VMOVUPS.Z   (R12), K1, Y5
+	VCVTPS2PD   Y5, Z5
+	VCVTPS2PD   Y6, Z6
+	VADDPD      Z5, Z1, Z1
+	VFMADD231PD Z6, Z5, Z2
+	VMOVUPS     32(R13), Y6
+	VMOVUPS     32(R8)(R11*4), Y5
+	VFMADD213PS 32(R9)(R11*4), Y6, Y5
+	VPCMPGTD    Y0, Y5, K1
+	VMOVUPS.Z   32(R12), K1, Y5
+	VCVTPS2PD   Y5, Z5
+	VCVTPS2PD   Y6, Z6
+	VADDPD      Z5, Z3, Z3
+	VFMADD231PD Z6, Z5, Z4
+	ADDQ        R10, R12
+	ADDQ        R10, R13
+	DECQ        R14
+	JNZ         colSumsProdReLUAVX512_rows2
+	VMOVUPD     Z1, (DX)(R11*8)
+	VMOVUPD     Z2, (BX)(R11*8)
+	VMOVUPD     Z3, 64(DX)(R11*8)
+	VMOVUPD     Z4, 64(BX)(R11*8)
+	ADDQ        $0x00000010, R11
+	SUBQ        $0x00000010, CX
+
+colSumsProdReLUAVX512_strip1:
+	CMPQ    CX, $0x00000008
+	JL      colSumsProdReLUAVX512_tail
+	LEAQ    (SI)(R11*4), R12
+	LEAQ    (DI)(R11*4), R13
+	MOVQ    AX, R14
+	VMOVUPD (DX)(R11*8), Z1
+	VMOVUPD (BX)(R11*8), Z2
+
+colSumsProdReLUAVX512_rows1:
+	VMOVUPS     (R13), Y4
+	VMOVUPS     (R8)(R11*4), Y3
+	VFMADD213PS (R9)(R11*4), Y4, Y3
+	VPCMPGTD    Y0, Y3, K1
+	VMOVUPS.Z   (R12), K1, Y3
+	VCVTPS2PD   Y3, Z3
+	VCVTPS2PD   Y4, Z4
+	VADDPD      Z3, Z1, Z1
+	VFMADD231PD Z4, Z3, Z2
+	ADDQ        R10, R12
+	ADDQ        R10, R13
+	DECQ        R14
+	JNZ         colSumsProdReLUAVX512_rows1
+	VMOVUPD     Z1, (DX)(R11*8)
+	VMOVUPD     Z2, (BX)(R11*8)
+	ADDQ        $0x00000008, R11
+	SUBQ        $0x00000008, CX
+
+colSumsProdReLUAVX512_tail:
+	TESTQ     CX, CX
+	JZ        colSumsProdReLUAVX512_done
+	MOVQ      $0x00000001, R12
+	SHLXQ     CX, R12, R12
+	DECQ      R12
+	KMOVW     R12, K1
+	LEAQ      (SI)(R11*4), SI
+	LEAQ      (DI)(R11*4), DI
+	VMOVUPD.Z (DX)(R11*8), K1, Z1
+	VMOVUPD.Z (BX)(R11*8), K1, Z2
+
+colSumsProdReLUAVX512_rowsk:
+	VMOVUPS.Z   (DI), K1, Y4
+	VMOVUPS.Z   (R8)(R11*4), K1, Y3
+	VMOVUPS.Z   (R9)(R11*4), K1, Y5
+	VFMADD213PS Y5, Y4, Y3
+	VPCMPGTD    Y0, Y3, K2
+	VMOVUPS.Z   (SI), K2, Y3
+	VCVTPS2PD   Y3, Z3
+	VCVTPS2PD   Y4, Z4
+	VADDPD      Z3, Z1, Z1
+	VFMADD231PD Z4, Z3, Z2
+	ADDQ        R10, SI
+	ADDQ        R10, DI
+	DECQ        AX
+	JNZ         colSumsProdReLUAVX512_rowsk
+	VMOVUPD     Z1, K1, (DX)(R11*8)
+	VMOVUPD     Z2, K1, (BX)(R11*8)
+	ADDQ        $0x00000008, R11
+	SUBQ        $0x00000008, CX
+
+colSumsProdReLUAVX512_done:
+	VZEROUPPER
+	RET
+
+// func colSumsProdReLURowAVX512(rows int, c int, s1 *float64, s2 *float64, x *float32, y *float32, gamma *float32, beta *float32)
+// Requires: AVX, AVX2, AVX512F, AVX512VL, BMI2, FMA3
+TEXT ·colSumsProdReLURowAVX512(SB), NOSPLIT, $0-64
+	MOVQ  rows+0(FP), AX
+	MOVQ  c+8(FP), CX
+	MOVQ  s1+16(FP), DX
+	MOVQ  s2+24(FP), BX
+	MOVQ  x+32(FP), SI
+	MOVQ  y+40(FP), DI
+	MOVQ  gamma+48(FP), R8
+	MOVQ  beta+56(FP), R9
+	VPXOR Y0, Y0, Y0
+	MOVQ  CX, R10
+	SHLQ  $0x02, R10
+	XORQ  R11, R11
+
+colSumsProdReLURowAVX512_strip4:
+	CMPQ    CX, $0x00000020
+	JL      colSumsProdReLURowAVX512_strip2
+	LEAQ    (SI)(R11*4), R12
+	LEAQ    (DI)(R11*4), R13
+	MOVQ    AX, R14
+	VMOVUPD (DX)(R11*8), Z1
+	VMOVUPD (BX)(R11*8), Z2
+	VMOVUPD 64(DX)(R11*8), Z3
+	VMOVUPD 64(BX)(R11*8), Z4
+	VMOVUPD 128(DX)(R11*8), Z5
+	VMOVUPD 128(BX)(R11*8), Z6
+	VMOVUPD 192(DX)(R11*8), Z7
+	VMOVUPD 192(BX)(R11*8), Z8
+
+colSumsProdReLURowAVX512_rows4:
+	VMOVUPS     (R13), Y10
+	VMOVUPS     (R8)(R11*4), Y9
+	VFMADD213PS (R9)(R11*4), Y10, Y9
+	VPCMPGTD    Y0, Y9, K1
+	VMOVUPS.Z   (R12), K1, Y9
+	VCVTPS2PD   Y9, Z9
+	VCVTPS2PD   Y10, Z10
+	VADDPD      Z9, Z1, Z1
+	VFMADD231PD Z10, Z9, Z2
+	VMOVUPS     32(R13), Y10
+	VMOVUPS     32(R8)(R11*4), Y9
+	VFMADD213PS 32(R9)(R11*4), Y10, Y9
+	VPCMPGTD    Y0, Y9, K1
+	VMOVUPS.Z   32(R12), K1, Y9
+	VCVTPS2PD   Y9, Z9
+	VCVTPS2PD   Y10, Z10
+	VADDPD      Z9, Z3, Z3
+	VFMADD231PD Z10, Z9, Z4
+	VMOVUPS     64(R13), Y10
+	VMOVUPS     64(R8)(R11*4), Y9
+	VFMADD213PS 64(R9)(R11*4), Y10, Y9
+	VPCMPGTD    Y0, Y9, K1
+	VMOVUPS.Z   64(R12), K1, Y9
+	VCVTPS2PD   Y9, Z9
+	VCVTPS2PD   Y10, Z10
+	VADDPD      Z9, Z5, Z5
+	VFMADD231PD Z10, Z9, Z6
+	VMOVUPS     96(R13), Y10
+	VMOVUPS     96(R8)(R11*4), Y9
+	VFMADD213PS 96(R9)(R11*4), Y10, Y9
+	VPCMPGTD    Y0, Y9, K1
+	VMOVUPS.Z   96(R12), K1, Y9
+	VCVTPS2PD   Y9, Z9
+	VCVTPS2PD   Y10, Z10
+	VADDPD      Z9, Z7, Z7
+	VFMADD231PD Z10, Z9, Z8
+	ADDQ        R10, R13
+	DECQ        R14
+	JNZ         colSumsProdReLURowAVX512_rows4
+	VMOVUPD     Z1, (DX)(R11*8)
+	VMOVUPD     Z2, (BX)(R11*8)
+	VMOVUPD     Z3, 64(DX)(R11*8)
+	VMOVUPD     Z4, 64(BX)(R11*8)
+	VMOVUPD     Z5, 128(DX)(R11*8)
+	VMOVUPD     Z6, 128(BX)(R11*8)
+	VMOVUPD     Z7, 192(DX)(R11*8)
+	VMOVUPD     Z8, 192(BX)(R11*8)
+	ADDQ        $0x00000020, R11
+	SUBQ        $0x00000020, CX
+	JMP         colSumsProdReLURowAVX512_strip4
+
+colSumsProdReLURowAVX512_strip2:
+	CMPQ    CX, $0x00000010
+	JL      colSumsProdReLURowAVX512_strip1
+	LEAQ    (SI)(R11*4), R12
+	LEAQ    (DI)(R11*4), R13
+	MOVQ    AX, R14
+	VMOVUPD (DX)(R11*8), Z1
+	VMOVUPD (BX)(R11*8), Z2
+	VMOVUPD 64(DX)(R11*8), Z3
+	VMOVUPD 64(BX)(R11*8), Z4
+
+colSumsProdReLURowAVX512_rows2:
+	VMOVUPS     (R13), Y6
+	VMOVUPS     (R8)(R11*4), Y5
+	VFMADD213PS (R9)(R11*4), Y6, Y5
+	VPCMPGTD    Y0, Y5, K1
+	VMOVUPS.Z   (R12), K1, Y5
+	VCVTPS2PD   Y5, Z5
+	VCVTPS2PD   Y6, Z6
+	VADDPD      Z5, Z1, Z1
+	VFMADD231PD Z6, Z5, Z2
+	VMOVUPS     32(R13), Y6
+	VMOVUPS     32(R8)(R11*4), Y5
+	VFMADD213PS 32(R9)(R11*4), Y6, Y5
+	VPCMPGTD    Y0, Y5, K1
+	VMOVUPS.Z   32(R12), K1, Y5
+	VCVTPS2PD   Y5, Z5
+	VCVTPS2PD   Y6, Z6
+	VADDPD      Z5, Z3, Z3
+	VFMADD231PD Z6, Z5, Z4
+	ADDQ        R10, R13
+	DECQ        R14
+	JNZ         colSumsProdReLURowAVX512_rows2
+	VMOVUPD     Z1, (DX)(R11*8)
+	VMOVUPD     Z2, (BX)(R11*8)
+	VMOVUPD     Z3, 64(DX)(R11*8)
+	VMOVUPD     Z4, 64(BX)(R11*8)
+	ADDQ        $0x00000010, R11
+	SUBQ        $0x00000010, CX
+
+colSumsProdReLURowAVX512_strip1:
+	CMPQ    CX, $0x00000008
+	JL      colSumsProdReLURowAVX512_tail
+	LEAQ    (SI)(R11*4), R12
+	LEAQ    (DI)(R11*4), R13
+	MOVQ    AX, R14
+	VMOVUPD (DX)(R11*8), Z1
+	VMOVUPD (BX)(R11*8), Z2
+
+colSumsProdReLURowAVX512_rows1:
+	VMOVUPS     (R13), Y4
+	VMOVUPS     (R8)(R11*4), Y3
+	VFMADD213PS (R9)(R11*4), Y4, Y3
+	VPCMPGTD    Y0, Y3, K1
+	VMOVUPS.Z   (R12), K1, Y3
+	VCVTPS2PD   Y3, Z3
+	VCVTPS2PD   Y4, Z4
+	VADDPD      Z3, Z1, Z1
+	VFMADD231PD Z4, Z3, Z2
+	ADDQ        R10, R13
+	DECQ        R14
+	JNZ         colSumsProdReLURowAVX512_rows1
+	VMOVUPD     Z1, (DX)(R11*8)
+	VMOVUPD     Z2, (BX)(R11*8)
+	ADDQ        $0x00000008, R11
+	SUBQ        $0x00000008, CX
+
+colSumsProdReLURowAVX512_tail:
+	TESTQ     CX, CX
+	JZ        colSumsProdReLURowAVX512_done
+	MOVQ      $0x00000001, R12
+	SHLXQ     CX, R12, R12
+	DECQ      R12
+	KMOVW     R12, K1
+	LEAQ      (SI)(R11*4), SI
+	LEAQ      (DI)(R11*4), DI
+	VMOVUPD.Z (DX)(R11*8), K1, Z1
+	VMOVUPD.Z (BX)(R11*8), K1, Z2
+
+colSumsProdReLURowAVX512_rowsk:
+	VMOVUPS.Z   (DI), K1, Y4
+	VMOVUPS.Z   (R8)(R11*4), K1, Y3
+	VMOVUPS.Z   (R9)(R11*4), K1, Y5
+	VFMADD213PS Y5, Y4, Y3
+	VPCMPGTD    Y0, Y3, K2
+	VMOVUPS.Z   (SI), K2, Y3
+	VCVTPS2PD   Y3, Z3
+	VCVTPS2PD   Y4, Z4
+	VADDPD      Z3, Z1, Z1
+	VFMADD231PD Z4, Z3, Z2
+	ADDQ        R10, DI
+	DECQ        AX
+	JNZ         colSumsProdReLURowAVX512_rowsk
+	VMOVUPD     Z1, K1, (DX)(R11*8)
+	VMOVUPD     Z2, K1, (BX)(R11*8)
+	ADDQ        $0x00000008, R11
+	SUBQ        $0x00000008, CX
+
+colSumsProdReLURowAVX512_done:
+	VZEROUPPER
+	RET
+
+// func copyBlocksAVX512(n int, seg int, dst *float32, dstStride int, src *float32, srcStride int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·copyBlocksAVX512(SB), NOSPLIT, $0-48
+	MOVQ  n+0(FP), AX
+	MOVQ  seg+8(FP), CX
+	MOVQ  dst+16(FP), DX
+	MOVQ  dstStride+24(FP), BX
+	MOVQ  src+32(FP), SI
+	MOVQ  srcStride+40(FP), DI
+	SHLQ  $0x02, BX
+	SHLQ  $0x02, DI
+	MOVQ  CX, R8
+	ANDQ  $0x0f, R8
+	MOVQ  $0x00000001, R9
+	SHLXQ R8, R9, R9
+	DECQ  R9
+	KMOVW R9, K1
+	MOVQ  CX, R8
+	ANDQ  $-16, R8
+
+copyBlocksAVX512_block:
+	XORQ R9, R9
+
+copyBlocksAVX512_vec:
+	CMPQ    R9, R8
+	JGE     copyBlocksAVX512_tail
+	VMOVUPS (SI)(R9*4), Z0
+	VMOVUPS Z0, (DX)(R9*4)
+	ADDQ    $0x00000010, R9
+	JMP     copyBlocksAVX512_vec
+
+copyBlocksAVX512_tail:
+	CMPQ      R9, CX
+	JGE       copyBlocksAVX512_next
+	VMOVUPS.Z (SI)(R9*4), K1, Z0
+	VMOVUPS   Z0, K1, (DX)(R9*4)
+
+copyBlocksAVX512_next:
+	ADDQ BX, DX
+	ADDQ DI, SI
+	DECQ AX
+	JNZ  copyBlocksAVX512_block
+	VZEROUPPER
+	RET
+
+// func addBlocksAVX512(n int, seg int, dst *float32, dstStride int, src *float32, srcStride int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·addBlocksAVX512(SB), NOSPLIT, $0-48
+	MOVQ  n+0(FP), AX
+	MOVQ  seg+8(FP), CX
+	MOVQ  dst+16(FP), DX
+	MOVQ  dstStride+24(FP), BX
+	MOVQ  src+32(FP), SI
+	MOVQ  srcStride+40(FP), DI
+	SHLQ  $0x02, BX
+	SHLQ  $0x02, DI
+	MOVQ  CX, R8
+	ANDQ  $0x0f, R8
+	MOVQ  $0x00000001, R9
+	SHLXQ R8, R9, R9
+	DECQ  R9
+	KMOVW R9, K1
+	MOVQ  CX, R8
+	ANDQ  $-16, R8
+
+addBlocksAVX512_block:
+	XORQ R9, R9
+
+addBlocksAVX512_vec:
+	CMPQ    R9, R8
+	JGE     addBlocksAVX512_tail
+	VMOVUPS (SI)(R9*4), Z0
+	VADDPS  (DX)(R9*4), Z0, Z0
+	VMOVUPS Z0, (DX)(R9*4)
+	ADDQ    $0x00000010, R9
+	JMP     addBlocksAVX512_vec
+
+addBlocksAVX512_tail:
+	CMPQ      R9, CX
+	JGE       addBlocksAVX512_next
+	VMOVUPS.Z (SI)(R9*4), K1, Z0
+	VMOVUPS.Z (DX)(R9*4), K1, Z1
+	VADDPS    Z1, Z0, Z0
+	VMOVUPS   Z0, K1, (DX)(R9*4)
+
+addBlocksAVX512_next:
+	ADDQ BX, DX
+	ADDQ DI, SI
+	DECQ AX
+	JNZ  addBlocksAVX512_block
+	VZEROUPPER
+	RET
+
+// func addAVX512(n int, dst *float32, x *float32, y *float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·addAVX512(SB), NOSPLIT, $0-32
+	MOVQ  n+0(FP), AX
+	MOVQ  dst+8(FP), CX
+	MOVQ  x+16(FP), DX
+	MOVQ  y+24(FP), BX
+	MOVQ  AX, SI
+	ANDQ  $0x0f, SI
+	MOVQ  $0x00000001, DI
+	SHLXQ SI, DI, DI
+	DECQ  DI
+	KMOVW DI, K1
+
+addAVX512_loop4:
+	CMPQ    AX, $0x00000040
+	JL      addAVX512_loop1
+	VMOVUPS (DX), Z0
+	VADDPS  (BX), Z0, Z0
+	VMOVUPS Z0, (CX)
+	VMOVUPS 64(DX), Z0
+	VADDPS  64(BX), Z0, Z0
+	VMOVUPS Z0, 64(CX)
+	VMOVUPS 128(DX), Z0
+	VADDPS  128(BX), Z0, Z0
+	VMOVUPS Z0, 128(CX)
+	VMOVUPS 192(DX), Z0
+	VADDPS  192(BX), Z0, Z0
+	VMOVUPS Z0, 192(CX)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	ADDQ    $0x00000100, BX
+	SUBQ    $0x00000040, AX
+	JMP     addAVX512_loop4
+
+addAVX512_loop1:
+	CMPQ    AX, $0x00000010
+	JL      addAVX512_tail
+	VMOVUPS (DX), Z0
+	VADDPS  (BX), Z0, Z0
+	VMOVUPS Z0, (CX)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000010, AX
+	JMP     addAVX512_loop1
+
+addAVX512_tail:
+	TESTQ     AX, AX
+	JZ        addAVX512_done
+	VMOVUPS.Z (DX), K1, Z0
+	VMOVUPS.Z (BX), K1, Z1
+	VADDPS    Z1, Z0, Z0
+	VMOVUPS   Z0, K1, (CX)
+
+addAVX512_done:
+	VZEROUPPER
+	RET
+
+// func addReLUAVX512(n int, dst *float32, x *float32, y *float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2
+TEXT ·addReLUAVX512(SB), NOSPLIT, $0-32
+	MOVQ   n+0(FP), AX
+	MOVQ   dst+8(FP), CX
+	MOVQ   x+16(FP), DX
+	MOVQ   y+24(FP), BX
+	VXORPS Z0, Z0, Z0
+	MOVQ   AX, SI
+	ANDQ   $0x0f, SI
+	MOVQ   $0x00000001, DI
+	SHLXQ  SI, DI, DI
+	DECQ   DI
+	KMOVW  DI, K1
+
+addReLUAVX512_loop4:
+	CMPQ      AX, $0x00000040
+	JL        addReLUAVX512_loop1
+	VMOVUPS   (DX), Z1
+	VADDPS    (BX), Z1, Z1
+	VCMPPS    $0x06, Z0, Z1, K2
+	VMOVUPS.Z Z1, K2, Z1
+	VMOVUPS   Z1, (CX)
+	VMOVUPS   64(DX), Z1
+	VADDPS    64(BX), Z1, Z1
+	VCMPPS    $0x06, Z0, Z1, K2
+	VMOVUPS.Z Z1, K2, Z1
+	VMOVUPS   Z1, 64(CX)
+	VMOVUPS   128(DX), Z1
+	VADDPS    128(BX), Z1, Z1
+	VCMPPS    $0x06, Z0, Z1, K2
+	VMOVUPS.Z Z1, K2, Z1
+	VMOVUPS   Z1, 128(CX)
+	VMOVUPS   192(DX), Z1
+	VADDPS    192(BX), Z1, Z1
+	VCMPPS    $0x06, Z0, Z1, K2
+	VMOVUPS.Z Z1, K2, Z1
+	VMOVUPS   Z1, 192(CX)
+	ADDQ      $0x00000100, CX
+	ADDQ      $0x00000100, DX
+	ADDQ      $0x00000100, BX
+	SUBQ      $0x00000040, AX
+	JMP       addReLUAVX512_loop4
+
+addReLUAVX512_loop1:
+	CMPQ      AX, $0x00000010
+	JL        addReLUAVX512_tail
+	VMOVUPS   (DX), Z1
+	VADDPS    (BX), Z1, Z1
+	VCMPPS    $0x06, Z0, Z1, K2
+	VMOVUPS.Z Z1, K2, Z1
+	VMOVUPS   Z1, (CX)
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000040, DX
+	ADDQ      $0x00000040, BX
+	SUBQ      $0x00000010, AX
+	JMP       addReLUAVX512_loop1
+
+addReLUAVX512_tail:
+	TESTQ     AX, AX
+	JZ        addReLUAVX512_done
+	VMOVUPS.Z (DX), K1, Z1
+	VMOVUPS.Z (BX), K1, Z2
+	VADDPS    Z2, Z1, Z1
+	VCMPPS    $0x06, Z0, Z1, K2
+	VMOVUPS.Z Z1, K2, Z1
+	VMOVUPS   Z1, K1, (CX)
+
+addReLUAVX512_done:
 	VZEROUPPER
 	RET

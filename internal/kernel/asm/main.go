@@ -451,6 +451,70 @@ func reluBackward(w width) {
 	}, tk)
 }
 
+// add generates dst = x + y over n > 0 elements, or with relu
+// dst = max(x + y, 0) as the relu kernel takes it (NLE 0 passes).
+func add(w width, relu bool) {
+	name, doc := "add"+w.name, "addGeneric"
+	if relu {
+		name, doc = "addReLU"+w.name, "addReLUGeneric"
+	}
+	TEXT(name, NOSPLIT, "func(n int, dst, x, y *float32)")
+	Pragma("noescape")
+	Doc(name+" is "+doc+" over n > 0 elements.", "")
+	n := Load(Param("n"), GP64())
+	dst := Mem{Base: Load(Param("dst"), GP64())}
+	x := Mem{Base: Load(Param("x"), GP64())}
+	y := Mem{Base: Load(Param("y"), GP64())}
+	var zero VecVirtual
+	if relu {
+		zero = w.vec()
+		VXORPS(zero, zero, zero)
+	}
+	var tk OpmaskVirtual
+	if w.masked() {
+		tk = tailMask(n)
+	}
+	one := func(off int, k OpmaskVirtual) {
+		t := w.vec()
+		if k != nil {
+			u := w.vec()
+			VMOVUPS_Z(x.Offset(off), k, t)
+			VMOVUPS_Z(y.Offset(off), k, u)
+			VADDPS(u, t, t)
+		} else {
+			VMOVUPS(x.Offset(off), t)
+			VADDPS(y.Offset(off), t, t)
+		}
+		if relu {
+			if w.masked() {
+				m := K()
+				VCMPPS(U8(6), zero, t, m)
+				VMOVUPS_Z(t, m, t)
+			} else {
+				m := w.vec()
+				VCMPPS(U8(6), zero, t, m)
+				VANDPS(m, t, t)
+			}
+		}
+		if k != nil {
+			VMOVUPS(t, k, dst.Offset(off))
+			return
+		}
+		VMOVUPS(t, dst.Offset(off))
+	}
+	elementwiseLoops(w, name, n, []Mem{dst, x, y}, one, func() {
+		s := XMM()
+		VMOVSS(x, s)
+		VADDSS(y, s, s)
+		if relu {
+			m := XMM()
+			VCMPSS(U8(6), zero.AsX(), s, m)
+			VANDPS(m, s, s)
+		}
+		VMOVSS(s, dst)
+	}, tk)
+}
+
 // elementwiseLoops emits the loops of an element-wise kernel over n
 // elements of the slices ps: four vectors a step, one vector a step, then
 // the tail (scalar loop for AVX2, one masked step with tk for AVX-512).
@@ -553,12 +617,24 @@ func rowKernel(w width, name string, rows, c Register, rowPtrs []Register, optio
 func elem(base Register, col Register) Mem { return Mem{Base: base, Index: col, Scale: 4} }
 
 // normAffine generates batch norm's forward pass: per row and column,
-// h = (x − mean)·inv (stored unless h is nil) and y = h·gamma + beta.
-func normAffine(w width) {
-	name := "normAffine" + w.name
+// h = (x − mean)·inv (stored unless h is nil) and y = h·gamma + beta, or
+// with relu y = max(h·gamma + beta, 0) as the relu kernel takes it (the
+// comparison NLE 0: NaN passes, −0 becomes +0).
+//
+// With sum (and relu), y is one row that the rows' outputs are added to,
+// in row order, instead of a matrix: batch norm, ReLU and the sum of a
+// global average pool in one pass.
+func normAffine(w width, relu, sum bool) {
+	name, doc := "normAffine"+w.name, "normAffineGeneric"
+	switch {
+	case sum:
+		name, doc = "normAffineReLUSum"+w.name, "normAffineReLUSumGeneric"
+	case relu:
+		name, doc = "normAffineReLU"+w.name, "normAffineReLUGeneric"
+	}
 	TEXT(name, NOSPLIT, "func(rows, c int, h, y, x, mean, inv, gamma, beta *float32)")
 	Pragma("noescape")
-	Doc(name+" is normAffineGeneric (rows, c > 0; h nil: not written) on",
+	Doc(name+" is "+doc+" (rows, c > 0; h nil: not written) on",
 		"pointers to the first elements; y = h·gamma + beta is fused.", "")
 	rows := Load(Param("rows"), GP64())
 	c := Load(Param("c"), GP64())
@@ -569,7 +645,34 @@ func normAffine(w width) {
 	inv := Load(Param("inv"), GP64())
 	gamma := Load(Param("gamma"), GP64())
 	beta := Load(Param("beta"), GP64())
-	rowKernel(w, name, rows, c, []Register{x, y}, h, func(col Register, k OpmaskVirtual) {
+	var zero VecVirtual
+	if relu {
+		zero = w.vec()
+		VXORPS(zero, zero, zero)
+	}
+	// clamp applies the ReLU to o (a vector or, scalar, its low lane).
+	clamp := func(o VecVirtual, scalar bool) {
+		switch {
+		case !relu:
+		case scalar:
+			m := XMM()
+			VCMPSS(U8(6), zero.AsX(), o, m)
+			VANDPS(m, o, o)
+		case w.masked():
+			m := K()
+			VCMPPS(U8(6), zero, o, m)
+			VMOVUPS_Z(o, m, o)
+		default:
+			m := w.vec()
+			VCMPPS(U8(6), zero, o, m)
+			VANDPS(m, o, o)
+		}
+	}
+	rowPtrs := []Register{x, y}
+	if sum {
+		rowPtrs = []Register{x}
+	}
+	rowKernel(w, name, rows, c, rowPtrs, h, func(col Register, k OpmaskVirtual) {
 		t, o, g := w.vec(), w.vec(), w.vec()
 		if k != nil {
 			VMOVUPS_Z(elem(x, col), k, t)
@@ -587,6 +690,7 @@ func normAffine(w width) {
 			VMOVUPS(elem(beta, col), o)
 			VFMADD231PS(elem(gamma, col), t, o)
 		}
+		clamp(o, false)
 		TESTQ(h, h)
 		skip := label(name, fmt.Sprintf("noh%d", labelCount()))
 		JZ(LabelRef(skip))
@@ -596,6 +700,14 @@ func normAffine(w width) {
 			VMOVUPS(t, elem(h, col))
 		}
 		Label(skip)
+		if sum {
+			if k != nil {
+				VMOVUPS_Z(elem(y, col), k, g)
+				VADDPS(o, g, o)
+			} else {
+				VADDPS(elem(y, col), o, o)
+			}
+		}
 		if k != nil {
 			VMOVUPS(o, k, elem(y, col))
 		} else {
@@ -608,33 +720,104 @@ func normAffine(w width) {
 		VMULSS(elem(inv, col), t, t)
 		VMOVSS(elem(beta, col), o)
 		VFMADD231SS(elem(gamma, col), t, o)
+		clamp(o, true)
 		TESTQ(h, h)
 		skip := label(name, fmt.Sprintf("noh%d", labelCount()))
 		JZ(LabelRef(skip))
 		VMOVSS(t, elem(h, col))
 		Label(skip)
+		if sum {
+			VADDSS(elem(y, col), o, o)
+		}
 		VMOVSS(o, elem(y, col))
 	})
 }
 
 // normBackward generates batch norm's input gradient: per row and column,
-// dx = k·(dy − m1 − h·m2).
-func normBackward(w width) {
-	name := "normBackward" + w.name
-	TEXT(name, NOSPLIT, "func(rows, c int, dx, dy, h, k, m1, m2 *float32)")
+// dx = k·(dy − m1 − h·m2); with relu, dy is first cut to 0 where the
+// forward ReLU blocked, int32(h·gamma + beta) <= 0 (h·gamma + beta fused
+// as in normAffine, so the test sees the bits the forward clamped).
+//
+// With bcast (and relu), dy is one row, the gradient of every row (as a
+// global average pool's backward spreads it).
+func normBackward(w width, relu, bcast bool) {
+	name, doc, sig := "normBackward"+w.name, "normBackwardGeneric", "func(rows, c int, dx, dy, h, k, m1, m2 *float32)"
+	switch {
+	case bcast:
+		name, doc, sig = "normBackwardReLURow"+w.name, "normBackwardReLURowGeneric", "func(rows, c int, dx, dy, h, gamma, beta, k, m1, m2 *float32)"
+	case relu:
+		name, doc, sig = "normBackwardReLU"+w.name, "normBackwardReLUGeneric", "func(rows, c int, dx, dy, h, gamma, beta, k, m1, m2 *float32)"
+	}
+	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
-	Doc(name+" is normBackwardGeneric (rows, c > 0) on pointers to the first",
+	Doc(name+" is "+doc+" (rows, c > 0) on pointers to the first",
 		"elements; h·m2 is fused into the subtraction.", "")
 	rows := Load(Param("rows"), GP64())
 	c := Load(Param("c"), GP64())
 	dx := Load(Param("dx"), GP64())
 	dy := Load(Param("dy"), GP64())
 	h := Load(Param("h"), GP64())
+	var gamma, beta Register
+	var zero VecVirtual
+	if relu {
+		gamma = Load(Param("gamma"), GP64())
+		beta = Load(Param("beta"), GP64())
+		zero = w.vec()
+		if w.masked() {
+			VPXORD(zero, zero, zero)
+		} else {
+			VPXOR(zero, zero, zero)
+		}
+	}
 	kk := Load(Param("k"), GP64())
 	m1 := Load(Param("m1"), GP64())
 	m2 := Load(Param("m2"), GP64())
-	rowKernel(w, name, rows, c, []Register{dy, dx, h}, nil, func(col Register, k OpmaskVirtual) {
+	rowPtrs := []Register{dy, dx, h}
+	if bcast {
+		rowPtrs = []Register{dx, h}
+	}
+	rowKernel(w, name, rows, c, rowPtrs, nil, func(col Register, k OpmaskVirtual) {
 		t, u := w.vec(), w.vec()
+		if relu {
+			// u = h; t = dy where int32(h·gamma + beta) > 0, else 0.
+			g := w.vec()
+			if k != nil {
+				o := w.vec()
+				VMOVUPS_Z(elem(h, col), k, u)
+				VMOVUPS_Z(elem(gamma, col), k, g)
+				VMOVUPS_Z(elem(beta, col), k, o)
+				VFMADD213PS(o, u, g)
+			} else {
+				VMOVUPS(elem(h, col), u)
+				VMOVUPS(elem(gamma, col), g)
+				VFMADD213PS(elem(beta, col), u, g)
+			}
+			if w.masked() {
+				// Lanes past the tail are 0 in g, so m excludes them.
+				m := K()
+				VPCMPGTD(zero, g, m)
+				VMOVUPS_Z(elem(dy, col), m, t)
+			} else {
+				VPCMPGTD(zero, g, g)
+				VANDPS(elem(dy, col), g, t)
+			}
+			if k != nil {
+				o := w.vec()
+				VMOVUPS_Z(elem(m1, col), k, o)
+				VSUBPS(o, t, t)
+				VMOVUPS_Z(elem(m2, col), k, o)
+				VFNMADD231PS(o, u, t)
+				VMOVUPS_Z(elem(kk, col), k, o)
+				VMULPS(o, t, t)
+				VMOVUPS(t, k, elem(dx, col))
+				return
+			}
+			VSUBPS(elem(m1, col), t, t)
+			VFNMADD231PS(elem(m2, col), u, t)
+			VMULPS(elem(kk, col), t, t)
+			VMOVUPS(t, elem(dx, col))
+			return
+		}
 		if k != nil {
 			o := w.vec()
 			VMOVUPS_Z(elem(dy, col), k, t)
@@ -656,9 +839,21 @@ func normBackward(w width) {
 		VMOVUPS(t, elem(dx, col))
 	}, func(col Register) {
 		t, u := XMM(), XMM()
-		VMOVSS(elem(dy, col), t)
+		if relu {
+			g := XMM()
+			VMOVSS(elem(h, col), u)
+			VMOVSS(elem(gamma, col), g)
+			VFMADD213SS(elem(beta, col), u, g)
+			VPCMPGTD(zero.AsX(), g, g)
+			VMOVSS(elem(dy, col), t)
+			VANDPS(g, t, t)
+		} else {
+			VMOVSS(elem(dy, col), t)
+		}
 		VSUBSS(elem(m1, col), t, t)
-		VMOVSS(elem(h, col), u)
+		if !relu {
+			VMOVSS(elem(h, col), u)
+		}
 		VFNMADD231SS(elem(m2, col), u, t)
 		VMULSS(elem(kk, col), t, t)
 		VMOVSS(t, elem(dx, col))
@@ -670,21 +865,39 @@ func normBackward(w width) {
 //
 //	shift (prod == false): d = x − shift[j] in float32, then s1 += d, s2 += d·d
 //	prod:                  s1 += x, s2 += x·y
+//	prod, relu:            g = x where int32(y·gamma[j] + beta[j]) > 0, else 0;
+//	                       s1 += g, s2 += g·y
 //
-// The columns go in strips of up to four vectors of float64 (16 columns
-// for AVX2, 32 for AVX-512) whose sums stay in registers while the strip
-// runs down all the rows, then in strips of two and one vector; the last
-// columns that fill no vector run as a masked strip (AVX-512) or one
-// column at a time (AVX2). Each column's sum is still taken row by row,
-// the order of the pure-Go twins.
-func colSums(w width, prod bool) {
+// (relu is batch norm's backward sums through the ReLU that followed it:
+// x is dy, y the normalised input h, and y·gamma + beta is fused as in
+// normAffine.) The columns go in strips of up to four vectors of float64
+// (16 columns for AVX2, 32 for AVX-512) whose sums stay in registers
+// while the strip runs down all the rows, then in strips of two and one
+// vector; the last columns that fill no vector run as a masked strip
+// (AVX-512) or one column at a time (AVX2). Each column's sum is still
+// taken row by row, the order of the pure-Go twins.
+//
+// With bcast (and relu), x is one row, the same for every row.
+func colSums(w width, prod, relu, bcast bool) {
 	name := "colSumsShift" + w.name
 	doc := "colSumsShiftedGeneric"
+	sig := "func(rows, c int, s1, s2 *float64, x, shift *float32)"
+	switch {
+	case bcast:
+		name, doc = "colSumsProdReLURow"+w.name, "colSumsDotReLURowGeneric"
+		sig = "func(rows, c int, s1, s2 *float64, x, y, gamma, beta *float32)"
+	case relu:
+		name, doc = "colSumsProdReLU"+w.name, "colSumsDotReLUGeneric"
+		sig = "func(rows, c int, s1, s2 *float64, x, y, gamma, beta *float32)"
+	case prod:
+		name, doc = "colSumsProd"+w.name, "colSumsDotGeneric"
+		sig = "func(rows, c int, s1, s2 *float64, x, y *float32)"
+	}
 	other := "shift"
 	if prod {
-		name, doc, other = "colSumsProd"+w.name, "colSumsDotGeneric", "y"
+		other = "y"
 	}
-	TEXT(name, NOSPLIT, "func(rows, c int, s1, s2 *float64, x, "+other+" *float32)")
+	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
 	Doc(name+" is "+doc+" (rows, c > 0) on pointers to the first elements;",
 		"each column's float64 sums stay in registers over all the rows.", "")
@@ -694,6 +907,21 @@ func colSums(w width, prod bool) {
 	s2 := Load(Param("s2"), GP64())
 	x := Load(Param("x"), GP64())
 	o := Load(Param(other), GP64())
+	// half is a vector of dl float32s (xmm for AVX2, ymm for AVX-512).
+	half := func() VecVirtual {
+		if w.masked() {
+			return YMM()
+		}
+		return XMM()
+	}
+	var gamma, beta Register
+	var zero VecVirtual
+	if relu {
+		gamma = Load(Param("gamma"), GP64())
+		beta = Load(Param("beta"), GP64())
+		zero = half()
+		VPXOR(zero, zero, zero)
+	}
 	dl := w.lanes / 2 // float64 lanes per vector
 	rowBytes := GP64()
 	MOVQ(c, rowBytes)
@@ -702,12 +930,34 @@ func colSums(w width, prod bool) {
 	XORQ(col, col)
 	left := GP64() // columns not yet summed
 	MOVQ(c, left)
-	// half is a vector of dl float32s (xmm for AVX2, ymm for AVX-512).
-	half := func() VecVirtual {
-		if w.masked() {
-			return YMM()
+	// The sums of the strip at col (indexed, so that relu's two more
+	// pointers still leave the strip enough registers).
+	p1 := Mem{Base: s1, Index: col, Scale: 8}
+	p2 := Mem{Base: s2, Index: col, Scale: 8}
+	pg := Mem{Base: gamma, Index: col, Scale: 4}
+	pb := Mem{Base: beta, Index: col, Scale: 4}
+	// masked sets t to the x at off where int32(u·gamma + beta) > 0 and to
+	// 0 elsewhere, u being the y at off (relu; k: the tail's opmask).
+	masked := func(t, u VecVirtual, px Register, off int, k OpmaskVirtual) {
+		g := half()
+		if k != nil {
+			e := half()
+			VMOVUPS_Z(pg.Offset(off), k, g)
+			VMOVUPS_Z(pb.Offset(off), k, e)
+			VFMADD213PS(e, u, g)
+		} else {
+			VMOVUPS(pg.Offset(off), g)
+			VFMADD213PS(pb.Offset(off), u, g)
 		}
-		return XMM()
+		if w.masked() {
+			// Lanes past the tail are 0 in g, so m excludes them.
+			m := K()
+			VPCMPGTD(zero, g, m)
+			VMOVUPS_Z(Mem{Base: px}.Offset(off), m, t)
+			return
+		}
+		VPCMPGTD(zero, g, g)
+		VANDPS(Mem{Base: px}.Offset(off), g, t)
 	}
 	// strip emits the loop over all rows for nv vectors of columns from
 	// col (k: the opmask of a last partial vector, or nil).
@@ -715,10 +965,6 @@ func colSums(w width, prod bool) {
 		px, po, r := GP64(), GP64(), GP64()
 		LEAQ(Mem{Base: x, Index: col, Scale: 4}, px)
 		LEAQ(Mem{Base: o, Index: col, Scale: 4}, po)
-		p1 := Mem{Base: GP64()}
-		p2 := Mem{Base: GP64()}
-		LEAQ(Mem{Base: s1, Index: col, Scale: 8}, p1.Base)
-		LEAQ(Mem{Base: s2, Index: col, Scale: 8}, p2.Base)
 		MOVQ(rows, r)
 		a1 := make([]VecVirtual, nv)
 		a2 := make([]VecVirtual, nv)
@@ -745,6 +991,20 @@ func colSums(w width, prod bool) {
 		for i := range nv {
 			off := 4 * dl * i
 			t, d := half(), w.vec()
+			if relu {
+				u, e := half(), w.vec()
+				if k != nil {
+					VMOVUPS_Z(Mem{Base: po}.Offset(off), k, u)
+				} else {
+					VMOVUPS(Mem{Base: po}.Offset(off), u)
+				}
+				masked(t, u, px, off, k)
+				VCVTPS2PD(t, d)
+				VCVTPS2PD(u, e)
+				VADDPD(d, a1[i], a1[i])
+				VFMADD231PD(e, d, a2[i])
+				continue
+			}
 			if k != nil {
 				VMOVUPS_Z(Mem{Base: px}.Offset(off), k, t)
 			} else {
@@ -768,7 +1028,9 @@ func colSums(w width, prod bool) {
 			VADDPD(d, a1[i], a1[i])
 			VFMADD231PD(d, d, a2[i])
 		}
-		ADDQ(rowBytes, px)
+		if !bcast {
+			ADDQ(rowBytes, px)
+		}
 		if prod {
 			ADDQ(rowBytes, po)
 		}
@@ -817,39 +1079,141 @@ func colSums(w width, prod bool) {
 		LEAQ(Mem{Base: x, Index: col, Scale: 4}, px)
 		LEAQ(Mem{Base: o, Index: col, Scale: 4}, po)
 		a1, a2, sh := XMM(), XMM(), XMM()
-		VMOVSD(Mem{Base: s1, Index: col, Scale: 8}, a1)
-		VMOVSD(Mem{Base: s2, Index: col, Scale: 8}, a2)
+		VMOVSD(p1, a1)
+		VMOVSD(p2, a2)
 		if !prod {
 			VMOVSS(Mem{Base: po}, sh)
 		}
 		MOVQ(rows, r)
 		Label(label(name, "rowss"))
 		t := XMM()
-		VMOVSS(Mem{Base: px}, t)
-		if prod {
+		switch {
+		case relu:
+			u, g := XMM(), XMM()
+			VMOVSS(Mem{Base: po}, u)
+			VMOVSS(pg, g)
+			VFMADD213SS(pb, u, g)
+			VPCMPGTD(zero, g, g)
+			VMOVSS(Mem{Base: px}, t)
+			VANDPS(g, t, t)
+			VCVTSS2SD(t, t, t)
+			VCVTSS2SD(u, u, u)
+			VADDSD(t, a1, a1)
+			VFMADD231SD(u, t, a2)
+			ADDQ(rowBytes, po)
+		case prod:
 			u := XMM()
+			VMOVSS(Mem{Base: px}, t)
 			VCVTSS2SD(t, t, t)
 			VMOVSS(Mem{Base: po}, u)
 			VCVTSS2SD(u, u, u)
 			VADDSD(t, a1, a1)
 			VFMADD231SD(u, t, a2)
 			ADDQ(rowBytes, po)
-		} else {
+		default:
+			VMOVSS(Mem{Base: px}, t)
 			VSUBSS(sh, t, t)
 			VCVTSS2SD(t, t, t)
 			VADDSD(t, a1, a1)
 			VFMADD231SD(t, t, a2)
 		}
-		ADDQ(rowBytes, px)
+		if !bcast {
+			ADDQ(rowBytes, px)
+		}
 		DECQ(r)
 		JNZ(LabelRef(label(name, "rowss")))
-		VMOVSD(a1, Mem{Base: s1, Index: col, Scale: 8})
-		VMOVSD(a2, Mem{Base: s2, Index: col, Scale: 8})
+		VMOVSD(a1, p1)
+		VMOVSD(a2, p2)
 		INCQ(col)
 		DECQ(left)
 		JMP(LabelRef(label(name, "tail")))
 	}
 	Label(label(name, "done"))
+	VZEROUPPER()
+	RET()
+}
+
+// blocks generates the strided block copy of im2col (add == false) or the
+// strided block sum of col2im (add): for n blocks of seg floats, block i
+// at dst + i·dstStride and src + i·srcStride (in floats),
+//
+//	copy: dst block = src block;  add: dst block += src block
+//
+// a block after the other, so that blocks overlapping in dst (col2im of a
+// stride smaller than the kernel) add in order. Each block goes a vector
+// at a time, then its tail (masked for AVX-512, scalar for AVX2).
+func blocks(w width, add bool) {
+	name, doc := "copyBlocks"+w.name, "copyBlocksGeneric"
+	if add {
+		name, doc = "addBlocks"+w.name, "addBlocksGeneric"
+	}
+	TEXT(name, NOSPLIT, "func(n, seg int, dst *float32, dstStride int, src *float32, srcStride int)")
+	Pragma("noescape")
+	Doc(name+" is "+doc+" (n, seg > 0) on pointers to the first elements.", "")
+	n := Load(Param("n"), GP64())
+	seg := Load(Param("seg"), GP64())
+	dst := Load(Param("dst"), GP64())
+	ds := Load(Param("dstStride"), GP64())
+	src := Load(Param("src"), GP64())
+	ss := Load(Param("srcStride"), GP64())
+	SHLQ(U8(2), ds)
+	SHLQ(U8(2), ss)
+	var tk OpmaskVirtual
+	if w.masked() {
+		tk = tailMask(seg)
+	}
+	full := GP64()
+	MOVQ(seg, full)
+	ANDQ(I32(-w.lanes), full)
+	col := GP64()
+	one := func(k OpmaskVirtual) {
+		t := w.vec()
+		if k != nil {
+			VMOVUPS_Z(elem(src, col), k, t)
+			if add {
+				u := w.vec()
+				VMOVUPS_Z(elem(dst, col), k, u)
+				VADDPS(u, t, t)
+			}
+			VMOVUPS(t, k, elem(dst, col))
+			return
+		}
+		VMOVUPS(elem(src, col), t)
+		if add {
+			VADDPS(elem(dst, col), t, t)
+		}
+		VMOVUPS(t, elem(dst, col))
+	}
+	Label(label(name, "block"))
+	XORQ(col, col)
+	Label(label(name, "vec"))
+	CMPQ(col, full)
+	JGE(LabelRef(label(name, "tail")))
+	one(nil)
+	ADDQ(U32(w.lanes), col)
+	JMP(LabelRef(label(name, "vec")))
+
+	Label(label(name, "tail"))
+	CMPQ(col, seg)
+	JGE(LabelRef(label(name, "next")))
+	if w.masked() {
+		one(tk)
+	} else {
+		t := XMM()
+		VMOVSS(elem(src, col), t)
+		if add {
+			VADDSS(elem(dst, col), t, t)
+		}
+		VMOVSS(t, elem(dst, col))
+		INCQ(col)
+		JMP(LabelRef(label(name, "tail")))
+	}
+
+	Label(label(name, "next"))
+	ADDQ(ds, dst)
+	ADDQ(ss, src)
+	DECQ(n)
+	JNZ(LabelRef(label(name, "block")))
 	VZEROUPPER()
 	RET()
 }
@@ -876,10 +1240,20 @@ func main() {
 		sgdMomentum(w)
 		relu(w)
 		reluBackward(w)
-		normAffine(w)
-		normBackward(w)
-		colSums(w, false)
-		colSums(w, true)
+		normAffine(w, false, false)
+		normAffine(w, true, false)
+		normAffine(w, true, true)
+		normBackward(w, false, false)
+		normBackward(w, true, false)
+		normBackward(w, true, true)
+		colSums(w, false, false, false)
+		colSums(w, true, false, false)
+		colSums(w, true, true, false)
+		colSums(w, true, true, true)
+		blocks(w, false)
+		blocks(w, true)
+		add(w, false)
+		add(w, true)
 	}
 	Generate()
 }
