@@ -562,3 +562,58 @@ func TestPairs(t *testing.T) {
 		t.Errorf("NaN in PairQueries: %v, want ErrInput", err)
 	}
 }
+
+// TestHardNegatives checks the batches of Options.HardNegatives: each
+// anchor brings Sampled rows of its K nearest neighbours in the full space
+// and HardNegatives rows of its ranks K+1..HardRank (checked against
+// Neighbors through the Extra hook, which sees the batch's rows), and the
+// boundary term is reported, positive and falling; options out of range
+// are refused.
+func TestHardNegatives(t *testing.T) {
+	const n, d, k, hard, sampled, anchors, rank = 300, 16, 5, 2, 2, 20, 15
+	x, _ := synth(t, n, d)
+	nb, err := Neighbors(x, n, d, x, n, d, d, rank, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rankOf := func(i, j int) int { // 1-based full-space rank of j among i's neighbours, 0 past rank
+		return slices.Index(nb[i], int32(j)) + 1
+	}
+	steps, bad := 0, 0
+	extra := func(z *nn.Tensor, rows []int, dz *nn.Tensor) float64 {
+		if len(rows) != anchors*(1+sampled+hard) {
+			return 0 // the last, short step
+		}
+		steps++
+		for p := 0; p < anchors; p++ {
+			a, off := rows[p], anchors+p*(sampled+hard)
+			for q, r := range rows[off : off+sampled+hard] {
+				if rk := rankOf(a, r); q < sampled && (rk < 1 || rk > k) || q >= sampled && (rk <= k || rk > rank) {
+					bad++
+				}
+			}
+		}
+		return 0
+	}
+	_, res, err := Train(context.Background(), x, n, d, Options{Out: 8, Nesting: mrl.Nesting{4, 8}, Epochs: 3, K: k, Sampled: sampled,
+		Anchors: anchors, HardNegatives: hard, HardRank: rank, ValFrac: -1, Extra: extra})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps == 0 || bad != 0 {
+		t.Errorf("%d full batches, %d rows outside their ranks", steps, bad)
+	}
+	if first, last := res.Epochs[1].Boundary, res.Epochs[3].Boundary; !(first > last) || last <= 0 {
+		t.Errorf("boundary term %v then %v: want positive and falling", first, last)
+	}
+	o := Options{HardNegatives: 3, HardRank: 11, K: 10, BoundaryTemperature: -1}.WithDefaults(d)
+	err = o.Validate(n, d)
+	for _, want := range []string{"HardRank 11: want at least K + HardNegatives (13)", "BoundaryTemperature -1"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate = %v, want it to say %q", err, want)
+		}
+	}
+	if err := (Options{HardNegatives: -1}).WithDefaults(d).Validate(n, d); err == nil || !strings.Contains(err.Error(), "HardNegatives -1") {
+		t.Errorf("Validate(HardNegatives -1) = %v", err)
+	}
+}
