@@ -134,6 +134,18 @@ type Options struct {
 	ContrastiveWeight      float64
 	ContrastiveTemperature float64
 
+	// QueryAnchors, if set, are embeddings of queries of the kind the
+	// adapted index will serve (rows of the input dim, no labels and no
+	// pairing with the rows of Train's x): they join the anchors, each with
+	// its K nearest training rows in the full space as its neighbours, so
+	// that the prefixes keep the queries' neighbourhoods among the
+	// documents, not only the documents' among themselves (the two differ
+	// when queries are another kind of text, say one-line summaries of
+	// long descriptions). Validation then holds out queries, not
+	// documents: ValFrac of them (at most ValRows) search the training
+	// rows. Not with Labels, PairQueries or Extra.
+	QueryAnchors []float32
+
 	// Extra, if set, is a further loss term on each batch (see ExtraLoss).
 	Extra ExtraLoss
 
@@ -278,6 +290,14 @@ func (o Options) Validate(n, in int) error {
 	if !(o.ContrastiveTemperature > 0) || math.IsInf(o.ContrastiveTemperature, 0) {
 		add("ContrastiveTemperature %v: want a positive number", o.ContrastiveTemperature)
 	}
+	if o.QueryAnchors != nil {
+		if len(o.QueryAnchors) == 0 || len(o.QueryAnchors)%in != 0 {
+			add("%d QueryAnchors floats: want a positive multiple of the input dim %d", len(o.QueryAnchors), in)
+		}
+		if o.Labels != nil || o.PairQueries != nil || o.Extra != nil {
+			add("QueryAnchors with Labels, PairQueries or Extra")
+		}
+	}
 	if o.PairQueries != nil && len(o.PairQueries) != n*in {
 		add("%d PairQueries floats for %d rows of %d", len(o.PairQueries), n, in)
 	}
@@ -321,7 +341,8 @@ type Result struct {
 	// NeighborTime is the time the full-space neighbours took.
 	NeighborTime time.Duration
 	TrainRows    int
-	ValRows      int
+	ValRows      int // held-out rows (held-out query anchors with QueryAnchors)
+	QueryAnchors int // query anchors trained on
 }
 
 // Train fits an adapter to the n rows of x (dim d): it holds out the
@@ -347,6 +368,11 @@ func Train(ctx context.Context, x []float32, n, d int, opt Options) (*Adapter, *
 			return nil, nil, err
 		}
 	}
+	if opt.QueryAnchors != nil {
+		if err := checkRows(opt.QueryAnchors, len(opt.QueryAnchors)/d, d, "query anchors"); err != nil {
+			return nil, nil, err
+		}
+	}
 	// Train in units of σ, the RMS norm of the centred rows, and give the
 	// adapter back in the input's units (unscale): the cosine terms'
 	// gradients with respect to the bias b scale as 1/σ while b itself
@@ -358,6 +384,9 @@ func Train(ctx context.Context, x []float32, n, d int, opt Options) (*Adapter, *
 	x = scaled(x, 1/sigma)
 	if opt.PairQueries != nil {
 		opt.PairQueries = scaled(opt.PairQueries, 1/sigma)
+	}
+	if opt.QueryAnchors != nil {
+		opt.QueryAnchors = scaled(opt.QueryAnchors, 1/sigma)
 	}
 	a, res, err := train(ctx, x, n, d, opt)
 	if a != nil {
@@ -424,13 +453,25 @@ func train(ctx context.Context, x []float32, n, d int, opt Options) (*Adapter, *
 	rng := rand.New(rand.NewPCG(opt.Seed, 0x747261696e))
 	perm := rng.Perm(n)
 	nv := 0
-	if opt.ValFrac > 0 {
+	if opt.ValFrac > 0 && opt.QueryAnchors == nil {
 		nv = min(int(float64(n)*opt.ValFrac), opt.ValRows, n-2)
 	}
 	valIdx, trIdx := perm[:nv], perm[nv:]
 	slices.Sort(trIdx)
 	nt := len(trIdx)
 	xt := gather(x, d, trIdx)
+	// With query anchors, the validation queries are held-out query
+	// anchors (xq the trained ones).
+	var xq, xqv []float32
+	if opt.QueryAnchors != nil {
+		nqa := len(opt.QueryAnchors) / d
+		qperm := rng.Perm(nqa)
+		nqv := 0
+		if opt.ValFrac > 0 {
+			nqv = min(int(float64(nqa)*opt.ValFrac), opt.ValRows, nqa-1)
+		}
+		xqv, xq = gather(opt.QueryAnchors, d, qperm[:nqv]), gather(opt.QueryAnchors, d, qperm[nqv:])
+	}
 	a, err := New(xt, nt, d, opt.Out, opt.Nesting, opt.Hidden, opt.Seed)
 	if err != nil {
 		return nil, nil, err
@@ -442,8 +483,14 @@ func train(ctx context.Context, x []float32, n, d int, opt Options) (*Adapter, *
 	var xv []float32
 	var valTruth [][]int32
 	validate := func() ([]float64, error) { return nil, nil }
+	if xqv != nil {
+		xv, nv = xqv, len(xqv)/d
+		res.ValRows = nv
+	}
 	if nv > 0 && nt > opt.ValK {
-		xv = gather(x, d, valIdx)
+		if xqv == nil {
+			xv = gather(x, d, valIdx)
+		}
 		ndb := min(nt, opt.ValDB)
 		dbIdx := rand.New(rand.NewPCG(opt.Seed, 0x76616c6462)).Perm(nt)[:ndb]
 		slices.Sort(dbIdx)
@@ -481,7 +528,19 @@ func train(ctx context.Context, x []float32, n, d int, opt Options) (*Adapter, *
 	if err != nil {
 		return nil, nil, err
 	}
+	// Query anchors are rows nt.. of the trainer's rows, whose neighbours
+	// are training rows (never other queries).
+	nqt := len(xq) / d
+	if nqt > 0 {
+		qn, err := Neighbors(xt, nt, d, xq, nqt, d, d, k, false)
+		if err != nil {
+			return nil, nil, err
+		}
+		nbrs = append(nbrs, qn...)
+		xt = append(slices.Clip(xt), xq...)
+	}
 	res.NeighborTime = time.Since(t0)
+	res.QueryAnchors = nqt
 
 	tr := newTrainer(a, opt, xt, nt, trIdx, x, rng)
 	tr.nbrs = nbrs
@@ -495,18 +554,19 @@ func train(ctx context.Context, x []float32, n, d int, opt Options) (*Adapter, *
 			return nil, nil, err
 		}
 	}
-	steps := (nt + opt.Anchors - 1) / opt.Anchors
+	na := nt + nqt // anchors per epoch
+	steps := (na + opt.Anchors - 1) / opt.Anchors
 	total := steps * opt.Epochs
 	sched := nn.Cosine(opt.LR, total, max(total/20, 1))
 	for ep := 1; ep <= opt.Epochs; ep++ {
 		t1 := time.Now()
 		st := EpochStats{Epoch: ep, Epochs: opt.Epochs, Steps: steps}
-		order := rng.Perm(nt)
+		order := rng.Perm(na)
 		for s := 0; s < steps; s++ {
 			if err := ctx.Err(); err != nil {
 				return a, res, err
 			}
-			anchors := order[s*opt.Anchors : min((s+1)*opt.Anchors, nt)]
+			anchors := order[s*opt.Anchors : min((s+1)*opt.Anchors, na)]
 			l := tr.step(anchors, sched(tr.opt.Steps()))
 			st.Loss += l.total
 			st.Pair += l.pair
@@ -551,10 +611,10 @@ type trainer struct {
 	a    *Adapter
 	o    Options
 	net  net
-	xt   []float32 // training rows
-	xn   []float32 // training rows, unit length
-	nt   int
-	rows []int // training row -> row of Train's x
+	xt   []float32 // training rows, then the query anchors
+	xn   []float32 // the same, unit length
+	nt   int       // training rows (the query anchors follow)
+	rows []int     // training row -> row of Train's x
 	nbrs [][]int32
 	rng  *rand.Rand
 	opt  nn.Optimizer
@@ -588,7 +648,7 @@ type trainer struct {
 func newTrainer(a *Adapter, o Options, xt []float32, nt int, rows []int, _ []float32, rng *rand.Rand) *trainer {
 	d := a.In
 	xn := slices.Clone(xt)
-	kernel.ParallelFor(nt, 1024, func(lo, hi int) {
+	kernel.ParallelFor(len(xt)/d, 1024, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			kernel.Normalize(xn[i*d : (i+1)*d])
 		}

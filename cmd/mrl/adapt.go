@@ -72,6 +72,7 @@ func runAdapt(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	in := fs.String("in", "", "embeddings to train on: .npy (rows × dims) or .jsonl (required)")
 	out := fs.String("out", "", "adapter file to write (required)")
 	labels := fs.String("labels", "", "optional 1-D NPY of integer labels, one per row: adds MRL classification heads")
+	anchorQ := fs.String("query-anchors", "", "optional unlabelled query embeddings (any number of rows): extra anchors whose full-space neighbours among --in the prefixes keep; validation then holds out queries")
 	pairQ := fs.String("pair-queries", "", "optional query embeddings aligned with --in (row i: a query whose document is row i of --in): adds the contrastive Matryoshka loss")
 	nestStr := fs.String("nesting", "", "comma-separated prefix dims (default 8,16,... up to --out-dim)")
 	var o adapter.Options
@@ -149,6 +150,16 @@ func runAdapt(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		o.PairQueries = q
 	}
+	if *anchorQ != "" {
+		q, _, qd, _, err := readEmbeddings(*anchorQ)
+		if err != nil {
+			return err
+		}
+		if qd != d {
+			return fmt.Errorf("--query-anchors %s: %d dims, --in has %d: %w", *anchorQ, qd, d, adapter.ErrDim)
+		}
+		o.QueryAnchors = q
+	}
 	start := time.Now()
 	o.Progress = func(s adapter.EpochStats) {
 		if s.Epoch == 0 {
@@ -174,8 +185,12 @@ func runAdapt(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := adapter.Save(*out, a); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s: %d → %d dims, nesting %s, hidden %d; %d training + %d held-out rows; neighbours %v, total %v\n",
-		*out, a.In, a.Out, a.Nesting, a.Hidden(), res.TrainRows, res.ValRows, res.NeighborTime.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	held := "held-out rows"
+	if o.QueryAnchors != nil {
+		held = fmt.Sprintf("held-out queries, %d query anchors", res.QueryAnchors)
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d → %d dims, nesting %s, hidden %d; %d training + %d %s; neighbours %v, total %v\n",
+		*out, a.In, a.Out, a.Nesting, a.Hidden(), res.TrainRows, res.ValRows, held, res.NeighborTime.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
