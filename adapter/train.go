@@ -66,7 +66,7 @@ type Options struct {
 	RankWeight, Temperature float64
 	// HardNegatives is how many rows sampled from each anchor's full-space
 	// ranks K+1..HardRank join the batch (default 0: none; HardRank
-	// default 50). The pairwise and listwise terms then see the rows just
+	// default max(50, 2K)). The pairwise and listwise terms then see the rows just
 	// past an anchor's top K, which a prefix most often swaps into it, and
 	// the boundary term (BoundaryWeight, default 1 with hard negatives)
 	// ranks the anchor's sampled top-K rows above them at every prefix,

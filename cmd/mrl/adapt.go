@@ -91,7 +91,7 @@ func runAdapt(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Float64Var(&o.IsoWeight, "iso-weight", 0, "weight of the isometry term (default 0.1; negative: off)")
 	fs.Float64Var(&o.Temperature, "temperature", 0, "τ of the listwise term (default 0.05)")
 	fs.IntVar(&o.HardNegatives, "hard", 0, "rows sampled per anchor from its full-space ranks K+1..--hard-rank into the batch, with the boundary term (default 0: none)")
-	fs.IntVar(&o.HardRank, "hard-rank", 0, "with --hard: the last full-space rank of the hard negatives (default 50)")
+	fs.IntVar(&o.HardRank, "hard-rank", 0, "with --hard: the last full-space rank of the hard negatives (default max(50, 2·--k))")
 	fs.Float64Var(&o.BoundaryWeight, "boundary-weight", 0, "with --hard: weight of the boundary term (default 1; negative: off, the hard negatives only join the batch)")
 	fs.Float64Var(&o.BoundaryTemperature, "boundary-temperature", 0, "with --hard: τ of the boundary term (default --temperature)")
 	fs.Float64Var(&o.SupervisedWeight, "supervised-weight", 0, "weight of the classification heads with --labels (default 0.3)")
