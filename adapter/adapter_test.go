@@ -562,3 +562,132 @@ func TestPairs(t *testing.T) {
 		t.Errorf("NaN in PairQueries: %v, want ErrInput", err)
 	}
 }
+
+// TestHardNegatives checks the batches of Options.HardNegatives: each
+// anchor brings Sampled rows of its K nearest neighbours in the full space
+// and HardNegatives rows of its ranks K+1..HardRank (checked against
+// Neighbors through the Extra hook, which sees the batch's rows), and the
+// boundary term is reported, positive and falling; options out of range
+// are refused.
+func TestHardNegatives(t *testing.T) {
+	const n, d, k, hard, sampled, anchors, rank = 300, 16, 5, 2, 2, 20, 15
+	x, _ := synth(t, n, d)
+	nb, err := Neighbors(x, n, d, x, n, d, d, rank, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rankOf := func(i, j int) int { // 1-based full-space rank of j among i's neighbours, 0 past rank
+		return slices.Index(nb[i], int32(j)) + 1
+	}
+	steps, bad := 0, 0
+	extra := func(z *nn.Tensor, rows []int, dz *nn.Tensor) float64 {
+		if len(rows) != anchors*(1+sampled+hard) {
+			return 0 // the last, short step
+		}
+		steps++
+		for p := 0; p < anchors; p++ {
+			a, off := rows[p], anchors+p*(sampled+hard)
+			for q, r := range rows[off : off+sampled+hard] {
+				if rk := rankOf(a, r); q < sampled && (rk < 1 || rk > k) || q >= sampled && (rk <= k || rk > rank) {
+					bad++
+				}
+			}
+		}
+		return 0
+	}
+	_, res, err := Train(context.Background(), x, n, d, Options{Out: 8, Nesting: mrl.Nesting{4, 8}, Epochs: 3, K: k, Sampled: sampled,
+		Anchors: anchors, HardNegatives: hard, HardRank: rank, ValFrac: -1, Extra: extra})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps == 0 || bad != 0 {
+		t.Errorf("%d full batches, %d rows outside their ranks", steps, bad)
+	}
+	if first, last := res.Epochs[1].Boundary, res.Epochs[3].Boundary; !(first > last) || last <= 0 {
+		t.Errorf("boundary term %v then %v: want positive and falling", first, last)
+	}
+	o := Options{HardNegatives: 3, HardRank: 11, K: 10, BoundaryTemperature: -1}.WithDefaults(d)
+	err = o.Validate(n, d)
+	for _, want := range []string{"HardRank 11: want at least K + HardNegatives (13)", "BoundaryTemperature -1"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate = %v, want it to say %q", err, want)
+		}
+	}
+	if err := (Options{HardNegatives: -1}).WithDefaults(d).Validate(n, d); err == nil || !strings.Contains(err.Error(), "HardNegatives -1") {
+		t.Errorf("Validate(HardNegatives -1) = %v", err)
+	}
+}
+
+// TestQueryAnchors: documents whose largest variance (dims 0..3, the PCA
+// 4-prefix) is noise that queries lack, and queries that vary only in
+// dims 4..7, the clusters both share. The PCA 4-prefix of a query is
+// near zero, so its neighbours among the documents at dim 4 are near
+// chance; training with the queries as anchors must move the shared
+// dims into the prefix (held-out queries' recall@10 against their full
+// neighbours), and the validation must report held-out queries.
+func TestQueryAnchors(t *testing.T) {
+	const n, nq, d, m = 600, 400, 16, 4
+	r := rand.New(rand.NewPCG(3, 3))
+	const clusters = 60 // of 10 documents: a query's top 10 is mostly its cluster's
+	centres := randRows(r, clusters, 4)
+	x, q := make([]float32, n*d), make([]float32, nq*d)
+	for i := 0; i < n; i++ {
+		c := centres[r.IntN(clusters)*4:]
+		for j := 0; j < d; j++ {
+			switch {
+			case j < 4:
+				x[i*d+j] = 3 * float32(r.NormFloat64())
+			case j < 8:
+				x[i*d+j] = 2*c[j-4] + 0.3*float32(r.NormFloat64())
+			default:
+				x[i*d+j] = 0.3 * float32(r.NormFloat64())
+			}
+		}
+	}
+	for i := 0; i < nq; i++ {
+		c := centres[r.IntN(clusters)*4:]
+		for j := 4; j < 8; j++ {
+			q[i*d+j] = 2*c[j-4] + 0.3*float32(r.NormFloat64())
+		}
+	}
+	test := q[300*d:] // 100 queries neither run trains on
+	truth, err := Neighbors(x, n, d, test, 100, d, d, 10, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recall := func(a *Adapter) float64 {
+		zx, _ := a.Apply(x, n)
+		zq, _ := a.Apply(test, 100)
+		rc, err := PrefixRecall(zx, n, d, zq, 100, []int{m}, truth, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rc[0]
+	}
+	o := Options{Nesting: mrl.Nesting{m, d}, Epochs: 6}
+	plain, _, err := Train(context.Background(), x, n, d, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.QueryAnchors = q[:300*d]
+	a, res, err := Train(context.Background(), x, n, d, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, after := recall(plain), recall(a)
+	t.Logf("held-out queries' recall@10 at dim %d: without query anchors %.3f, with %.3f; validation %v → %v", m, before, after, res.Epochs[0].Recall, res.Epochs[6].Recall)
+	if after < before+0.1 {
+		t.Errorf("recall@10 at dim %d: %.3f without query anchors, %.3f with: want +0.1", m, before, after)
+	}
+	if res.ValRows != 30 || res.QueryAnchors != 270 || res.TrainRows != n {
+		t.Errorf("rows: %d validation (want 30 held-out queries), %d query anchors (want 270), %d training (want %d)", res.ValRows, res.QueryAnchors, res.TrainRows, n)
+	}
+	if !(res.Epochs[6].Recall[0] > res.Epochs[0].Recall[0]+0.1) {
+		t.Errorf("validation recall@10 at dim %d: %v at the PCA start, %v after: want the held-out queries' gain", m, res.Epochs[0].Recall[0], res.Epochs[6].Recall[0])
+	}
+	for _, bad := range []Options{{QueryAnchors: q[:d+1]}, {QueryAnchors: q[:d], Labels: make([]int32, n)}} {
+		if _, _, err := Train(context.Background(), x, n, d, bad); !errors.Is(err, ErrOptions) {
+			t.Errorf("QueryAnchors of %d floats, labels %v: %v, want ErrOptions", len(bad.QueryAnchors), bad.Labels != nil, err)
+		}
+	}
+}

@@ -64,6 +64,30 @@
 // both terms and an epoch costs a fixed multiple of the data; (4) the
 // listwise term is ours.
 //
+// # Terms aimed at recall@k
+//
+// With Options.HardNegatives = H, each anchor also brings H rows sampled
+// from its full-space ranks K+1..HardRank into the batch (the rows a
+// prefix most often swaps into the top K, which the batch otherwise never
+// holds), and a boundary term ranks the anchor's sampled top-K rows P_i
+// above its hard negatives H_i at every prefix:
+//
+//	boundary  L_bnd = Σ_m c_m · mean_{(i,p), p∈P_i} −log( e^{s^m_ip/τ_b} / (e^{s^m_ip/τ_b} + Σ_{h∈H_i} e^{s^m_ih/τ_b}) )
+//
+// weighted by Options.BoundaryWeight. With Options.QueryAnchors,
+// unlabelled queries of the kind the index serves join the anchors, with
+// their full-space neighbours among the training rows, and the validation
+// holds out queries. Neither is on by default: on our sets the validation
+// did not pick them over the dims ≤ D/8 (the README's fourth-round table).
+//
+// # Searching adapted prefixes
+//
+// Searcher maps a query with the adapter and searches adapted rows; with
+// Searcher.Dims = m it searches a copy of the adapted m-prefixes (a flat
+// scan or an index.HNSW graph on them) and maps the query to m dims only
+// (Adapter.ApplyPrefix): the first stage of an index.Funnel whose later
+// stages rerank with the original embeddings.
+//
 // # Supervised training
 //
 // With labels, Options.Labels adds the classification heads of package

@@ -25,7 +25,7 @@ type pair struct{ i, j int32 }
 // and adds d(wPair·pairMean + wTop·topMean)/dz into dz (stride ld, first m
 // columns). A zero prefix has no direction: its row gets no gradient.
 // The reference is simLossRef.
-func simLoss(sc *simScratch, z []float32, b, ld, m int, t []float32, wPair float64, pairs []pair, wTop float64, rk *rankTerm, dz []float32) (pairMean, topMean, rankMean float64) {
+func simLoss(sc *simScratch, z []float32, b, ld, m int, t []float32, wPair float64, pairs []pair, wTop float64, rk *rankTerm, bt *boundaryTerm, dz []float32) (pairMean, topMean, rankMean, bndMean float64) {
 	sc.zn = grow(sc.zn, b*m)
 	sc.s = grow(sc.s, b*b)
 	sc.dzn = grow(sc.dzn, b*m)
@@ -39,6 +39,9 @@ func simLoss(sc *simScratch, z []float32, b, ld, m int, t []float32, wPair float
 	kernel.Sgemm(false, true, b, b, m, 1, zn, m, zn, m, 0, s, b)
 	if rk.w > 0 && b > 1 {
 		rankMean = rk.grad(s, t, b)
+	}
+	if bt != nil && bt.w > 0 {
+		bndMean = bt.grad(s, b)
 	}
 	// s becomes G, the gradient of the loss with respect to S.
 	var sumPair float64
@@ -80,6 +83,14 @@ func simLoss(sc *simScratch, z []float32, b, ld, m int, t []float32, wPair float
 			s[k] += v
 		}
 	}
+	if bt != nil && bt.w > 0 {
+		for k, p := range bt.pos {
+			s[int(p.i)*b+int(p.j)] += bt.gpos[k]
+		}
+		for k, p := range bt.neg {
+			s[int(p.i)*b+int(p.j)] += bt.gneg[k]
+		}
+	}
 	// H = G + Gᵀ, in place.
 	for i := 0; i < b; i++ {
 		for j := i + 1; j < b; j++ {
@@ -102,7 +113,77 @@ func simLoss(sc *simScratch, z []float32, b, ld, m int, t []float32, wPair float
 			out[j] += (du[j] - u[j]*c) * inv
 		}
 	}
-	return pairMean, topMean, rankMean
+	return pairMean, topMean, rankMean, bndMean
+}
+
+// boundaryTerm is the boundary term, aimed at recall@k: each anchor i of
+// the batch has in-batch positives P_i (rows sampled from its K nearest
+// neighbours in the full space) and hard negatives H_i (rows sampled from
+// its full-space ranks K+1..HardRank, the rows a prefix most often lets
+// into the top K), and for every positive p, with s the prefix
+// similarities,
+//
+//	ℓ_ip = −log( exp(s_ip/τ) / (exp(s_ip/τ) + Σ_{h∈H_i} exp(s_ih/τ)) )
+//
+// The loss is w·mean_{(i,p)} ℓ_ip; with π the softmax of s/τ over
+// {p} ∪ H_i its gradient is −w(1 − π_p)/(τ·|P|) with respect to s_ip and
+// w·π_h/(τ·|P|) with respect to s_ih, summed over the positives.
+type boundaryTerm struct {
+	w, tau float64
+	// pos and neg are the (anchor, row) pairs of the positives and the
+	// hard negatives, each grouped by anchor in the same anchor order.
+	pos, neg []pair
+	// gpos and gneg receive dL/ds of each pair of pos and neg.
+	gpos, gneg []float32
+}
+
+// grad writes dL/ds into gpos and gneg and returns the mean ℓ; s holds the
+// prefix similarities ([b][b]).
+func (bt *boundaryTerm) grad(s []float32, b int) float64 {
+	bt.gpos = grow(bt.gpos, len(bt.pos))
+	bt.gneg = grow(bt.gneg, len(bt.neg))
+	clear(bt.gneg)
+	if len(bt.pos) == 0 {
+		return 0
+	}
+	inv := 1 / bt.tau
+	c := bt.w / (bt.tau * float64(len(bt.pos)))
+	var sum float64
+	n0 := 0
+	for p0 := 0; p0 < len(bt.pos); {
+		i := bt.pos[p0].i
+		p1 := p0
+		for p1 < len(bt.pos) && bt.pos[p1].i == i {
+			p1++
+		}
+		for n0 < len(bt.neg) && bt.neg[n0].i < i {
+			n0++ // (anchors without positives)
+		}
+		n1 := n0
+		for n1 < len(bt.neg) && bt.neg[n1].i == i {
+			n1++
+		}
+		row := s[int(i)*b : int(i+1)*b]
+		for k := p0; k < p1; k++ {
+			sp := float64(row[bt.pos[k].j]) * inv
+			mx := sp
+			for _, h := range bt.neg[n0:n1] {
+				mx = max(mx, float64(row[h.j])*inv)
+			}
+			z := math.Exp(sp - mx)
+			for _, h := range bt.neg[n0:n1] {
+				z += math.Exp(float64(row[h.j])*inv - mx)
+			}
+			pp := math.Exp(sp-mx) / z
+			sum += mx + math.Log(z) - sp
+			bt.gpos[k] = float32(-c * (1 - pp))
+			for q, h := range bt.neg[n0:n1] {
+				bt.gneg[n0+q] += float32(c * math.Exp(float64(row[h.j])*inv-mx) / z)
+			}
+		}
+		p0, n0 = p1, n1
+	}
+	return sum / float64(len(bt.pos))
 }
 
 // rankTerm is the listwise term: for every row i of the batch, the

@@ -11,7 +11,7 @@ import (
 
 // simLossRef is simLoss's definition as plain float64 loops: the weighted
 // total wPair·pairMean + wTop·topMean.
-func simLossRef(z []float64, b, ld, m int, t []float32, wPair float64, pairs []pair, wTop, wRank, tau float64) float64 {
+func simLossRef(z []float64, b, ld, m int, t []float32, wPair float64, pairs []pair, wTop, wRank, tau float64, bnd *boundaryTerm) float64 {
 	cos := func(i, j int) float64 {
 		var d, ni, nj float64
 		for k := 0; k < m; k++ {
@@ -57,6 +57,22 @@ func simLossRef(z []float64, b, ld, m int, t []float32, wPair float64, pairs []p
 	total := wPair*p/float64(b*(b-1)) + wRank*kl/float64(b)
 	if len(pairs) > 0 {
 		total += wTop * q / float64(len(pairs))
+	}
+	if bnd != nil && len(bnd.pos) > 0 {
+		// ℓ_ip = −log(exp(s_ip/τ) / (exp(s_ip/τ) + Σ_{h of anchor i} exp(s_ih/τ)))
+		var sum float64
+		for _, pp := range bnd.pos {
+			i := int(pp.i)
+			e := math.Exp(cos(i, int(pp.j)) / bnd.tau)
+			den := e
+			for _, h := range bnd.neg {
+				if int(h.i) == i {
+					den += math.Exp(cos(i, int(h.j)) / bnd.tau)
+				}
+			}
+			sum -= math.Log(e / den)
+		}
+		total += bnd.w * sum / float64(len(bnd.pos))
 	}
 	return total
 }
@@ -140,6 +156,9 @@ func TestSimLossGradient(t *testing.T) {
 		wRank, tau   float64
 		pairs        []pair
 		zeroFirstRow bool
+		// the boundary term: positives are pairs, negatives neg
+		wBnd, tauBnd float64
+		neg          []pair
 	}{
 		{b: 5, ld: 6, m: 6, wPair: 1, wTop: 0},
 		{b: 5, ld: 6, m: 3, wPair: 0.5, wTop: 2, pairs: []pair{{0, 3}, {1, 4}, {0, 2}}},
@@ -148,6 +167,11 @@ func TestSimLossGradient(t *testing.T) {
 		{b: 7, ld: 4, m: 1, wPair: 1, wTop: 1, pairs: []pair{{2, 5}}},
 		{b: 2*rankGrain + 3, ld: 3, m: 2, wPair: 0.3, wRank: 1, tau: 0.2}, // the listwise rows in several chunks
 		{b: 4, ld: 5, m: 4, wPair: 1, wTop: 1, pairs: []pair{{1, 2}}, zeroFirstRow: true},
+		// The boundary term alone and with the others; anchors 0 and 1 with
+		// two positives and two or three negatives, anchor 2 without
+		// negatives, anchor 3 with negatives but no positive.
+		{b: 9, ld: 5, m: 3, wBnd: 1, tauBnd: 0.2, pairs: []pair{{0, 4}, {0, 5}, {1, 6}, {2, 8}}, neg: []pair{{0, 6}, {0, 7}, {1, 2}, {1, 7}, {1, 8}, {3, 0}}},
+		{b: 9, ld: 5, m: 5, wPair: 0.5, wTop: 1, wRank: 0.5, tau: 0.3, wBnd: 2, tauBnd: 0.1, pairs: []pair{{0, 4}, {1, 6}}, neg: []pair{{0, 5}, {1, 7}, {1, 8}}},
 	} {
 		t.Run(fmt.Sprintf("b%d_m%d_of%d", tc.b, tc.m, tc.ld), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(1, uint64(tc.b*100+tc.m)))
@@ -164,16 +188,20 @@ func TestSimLossGradient(t *testing.T) {
 			dz := make([]float32, len(z))
 			var sc simScratch
 			rk := rankTerm{w: tc.wRank, tau: tc.tau}
+			var bt *boundaryTerm
+			if tc.wBnd > 0 {
+				bt = &boundaryTerm{w: tc.wBnd, tau: tc.tauBnd, pos: tc.pairs, neg: tc.neg}
+			}
 			refTau := tc.tau
 			if refTau == 0 {
 				refTau = 1 // the term is off; any τ avoids 0/0
 			}
-			pm, tm, km := simLoss(&sc, z, tc.b, tc.ld, tc.m, tt, tc.wPair, tc.pairs, tc.wTop, &rk, dz)
+			pm, tm, km, bm := simLoss(&sc, z, tc.b, tc.ld, tc.m, tt, tc.wPair, tc.pairs, tc.wTop, &rk, bt, dz)
 			z64 := to64(z)
 			f := func(z []float64) float64 {
-				return simLossRef(z, tc.b, tc.ld, tc.m, tt, tc.wPair, tc.pairs, tc.wTop, tc.wRank, refTau)
+				return simLossRef(z, tc.b, tc.ld, tc.m, tt, tc.wPair, tc.pairs, tc.wTop, tc.wRank, refTau, bt)
 			}
-			got := tc.wPair*pm + tc.wTop*tm + tc.wRank*km
+			got := tc.wPair*pm + tc.wTop*tm + tc.wRank*km + tc.wBnd*bm
 			if want := f(z64); math.Abs(got-want) > 1e-5*math.Max(1, want) {
 				t.Errorf("loss = %.8g, reference %.8g", got, want)
 			}

@@ -64,6 +64,16 @@ type Options struct {
 	// RankWeight weighs the listwise term (our addition; see the package
 	// doc) and Temperature is its τ (defaults 1 and 0.05).
 	RankWeight, Temperature float64
+	// HardNegatives is how many rows sampled from each anchor's full-space
+	// ranks K+1..HardRank join the batch (default 0: none; HardRank
+	// default max(50, 2K)). The pairwise and listwise terms then see the rows just
+	// past an anchor's top K, which a prefix most often swaps into it, and
+	// the boundary term (BoundaryWeight, default 1 with hard negatives)
+	// ranks the anchor's sampled top-K rows above them at every prefix,
+	// with temperature BoundaryTemperature (default Temperature). See the
+	// README's adapter section for what they brought.
+	HardNegatives, HardRank             int
+	BoundaryWeight, BoundaryTemperature float64
 	// DimWeights are the weights c_m of the nesting's dims in the pairwise,
 	// top-k and supervised terms, one per dim (default: all 1).
 	DimWeights []float64
@@ -124,6 +134,18 @@ type Options struct {
 	ContrastiveWeight      float64
 	ContrastiveTemperature float64
 
+	// QueryAnchors, if set, are embeddings of queries of the kind the
+	// adapted index will serve (rows of the input dim, no labels and no
+	// pairing with the rows of Train's x): they join the anchors, each with
+	// its K nearest training rows in the full space as its neighbours, so
+	// that the prefixes keep the queries' neighbourhoods among the
+	// documents, not only the documents' among themselves (the two differ
+	// when queries are another kind of text, say one-line summaries of
+	// long descriptions). Validation then holds out queries, not
+	// documents: ValFrac of them (at most ValRows) search the training
+	// rows. Not with Labels, PairQueries or Extra.
+	QueryAnchors []float32
+
 	// Extra, if set, is a further loss term on each batch (see ExtraLoss).
 	Extra ExtraLoss
 
@@ -170,6 +192,13 @@ func (o Options) WithDefaults(in int) Options {
 	def(&o.IsoWeight, 0.1)
 	def(&o.RankWeight, 1)
 	def(&o.Temperature, 0.05)
+	if o.HardNegatives > 0 {
+		if o.HardRank == 0 {
+			o.HardRank = max(50, 2*o.K)
+		}
+		def(&o.BoundaryWeight, 1)
+		def(&o.BoundaryTemperature, o.Temperature)
+	}
 	def(&o.ValFrac, 0.1)
 	def(&o.SupervisedWeight, 0.3)
 	def(&o.ContrastiveWeight, 1)
@@ -219,6 +248,14 @@ func (o Options) Validate(n, in int) error {
 	if o.Sampled < 0 || o.Sampled > o.K {
 		add("Sampled %d outside 0..K (%d)", o.Sampled, o.K)
 	}
+	if o.HardNegatives < 0 {
+		add("HardNegatives %d is negative", o.HardNegatives)
+	} else if o.HardNegatives > 0 && o.HardRank < o.K+o.HardNegatives {
+		add("HardRank %d: want at least K + HardNegatives (%d)", o.HardRank, o.K+o.HardNegatives)
+	}
+	if o.HardNegatives > 0 && (!(o.BoundaryTemperature > 0) || math.IsInf(o.BoundaryTemperature, 0)) {
+		add("BoundaryTemperature %v: want a positive number", o.BoundaryTemperature)
+	}
 	if o.Optimizer != "sgd" && o.Optimizer != "adamw" {
 		add("Optimizer %q: want sgd or adamw", o.Optimizer)
 	}
@@ -228,7 +265,7 @@ func (o Options) Validate(n, in int) error {
 	for _, w := range []struct {
 		name string
 		v    float64
-	}{{"PairWeight", o.PairWeight}, {"TopKWeight", o.TopKWeight}, {"IsoWeight", o.IsoWeight}, {"RankWeight", o.RankWeight}, {"SupervisedWeight", o.SupervisedWeight}, {"ContrastiveWeight", o.ContrastiveWeight}} {
+	}{{"PairWeight", o.PairWeight}, {"TopKWeight", o.TopKWeight}, {"IsoWeight", o.IsoWeight}, {"RankWeight", o.RankWeight}, {"SupervisedWeight", o.SupervisedWeight}, {"ContrastiveWeight", o.ContrastiveWeight}, {"BoundaryWeight", o.BoundaryWeight}} {
 		if math.IsNaN(w.v) || math.IsInf(w.v, 0) {
 			add("%s %v is not finite", w.name, w.v)
 		}
@@ -252,6 +289,14 @@ func (o Options) Validate(n, in int) error {
 	}
 	if !(o.ContrastiveTemperature > 0) || math.IsInf(o.ContrastiveTemperature, 0) {
 		add("ContrastiveTemperature %v: want a positive number", o.ContrastiveTemperature)
+	}
+	if o.QueryAnchors != nil {
+		if len(o.QueryAnchors) == 0 || len(o.QueryAnchors)%in != 0 {
+			add("%d QueryAnchors floats: want a positive multiple of the input dim %d", len(o.QueryAnchors), in)
+		}
+		if o.Labels != nil || o.PairQueries != nil || o.Extra != nil {
+			add("QueryAnchors with Labels, PairQueries or Extra")
+		}
 	}
 	if o.PairQueries != nil && len(o.PairQueries) != n*in {
 		add("%d PairQueries floats for %d rows of %d", len(o.PairQueries), n, in)
@@ -278,12 +323,12 @@ type EpochStats struct {
 	Epoch, Epochs int
 	Steps         int
 	// Mean per-step values of the weighted total and of the terms: Pair,
-	// TopK and Rank unweighted but summed over the nesting's dims with
+	// TopK, Rank and Boundary unweighted but summed over the nesting's dims with
 	// DimWeights, Iso unweighted, Supervised with its weights (the
 	// Matryoshka cross-entropy, SupervisedWeight·c_m per dim), Contrastive
 	// with its weights (ContrastiveWeight·c_m per dim), Extra as ExtraLoss
 	// returned it.
-	Loss, Pair, TopK, Rank, Iso, Supervised, Contrastive, Extra float64
+	Loss, Pair, TopK, Rank, Boundary, Iso, Supervised, Contrastive, Extra float64
 	// Recall is the validation recall@ValK of each nesting dim (nil
 	// without validation rows).
 	Recall  []float64
@@ -296,7 +341,8 @@ type Result struct {
 	// NeighborTime is the time the full-space neighbours took.
 	NeighborTime time.Duration
 	TrainRows    int
-	ValRows      int
+	ValRows      int // held-out rows (held-out query anchors with QueryAnchors)
+	QueryAnchors int // query anchors trained on
 }
 
 // Train fits an adapter to the n rows of x (dim d): it holds out the
@@ -322,6 +368,11 @@ func Train(ctx context.Context, x []float32, n, d int, opt Options) (*Adapter, *
 			return nil, nil, err
 		}
 	}
+	if opt.QueryAnchors != nil {
+		if err := checkRows(opt.QueryAnchors, len(opt.QueryAnchors)/d, d, "query anchors"); err != nil {
+			return nil, nil, err
+		}
+	}
 	// Train in units of σ, the RMS norm of the centred rows, and give the
 	// adapter back in the input's units (unscale): the cosine terms'
 	// gradients with respect to the bias b scale as 1/σ while b itself
@@ -333,6 +384,9 @@ func Train(ctx context.Context, x []float32, n, d int, opt Options) (*Adapter, *
 	x = scaled(x, 1/sigma)
 	if opt.PairQueries != nil {
 		opt.PairQueries = scaled(opt.PairQueries, 1/sigma)
+	}
+	if opt.QueryAnchors != nil {
+		opt.QueryAnchors = scaled(opt.QueryAnchors, 1/sigma)
 	}
 	a, res, err := train(ctx, x, n, d, opt)
 	if a != nil {
@@ -399,13 +453,25 @@ func train(ctx context.Context, x []float32, n, d int, opt Options) (*Adapter, *
 	rng := rand.New(rand.NewPCG(opt.Seed, 0x747261696e))
 	perm := rng.Perm(n)
 	nv := 0
-	if opt.ValFrac > 0 {
+	if opt.ValFrac > 0 && opt.QueryAnchors == nil {
 		nv = min(int(float64(n)*opt.ValFrac), opt.ValRows, n-2)
 	}
 	valIdx, trIdx := perm[:nv], perm[nv:]
 	slices.Sort(trIdx)
 	nt := len(trIdx)
 	xt := gather(x, d, trIdx)
+	// With query anchors, the validation queries are held-out query
+	// anchors (xq the trained ones).
+	var xq, xqv []float32
+	if opt.QueryAnchors != nil {
+		nqa := len(opt.QueryAnchors) / d
+		qperm := rng.Perm(nqa)
+		nqv := 0
+		if opt.ValFrac > 0 {
+			nqv = min(int(float64(nqa)*opt.ValFrac), opt.ValRows, nqa-1)
+		}
+		xqv, xq = gather(opt.QueryAnchors, d, qperm[:nqv]), gather(opt.QueryAnchors, d, qperm[nqv:])
+	}
 	a, err := New(xt, nt, d, opt.Out, opt.Nesting, opt.Hidden, opt.Seed)
 	if err != nil {
 		return nil, nil, err
@@ -417,8 +483,14 @@ func train(ctx context.Context, x []float32, n, d int, opt Options) (*Adapter, *
 	var xv []float32
 	var valTruth [][]int32
 	validate := func() ([]float64, error) { return nil, nil }
+	if xqv != nil {
+		xv, nv = xqv, len(xqv)/d
+		res.ValRows = nv
+	}
 	if nv > 0 && nt > opt.ValK {
-		xv = gather(x, d, valIdx)
+		if xqv == nil {
+			xv = gather(x, d, valIdx)
+		}
 		ndb := min(nt, opt.ValDB)
 		dbIdx := rand.New(rand.NewPCG(opt.Seed, 0x76616c6462)).Perm(nt)[:ndb]
 		slices.Sort(dbIdx)
@@ -449,11 +521,26 @@ func train(ctx context.Context, x []float32, n, d int, opt Options) (*Adapter, *
 
 	t0 := time.Now()
 	k := min(opt.K, nt-1)
+	if opt.HardNegatives > 0 {
+		k = min(opt.HardRank, nt-1) // ranks K+1..HardRank are the hard negatives
+	}
 	nbrs, err := Neighbors(xt, nt, d, xt, nt, d, d, k, true)
 	if err != nil {
 		return nil, nil, err
 	}
+	// Query anchors are rows nt.. of the trainer's rows, whose neighbours
+	// are training rows (never other queries).
+	nqt := len(xq) / d
+	if nqt > 0 {
+		qn, err := Neighbors(xt, nt, d, xq, nqt, d, d, k, false)
+		if err != nil {
+			return nil, nil, err
+		}
+		nbrs = append(nbrs, qn...)
+		xt = append(slices.Clip(xt), xq...)
+	}
 	res.NeighborTime = time.Since(t0)
+	res.QueryAnchors = nqt
 
 	tr := newTrainer(a, opt, xt, nt, trIdx, x, rng)
 	tr.nbrs = nbrs
@@ -467,30 +554,32 @@ func train(ctx context.Context, x []float32, n, d int, opt Options) (*Adapter, *
 			return nil, nil, err
 		}
 	}
-	steps := (nt + opt.Anchors - 1) / opt.Anchors
+	na := nt + nqt // anchors per epoch
+	steps := (na + opt.Anchors - 1) / opt.Anchors
 	total := steps * opt.Epochs
 	sched := nn.Cosine(opt.LR, total, max(total/20, 1))
 	for ep := 1; ep <= opt.Epochs; ep++ {
 		t1 := time.Now()
 		st := EpochStats{Epoch: ep, Epochs: opt.Epochs, Steps: steps}
-		order := rng.Perm(nt)
+		order := rng.Perm(na)
 		for s := 0; s < steps; s++ {
 			if err := ctx.Err(); err != nil {
 				return a, res, err
 			}
-			anchors := order[s*opt.Anchors : min((s+1)*opt.Anchors, nt)]
+			anchors := order[s*opt.Anchors : min((s+1)*opt.Anchors, na)]
 			l := tr.step(anchors, sched(tr.opt.Steps()))
 			st.Loss += l.total
 			st.Pair += l.pair
 			st.TopK += l.top
 			st.Rank += l.rank
+			st.Boundary += l.bnd
 			st.Iso += l.iso
 			st.Supervised += l.sup
 			st.Contrastive += l.con
 			st.Extra += l.extra
 		}
 		f := 1 / float64(steps)
-		st.Loss, st.Pair, st.TopK, st.Rank, st.Iso, st.Supervised, st.Contrastive, st.Extra = st.Loss*f, st.Pair*f, st.TopK*f, st.Rank*f, st.Iso*f, st.Supervised*f, st.Contrastive*f, st.Extra*f
+		st.Loss, st.Pair, st.TopK, st.Rank, st.Boundary, st.Iso, st.Supervised, st.Contrastive, st.Extra = st.Loss*f, st.Pair*f, st.TopK*f, st.Rank*f, st.Boundary*f, st.Iso*f, st.Supervised*f, st.Contrastive*f, st.Extra*f
 		st.Elapsed = time.Since(t1)
 		if math.IsNaN(st.Loss) || math.IsInf(st.Loss, 0) {
 			return a, res, fmt.Errorf("adapter: epoch %d: the loss is %v: lower the learning rate (Options.LR %g)", ep, st.Loss, opt.LR)
@@ -522,10 +611,10 @@ type trainer struct {
 	a    *Adapter
 	o    Options
 	net  net
-	xt   []float32 // training rows
-	xn   []float32 // training rows, unit length
-	nt   int
-	rows []int // training row -> row of Train's x
+	xt   []float32 // training rows, then the query anchors
+	xn   []float32 // the same, unit length
+	nt   int       // training rows (the query anchors follow)
+	rows []int     // training row -> row of Train's x
 	nbrs [][]int32
 	rng  *rand.Rand
 	opt  nn.Optimizer
@@ -539,6 +628,7 @@ type trainer struct {
 	dz     nn.Tensor
 	sim    simScratch
 	rank   rankTerm
+	bnd    boundaryTerm
 	target []float32
 	steps  int
 	iso    isoScratch
@@ -558,7 +648,7 @@ type trainer struct {
 func newTrainer(a *Adapter, o Options, xt []float32, nt int, rows []int, _ []float32, rng *rand.Rand) *trainer {
 	d := a.In
 	xn := slices.Clone(xt)
-	kernel.ParallelFor(nt, 1024, func(lo, hi int) {
+	kernel.ParallelFor(len(xt)/d, 1024, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			kernel.Normalize(xn[i*d : (i+1)*d])
 		}
@@ -566,6 +656,7 @@ func newTrainer(a *Adapter, o Options, xt []float32, nt int, rows []int, _ []flo
 	t := &trainer{a: a, o: o, net: net{a: a}, xt: xt, xn: xn, nt: nt, rows: rows, rng: rng}
 	t.opt = t.newOpt(trainable(a, o.PairQueries == nil || o.ContrastiveWeight <= 0))
 	t.rank.tau = o.Temperature
+	t.bnd.tau = o.BoundaryTemperature
 	return t
 }
 
@@ -657,7 +748,7 @@ func (t *trainer) dimWeight(g int) float64 {
 	return t.o.DimWeights[g]
 }
 
-type stepLoss struct{ total, pair, top, rank, iso, sup, con, extra float64 }
+type stepLoss struct{ total, pair, top, rank, bnd, iso, sup, con, extra float64 }
 
 // step runs one optimizer step on the anchors and their sampled
 // neighbours.
@@ -671,17 +762,27 @@ func (t *trainer) step(anchors []int, lr float64) stepLoss {
 	t.opt.ZeroGrad()
 	t.batch = append(t.batch[:0], anchors...)
 	t.pairs = t.pairs[:0]
-	for p, i := range anchors {
-		nb := t.nbrs[i]
-		s := min(o.Sampled, len(nb))
+	t.bnd.neg = t.bnd.neg[:0]
+	// sample appends up to s rows drawn without replacement from nb to
+	// the batch, each paired with anchor p in *to.
+	sample := func(p int, nb []int32, s int, to *[]pair) {
+		s = min(s, len(nb))
 		t.pick = append(t.pick[:0], nb...)
 		for j := 0; j < s; j++ {
 			r := j + t.rng.IntN(len(t.pick)-j)
 			t.pick[j], t.pick[r] = t.pick[r], t.pick[j]
-			t.pairs = append(t.pairs, pair{int32(p), int32(len(t.batch))})
+			*to = append(*to, pair{int32(p), int32(len(t.batch))})
 			t.batch = append(t.batch, int(t.pick[j]))
 		}
 	}
+	for p, i := range anchors {
+		nb := t.nbrs[i]
+		sample(p, nb[:min(o.K, len(nb))], o.Sampled, &t.pairs)
+		if o.HardNegatives > 0 && len(nb) > o.K {
+			sample(p, nb[o.K:], o.HardNegatives, &t.bnd.neg)
+		}
+	}
+	t.bnd.pos = t.pairs
 	b := len(t.batch)
 	// With pairs, the anchors' queries follow the batch's rows: one
 	// forward and backward over b + na rows, of which the unsupervised
@@ -726,17 +827,23 @@ func (t *trainer) step(anchors []int, lr float64) stepLoss {
 		}
 	}
 	wp, wt, wr := max(o.PairWeight, 0), max(o.TopKWeight, 0), max(o.RankWeight, 0)
-	if wp > 0 || wt > 0 || wr > 0 {
+	wb := 0.0
+	if o.HardNegatives > 0 {
+		wb = max(o.BoundaryWeight, 0)
+	}
+	if wp > 0 || wt > 0 || wr > 0 || wb > 0 {
 		for g, m := range a.Nesting {
 			c := t.dimWeight(g)
 			t.rank.w = c * wr
-			pm, tm, km := simLoss(&t.sim, z.Data, b, out, m, target, c*wp, t.pairs, c*wt, &t.rank, t.dz.Data)
+			t.bnd.w = c * wb
+			pm, tm, km, bm := simLoss(&t.sim, z.Data, b, out, m, target, c*wp, t.pairs, c*wt, &t.rank, &t.bnd, t.dz.Data)
 			l.pair += c * pm
 			l.top += c * tm
 			l.rank += c * km
+			l.bnd += c * bm
 		}
 	}
-	l.total += wp*l.pair + wt*l.top + wr*l.rank
+	l.total += wp*l.pair + wt*l.top + wr*l.rank + wb*l.bnd
 	if w := max(o.IsoWeight, 0); w > 0 {
 		l.iso = isoLoss(&t.iso, z.Data, out, t.net.xc.Data, d, b, w, t.dz.Data)
 		l.total += w * l.iso

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -47,7 +46,8 @@ the training rows (epoch 0 is the PCA start).
   eval   per dim: recall@k against exact full-dim neighbours (and with
          labels, 1-NN top-1 and mAP@10) of truncation, PCA and the adapter;
          --funnel: the speed-up at equal recall of funnels whose first
-         stage scans adapted (or plain) prefixes and rerank with the originals
+         stage scans (or walks an HNSW graph on) adapted prefixes, or scans
+         plain ones, and rerank with the originals
   synth  a synthetic set with energy spread over all dims (adapter.Synthetic)
 
 Examples:
@@ -72,6 +72,7 @@ func runAdapt(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	in := fs.String("in", "", "embeddings to train on: .npy (rows × dims) or .jsonl (required)")
 	out := fs.String("out", "", "adapter file to write (required)")
 	labels := fs.String("labels", "", "optional 1-D NPY of integer labels, one per row: adds MRL classification heads")
+	anchorQ := fs.String("query-anchors", "", "optional unlabelled query embeddings (any number of rows): extra anchors whose full-space neighbours among --in the prefixes keep; validation then holds out queries")
 	pairQ := fs.String("pair-queries", "", "optional query embeddings aligned with --in (row i: a query whose document is row i of --in): adds the contrastive Matryoshka loss")
 	nestStr := fs.String("nesting", "", "comma-separated prefix dims (default 8,16,... up to --out-dim)")
 	var o adapter.Options
@@ -89,6 +90,10 @@ func runAdapt(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Float64Var(&o.RankWeight, "rank-weight", 0, "weight of the listwise term (default 1; negative: off)")
 	fs.Float64Var(&o.IsoWeight, "iso-weight", 0, "weight of the isometry term (default 0.1; negative: off)")
 	fs.Float64Var(&o.Temperature, "temperature", 0, "τ of the listwise term (default 0.05)")
+	fs.IntVar(&o.HardNegatives, "hard", 0, "rows sampled per anchor from its full-space ranks K+1..--hard-rank into the batch, with the boundary term (default 0: none)")
+	fs.IntVar(&o.HardRank, "hard-rank", 0, "with --hard: the last full-space rank of the hard negatives (default max(50, 2·--k))")
+	fs.Float64Var(&o.BoundaryWeight, "boundary-weight", 0, "with --hard: weight of the boundary term (default 1; negative: off, the hard negatives only join the batch)")
+	fs.Float64Var(&o.BoundaryTemperature, "boundary-temperature", 0, "with --hard: τ of the boundary term (default --temperature)")
 	fs.Float64Var(&o.SupervisedWeight, "supervised-weight", 0, "weight of the classification heads with --labels (default 0.3)")
 	fs.Float64Var(&o.ContrastiveWeight, "contrastive-weight", 0, "weight of the contrastive term with --pair-queries (default 1)")
 	fs.Float64Var(&o.ContrastiveTemperature, "contrastive-temperature", 0, "τ of the contrastive term (default 0.05)")
@@ -145,6 +150,16 @@ func runAdapt(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		o.PairQueries = q
 	}
+	if *anchorQ != "" {
+		q, _, qd, _, err := readEmbeddings(*anchorQ)
+		if err != nil {
+			return err
+		}
+		if qd != d {
+			return fmt.Errorf("--query-anchors %s: %d dims, --in has %d: %w", *anchorQ, qd, d, adapter.ErrDim)
+		}
+		o.QueryAnchors = q
+	}
 	start := time.Now()
 	o.Progress = func(s adapter.EpochStats) {
 		if s.Epoch == 0 {
@@ -152,6 +167,9 @@ func runAdapt(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return
 		}
 		fmt.Fprintf(stdout, "epoch %d/%d: loss %.4f (pair %.4f topk %.4f rank %.4f iso %.4f", s.Epoch, s.Epochs, s.Loss, s.Pair, s.TopK, s.Rank, s.Iso)
+		if o.HardNegatives > 0 {
+			fmt.Fprintf(stdout, " boundary %.4f", s.Boundary)
+		}
 		if o.Labels != nil {
 			fmt.Fprintf(stdout, " sup %.4f", s.Supervised)
 		}
@@ -167,8 +185,12 @@ func runAdapt(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := adapter.Save(*out, a); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s: %d → %d dims, nesting %s, hidden %d; %d training + %d held-out rows; neighbours %v, total %v\n",
-		*out, a.In, a.Out, a.Nesting, a.Hidden(), res.TrainRows, res.ValRows, res.NeighborTime.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	held := "held-out rows"
+	if o.QueryAnchors != nil {
+		held = fmt.Sprintf("held-out queries, %d query anchors", res.QueryAnchors)
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d → %d dims, nesting %s, hidden %d; %d training + %d %s; neighbours %v, total %v\n",
+		*out, a.In, a.Out, a.Nesting, a.Hidden(), res.TrainRows, res.ValRows, held, res.NeighborTime.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -395,11 +417,19 @@ the exact full-dim neighbours of the original embeddings; with labels,
 --labels).
 
 --funnel also times, against exact full-dim search on the originals,
-two-stage funnels (index.Funnel) whose first stage scans the dim-prefixes
-of the adapted rows (adapter.Searcher: the queries are mapped on the way)
-or of the original rows, keeping K rows that are reranked with the original
-full embeddings; it prints each plan's recall@k, cost model and time, and
-for each first stage the fastest plan reaching --target-recall.
+two-stage funnels (index.Funnel) whose first stage shortlists K rows by an
+m-prefix and whose second reranks them with the original full embeddings:
+"adapter" scans a copy of the adapted m-prefixes (adapter.Searcher with
+Dims m: the query is mapped to m dims only), "adapter-hnsw" walks an HNSW
+graph built on that copy (for the dims of --hnsw-dims; its build time is
+printed apart), "truncation" scans the original m-prefixes. Each plan is
+timed batched (all queries in one call, on every thread) and one query at
+a time (one thread, the first --single-nq queries), and each speed-up is
+over exact search timed the same way; it prints each plan's recall@k, cost
+model (multiply-adds of exact search over the plan's, the query's mapping
+included; "-" for a graph), the load average (times taken on a busy
+machine are provisional) and, per first stage, the fastest plans reaching
+--target-recall.
 
 --mrl adds the end-to-end MRL column: MRL.npy holds the embeddings of the
 same database rows (and --mrl-queries those of the same queries; without
@@ -423,6 +453,10 @@ func runAdaptEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	funnel := fs.Bool("funnel", false, "time funnels with adapted and plain first stages against exact search")
 	keepsStr := fs.String("keeps", "50,100,200,400,800,1600", "with --funnel: shortlist sizes K to try")
 	target := fs.Float64("target-recall", 0.95, "with --funnel: the recall@k to reach")
+	hnswDims := fs.String("hnsw-dims", "16,32", "with --funnel: adapted prefix dims to build an HNSW first stage on (empty: none)")
+	hnswM := fs.Int("hnsw-m", 16, "with --funnel: M of those graphs")
+	ef := fs.Int("ef", 0, "with --funnel: beam width of the HNSW first stages (0: the plan's first keep)")
+	singleNQ := fs.Int("single-nq", 500, "with --funnel: queries timed one at a time (the first ones)")
 	mrlPath := fs.String("mrl", "", "embeddings of --in's rows from an end-to-end MRL model: adds its column")
 	mrlQPath := fs.String("mrl-queries", "", "with --mrl and --queries: the MRL model's embeddings of --queries' rows")
 	if err := parseFlags(fs, adaptEvalHelp, args, stderr); err != nil {
@@ -623,11 +657,14 @@ func runAdaptEval(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if !*funnel {
 		return nil
 	}
-	keeps, err := parseInts(*keepsStr)
-	if err != nil {
+	fo := funnelOptions{dims: dims, k: *k, target: *target, hnswM: *hnswM, ef: *ef, singleNQ: *singleNQ}
+	if fo.keeps, err = parseInts(*keepsStr); err != nil {
 		return fmt.Errorf("--keeps: %w", err)
 	}
-	return evalFunnels(ctx, stdout, a, db, zdb, n, d, q, nq, dims, keeps, *k, truth, *target)
+	if fo.hnswDims, err = parseInts(*hnswDims); err != nil {
+		return fmt.Errorf("--hnsw-dims: %w", err)
+	}
+	return evalFunnels(ctx, stdout, a, db, n, d, q, nq, truth, fo)
 }
 
 // mrlEmbeddings are an end-to-end MRL model's embeddings of the database
@@ -665,105 +702,6 @@ func readMRL(dbPath, qPath string, n, nq int, split bool) (*mrlEmbeddings, error
 		return nil, fmt.Errorf("--mrl-queries %s: %d dims, --mrl has %d: %w", qPath, qd, d, adapter.ErrDim)
 	}
 	return &mrlEmbeddings{db: x, q: q[:nq*d], d: d}, nil
-}
-
-// evalFunnels times exact full-dim search and two-stage funnels with an
-// adapted or a plain first stage, reranking with the originals.
-func evalFunnels(ctx context.Context, w io.Writer, a *adapter.Adapter, db, zdb []float32, n, d int, q []float32, nq int, dims, keeps []int, k int, truth [][]int32, target float64) error {
-	orig, err := index.NewVectors(slices.Clone(db), n, d, mrl.Cosine, nil)
-	if err != nil {
-		return err
-	}
-	zv, err := index.NewVectors(slices.Clone(zdb), n, a.Out, mrl.Cosine, nil)
-	if err != nil {
-		return err
-	}
-	exactFlat := index.NewFlat(orig)
-	if err := orig.Prepare(d); err != nil {
-		return err
-	}
-	best := func(run func() error) (time.Duration, error) {
-		var b time.Duration
-		for r := 0; r < 3; r++ {
-			t0 := time.Now()
-			if err := run(); err != nil {
-				return 0, err
-			}
-			if el := time.Since(t0); r == 0 || el < b {
-				b = el
-			}
-		}
-		return b, nil
-	}
-	exact, err := best(func() error { _, err := exactFlat.SearchBatch(q, d, d, k, nil); return err })
-	if err != nil {
-		return err
-	}
-	exactCost := index.Plan{{Dim: d, Keep: k}}.MulAdds(n)
-	fmt.Fprintf(w, "\nfunnels (rerank with the original %d dims) vs exact flat at D=%d: %v for %d queries (best of 3; %s)\n", d, d, exact.Round(time.Microsecond), nq, kernel.Describe())
-	fmt.Fprintf(w, "%-10s %-14s %8s %12s %12s %10s\n", "first", "plan", "recall", "cost ratio", "time", "speed-up")
-	type hit struct {
-		plan   string
-		t      time.Duration
-		recall float64
-	}
-	for _, first := range []string{"adapter", "truncation"} {
-		var win *hit
-		for _, m := range dims {
-			if m >= d || (first == "adapter" && m > a.Out) {
-				continue
-			}
-			for _, keep := range keeps {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				if keep < k || keep >= n {
-					continue
-				}
-				plan := index.Plan{{Dim: m, Keep: keep}, {Dim: d, Keep: k}}
-				var fs index.Searcher = index.NewFlat(orig)
-				cost := plan.MulAdds(n)
-				if first == "adapter" {
-					fs = adapter.Searcher{A: a, S: index.NewFlat(zv)}
-					cost += int64(a.In) * int64(a.Out) // mapping the query
-					if err := zv.Prepare(m); err != nil {
-						return err
-					}
-				} else if err := orig.Prepare(m); err != nil {
-					return err
-				}
-				f, err := index.NewFunnel(orig, plan, fs)
-				if err != nil {
-					return err
-				}
-				var hits [][]index.Hit
-				el, err := best(func() error { var err error; hits, err = f.SearchBatch(q, d, d, k, hits); return err })
-				if err != nil {
-					return err
-				}
-				got := make([][]int32, nq)
-				for i, hs := range hits {
-					for _, h := range hs {
-						got[i] = append(got[i], h.Index)
-					}
-				}
-				r := adapter.Recall(truth, got)
-				fmt.Fprintf(w, "%-10s %-14s %8.4f %12.1f %12v %9.1fx\n", first, plan, r, float64(exactCost)/float64(cost), el.Round(time.Microsecond), exact.Seconds()/el.Seconds())
-				if r >= target && (win == nil || el < win.t) {
-					win = &hit{plan.String(), el, r}
-				}
-				if r >= target {
-					break // larger shortlists at this dim only cost more
-				}
-			}
-		}
-		if win != nil {
-			fmt.Fprintf(w, "  %s first stage: fastest plan with recall@%d ≥ %.2f: %s (recall %.4f), %.1fx faster than exact\n", first, k, target, win.plan, win.recall, exact.Seconds()/win.t.Seconds())
-		} else {
-			fmt.Fprintf(w, "  %s first stage: no plan reached recall@%d ≥ %.2f\n", first, k, target)
-		}
-	}
-	return nil
 }
 
 // adaptVectors returns v's rows mapped through the adapter at path, with

@@ -52,11 +52,12 @@ func TestAdaptCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "800 rows × 32 dims") {
 		t.Fatalf("apply exit %d: %s%s", code, out, stderr)
 	}
-	code, out, stderr = runCmd(t, "adapt", "eval", "--adapter", p("a.st"), "--in", p("x.npy"), "--labels", p("y.npy"), "--nq", "100", "--funnel", "--keeps", "50,200")
+	code, out, stderr = runCmd(t, "adapt", "eval", "--adapter", p("a.st"), "--in", p("x.npy"), "--labels", p("y.npy"), "--nq", "100", "--funnel", "--keeps", "50,200", "--hnsw-dims", "4", "--single-nq", "20")
 	if code != 0 {
 		t.Fatalf("eval exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"700 database rows, 100 queries, D=32", "recall@10 vs exact full-dim (D=32) neighbours", "1-NN top-1", "adapter    4:50,32:10", "truncation 8:200,32:10", "first stage:"} {
+	for _, want := range []string{"700 database rows, 100 queries, D=32", "recall@10 vs exact full-dim (D=32) neighbours", "1-NN top-1", "adapter       4:50,32:10", "adapter-hnsw  4:50,32:10", "truncation    8:200,32:10",
+		"hnsw on the adapted 4-prefix: 700 rows built in", "single ", "per query (one thread, the first 20 queries)", "load average", "fastest with recall@10"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("eval output lacks %q:\n%s", want, out)
 		}
