@@ -691,3 +691,44 @@ func TestQueryAnchors(t *testing.T) {
 		}
 	}
 }
+
+// TestNeighborsContext checks that the blocked neighbour search returns
+// what one batch does (queries across block boundaries, with skipSelf) and
+// that a cancelled context stops it with the context's error.
+func TestNeighborsContext(t *testing.T) {
+	const n, d, k = neighborBlock + 300, 8, 3
+	rng := rand.New(rand.NewPCG(5, 6))
+	x := make([]float32, n*d)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	got, err := Neighbors(x, n, d, x, n, d, d, k, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := index.NewVectors(x, n, d, mrl.Cosine, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := index.NewFlat(v)
+	for _, i := range []int{0, neighborBlock - 1, neighborBlock, n - 1} {
+		hs, err := f.Search(x[i*d:(i+1)*d], d, k+1, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []int32
+		for _, h := range hs {
+			if int(h.Index) != i && len(want) < k {
+				want = append(want, h.Index)
+			}
+		}
+		if !slices.Equal(got[i], want) {
+			t.Errorf("row %d: neighbours %v, want %v", i, got[i], want)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := NeighborsContext(ctx, x, n, d, x, n, d, d, k, true); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: error %v, want context.Canceled", err)
+	}
+}

@@ -495,7 +495,7 @@ func train(ctx context.Context, x []float32, n, d int, opt Options) (*Adapter, *
 		dbIdx := rand.New(rand.NewPCG(opt.Seed, 0x76616c6462)).Perm(nt)[:ndb]
 		slices.Sort(dbIdx)
 		xdb := gather(xt, d, dbIdx)
-		if valTruth, err = Neighbors(xdb, ndb, d, xv, nv, d, d, opt.ValK, false); err != nil {
+		if valTruth, err = NeighborsContext(ctx, xdb, ndb, d, xv, nv, d, d, opt.ValK, false); err != nil {
 			return nil, nil, err
 		}
 		validate = func() ([]float64, error) {
@@ -524,7 +524,7 @@ func train(ctx context.Context, x []float32, n, d int, opt Options) (*Adapter, *
 	if opt.HardNegatives > 0 {
 		k = min(opt.HardRank, nt-1) // ranks K+1..HardRank are the hard negatives
 	}
-	nbrs, err := Neighbors(xt, nt, d, xt, nt, d, d, k, true)
+	nbrs, err := NeighborsContext(ctx, xt, nt, d, xt, nt, d, d, k, true)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -532,7 +532,7 @@ func train(ctx context.Context, x []float32, n, d int, opt Options) (*Adapter, *
 	// are training rows (never other queries).
 	nqt := len(xq) / d
 	if nqt > 0 {
-		qn, err := Neighbors(xt, nt, d, xq, nqt, d, d, k, false)
+		qn, err := NeighborsContext(ctx, xt, nt, d, xq, nqt, d, d, k, false)
 		if err != nil {
 			return nil, nil, err
 		}
