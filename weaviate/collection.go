@@ -36,6 +36,7 @@ type Collection struct {
 	mu    sync.Mutex
 	types map[string]string // property -> data type, as last read or written
 	tuned []Tuned           // plans recorded on the class (layout.Tuned is not kept up to date)
+	ef    int               // the ef SetEf set last (0: none; layout.HNSW.Ef is as opened)
 }
 
 // Create makes collection name laid out as l. It fails with ErrLayout if a
@@ -186,6 +187,9 @@ func (c *Collection) Layout() Layout {
 	l := c.layout.WithDefaults()
 	c.mu.Lock()
 	l.Tuned = slices.Clone(c.tuned)
+	if c.ef != 0 {
+		l.HNSW.Ef = c.ef
+	}
 	c.mu.Unlock()
 	return l
 }
@@ -866,4 +870,59 @@ func (c *Collection) Count(ctx context.Context) (int, error) {
 	row, _ := rows[0].(map[string]any)
 	meta, _ := row["meta"].(map[string]any)
 	return intOf(meta["count"], 0), nil
+}
+
+// SetEf sets the search-time ef of the collection's HNSW indexes (the
+// first prefix's, and the full vector's when Layout.Full is HNSW): ef >= 1
+// fixes it, -1 restores Weaviate's dynamic ef (8 x the query's limit,
+// clamped to 100..500). Weaviate takes ef from the class, not from the
+// query, so this is a class update (one schema change through Raft) that
+// every later search of every client meets: a knob for tuning and
+// benchmarks, not for one query. The layout recorded on the class is
+// left as it was (HNSW.Ef is not compared by Diff).
+func (c *Collection) SetEf(ctx context.Context, ef int) error {
+	if ef == 0 || ef < -1 {
+		return fmt.Errorf("%w: ef %d: want >= 1, or -1 for the dynamic ef", ErrRequest, ef)
+	}
+	var names []string
+	if len(c.layout.Prefixes) > 0 {
+		names = append(names, c.layout.PrefixName(c.layout.Prefixes[0]))
+	}
+	if c.layout.Full == HNSW {
+		names = append(names, FullVector)
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("%w: collection %s has no HNSW index", ErrRequest, c.name)
+	}
+	var got *models.Class
+	err := c.cl.do(ctx, "schema of "+c.class, func(ctx context.Context, wc *wv.Client) error {
+		var err error
+		got, err = wc.Schema().ClassGetter().WithClassName(c.class).Do(ctx)
+		return err
+	})
+	if status404(err) {
+		return fmt.Errorf("%w: %s (class %s, dropped meanwhile)", ErrNotFound, c.name, c.class)
+	}
+	if err != nil {
+		return fmt.Errorf("weaviate: set ef of %s: %w", c.name, err)
+	}
+	for _, name := range names {
+		vc, ok := got.VectorConfig[name]
+		cfg, isMap := vc.VectorIndexConfig.(map[string]any)
+		if !ok || !isMap {
+			return fmt.Errorf("%w: collection %s: named vector %s has no index config on the class", ErrLayout, c.name, name)
+		}
+		cfg["ef"] = ef
+		got.VectorConfig[name] = vc
+	}
+	err = c.cl.do(ctx, "update "+c.class, func(ctx context.Context, wc *wv.Client) error {
+		return wc.Schema().ClassUpdater().WithClass(got).Do(ctx)
+	})
+	if err != nil {
+		return fmt.Errorf("weaviate: set ef %d on %s (%s): %w", ef, c.name, strings.Join(names, ", "), err)
+	}
+	c.mu.Lock()
+	c.ef = ef
+	c.mu.Unlock()
+	return nil
 }
