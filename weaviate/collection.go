@@ -3,6 +3,7 @@ package weaviate
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -20,6 +21,7 @@ import (
 	"github.com/weaviate/weaviate-go-client/v5/weaviate/graphql"
 	"github.com/weaviate/weaviate-go-client/v5/weaviate/schema"
 	"github.com/weaviate/weaviate/entities/models"
+	pb "github.com/weaviate/weaviate/grpc/generated/protocol/v1"
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
@@ -728,37 +730,143 @@ func (c *Collection) nearVector(ctx context.Context, q []float32, s index.Stage,
 	return res, err
 }
 
-// searchLocal runs stages (two or more) in one round trip: the first
-// stage's query returns the shortlist with its full vectors, which the
-// later stages rerank here as index.Funnel does (index.Score at each
-// stage's dim, best first, ties by lower id, keeping each stage's Keep).
-func (c *Collection) searchLocal(ctx context.Context, q []float32, stages []index.Stage, user *filters.WhereBuilder, cons Consistency, payload bool) ([]api.Hit, []api.StageTiming, error) {
+// cand is a shortlisted point with its full vector.
+type cand struct {
+	hit api.Hit
+	vec []float32
+}
+
+// shortlistPayload runs the first stage s with payloads, through the
+// client library's search (which decodes the properties).
+func (c *Collection) shortlistPayload(ctx context.Context, q []float32, s index.Stage, user *filters.WhereBuilder, cons Consistency) ([]cand, error) {
 	l := c.layout
-	s0 := stages[0]
-	t0 := time.Now()
-	res, err := c.nearVector(ctx, q, s0, user, cons, payload, true)
+	res, err := c.nearVector(ctx, q, s, user, cons, true, true)
 	if err != nil {
-		return nil, nil, fmt.Errorf("weaviate: search %s, stage 1 (%s, keep %d, with full vectors): %w", c.name, l.PrefixName(s0.Dim), s0.Keep, err)
-	}
-	type cand struct {
-		hit api.Hit
-		vec []float32
+		return nil, fmt.Errorf("weaviate: search %s, stage 1 (%s, keep %d, with full vectors): %w", c.name, l.PrefixName(s.Dim), s.Keep, err)
 	}
 	cands := make([]cand, 0, len(res))
 	for _, r := range res {
 		id, err := PointIDOf(r.ID)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		v := r.Vectors[FullVector].GetVector()
 		if len(v) != l.Dim {
-			return nil, nil, fmt.Errorf("weaviate: search %s: object %s came back with a full vector of %d floats, want %d", c.name, r.ID, len(v), l.Dim)
+			return nil, fmt.Errorf("weaviate: search %s: object %s came back with a full vector of %d floats, want %d", c.name, r.ID, len(v), l.Dim)
 		}
-		h := api.Hit{ID: id, Score: Score(l.Metric, r.Metadata.Distance)}
-		if payload {
-			h.Payload = payloadOf(r.Properties)
+		cands = append(cands, cand{api.Hit{ID: id, Score: Score(l.Metric, r.Metadata.Distance), Payload: payloadOf(r.Properties)}, v})
+	}
+	return cands, nil
+}
+
+// shortlist runs the first stage s without payloads as a plain gRPC
+// search: no properties (Weaviate then decodes none of the objects'
+// properties), the object id, the distance and the full vector as bytes,
+// decoded here into *buf (grown as needed), which the candidates' vectors
+// share: they are valid while the caller holds *buf.
+func (c *Collection) shortlist(ctx context.Context, q []float32, s index.Stage, user *filters.WhereBuilder, cons Consistency, buf *[]float32) ([]cand, error) {
+	l := c.layout
+	name := l.PrefixName(s.Dim)
+	vec := prefixVector(l.Metric, q, s.Dim)
+	qb := make([]byte, 4*len(vec))
+	for i, x := range vec {
+		binary.LittleEndian.PutUint32(qb[4*i:], math.Float32bits(x))
+	}
+	req := &pb.SearchRequest{
+		Collection:       c.class,
+		Limit:            uint32(s.Keep),
+		ConsistencyLevel: consistencyPB(cons),
+		NearVector: &pb.NearVector{
+			Vectors: []*pb.Vectors{{VectorBytes: qb, Type: pb.Vectors_VECTOR_TYPE_SINGLE_FP32}},
+			Targets: &pb.Targets{TargetVectors: []string{name}},
+		},
+		Properties:  &pb.PropertiesRequest{},
+		Metadata:    &pb.MetadataRequest{Uuid: true, Distance: true, Vectors: []string{FullVector}},
+		Uses_123Api: true,
+		Uses_125Api: true,
+		Uses_127Api: true,
+	}
+	if user != nil {
+		req.Filters = user.ToGRPC()
+	}
+	var reply *pb.SearchReply
+	err := c.cl.doRPC(ctx, "search", func(ctx context.Context, rc pb.WeaviateClient) error {
+		var err error
+		reply, err = rc.Search(ctx, req)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("weaviate: search %s, stage 1 (%s, keep %d, with full vectors): %w", c.name, name, s.Keep, err)
+	}
+	res := reply.GetResults()
+	cands := make([]cand, len(res))
+	if cap(*buf) < len(res)*l.Dim {
+		*buf = make([]float32, len(res)*l.Dim)
+	}
+	vecs := (*buf)[:len(res)*l.Dim]
+	for i, r := range res {
+		md := r.GetMetadata()
+		id, err := PointIDOf(md.GetId())
+		if err != nil {
+			return nil, err
 		}
-		cands = append(cands, cand{h, v})
+		var b []byte
+		for _, v := range md.GetVectors() {
+			if v.GetName() == FullVector {
+				b = v.GetVectorBytes()
+			}
+		}
+		if len(b) != 4*l.Dim {
+			return nil, fmt.Errorf("weaviate: search %s: object %s came back with a full vector of %d bytes, want %d (%d float32s)", c.name, md.GetId(), len(b), 4*l.Dim, l.Dim)
+		}
+		v := vecs[i*l.Dim : (i+1)*l.Dim : (i+1)*l.Dim]
+		for j := range v {
+			v[j] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*j:]))
+		}
+		cands[i] = cand{api.Hit{ID: id, Score: Score(l.Metric, md.GetDistance())}, v}
+	}
+	return cands, nil
+}
+
+// vecPool holds the buffers of shortlisted full vectors (searchLocal):
+// a shortlist of 100 full vectors of 512 dims is 200 KB, which a fresh
+// allocation per search would make the garbage collector and the page
+// allocator handle again and again.
+var vecPool = sync.Pool{New: func() any { return new([]float32) }}
+
+// consistencyPB is a consistency level as the gRPC API names it.
+func consistencyPB(c Consistency) *pb.ConsistencyLevel {
+	switch c {
+	case One:
+		return pb.ConsistencyLevel_CONSISTENCY_LEVEL_ONE.Enum()
+	case All:
+		return pb.ConsistencyLevel_CONSISTENCY_LEVEL_ALL.Enum()
+	case Quorum:
+		return pb.ConsistencyLevel_CONSISTENCY_LEVEL_QUORUM.Enum()
+	}
+	return nil
+}
+
+// searchLocal runs stages (two or more) in one round trip: the first
+// stage's query returns the shortlist with its full vectors, which the
+// later stages rerank here as index.Funnel does (index.Score at each
+// stage's dim, best first, ties by lower id, keeping each stage's Keep).
+// Without payloads the first query is a plain gRPC search (shortlist).
+func (c *Collection) searchLocal(ctx context.Context, q []float32, stages []index.Stage, user *filters.WhereBuilder, cons Consistency, payload bool) ([]api.Hit, []api.StageTiming, error) {
+	l := c.layout
+	s0 := stages[0]
+	t0 := time.Now()
+	var cands []cand
+	var err error
+	if payload {
+		cands, err = c.shortlistPayload(ctx, q, s0, user, cons)
+	} else {
+		buf := vecPool.Get().(*[]float32)
+		defer vecPool.Put(buf)
+		cands, err = c.shortlist(ctx, q, s0, user, cons, buf)
+	}
+	if err != nil {
+		return nil, nil, err
 	}
 	byHit := func(a, b cand) int { return hitLess(a.hit, b.hit) }
 	slices.SortFunc(cands, byHit)
