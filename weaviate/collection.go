@@ -816,16 +816,25 @@ func (c *Collection) shortlist(ctx context.Context, q []float32, s index.Stage, 
 				b = v.GetVectorBytes()
 			}
 		}
-		if len(b) != 4*l.Dim {
-			return nil, fmt.Errorf("weaviate: search %s: object %s came back with a full vector of %d bytes, want %d (%d float32s)", c.name, md.GetId(), len(b), 4*l.Dim, l.Dim)
-		}
 		v := vecs[i*l.Dim : (i+1)*l.Dim : (i+1)*l.Dim]
-		for j := range v {
-			v[j] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*j:]))
+		if err := decodeFP32(v, b); err != nil {
+			return nil, fmt.Errorf("weaviate: search %s: object %s came back with a full vector of %w", c.name, md.GetId(), err)
 		}
 		cands[i] = cand{api.Hit{ID: id, Score: Score(l.Metric, md.GetDistance())}, v}
 	}
 	return cands, nil
+}
+
+// decodeFP32 decodes b, float32s little-endian as Weaviate's gRPC API
+// sends vectors, into dst, which must hold exactly len(b)/4 of them.
+func decodeFP32(dst []float32, b []byte) error {
+	if len(b) != 4*len(dst) {
+		return fmt.Errorf("%d bytes, want %d (%d float32s)", len(b), 4*len(dst), len(dst))
+	}
+	for j := range dst {
+		dst[j] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*j:]))
+	}
+	return nil
 }
 
 // vecPool holds the buffers of shortlisted full vectors (searchLocal):
