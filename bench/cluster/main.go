@@ -37,7 +37,8 @@
 // the garbage was last collected). After ingest every node is restarted
 // with its data (which flushes the LSM memtables that ingest filled and
 // leaves the vector index as a node serving the collection holds it), the
-// searches run, and the live heap and VmRSS are read again. The "index"
+// recall probes run (one query at a time), and the live heap and VmRSS
+// are read again, before the timed rounds. The "index"
 // memory of a node is its live heap then minus its live heap when empty:
 // what the collection's vector indexes and stores keep in memory. RSS
 // also counts the server itself (about 120 MB a node) and pages of the
@@ -305,26 +306,6 @@ func run(c config) error {
 		finish(c, r)
 	}
 
-	// Memory, per cluster, after all the searches.
-	for _, cr := range runs {
-		if cr.state == "" {
-			continue
-		}
-		heap, err := liveHeaps(cr.state, c.nodes)
-		if err != nil {
-			return err
-		}
-		var rss []int64
-		for i := range heap {
-			heap[i] -= cr.empty[i]
-			rss = append(rss, rssOf(filepath.Join(cr.state, "node"+strconv.Itoa(i+1), "pid")))
-		}
-		for _, r := range rows {
-			if r.cluster == cr {
-				r.heap, r.rss = heap, rss
-			}
-		}
-	}
 	table := render(c, rows)
 	fmt.Print(table)
 	if c.write {
@@ -516,7 +497,7 @@ func clusterRows(c config, cr *clusterRun, l weaviate.Layout, twoTrips bool, v *
 			r2.recall, r2.errors = recallOf(c, queries, truth, r2.search)
 			rows = append(rows, r2)
 		}
-		return rows, nil
+		return rows, memory(c, cr, rows)
 	}
 	plain := func(limit int) func(q []float32) ([]uint64, error) {
 		return func(q []float32) ([]uint64, error) {
@@ -539,7 +520,30 @@ func clusterRows(c config, cr *clusterRun, l weaviate.Layout, twoTrips bool, v *
 		r.name = ", fixed ef"
 		rows = append(rows, r)
 	}
-	return rows, nil
+	return rows, memory(c, cr, rows)
+}
+
+// memory reads the live heap (minus the node's when empty) and the RSS
+// of each node of cr's cluster into rows, after the recall probes (one
+// query at a time, so that little of a node's heap is a query's garbage)
+// and before the timed rounds.
+func memory(c config, cr *clusterRun, rows []*row) error {
+	if cr.state == "" {
+		return nil
+	}
+	heap, err := liveHeaps(cr.state, c.nodes)
+	if err != nil {
+		return err
+	}
+	var rss []int64
+	for i := range heap {
+		heap[i] -= cr.empty[i]
+		rss = append(rss, rssOf(filepath.Join(cr.state, "node"+strconv.Itoa(i+1), "pid")))
+	}
+	for _, r := range rows {
+		r.heap, r.rss = heap, rss
+	}
+	return nil
 }
 
 // timed runs c.conc clients of r's search for d, adding to r's latencies
@@ -791,7 +795,7 @@ func render(c config, rows []*row) string {
 	load, _ := os.ReadFile("/proc/loadavg")
 	fmt.Fprintf(&b, "# bench/cluster: %d Matryoshka-like vectors of %d dims, cosine, k = %d, target recall@%d >= %.2f\n\n", c.n, c.d, c.k, c.k, c.target)
 	fmt.Fprintf(&b, "%s, %s %s, %d cores, %d clients, %v per row in %d alternating rounds, %d nodes per cluster (one cluster per layout, all running meanwhile), load average at the end %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), c.conc, c.dur, c.rounds, c.nodes, strings.TrimSpace(string(load)))
-	b.WriteString("Memory: index = live heap per node after ingest, a restart and the searches, minus the node's live heap when empty (live heap = go_memstats_next_gc_bytes / (1 + GOGC/100)); RSS includes the server (~120 MB a node) and cached pages of on-disk vectors. CPU per query: user + system time of this process (the client: encoding, decoding, the local rerank) and of each node, over the timed rounds, divided by the queries answered; less sensitive to other load on the machine than QPS.\n\n")
+	b.WriteString("Memory: index = live heap per node after ingest, a restart and the recall probes (before the timed rounds), minus the node's live heap when empty (live heap = go_memstats_next_gc_bytes / (1 + GOGC/100)); RSS includes the server (~120 MB a node) and cached pages of on-disk vectors. CPU per query: user + system time of this process (the client: encoding, decoding, the local rerank) and of each node, over the timed rounds, divided by the queries answered; less sensitive to other load on the machine than QPS.\n\n")
 	b.WriteString("| row | layout | knob | recall@10 | QPS | p50 | p99 | errors | CPU ms/query: client + nodes | ingest/build | index memory (MB per node) | RSS (MB per node) |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	mb := func(xs []int64) string {
 		if len(xs) == 0 {
