@@ -15,13 +15,17 @@
 #   MRL_WEAVIATE_STATE  state dir: PIDs, ports, data, logs (default ${TMPDIR:-/tmp}/mrl-weaviate)
 #   MRL_WEAVIATE_BIN    a weaviate-server binary to use instead of building one
 #   MRL_WEAVIATE_WAIT   seconds to wait for health (default 120)
+#   MRL_WEAVIATE_PPROF  1: serve Go's pprof on each node's PPROF port
+#                       (http://127.0.0.1:PPROF/debug/pprof/; a diagnostic
+#                       run, e.g. bench/cluster -pprof; off by default)
 #
 # The server is built with `go install` into
 # ${XDG_CACHE_HOME:-$HOME/.cache}/mrl/weaviate-$VERSION (about 8 CPU-minutes
-# and 1.8 GB of memory, once). Each node gets seven ports: HTTP, gRPC, gossip,
-# data, Raft, Raft's internal RPC (Raft+1) and Prometheus metrics
+# and 1.8 GB of memory, once). Each node gets eight ports: HTTP, gRPC, gossip,
+# data, Raft, Raft's internal RPC (Raft+1), Prometheus metrics
 # (http://127.0.0.1:METRICS/metrics, which bench/cluster reads for the
-# nodes' heap and vector index sizes).
+# nodes' heap and vector index sizes) and pprof (used only with
+# MRL_WEAVIATE_PPROF=1).
 set -euo pipefail
 
 VERSION=v1.35.2
@@ -65,7 +69,7 @@ free_ports() {
 
 nodes() { cat "$STATE/nodes" 2>/dev/null || echo 0; }
 
-# load I sets HTTP GRPC GOSSIP DATA RAFT METRICS for node I.
+# load I sets HTTP GRPC GOSSIP DATA RAFT METRICS PPROF for node I.
 load() {
   [ -f "$STATE/node$1/ports" ] || die "no node $1 in $STATE (nodes: $(nodes))"
   # shellcheck disable=SC1090
@@ -96,6 +100,11 @@ launch() {
   done
   rm -f "$STATE/.tmp"
   load "$i"
+  local profiling=true
+  if [ "${MRL_WEAVIATE_PPROF:-}" = 1 ]; then
+    [ -n "${PPROF:-}" ] || die "MRL_WEAVIATE_PPROF=1: node $i has no PPROF port (a cluster started before it had one: stop and start again)"
+    profiling=false
+  fi
   mkdir -p "$STATE/node$i/data"
   (
     cd "$STATE/node$i"
@@ -104,7 +113,8 @@ launch() {
       AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED=true \
       DEFAULT_VECTORIZER_MODULE=none \
       DISABLE_TELEMETRY=true \
-      GO_PROFILING_DISABLE=true \
+      GO_PROFILING_DISABLE="$profiling" \
+      GO_PROFILING_PORT="${PPROF:-6060}" \
       PROMETHEUS_MONITORING_ENABLED=true \
       PROMETHEUS_MONITORING_PORT="$METRICS" \
       CLUSTER_HOSTNAME="node$i" \
@@ -184,11 +194,11 @@ start() {
   build
   mkdir -p "$STATE"
   echo "$n" >"$STATE/nodes"
-  read -r -a ports <<<"$(free_ports $((6 * n)))"
+  read -r -a ports <<<"$(free_ports $((7 * n)))"
   for i in $(seq 1 "$n"); do
     mkdir -p "$STATE/node$i"
-    local b=$((6 * (i - 1)))
-    printf 'HTTP=%s\nGRPC=%s\nGOSSIP=%s\nDATA=%s\nRAFT=%s\nMETRICS=%s\n' "${ports[b]}" "${ports[b + 1]}" "${ports[b + 2]}" "${ports[b + 3]}" "${ports[b + 4]}" "${ports[b + 5]}" >"$STATE/node$i/ports"
+    local b=$((7 * (i - 1)))
+    printf 'HTTP=%s\nGRPC=%s\nGOSSIP=%s\nDATA=%s\nRAFT=%s\nMETRICS=%s\nPPROF=%s\n' "${ports[b]}" "${ports[b + 1]}" "${ports[b + 2]}" "${ports[b + 3]}" "${ports[b + 4]}" "${ports[b + 5]}" "${ports[b + 6]}" >"$STATE/node$i/ports"
   done
   local t0=$SECONDS
   for i in $(seq 1 "$n"); do

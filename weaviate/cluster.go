@@ -13,7 +13,10 @@ import (
 	wv "github.com/weaviate/weaviate-go-client/v5/weaviate"
 	"github.com/weaviate/weaviate-go-client/v5/weaviate/fault"
 	wvgrpc "github.com/weaviate/weaviate-go-client/v5/weaviate/grpc"
+	pb "github.com/weaviate/weaviate/grpc/generated/protocol/v1"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 )
 
@@ -105,6 +108,12 @@ func (o Options) Validate() error {
 type Cluster struct {
 	opt   Options
 	nodes []*wv.Client
+	// rpc are plain gRPC clients of the same nodes, for the funnel's
+	// shortlist query (Collection.searchLocal), whose answer (the full
+	// vectors as bytes) is decoded here without the client library's
+	// per-hit maps.
+	rpc   []pb.WeaviateClient
+	conns []*grpc.ClientConn
 	cur   atomic.Int32
 }
 
@@ -128,6 +137,13 @@ func Dial(ctx context.Context, opt Options) (*Cluster, error) {
 			return nil, fmt.Errorf("weaviate: client for %s: %w", a, err)
 		}
 		cl.nodes = append(cl.nodes, c)
+		conn, err := grpc.NewClient(net.JoinHostPort(a.Host, strconv.Itoa(a.GRPC)), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			cl.Close()
+			return nil, fmt.Errorf("weaviate: gRPC client for %s: %w", a, err)
+		}
+		cl.conns = append(cl.conns, conn)
+		cl.rpc = append(cl.rpc, pb.NewWeaviateClient(conn))
 	}
 	err := cl.do(ctx, "ready check", func(ctx context.Context, c *wv.Client) error {
 		ok, err := c.Misc().ReadyChecker().Do(ctx)
@@ -137,9 +153,22 @@ func Dial(ctx context.Context, opt Options) (*Cluster, error) {
 		return err
 	})
 	if err != nil {
+		cl.Close()
 		return nil, err
 	}
 	return cl, nil
+}
+
+// Close closes the cluster's gRPC connections of this package's own (the
+// client library's stay open until the process ends). A Cluster is not
+// used after Close.
+func (cl *Cluster) Close() error {
+	var errs []error
+	for _, c := range cl.conns {
+		errs = append(errs, c.Close())
+	}
+	cl.conns = nil
+	return errors.Join(errs...)
 }
 
 // Options returns the options in force.
@@ -149,12 +178,22 @@ func (cl *Cluster) Options() Options { return cl.opt }
 // cannot be reached. It returns f's error when a node answered with one,
 // and ErrUnreachable (with each node's error) when none answered.
 func (cl *Cluster) do(ctx context.Context, what string, f func(context.Context, *wv.Client) error) error {
+	return cl.doNode(ctx, what, func(ctx context.Context, n int) error { return f(ctx, cl.nodes[n]) })
+}
+
+// doRPC is do with the node's plain gRPC client.
+func (cl *Cluster) doRPC(ctx context.Context, what string, f func(context.Context, pb.WeaviateClient) error) error {
+	return cl.doNode(ctx, what, func(ctx context.Context, n int) error { return f(ctx, cl.rpc[n]) })
+}
+
+// doNode runs f with the index of the current node, as do describes.
+func (cl *Cluster) doNode(ctx context.Context, what string, f func(context.Context, int) error) error {
 	start := int(cl.cur.Load())
 	var errs []string
 	for i := range cl.nodes {
 		n := (start + i) % len(cl.nodes)
 		rctx, cancel := context.WithTimeout(ctx, cl.opt.Timeout)
-		err := f(rctx, cl.nodes[n])
+		err := f(rctx, n)
 		cancel()
 		if err == nil || !unreachable(err) {
 			if i > 0 {

@@ -3,6 +3,7 @@ package weaviate
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -20,6 +21,7 @@ import (
 	"github.com/weaviate/weaviate-go-client/v5/weaviate/graphql"
 	"github.com/weaviate/weaviate-go-client/v5/weaviate/schema"
 	"github.com/weaviate/weaviate/entities/models"
+	pb "github.com/weaviate/weaviate/grpc/generated/protocol/v1"
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
@@ -36,6 +38,7 @@ type Collection struct {
 	mu    sync.Mutex
 	types map[string]string // property -> data type, as last read or written
 	tuned []Tuned           // plans recorded on the class (layout.Tuned is not kept up to date)
+	ef    int               // the ef SetEf set last (0: none; layout.HNSW.Ef is as opened)
 }
 
 // Create makes collection name laid out as l. It fails with ErrLayout if a
@@ -186,6 +189,9 @@ func (c *Collection) Layout() Layout {
 	l := c.layout.WithDefaults()
 	c.mu.Lock()
 	l.Tuned = slices.Clone(c.tuned)
+	if c.ef != 0 {
+		l.HNSW.Ef = c.ef
+	}
 	c.mu.Unlock()
 	return l
 }
@@ -724,37 +730,152 @@ func (c *Collection) nearVector(ctx context.Context, q []float32, s index.Stage,
 	return res, err
 }
 
-// searchLocal runs stages (two or more) in one round trip: the first
-// stage's query returns the shortlist with its full vectors, which the
-// later stages rerank here as index.Funnel does (index.Score at each
-// stage's dim, best first, ties by lower id, keeping each stage's Keep).
-func (c *Collection) searchLocal(ctx context.Context, q []float32, stages []index.Stage, user *filters.WhereBuilder, cons Consistency, payload bool) ([]api.Hit, []api.StageTiming, error) {
+// cand is a shortlisted point with its full vector.
+type cand struct {
+	hit api.Hit
+	vec []float32
+}
+
+// shortlistPayload runs the first stage s with payloads, through the
+// client library's search (which decodes the properties).
+func (c *Collection) shortlistPayload(ctx context.Context, q []float32, s index.Stage, user *filters.WhereBuilder, cons Consistency) ([]cand, error) {
 	l := c.layout
-	s0 := stages[0]
-	t0 := time.Now()
-	res, err := c.nearVector(ctx, q, s0, user, cons, payload, true)
+	res, err := c.nearVector(ctx, q, s, user, cons, true, true)
 	if err != nil {
-		return nil, nil, fmt.Errorf("weaviate: search %s, stage 1 (%s, keep %d, with full vectors): %w", c.name, l.PrefixName(s0.Dim), s0.Keep, err)
-	}
-	type cand struct {
-		hit api.Hit
-		vec []float32
+		return nil, fmt.Errorf("weaviate: search %s, stage 1 (%s, keep %d, with full vectors): %w", c.name, l.PrefixName(s.Dim), s.Keep, err)
 	}
 	cands := make([]cand, 0, len(res))
 	for _, r := range res {
 		id, err := PointIDOf(r.ID)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		v := r.Vectors[FullVector].GetVector()
 		if len(v) != l.Dim {
-			return nil, nil, fmt.Errorf("weaviate: search %s: object %s came back with a full vector of %d floats, want %d", c.name, r.ID, len(v), l.Dim)
+			return nil, fmt.Errorf("weaviate: search %s: object %s came back with a full vector of %d floats, want %d", c.name, r.ID, len(v), l.Dim)
 		}
-		h := api.Hit{ID: id, Score: Score(l.Metric, r.Metadata.Distance)}
-		if payload {
-			h.Payload = payloadOf(r.Properties)
+		cands = append(cands, cand{api.Hit{ID: id, Score: Score(l.Metric, r.Metadata.Distance), Payload: payloadOf(r.Properties)}, v})
+	}
+	return cands, nil
+}
+
+// shortlist runs the first stage s without payloads as a plain gRPC
+// search: no properties (Weaviate then decodes none of the objects'
+// properties), the object id, the distance and the full vector as bytes,
+// decoded here into *buf (grown as needed), which the candidates' vectors
+// share: they are valid while the caller holds *buf.
+func (c *Collection) shortlist(ctx context.Context, q []float32, s index.Stage, user *filters.WhereBuilder, cons Consistency, buf *[]float32) ([]cand, error) {
+	l := c.layout
+	name := l.PrefixName(s.Dim)
+	vec := prefixVector(l.Metric, q, s.Dim)
+	qb := make([]byte, 4*len(vec))
+	for i, x := range vec {
+		binary.LittleEndian.PutUint32(qb[4*i:], math.Float32bits(x))
+	}
+	req := &pb.SearchRequest{
+		Collection:       c.class,
+		Limit:            uint32(s.Keep),
+		ConsistencyLevel: consistencyPB(cons),
+		NearVector: &pb.NearVector{
+			Vectors: []*pb.Vectors{{VectorBytes: qb, Type: pb.Vectors_VECTOR_TYPE_SINGLE_FP32}},
+			Targets: &pb.Targets{TargetVectors: []string{name}},
+		},
+		Properties:  &pb.PropertiesRequest{},
+		Metadata:    &pb.MetadataRequest{Uuid: true, Distance: true, Vectors: []string{FullVector}},
+		Uses_123Api: true,
+		Uses_125Api: true,
+		Uses_127Api: true,
+	}
+	if user != nil {
+		req.Filters = user.ToGRPC()
+	}
+	var reply *pb.SearchReply
+	err := c.cl.doRPC(ctx, "search", func(ctx context.Context, rc pb.WeaviateClient) error {
+		var err error
+		reply, err = rc.Search(ctx, req)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("weaviate: search %s, stage 1 (%s, keep %d, with full vectors): %w", c.name, name, s.Keep, err)
+	}
+	res := reply.GetResults()
+	cands := make([]cand, len(res))
+	if cap(*buf) < len(res)*l.Dim {
+		*buf = make([]float32, len(res)*l.Dim)
+	}
+	vecs := (*buf)[:len(res)*l.Dim]
+	for i, r := range res {
+		md := r.GetMetadata()
+		id, err := PointIDOf(md.GetId())
+		if err != nil {
+			return nil, err
 		}
-		cands = append(cands, cand{h, v})
+		var b []byte
+		for _, v := range md.GetVectors() {
+			if v.GetName() == FullVector {
+				b = v.GetVectorBytes()
+			}
+		}
+		v := vecs[i*l.Dim : (i+1)*l.Dim : (i+1)*l.Dim]
+		if err := decodeFP32(v, b); err != nil {
+			return nil, fmt.Errorf("weaviate: search %s: object %s came back with a full vector of %w", c.name, md.GetId(), err)
+		}
+		cands[i] = cand{api.Hit{ID: id, Score: Score(l.Metric, md.GetDistance())}, v}
+	}
+	return cands, nil
+}
+
+// decodeFP32 decodes b, float32s little-endian as Weaviate's gRPC API
+// sends vectors, into dst, which must hold exactly len(b)/4 of them.
+func decodeFP32(dst []float32, b []byte) error {
+	if len(b) != 4*len(dst) {
+		return fmt.Errorf("%d bytes, want %d (%d float32s)", len(b), 4*len(dst), len(dst))
+	}
+	for j := range dst {
+		dst[j] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*j:]))
+	}
+	return nil
+}
+
+// vecPool holds the buffers of shortlisted full vectors (searchLocal):
+// a shortlist of 100 full vectors of 512 dims is 200 KB, which a fresh
+// allocation per search would make the garbage collector and the page
+// allocator handle again and again.
+var vecPool = sync.Pool{New: func() any { return new([]float32) }}
+
+// consistencyPB is a consistency level as the gRPC API names it.
+func consistencyPB(c Consistency) *pb.ConsistencyLevel {
+	switch c {
+	case One:
+		return pb.ConsistencyLevel_CONSISTENCY_LEVEL_ONE.Enum()
+	case All:
+		return pb.ConsistencyLevel_CONSISTENCY_LEVEL_ALL.Enum()
+	case Quorum:
+		return pb.ConsistencyLevel_CONSISTENCY_LEVEL_QUORUM.Enum()
+	}
+	return nil
+}
+
+// searchLocal runs stages (two or more) in one round trip: the first
+// stage's query returns the shortlist with its full vectors, which the
+// later stages rerank here as index.Funnel does (index.Score at each
+// stage's dim, best first, ties by lower id, keeping each stage's Keep).
+// Without payloads the first query is a plain gRPC search (shortlist).
+func (c *Collection) searchLocal(ctx context.Context, q []float32, stages []index.Stage, user *filters.WhereBuilder, cons Consistency, payload bool) ([]api.Hit, []api.StageTiming, error) {
+	l := c.layout
+	s0 := stages[0]
+	t0 := time.Now()
+	var cands []cand
+	var err error
+	if payload {
+		cands, err = c.shortlistPayload(ctx, q, s0, user, cons)
+	} else {
+		buf := vecPool.Get().(*[]float32)
+		defer vecPool.Put(buf)
+		cands, err = c.shortlist(ctx, q, s0, user, cons, buf)
+	}
+	if err != nil {
+		return nil, nil, err
 	}
 	byHit := func(a, b cand) int { return hitLess(a.hit, b.hit) }
 	slices.SortFunc(cands, byHit)
@@ -866,4 +987,59 @@ func (c *Collection) Count(ctx context.Context) (int, error) {
 	row, _ := rows[0].(map[string]any)
 	meta, _ := row["meta"].(map[string]any)
 	return intOf(meta["count"], 0), nil
+}
+
+// SetEf sets the search-time ef of the collection's HNSW indexes (the
+// first prefix's, and the full vector's when Layout.Full is HNSW): ef >= 1
+// fixes it, -1 restores Weaviate's dynamic ef (8 x the query's limit,
+// clamped to 100..500). Weaviate takes ef from the class, not from the
+// query, so this is a class update (one schema change through Raft) that
+// every later search of every client meets: a knob for tuning and
+// benchmarks, not for one query. The layout recorded on the class is
+// left as it was (HNSW.Ef is not compared by Diff).
+func (c *Collection) SetEf(ctx context.Context, ef int) error {
+	if ef == 0 || ef < -1 {
+		return fmt.Errorf("%w: ef %d: want >= 1, or -1 for the dynamic ef", ErrRequest, ef)
+	}
+	var names []string
+	if len(c.layout.Prefixes) > 0 {
+		names = append(names, c.layout.PrefixName(c.layout.Prefixes[0]))
+	}
+	if c.layout.Full == HNSW {
+		names = append(names, FullVector)
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("%w: collection %s has no HNSW index", ErrRequest, c.name)
+	}
+	var got *models.Class
+	err := c.cl.do(ctx, "schema of "+c.class, func(ctx context.Context, wc *wv.Client) error {
+		var err error
+		got, err = wc.Schema().ClassGetter().WithClassName(c.class).Do(ctx)
+		return err
+	})
+	if status404(err) {
+		return fmt.Errorf("%w: %s (class %s, dropped meanwhile)", ErrNotFound, c.name, c.class)
+	}
+	if err != nil {
+		return fmt.Errorf("weaviate: set ef of %s: %w", c.name, err)
+	}
+	for _, name := range names {
+		vc, ok := got.VectorConfig[name]
+		cfg, isMap := vc.VectorIndexConfig.(map[string]any)
+		if !ok || !isMap {
+			return fmt.Errorf("%w: collection %s: named vector %s has no index config on the class", ErrLayout, c.name, name)
+		}
+		cfg["ef"] = ef
+		got.VectorConfig[name] = vc
+	}
+	err = c.cl.do(ctx, "update "+c.class, func(ctx context.Context, wc *wv.Client) error {
+		return wc.Schema().ClassUpdater().WithClass(got).Do(ctx)
+	})
+	if err != nil {
+		return fmt.Errorf("weaviate: set ef %d on %s (%s): %w", ef, c.name, strings.Join(names, ", "), err)
+	}
+	c.mu.Lock()
+	c.ef = ef
+	c.mu.Unlock()
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	mrl "github.com/gomrl/mrl"
 	"github.com/gomrl/mrl/server/api"
+	"github.com/weaviate/weaviate-go-client/v5/weaviate/grpc/common"
 	"google.golang.org/protobuf/types/known/structpb"
 )
 
@@ -79,4 +80,73 @@ func TestPayloadOf(t *testing.T) {
 func num(id api.PointID) uint64 {
 	n, _ := id.Uint64()
 	return n
+}
+
+// TestDecodeFP32 checks the decoder of gRPC vector bytes against the
+// client library's encoder (common.GetVector, byteops), for lengths 0, 1,
+// 15, 17 and special values, and its refusal of a wrong length.
+func TestDecodeFP32(t *testing.T) {
+	for _, n := range []int{0, 1, 15, 17, 512} {
+		want := make([]float32, n)
+		for i := range want {
+			want[i] = float32(i)*0.37 - 3
+		}
+		if n > 2 {
+			want[0], want[1], want[2] = float32(math.Inf(-1)), -0.0, math.MaxFloat32
+		}
+		b := common.GetVector("", want).GetVectorBytes()
+		got := make([]float32, n)
+		if err := decodeFP32(got, b); err != nil {
+			t.Fatalf("decodeFP32(%d floats): %v", n, err)
+		}
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Errorf("decodeFP32(%d floats)[%d] = %v, want %v", n, i, got[i], want[i])
+			}
+		}
+		if err := decodeFP32(make([]float32, n+1), b); err == nil || !strings.Contains(err.Error(), "want") {
+			t.Errorf("decodeFP32 into %d floats of %d bytes = %v, want a length error", n+1, len(b), err)
+		}
+	}
+}
+
+// FuzzDecodeFP32: any bytes either decode (a multiple of 4) bit-exactly,
+// as math.Float32frombits of each little-endian word, or are refused.
+func FuzzDecodeFP32(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte{0, 0, 128, 63})
+	f.Add([]byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		dst := make([]float32, len(b)/4)
+		err := decodeFP32(dst, b)
+		if len(b)%4 != 0 {
+			if err == nil {
+				t.Fatalf("decodeFP32 of %d bytes: no error", len(b))
+			}
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, x := range dst {
+			w := uint32(b[4*i]) | uint32(b[4*i+1])<<8 | uint32(b[4*i+2])<<16 | uint32(b[4*i+3])<<24
+			if math.Float32bits(x) != w {
+				t.Fatalf("word %d: %08x, want %08x", i, math.Float32bits(x), w)
+			}
+		}
+	})
+}
+
+func TestConsistencyPB(t *testing.T) {
+	for _, tc := range []struct {
+		c    Consistency
+		want string
+	}{{One, "CONSISTENCY_LEVEL_ONE"}, {Quorum, "CONSISTENCY_LEVEL_QUORUM"}, {All, "CONSISTENCY_LEVEL_ALL"}} {
+		if got := consistencyPB(tc.c); got == nil || got.String() != tc.want {
+			t.Errorf("consistencyPB(%s) = %v, want %s", tc.c, got, tc.want)
+		}
+	}
+	if got := consistencyPB(""); got != nil {
+		t.Errorf("consistencyPB(\"\") = %v, want nil (the server's default)", got)
+	}
 }

@@ -37,6 +37,8 @@ import (
 	"github.com/gomrl/mrl/index"
 	"github.com/gomrl/mrl/index/indextest"
 	"github.com/gomrl/mrl/server/api"
+	wv "github.com/weaviate/weaviate-go-client/v5/weaviate"
+	"github.com/weaviate/weaviate/entities/models"
 )
 
 var (
@@ -613,6 +615,38 @@ func TestClusterErrors(t *testing.T) {
 	}
 	if _, err := col.Upsert(ctx, []api.Point{{ID: api.IntID(1), Vector: q[:10]}}, WriteOptions{}); !errors.Is(err, ErrPayload) {
 		t.Errorf("upsert of a short vector = %v, want ErrPayload", err)
+	}
+
+	// SetEf: refused values, then a fixed ef and the dynamic one again,
+	// read back from the class.
+	for _, ef := range []int{0, -2} {
+		if err := col.SetEf(ctx, ef); !errors.Is(err, ErrRequest) {
+			t.Errorf("SetEf(%d) = %v, want ErrRequest", ef, err)
+		}
+	}
+	for _, ef := range []int{77, -1} {
+		if err := col.SetEf(ctx, ef); err != nil {
+			t.Fatalf("SetEf(%d): %v", ef, err)
+		}
+		var got *models.Class
+		err := cl.do(ctx, "schema", func(ctx context.Context, c *wv.Client) error {
+			var err error
+			got, err = c.Schema().ClassGetter().WithClassName("ItErrors").Do(ctx)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, _ := got.VectorConfig["p16"].VectorIndexConfig.(map[string]any)
+		if e := intOf(cfg["ef"], 0); e != ef {
+			t.Errorf("after SetEf(%d) the class's p16 ef is %v", ef, cfg["ef"])
+		}
+		if e := col.Layout().HNSW.Ef; e != ef {
+			t.Errorf("after SetEf(%d) Layout().HNSW.Ef = %d", ef, e)
+		}
+	}
+	if _, _, err := col.Search(ctx, q, SearchOptions{Plan: plan}); err != nil {
+		t.Errorf("search after SetEf: %v", err)
 	}
 }
 

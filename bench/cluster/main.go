@@ -2,45 +2,58 @@
 // (package weaviate) against plain full-dim HNSW in Weaviate and against
 // our embedded index on the same data:
 //
-//	(a) funnel   our layout: HNSW on the -prefix dims (optionally
-//	             compressed: -compress), the full vector flat (on disk, no
-//	             vector cache), searched in one round trip (the shortlist
-//	             comes back with its full vectors, reranked here) and, for
-//	             the first funnel layout, also as two stage queries (the
-//	             rerank a filtered flat query on the cluster)
-//	(b) hnsw     plain full-dim HNSW in Weaviate
-//	(c) embedded index.Funnel in this process: HNSW on the prefix, exact
-//	             rerank (-embedded=false leaves it out)
+//	(a) funnel   our layout, one per -prefix dim: HNSW on the prefix
+//	             (optionally compressed: -compress), the full vector flat
+//	             (on disk, no vector cache), searched in one round trip
+//	             (the shortlist comes back with its full vectors, reranked
+//	             here) and, for the first funnel layout, also as two stage
+//	             queries (the rerank a filtered flat query on the cluster)
+//	(b) hnsw     plain full-dim HNSW in Weaviate, twice: over-fetching
+//	             (limit ladder, Weaviate's dynamic ef) and at limit k over
+//	             an ef ladder (-hnsw-efs, set with Collection.SetEf)
+//	(c) embedded index.Funnel in this process: HNSW on the first prefix,
+//	             exact rerank (-embedded=false leaves it out)
 //
 // Each runs at the smallest knob of its ladder that reaches -target
-// recall@10 against exact search (the shortlist for (a) and (c), the
-// over-fetched limit for (b), which raises Weaviate's dynamic ef), so the
-// rows compare equal recall. For each it prints recall@10, QPS and p50/p99
-// of -c concurrent clients for -duration, and memory per node.
+// recall@10 against exact search (the shortlist for (a) and (c), the limit
+// or the ef for (b)), found by recall probes (every query once per rung),
+// so the rows compare equal recall. Then the rows are timed in -rounds
+// alternating rounds (each round times every row for -duration/-rounds
+// with -c concurrent clients), so that a change of the machine's load
+// meets all rows alike. For each row it prints recall@10, QPS, p50/p99,
+// CPU per query (user + system time of this process and of each node
+// over the timed rounds, divided by the queries: a figure less sensitive
+// to other load on the machine than QPS) and memory per node. -pprof DIR
+// records CPU profiles of each node and of this process during each
+// row's first round (go tool pprof FILE).
 //
 // Memory. With -start (the default) every cluster layout runs on a fresh
 // cluster started by scripts/weaviate-cluster.sh (so that one layout's
-// memory is not counted in another's) and stopped after it. Before the
-// collection is made, each node's live heap is read from its Prometheus
-// metrics as go_memstats_next_gc_bytes / (1 + GOGC/100) (the heap goal
-// the last GC set from the heap it found live: a figure that does not
-// depend on when the garbage was last collected). After ingest every node
-// is restarted with its data (which flushes the LSM memtables that ingest
-// filled and leaves the vector index as a node serving the collection
-// holds it), the searches run, and the live heap and VmRSS are read
-// again. The "index" memory of a node is its live heap then minus its
-// live heap when empty: what the collection's vector indexes and stores
-// keep in memory. RSS also counts the server itself (about 120 MB a node)
-// and pages of the on-disk vectors the kernel keeps cached. With -addrs
-// it uses a running cluster and reports no memory.
+// memory is not counted in another's); the clusters run side by side
+// until the end, idle but for the row being timed. Before the collection
+// is made, each node's live heap is read from its Prometheus metrics as
+// go_memstats_next_gc_bytes / (1 + GOGC/100) (the heap goal the last GC
+// set from the heap it found live: a figure that does not depend on when
+// the garbage was last collected). After ingest every node is restarted
+// with its data (which flushes the LSM memtables that ingest filled and
+// leaves the vector index as a node serving the collection holds it), the
+// recall probes run (one query at a time), and the live heap and VmRSS
+// are read again, before the timed rounds. The "index"
+// memory of a node is its live heap then minus its live heap when empty:
+// what the collection's vector indexes and stores keep in memory. RSS
+// also counts the server itself (about 120 MB a node) and pages of the
+// on-disk vectors the kernel keeps cached. With -addrs it uses a running
+// cluster (one collection per layout) and reports no memory and no node
+// CPU.
 //
 // The data are synthetic Matryoshka-like rows (index/indextest).
 //
 // Usage:
 //
-//	go run ./bench/cluster -n 300000 -d 512 -prefix 64 -nq 300 -duration 15s -compress none,rq,bq -write
-//	go run ./bench/cluster -n 100000 -d 512 -prefix 64 -ef 128 -m 16 -compress none -embedded=false   (the prefix graph's knobs)
-//	go run ./bench/cluster -n 2000 -d 64 -prefix 16 -duration 2s -nq 50   (smoke test)
+//	go run ./bench/cluster -n 100000 -d 512 -prefix 64,96,128 -nq 300 -duration 30s -write
+//	go run ./bench/cluster -n 100000 -d 512 -prefix 128 -ef 128 -m 16 -embedded=false -two-trips=false   (the prefix graph's knobs)
+//	go run ./bench/cluster -n 100000 -d 512 -prefix 128 -duration 30s -pprof /tmp/prof   (where the time goes)
+//	go run ./bench/cluster -n 2000 -d 64 -prefix 16,32 -duration 2s -nq 50   (smoke test)
 package main
 
 import (
@@ -55,6 +68,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,32 +83,38 @@ import (
 )
 
 type config struct {
-	n, d, prefix, nq, conc, k, nodes int
-	dur                              time.Duration
-	target                           float64
-	addrs                            string
-	start                            bool
-	write                            bool
-	out                              string
-	seed                             uint64
-	compress                         []string
-	m, efc, ef                       int
-	embedded                         bool
+	n, d, nq, conc, k, nodes int
+	prefixes                 []int
+	dur                      time.Duration
+	rounds                   int
+	target                   float64
+	addrs                    string
+	start                    bool
+	write                    bool
+	out                      string
+	seed                     uint64
+	compress                 []string
+	m, efc, ef               int
+	hnswEfs                  []int
+	embedded                 bool
+	twoTrips                 bool
+	pprof                    string
 }
 
 func main() {
 	var c config
 	flag.IntVar(&c.n, "n", 200000, "vectors")
 	flag.IntVar(&c.d, "d", 512, "vector dim")
-	flag.IntVar(&c.prefix, "prefix", 64, "the funnel's first-stage prefix dim")
+	prefixes := flag.String("prefix", "64", "the funnel layouts' first-stage prefix dims (comma-separated: one funnel layout each)")
 	flag.IntVar(&c.nq, "nq", 500, "queries (recall is measured on all of them)")
 	flag.IntVar(&c.conc, "c", 8, "concurrent clients")
 	flag.IntVar(&c.k, "k", 10, "results per search")
 	flag.IntVar(&c.nodes, "nodes", 3, "nodes of the cluster -start starts")
-	flag.DurationVar(&c.dur, "duration", 30*time.Second, "how long each row's clients search")
+	flag.DurationVar(&c.dur, "duration", 30*time.Second, "how long each row's clients search, in all (split over -rounds)")
+	flag.IntVar(&c.rounds, "rounds", 3, "timed rounds: each round times every row for duration/rounds, in turn, so that a change of the machine's load meets every row alike")
 	flag.Float64Var(&c.target, "target", 0.95, "recall@k each row must reach")
 	flag.StringVar(&c.addrs, "addrs", "", "a running cluster (HOST:HTTP/GRPC,...) instead of -start")
-	flag.BoolVar(&c.start, "start", true, "start a fresh cluster per row with scripts/weaviate-cluster.sh")
+	flag.BoolVar(&c.start, "start", true, "start a fresh cluster per layout with scripts/weaviate-cluster.sh")
 	flag.BoolVar(&c.write, "write", false, "also write the table to -out")
 	flag.StringVar(&c.out, "out", "bench/cluster/RESULTS.md", "file -write writes")
 	flag.Uint64Var(&c.seed, "seed", 1, "seed of the synthetic vectors")
@@ -102,7 +122,10 @@ func main() {
 	flag.IntVar(&c.m, "m", 0, "maxConnections of the prefix graph (0: Weaviate's default, 32)")
 	flag.IntVar(&c.efc, "efc", 0, "efConstruction of the prefix graph (0: Weaviate's default, 128)")
 	flag.IntVar(&c.ef, "ef", 0, "ef of the prefix graph's searches (0: Weaviate's dynamic ef, 8 x the shortlist clamped to 100..500)")
+	hnswEfs := flag.String("hnsw-efs", "100,150,200,250,300,350,400,450,500", "ef ladder of full-dim HNSW at limit k (a second hnsw row; \"\" leaves it out)")
 	flag.BoolVar(&c.embedded, "embedded", true, "also run (c), the embedded funnel")
+	flag.BoolVar(&c.twoTrips, "two-trips", true, "also run the first funnel layout as two stage queries")
+	flag.StringVar(&c.pprof, "pprof", "", "directory for CPU profiles of every node and of this process during each row's first timed round (starts the nodes with MRL_WEAVIATE_PPROF=1; needs -start)")
 	flag.Parse()
 	for _, x := range strings.Split(*compress, ",") {
 		switch x = strings.TrimSpace(x); x {
@@ -114,16 +137,46 @@ func main() {
 			log.Fatalf("-compress %q: want none, bq, sq or rq", x)
 		}
 	}
+	var err error
+	if c.prefixes, err = ints("-prefix", *prefixes); err != nil || len(c.prefixes) == 0 {
+		log.Fatalf("-prefix %q: want one or more dims (%v)", *prefixes, err)
+	}
+	if c.hnswEfs, err = ints("-hnsw-efs", *hnswEfs); err != nil {
+		log.Fatal(err)
+	}
 	if c.addrs != "" {
 		c.start = false
+	}
+	if c.rounds < 1 {
+		log.Fatalf("-rounds %d: want >= 1", c.rounds)
+	}
+	if c.pprof != "" && !c.start {
+		log.Fatal("-pprof needs the clusters -start starts")
 	}
 	if err := run(c); err != nil {
 		log.Fatal(err)
 	}
 }
 
+// ints parses a comma-separated list of positive integers.
+func ints(flagName, s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		x, err := strconv.Atoi(f)
+		if err != nil || x < 1 {
+			return nil, fmt.Errorf("%s: %q is not a positive integer", flagName, f)
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
 type row struct {
 	name, layout, knob string
+	keep               int // the knob's value (shortlist, limit or ef)
 	recall             float64
 	qps                float64
 	p50, p99           time.Duration
@@ -132,6 +185,27 @@ type row struct {
 	rss                []int64 // bytes per node
 	heap               []int64 // live heap per node, minus the node's when empty
 	mem                int64   // embedded: bytes of vectors and graph
+	cpuClient          float64 // CPU seconds per query of this process
+	cpuNodes           []float64
+
+	search  func(q []float32) ([]uint64, error)
+	prep    func() error // run before each timed slot (the row's ef)
+	cluster *clusterRun  // nil for the embedded row
+
+	lat        []time.Duration
+	cpuClientS float64
+	cpuNodesS  []float64
+}
+
+// clusterRun is one layout's cluster (or collection, with -addrs).
+type clusterRun struct {
+	state  string // "" with -addrs
+	cl     *weaviate.Cluster
+	col    *weaviate.Collection
+	name   string
+	empty  []int64
+	pids   []int
+	ingest time.Duration
 }
 
 func run(c config) error {
@@ -154,14 +228,21 @@ func run(c config) error {
 			truth[i] = append(truth[i], h.ID)
 		}
 	}
-	keeps := []int{2 * c.k, 5 * c.k, 10 * c.k, 20 * c.k, 40 * c.k, 80 * c.k}
-	var rows []row
+	// The knob ladders: shortlists (and limits) from k up, finely where
+	// the funnels and full HNSW reach the target.
+	var keeps []int
+	for _, m := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 15, 20, 30, 40, 60, 80} {
+		keeps = append(keeps, m*c.k)
+	}
+	var rows []*row
 
 	// (c) embedded.
 	if c.embedded {
-		if err := embeddedRow(c, v, queries, truth, keeps, &rows); err != nil {
+		r, err := embeddedRow(c, v, queries, truth, keeps)
+		if err != nil {
 			return err
 		}
+		rows = append(rows, r)
 	}
 
 	// (a) and (b) on the cluster.
@@ -171,26 +252,60 @@ func run(c config) error {
 		desc   string
 	}
 	var layouts []layout
-	for _, comp := range c.compress {
-		l := weaviate.Layout{Dim: c.d, Metric: mrl.Cosine, Prefixes: []int{c.prefix}, HNSW: weaviate.HNSWConfig{M: c.m, EfConstruction: c.efc, Ef: c.ef, Compression: comp}}
-		name, desc := "weaviate funnel", fmt.Sprintf("HNSW p%d + flat full", c.prefix)
-		if comp != "" {
-			name, desc = "weaviate funnel "+comp, fmt.Sprintf("HNSW p%d (%s) + flat full", c.prefix, strings.ToUpper(comp))
+	for _, p := range c.prefixes {
+		for _, comp := range c.compress {
+			l := weaviate.Layout{Dim: c.d, Metric: mrl.Cosine, Prefixes: []int{p}, HNSW: weaviate.HNSWConfig{M: c.m, EfConstruction: c.efc, Ef: c.ef, Compression: comp}}
+			name, desc := fmt.Sprintf("weaviate funnel p%d", p), fmt.Sprintf("HNSW p%d + flat full", p)
+			if comp != "" {
+				name, desc = fmt.Sprintf("weaviate funnel p%d %s", p, comp), fmt.Sprintf("HNSW p%d (%s) + flat full", p, strings.ToUpper(comp))
+			}
+			layouts = append(layouts, layout{name, l, desc})
 		}
-		layouts = append(layouts, layout{name, l, desc})
 	}
 	layouts = append(layouts, layout{"weaviate hnsw", weaviate.Layout{Dim: c.d, Metric: mrl.Cosine, Full: weaviate.HNSW}, fmt.Sprintf("HNSW on the full %d dims", c.d)})
+	var runs []*clusterRun
+	defer func() {
+		for _, cr := range runs {
+			if cr.state != "" {
+				script(c, cr.state, "stop")
+				os.RemoveAll(cr.state)
+			} else if cr.cl != nil {
+				cr.cl.Drop(context.Background(), cr.name)
+			}
+		}
+	}()
 	for li, lay := range layouts {
-		rs, err := clusterRows(c, lay.layout, li == 0, v, queries, truth, keeps)
+		cr := &clusterRun{name: "BenchCluster" + strconv.Itoa(li+1)}
+		runs = append(runs, cr)
+		rs, err := clusterRows(c, cr, lay.layout, li == 0 && c.twoTrips, v, queries, truth, keeps)
 		if err != nil {
 			return fmt.Errorf("%s: %w", lay.name, err)
 		}
-		for i := range rs {
-			rs[i].layout = lay.desc + rs[i].layout
-			rs[i].name = lay.name + rs[i].name
+		for _, r := range rs {
+			r.layout = lay.desc + r.layout
+			r.name = lay.name + r.name
 		}
 		rows = append(rows, rs...)
 	}
+
+	// The timed rounds, every row in turn.
+	if c.pprof != "" {
+		if err := os.MkdirAll(c.pprof, 0o755); err != nil {
+			return err
+		}
+	}
+	slot := c.dur / time.Duration(c.rounds)
+	for round := range c.rounds {
+		for _, r := range rows {
+			if err := timed(c, r, queries, slot, round == 0 && c.pprof != ""); err != nil {
+				return fmt.Errorf("%s: %w", r.name, err)
+			}
+		}
+	}
+	for _, r := range rows {
+		finish(c, r)
+	}
+
 	table := render(c, rows)
 	fmt.Print(table)
 	if c.write {
@@ -199,20 +314,44 @@ func run(c config) error {
 	return nil
 }
 
-// embeddedRow measures (c): our HNSW on the prefix and an exact rerank,
+// recallOf runs every query once and returns the mean recall@k and the
+// number of failed searches.
+func recallOf(c config, queries []float32, truth [][]uint64, search func([]float32) ([]uint64, error)) (float64, int) {
+	var rec float64
+	errs := 0
+	for i := range c.nq {
+		got, err := search(queries[i*c.d : (i+1)*c.d])
+		if err != nil {
+			errs++
+			continue
+		}
+		n := 0
+		for _, id := range got {
+			if slices.Contains(truth[i], id) {
+				n++
+			}
+		}
+		rec += float64(n) / float64(len(truth[i]))
+	}
+	return rec / float64(c.nq), errs
+}
+
+// embeddedRow is (c): our HNSW on the first prefix and an exact rerank,
 // at the smallest keep of the ladder reaching the target.
-func embeddedRow(c config, v *index.Vectors, queries []float32, truth [][]uint64, keeps []int, rows *[]row) error {
+func embeddedRow(c config, v *index.Vectors, queries []float32, truth [][]uint64, keeps []int) (*row, error) {
+	p := c.prefixes[0]
 	t0 := time.Now()
-	h, err := index.NewHNSW(v, index.HNSWOptions{Dim: c.prefix, Seed: c.seed})
+	h, err := index.NewHNSW(v, index.HNSWOptions{Dim: p, Seed: c.seed})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	build := time.Since(t0)
+	var r *row
 	for _, keep := range keeps {
-		plan := index.Plan{{Dim: c.prefix, Keep: keep}, {Dim: c.d, Keep: c.k}}
+		plan := index.Plan{{Dim: p, Keep: keep}, {Dim: c.d, Keep: c.k}}
 		f, err := index.NewFunnel(v, plan, h.WithEf(max(keep, 64)))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		search := func(q []float32) ([]uint64, error) {
 			hits, err := f.Search(q, c.d, c.k, nil)
@@ -222,42 +361,41 @@ func embeddedRow(c config, v *index.Vectors, queries []float32, truth [][]uint64
 			}
 			return out, err
 		}
-		r := measure(c, queries, truth, search)
-		if r.recall >= c.target || keep == keeps[len(keeps)-1] {
-			r.name, r.layout, r.knob = "embedded funnel", fmt.Sprintf("HNSW p%d + exact rerank at %d", c.prefix, c.d), "keep "+strconv.Itoa(keep)+", ef "+strconv.Itoa(max(keep, 64))
-			r.ingest, r.mem = build, v.MemBytes()+h.MemBytes()
-			*rows = append(*rows, r)
+		r = &row{search: search}
+		r.recall, r.errors = recallOf(c, queries, truth, search)
+		r.knob = "keep " + strconv.Itoa(keep) + ", ef " + strconv.Itoa(max(keep, 64))
+		if r.recall >= c.target {
 			break
 		}
 	}
-	return nil
+	r.name, r.layout = "embedded funnel", fmt.Sprintf("HNSW p%d + exact rerank at %d", p, c.d)
+	r.ingest, r.mem = build, v.MemBytes()+h.MemBytes()
+	return r, nil
 }
 
-// clusterRows ingests v into a collection laid out as l and measures the
-// smallest knob reaching the target: of the one-round-trip funnel (and,
-// with twoTrips, of the two-stage-query funnel) when l has a prefix, of
-// plain search otherwise. The rows share the cluster, so their memory is
-// the same (read after all their searches).
-func clusterRows(c config, l weaviate.Layout, twoTrips bool, v *index.Vectors, queries []float32, truth [][]uint64, keeps []int) ([]row, error) {
+// clusterRows ingests v into a collection laid out as l (on a fresh
+// cluster with -start) and returns the rows to time at the smallest knob
+// reaching the target: of the one-round-trip funnel (and, with twoTrips,
+// of the two-stage-query funnel at the same shortlist) when l has a
+// prefix; of plain search over the limit ladder (dynamic ef) and, with
+// -hnsw-efs, over the ef ladder at limit k otherwise.
+func clusterRows(c config, cr *clusterRun, l weaviate.Layout, twoTrips bool, v *index.Vectors, queries []float32, truth [][]uint64, keeps []int) ([]*row, error) {
 	ctx := context.Background()
-	addrs, state := c.addrs, ""
-	var empty []int64
+	addrs := c.addrs
 	if c.start {
 		dir, err := os.MkdirTemp("", "mrl-bench-cluster-")
 		if err != nil {
 			return nil, err
 		}
-		defer os.RemoveAll(dir)
-		state = dir
-		out, err := script(state, "start", strconv.Itoa(c.nodes))
+		cr.state = dir
+		out, err := script(c, cr.state, "start", strconv.Itoa(c.nodes))
 		if err != nil {
 			return nil, fmt.Errorf("start the cluster: %v\n%s", err, out)
 		}
-		defer script(state, "stop")
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		addrs = lines[len(lines)-1]
 		time.Sleep(2 * time.Second) // let start-up's garbage be collected
-		if empty, err = liveHeaps(state, c.nodes); err != nil {
+		if cr.empty, err = liveHeaps(cr.state, c.nodes); err != nil {
 			return nil, err
 		}
 	}
@@ -265,18 +403,17 @@ func clusterRows(c config, l weaviate.Layout, twoTrips bool, v *index.Vectors, q
 	if err != nil {
 		return nil, err
 	}
-	cl, err := weaviate.Dial(ctx, weaviate.Options{Addrs: as, Consistency: weaviate.One, Timeout: 120 * time.Second})
+	if cr.cl, err = weaviate.Dial(ctx, weaviate.Options{Addrs: as, Consistency: weaviate.One, Timeout: 120 * time.Second}); err != nil {
+		return nil, err
+	}
+	if err := cr.cl.Drop(ctx, cr.name); err != nil {
+		return nil, err
+	}
+	col, err := cr.cl.Create(ctx, cr.name, l)
 	if err != nil {
 		return nil, err
 	}
-	name := "BenchCluster"
-	if err := cl.Drop(ctx, name); err != nil {
-		return nil, err
-	}
-	col, err := cl.Create(ctx, name, l)
-	if err != nil {
-		return nil, err
-	}
+	cr.col = col
 	t0 := time.Now()
 	const chunk = 4096
 	for lo := 0; lo < v.N(); lo += chunk {
@@ -288,23 +425,53 @@ func clusterRows(c config, l weaviate.Layout, twoTrips bool, v *index.Vectors, q
 			return nil, err
 		}
 	}
-	ingest := time.Since(t0)
-	if state != "" {
+	cr.ingest = time.Since(t0)
+	if cr.state != "" {
 		// A restart flushes the memtables ingest filled; the node then
 		// holds the collection as it serves it.
 		for i := 1; i <= c.nodes; i++ {
-			if out, err := script(state, "restart", strconv.Itoa(i)); err != nil {
+			if out, err := script(c, cr.state, "restart", strconv.Itoa(i)); err != nil {
 				return nil, fmt.Errorf("restart node %d: %v\n%s", i, err, out)
 			}
 		}
+		for i := 1; i <= c.nodes; i++ {
+			b, err := os.ReadFile(filepath.Join(cr.state, "node"+strconv.Itoa(i), "pid"))
+			if err != nil {
+				return nil, err
+			}
+			pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+			cr.pids = append(cr.pids, pid)
+		}
 	}
-	type variant struct {
-		name, layout string
-		search       func(keep int) func(q []float32) ([]uint64, error)
-		knob         string
-		ladder       []int
+	setEf := func(ef int) func() error {
+		return func() error {
+			if err := col.SetEf(ctx, ef); err != nil {
+				return err
+			}
+			time.Sleep(time.Second) // the schema change reaches every node
+			return nil
+		}
 	}
-	var variants []variant
+	// ladder probes the rungs in turn and returns the row of the first
+	// reaching the target (the last if none does).
+	ladder := func(rungs []int, knob func(int) string, search func(int) func([]float32) ([]uint64, error), prep func(int) func() error) (*row, error) {
+		var r *row
+		for _, x := range rungs {
+			r = &row{search: search(x), cluster: cr, knob: knob(x), keep: x, ingest: cr.ingest}
+			if prep != nil {
+				r.prep = prep(x)
+				if err := r.prep(); err != nil {
+					return nil, err
+				}
+			}
+			r.recall, r.errors = recallOf(c, queries, truth, r.search)
+			if r.recall >= c.target {
+				break
+			}
+		}
+		return r, nil
+	}
+	var rows []*row
 	if len(l.Prefixes) > 0 {
 		funnel := func(cluster bool) func(keep int) func(q []float32) ([]uint64, error) {
 			return func(keep int) func(q []float32) ([]uint64, error) {
@@ -315,48 +482,227 @@ func clusterRows(c config, l weaviate.Layout, twoTrips bool, v *index.Vectors, q
 				}
 			}
 		}
-		variants = append(variants, variant{"", ", 1 round trip (local rerank)", funnel(false), "shortlist ", keeps})
-		if twoTrips {
-			variants = append(variants, variant{", 2 trips", ", 2 stage queries (rerank on the cluster)", funnel(true), "shortlist ", keeps})
+		efNote := ", dynamic ef"
+		if l.HNSW.Ef != 0 {
+			efNote = ", ef " + strconv.Itoa(l.HNSW.Ef)
 		}
-	} else {
-		// Over-fetching raises the dynamic ef (8 x limit, at least 100).
-		plain := func(keep int) func(q []float32) ([]uint64, error) {
-			return func(q []float32) ([]uint64, error) {
-				hits, _, err := col.Search(ctx, q, weaviate.SearchOptions{K: keep})
-				return hitIDs(hits, c.k), err
-			}
-		}
-		variants = append(variants, variant{"", "", plain, "limit ", append([]int{c.k}, keeps...)})
-	}
-	var rows []row
-	for _, vr := range variants {
-		var r row
-		for _, keep := range vr.ladder {
-			r = measure(c, queries, truth, vr.search(keep))
-			r.knob = vr.knob + strconv.Itoa(keep)
-			if r.recall >= c.target {
-				break
-			}
-		}
-		r.name, r.layout, r.ingest = vr.name, vr.layout, ingest
-		rows = append(rows, r)
-	}
-	if state != "" {
-		heap, err := liveHeaps(state, c.nodes)
+		r, err := ladder(keeps, func(k int) string { return "shortlist " + strconv.Itoa(k) + efNote }, funnel(false), nil)
 		if err != nil {
 			return nil, err
 		}
-		var rss []int64
-		for i := range heap {
-			heap[i] -= empty[i]
-			rss = append(rss, rssOf(filepath.Join(state, "node"+strconv.Itoa(i+1), "pid")))
+		r.layout = ", 1 round trip (local rerank)"
+		rows = append(rows, r)
+		if twoTrips {
+			r2 := &row{name: ", 2 trips", layout: ", 2 stage queries (rerank on the cluster)", search: funnel(true)(r.keep), cluster: cr, knob: r.knob, keep: r.keep, ingest: cr.ingest}
+			r2.recall, r2.errors = recallOf(c, queries, truth, r2.search)
+			rows = append(rows, r2)
 		}
-		for i := range rows {
-			rows[i].heap, rows[i].rss = heap, rss
+		return rows, memory(c, cr, rows)
+	}
+	plain := func(limit int) func(q []float32) ([]uint64, error) {
+		return func(q []float32) ([]uint64, error) {
+			hits, _, err := col.Search(ctx, q, weaviate.SearchOptions{K: limit})
+			return hitIDs(hits, c.k), err
 		}
 	}
-	return rows, cl.Drop(ctx, name)
+	// Over-fetching raises the dynamic ef (8 x limit, 100..500).
+	r, err := ladder(keeps, func(k int) string { return "limit " + strconv.Itoa(k) + ", dynamic ef" }, plain, func(int) func() error { return setEf(-1) })
+	if err != nil {
+		return nil, err
+	}
+	r.prep = setEf(-1)
+	rows = append(rows, r)
+	if len(c.hnswEfs) > 0 {
+		r, err := ladder(c.hnswEfs, func(ef int) string { return fmt.Sprintf("limit %d, ef %d", c.k, ef) }, func(int) func([]float32) ([]uint64, error) { return plain(c.k) }, setEf)
+		if err != nil {
+			return nil, err
+		}
+		r.name = ", fixed ef"
+		rows = append(rows, r)
+	}
+	return rows, memory(c, cr, rows)
+}
+
+// memory reads the live heap (minus the node's when empty) and the RSS
+// of each node of cr's cluster into rows, after the recall probes (one
+// query at a time, so that little of a node's heap is a query's garbage)
+// and before the timed rounds.
+func memory(c config, cr *clusterRun, rows []*row) error {
+	if cr.state == "" {
+		return nil
+	}
+	heap, err := liveHeaps(cr.state, c.nodes)
+	if err != nil {
+		return err
+	}
+	var rss []int64
+	for i := range heap {
+		heap[i] -= cr.empty[i]
+		rss = append(rss, rssOf(filepath.Join(cr.state, "node"+strconv.Itoa(i+1), "pid")))
+	}
+	for _, r := range rows {
+		r.heap, r.rss = heap, rss
+	}
+	return nil
+}
+
+// timed runs c.conc clients of r's search for d, adding to r's latencies
+// and errors, and the CPU time this process and r's nodes spent. With
+// profile, it records CPU profiles of the nodes and of this process
+// meanwhile, into c.pprof.
+func timed(c config, r *row, queries []float32, d time.Duration, profile bool) error {
+	if r.prep != nil {
+		if err := r.prep(); err != nil {
+			return err
+		}
+	}
+	var pids []int
+	if r.cluster != nil {
+		pids = r.cluster.pids
+	}
+	var pwg sync.WaitGroup
+	var perr error
+	if profile {
+		slug := strings.NewReplacer(" ", "-", ",", "").Replace(r.name)
+		f, err := os.Create(filepath.Join(c.pprof, slug+"-client.pprof"))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+		if r.cluster != nil && r.cluster.state != "" {
+			secs := max(1, int(d.Seconds())-1)
+			for i := range c.nodes {
+				pwg.Add(1)
+				go func() {
+					defer pwg.Done()
+					if err := nodeProfile(r.cluster.state, i+1, secs, filepath.Join(c.pprof, fmt.Sprintf("%s-node%d.pprof", slug, i+1))); err != nil {
+						perr = err
+					}
+				}()
+			}
+		}
+	}
+	self0, nodes0 := cpuSeconds(os.Getpid()), make([]float64, len(pids))
+	for i, p := range pids {
+		nodes0[i] = cpuSeconds(p)
+	}
+	var mu sync.Mutex
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	off := len(r.lat) // later rounds go on through the queries
+	for w := range c.conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			errs := 0
+			for i := w + off; time.Now().Before(deadline); i++ {
+				t0 := time.Now()
+				if _, err := r.search(queries[(i%c.nq)*c.d : (i%c.nq+1)*c.d]); err != nil {
+					errs++
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			r.lat = append(r.lat, mine...)
+			r.errors += errs
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	r.cpuClientS += cpuSeconds(os.Getpid()) - self0
+	if r.cpuNodesS == nil {
+		r.cpuNodesS = make([]float64, len(pids))
+	}
+	for i, p := range pids {
+		r.cpuNodesS[i] += cpuSeconds(p) - nodes0[i]
+	}
+	pwg.Wait()
+	return perr
+}
+
+// finish turns r's timed rounds into its QPS, latencies and CPU per query.
+func finish(c config, r *row) {
+	lat := r.lat
+	slices.Sort(lat)
+	if len(lat) == 0 {
+		return
+	}
+	r.qps = float64(len(lat)) / c.dur.Seconds()
+	r.p50 = lat[len(lat)/2]
+	r.p99 = lat[min(len(lat)-1, len(lat)*99/100)]
+	r.cpuClient = r.cpuClientS / float64(len(lat))
+	for _, s := range r.cpuNodesS {
+		r.cpuNodes = append(r.cpuNodes, s/float64(len(lat)))
+	}
+}
+
+// cpuSeconds is the user + system CPU time of process pid (0 if it cannot
+// be read), from /proc/PID/stat.
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	// Fields after the command: state is f[0], utime f[11], stime f[12].
+	u, _ := strconv.ParseFloat(f[11], 64)
+	k, _ := strconv.ParseFloat(f[12], 64)
+	return (u + k) / clockTicks
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat's times (100 on
+// every Linux architecture Go supports).
+const clockTicks = 100
+
+// nodeProfile writes a CPU profile of node i of the cluster in state,
+// taken over secs seconds, to file.
+func nodeProfile(state string, i, secs int, file string) error {
+	port, err := nodePort(state, i, "PPROF")
+	if err != nil {
+		return err
+	}
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%s/debug/pprof/profile?seconds=%d", port, secs))
+	if err != nil {
+		return fmt.Errorf("node %d profile: %w", i, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("node %d profile: %s", i, resp.Status)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("node %d profile: %w", i, err)
+	}
+	return os.WriteFile(file, b, 0o644)
+}
+
+// nodePort reads port key (METRICS, PPROF, ...) of node i from the
+// cluster script's state.
+func nodePort(state string, i int, key string) (string, error) {
+	file := filepath.Join(state, "node"+strconv.Itoa(i), "ports")
+	ports, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(ports), "\n") {
+		if p, ok := strings.CutPrefix(line, key+"="); ok {
+			return strings.TrimSpace(p), nil
+		}
+	}
+	return "", fmt.Errorf("node %d: no %s port in %s", i, key, file)
 }
 
 // liveHeaps reads each node's live heap from its Prometheus metrics:
@@ -365,18 +711,9 @@ func clusterRows(c config, l weaviate.Layout, twoTrips bool, v *index.Vectors, q
 func liveHeaps(state string, nodes int) ([]int64, error) {
 	out := make([]int64, nodes)
 	for i := range nodes {
-		ports, err := os.ReadFile(filepath.Join(state, "node"+strconv.Itoa(i+1), "ports"))
+		port, err := nodePort(state, i+1, "METRICS")
 		if err != nil {
 			return nil, err
-		}
-		port := ""
-		for _, line := range strings.Split(string(ports), "\n") {
-			if p, ok := strings.CutPrefix(line, "METRICS="); ok {
-				port = strings.TrimSpace(p)
-			}
-		}
-		if port == "" {
-			return nil, fmt.Errorf("node %d: no METRICS port in %s/node%d/ports", i+1, state, i+1)
 		}
 		resp, err := http.Get("http://127.0.0.1:" + port + "/metrics")
 		if err != nil {
@@ -421,61 +758,12 @@ func hitIDs(h []api.Hit, k int) []uint64 {
 	return out
 }
 
-// measure takes the recall over every query once, then runs c.conc
-// clients for c.dur.
-func measure(c config, queries []float32, truth [][]uint64, search func([]float32) ([]uint64, error)) row {
-	var r row
-	for i := range c.nq {
-		got, err := search(queries[i*c.d : (i+1)*c.d])
-		if err != nil {
-			r.errors++
-			continue
-		}
-		n := 0
-		for _, id := range got {
-			if slices.Contains(truth[i], id) {
-				n++
-			}
-		}
-		r.recall += float64(n) / float64(len(truth[i]))
-	}
-	r.recall /= float64(c.nq)
-	var mu sync.Mutex
-	var lat []time.Duration
-	deadline := time.Now().Add(c.dur)
-	var wg sync.WaitGroup
-	for w := range c.conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var mine []time.Duration
-			errs := 0
-			for i := w; time.Now().Before(deadline); i++ {
-				t0 := time.Now()
-				if _, err := search(queries[(i%c.nq)*c.d : (i%c.nq+1)*c.d]); err != nil {
-					errs++
-				}
-				mine = append(mine, time.Since(t0))
-			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			r.errors += errs
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	slices.Sort(lat)
-	if len(lat) > 0 {
-		r.qps = float64(len(lat)) / c.dur.Seconds()
-		r.p50 = lat[len(lat)/2]
-		r.p99 = lat[min(len(lat)-1, len(lat)*99/100)]
-	}
-	return r
-}
-
-func script(state string, args ...string) (string, error) {
+func script(c config, state string, args ...string) (string, error) {
 	cmd := exec.Command("bash", append([]string{"scripts/weaviate-cluster.sh"}, args...)...)
 	cmd.Env = append(os.Environ(), "MRL_WEAVIATE_STATE="+state)
+	if c.pprof != "" {
+		cmd.Env = append(cmd.Env, "MRL_WEAVIATE_PPROF=1")
+	}
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
@@ -502,13 +790,13 @@ func rssOf(pidFile string) int64 {
 	return 0
 }
 
-func render(c config, rows []row) string {
+func render(c config, rows []*row) string {
 	var b strings.Builder
 	load, _ := os.ReadFile("/proc/loadavg")
 	fmt.Fprintf(&b, "# bench/cluster: %d Matryoshka-like vectors of %d dims, cosine, k = %d, target recall@%d >= %.2f\n\n", c.n, c.d, c.k, c.k, c.target)
-	fmt.Fprintf(&b, "%s, %s %s, %d cores, %d clients for %v per row, %d nodes, load average %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), c.conc, c.dur, c.nodes, strings.TrimSpace(string(load)))
-	b.WriteString("Memory: index = live heap per node after ingest, a restart and the searches, minus the node's live heap when empty (live heap = go_memstats_next_gc_bytes / (1 + GOGC/100)); RSS includes the server (~120 MB a node) and cached pages of on-disk vectors.\n\n")
-	b.WriteString("| row | layout | knob | recall@10 | QPS | p50 | p99 | errors | ingest/build | index memory (MB per node) | RSS (MB per node) |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "%s, %s %s, %d cores, %d clients, %v per row in %d alternating rounds, %d nodes per cluster (one cluster per layout, all running meanwhile), load average at the end %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), c.conc, c.dur, c.rounds, c.nodes, strings.TrimSpace(string(load)))
+	b.WriteString("Memory: index = live heap per node after ingest, a restart and the recall probes (before the timed rounds), minus the node's live heap when empty (live heap = go_memstats_next_gc_bytes / (1 + GOGC/100)); RSS includes the server (~120 MB a node) and cached pages of on-disk vectors. CPU per query: user + system time of this process (the client: encoding, decoding, the local rerank) and of each node, over the timed rounds, divided by the queries answered; less sensitive to other load on the machine than QPS.\n\n")
+	b.WriteString("| row | layout | knob | recall@10 | QPS | p50 | p99 | errors | CPU ms/query: client + nodes | ingest/build | index memory (MB per node) | RSS (MB per node) |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	mb := func(xs []int64) string {
 		if len(xs) == 0 {
 			return "n/a"
@@ -519,33 +807,62 @@ func render(c config, rows []row) string {
 		}
 		return strings.Join(parts, " / ")
 	}
-	var hnsw *row
-	for i := range rows {
-		if rows[i].name == "weaviate hnsw" {
-			hnsw = &rows[i]
-		}
-	}
 	for _, r := range rows {
 		heap, rss := mb(r.heap), mb(r.rss)
 		if r.mem > 0 {
 			heap, rss = fmt.Sprintf("%.1f (vectors + graph, one process)", float64(r.mem)/1e6), "n/a"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %.4f | %.0f | %v | %v | %d | %v | %s | %s |\n", r.name, r.layout, r.knob, r.recall, r.qps,
-			r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errors, r.ingest.Round(time.Millisecond), heap, rss)
+		fmt.Fprintf(&b, "| %s | %s | %s | %.4f | %.0f | %v | %v | %d | %s | %v | %s | %s |\n", r.name, r.layout, r.knob, r.recall, r.qps,
+			r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.errors, cpuText(r), r.ingest.Round(time.Millisecond), heap, rss)
 	}
-	if hnsw != nil && len(hnsw.heap) > 0 {
-		b.WriteString("\nAgainst full-dim HNSW (targets: recall@10 >= target, index memory <= 40%, QPS >= 0.8x):\n\n")
+	var hnsw []*row
+	for _, r := range rows {
+		if strings.HasPrefix(r.name, "weaviate hnsw") && len(r.heap) > 0 {
+			hnsw = append(hnsw, r)
+		}
+	}
+	for _, h := range hnsw {
+		fmt.Fprintf(&b, "\nAgainst %s (%s; targets: recall@10 >= target, index memory <= 40%%, QPS >= 0.8x):\n\n", h.name, h.knob)
 		for _, r := range rows {
 			if !strings.HasPrefix(r.name, "weaviate funnel") || len(r.heap) == 0 {
 				continue
 			}
-			mr, rr := sum(r.heap)/max(1, sum(hnsw.heap)), sum(r.rss)/max(1, sum(hnsw.rss))
-			qr := r.qps / max(hnsw.qps, 1e-9)
-			fmt.Fprintf(&b, "- %s: recall %.4f (%s), index memory %.0f%% (%s), RSS %.0f%%, QPS %.2fx (%s)\n", r.name, r.recall, met(r.recall >= c.target),
-				100*mr, met(mr <= 0.4), 100*rr, qr, met(qr >= 0.8))
+			mr, rr := sum(r.heap)/max(1, sum(h.heap)), sum(r.rss)/max(1, sum(h.rss))
+			qr := r.qps / max(h.qps, 1e-9)
+			cpu := ""
+			if hc, rc := cpuTotal(h), cpuTotal(r); hc > 0 && rc > 0 {
+				cpu = fmt.Sprintf(", CPU per query %.2fx (QPS if CPU-bound %.2fx)", rc/hc, hc/rc)
+			}
+			fmt.Fprintf(&b, "- %s: recall %.4f (%s), index memory %.0f%% (%s), RSS %.0f%%, QPS %.2fx (%s)%s\n", r.name, r.recall, met(r.recall >= c.target),
+				100*mr, met(mr <= 0.4), 100*rr, qr, met(qr >= 0.8), cpu)
 		}
 	}
 	return b.String()
+}
+
+// cpuText is r's CPU per query in ms: the client's, then each node's.
+func cpuText(r *row) string {
+	if r.cpuClient == 0 && len(r.cpuNodes) == 0 {
+		return "n/a"
+	}
+	s := fmt.Sprintf("%.2f", r.cpuClient*1e3)
+	if len(r.cpuNodes) > 0 {
+		parts := make([]string, len(r.cpuNodes))
+		for i, x := range r.cpuNodes {
+			parts[i] = fmt.Sprintf("%.2f", x*1e3)
+		}
+		s += " + " + strings.Join(parts, " / ") + fmt.Sprintf(" = %.2f", cpuTotal(r)*1e3)
+	}
+	return s
+}
+
+// cpuTotal is r's CPU seconds per query, client and nodes.
+func cpuTotal(r *row) float64 {
+	t := r.cpuClient
+	for _, x := range r.cpuNodes {
+		t += x
+	}
+	return t
 }
 
 func sum(xs []int64) float64 {
