@@ -34,7 +34,6 @@ func TestImportRules(t *testing.T) {
 		"":                    append(upper, "nn", "internal", "checkpoint"), // the root package
 		"internal/kernel":     append(upper, "nn", "checkpoint", "mrl"),
 		"internal/atomicfile": append(upper, "nn", "checkpoint", "mrl", "internal/kernel"),
-		"internal/hugepage":   append(upper, "nn", "checkpoint", "mrl", "internal/kernel", "internal/atomicfile"),
 		"nn":                  append(upper, "checkpoint"),
 		"checkpoint":          append(upper, "nn", "internal/kernel"),
 		"text":                append(upper, "nn", "checkpoint", "internal", "mrl", "collection"),

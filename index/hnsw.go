@@ -11,7 +11,6 @@ import (
 	"unsafe"
 
 	"github.com/gomrl/mrl"
-	"github.com/gomrl/mrl/internal/hugepage"
 	"github.com/gomrl/mrl/internal/kernel"
 )
 
@@ -196,7 +195,7 @@ func newHNSWGraph(v *Vectors, dim, m int) *HNSW {
 	h := &HNSW{v: v, dim: dim, m: m, m0: 2 * m, entry: -1, cosine: v.metric == mrl.Cosine}
 	h.count0 = dim
 	h.stride = (dim + 1 + h.m0 + 15) &^ 15
-	h.nodes = hugepage.Make[float32](v.n * h.stride)
+	h.nodes = make([]float32, v.n*h.stride)
 	if len(h.nodes) > 0 {
 		h.nodeInts = unsafe.Slice((*int32)(unsafe.Pointer(&h.nodes[0])), len(h.nodes))
 	}
@@ -249,7 +248,7 @@ func NewHNSW(v *Vectors, opt HNSWOptions) (*HNSW, error) {
 		h.upper[i] = int32(total)
 		total += l
 	}
-	h.links = hugepage.Make[int32](total * h.m)
+	h.links = make([]int32, total*h.m)
 	h.counts = make([]int32, total)
 	s := h.newScratch()
 	var progressMu sync.Mutex
@@ -442,7 +441,7 @@ type hnswScratch struct {
 }
 
 func (h *HNSW) newScratch() *hnswScratch {
-	return &hnswScratch{visited: hugepage.Make[uint16](h.v.n), batch: make([]int32, 0, h.m0), sims: make([]float32, h.m0)}
+	return &hnswScratch{visited: make([]uint16, h.v.n), batch: make([]int32, 0, h.m0), sims: make([]float32, h.m0)}
 }
 
 func (h *HNSW) getScratch() *hnswScratch {

@@ -7,7 +7,6 @@ import (
 	"io"
 
 	"github.com/gomrl/mrl/internal/atomicfile"
-	"github.com/gomrl/mrl/internal/hugepage"
 )
 
 // hnswTag is the tag of the graph section. It is lower-case, so Decode
@@ -198,7 +197,7 @@ func decodeGraph(v *Vectors, p []byte) (*HNSW, error) {
 		}
 		p = p[4*len(nb):]
 	}
-	h.links = hugepage.Make[int32](nu * mm)
+	h.links = make([]int32, nu*mm)
 	if !copyLE(h.links, p) {
 		for i := range h.links {
 			h.links[i] = int32(le.Uint32(p[4*i:]))

@@ -57,7 +57,6 @@ import (
 	"github.com/gomrl/mrl/eval"
 	"github.com/gomrl/mrl/index"
 	"github.com/gomrl/mrl/index/indextest"
-	"github.com/gomrl/mrl/internal/hugepage"
 	"github.com/gomrl/mrl/internal/kernel"
 	"github.com/gomrl/mrl/train"
 )
@@ -371,7 +370,6 @@ func run(c config, s *set) error {
 		// no garbage is freed meanwhile.
 		grown := float64(int64(heapAlloc())-int64(heap0)) / float64(s.v.N())
 		graphBytes := float64(h.MemBytes()) / float64(s.v.N())
-		emit(map[string]any{"impl": "go", "set": s.name, "graph_dim": g, "anon_huge_mib": proc.AnonHugeMiB(), "hugepages": hugepage.Enabled(), "thp": proc.THP()})
 		for _, ef := range c.efs {
 			h.SetEf(ef)
 			dims := []int{g}

@@ -31,9 +31,6 @@
 #   SKIP_PEERS=1                      only our side
 #   SKIP_FAISS_HNSW=1                 no FAISS IndexHNSWFlat (its 1M build takes ~20 min on 2 cores); hnswlib stays
 #   RAW=FILE                          also keep the raw JSON lines in FILE
-#   HUGEPAGES [on]                    on: our HNSW graphs are advised for transparent huge pages (internal/hugepage)
-#                                     and so is the peers' malloc (GLIBC_TUNABLES=glibc.malloc.hugetlb=1, glibc >= 2.35),
-#                                     so that under the THP policy "madvise" every engine gets them; off: neither
 #   KEEP_CORETYPE=1                   keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE for FAISS (see ../peers.sh)
 # Smoke test:
 #   N=20000 REAL_N=10000 REAL_NQ=1000 MINTIME=0.2 EFS=16,64 PROBES=1,8 MNIST_CKPT=none bench/index/run.sh
@@ -74,18 +71,6 @@ if [ "$SKIP_PEERS" != 1 ]; then
 fi
 export OMP_WAIT_POLICY=PASSIVE # spinning OpenMP workers wreck multi-thread runs next to any other load
 export GOMEMLIMIT=${GOMEMLIMIT:-8GiB}
-HUGEPAGES=${HUGEPAGES:-on}
-case "$HUGEPAGES" in
-on)
-	export GLIBC_TUNABLES=${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}glibc.malloc.hugetlb=1
-	export PEER_HUGEPAGES="advised (GLIBC_TUNABLES=glibc.malloc.hugetlb=1)"
-	;;
-off)
-	export MRL_HUGEPAGES=off
-	export PEER_HUGEPAGES="not advised"
-	;;
-*) echo "bench/index: HUGEPAGES=$HUGEPAGES: want on or off" >&2; exit 1 ;;
-esac
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

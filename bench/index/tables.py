@@ -72,14 +72,6 @@ def main():
     if hl:
         print(f"- hnswlib: Debian libhnswlib-dev headers, {hl.get('compiler')} -O3 -march=native -fopenmp (hnswlib/hnswlib_bench.cpp); "
               f"built on {hl.get('build_threads')} threads, searched one query at a time on 1 thread")
-    huge = [r for r in runs if r.get("impl") == "go" and "anon_huge_mib" in r]
-    if huge:
-        hp = "advised (internal/hugepage)" if huge[0].get("hugepages") else "not advised (MRL_HUGEPAGES=off)"
-        peer = os.environ.get("PEER_HUGEPAGES", "?")
-        hlh = [r["anon_huge_mib"] for r in runs if r.get("impl") == "hnswlib" and "anon_huge_mib" in r]
-        print(f"- transparent huge pages: policy {huge[0].get('thp', '?')}; our graphs {hp}, the peers' malloc {peer}; "
-              f"memory on huge pages after each graph build: ours {', '.join('%.0f' % r['anon_huge_mib'] for r in huge)} MiB"
-              + (f", hnswlib {', '.join('%.0f' % x for x in hlh)} MiB" if hlh else ""))
     rss = [r["peak_rss_mib"] for r in runs if "peak_rss_mib" in r]
     if rss:
         print(f"- peak resident memory of our program, per set run: {', '.join(f'{x:.0f}' for x in rss)} MiB")

@@ -63,8 +63,6 @@ Run "mrl COMMAND -h" for a command's flags.
 Environment:
   MRL_KERNEL  the compute kernels to use: generic, avx2 or avx512 (default: the
               widest this CPU supports); a level the CPU lacks is refused
-  MRL_HUGEPAGES  off: do not advise transparent huge pages for large HNSW
-              graphs (default: advise them; see internal/hugepage)
 `
 
 type command struct {

@@ -42,17 +42,14 @@ static std::vector<T> readRaw(const std::string& path, size_t count) {
 	return v;
 }
 
-// procKB returns the "NAME N kB" field of a /proc file, or 0.
-static long procKB(const char* path, const std::string& name) {
-	std::ifstream f(path);
+static long rssKB() {
+	std::ifstream f("/proc/self/status");
 	std::string line;
 	while (std::getline(f, line)) {
-		if (line.rfind(name, 0) == 0) return std::atol(line.c_str() + name.size());
+		if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
 	}
 	return 0;
 }
-
-static long rssKB() { return procKB("/proc/self/status", "VmRSS:"); }
 
 static double now() {
 	return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -90,9 +87,8 @@ int main(int argc, char** argv) {
 	long rss1 = rssKB();
 	// The index holds its own copy of the vectors (4·P bytes per row) besides the graph.
 	printf("{\"impl\":\"hnswlib\",\"set\":\"%s\",\"method\":\"hnsw\",\"n\":%zu,\"graph_dim\":%zu,\"m\":%d,\"ef_construction\":%d,"
-	       "\"build_threads\":%d,\"build_s\":%.3f,\"bytes_per_vec\":%.1f,\"anon_huge_mib\":%.1f,\"compiler\":\"g++ %d.%d\"}\n",
+	       "\"build_threads\":%d,\"build_s\":%.3f,\"bytes_per_vec\":%.1f,\"compiler\":\"g++ %d.%d\"}\n",
 	       set.c_str(), n, p, m, efc, bt, build, double(rss1 - rss0) * 1024 / n,
-	       procKB("/proc/self/smaps_rollup", "AnonHugePages:") / 1024.0,
 	       __GNUC__, __GNUC_MINOR__);
 	fflush(stdout);
 

@@ -1,7 +1,0 @@
-//go:build !linux
-
-package hugepage
-
-const supported = false
-
-func advise([]byte) {}
