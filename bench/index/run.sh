@@ -126,18 +126,23 @@ peers() { # DIR: the peers on the files our program wrote, then delete them
 PLANS=${PLANS:-16:200,D:10;32:200,D:10;64:100,D:10;8:800,32:100,D:10}
 HNSW_PLANS=${HNSW_PLANS:-G:50,D:10;G:100,D:10;G:200,D:10;G:400,D:10}
 common=(-k 10 -plans "$PLANS" -hnsw-plans "$HNSW_PLANS" -mintime "${MINTIME}s" -graph-dim "$GRAPH_DIM" -m "$M" -ef-construction "$EFC" -efs "$EFS"
-	-probes "$PROBES" -threads "$THREADS" -build-threads "$BUILD_THREADS" -pin-cpu "$PIN_CPU" -dir "$tmp/data")
+	-probes "$PROBES" -threads "$THREADS" -build-threads "$BUILD_THREADS" -pin-cpu "$PIN_CPU")
 load_before=$(cat /proc/loadavg)
 echo "load before: $load_before" >&2
 start=$(date +%s)
 info=--info
 for c in ${ckpts[@]+"${ckpts[@]}"}; do
 	echo "bench/index: real set from $c ($(date -u +%H:%M:%S))" >&2
+	# The peers' files are written by a first process and every figure is
+	# taken by a second one: in the writing process the later HNSW
+	# searches ran 2-5x slower (2026-12-02, 1M rows).
+	"$tmp/index-go" -ckpt "$c" -real-n "$REAL_N" -real-nq "$REAL_NQ" "${common[@]}" -dir "$tmp/data" -peer-files-only >/dev/null
 	"$tmp/index-go" -ckpt "$c" -real-n "$REAL_N" -real-nq "$REAL_NQ" "${common[@]}" | tee -a "$out" >&2
 	for dir in "$tmp"/data/*; do peers "$dir" "$info"; info=; done
 done
 if [ "$N" -gt 0 ]; then
 	echo "bench/index: synthetic ${N}x${D} ($(date -u +%H:%M:%S))" >&2
+	"$tmp/index-go" -synth "$N" -synth-d "$D" -synth-nq "$NQ" -batch-nq "$NQ" -ivf-lists "$IVF_LISTS" "${common[@]}" -dir "$tmp/data" -peer-files-only >/dev/null
 	"$tmp/index-go" -synth "$N" -synth-d "$D" -synth-nq "$NQ" -batch-nq "$NQ" -ivf-lists "$IVF_LISTS" "${common[@]}" | tee -a "$out" >&2
 	for dir in "$tmp"/data/*; do peers "$dir" "$info"; info=; done
 fi
