@@ -196,8 +196,9 @@ func (c *Collection) Layout() Layout {
 	return l
 }
 
-// refreshTypes reads the collection's property types from the cluster.
-func (c *Collection) refreshTypes(ctx context.Context) (map[string]string, error) {
+// schema reads the collection's class from the cluster; a class dropped
+// meanwhile is ErrNotFound.
+func (c *Collection) schema(ctx context.Context) (*models.Class, error) {
 	var got *models.Class
 	err := c.cl.do(ctx, "schema of "+c.class, func(ctx context.Context, wc *wv.Client) error {
 		var err error
@@ -207,6 +208,12 @@ func (c *Collection) refreshTypes(ctx context.Context) (map[string]string, error
 	if status404(err) {
 		return nil, fmt.Errorf("%w: %s (class %s, dropped meanwhile)", ErrNotFound, c.name, c.class)
 	}
+	return got, err
+}
+
+// refreshTypes reads the collection's property types from the cluster.
+func (c *Collection) refreshTypes(ctx context.Context) (map[string]string, error) {
+	got, err := c.schema(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -1011,15 +1018,7 @@ func (c *Collection) SetEf(ctx context.Context, ef int) error {
 	if len(names) == 0 {
 		return fmt.Errorf("%w: collection %s has no HNSW index", ErrRequest, c.name)
 	}
-	var got *models.Class
-	err := c.cl.do(ctx, "schema of "+c.class, func(ctx context.Context, wc *wv.Client) error {
-		var err error
-		got, err = wc.Schema().ClassGetter().WithClassName(c.class).Do(ctx)
-		return err
-	})
-	if status404(err) {
-		return fmt.Errorf("%w: %s (class %s, dropped meanwhile)", ErrNotFound, c.name, c.class)
-	}
+	got, err := c.schema(ctx)
 	if err != nil {
 		return fmt.Errorf("weaviate: set ef of %s: %w", c.name, err)
 	}
