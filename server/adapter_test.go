@@ -326,17 +326,5 @@ func TestAPIBodiesGoldenAdapter(t *testing.T) {
 		}
 		buf.Write(body)
 	}
-	path := filepath.Join("testdata", "api_adapter.golden")
-	if *update {
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(buf.Bytes(), want) {
-		t.Errorf("API bodies differ from %s:\ngot:\n%s\nwant:\n%s", path, buf.Bytes(), want)
-	}
+	checkGolden(t, "api_adapter.golden", buf.Bytes())
 }

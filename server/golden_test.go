@@ -39,12 +39,19 @@ func TestAPIBodiesGolden(t *testing.T) {
 		fmt.Fprintf(&buf, "%s %s %d\n", r.method, r.path, code)
 		buf.Write(body)
 	}
-	path := filepath.Join("testdata", "api.golden")
+	checkGolden(t, "api.golden", buf.Bytes())
+}
+
+// checkGolden compares got with testdata/NAME, which -update rewrites
+// first.
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
 	if *update {
 		if err := os.MkdirAll("testdata", 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -52,8 +59,8 @@ func TestAPIBodiesGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(buf.Bytes(), want) {
-		t.Errorf("API bodies differ from %s:\ngot:\n%s\nwant:\n%s", path, buf.Bytes(), want)
+	if !bytes.Equal(got, want) {
+		t.Errorf("API bodies differ from %s:\ngot:\n%s\nwant:\n%s", path, got, want)
 	}
 }
 
@@ -93,17 +100,5 @@ func TestAPIBodiesGoldenText(t *testing.T) {
 		fmt.Fprintf(&buf, "%s %s %d\n", r.method, r.path, code)
 		buf.Write(bytes.ReplaceAll(body, []byte(sum), []byte("SHA256")))
 	}
-	path := filepath.Join("testdata", "api_text.golden")
-	if *update {
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(buf.Bytes(), want) {
-		t.Errorf("API bodies differ from %s:\ngot:\n%s\nwant:\n%s", path, buf.Bytes(), want)
-	}
+	checkGolden(t, "api_text.golden", buf.Bytes())
 }
