@@ -131,20 +131,22 @@ load_before=$(cat /proc/loadavg)
 echo "load before: $load_before" >&2
 start=$(date +%s)
 info=--info
+# measure SET-ARGS...: our program on one set, then the peers on its files.
+# The peers' files are written by a first process and every figure is
+# taken by a second one: in the writing process the later HNSW searches
+# ran 2-5x slower (2026-12-02, 1M rows).
+measure() {
+	"$tmp/index-go" "$@" "${common[@]}" -dir "$tmp/data" -peer-files-only >/dev/null
+	"$tmp/index-go" "$@" "${common[@]}" | tee -a "$out" >&2
+	for dir in "$tmp"/data/*; do peers "$dir" "$info"; info=; done
+}
 for c in ${ckpts[@]+"${ckpts[@]}"}; do
 	echo "bench/index: real set from $c ($(date -u +%H:%M:%S))" >&2
-	# The peers' files are written by a first process and every figure is
-	# taken by a second one: in the writing process the later HNSW
-	# searches ran 2-5x slower (2026-12-02, 1M rows).
-	"$tmp/index-go" -ckpt "$c" -real-n "$REAL_N" -real-nq "$REAL_NQ" "${common[@]}" -dir "$tmp/data" -peer-files-only >/dev/null
-	"$tmp/index-go" -ckpt "$c" -real-n "$REAL_N" -real-nq "$REAL_NQ" "${common[@]}" | tee -a "$out" >&2
-	for dir in "$tmp"/data/*; do peers "$dir" "$info"; info=; done
+	measure -ckpt "$c" -real-n "$REAL_N" -real-nq "$REAL_NQ"
 done
 if [ "$N" -gt 0 ]; then
 	echo "bench/index: synthetic ${N}x${D} ($(date -u +%H:%M:%S))" >&2
-	"$tmp/index-go" -synth "$N" -synth-d "$D" -synth-nq "$NQ" -batch-nq "$NQ" -ivf-lists "$IVF_LISTS" "${common[@]}" -dir "$tmp/data" -peer-files-only >/dev/null
-	"$tmp/index-go" -synth "$N" -synth-d "$D" -synth-nq "$NQ" -batch-nq "$NQ" -ivf-lists "$IVF_LISTS" "${common[@]}" | tee -a "$out" >&2
-	for dir in "$tmp"/data/*; do peers "$dir" "$info"; info=; done
+	measure -synth "$N" -synth-d "$D" -synth-nq "$NQ" -batch-nq "$NQ" -ivf-lists "$IVF_LISTS"
 fi
 load_after=$(cat /proc/loadavg)
 echo "load after: $load_after; took $(($(date +%s) - start)) s" >&2
