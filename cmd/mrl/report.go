@@ -250,20 +250,20 @@ func (f reportFlags) apply(runsDir, outDir *string, retrain *bool, m *model.Conf
 	}
 	t.MaxSteps = f.maxSteps
 	t.Threads = f.threads
-	for _, c := range []struct {
-		dst *int
-		v   int
-		set bool
-	}{
-		{trainRows, f.trainRows, f.trainRows >= 0},
-		{testRows, f.testRows, f.testRows >= 0},
-		{queries, f.queries, f.queries > 0},
-		{probeIters, f.probeIters, f.probeIters > 0},
-		{probeRows, f.probeRows, f.probeRows >= 0},
-	} {
-		if c.set {
-			*c.dst = c.v
-		}
+	if f.trainRows >= 0 {
+		*trainRows = f.trainRows
+	}
+	if f.testRows >= 0 {
+		*testRows = f.testRows
+	}
+	if f.queries > 0 {
+		*queries = f.queries
+	}
+	if f.probeIters > 0 {
+		*probeIters = f.probeIters
+	}
+	if f.probeRows >= 0 {
+		*probeRows = f.probeRows
 	}
 	return nil
 }
