@@ -23,6 +23,12 @@
 // all queries (SearchBatch on all threads, which for these searchers gives
 // the same rows as Search, up to float rounding in Flat's batched scores).
 //
+// With -graph-file the synthetic set's prefix graph is saved at the end of
+// the run; -hnsw-ab R then runs only the ef sweep on that graph, read back
+// into the heap. run.sh alternates such processes with hnswlib's (which
+// loads the index it saved) and compares medians over processes: on this
+// VM one process's HNSW QPS varies up to 2x from the next one's.
+//
 // It prints JSON lines, one per measurement:
 //
 //	{"impl":"go","set":"fashion-mnist","method":"hnsw","graph_dim":64,"dim":512,"ef":64,"qps":..,"recall":..,"map":..,...}
@@ -86,6 +92,8 @@ type config struct {
 	dir                     string
 	peerFilesOnly           bool
 	seed                    uint64
+	graphFile               string // the synthetic set's prefix graph: saved at the end of a run, loaded by -hnsw-ab
+	abRound                 int    // > 0: only the prefix-graph ef sweep on the graph loaded from graphFile
 }
 
 func main() {
@@ -121,6 +129,9 @@ func main() {
 	flag.BoolVar(&c.peerFilesOnly, "peer-files-only", false, "with -dir: write the peers' files and stop (run.sh measures in a second process: "+
 		"on this VM, ~1.3 GB of freshly written files slowed the same process's later HNSW searches 2-5x)")
 	flag.Uint64Var(&c.seed, "seed", 1, "synthetic generator seed")
+	flag.StringVar(&c.graphFile, "graph-file", "", "synthetic set: save its prefix HNSW graph (vectors and links) to FILE at the end of the run")
+	flag.IntVar(&c.abRound, "hnsw-ab", 0, "synthetic set, round R > 0: load the graph -graph-file holds and only sweep -efs on it at the graph dim "+
+		"(run.sh alternates such processes with hnswlib's: one process's QPS varies up to 2x with where its memory lands on this VM)")
 	flag.Parse()
 	if err := kernel.EnvError(); err != nil {
 		fail(err)
@@ -135,6 +146,9 @@ func main() {
 	}
 	if c.ckpt == "" && c.synthN == 0 {
 		fail(fmt.Errorf("nothing to do: give -ckpt and/or -synth"))
+	}
+	if c.abRound > 0 && (c.graphFile == "" || c.synthN == 0 || c.ckpt != "") {
+		fail(fmt.Errorf("-hnsw-ab needs -graph-file and -synth, and no -ckpt"))
 	}
 	runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), c.threads))
 	emit(map[string]any{"impl": "go", "info": true, "go": runtime.Version(), "gemm": kernel.Impl, "kernels": kernel.CurrentLevel().String(),
@@ -256,6 +270,9 @@ func run(c config, s *set) error {
 	if c.peerFilesOnly {
 		return nil
 	}
+	if c.abRound > 0 {
+		return b.hnswRound(gdim)
+	}
 
 	// Exact full-dim Flat: the reference.
 	b.exactQPS = b.qps(flat, d)
@@ -362,6 +379,7 @@ func run(c config, s *set) error {
 	if c.hnswFull && s.qLabels != nil && gdim != d && d <= 1024 { // a full-dim graph above 1024 dims takes many minutes to build
 		graphDims = append(graphDims, d)
 	}
+	var saved *index.HNSW // the prefix graph -graph-file asks for, written last
 	for _, g := range graphDims {
 		heap0 := heapAlloc()
 		t0 := time.Now()
@@ -419,6 +437,9 @@ func run(c config, s *set) error {
 				emit(r)
 			}
 		}
+		if g == gdim && c.graphFile != "" && s.qLabels == nil {
+			saved = h
+		}
 		runtime.KeepAlive(h)
 		h = nil
 		debug.FreeOSMemory()
@@ -449,6 +470,45 @@ func run(c config, s *set) error {
 		}
 		runtime.KeepAlive(ivf)
 	}
+	if saved != nil {
+		// Last, after every figure: writing 1.3 GB slowed this process's
+		// later HNSW searches 2-5x (see -peer-files-only).
+		t0 := time.Now()
+		if err := index.SaveHNSW(c.graphFile, saved); err != nil {
+			return err
+		}
+		emit(map[string]any{"impl": "go", "set": s.name, "saved_graph": c.graphFile, "save_s": time.Since(t0).Seconds()})
+	}
+	return nil
+}
+
+// hnswRound is one process of run.sh's alternation: it reads the graph
+// -graph-file holds into the heap (os.ReadFile, not the read-only mapping
+// index.LoadHNSW makes, so its memory is like a built graph's and like
+// hnswlib's loadIndex) and sweeps the efs at the graph dim.
+func (b *bench) hnswRound(gdim int) error {
+	t0 := time.Now()
+	raw, err := os.ReadFile(b.c.graphFile)
+	if err != nil {
+		return err
+	}
+	h, err := index.DecodeHNSW(raw)
+	if err != nil {
+		return fmt.Errorf("%s: %w", b.c.graphFile, err)
+	}
+	v := h.Vectors()
+	if v.N() != b.s.v.N() || v.Dim() != b.s.d || h.Dim() != gdim {
+		return fmt.Errorf("%s: graph of %d rows × %d at dim %d, want %d × %d at dim %d (rebuild it: the set or -graph-dim changed)",
+			b.c.graphFile, v.N(), v.Dim(), h.Dim(), b.s.v.N(), b.s.d, gdim)
+	}
+	emit(map[string]any{"impl": "go", "set": b.s.name, "round": b.c.abRound, "load_s": time.Since(t0).Seconds()})
+	for _, ef := range b.c.efs {
+		h.SetEf(ef)
+		r := b.measure("hnsw", h, gdim, gdim)
+		r["method"], r["round"], r["ef"] = "hnsw-ab", b.c.abRound, ef
+		emit(r)
+	}
+	runtime.KeepAlive(raw)
 	return nil
 }
 

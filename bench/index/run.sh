@@ -30,6 +30,11 @@
 #   BUILD_THREADS [2]                 threads of every engine's HNSW build (ours: HNSWOptions.Threads)
 #   SKIP_PEERS=1                      only our side
 #   SKIP_FAISS_HNSW=1                 no FAISS IndexHNSWFlat (its 1M build takes ~20 min on 2 cores); hnswlib stays
+#   HNSW_AB_ROUNDS [5]                synthetic set: then this many rounds of one process of ours and one of hnswlib,
+#   HNSW_AB_EFS [64,96,128]           the first engine alternating, each loading the graph the first run saved and
+#                                     sweeping these efs (0 rounds: none). One process's HNSW QPS on this VM varies
+#                                     up to 2x from one process to the next (2026-12-02: ours 4,551-8,640, hnswlib
+#                                     4,363-5,534 at ef 96, 1M rows), so the ratio compares medians over processes
 #   RAW=FILE                          also keep the raw JSON lines in FILE
 #   KEEP_CORETYPE=1                   keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE for FAISS (see ../peers.sh)
 # Smoke test:
@@ -59,6 +64,8 @@ PIN_CPU=${PIN_CPU:-$(($(nproc) - 1))}
 THREADS=${THREADS:-2}
 BUILD_THREADS=${BUILD_THREADS:-2}
 SKIP_PEERS=${SKIP_PEERS:-0}
+HNSW_AB_ROUNDS=${HNSW_AB_ROUNDS:-5}
+HNSW_AB_EFS=${HNSW_AB_EFS:-64,96,128}
 faiss_skip=
 [ "${SKIP_FAISS_HNSW:-0}" = 1 ] && faiss_skip=-skip-hnsw
 
@@ -110,17 +117,16 @@ for c in ${ckpts[@]+"${ckpts[@]}"}; do
 done
 [ "$N" -gt 0 ] && echo "  synthetic ${N}x${D}, $NQ queries: Flat single+batched, funnels, HNSW at $GRAPH_DIM (M=$M efC=$EFC, ef $EFS), IVF $IVF_LISTS lists; FAISS Flat/HNSW, hnswlib" >&2
 
-peers() { # DIR: the peers on the files our program wrote, then delete them
-	local dir=$1 info=$2
-	[ "$SKIP_PEERS" = 1 ] && { rm -rf "$dir"; return; }
+peers() { # DIR INFO [HNSWLIB_INDEX]: the peers on the files our program wrote
+	local dir=$1 info=$2 hindex=${3:-}
+	[ "$SKIP_PEERS" = 1 ] && return
 	read -r n p nq k <<<"$("$PY" -c "import json,sys; m=json.load(open(sys.argv[1])); print(m['n'], m['p'], m['nq'], m['k'])" "$dir/meta.json")"
 	echo "bench/index: FAISS on $(basename "$dir") ($(date -u +%H:%M:%S))" >&2
 	peer_env OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS="$THREADS" \
 		"$PY" "$here/faiss_index.py" "$dir" -threads "1,$THREADS" -build-threads "$BUILD_THREADS" -mintime "$MINTIME" \
 		-efs "$EFS" -pin-cpu "$PIN_CPU" $info $faiss_skip | tee -a "$out" >&2
 	echo "bench/index: hnswlib on $(basename "$dir") ($(date -u +%H:%M:%S))" >&2
-	PIN_CPU=$PIN_CPU "$tmp/hnswlib_bench" "$dir" "$n" "$p" "$nq" "$k" "$M" "$EFC" "$BUILD_THREADS" "$MINTIME" "$EFS" | tee -a "$out" >&2
-	rm -rf "$dir"
+	PIN_CPU=$PIN_CPU HNSWLIB_INDEX=$hindex "$tmp/hnswlib_bench" "$dir" "$n" "$p" "$nq" "$k" "$M" "$EFC" "$BUILD_THREADS" "$MINTIME" "$EFS" | tee -a "$out" >&2
 }
 
 PLANS=${PLANS:-16:200,D:10;32:200,D:10;64:100,D:10;8:800,32:100,D:10}
@@ -135,10 +141,42 @@ info=--info
 # The peers' files are written by a first process and every figure is
 # taken by a second one: in the writing process the later HNSW searches
 # ran 2-5x slower (2026-12-02, 1M rows).
+# With AB=1 the first run saves both engines' graphs and ab_rounds follows.
 measure() {
+	local ab=${AB:-0} graph=() dir
+	[ "$ab" = 1 ] && graph=(-graph-file "$tmp/g.hnsw")
 	"$tmp/index-go" "$@" "${common[@]}" -dir "$tmp/data" -peer-files-only >/dev/null
-	"$tmp/index-go" "$@" "${common[@]}" | tee -a "$out" >&2
-	for dir in "$tmp"/data/*; do peers "$dir" "$info"; info=; done
+	"$tmp/index-go" "$@" "${common[@]}" ${graph[@]+"${graph[@]}"} | tee -a "$out" >&2
+	for dir in "$tmp"/data/*; do
+		if [ "$ab" = 1 ]; then
+			peers "$dir" "$info" "$tmp/hnswlib.bin"
+			ab_rounds "$dir" "$@"
+		else
+			peers "$dir" "$info"
+		fi
+		info=
+		rm -rf "$dir" "$tmp/g.hnsw" "$tmp/hnswlib.bin"
+	done
+}
+# ab_rounds DIR SET-ARGS...: HNSW_AB_ROUNDS rounds of one search process
+# per engine on the saved graphs, ours first in odd rounds.
+ab_rounds() {
+	local dir=$1 r n p nq k
+	shift
+	read -r n p nq k <<<"$("$PY" -c "import json,sys; m=json.load(open(sys.argv[1])); print(m['n'], m['p'], m['nq'], m['k'])" "$dir/meta.json")"
+	for r in $(seq 1 "$HNSW_AB_ROUNDS"); do
+		echo "bench/index: HNSW round $r of $HNSW_AB_ROUNDS on $(basename "$dir") ($(date -u +%H:%M:%S))" >&2
+		local ours=("$tmp/index-go" "$@" "${common[@]}" -graph-file "$tmp/g.hnsw" -hnsw-ab "$r" -efs "$HNSW_AB_EFS")
+		local theirs=(env PIN_CPU="$PIN_CPU" HNSWLIB_INDEX="$tmp/hnswlib.bin" HNSW_AB_ROUND="$r"
+			"$tmp/hnswlib_bench" "$dir" "$n" "$p" "$nq" "$k" "$M" "$EFC" "$BUILD_THREADS" "$MINTIME" "$HNSW_AB_EFS")
+		if [ $((r % 2)) = 1 ]; then
+			"${ours[@]}" | tee -a "$out" >&2
+			"${theirs[@]}" | tee -a "$out" >&2
+		else
+			"${theirs[@]}" | tee -a "$out" >&2
+			"${ours[@]}" | tee -a "$out" >&2
+		fi
+	done
 }
 for c in ${ckpts[@]+"${ckpts[@]}"}; do
 	echo "bench/index: real set from $c ($(date -u +%H:%M:%S))" >&2
@@ -146,7 +184,9 @@ for c in ${ckpts[@]+"${ckpts[@]}"}; do
 done
 if [ "$N" -gt 0 ]; then
 	echo "bench/index: synthetic ${N}x${D} ($(date -u +%H:%M:%S))" >&2
-	measure -synth "$N" -synth-d "$D" -synth-nq "$NQ" -batch-nq "$NQ" -ivf-lists "$IVF_LISTS"
+	ab=0
+	[ "$SKIP_PEERS" != 1 ] && [ "$HNSW_AB_ROUNDS" -gt 0 ] && ab=1
+	AB=$ab measure -synth "$N" -synth-d "$D" -synth-nq "$NQ" -batch-nq "$NQ" -ivf-lists "$IVF_LISTS"
 fi
 load_after=$(cat /proc/loadavg)
 echo "load after: $load_after; took $(($(date +%s) - start)) s" >&2

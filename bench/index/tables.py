@@ -42,6 +42,54 @@ def qps_at(rows, key, target):
     return None
 
 
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+def ab_table(go_rows, hn, target):
+    """The HNSW rounds run.sh alternates across processes (HNSW_AB_ROUNDS):
+    per engine and ef, the median QPS over the processes and its range."""
+    ours = [r for r in go_rows if r["method"] == "hnsw-ab"]
+    theirs = [r for r in hn if r.get("method") == "hnsw-ab"]
+    if not ours or not theirs:
+        return
+    rounds = sorted({r["round"] for r in ours} | {r["round"] for r in theirs})
+
+    def sweep(rows):
+        out = {}
+        for e in sorted({r["ef"] for r in rows}):
+            at = [r for r in rows if r["ef"] == e]
+            q = [r["qps"] for r in at]
+            out[e] = {"ef": e, "qps": median(q), "lo": min(q), "hi": max(q), "n": len(q), "recall_prefix": at[0]["recall_prefix"]}
+        return out
+
+    so, st = sweep(ours), sweep(theirs)
+    gd = ours[0].get("graph_dim")
+    print(f"HNSW on the {gd}-dim prefix across {len(rounds)} rounds of separate processes: each round runs one search process "
+          "of ours and one of hnswlib on the graphs the run above built and saved (ours first in odd rounds); a process's QPS "
+          "varies with where its memory lands on this VM, so the ratio compares the medians over processes")
+    print()
+    print("| ef | ours QPS, median (min–max) | ours recall@10 | hnswlib QPS, median (min–max) | hnswlib recall@10 | ours/hnswlib (medians) |")
+    print("|---|---|---|---|---|---|")
+    for e in sorted(set(so) | set(st)):
+        o, t = so.get(e), st.get(e)
+        cell = lambda x: f"{x['qps']:.0f} ({x['lo']:.0f}–{x['hi']:.0f})" if x else "n/a"
+        print(f"| {e} | {cell(o)} | {f(o and o['recall_prefix'], '{:.4f}')} | {cell(t)} | {f(t and t['recall_prefix'], '{:.4f}')} | "
+              f"{f(o and t and o['qps'] / t['qps'], '{:.2f}')} |")
+    bo = smallest_ef(list(so.values()), "recall_prefix", target)
+    bt = smallest_ef(list(st.values()), "recall_prefix", target)
+    print()
+    if bo and bt:
+        print(f"At the smallest ef reaching recall@10 {target} (ours {bo['ef']}, hnswlib {bt['ef']}): ours/hnswlib "
+              f"{bo['qps'] / bt['qps']:.2f}× (medians), {bo['lo'] / bt['hi']:.2f}× (ours slowest vs hnswlib fastest process) to "
+              f"{bo['hi'] / bt['lo']:.2f}× (ours fastest vs hnswlib slowest)")
+    else:
+        print(f"Recall@10 {target} is not reached by both sweeps (HNSW_AB_EFS)")
+    print()
+
+
 def main():
     path, load_before, load_after, secs = sys.argv[1:5]
     runs = [json.loads(l) for l in open(path) if l.strip()]
@@ -115,7 +163,7 @@ def main():
         print(sep)
         for r in go_rows:
             m = r["method"]
-            if m in ("flat-batch", "tune"):
+            if m in ("flat-batch", "tune", "hnsw-ab"):
                 continue
             if m == "flat":
                 params = "exact"
@@ -169,7 +217,7 @@ def main():
             gd = oh[0]["graph_dim"] if oh else None
             ofun = {r["ef"]: r for r in go_rows if r["method"] == "hnsw" and r["graph_dim"] == gd and r["dim"] != gd}
             fh = [r for r in fa if r.get("method") == "hnsw" and "ef" in r]
-            hh = [r for r in hn if "ef" in r]
+            hh = [r for r in hn if "ef" in r and r.get("method") == "hnsw"]
             fbuild = next((r for r in fa if r.get("method") == "hnsw" and "build_s" in r), {})
             hbuild = next((r for r in hn if "build_s" in r), {})
             obuild = oh[0] if oh else {}
@@ -211,6 +259,8 @@ def main():
                       f"{f(hr and hr['qps'], '{:.0f}')} | {f(hr and hr['recall_prefix'], '{:.4f}')} |")
             print()
 
+        ab_table(go_rows, hn, target)
+
         # Targets of issue 5.
         print("Targets (issue 5):")
         print()
@@ -233,11 +283,11 @@ def main():
         if fa or hn:
             bo = smallest_ef([r for r in go_rows if r["method"] == "hnsw" and r["dim"] == r["graph_dim"] and r["graph_dim"] < r["d"]],
                              "recall_prefix", target)
-            bh = smallest_ef([r for r in hn if "ef" in r], "recall_prefix", target)
+            bh = smallest_ef([r for r in hn if "ef" in r and r.get("method") == "hnsw"], "recall_prefix", target)
             if bo and bh:
                 io = qps_at([r for r in go_rows if r["method"] == "hnsw" and r["dim"] == r["graph_dim"] and r["graph_dim"] < r["d"]],
                             "recall_prefix", target)
-                ih = qps_at([r for r in hn if "ef" in r], "recall_prefix", target)
+                ih = qps_at([r for r in hn if "ef" in r and r.get("method") == "hnsw"], "recall_prefix", target)
                 print(f"- HNSW on a prefix >= 1.0× native hnswlib QPS at recall@10 {target}: {bo['qps'] / bh['qps']:.2f}× "
                       f"at the smallest ef reaching it (ours ef {bo['ef']}, hnswlib ef {bh['ef']}); "
                       f"{f(io and ih and io / ih, '{:.2f}')}× interpolated at exactly {target}")

@@ -12,6 +12,12 @@
 // a time on one thread, cycling through them for at least MINTIME seconds,
 // and prints JSON lines: build seconds and resident memory growth per
 // vector, then QPS and recall@K per ef.
+//
+// HNSWLIB_INDEX=FILE saves the built index to FILE after the sweep (the
+// first run of a set); with HNSW_AB_ROUND=R (> 0) as well, it loads FILE
+// instead of building and labels its rows method "hnsw-ab", round R: the
+// processes run.sh alternates with ours, one process's QPS varying with
+// where its memory lands on the VM.
 #include <hnswlib/hnswlib.h>
 #include <sched.h>
 #include <omp.h>
@@ -75,21 +81,39 @@ int main(int argc, char** argv) {
 	auto gt = readRaw<int32_t>(dir + "/gtp.i32", nq * k);
 
 	std::string set = dir.substr(dir.find_last_of('/') + 1);
+	const char* indexPath = std::getenv("HNSWLIB_INDEX");
+	int round = 0;
+	if (const char* r = std::getenv("HNSW_AB_ROUND")) round = std::atoi(r);
+	if (round > 0 && !indexPath) {
+		fprintf(stderr, "hnswlib_bench: HNSW_AB_ROUND needs HNSWLIB_INDEX\n");
+		return 2;
+	}
 	hnswlib::InnerProductSpace space(p);
-	long rss0 = rssKB();
-	double t0 = now();
-	auto* alg = new hnswlib::HierarchicalNSW<float>(&space, n, m, efc, 100);
-	alg->addPoint(x.data(), 0);
-	omp_set_num_threads(bt);
+	hnswlib::HierarchicalNSW<float>* alg;
+	if (round > 0) {
+		double t0 = now();
+		alg = new hnswlib::HierarchicalNSW<float>(&space, std::string(indexPath), false, n);
+		if (alg->cur_element_count != n) {
+			fprintf(stderr, "hnswlib_bench: %s holds %zu rows, want %zu (rebuild it)\n", indexPath, size_t(alg->cur_element_count), n);
+			return 1;
+		}
+		printf("{\"impl\":\"hnswlib\",\"set\":\"%s\",\"round\":%d,\"load_s\":%.3f}\n", set.c_str(), round, now() - t0);
+	} else {
+		long rss0 = rssKB();
+		double t0 = now();
+		alg = new hnswlib::HierarchicalNSW<float>(&space, n, m, efc, 100);
+		alg->addPoint(x.data(), 0);
+		omp_set_num_threads(bt);
 #pragma omp parallel for schedule(dynamic, 256)
-	for (long i = 1; i < long(n); i++) alg->addPoint(x.data() + size_t(i) * p, size_t(i));
-	double build = now() - t0;
-	long rss1 = rssKB();
-	// The index holds its own copy of the vectors (4·P bytes per row) besides the graph.
-	printf("{\"impl\":\"hnswlib\",\"set\":\"%s\",\"method\":\"hnsw\",\"n\":%zu,\"graph_dim\":%zu,\"m\":%d,\"ef_construction\":%d,"
-	       "\"build_threads\":%d,\"build_s\":%.3f,\"bytes_per_vec\":%.1f,\"compiler\":\"g++ %d.%d\"}\n",
-	       set.c_str(), n, p, m, efc, bt, build, double(rss1 - rss0) * 1024 / n,
-	       __GNUC__, __GNUC_MINOR__);
+		for (long i = 1; i < long(n); i++) alg->addPoint(x.data() + size_t(i) * p, size_t(i));
+		double build = now() - t0;
+		long rss1 = rssKB();
+		// The index holds its own copy of the vectors (4·P bytes per row) besides the graph.
+		printf("{\"impl\":\"hnswlib\",\"set\":\"%s\",\"method\":\"hnsw\",\"n\":%zu,\"graph_dim\":%zu,\"m\":%d,\"ef_construction\":%d,"
+		       "\"build_threads\":%d,\"build_s\":%.3f,\"bytes_per_vec\":%.1f,\"compiler\":\"g++ %d.%d\"}\n",
+		       set.c_str(), n, p, m, efc, bt, build, double(rss1 - rss0) * 1024 / n,
+		       __GNUC__, __GNUC_MINOR__);
+	}
 	fflush(stdout);
 
 	// PIN_CPU=c binds the searching thread to CPU c, as bench/index/main.go
@@ -128,9 +152,14 @@ int main(int argc, char** argv) {
 		}
 		std::sort(rounds.begin(), rounds.end());
 		double qps = rounds[2];
-		printf("{\"impl\":\"hnswlib\",\"set\":\"%s\",\"method\":\"hnsw\",\"graph_dim\":%zu,\"dim\":%zu,\"ef\":%d,\"qps\":%.1f,\"recall_prefix\":%.4f}\n",
-		       set.c_str(), p, p, ef, qps, double(hits) / total);
+		printf("{\"impl\":\"hnswlib\",\"set\":\"%s\",\"method\":\"%s\",\"round\":%d,\"graph_dim\":%zu,\"dim\":%zu,\"ef\":%d,\"qps\":%.1f,\"recall_prefix\":%.4f}\n",
+		       set.c_str(), round > 0 ? "hnsw-ab" : "hnsw", round, p, p, ef, qps, double(hits) / total);
 		fflush(stdout);
+	}
+	if (indexPath && round == 0) {
+		double t0 = now();
+		alg->saveIndex(indexPath);
+		printf("{\"impl\":\"hnswlib\",\"set\":\"%s\",\"saved_index\":\"%s\",\"save_s\":%.3f}\n", set.c_str(), indexPath, now() - t0);
 	}
 	delete alg;
 	return 0;
