@@ -256,12 +256,18 @@ func setupLines(r *Results) []string {
 // WriteMarkdown writes report.md: the setup, then every table with its
 // plot.
 func WriteMarkdown(w io.Writer, r *Results) error {
+	return writeMarkdown(w, "MRL reproduction report: "+r.Setup.Data, setupLines(r), Tables(r))
+}
+
+// writeMarkdown writes a report.md of either kind: the title, the setup
+// lines as a list, then every table with its note and plot.
+func writeMarkdown(w io.Writer, title string, setup []string, tables []Table) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# MRL reproduction report: %s\n\n", r.Setup.Data)
-	for _, l := range setupLines(r) {
+	fmt.Fprintf(&b, "# %s\n\n", title)
+	for _, l := range setup {
 		fmt.Fprintf(&b, "- %s\n", l)
 	}
-	for _, t := range Tables(r) {
+	for _, t := range tables {
 		fmt.Fprintf(&b, "\n## %s\n\n%s\n\n", t.Title, t.Note)
 		if t.Plot != "" {
 			fmt.Fprintf(&b, "![%s](%s)\n\n", t.Title, t.Plot)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 
 	"github.com/gomrl/mrl/eval"
 )
@@ -150,22 +149,7 @@ func textSetupLines(r *TextResults) []string {
 
 // WriteTextMarkdown writes a text report's report.md.
 func WriteTextMarkdown(w io.Writer, r *TextResults) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "# MRL text report: %s\n\n", r.Setup.Data)
-	for _, l := range textSetupLines(r) {
-		fmt.Fprintf(&b, "- %s\n", l)
-	}
-	for _, t := range TextTables(r) {
-		fmt.Fprintf(&b, "\n## %s\n\n%s\n\n", t.Title, t.Note)
-		if t.Plot != "" {
-			fmt.Fprintf(&b, "![%s](%s)\n\n", t.Title, t.Plot)
-		}
-		if err := WriteMarkdownTable(&b, t); err != nil {
-			return err
-		}
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return writeMarkdown(w, "MRL text report: "+r.Setup.Data, textSetupLines(r), TextTables(r))
 }
 
 func lossWeights(w []float64) string {

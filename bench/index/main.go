@@ -56,6 +56,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gomrl/mrl/bench/internal/peerfile"
 	"github.com/gomrl/mrl/bench/internal/proc"
 
 	mrl "github.com/gomrl/mrl"
@@ -684,28 +685,11 @@ func (b *bench) writePeerFiles(gdim int) error {
 		{"gtp.i32", ids(b.gtp)},
 	}
 	for _, f := range files {
-		if err := writeFile(filepath.Join(dir, f.name), f.fn); err != nil {
+		if err := peerfile.Write(filepath.Join(dir, f.name), f.fn); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func writeFile(path string, fn func(*bufio.Writer) error) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	if err := fn(w); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return f.Close()
 }
 
 // heapAlloc returns the live heap after a collection.

@@ -48,6 +48,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gomrl/mrl/bench/internal/peerfile"
 	"github.com/gomrl/mrl/bench/internal/proc"
 
 	mrl "github.com/gomrl/mrl"
@@ -215,17 +216,17 @@ func runSize(s size, ts []int, nq, k int, singleTime time.Duration, reps, batchR
 		if err := os.MkdirAll(sub, 0o755); err != nil {
 			return err
 		}
-		if err := writeFile(filepath.Join(sub, "x.npy"), func(w *bufio.Writer) error {
+		if err := peerfile.Write(filepath.Join(sub, "x.npy"), func(w *bufio.Writer) error {
 			return data.WriteNPY(w, x, []int{s.N, s.D})
 		}); err != nil {
 			return err
 		}
-		if err := writeFile(filepath.Join(sub, "q.npy"), func(w *bufio.Writer) error {
+		if err := peerfile.Write(filepath.Join(sub, "q.npy"), func(w *bufio.Writer) error {
 			return data.WriteNPY(w, q, []int{nq, s.D})
 		}); err != nil {
 			return err
 		}
-		if err := writeFile(filepath.Join(sub, "ids.npy"), func(w *bufio.Writer) error {
+		if err := peerfile.Write(filepath.Join(sub, "ids.npy"), func(w *bufio.Writer) error {
 			return writeNPYInt32(w, ids, nq, k)
 		}); err != nil {
 			return err
@@ -295,23 +296,6 @@ func writeNPYInt32(w *bufio.Writer, x []int32, n, k int) error {
 	binary.Write(w, binary.LittleEndian, uint16(len(dict)+pad+1))
 	w.WriteString(dict + strings.Repeat(" ", pad) + "\n")
 	return binary.Write(w, binary.LittleEndian, x)
-}
-
-func writeFile(path string, fn func(*bufio.Writer) error) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	if err := fn(w); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return f.Close()
 }
 
 func parseSizes(s string) ([]size, error) {
