@@ -89,26 +89,25 @@ func grow(buf []float32, n int) []float32 {
 
 // gemmAVX2 accumulates C += alpha*op(A)*op(B) with the 6×16 assembly
 // micro-kernel; arguments are checked and m, n, k > 0. Large products are
-// split across Threads() goroutines along n (or m when it is the larger
+// split across t goroutines along n (or m when it is the larger
 // side); each part runs the blocked loop on its own packing buffers.
-func gemmAVX2(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	gemmAVX2x(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, false)
+func gemmAVX2(t int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	gemmAVX2x(t, transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, false)
 }
 
 // gemmAVX2Over is gemmAVX2 with C overwritten instead of accumulated into
 // (Sgemm's beta = 0): the first pass over k stores the tiles without
 // reading C, which saves clearing C and reading it back.
-func gemmAVX2Over(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
-	gemmAVX2x(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, true)
+func gemmAVX2Over(t int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	gemmAVX2x(t, transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, true)
 }
 
 // gemmAVX2x is gemmAVX2 (over: gemmAVX2Over).
-func gemmAVX2x(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, over bool) {
-	if Threads() <= 1 || m*n*k < gemmParallelMin {
+func gemmAVX2x(t int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, over bool) {
+	if t <= 1 || m*n*k < gemmParallelMin {
 		gemmBlocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, over)
 		return
 	}
-	t := Threads()
 	if k >= gemmSplitKMin && max(m, n) < t*64 {
 		gemmSplitK(t, transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc, over)
 		return
@@ -118,7 +117,7 @@ func gemmAVX2x(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 		return
 	}
 	if n >= m {
-		parallelFor(n, gemmNR*max(1, 64/gemmNR), func(lo, hi int) {
+		parallelForT(t, n, gemmNR*max(1, 64/gemmNR), func(lo, hi int) {
 			bs := b[lo:]
 			if transB {
 				bs = b[lo*ldb:]
@@ -127,7 +126,7 @@ func gemmAVX2x(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 		})
 		return
 	}
-	parallelFor(m, gemmMR*8, func(lo, hi int) {
+	parallelForT(t, m, gemmMR*8, func(lo, hi int) {
 		as := a[lo:]
 		if !transA {
 			as = a[lo*lda:]
@@ -146,7 +145,7 @@ func gemmSplitK(t int, transA, transB bool, m, n, k int, alpha float32, a []floa
 	per := roundUp((k+t-1)/t, 8)
 	parts := (k + per - 1) / per
 	bufs := make([][]float32, parts)
-	parallelFor(parts, 1, func(lo, hi int) {
+	parallelForT(t, parts, 1, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			k0, k1 := p*per, min((p+1)*per, k)
 			// op(A)'s columns and op(B)'s rows k0..k1.

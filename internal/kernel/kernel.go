@@ -48,14 +48,16 @@ func SetThreads(n int) int {
 // parallelFor splits [0,n) into at most Threads() contiguous chunks whose
 // sizes are multiples of grain (except the last) and runs fn on each,
 // waiting for all. With one chunk it runs fn on the calling goroutine.
-func parallelFor(n, grain int, fn func(lo, hi int)) {
+func parallelFor(n, grain int, fn func(lo, hi int)) { parallelForT(Threads(), n, grain, fn) }
+
+// parallelForT is parallelFor on at most t goroutines.
+func parallelForT(t, n, grain int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
 	}
 	if grain < 1 {
 		grain = 1
 	}
-	t := Threads()
 	chunks := (n + grain - 1) / grain
 	if t > chunks {
 		t = chunks
