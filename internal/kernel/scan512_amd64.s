@@ -328,15 +328,18 @@ sdone:
 	MOVL       AX, ret+56(FP)
 	RET
 
-// func dotRowsAVX512(dst *float32, n int, q *float32, d int, x *float32, ldx int, ahead int)
+// func dotRowsAVX512(dst *float32, n int, q *float32, d int, x *float32, ldx int, ahead int) float32
 //
 // dst[i] = Σ_j q[j]·x[i*ldx + j] (j < d) for the n > 0 rows, one row after
 // another, each summed as dotAVX512 sums it (four accumulators over 64
 // floats a step, then 16, then a masked tail): DotRows at the avx512
 // level in one call. With ahead >= 0 the d floats of the row ahead rows
 // further are prefetched first (past the end of x is harmless: a
-// prefetch never faults); with ahead < 0 nothing is prefetched.
-TEXT ·dotRowsAVX512(SB), NOSPLIT, $0-56
+// prefetch never faults); with ahead < 0 nothing is prefetched. It
+// returns the largest sum as dotRowsGeneric finds it (best starts at
+// −Inf and takes a sum s when s > best: VMAXSS with s first keeps best
+// for a NaN s or an equal one).
+TEXT ·dotRowsAVX512(SB), NOSPLIT, $0-60
 	MOVQ  dst+0(FP), DI
 	MOVQ  n+8(FP), R8
 	MOVQ  q+16(FP), SI
@@ -354,6 +357,8 @@ TEXT ·dotRowsAVX512(SB), NOSPLIT, $0-56
 	KMOVW AX, K1            // the tail's lanes
 	MOVQ  R11, R12
 	SHLQ  $2, R12           // bytes of a row's prefix
+	MOVL  $0xff800000, AX
+	VMOVD AX, X8            // best = −Inf
 
 drrow:
 	TESTQ R10, R10
@@ -424,9 +429,11 @@ drreduce:
 	VMOVSHDUP     X0, X1
 	VADDSS        X1, X0, X0
 	VMOVSS        X0, (DI)
+	VMAXSS        X8, X0, X8 // X8 = X0 > X8 ? X0 : X8
 	ADDQ          $4, DI
 	ADDQ          R9, DX
 	DECQ          R8
 	JNZ           drrow
+	VMOVSS        X8, ret+56(FP)
 	VZEROUPPER
 	RET

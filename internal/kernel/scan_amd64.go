@@ -43,11 +43,7 @@ func dotRows(dst, q, x []float32, ldx int) float32 {
 			ahead = -1
 		}
 		// DotRows checked that x holds every row's prefix.
-		dotRowsAVX512(&dst[0], len(dst), &q[0], len(q), &x[0], ldx, ahead)
-		for _, s := range dst {
-			best = max(best, s)
-		}
-		return best
+		return dotRowsAVX512(&dst[0], len(dst), &q[0], len(q), &x[0], ldx, ahead)
 	}
 	for i := range dst {
 		if i+ahead < len(dst) && len(q) > 0 {
@@ -55,17 +51,19 @@ func dotRows(dst, q, x []float32, ldx int) float32 {
 		}
 		s := dotAVX2(q, x[i*ldx:i*ldx+len(q)])
 		dst[i] = s
-		best = max(best, s)
+		if s > best { // as dotRowsGeneric: a NaN never wins
+			best = s
+		}
 	}
 	return best
 }
 
 // dotRowsAVX512 is dotRows's loop at the avx512 level in one call (n > 0;
-// the row ahead rows further is prefetched, none when ahead < 0); see
-// scan512_amd64.s.
+// the row ahead rows further is prefetched, none when ahead < 0),
+// returning the largest sum as dotRowsGeneric does; see scan512_amd64.s.
 //
 //go:noescape
-func dotRowsAVX512(dst *float32, n int, q *float32, d int, x *float32, ldx int, ahead int)
+func dotRowsAVX512(dst *float32, n int, q *float32, d int, x *float32, ldx int, ahead int) float32
 
 // scanTile6x16AVX2 is scanTile6x16Generic on pointers; see ScanTile6x16.
 //

@@ -51,6 +51,38 @@ func TestDotRows(t *testing.T) {
 	})
 }
 
+// DotRows's largest score is found as dotRowsGeneric finds it at every
+// level: a NaN row never wins, and of two zeros the first stays.
+func TestDotRowsBest(t *testing.T) {
+	nan, negZero := float32(math.NaN()), float32(math.Copysign(0, -1))
+	for _, tc := range []struct {
+		name string
+		x    []float32 // one-float rows; q = [1]
+	}{
+		{"nan first", []float32{nan, -3, -2}},
+		{"nan last", []float32{-3, -2, nan}},
+		{"all nan", []float32{nan, nan}},
+		{"-0 then +0", []float32{-1, negZero, 0}},
+		{"+0 then -0", []float32{0, negZero}},
+		{"-inf", []float32{float32(math.Inf(-1))}},
+	} {
+		for _, n := range []int{0, 20} { // and after 20 rows of -5 (one assembly call)
+			x := make([]float32, 0, n+len(tc.x))
+			for range n {
+				x = append(x, -5)
+			}
+			x = append(x, tc.x...)
+			want := dotRowsGeneric(make([]float32, len(x)), []float32{1}, x, 1)
+			forLevels(t, func(t *testing.T) {
+				got := DotRows(make([]float32, len(x)), []float32{1}, x, 1)
+				if math.Float32bits(got) != math.Float32bits(want) {
+					t.Fatalf("%s after %d rows: DotRows best = %v (%#x), want %v (%#x)", tc.name, n, got, math.Float32bits(got), want, math.Float32bits(want))
+				}
+			})
+		}
+	}
+}
+
 func TestDotRowsEmpty(t *testing.T) {
 	if got := DotRows(nil, []float32{1}, nil, 1); !math.IsInf(float64(got), -1) {
 		t.Fatalf("DotRows(empty) = %v, want -Inf", got)
