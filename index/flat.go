@@ -149,6 +149,10 @@ func (f *Flat) bestThreshold(b *selBuf, q []float32, k int) ([]Hit, bool) {
 		norms := v.prefixNorms(dim)
 		for r0 := 0; r0 < n; r0 += scanChunk {
 			w := min(scanChunk, n-r0)
+			if v.metric == mrl.Cosine {
+				kernel.DotRowsScaled(keys[r0:r0+w], q, v.data[r0*v.d:], v.d, norms[r0:r0+w])
+				continue
+			}
 			kernel.DotRows(keys[r0:r0+w], q, v.data[r0*v.d:], v.d)
 			if norms != nil {
 				for j, dot := range keys[r0 : r0+w] {
@@ -330,8 +334,16 @@ func (f *Flat) scanRows(t *topK, q []float32) {
 	bar := float32(math.Inf(-1)) // the score to beat: t.worst() once t is full
 	for r0 := 0; r0 < v.n; r0 += scanChunk {
 		w := min(scanChunk, v.n-r0)
-		best := kernel.DotRows(buf[:w], q, data[r0*d:], d)
-		if norms == nil {
+		var best float32
+		if metric == mrl.Cosine {
+			// The keys dot·(1/‖x‖) straight from the kernel, with their
+			// largest: a chunk that cannot enter the top-k is skipped as
+			// for inner products.
+			best = kernel.DotRowsScaled(buf[:w], q, data[r0*d:], d, norms[r0:r0+w])
+		} else {
+			best = kernel.DotRows(buf[:w], q, data[r0*d:], d)
+		}
+		if norms == nil || metric == mrl.Cosine {
 			if best <= bar {
 				continue
 			}

@@ -10,7 +10,11 @@ import (
 // Conv2d is a 2-D convolution over NHWC images with a square kernel.
 // W has shape [OutC][K][K][InC]; the product runs as im2col + GEMM, a
 // block of images at a time (see convBlockBytes); a 1×1 kernel with
-// stride 1 and no padding skips im2col and runs as one GEMM.
+// stride 1 and no padding skips im2col and runs as one GEMM. With
+// kernel.Threads() > 1 the im2col passes split the batch among the
+// goroutines, each running the block loop on its own images
+// (forwardWorkers, backwardWorkers); results are then the same from run
+// to run for a given kernel.Threads().
 type Conv2d struct {
 	InC, OutC, K, Stride, Pad int
 	W, B                      *Param // B is nil without bias
@@ -18,6 +22,7 @@ type Conv2d struct {
 
 	x          *Tensor
 	cols, dcol []float32
+	ws         []convScratch // per goroutine, see forwardWorkers
 	y, dx      Tensor
 }
 
@@ -60,9 +65,12 @@ func (c *Conv2d) Forward(x *Tensor, train bool) *Tensor {
 	c.x = x
 	rows, kk := n*oh*ow, c.K*c.K*c.InC
 	y := reshape(&c.y, n, oh, ow, c.OutC)
-	if c.direct() {
+	switch t := convWorkers(n); {
+	case c.direct():
 		kernel.Sgemm(false, true, rows, c.OutC, kk, 1, x.Data, kk, c.W.W, kk, 0, y.Data, c.OutC)
-	} else {
+	case t > 1:
+		c.forwardWorkers(t, x, y)
+	default:
 		// One block of images at a time: its patches, then its outputs.
 		g := c.blockImages(n, rows, kk)
 		pix := oh * ow
@@ -78,6 +86,68 @@ func (c *Conv2d) Forward(x *Tensor, train bool) *Tensor {
 		addRowBias(y.Data, c.B.W)
 	}
 	return y
+}
+
+// convWorkers is the number of goroutines that split a convolution's
+// batch of n images among themselves (forwardWorkers, backwardWorkers):
+// kernel.Threads(), or 1 (the kernels split each block instead) when
+// there are fewer than two images per goroutine.
+func convWorkers(n int) int {
+	t := kernel.Threads()
+	if n < 2*t {
+		return 1
+	}
+	return t
+}
+
+// convScratch is one worker's buffers: its block's patches and their
+// gradients, and its share of dW.
+type convScratch struct {
+	cols, dcol, dw []float32
+}
+
+// workerImages returns the images [lo, hi) of worker i of t: contiguous
+// shares of n as equal as can be.
+func workerImages(i, t, n int) (lo, hi int) { return i * n / t, (i + 1) * n / t }
+
+// scratch returns t workers' scratch buffers.
+func (c *Conv2d) scratch(t int) []convScratch {
+	if len(c.ws) < t {
+		c.ws = append(c.ws, make([]convScratch, t-len(c.ws))...)
+	}
+	return c.ws[:t]
+}
+
+// forwardWorkers is the im2col Forward on t goroutines in one parallel
+// region: each takes a contiguous share of the images and runs im2col and
+// the product on them, a block at a time (convBlockBytes of patches per
+// goroutine), with the single-goroutine kernels. The patches a goroutine
+// writes stay in its own core's cache for its product, and the pass
+// forks and joins once instead of twice per block.
+func (c *Conv2d) forwardWorkers(t int, x, y *Tensor) {
+	n, h, w := x.Shape[0], x.Shape[1], x.Shape[2]
+	pix, kk := y.Shape[1]*y.Shape[2], c.K*c.K*c.InC
+	ws := c.scratch(t)
+	kernel.ParallelFor(t, 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			i0, i1 := workerImages(i, t, n)
+			g := blockOf(i1-i0, pix*kk)
+			s := &ws[i]
+			s.cols = grow(s.cols, g*pix*kk)
+			for b0 := i0; b0 < i1; b0 += g {
+				nb := min(g, i1-b0)
+				cols := s.cols[:nb*pix*kk]
+				kernel.Im2colNHWCSerial(cols, x.Data[b0*h*w*c.InC:], nb, h, w, c.InC, c.K, c.K, c.Stride, c.Pad)
+				kernel.SgemmSerial(false, true, nb*pix, c.OutC, kk, 1, cols, kk, c.W.W, kk, 0, y.Data[b0*pix*c.OutC:], c.OutC)
+			}
+		}
+	})
+}
+
+// blockOf is the number of images of one goroutine's block out of n:
+// as many as fit convBlockBytes in floats floats each, at least one.
+func blockOf(n, floats int) int {
+	return max(1, min(n, convBlockBytes/max(4*floats, 1)))
 }
 
 // Backward adds dW = dyᵀ·cols (and db) and returns dx = col2im(dy·W).
@@ -99,6 +169,10 @@ func (c *Conv2d) Backward(dy *Tensor) *Tensor {
 		if dx != nil {
 			kernel.Sgemm(false, false, rows, kk, c.OutC, 1, dy.Data, c.OutC, c.W.W, kk, 0, dx.Data, kk)
 		}
+		return dx
+	}
+	if t := convWorkers(n); t > 1 {
+		c.backwardWorkers(t, dy, dx)
 		return dx
 	}
 	g := c.blockImages(n, rows, kk)
@@ -125,6 +199,54 @@ func (c *Conv2d) Backward(dy *Tensor) *Tensor {
 		kernel.Col2imNHWC(dxb, dcol, nb, h, w, c.InC, c.K, c.K, c.Stride, c.Pad)
 	}
 	return dx
+}
+
+// backwardWorkers is the im2col Backward on t goroutines in one parallel
+// region, split as forwardWorkers: each runs the block loop of Backward
+// on its share of the images with the single-goroutine kernels. The
+// first goroutine adds its share of dW into W.G, the others write theirs
+// to their own buffers, which are added to W.G after the join in
+// goroutine order, so the result is the same from run to run for a given
+// number of goroutines.
+func (c *Conv2d) backwardWorkers(t int, dy, dx *Tensor) {
+	n, h, w := c.x.Shape[0], c.x.Shape[1], c.x.Shape[2]
+	pix, kk := dy.Shape[1]*dy.Shape[2], c.K*c.K*c.InC
+	ws := c.scratch(t)
+	kernel.ParallelFor(t, 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			i0, i1 := workerImages(i, t, n)
+			g := blockOf(i1-i0, pix*kk)
+			s := &ws[i]
+			s.cols = grow(s.cols, g*pix*kk)
+			if dx != nil {
+				s.dcol = grow(s.dcol, g*pix*kk)
+			}
+			dw, beta := c.W.G, float32(1)
+			if i > 0 {
+				s.dw = grow(s.dw, len(c.W.G))
+				dw, beta = s.dw, 0 // the first block overwrites
+			}
+			for b0 := i0; b0 < i1; b0 += g {
+				nb := min(g, i1-b0)
+				cols := s.cols[:nb*pix*kk]
+				dyb := dy.Data[b0*pix*c.OutC:]
+				kernel.Im2colNHWCSerial(cols, c.x.Data[b0*h*w*c.InC:], nb, h, w, c.InC, c.K, c.K, c.Stride, c.Pad)
+				kernel.SgemmSerial(true, false, c.OutC, kk, nb*pix, 1, dyb, c.OutC, cols, kk, beta, dw, kk)
+				beta = 1
+				if dx == nil {
+					continue
+				}
+				dcol := s.dcol[:nb*pix*kk]
+				kernel.SgemmSerial(false, false, nb*pix, kk, c.OutC, 1, dyb, c.OutC, c.W.W, kk, 0, dcol, kk)
+				dxb := dx.Data[b0*h*w*c.InC : (b0+nb)*h*w*c.InC]
+				clear(dxb)
+				kernel.Col2imNHWCSerial(dxb, dcol, nb, h, w, c.InC, c.K, c.K, c.Stride, c.Pad)
+			}
+		}
+	})
+	for i := 1; i < t; i++ {
+		kernel.Axpy(1, ws[i].dw, c.W.G)
+	}
 }
 
 // Params returns W and, with bias, b.

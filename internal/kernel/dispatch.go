@@ -156,10 +156,11 @@ func init() {
 // (scan_amd64.go) and the element-wise kernels (elem_amd64.go) read the
 // flags useAVX2 and useAVX512 where they are called.
 var (
+	// gemm accumulates C += alpha*op(A)*op(B) on at most t goroutines.
 	gemm = gemmGeneric
 	// gemmOver, if set, is gemm overwriting C (Sgemm's beta = 0) instead
 	// of accumulating into a cleared C.
-	gemmOver func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int)
+	gemmOver func(t int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int)
 	dot      = dotGeneric
 	axpy     = axpyGeneric
 	sqL2     = sqL2Generic

@@ -18,6 +18,18 @@ package kernel
 // not read (NaNs in C do not propagate). Large products use up to Threads()
 // goroutines. The summation order may differ from the loop above.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemm(Threads(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// SgemmSerial is Sgemm on the calling goroutine only, for callers that
+// split their work among goroutines themselves (see nn.Conv2d). Its
+// result is that of Sgemm with Threads() == 1, bit for bit.
+func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemm(1, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// sgemm is Sgemm on at most t goroutines.
+func sgemm(t int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m < 0 || n < 0 || k < 0 {
 		panic("kernel: negative dimension")
 	}
@@ -36,7 +48,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		return
 	}
 	if beta == 0 && k > 0 && alpha != 0 && gemmOver != nil {
-		gemmOver(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
+		gemmOver(t, transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
 		return
 	}
 	if beta != 1 {
@@ -53,7 +65,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 			}
 		}
 		if m*n >= 1<<16 {
-			parallelFor(m, max(1, (1<<14)/n), scale)
+			parallelForT(t, m, max(1, (1<<14)/n), scale)
 		} else {
 			scale(0, m)
 		}
@@ -61,7 +73,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if k == 0 || alpha == 0 {
 		return
 	}
-	gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
+	gemm(t, transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc)
 }
 
 func checkMat(x []float32, rows, cols, ld int, msg string) {

@@ -117,7 +117,7 @@ func TestSgemmAllTransposes(t *testing.T) {
 								}
 							}
 						}
-						gemmGeneric(tA, tB, m, n, k, g.alpha, g.a, g.lda, g.b, g.ldb, want, g.ldc)
+						gemmGeneric(1, tA, tB, m, n, k, g.alpha, g.a, g.lda, g.b, g.ldb, want, g.ldc)
 						Sgemm(tA, tB, m, n, k, g.alpha, g.a, g.lda, g.b, g.ldb, g.beta, g.c, g.ldc)
 						checkGuard(t, g.cFull, name)
 						g.check(t, name, g.c, want)

@@ -1,14 +1,14 @@
 package kernel
 
-// gemm accumulates C += alpha*op(A)*op(B); arguments are already checked and
-// m, n, k > 0. This is the portable implementation: op(B) is packed into a
+// gemm accumulates C += alpha*op(A)*op(B) on at most t goroutines;
+// arguments are already checked and m, n, k > 0. This is the portable implementation: op(B) is packed into a
 // contiguous k×n panel when needed, then rows of C are computed as sums of
 // scaled rows of B, split across goroutines by rows of C.
-func gemmGeneric(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+func gemmGeneric(t int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
 	if transB {
 		if !transA {
 			// C[i,j] += alpha * dot(A[i,:], B[j,:]): both contiguous.
-			parallelFor(m, max(1, 4096/(n*k+1)), func(lo, hi int) {
+			parallelForT(t, m, max(1, 4096/(n*k+1)), func(lo, hi int) {
 				for i := lo; i < hi; i++ {
 					ar := a[i*lda : i*lda+k]
 					cr := c[i*ldc : i*ldc+n]
@@ -29,7 +29,7 @@ func gemmGeneric(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 		b, ldb = bp, n
 	}
 	const kc = 256 // rows of B kept hot per pass
-	parallelFor(m, max(1, 4096/(n*k+1)), func(lo, hi int) {
+	parallelForT(t, m, max(1, 4096/(n*k+1)), func(lo, hi int) {
 		for p0 := 0; p0 < k; p0 += kc {
 			p1 := min(p0+kc, k)
 			for i := lo; i < hi; i++ {

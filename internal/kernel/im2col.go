@@ -13,7 +13,18 @@ func ConvOut(in, k, stride, pad int) int { return (in+2*pad-k)/stride + 1 }
 //
 // and 0 where (iy, ix) falls in the padding. A convolution is then one Sgemm
 // of dst with the kh·kw·c × outChannels weight matrix, giving NHWC output.
+// Large batches use up to Threads() goroutines.
 func Im2colNHWC(dst, src []float32, n, h, w, c, kh, kw, stride, pad int) {
+	im2col(Threads(), dst, src, n, h, w, c, kh, kw, stride, pad)
+}
+
+// Im2colNHWCSerial is Im2colNHWC on the calling goroutine only.
+func Im2colNHWCSerial(dst, src []float32, n, h, w, c, kh, kw, stride, pad int) {
+	im2col(1, dst, src, n, h, w, c, kh, kw, stride, pad)
+}
+
+// im2col is Im2colNHWC on at most t goroutines.
+func im2col(t int, dst, src []float32, n, h, w, c, kh, kw, stride, pad int) {
 	oh, ow := ConvOut(h, kh, stride, pad), ConvOut(w, kw, stride, pad)
 	cols := kh * kw * c
 	if len(src) < n*h*w*c || len(dst) < n*oh*ow*cols {
@@ -28,7 +39,7 @@ func Im2colNHWC(dst, src []float32, n, h, w, c, kh, kw, stride, pad int) {
 		oxHi = max(oxLo, min(ow, (w-kw+pad)/stride+1))
 	}
 	seg := kw * c // floats of one kernel row
-	parallelFor(n*oh, 1, func(lo, hi int) {
+	parallelForT(t, n*oh, 1, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			b, oy := r/oh, r%oh
 			out := dst[r*ow*cols : (r+1)*ow*cols]
@@ -89,8 +100,20 @@ func copyShort(dst, src []float32) {
 // output row and kernel row, the pixels whose kernel row lies inside the
 // image add in one addBlocks call, the others a channel vector at a time;
 // every image position still receives its terms in the order of
-// (oy, ox), one kernel row per oy.
+// (oy, ox), one kernel row per oy. Large batches use up to Threads()
+// goroutines (each image is summed by one, so the result does not depend
+// on their number).
 func Col2imNHWC(dst, src []float32, n, h, w, c, kh, kw, stride, pad int) {
+	col2im(Threads(), dst, src, n, h, w, c, kh, kw, stride, pad)
+}
+
+// Col2imNHWCSerial is Col2imNHWC on the calling goroutine only.
+func Col2imNHWCSerial(dst, src []float32, n, h, w, c, kh, kw, stride, pad int) {
+	col2im(1, dst, src, n, h, w, c, kh, kw, stride, pad)
+}
+
+// col2im is Col2imNHWC on at most t goroutines.
+func col2im(t int, dst, src []float32, n, h, w, c, kh, kw, stride, pad int) {
 	oh, ow := ConvOut(h, kh, stride, pad), ConvOut(w, kw, stride, pad)
 	cols := kh * kw * c
 	if len(dst) < n*h*w*c || len(src) < n*oh*ow*cols {
@@ -115,7 +138,7 @@ func Col2imNHWC(dst, src []float32, n, h, w, c, kh, kw, stride, pad int) {
 		}
 	}
 	// Images are independent, so split by image to avoid write races.
-	parallelFor(n, 1, func(lo, hi int) {
+	parallelForT(t, n, 1, func(lo, hi int) {
 		for b := lo; b < hi; b++ {
 			for oy := 0; oy < oh; oy++ {
 				prow := src[(b*oh+oy)*ow*cols : (b*oh+oy+1)*ow*cols]

@@ -1,16 +1,20 @@
 // Package kernel holds the float32 compute kernels that every heavy
 // operation of the toolkit goes through: matrix multiply (Sgemm), the
 // im2col/col2im transforms for convolution, vector kernels (Dot, Axpy,
-// squared L2, normalisation), the retrieval scans (DotRows, DotGather,
-// DotBlocks16, ScanTile6x16) and the element-wise passes of the training
-// layers (NormAffine, NormBackward, ColSumsShifted, ColSumsDot, ReLU,
-// ReLUBackward).
+// squared L2, normalisation), the retrieval scans (DotRows, DotRowsScaled,
+// DotGather, DotBlocks16, ScanTile6x16) and the element-wise passes of the
+// training layers (NormAffine, NormBackward, ColSumsShifted, ColSumsDot,
+// ReLU, ReLUBackward).
 //
 // Conventions (as in gonum's BLAS): matrices are row-major []float32 with a
 // leading dimension (stride) ld >= the number of columns; the destination of
 // an in-place write comes first or is named dst/c. Shapes are checked and a
 // mismatch panics with a constant message: these are programmer errors,
 // not input errors.
+//
+// Large kernels split their work among up to Threads() goroutines; the
+// Serial forms (SgemmSerial, Im2colNHWCSerial, Col2imNHWCSerial) run on
+// the calling goroutine only, for callers that split the work themselves.
 //
 // Every kernel has a plain-Go definition in its doc comment and a pure-Go
 // implementation that the tests use as the reference. Faster
@@ -48,14 +52,16 @@ func SetThreads(n int) int {
 // parallelFor splits [0,n) into at most Threads() contiguous chunks whose
 // sizes are multiples of grain (except the last) and runs fn on each,
 // waiting for all. With one chunk it runs fn on the calling goroutine.
-func parallelFor(n, grain int, fn func(lo, hi int)) {
+func parallelFor(n, grain int, fn func(lo, hi int)) { parallelForT(Threads(), n, grain, fn) }
+
+// parallelForT is parallelFor on at most t goroutines.
+func parallelForT(t, n, grain int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
 	}
 	if grain < 1 {
 		grain = 1
 	}
-	t := Threads()
 	chunks := (n + grain - 1) / grain
 	if t > chunks {
 		t = chunks

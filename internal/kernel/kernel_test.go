@@ -119,6 +119,44 @@ func TestSgemmThreads(t *testing.T) {
 	})
 }
 
+// SgemmSerial must give Sgemm's result at Threads() == 1 bit for bit
+// whatever Threads() is, on products that Sgemm splits among goroutines
+// (along n, along m, around a shared B, along k), both transposes, beta
+// 0 and 1.
+func TestSgemmSerial(t *testing.T) {
+	forLevels(t, func(t *testing.T) {
+		defer SetThreads(SetThreads(1))
+		r := rand.New(rand.NewPCG(9, 10))
+		for _, sh := range []struct{ m, n, k int }{{300, 200, 150}, {700, 96, 80}, {40, 50, 3000}, {97, 1030, 61}} {
+			for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+				for _, beta := range []float32{0, 1} {
+					tA, tB := tr[0], tr[1]
+					lda, ldb := sh.k, sh.n
+					if tA {
+						lda = sh.m
+					}
+					if tB {
+						ldb = sh.k
+					}
+					a, b := randSlice(r, sh.m*sh.k), randSlice(r, sh.k*sh.n)
+					c0 := randSlice(r, sh.m*sh.n)
+					want := append([]float32(nil), c0...)
+					SetThreads(1)
+					Sgemm(tA, tB, sh.m, sh.n, sh.k, 1, a, lda, b, ldb, beta, want, sh.n)
+					SetThreads(3)
+					got := append([]float32(nil), c0...)
+					SgemmSerial(tA, tB, sh.m, sh.n, sh.k, 1, a, lda, b, ldb, beta, got, sh.n)
+					for i := range want {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("SgemmSerial %+v trans %v beta %v [%d] = %v, want %v (Sgemm at 1 thread)", sh, tr, beta, i, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 func TestVec(t *testing.T) {
 	forLevels(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(5, 6))
@@ -205,6 +243,14 @@ func TestIm2colCol2im(t *testing.T) {
 					t.Fatalf("Im2colNHWC %s [%d] = %v, want %v", name, i, got[i], want[i])
 				}
 			}
+			fullS, gotS := withGuard(r, len(want))
+			Im2colNHWCSerial(gotS, src, tc.n, tc.h, tc.w, tc.c, tc.kh, tc.kw, tc.stride, tc.pad)
+			checkGuard(t, fullS, name)
+			for i := range want {
+				if gotS[i] != want[i] {
+					t.Fatalf("Im2colNHWCSerial %s [%d] = %v, want %v", name, i, gotS[i], want[i])
+				}
+			}
 			// Adjoint identity: <im2col(x), y> == <x, col2im(y)>.
 			y := randSlice(r, len(want))
 			back := make([]float32, len(src))
@@ -230,6 +276,14 @@ func TestIm2colCol2im(t *testing.T) {
 			for i := range wantB {
 				if math.Float32bits(gotB[i]) != math.Float32bits(wantB[i]) {
 					t.Fatalf("Col2imNHWC %s [%d] = %v, want %v", name, i, gotB[i], wantB[i])
+				}
+			}
+			copy(gotB, init)
+			Col2imNHWCSerial(gotB, y, tc.n, tc.h, tc.w, tc.c, tc.kh, tc.kw, tc.stride, tc.pad)
+			checkGuard(t, fullB, name)
+			for i := range wantB {
+				if math.Float32bits(gotB[i]) != math.Float32bits(wantB[i]) {
+					t.Fatalf("Col2imNHWCSerial %s [%d] = %v, want %v", name, i, gotB[i], wantB[i])
 				}
 			}
 		}

@@ -4,6 +4,7 @@ package kernel
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -141,10 +142,68 @@ func TestSgemmLargeCBlocks(t *testing.T) {
 								want[i*g.ldc+j] *= g.beta
 							}
 						}
-						gemmGeneric(tA, tB, m, n, k, g.alpha, g.a, g.lda, g.b, g.ldb, want, g.ldc)
+						gemmGeneric(1, tA, tB, m, n, k, g.alpha, g.a, g.lda, g.b, g.ldb, want, g.ldc)
 						Sgemm(tA, tB, m, n, k, g.alpha, g.a, g.lda, g.b, g.ldb, g.beta, g.c, g.ldc)
 						checkGuard(t, g.cFull, name)
 						g.check(t, name, g.c, want)
+					}
+				}
+			}
+		}
+	})
+}
+
+// gemmNarrow (a narrow C computed as its transpose) must give the bits of
+// the plain blocked product with alpha 1 (and within rounding otherwise):
+// every transpose, beta 0, 1 and another (scaled first), k split into
+// blocks, on 1 and 2 goroutines (split along k), and products just
+// outside its reach (n = 16, m = 15, a short k).
+func TestSgemmNarrow(t *testing.T) {
+	forLevels(t, func(t *testing.T) {
+		defer SetThreads(SetThreads(1))
+		defer func() { narrowTransposed = true }()
+		r := rand.New(rand.NewPCG(11, 12))
+		for _, sh := range []struct{ m, n, k int }{{16, 9, 25088}, {17, 1, 3000}, {40, 15, 2100}, {33, 7, 5003}, {16, 16, 4000}, {15, 9, 4000}, {64, 9, 500}} {
+			for _, tr := range [][2]bool{{true, false}, {false, false}, {false, true}, {true, true}} {
+				for _, ab := range [][2]float32{{1, 0}, {1, 1}, {-0.7, 0.5}} {
+					for _, threads := range []int{1, 2} {
+						tA, tB := tr[0], tr[1]
+						lda, ldb, ldc := sh.k, sh.n+3, sh.n+2
+						if tA {
+							lda = sh.m + 1
+						}
+						if tB {
+							ldb = sh.k
+						}
+						ar, br := sh.m, sh.k // rows of A and B as stored
+						if tA {
+							ar = sh.k
+						}
+						if tB {
+							br = sh.n
+						}
+						a, b := randSlice(r, ar*lda), randSlice(r, br*ldb)
+						c0 := randSlice(r, sh.m*ldc)
+						var got [2][]float32
+						for i, on := range []bool{false, true} {
+							narrowTransposed = on
+							SetThreads(threads)
+							got[i] = append([]float32(nil), c0...)
+							Sgemm(tA, tB, sh.m, sh.n, sh.k, ab[0], a, lda, b, ldb, ab[1], got[i], ldc)
+						}
+						for i := range got[0] {
+							if ab[0] != 1 {
+								// alpha·s is rounded apart from the add at
+								// edge tiles, fused at full ones.
+								if d := math.Abs(float64(got[1][i] - got[0][i])); d > 1e-4*(1+math.Abs(float64(got[0][i]))) {
+									t.Fatalf("%+v trans %v alpha, beta %v, %d threads: C[%d] = %v transposed, %v plain", sh, tr, ab, threads, i, got[1][i], got[0][i])
+								}
+								continue
+							}
+							if math.Float32bits(got[1][i]) != math.Float32bits(got[0][i]) {
+								t.Fatalf("%+v trans %v alpha, beta %v, %d threads: C[%d] = %v transposed, %v plain", sh, tr, ab, threads, i, got[1][i], got[0][i])
+							}
+						}
 					}
 				}
 			}

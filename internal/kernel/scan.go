@@ -36,7 +36,32 @@ func DotRows(dst, q, x []float32, ldx int) float32 {
 	if ldx < len(q) || len(x) < (len(dst)-1)*ldx+len(q) {
 		panic("kernel: DotRows length mismatch")
 	}
-	return dotRows(dst, q, x, ldx)
+	return dotRows(dst, q, x, ldx, nil)
+}
+
+// DotRowsScaled is DotRows with each row's sum multiplied by scale[i]
+// (rounded once, as s*scale[i] in Go), returning the largest product: a
+// cosine scan passes the rows' inverse norms and gets its keys, and the
+// largest of them, in the same pass.
+//
+//	for i := range dst {
+//		var s float32
+//		for j := range q {
+//			s += q[j] * x[i*ldx+j]
+//		}
+//		dst[i] = s * scale[i]
+//	}
+//
+// The sums are DotRows's, bit for bit. It panics if len(scale) <
+// len(dst), ldx < len(q) or x is too short for the last row.
+func DotRowsScaled(dst, q, x []float32, ldx int, scale []float32) float32 {
+	if len(dst) == 0 {
+		return float32(math.Inf(-1))
+	}
+	if len(scale) < len(dst) || ldx < len(q) || len(x) < (len(dst)-1)*ldx+len(q) {
+		panic("kernel: DotRowsScaled length mismatch")
+	}
+	return dotRows(dst, q, x, ldx, scale[:len(dst)])
 }
 
 // DotGather computes the inner product of q with the first len(q) elements
@@ -216,10 +241,14 @@ func dotGatherGeneric(dst, q, x []float32, ldx int, idx []int32) {
 	}
 }
 
-func dotRowsGeneric(dst, q, x []float32, ldx int) float32 {
+// dotRowsGeneric is DotRows, or DotRowsScaled with a non-nil scale.
+func dotRowsGeneric(dst, q, x []float32, ldx int, scale []float32) float32 {
 	best := float32(math.Inf(-1))
 	for i := range dst {
 		s := dotGeneric(q, x[i*ldx:i*ldx+len(q)])
+		if scale != nil {
+			s *= scale[i]
+		}
 		dst[i] = s
 		if s > best {
 			best = s

@@ -328,15 +328,19 @@ sdone:
 	MOVL       AX, ret+56(FP)
 	RET
 
-// func dotRowsAVX512(dst *float32, n int, q *float32, d int, x *float32, ldx int, ahead int)
+// func dotRowsAVX512(dst *float32, n int, q *float32, d int, x *float32, ldx int, ahead int, scale *float32) float32
 //
 // dst[i] = Σ_j q[j]·x[i*ldx + j] (j < d) for the n > 0 rows, one row after
 // another, each summed as dotAVX512 sums it (four accumulators over 64
 // floats a step, then 16, then a masked tail): DotRows at the avx512
 // level in one call. With ahead >= 0 the d floats of the row ahead rows
 // further are prefetched first (past the end of x is harmless: a
-// prefetch never faults); with ahead < 0 nothing is prefetched.
-TEXT ·dotRowsAVX512(SB), NOSPLIT, $0-56
+// prefetch never faults); with ahead < 0 nothing is prefetched. Unless
+// scale is nil, each sum is multiplied by scale[i] before it is stored.
+// It returns the largest value stored as dotRowsGeneric finds it (best
+// starts at −Inf and takes a value s when s > best: VMAXSS with s first
+// keeps best for a NaN s or an equal one).
+TEXT ·dotRowsAVX512(SB), NOSPLIT, $0-68
 	MOVQ  dst+0(FP), DI
 	MOVQ  n+8(FP), R8
 	MOVQ  q+16(FP), SI
@@ -344,6 +348,7 @@ TEXT ·dotRowsAVX512(SB), NOSPLIT, $0-56
 	MOVQ  x+32(FP), DX
 	MOVQ  ldx+40(FP), R9
 	MOVQ  ahead+48(FP), R10
+	MOVQ  scale+56(FP), R14 // nil: no scaling
 	SHLQ  $2, R9            // row stride in bytes
 	IMULQ R9, R10           // prefetch distance in bytes (< 0: none)
 	MOVQ  R11, BX
@@ -354,6 +359,8 @@ TEXT ·dotRowsAVX512(SB), NOSPLIT, $0-56
 	KMOVW AX, K1            // the tail's lanes
 	MOVQ  R11, R12
 	SHLQ  $2, R12           // bytes of a row's prefix
+	MOVL  $0xff800000, AX
+	VMOVD AX, X8            // best = −Inf
 
 drrow:
 	TESTQ R10, R10
@@ -423,10 +430,18 @@ drreduce:
 	VADDPS        X1, X0, X0
 	VMOVSHDUP     X0, X1
 	VADDSS        X1, X0, X0
+	TESTQ         R14, R14
+	JZ            drstore
+	VMULSS        (R14), X0, X0
+	ADDQ          $4, R14
+
+drstore:
 	VMOVSS        X0, (DI)
+	VMAXSS        X8, X0, X8 // X8 = X0 > X8 ? X0 : X8
 	ADDQ          $4, DI
 	ADDQ          R9, DX
 	DECQ          R8
 	JNZ           drrow
+	VMOVSS        X8, ret+64(FP)
 	VZEROUPPER
 	RET

@@ -26,9 +26,12 @@ func dotBlocks16AVX2(dst, q, blk []float32, bar float32, masks []uint16) int
 // prefetch and 76-92% with it (the Go loop: 76-92%), while strided
 // prefixes (128 of 256, 256 and 64 of 2048) read 1.03-1.75x faster with it
 // than the Go loop with it.
-func dotRows(dst, q, x []float32, ldx int) float32 {
+//
+// With a non-nil scale (DotRowsScaled, len(scale) == len(dst)) each sum
+// is multiplied by its scale before it is stored and compared.
+func dotRows(dst, q, x []float32, ldx int, scale []float32) float32 {
 	if !useAVX2 {
-		return dotRowsGeneric(dst, q, x, ldx)
+		return dotRowsGeneric(dst, q, x, ldx, scale)
 	}
 	best := float32(math.Inf(-1))
 	// Rows prefetched ahead of the one being read: eight, or as many as
@@ -36,36 +39,41 @@ func dotRows(dst, q, x []float32, ldx int) float32 {
 	ahead := max(1, min(8, 8192/(4*max(len(q), 1))))
 	if useAVX512 {
 		if len(q) == 0 {
-			clear(dst) // empty sums
-			return 0
+			return dotRowsGeneric(dst, q, x, ldx, scale) // empty sums
 		}
 		if ldx == len(q) {
 			ahead = -1
 		}
-		// DotRows checked that x holds every row's prefix.
-		dotRowsAVX512(&dst[0], len(dst), &q[0], len(q), &x[0], ldx, ahead)
-		for _, s := range dst {
-			best = max(best, s)
+		var sc *float32
+		if scale != nil {
+			sc = &scale[0]
 		}
-		return best
+		// DotRows checked that x holds every row's prefix.
+		return dotRowsAVX512(&dst[0], len(dst), &q[0], len(q), &x[0], ldx, ahead, sc)
 	}
 	for i := range dst {
 		if i+ahead < len(dst) && len(q) > 0 {
 			prefetch(unsafe.Pointer(&x[(i+ahead)*ldx]), len(q)*4)
 		}
 		s := dotAVX2(q, x[i*ldx:i*ldx+len(q)])
+		if scale != nil {
+			s *= scale[i]
+		}
 		dst[i] = s
-		best = max(best, s)
+		if s > best { // as dotRowsGeneric: a NaN never wins
+			best = s
+		}
 	}
 	return best
 }
 
 // dotRowsAVX512 is dotRows's loop at the avx512 level in one call (n > 0;
-// the row ahead rows further is prefetched, none when ahead < 0); see
-// scan512_amd64.s.
+// the row ahead rows further is prefetched, none when ahead < 0; each
+// sum multiplied by scale[i] unless scale is nil), returning the largest
+// as dotRowsGeneric does; see scan512_amd64.s.
 //
 //go:noescape
-func dotRowsAVX512(dst *float32, n int, q *float32, d int, x *float32, ldx int, ahead int)
+func dotRowsAVX512(dst *float32, n int, q *float32, d int, x *float32, ldx int, ahead int, scale *float32) float32
 
 // scanTile6x16AVX2 is scanTile6x16Generic on pointers; see ScanTile6x16.
 //

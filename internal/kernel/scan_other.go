@@ -4,7 +4,9 @@ package kernel
 
 import "unsafe"
 
-func dotRows(dst, q, x []float32, ldx int) float32 { return dotRowsGeneric(dst, q, x, ldx) }
+func dotRows(dst, q, x []float32, ldx int, scale []float32) float32 {
+	return dotRowsGeneric(dst, q, x, ldx, scale)
+}
 
 func dotBlocks16(dst, q, blk []float32, bar float32, masks []uint16) int {
 	return dotBlocks16Generic(dst, q, blk, bar, masks)

@@ -51,6 +51,87 @@ func TestDotRows(t *testing.T) {
 	})
 }
 
+// DotRows's largest score is found as dotRowsGeneric finds it at every
+// level: a NaN row never wins, and of two zeros the first stays.
+func TestDotRowsBest(t *testing.T) {
+	nan, negZero := float32(math.NaN()), float32(math.Copysign(0, -1))
+	for _, tc := range []struct {
+		name string
+		x    []float32 // one-float rows; q = [1]
+	}{
+		{"nan first", []float32{nan, -3, -2}},
+		{"nan last", []float32{-3, -2, nan}},
+		{"all nan", []float32{nan, nan}},
+		{"-0 then +0", []float32{-1, negZero, 0}},
+		{"+0 then -0", []float32{0, negZero}},
+		{"-inf", []float32{float32(math.Inf(-1))}},
+	} {
+		for _, n := range []int{0, 20} { // and after 20 rows of -5 (one assembly call)
+			x := make([]float32, 0, n+len(tc.x))
+			for range n {
+				x = append(x, -5)
+			}
+			x = append(x, tc.x...)
+			want := dotRowsGeneric(make([]float32, len(x)), []float32{1}, x, 1, nil)
+			forLevels(t, func(t *testing.T) {
+				got := DotRows(make([]float32, len(x)), []float32{1}, x, 1)
+				if math.Float32bits(got) != math.Float32bits(want) {
+					t.Fatalf("%s after %d rows: DotRows best = %v (%#x), want %v (%#x)", tc.name, n, got, math.Float32bits(got), want, math.Float32bits(want))
+				}
+			})
+		}
+	}
+}
+
+// DotRowsScaled stores DotRows's sums times the scales, bit for bit (the
+// same sums, one rounding), at every level, odd sizes and strides, and
+// returns the largest as DotRows would (NaN scales never win).
+func TestDotRowsScaled(t *testing.T) {
+	forLevels(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(13, 14))
+		for _, m := range []int{0, 1, 7, 16, 17, 64, 129, 255} {
+			for _, pad := range []int{0, 3} {
+				for _, n := range []int{1, 2, 5, 33} {
+					ldx := m + pad
+					q := randSlice(r, m)
+					x := randSlice(r, (n-1)*ldx+m)
+					scale := randSlice(r, n+1) // longer than dst is fine
+					if n > 2 {
+						scale[1] = float32(math.NaN())
+					}
+					plain := make([]float32, n)
+					DotRows(plain, q, x, ldx)
+					full, dst := withGuard(r, n)
+					best := DotRowsScaled(dst, q, x, ldx, scale)
+					checkGuard(t, full, "DotRowsScaled")
+					want := float32(math.Inf(-1))
+					for i := range n {
+						w := plain[i] * scale[i]
+						if math.Float32bits(dst[i]) != math.Float32bits(w) {
+							t.Fatalf("m%d pad%d n%d: row %d = %v, want DotRows's %v × %v = %v", m, pad, n, i, dst[i], plain[i], scale[i], w)
+						}
+						if w > want {
+							want = w
+						}
+					}
+					if math.Float32bits(best) != math.Float32bits(want) {
+						t.Fatalf("m%d pad%d n%d: best = %v, want %v", m, pad, n, best, want)
+					}
+				}
+			}
+		}
+		if got := DotRowsScaled(nil, []float32{1}, nil, 1, nil); !math.IsInf(float64(got), -1) {
+			t.Fatalf("DotRowsScaled(empty) = %v, want -Inf", got)
+		}
+		defer func() {
+			if recover() == nil {
+				t.Fatal("DotRowsScaled with a short scale did not panic")
+			}
+		}()
+		DotRowsScaled(make([]float32, 3), []float32{1}, []float32{1, 2, 3}, 1, []float32{1, 2})
+	})
+}
+
 func TestDotRowsEmpty(t *testing.T) {
 	if got := DotRows(nil, []float32{1}, nil, 1); !math.IsInf(float64(got), -1) {
 		t.Fatalf("DotRows(empty) = %v, want -Inf", got)
