@@ -42,7 +42,7 @@ install_peers() {
 	done
 	if [ ${#missing[@]} -gt 0 ]; then
 		echo "bench: installing ${missing[*]}" >&2
-		as_root apt-get update -q >&2
+		as_root apt-get update -q -o Acquire::Languages=en >&2 # keep the Translation-en lists (debian-descriptions) a plain update deletes
 		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2
 	fi
 }
