@@ -65,6 +65,7 @@
 //	go run ./bench/cluster -n 100000 -d 512 -prefix 64,96,128 -nq 300 -duration 30s -write
 //	go run ./bench/cluster -n 100000 -d 512 -prefix 128 -ef 128 -m 16 -embedded=false -two-trips=false   (the prefix graph's knobs)
 //	go run ./bench/cluster -n 100000 -d 512 -prefix 128 -duration 30s -pprof /tmp/prof   (where the time goes)
+//	go run ./bench/cluster -n 100000 -d 512 -prefix 128 -shards 1 -replicas 3 -funnel-efs 400,500,640,800,1000 -hnsw-efs 400,500,600,700,800,900,1000,1200 -two-trips=false -duration 30s   (one shard on every node, both graphs at a fixed ef)
 //	go run ./bench/cluster -n 2000 -d 64 -prefix 16,32 -duration 2s -nq 50   (smoke test)
 package main
 
