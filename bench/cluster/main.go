@@ -7,7 +7,11 @@
 //	             (on disk, no vector cache), searched in one round trip
 //	             (the shortlist comes back with its full vectors, reranked
 //	             here) and, for the first funnel layout, also as two stage
-//	             queries (the rerank a filtered flat query on the cluster)
+//	             queries (the rerank a filtered flat query on the cluster);
+//	             with -funnel-efs, also at the (shortlist, fixed ef) pair
+//	             reaching -target with the least CPU per query in the
+//	             recall probes (a staircase over the ef and shortlist
+//	             ladders, the ef set with Collection.SetEf)
 //	(b) hnsw     plain full-dim HNSW in Weaviate, twice: over-fetching
 //	             (limit ladder, Weaviate's dynamic ef) and at limit k over
 //	             an ef ladder (-hnsw-efs, set with Collection.SetEf)
@@ -46,6 +50,14 @@
 // cluster (one collection per layout) and reports no memory and no node
 // CPU.
 //
+// Sharding. By default each layout has one shard per node and no
+// replicas, so every query reaches every node: each shard runs the graph
+// search and returns its best `limit` objects (for the funnel, with their
+// full vectors) to the node the client asked, which merges them. With
+// -shards 1 -replicas 3 (applied to every layout alike) each node holds
+// the whole collection and a query (at consistency ONE) is answered by
+// the node asked alone; memory per node is then the whole collection's.
+//
 // The data are synthetic Matryoshka-like rows (index/indextest).
 //
 // Usage:
@@ -53,10 +65,12 @@
 //	go run ./bench/cluster -n 100000 -d 512 -prefix 64,96,128 -nq 300 -duration 30s -write
 //	go run ./bench/cluster -n 100000 -d 512 -prefix 128 -ef 128 -m 16 -embedded=false -two-trips=false   (the prefix graph's knobs)
 //	go run ./bench/cluster -n 100000 -d 512 -prefix 128 -duration 30s -pprof /tmp/prof   (where the time goes)
+//	go run ./bench/cluster -n 100000 -d 512 -prefix 128 -shards 1 -replicas 3 -funnel-efs 400,500,640,800,1000 -hnsw-efs 400,500,600,700,800,900,1000,1200 -two-trips=false -duration 30s   (one shard on every node, both graphs at a fixed ef)
 //	go run ./bench/cluster -n 2000 -d 64 -prefix 16,32 -duration 2s -nq 50   (smoke test)
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -96,6 +110,8 @@ type config struct {
 	compress                 []string
 	m, efc, ef               int
 	hnswEfs                  []int
+	funnelEfs                []int
+	shards, replicas         int
 	embedded                 bool
 	twoTrips                 bool
 	pprof                    string
@@ -123,6 +139,9 @@ func main() {
 	flag.IntVar(&c.efc, "efc", 0, "efConstruction of the prefix graph (0: Weaviate's default, 128)")
 	flag.IntVar(&c.ef, "ef", 0, "ef of the prefix graph's searches (0: Weaviate's dynamic ef, 8 x the shortlist clamped to 100..500)")
 	hnswEfs := flag.String("hnsw-efs", "100,150,200,250,300,350,400,450,500", "ef ladder of full-dim HNSW at limit k (a second hnsw row; \"\" leaves it out)")
+	funnelEfs := flag.String("funnel-efs", "", "ef ladder of the prefix graph (a second row per funnel layout: the (shortlist, fixed ef) pair reaching -target with the least CPU per query in the recall probes; \"\" leaves it out)")
+	flag.IntVar(&c.shards, "shards", 0, "shards of every cluster layout (0: Weaviate's default, one per node)")
+	flag.IntVar(&c.replicas, "replicas", 1, "replication factor of every cluster layout (reads at ONE: a query touches one replica of each shard)")
 	flag.BoolVar(&c.embedded, "embedded", true, "also run (c), the embedded funnel")
 	flag.BoolVar(&c.twoTrips, "two-trips", true, "also run the first funnel layout as two stage queries")
 	flag.StringVar(&c.pprof, "pprof", "", "directory for CPU profiles of every node and of this process during each row's first timed round (starts the nodes with MRL_WEAVIATE_PPROF=1; needs -start)")
@@ -143,6 +162,12 @@ func main() {
 	}
 	if c.hnswEfs, err = ints("-hnsw-efs", *hnswEfs); err != nil {
 		log.Fatal(err)
+	}
+	if c.funnelEfs, err = ints("-funnel-efs", *funnelEfs); err != nil {
+		log.Fatal(err)
+	}
+	if c.shards < 0 || c.replicas < 1 || c.replicas > c.nodes {
+		log.Fatalf("-shards %d -replicas %d: want shards >= 0 and 1 <= replicas <= -nodes (%d)", c.shards, c.replicas, c.nodes)
 	}
 	if c.addrs != "" {
 		c.start = false
@@ -254,7 +279,7 @@ func run(c config) error {
 	var layouts []layout
 	for _, p := range c.prefixes {
 		for _, comp := range c.compress {
-			l := weaviate.Layout{Dim: c.d, Metric: mrl.Cosine, Prefixes: []int{p}, HNSW: weaviate.HNSWConfig{M: c.m, EfConstruction: c.efc, Ef: c.ef, Compression: comp}}
+			l := weaviate.Layout{Dim: c.d, Metric: mrl.Cosine, Prefixes: []int{p}, Shards: c.shards, Replicas: c.replicas, HNSW: weaviate.HNSWConfig{M: c.m, EfConstruction: c.efc, Ef: c.ef, Compression: comp}}
 			name, desc := fmt.Sprintf("weaviate funnel p%d", p), fmt.Sprintf("HNSW p%d + flat full", p)
 			if comp != "" {
 				name, desc = fmt.Sprintf("weaviate funnel p%d %s", p, comp), fmt.Sprintf("HNSW p%d (%s) + flat full", p, strings.ToUpper(comp))
@@ -262,7 +287,7 @@ func run(c config) error {
 			layouts = append(layouts, layout{name, l, desc})
 		}
 	}
-	layouts = append(layouts, layout{"weaviate hnsw", weaviate.Layout{Dim: c.d, Metric: mrl.Cosine, Full: weaviate.HNSW}, fmt.Sprintf("HNSW on the full %d dims", c.d)})
+	layouts = append(layouts, layout{"weaviate hnsw", weaviate.Layout{Dim: c.d, Metric: mrl.Cosine, Full: weaviate.HNSW, Shards: c.shards, Replicas: c.replicas}, fmt.Sprintf("HNSW on the full %d dims", c.d)})
 	var runs []*clusterRun
 	defer func() {
 		for _, cr := range runs {
@@ -421,7 +446,8 @@ func clusterRows(c config, cr *clusterRun, l weaviate.Layout, twoTrips bool, v *
 		for i := lo; i < min(lo+chunk, v.N()); i++ {
 			pts = append(pts, api.Point{ID: api.IntID(v.ID(i)), Vector: v.Row(i)})
 		}
-		if _, err := col.Upsert(ctx, pts, weaviate.WriteOptions{}); err != nil {
+		// At ALL: every replica holds the batch before the restarts.
+		if _, err := col.Upsert(ctx, pts, weaviate.WriteOptions{Consistency: weaviate.All}); err != nil {
 			return nil, err
 		}
 	}
@@ -486,14 +512,55 @@ func clusterRows(c config, cr *clusterRun, l weaviate.Layout, twoTrips bool, v *
 		if l.HNSW.Ef != 0 {
 			efNote = ", ef " + strconv.Itoa(l.HNSW.Ef)
 		}
-		r, err := ladder(keeps, func(k int) string { return "shortlist " + strconv.Itoa(k) + efNote }, funnel(false), nil)
+		// The layout's own ef (Weaviate's dynamic ef unless -ef), set
+		// again before each of its slots when the fixed-ef row below
+		// changes it.
+		own := setEf(cmp.Or(l.HNSW.Ef, -1))
+		var ownPrep func() error
+		if len(c.funnelEfs) > 0 {
+			ownPrep = own
+		}
+		var prepOf func(int) func() error
+		if ownPrep != nil {
+			prepOf = func(int) func() error { return ownPrep }
+		}
+		r, err := ladder(keeps, func(k int) string { return "shortlist " + strconv.Itoa(k) + efNote }, funnel(false), prepOf)
 		if err != nil {
 			return nil, err
 		}
 		r.layout = ", 1 round trip (local rerank)"
+		r.prep = ownPrep
 		rows = append(rows, r)
+		if len(c.funnelEfs) > 0 {
+			// The cheapest (shortlist, fixed ef) pair reaching the
+			// target, by CPU per query in the recall probes.
+			name := l.PrefixName(l.Prefixes[0])
+			probe := func(keep, ef int) (probeResult, error) {
+				if err := setEf(ef)(); err != nil {
+					return probeResult{}, err
+				}
+				p := probeCPU(c, cr, queries, truth, funnel(false)(keep))
+				log.Printf("probe %s %s: shortlist %d, ef %d: recall %.4f, %d errors, CPU %.2f ms/query", cr.name, name, keep, max(ef, keep), p.recall, p.errors, 1e3*p.cpu)
+				return p, nil
+			}
+			kp, p, ok, err := cheapest(c.funnelEfs, keeps, c.target, probe)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				log.Printf("%s: no (shortlist, ef) pair of the ladders reaches recall %.2f: no fixed-ef funnel row", cr.name, c.target)
+				return rows, memory(c, cr, rows)
+			}
+			ef := max(kp.ef, kp.keep)
+			rf := &row{name: ", fixed ef", layout: ", 1 round trip (local rerank)", search: funnel(false)(kp.keep), prep: setEf(ef), cluster: cr,
+				knob: fmt.Sprintf("shortlist %d, ef %d", kp.keep, ef), keep: kp.keep, ingest: cr.ingest, recall: p.recall, errors: p.errors}
+			rows = append(rows, rf)
+			if err := own(); err != nil {
+				return nil, err
+			}
+		}
 		if twoTrips {
-			r2 := &row{name: ", 2 trips", layout: ", 2 stage queries (rerank on the cluster)", search: funnel(true)(r.keep), cluster: cr, knob: r.knob, keep: r.keep, ingest: cr.ingest}
+			r2 := &row{name: ", 2 trips", layout: ", 2 stage queries (rerank on the cluster)", search: funnel(true)(r.keep), prep: ownPrep, cluster: cr, knob: r.knob, keep: r.keep, ingest: cr.ingest}
 			r2.recall, r2.errors = recallOf(c, queries, truth, r2.search)
 			rows = append(rows, r2)
 		}
@@ -521,6 +588,69 @@ func clusterRows(c config, cr *clusterRun, l weaviate.Layout, twoTrips bool, v *
 		rows = append(rows, r)
 	}
 	return rows, memory(c, cr, rows)
+}
+
+// probeResult is a recall probe's outcome: every query once, one at a
+// time.
+type probeResult struct {
+	recall float64
+	errors int
+	cpu    float64 // CPU seconds per query: this process and the cluster's nodes
+}
+
+// probeCPU runs the recall probe of search and measures its CPU per query
+// (of this process and of cr's nodes; with -addrs, this process alone).
+func probeCPU(c config, cr *clusterRun, queries []float32, truth [][]uint64, search func([]float32) ([]uint64, error)) probeResult {
+	cpu := func() float64 {
+		t := cpuSeconds(os.Getpid())
+		for _, p := range cr.pids {
+			t += cpuSeconds(p)
+		}
+		return t
+	}
+	t0 := cpu()
+	var p probeResult
+	p.recall, p.errors = recallOf(c, queries, truth, search)
+	p.cpu = (cpu() - t0) / float64(c.nq)
+	return p
+}
+
+// knobPair is a funnel's knobs: the shortlist and the prefix graph's
+// fixed search ef (Weaviate searches at max(ef, shortlist)).
+type knobPair struct{ keep, ef int }
+
+// cheapest finds the (shortlist, ef) pair reaching target with the least
+// CPU per query. It walks a staircase: for each ef of efs, from the
+// largest down, the smallest shortlist of keeps up to ef reaching target,
+// starting from the previous ef's (a smaller ef needs no shorter
+// shortlist) and going up until one does; it stops at the first ef that
+// no shortlist up to it rescues (a shortlist past the ef searches at
+// ef = shortlist, and a graph whose recall is bound by its ef gains
+// nothing from more objects). ok is false if no pair reaches target.
+// Each pair is probed at most once.
+func cheapest(efs, keeps []int, target float64, probe func(keep, ef int) (probeResult, error)) (best knobPair, bestP probeResult, ok bool, err error) {
+	j := 0
+	for _, ef := range slices.Backward(slices.Sorted(slices.Values(efs))) {
+		found := false
+		for ; j < len(keeps) && keeps[j] <= ef; j++ {
+			kp := knobPair{keeps[j], ef}
+			p, err := probe(kp.keep, kp.ef)
+			if err != nil {
+				return best, bestP, ok, err
+			}
+			if p.recall >= target {
+				if !ok || p.cpu < bestP.cpu {
+					best, bestP, ok = kp, p, true
+				}
+				found = true
+				break
+			}
+		}
+		if !found {
+			break
+		}
+	}
+	return best, bestP, ok, nil
 }
 
 // memory reads the live heap (minus the node's when empty) and the RSS
