@@ -71,16 +71,9 @@ func (c *Conv2d) Forward(x *Tensor, train bool) *Tensor {
 	case t > 1:
 		c.forwardWorkers(t, x, y)
 	default:
-		// One block of images at a time: its patches, then its outputs.
 		g := c.blockImages(n, rows, kk)
-		pix := oh * ow
-		c.cols = grow(c.cols, g*pix*kk)
-		for b0 := 0; b0 < n; b0 += g {
-			nb := min(g, n-b0)
-			cols := c.cols[:nb*pix*kk]
-			kernel.Im2colNHWC(cols, x.Data[b0*h*w*c.InC:], nb, h, w, c.InC, c.K, c.K, c.Stride, c.Pad)
-			kernel.Sgemm(false, true, nb*pix, c.OutC, kk, 1, cols, kk, c.W.W, kk, 0, y.Data[b0*pix*c.OutC:], c.OutC)
-		}
+		c.cols = grow(c.cols, g*oh*ow*kk)
+		c.forwardBlocks(parallelKernels, x, y, 0, n, g, c.cols)
 	}
 	if c.B != nil {
 		addRowBias(y.Data, c.B.W)
@@ -118,6 +111,58 @@ func (c *Conv2d) scratch(t int) []convScratch {
 	return c.ws[:t]
 }
 
+// convKernels are the im2col, product and col2im a block loop runs: the
+// parallel ones, or the single-goroutine ones inside a worker.
+type convKernels struct {
+	im2col, col2im func(dst, src []float32, n, h, w, c, kh, kw, stride, pad int)
+	sgemm          func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+}
+
+var (
+	parallelKernels = convKernels{kernel.Im2colNHWC, kernel.Col2imNHWC, kernel.Sgemm}
+	serialKernels   = convKernels{kernel.Im2colNHWCSerial, kernel.Col2imNHWCSerial, kernel.SgemmSerial}
+)
+
+// forwardBlocks runs the im2col Forward on images [i0, i1), g at a time:
+// a block's patches (in cols, room for g images), then its outputs.
+func (c *Conv2d) forwardBlocks(k convKernels, x, y *Tensor, i0, i1, g int, cols []float32) {
+	h, w := x.Shape[1], x.Shape[2]
+	pix, kk := y.Shape[1]*y.Shape[2], c.K*c.K*c.InC
+	for b0 := i0; b0 < i1; b0 += g {
+		nb := min(g, i1-b0)
+		bc := cols[:nb*pix*kk]
+		k.im2col(bc, x.Data[b0*h*w*c.InC:], nb, h, w, c.InC, c.K, c.K, c.Stride, c.Pad)
+		k.sgemm(false, true, nb*pix, c.OutC, kk, 1, bc, kk, c.W.W, kk, 0, y.Data[b0*pix*c.OutC:], c.OutC)
+	}
+}
+
+// backwardBlocks runs the im2col Backward on images [i0, i1), g at a
+// time: a block's patches again (in cols), its share of dW added to dw
+// (the first block scaling dw by beta), and, with dx, its patch gradients
+// (in dcol) and their col2im.
+func (c *Conv2d) backwardBlocks(k convKernels, dy, dx *Tensor, i0, i1, g int, cols, dcol, dw []float32, beta float32) {
+	h, w := c.x.Shape[1], c.x.Shape[2]
+	pix, kk := dy.Shape[1]*dy.Shape[2], c.K*c.K*c.InC
+	for b0 := i0; b0 < i1; b0 += g {
+		nb := min(g, i1-b0)
+		bc := cols[:nb*pix*kk]
+		dyb := dy.Data[b0*pix*c.OutC:]
+		k.im2col(bc, c.x.Data[b0*h*w*c.InC:], nb, h, w, c.InC, c.K, c.K, c.Stride, c.Pad)
+		k.sgemm(true, false, c.OutC, kk, nb*pix, 1, dyb, c.OutC, bc, kk, beta, dw, kk)
+		beta = 1
+		if dx == nil {
+			continue
+		}
+		bd := dcol[:nb*pix*kk]
+		k.sgemm(false, false, nb*pix, kk, c.OutC, 1, dyb, c.OutC, c.W.W, kk, 0, bd, kk)
+		// col2im adds into the block's images, cleared here (while
+		// they are about to be in cache) rather than all at once.
+		dxb := dx.Data[b0*h*w*c.InC : (b0+nb)*h*w*c.InC]
+		clear(dxb)
+		k.col2im(dxb, bd, nb, h, w, c.InC, c.K, c.K, c.Stride, c.Pad)
+	}
+}
+
 // forwardWorkers is the im2col Forward on t goroutines in one parallel
 // region: each takes a contiguous share of the images and runs im2col and
 // the product on them, a block at a time (convBlockBytes of patches per
@@ -125,7 +170,7 @@ func (c *Conv2d) scratch(t int) []convScratch {
 // writes stay in its own core's cache for its product, and the pass
 // forks and joins once instead of twice per block.
 func (c *Conv2d) forwardWorkers(t int, x, y *Tensor) {
-	n, h, w := x.Shape[0], x.Shape[1], x.Shape[2]
+	n := x.Shape[0]
 	pix, kk := y.Shape[1]*y.Shape[2], c.K*c.K*c.InC
 	ws := c.scratch(t)
 	kernel.ParallelFor(t, 1, func(lo, hi int) {
@@ -134,12 +179,7 @@ func (c *Conv2d) forwardWorkers(t int, x, y *Tensor) {
 			g := blockOf(i1-i0, pix*kk)
 			s := &ws[i]
 			s.cols = grow(s.cols, g*pix*kk)
-			for b0 := i0; b0 < i1; b0 += g {
-				nb := min(g, i1-b0)
-				cols := s.cols[:nb*pix*kk]
-				kernel.Im2colNHWCSerial(cols, x.Data[b0*h*w*c.InC:], nb, h, w, c.InC, c.K, c.K, c.Stride, c.Pad)
-				kernel.SgemmSerial(false, true, nb*pix, c.OutC, kk, 1, cols, kk, c.W.W, kk, 0, y.Data[b0*pix*c.OutC:], c.OutC)
-			}
+			c.forwardBlocks(serialKernels, x, y, i0, i1, g, s.cols)
 		}
 	})
 }
@@ -181,23 +221,7 @@ func (c *Conv2d) Backward(dy *Tensor) *Tensor {
 	if dx != nil {
 		c.dcol = grow(c.dcol, g*pix*kk)
 	}
-	for b0 := 0; b0 < n; b0 += g {
-		nb := min(g, n-b0)
-		cols := c.cols[:nb*pix*kk]
-		dyb := dy.Data[b0*pix*c.OutC:]
-		kernel.Im2colNHWC(cols, c.x.Data[b0*h*w*c.InC:], nb, h, w, c.InC, c.K, c.K, c.Stride, c.Pad)
-		kernel.Sgemm(true, false, c.OutC, kk, nb*pix, 1, dyb, c.OutC, cols, kk, 1, c.W.G, kk)
-		if dx == nil {
-			continue
-		}
-		dcol := c.dcol[:nb*pix*kk]
-		kernel.Sgemm(false, false, nb*pix, kk, c.OutC, 1, dyb, c.OutC, c.W.W, kk, 0, dcol, kk)
-		// col2im adds into the block's images, cleared here (while
-		// they are about to be in cache) rather than all at once.
-		dxb := dx.Data[b0*h*w*c.InC : (b0+nb)*h*w*c.InC]
-		clear(dxb)
-		kernel.Col2imNHWC(dxb, dcol, nb, h, w, c.InC, c.K, c.K, c.Stride, c.Pad)
-	}
+	c.backwardBlocks(parallelKernels, dy, dx, 0, n, g, c.cols, c.dcol, c.W.G, 1)
 	return dx
 }
 
@@ -209,7 +233,7 @@ func (c *Conv2d) Backward(dy *Tensor) *Tensor {
 // goroutine order, so the result is the same from run to run for a given
 // number of goroutines.
 func (c *Conv2d) backwardWorkers(t int, dy, dx *Tensor) {
-	n, h, w := c.x.Shape[0], c.x.Shape[1], c.x.Shape[2]
+	n := c.x.Shape[0]
 	pix, kk := dy.Shape[1]*dy.Shape[2], c.K*c.K*c.InC
 	ws := c.scratch(t)
 	kernel.ParallelFor(t, 1, func(lo, hi int) {
@@ -226,22 +250,7 @@ func (c *Conv2d) backwardWorkers(t int, dy, dx *Tensor) {
 				s.dw = grow(s.dw, len(c.W.G))
 				dw, beta = s.dw, 0 // the first block overwrites
 			}
-			for b0 := i0; b0 < i1; b0 += g {
-				nb := min(g, i1-b0)
-				cols := s.cols[:nb*pix*kk]
-				dyb := dy.Data[b0*pix*c.OutC:]
-				kernel.Im2colNHWCSerial(cols, c.x.Data[b0*h*w*c.InC:], nb, h, w, c.InC, c.K, c.K, c.Stride, c.Pad)
-				kernel.SgemmSerial(true, false, c.OutC, kk, nb*pix, 1, dyb, c.OutC, cols, kk, beta, dw, kk)
-				beta = 1
-				if dx == nil {
-					continue
-				}
-				dcol := s.dcol[:nb*pix*kk]
-				kernel.SgemmSerial(false, false, nb*pix, kk, c.OutC, 1, dyb, c.OutC, c.W.W, kk, 0, dcol, kk)
-				dxb := dx.Data[b0*h*w*c.InC : (b0+nb)*h*w*c.InC]
-				clear(dxb)
-				kernel.Col2imNHWCSerial(dxb, dcol, nb, h, w, c.InC, c.K, c.K, c.Stride, c.Pad)
-			}
+			c.backwardBlocks(serialKernels, dy, dx, i0, i1, g, s.cols, s.dcol, dw, beta)
 		}
 	})
 	for i := 1; i < t; i++ {
