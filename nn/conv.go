@@ -170,8 +170,17 @@ func (c *Conv2d) backwardBlocks(k convKernels, dy, dx *Tensor, i0, i1, g int, co
 // writes stay in its own core's cache for its product, and the pass
 // forks and joins once instead of twice per block.
 func (c *Conv2d) forwardWorkers(t int, x, y *Tensor) {
-	n := x.Shape[0]
-	pix, kk := y.Shape[1]*y.Shape[2], c.K*c.K*c.InC
+	c.workers(t, x.Shape[0], y.Shape[1]*y.Shape[2], false, func(_, i0, i1, g int, s *convScratch) {
+		c.forwardBlocks(serialKernels, x, y, i0, i1, g, s.cols)
+	})
+}
+
+// workers runs fn once for each of t goroutines in one parallel region,
+// with worker i's share [i0, i1) of the n images, its block of g images
+// (of pix output pixels each) and its scratch, whose cols (and, with
+// dcol, dcol) hold g images' patches.
+func (c *Conv2d) workers(t, n, pix int, dcol bool, fn func(i, i0, i1, g int, s *convScratch)) {
+	kk := c.K * c.K * c.InC
 	ws := c.scratch(t)
 	kernel.ParallelFor(t, 1, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -179,7 +188,10 @@ func (c *Conv2d) forwardWorkers(t int, x, y *Tensor) {
 			g := blockOf(i1-i0, pix*kk)
 			s := &ws[i]
 			s.cols = grow(s.cols, g*pix*kk)
-			c.forwardBlocks(serialKernels, x, y, i0, i1, g, s.cols)
+			if dcol {
+				s.dcol = grow(s.dcol, g*pix*kk)
+			}
+			fn(i, i0, i1, g, s)
 		}
 	})
 }
@@ -233,28 +245,16 @@ func (c *Conv2d) Backward(dy *Tensor) *Tensor {
 // goroutine order, so the result is the same from run to run for a given
 // number of goroutines.
 func (c *Conv2d) backwardWorkers(t int, dy, dx *Tensor) {
-	n := c.x.Shape[0]
-	pix, kk := dy.Shape[1]*dy.Shape[2], c.K*c.K*c.InC
-	ws := c.scratch(t)
-	kernel.ParallelFor(t, 1, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			i0, i1 := workerImages(i, t, n)
-			g := blockOf(i1-i0, pix*kk)
-			s := &ws[i]
-			s.cols = grow(s.cols, g*pix*kk)
-			if dx != nil {
-				s.dcol = grow(s.dcol, g*pix*kk)
-			}
-			dw, beta := c.W.G, float32(1)
-			if i > 0 {
-				s.dw = grow(s.dw, len(c.W.G))
-				dw, beta = s.dw, 0 // the first block overwrites
-			}
-			c.backwardBlocks(serialKernels, dy, dx, i0, i1, g, s.cols, s.dcol, dw, beta)
+	c.workers(t, c.x.Shape[0], dy.Shape[1]*dy.Shape[2], dx != nil, func(i, i0, i1, g int, s *convScratch) {
+		dw, beta := c.W.G, float32(1)
+		if i > 0 {
+			s.dw = grow(s.dw, len(c.W.G))
+			dw, beta = s.dw, 0 // the first block overwrites
 		}
+		c.backwardBlocks(serialKernels, dy, dx, i0, i1, g, s.cols, s.dcol, dw, beta)
 	})
-	for i := 1; i < t; i++ {
-		kernel.Axpy(1, ws[i].dw, c.W.G)
+	for _, s := range c.ws[1:t] {
+		kernel.Axpy(1, s.dw, c.W.G)
 	}
 }
 
