@@ -60,63 +60,56 @@ func TestConvWorkers(t *testing.T) {
 	defer func(b int) { convBlockBytes = b }(convBlockBytes)
 	defer kernel.SetThreads(kernel.SetThreads(1))
 	type result struct{ y, dw, db, dx []float32 }
-	for _, lv := range kernel.Levels() {
-		t.Run(lv.String(), func(t *testing.T) {
-			prev, err := kernel.SetLevel(lv)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer kernel.SetLevel(prev)
-			for _, tc := range []struct {
-				n, h, w, inC, outC, k, stride, pad, threads, block int
-				noInputGrad                                        bool
-			}{
-				{7, 6, 5, 3, 4, 3, 1, 1, 3, 1 << 20, false},
-				{8, 7, 7, 2, 5, 3, 2, 1, 2, 1, false}, // one image a block
-				{6, 6, 6, 5, 3, 3, 1, 1, 2, 2000, true},
-				{9, 8, 8, 16, 33, 3, 2, 1, 4, 1 << 20, false},
-				{5, 6, 5, 4, 7, 1, 2, 0, 2, 1 << 20, false},
-				{3, 6, 5, 3, 4, 3, 1, 1, 2, 1 << 20, false}, // under two images a goroutine: the block loop
-			} {
-				name := fmt.Sprintf("%+v", tc)
-				run := func(threads int) result {
-					kernel.SetThreads(threads)
-					convBlockBytes = tc.block
-					r := rand.New(rand.NewPCG(5, 6))
-					c := NewConv2d(tc.inC, tc.outC, tc.k, tc.stride, tc.pad, true, r)
-					c.NoInputGrad = tc.noInputGrad
-					for i := range c.W.G {
-						c.W.G[i] = float32(r.NormFloat64()) // Backward adds to it
-					}
-					x := randTensor(r, tc.n, tc.h, tc.w, tc.inC)
-					y := c.Forward(x, true)
-					dy := randTensor(r, y.Shape...)
-					res := result{y: append([]float32(nil), y.Data...), dw: c.W.G, db: c.B.G}
-					if dx := c.Backward(dy); dx != nil {
-						res.dx = dx.Data
-					} else if !tc.noInputGrad {
-						t.Fatalf("%s: Backward returned no dx", name)
-					}
-					return res
+	forLevels(t, func(t *testing.T) {
+		for _, tc := range []struct {
+			n, h, w, inC, outC, k, stride, pad, threads, block int
+			noInputGrad                                        bool
+		}{
+			{7, 6, 5, 3, 4, 3, 1, 1, 3, 1 << 20, false},
+			{8, 7, 7, 2, 5, 3, 2, 1, 2, 1, false}, // one image a block
+			{6, 6, 6, 5, 3, 3, 1, 1, 2, 2000, true},
+			{9, 8, 8, 16, 33, 3, 2, 1, 4, 1 << 20, false},
+			{5, 6, 5, 4, 7, 1, 2, 0, 2, 1 << 20, false},
+			{3, 6, 5, 3, 4, 3, 1, 1, 2, 1 << 20, false}, // under two images a goroutine: the block loop
+		} {
+			name := fmt.Sprintf("%+v", tc)
+			run := func(threads int) result {
+				kernel.SetThreads(threads)
+				convBlockBytes = tc.block
+				r := rand.New(rand.NewPCG(5, 6))
+				c := NewConv2d(tc.inC, tc.outC, tc.k, tc.stride, tc.pad, true, r)
+				c.NoInputGrad = tc.noInputGrad
+				for i := range c.W.G {
+					c.W.G[i] = float32(r.NormFloat64()) // Backward adds to it
 				}
-				want := run(1)
-				got := run(tc.threads)
-				again := run(tc.threads)
-				for _, v := range []struct {
-					name            string
-					got, again, ref []float32
-				}{{"y", got.y, again.y, want.y}, {"dW", got.dw, again.dw, want.dw}, {"db", got.db, again.db, want.db}, {"dx", got.dx, again.dx, want.dx}} {
-					if len(v.got) != len(v.ref) {
-						t.Fatalf("%s %s: %d values, want %d", name, v.name, len(v.got), len(v.ref))
-					}
-					sameBits(t, name+" "+v.name+" twice", v.again, v.got)
-					for i := range v.got {
-						if d := math.Abs(float64(v.got[i] - v.ref[i])); d > 1e-5*(1+math.Abs(float64(v.ref[i]))) {
-							t.Fatalf("%s %s[%d] = %v on %d goroutines, %v on one", name, v.name, i, v.got[i], tc.threads, v.ref[i])
-						}
+				x := randTensor(r, tc.n, tc.h, tc.w, tc.inC)
+				y := c.Forward(x, true)
+				dy := randTensor(r, y.Shape...)
+				res := result{y: append([]float32(nil), y.Data...), dw: c.W.G, db: c.B.G}
+				if dx := c.Backward(dy); dx != nil {
+					res.dx = dx.Data
+				} else if !tc.noInputGrad {
+					t.Fatalf("%s: Backward returned no dx", name)
+				}
+				return res
+			}
+			want := run(1)
+			got := run(tc.threads)
+			again := run(tc.threads)
+			for _, v := range []struct {
+				name            string
+				got, again, ref []float32
+			}{{"y", got.y, again.y, want.y}, {"dW", got.dw, again.dw, want.dw}, {"db", got.db, again.db, want.db}, {"dx", got.dx, again.dx, want.dx}} {
+				if len(v.got) != len(v.ref) {
+					t.Fatalf("%s %s: %d values, want %d", name, v.name, len(v.got), len(v.ref))
+				}
+				sameBits(t, name+" "+v.name+" twice", v.again, v.got)
+				for i := range v.got {
+					if d := math.Abs(float64(v.got[i] - v.ref[i])); d > 1e-5*(1+math.Abs(float64(v.ref[i]))) {
+						t.Fatalf("%s %s[%d] = %v on %d goroutines, %v on one", name, v.name, i, v.got[i], tc.threads, v.ref[i])
 					}
 				}
 			}
-		})
-	}
+		}
+	})
 }

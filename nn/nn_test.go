@@ -405,56 +405,49 @@ func TestSequentialFusesReLU(t *testing.T) {
 			return s
 		}, []int{2, 1, 3, 17}},
 	}
-	for _, lv := range kernel.Levels() {
-		t.Run(lv.String(), func(t *testing.T) {
-			prev, err := kernel.SetLevel(lv)
-			if err != nil {
-				t.Fatal(err)
+	forLevels(t, func(t *testing.T) {
+		for _, tc := range cases {
+			what := fmt.Sprintf("%s%v", tc.name, tc.shape)
+			r := rand.New(rand.NewPCG(3, uint64(len(tc.shape))))
+			x, dy := randTensor(r, tc.shape...), randTensor(r, tc.shape...)
+			// dy has the output's shape: run once to learn it.
+			fused, ref := tc.build(9), tc.build(9)
+			outShape := fused.Forward(x, false).Shape
+			dy = randTensor(r, outShape...)
+			// The reference runs the layers one by one.
+			fwd := func(x *Tensor, train bool) *Tensor {
+				for _, l := range ref.Layers {
+					x = l.Forward(x, train)
+				}
+				return x
 			}
-			defer kernel.SetLevel(prev)
-			for _, tc := range cases {
-				what := fmt.Sprintf("%s%v", tc.name, tc.shape)
-				r := rand.New(rand.NewPCG(3, uint64(len(tc.shape))))
-				x, dy := randTensor(r, tc.shape...), randTensor(r, tc.shape...)
-				// dy has the output's shape: run once to learn it.
-				fused, ref := tc.build(9), tc.build(9)
-				outShape := fused.Forward(x, false).Shape
-				dy = randTensor(r, outShape...)
-				// The reference runs the layers one by one.
-				fwd := func(x *Tensor, train bool) *Tensor {
-					for _, l := range ref.Layers {
-						x = l.Forward(x, train)
-					}
-					return x
+			bwd := func(dy *Tensor) *Tensor {
+				for i := len(ref.Layers) - 1; i >= 0; i-- {
+					dy = ref.Layers[i].Backward(dy)
 				}
-				bwd := func(dy *Tensor) *Tensor {
-					for i := len(ref.Layers) - 1; i >= 0; i-- {
-						dy = ref.Layers[i].Backward(dy)
-					}
-					return dy
-				}
-				for step := range 2 { // the second step runs on updated running stats
-					yf := fused.Forward(x, true)
-					yr := fwd(x, true)
-					sameBits(t, fmt.Sprintf("%s step %d: y", what, step), yf.Data, yr.Data)
-					dxf := fused.Backward(dy)
-					dxr := bwd(dy)
-					sameBits(t, fmt.Sprintf("%s step %d: dx", what, step), dxf.Data, dxr.Data)
-				}
-				fp, rp := fused.Params(), ref.Params()
-				for i := range fp {
-					sameBits(t, what+" "+fp[i].Name+" grad", fp[i].G, rp[i].G)
-				}
-				fb, rb := fused.Buffers(), ref.Buffers()
-				for i := range fb {
-					sameBits(t, what+" "+fb[i].Name, fb[i].W, rb[i].W)
-				}
-				ye := fused.Forward(x, false)
-				yre := fwd(x, false)
-				sameBits(t, what+" eval: y", ye.Data, yre.Data)
+				return dy
 			}
-		})
-	}
+			for step := range 2 { // the second step runs on updated running stats
+				yf := fused.Forward(x, true)
+				yr := fwd(x, true)
+				sameBits(t, fmt.Sprintf("%s step %d: y", what, step), yf.Data, yr.Data)
+				dxf := fused.Backward(dy)
+				dxr := bwd(dy)
+				sameBits(t, fmt.Sprintf("%s step %d: dx", what, step), dxf.Data, dxr.Data)
+			}
+			fp, rp := fused.Params(), ref.Params()
+			for i := range fp {
+				sameBits(t, what+" "+fp[i].Name+" grad", fp[i].G, rp[i].G)
+			}
+			fb, rb := fused.Buffers(), ref.Buffers()
+			for i := range fb {
+				sameBits(t, what+" "+fb[i].Name, fb[i].W, rb[i].W)
+			}
+			ye := fused.Forward(x, false)
+			yre := fwd(x, false)
+			sameBits(t, what+" eval: y", ye.Data, yre.Data)
+		}
+	})
 }
 
 func sameBits(t *testing.T, what string, got, want []float32) {
@@ -466,5 +459,22 @@ func sameBits(t *testing.T, what string, got, want []float32) {
 		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 			t.Fatalf("%s[%d] = %v, want %v", what, i, got[i], want[i])
 		}
+	}
+}
+
+// forLevels runs f once for every kernel level this machine runs
+// (kernel.Levels) as a subtest named after it, switching the kernels with
+// kernel.SetLevel. Tests that use it must not run in parallel.
+func forLevels(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	for _, lv := range kernel.Levels() {
+		t.Run(lv.String(), func(t *testing.T) {
+			prev, err := kernel.SetLevel(lv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer kernel.SetLevel(prev)
+			f(t)
+		})
 	}
 }
