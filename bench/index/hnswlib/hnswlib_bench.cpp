@@ -76,7 +76,6 @@ int main(int argc, char** argv) {
 		std::string tok;
 		while (std::getline(ss, tok, ',')) efs.push_back(std::atoi(tok.c_str()));
 	}
-	auto x = readRaw<float>(dir + "/xp.f32", n * p);
 	auto q = readRaw<float>(dir + "/qp.f32", nq * p);
 	auto gt = readRaw<int32_t>(dir + "/gtp.i32", nq * k);
 
@@ -99,6 +98,7 @@ int main(int argc, char** argv) {
 		}
 		printf("{\"impl\":\"hnswlib\",\"set\":\"%s\",\"round\":%d,\"load_s\":%.3f}\n", set.c_str(), round, now() - t0);
 	} else {
+		auto x = readRaw<float>(dir + "/xp.f32", n * p); // a loaded index holds its own copy
 		long rss0 = rssKB();
 		double t0 = now();
 		alg = new hnswlib::HierarchicalNSW<float>(&space, n, m, efc, 100);
