@@ -117,10 +117,16 @@ for c in ${ckpts[@]+"${ckpts[@]}"}; do
 done
 [ "$N" -gt 0 ] && echo "  synthetic ${N}x${D}, $NQ queries: Flat single+batched, funnels, HNSW at $GRAPH_DIM (M=$M efC=$EFC, ef $EFS), IVF $IVF_LISTS lists; FAISS Flat/HNSW, hnswlib" >&2
 
+# set_sizes DIR: the rows, graph dim, queries and k of the set our program
+# wrote to DIR (meta.json), on one line.
+set_sizes() {
+	"$PY" -c "import json,sys; m=json.load(open(sys.argv[1])); print(m['n'], m['p'], m['nq'], m['k'])" "$1/meta.json"
+}
+
 peers() { # DIR INFO [HNSWLIB_INDEX]: the peers on the files our program wrote
 	local dir=$1 info=$2 hindex=${3:-}
 	[ "$SKIP_PEERS" = 1 ] && return
-	read -r n p nq k <<<"$("$PY" -c "import json,sys; m=json.load(open(sys.argv[1])); print(m['n'], m['p'], m['nq'], m['k'])" "$dir/meta.json")"
+	read -r n p nq k <<<"$(set_sizes "$dir")"
 	echo "bench/index: FAISS on $(basename "$dir") ($(date -u +%H:%M:%S))" >&2
 	peer_env OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS="$THREADS" \
 		"$PY" "$here/faiss_index.py" "$dir" -threads "1,$THREADS" -build-threads "$BUILD_THREADS" -mintime "$MINTIME" \
@@ -163,7 +169,7 @@ measure() {
 ab_rounds() {
 	local dir=$1 r n p nq k
 	shift
-	read -r n p nq k <<<"$("$PY" -c "import json,sys; m=json.load(open(sys.argv[1])); print(m['n'], m['p'], m['nq'], m['k'])" "$dir/meta.json")"
+	read -r n p nq k <<<"$(set_sizes "$dir")"
 	for r in $(seq 1 "$HNSW_AB_ROUNDS"); do
 		echo "bench/index: HNSW round $r of $HNSW_AB_ROUNDS on $(basename "$dir") ($(date -u +%H:%M:%S))" >&2
 		local ours=("$tmp/index-go" "$@" "${common[@]}" -graph-file "$tmp/g.hnsw" -hnsw-ab "$r" -efs "$HNSW_AB_EFS")
