@@ -28,8 +28,9 @@ import (
 // ranks by x·q/‖x‖ and L2 by 2·x·q − ‖x‖², the scores being recovered as
 // key/‖q‖ and key − ‖q‖² (so an L2 score may round to slightly above 0).
 type Flat struct {
-	v    *Vectors
-	pool sync.Pool // *selBuf: selection buffers of single queries with k >= selectMinK
+	v     *Vectors
+	pool  sync.Pool  // *selBuf: selection buffers of single queries with k >= selectMinK
+	codes *int8Codes // FlatOptions.Int8Filter: the rows' int8 codes, else nil
 }
 
 // selBuf is the selection buffer of one single-query scan with k >=
@@ -446,6 +447,17 @@ func (f *Flat) searchBlock(q []float32, ldq, dim, k, nq int, bufs []Hit, dst [][
 			heaps[i] = topK{h: dst[i][:0], k: k}
 		}
 	}
+	if f.useInt8() {
+		f.searchBlockInt8(q, ldq, dim, nq, heaps)
+	} else {
+		f.scanFloat(q, ldq, dim, nq, heaps)
+	}
+	f.collect(q, ldq, dim, nq, heaps, bufs, dst, sorted)
+}
+
+// scanFloat scores the nq queries against every row with kernel.ScanTile
+// and offers the hits to heaps; see SearchBatch.
+func (f *Flat) scanFloat(q []float32, ldq, dim, nq int, heaps []topK) {
 	group, panel := kernel.ScanTileShape()
 	np := (nq + panel - 1) / panel
 	qp := make([]float32, np*dim*panel)
@@ -466,6 +478,11 @@ func (f *Flat) searchBlock(q []float32, ldq, dim, k, nq int, bufs []Hit, dst [][
 	kernel.ParallelFor(np, 1, func(lo, hi int) {
 		f.scanPanels(heaps, qp[lo*dim*panel:hi*dim*panel], thr[lo*panel:hi*panel], lo*panel, dim, chunk, group, panel)
 	})
+}
+
+// collect turns the nq heaps into dst's results (copied into dst[i] when
+// bufs holds the selection buffers).
+func (f *Flat) collect(q []float32, ldq, dim, nq int, heaps []topK, bufs []Hit, dst [][]Hit, sorted bool) {
 	kernel.ParallelFor(nq, 64, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			t := &heaps[i]

@@ -132,6 +132,17 @@ func runSize(s size, ts []int, nq, k int, singleTime time.Duration, reps, batchR
 	}
 	f := index.NewFlat(v)
 	gen := time.Since(t0)
+	// The int8 filter (index.FlatOptions.Int8Filter), where the CPU runs
+	// it: the same batches, timed alternately with the float scan's.
+	var f8 *index.Flat
+	var code time.Duration
+	if kernel.HasScanTileInt8() {
+		t := time.Now()
+		if f8, err = index.NewFlatWith(v, index.FlatOptions{Int8Filter: true}); err != nil {
+			return err
+		}
+		code = time.Since(t)
+	}
 
 	// One query at a time, cycling through the queries.
 	dst := make([]index.Hit, 0, k)
@@ -188,8 +199,8 @@ func runSize(s size, ts []int, nq, k int, singleTime time.Duration, reps, batchR
 	var ids []int32
 	for i, t := range ts {
 		prev := kernel.SetThreads(t)
-		var res [][]index.Hit
-		bestB := 0.0
+		var res, res8 [][]index.Hit
+		bestB, best8 := 0.0, 0.0
 		for range batchReps {
 			t0 := time.Now()
 			res, err = f.SearchBatch(q, s.D, s.D, k, res)
@@ -197,8 +208,26 @@ func runSize(s size, ts []int, nq, k int, singleTime time.Duration, reps, batchR
 				return err
 			}
 			bestB = max(bestB, float64(nq)/time.Since(t0).Seconds())
+			if f8 != nil {
+				t0 = time.Now()
+				res8, err = f8.SearchBatch(q, s.D, s.D, k, res8)
+				if err != nil {
+					return err
+				}
+				best8 = max(best8, float64(nq)/time.Since(t0).Seconds())
+			}
 		}
 		kernel.SetThreads(prev)
+		if f8 != nil {
+			agree := 0
+			for j := range nq {
+				agree += overlap(res8[j], res[j])
+			}
+			emit(map[string]any{"impl": "go", "mode": "batch_int8", "n": s.N, "d": s.D, "metric": s.Metric, "k": k,
+				"threads": t, "nq": nq, "qps": best8, "gflops": best8 * 2 * float64(s.N) * float64(s.D) / 1e9,
+				"vs_float_recall": float64(agree) / float64(nq*min(k, s.N)), "code_s": code.Seconds(),
+				"code_mib": float64(s.N*((s.D+3)&^3)) / (1 << 20)})
+		}
 		line := map[string]any{"impl": "go", "mode": "batch", "n": s.N, "d": s.D, "metric": s.Metric, "k": k,
 			"threads": t, "nq": nq, "qps": bestB, "gflops": bestB * 2 * float64(s.N) * float64(s.D) / 1e9}
 		if i == 0 {

@@ -12,6 +12,10 @@ import (
 // call (scans, element-wise passes). useAVX512 implies useAVX2.
 var useAVX2, useAVX512 bool
 
+// useVNNI512 is set at the avx512 level on a CPU with AVX512-VNNI: the
+// int8 scan tile (ScanTileInt8) runs in assembly.
+var useVNNI512 bool
+
 // hasAVX512 reports whether the CPU and OS support the AVX-512 kernels:
 // F, VL, BW and DQ, with the zmm and opmask state enabled by the OS (which
 // x/sys/cpu checks through XGETBV before it sets HasAVX512).
@@ -32,6 +36,7 @@ func detectLevel() Level {
 
 func useLevel(l Level) {
 	useAVX2, useAVX512 = l >= AVX2, l >= AVX512
+	useVNNI512 = useAVX512 && cpu.X86.HasAVX512VNNI
 	gemm, gemmOver = gemmGeneric, nil
 	dot, axpy, sqL2 = dotGeneric, axpyGeneric, sqL2Generic
 	dotInt8Rows = dotInt8RowsGeneric

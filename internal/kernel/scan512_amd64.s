@@ -445,3 +445,165 @@ drstore:
 	VMOVSS        X8, ret+64(FP)
 	VZEROUPPER
 	RET
+
+// func scanTileInt8AVX512(k4 int, a *int8, lda int, b *uint8, acc0, h *int32, so, thr, c *float32) uint32
+//
+// scanTileInt8Generic for the 12×32 tile with AVX512-VNNI: the 24
+// accumulators (two zmm of 16 queries per row) start at acc0, and each
+// step of four dims loads the panel's 32 queries × 4 unsigned bytes (two
+// zmm) once and broadcasts each row's four signed bytes, and VPDPBUSD adds
+// the four products of every lane: 1,536 multiply-adds a step in 24
+// instructions (the float tile does 384). Then per row i, h[i] is added,
+// the sums are converted to float32 and the keys so[i]·s + so[12+i]
+// stored and compared as in scanTile12x32AVX512.
+TEXT ·scanTileInt8AVX512(SB), NOSPLIT, $0-76
+	MOVQ k4+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R8
+	MOVQ b+24(FP), DX
+	MOVQ acc0+32(FP), AX
+	LEAQ (SI)(R8*2), DI
+	ADDQ R8, DI          // DI = row 3
+	LEAQ (DI)(R8*2), R12
+	ADDQ R8, R12         // R12 = row 6
+	LEAQ (R12)(R8*2), R13
+	ADDQ R8, R13         // R13 = row 9
+
+	VMOVDQU32 (AX), Z0
+	VMOVDQU32 64(AX), Z1
+	VMOVDQA32 Z0, Z2
+	VMOVDQA32 Z1, Z3
+	VMOVDQA32 Z0, Z4
+	VMOVDQA32 Z1, Z5
+	VMOVDQA32 Z0, Z6
+	VMOVDQA32 Z1, Z7
+	VMOVDQA32 Z0, Z8
+	VMOVDQA32 Z1, Z9
+	VMOVDQA32 Z0, Z10
+	VMOVDQA32 Z1, Z11
+	VMOVDQA32 Z0, Z12
+	VMOVDQA32 Z1, Z13
+	VMOVDQA32 Z0, Z14
+	VMOVDQA32 Z1, Z15
+	VMOVDQA32 Z0, Z16
+	VMOVDQA32 Z1, Z17
+	VMOVDQA32 Z0, Z18
+	VMOVDQA32 Z1, Z19
+	VMOVDQA32 Z0, Z20
+	VMOVDQA32 Z1, Z21
+	VMOVDQA32 Z0, Z22
+	VMOVDQA32 Z1, Z23
+
+#define DP2(z, acc0, acc1) \
+	VPDPBUSD z, Z24, acc0 \
+	VPDPBUSD z, Z25, acc1
+
+// ISTEP is one step of four dims: the queries' bytes at boff(DX), the
+// rows' four bytes at aoff.
+#define ISTEP(boff, aoff) \
+	VMOVDQU32    boff(DX), Z24           \
+	VMOVDQU32    boff+64(DX), Z25        \
+	VPBROADCASTD aoff(SI), Z26           \
+	VPBROADCASTD aoff(SI)(R8*1), Z27     \
+	VPBROADCASTD aoff(SI)(R8*2), Z28     \
+	DP2(Z26, Z0, Z1)                     \
+	VPBROADCASTD aoff(DI), Z29           \
+	DP2(Z27, Z2, Z3)                     \
+	VPBROADCASTD aoff(DI)(R8*1), Z30     \
+	DP2(Z28, Z4, Z5)                     \
+	VPBROADCASTD aoff(DI)(R8*2), Z31     \
+	DP2(Z29, Z6, Z7)                     \
+	VPBROADCASTD aoff(R12), Z26          \
+	DP2(Z30, Z8, Z9)                     \
+	VPBROADCASTD aoff(R12)(R8*1), Z27    \
+	DP2(Z31, Z10, Z11)                   \
+	VPBROADCASTD aoff(R12)(R8*2), Z28    \
+	DP2(Z26, Z12, Z13)                   \
+	VPBROADCASTD aoff(R13), Z29          \
+	DP2(Z27, Z14, Z15)                   \
+	VPBROADCASTD aoff(R13)(R8*1), Z30    \
+	DP2(Z28, Z16, Z17)                   \
+	VPBROADCASTD aoff(R13)(R8*2), Z31    \
+	DP2(Z29, Z18, Z19)                   \
+	DP2(Z30, Z20, Z21)                   \
+	DP2(Z31, Z22, Z23)
+
+iloop4:
+	CMPQ CX, $4
+	JL   iloop1
+	ISTEP(0, 0)
+	ISTEP(128, 4)
+	ISTEP(256, 8)
+	ISTEP(384, 12)
+	ADDQ $512, DX
+	ADDQ $16, SI
+	ADDQ $16, DI
+	ADDQ $16, R12
+	ADDQ $16, R13
+	SUBQ $4, CX
+	JMP  iloop4
+
+iloop1:
+	TESTQ CX, CX
+	JZ    idone
+	ISTEP(0, 0)
+	ADDQ  $128, DX
+	ADDQ  $4, SI
+	ADDQ  $4, DI
+	ADDQ  $4, R12
+	ADDQ  $4, R13
+	DECQ  CX
+	JMP   iloop1
+#undef ISTEP
+#undef DP2
+
+idone:
+	MOVQ      h+40(FP), R9
+	MOVQ      so+48(FP), AX
+	MOVQ      c+64(FP), BX
+	MOVQ      thr+56(FP), DX
+	VMOVUPS   (DX), Z24
+	VMOVUPS   64(DX), Z25
+	KXORW     K3, K3, K3
+	KXORW     K4, K4, K4
+
+// IROW adds h[i] to row i's 32 sums, forms their keys, stores them and
+// ORs their comparisons with the thresholds into K3 and K4.
+#define IROW(i, lo, hi) \
+	VPBROADCASTD (4*i)(R9), Z26      \
+	VPADDD       Z26, lo, lo         \
+	VPADDD       Z26, hi, hi         \
+	VCVTDQ2PS    lo, lo              \
+	VCVTDQ2PS    hi, hi              \
+	VBROADCASTSS (4*i)(AX), Z26      \
+	VBROADCASTSS (48+4*i)(AX), Z27   \
+	VFMADD213PS  Z27, Z26, lo        \
+	VFMADD213PS  Z27, Z26, hi        \
+	VMOVUPS      lo, (128*i)(BX)     \
+	VMOVUPS      hi, (128*i+64)(BX)  \
+	VCMPPS       $0x1e, Z24, lo, K1  \
+	VCMPPS       $0x1e, Z25, hi, K2  \
+	KORW         K1, K3, K3          \
+	KORW         K2, K4, K4
+
+	IROW(0, Z0, Z1)
+	IROW(1, Z2, Z3)
+	IROW(2, Z4, Z5)
+	IROW(3, Z6, Z7)
+	IROW(4, Z8, Z9)
+	IROW(5, Z10, Z11)
+	IROW(6, Z12, Z13)
+	IROW(7, Z14, Z15)
+	IROW(8, Z16, Z17)
+	IROW(9, Z18, Z19)
+	IROW(10, Z20, Z21)
+	IROW(11, Z22, Z23)
+#undef IROW
+
+	KMOVW      K3, AX
+	KMOVW      K4, BX
+	SHLL       $16, BX
+	ORL        BX, AX
+	VZEROUPPER
+	MOVL       AX, ret+72(FP)
+	RET

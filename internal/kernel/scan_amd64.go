@@ -152,3 +152,18 @@ func dotBlocks16(dst, q, blk []float32, bar float32, masks []uint16) int {
 //
 //go:noescape
 func prefetch(p unsafe.Pointer, n int)
+
+// scanTileInt8AVX512 is scanTileInt8Generic on pointers with
+// AVX512-VNNI; see ScanTileInt8.
+//
+//go:noescape
+func scanTileInt8AVX512(k4 int, a *int8, lda int, b *uint8, acc0, h *int32, so, thr, c *float32) uint32
+
+func scanTileInt8(k4 int, a []int8, lda int, b []uint8, acc0, h []int32, so, thr, c []float32) uint32 {
+	if useVNNI512 {
+		return scanTileInt8AVX512(k4, &a[0], lda, &b[0], &acc0[0], &h[0], &so[0], &thr[0], &c[0])
+	}
+	return scanTileInt8Generic(k4, a, lda, b, acc0, h, so, thr, c)
+}
+
+func hasScanTileInt8() bool { return useVNNI512 }
