@@ -63,7 +63,7 @@ func TestFlatInt8Exact(t *testing.T) {
 			plain := index.NewFlat(v)
 			q := indextest.MatryoshkaLike(r, c.nq, c.d)
 			copy(q[:c.d], data[9*c.d:10*c.d]) // the tied rows' own vector
-			clear(q[c.d : 2*c.d])                // a zero query
+			clear(q[c.d : 2*c.d])             // a zero query
 			for _, dim := range []int{1, 3, c.d / 2, c.d - 1, c.d} {
 				for _, k := range []int{1, 10, 100} {
 					got, err := f.SearchBatch(q, c.d, dim, k, nil)
