@@ -6,16 +6,17 @@ import (
 	"sync/atomic"
 )
 
-// dimCache holds one []float32 per prefix dim (prefix norms, blocked
-// copies), computed on first use and then read without locking: the map
-// is replaced on every write, never changed (copy on write).
-type dimCache struct {
+// dimCache holds one []T per prefix dim (prefix norms, blocked copies,
+// the int8 filter's row shifts), computed on first use and then read
+// without locking: the map is replaced on every write, never changed
+// (copy on write).
+type dimCache[T any] struct {
 	mu sync.Mutex // serialises computes
-	m  atomic.Pointer[map[int][]float32]
+	m  atomic.Pointer[map[int][]T]
 }
 
 // get returns the slice cached at dim, or nil.
-func (c *dimCache) get(dim int) []float32 {
+func (c *dimCache[T]) get(dim int) []T {
 	if p := c.m.Load(); p != nil {
 		return (*p)[dim]
 	}
@@ -24,7 +25,7 @@ func (c *dimCache) get(dim int) []float32 {
 
 // getOrCompute returns the slice cached at dim, computing and caching it
 // with compute first if it is missing; compute runs at most once per dim.
-func (c *dimCache) getOrCompute(dim int, compute func() []float32) []float32 {
+func (c *dimCache[T]) getOrCompute(dim int, compute func() []T) []T {
 	if s := c.get(dim); s != nil {
 		return s
 	}
@@ -34,7 +35,7 @@ func (c *dimCache) getOrCompute(dim int, compute func() []float32) []float32 {
 		return s
 	}
 	s := compute()
-	m := make(map[int][]float32, 1)
+	m := make(map[int][]T, 1)
 	if old := c.m.Load(); old != nil {
 		maps.Copy(m, *old)
 	}
@@ -43,8 +44,8 @@ func (c *dimCache) getOrCompute(dim int, compute func() []float32) []float32 {
 	return s
 }
 
-// floats returns the number of floats cached over all dims.
-func (c *dimCache) floats() int64 {
+// elems returns the number of elements cached over all dims.
+func (c *dimCache[T]) elems() int64 {
 	var n int64
 	if p := c.m.Load(); p != nil {
 		for _, s := range *p {

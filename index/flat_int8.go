@@ -40,22 +40,47 @@ func NewFlatWith(v *Vectors, opt FlatOptions) (*Flat, error) {
 // codes (FlatOptions.Int8Filter, not L2) and the CPU runs them.
 func (f *Flat) Int8Filter() bool { return f.useInt8() }
 
+// FilterBytes returns the memory the int8 filter holds: the codes (one
+// byte per dim and row), their scales and the row shifts cached per dim
+// searched (4 bytes per row and block of dims); 0 without the filter.
+func (f *Flat) FilterBytes() int64 {
+	if f.codes == nil {
+		return 0
+	}
+	return f.codes.memBytes()
+}
+
 // int8Codes are the rows coded per dim: x[i][p] ≈ scale[p]·code[i*stride+p]
 // with scale[p] = max_i |x[i][p]| / 127, so the coding error of each value
 // is at most scale[p]/2 (no clamping: |x/scale| <= 127). Rows are stride
-// = D rounded up to 4 bytes apart, the padding zero.
+// = D rounded up to 4 bytes apart, the padding zero. The dims are cut
+// into blocks (starting at the dims in starts, multiples of 4) of similar
+// magnitude, each of which a query codes with its own scale; see Flat's
+// int8 filter.
 type int8Codes struct {
 	code   []int8
 	stride int
 	scale  []float64
+	starts []int
+	shifts dimCache[int32] // dim -> each row's shift per block (see shiftsAt)
 }
+
+// int8BlockRatio bounds the spread, largest over smallest, of the typical
+// products scale[p]·rms(x[:, p]) within a block of dims (8 at a time).
+// On 1M × 256 MatryoshkaLike rows (bench/scan, 2026-12-02) ratios 2, 4, 8
+// and 16 let through 190-290 rows per query for k = 10, and 4 to 8 ran
+// fastest at d = 256 and 2048; one block let through 1,900 at d = 256 and
+// 80,000 of 200,000 at d = 2048.
+const int8BlockRatio = 4
 
 func newInt8Codes(v *Vectors) *int8Codes {
 	n, d := v.n, v.d
 	c := &int8Codes{stride: (d + 3) &^ 3, scale: make([]float64, d)}
+	ss := make([]float64, d)
 	for i := 0; i < n; i++ {
 		for p, x := range v.data[i*d : (i+1)*d] {
 			c.scale[p] = max(c.scale[p], math.Abs(float64(x)))
+			ss[p] += float64(x) * float64(x)
 		}
 	}
 	inv := make([]float64, d)
@@ -74,61 +99,135 @@ func newInt8Codes(v *Vectors) *int8Codes {
 			}
 		}
 	})
+	// Blocks: 8 dims at a time, a new block where the typical product of
+	// a dim with a query of the rows' kind (scale·rms) leaves a spread of
+	// int8BlockRatio.
+	c.starts = []int{0}
+	lo, hi := math.Inf(1), 0.0
+	for u := 0; u < d; u += 8 {
+		a := 0.0
+		for p := u; p < min(u+8, d); p++ {
+			a = max(a, c.scale[p]*math.Sqrt(ss[p]/float64(max(n, 1))))
+		}
+		if u > 0 && a > 0 && (max(hi, a) > int8BlockRatio*min(lo, a)) {
+			c.starts = append(c.starts, u)
+			lo, hi = math.Inf(1), 0.0
+		}
+		if a > 0 {
+			lo, hi = min(lo, a), max(hi, a)
+		}
+	}
 	return c
 }
 
-// memBytes is the codes' memory.
-func (c *int8Codes) memBytes() int64 { return int64(len(c.code)) + 8*int64(len(c.scale)) }
+// steps returns the blocks' sizes in steps of four dims for a search at
+// dim, and their first dims (with dim rounded up to 4 at the end).
+func (c *int8Codes) steps(dim int) (ks []int32, at []int) {
+	k4 := (dim + 3) / 4
+	for l, s := range c.starts {
+		if s >= 4*k4 {
+			break
+		}
+		end := 4 * k4
+		if l+1 < len(c.starts) {
+			end = min(end, c.starts[l+1])
+		}
+		ks = append(ks, int32((end-s)/4))
+		at = append(at, s)
+	}
+	return ks, append(at, 4*k4)
+}
+
+// memBytes is the codes' memory, with the shifts cached so far.
+func (c *int8Codes) memBytes() int64 {
+	return int64(len(c.code)) + 8*int64(len(c.scale)) + 4*c.shifts.elems()
+}
+
+// shiftsAt returns each row's shift per block for a search at dim (the
+// blocks at, see steps), row r's for block l at [r*nb+l]: −128·Σx̃ over
+// the codes the kernel reads (the queries' bytes are w̃+128) plus
+// ⌈L1/2⌉ over the dims searched (the bound's term of the query's
+// coding), computed once per dim.
+func (c *int8Codes) shiftsAt(n, dim int, at []int) []int32 {
+	nb := len(at) - 1
+	return c.shifts.getOrCompute(dim, func() []int32 {
+		h := make([]int32, n*nb)
+		kernel.ParallelFor(n, 4096, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				code := c.code[r*c.stride : r*c.stride+at[nb]]
+				for l := range nb {
+					var sum, l1 int32
+					for p := at[l]; p < at[l+1]; p++ {
+						x := int32(code[p])
+						sum += x
+						if p < dim {
+							l1 += abs32(x)
+						}
+					}
+					h[r*nb+l] = -128*sum + (l1+1)/2
+				}
+			}
+		})
+		return h
+	})
+}
 
 // The int8 filter (FlatOptions.Int8Filter) scores a batch in two steps.
 //
 // Codes. With s_p the per-dim scale of the rows' codes x̃ (|x_p − s_p·x̃_p|
-// <= s_p/2), a query q is coded as w̃_p = round(s_p·q_p / t) with t =
-// max_p |s_p·q_p| / 127 (|s_p·q_p − t·w̃_p| <= t/2), so that
+// <= s_p/2), a query q is coded per block B of dims (int8Codes.starts) as
+// w̃_p = round(s_p·q_p / t_B) with t_B = max_{p∈B} |s_p·q_p| / 127
+// (|s_p·q_p − t_B·w̃_p| <= t_B/2), so that
 //
-//	x·q = t·Σ_p x̃_p·w̃_p + Σ_p x̃_p·(s_p·q_p − t·w̃_p) + Σ_p q_p·(x_p − s_p·x̃_p)
-//	    <= t·(x̃·w̃ + L1(x̃)/2 + E/t),   E = Σ_p |q_p|·s_p/2,
+//	x·q = Σ_B t_B·Σ_{p∈B} x̃_p·w̃_p + Σ_p x̃_p·(s_p·q_p − t_B·w̃_p) + Σ_p q_p·(x_p − s_p·x̃_p)
+//	    <= E + Σ_B t_B·(x̃_B·w̃_B + L1(x̃_B)/2),   E = Σ_p |q_p|·s_p/2,
 //
-// an upper bound UB(x) from integers per row (x̃·w̃ and the L1 norm of the
-// row's codes) and one float per query. E is widened by the float32
-// rounding of the exact scores (m·2^-23 of Σ|x_p·q_p| <= 254·E), and the
-// bound by one unit of t, so that a row whose float32 score beats a
-// query's current k-th best always has UB above it.
+// an upper bound UB(x) from integers per row and block (x̃_B·w̃_B and the
+// L1 norm of the row's codes in B) and floats per query. One scale per
+// block rather than per query keeps the second term small where the
+// dims' magnitudes fall off, as a Matryoshka embedding's do (one scale
+// over 2048 such dims made it ~30x the first). E is widened by the
+// float32 rounding of the exact scores (m·2^-23 of Σ|x_p·q_p| <= 254·E)
+// and of the float sums over the blocks, so that a row whose float32
+// score beats a query's current k-th best always has UB above it.
 //
-// Scan. kernel.ScanTileInt8 forms t·UB in its int32 sums (the query's
-// bytes as w̃+128, the row's shift −128·Σx̃ + ⌈L1/2⌉, the query's start
-// ⌈E/t⌉ + 1) and compares them, times the row's cosine scale 1/‖x‖, with
-// the query's k-th best key over t (lowered by 2^-18 of itself and by 1,
-// the float32 rounding of the keys). Only the rows it lets through are
-// scored in float32 (kernel.Dot) and offered to the query's top k; as the
-// k-th best rises, fewer rows pass. Every row that could enter the k best
-// is scored exactly, so the results are the float scan's (up to the
-// rounding of a float32 dot, which both paths share).
+// Scan. kernel.ScanTileInt8 forms UB (the query's bytes as w̃+128, the
+// row's shift per block −128·Σx̃_B + ⌈L1(x̃_B)/2⌉, the query's start E)
+// and compares it, times the row's cosine scale 1/‖x‖, with the query's
+// k-th best key (lowered by 2^-18 of itself, the float32 rounding of the
+// keys). Only the rows it lets through are scored in float32
+// (kernel.Dot) and offered to the query's top k; as the k-th best rises,
+// fewer rows pass. Every row that could enter the k best is scored
+// exactly, so the results are the float scan's (up to the rounding of a
+// float32 dot, which both paths share).
 
 // useInt8 reports whether a batch takes the int8 filter.
 func (f *Flat) useInt8() bool { return f.codes != nil && kernel.HasScanTileInt8() }
 
 // int8Panel is one panel of 32 coded queries.
 type int8Panel struct {
-	b    []uint8   // k4·32·4 bytes: byte r of group p of query j at b[(p*32+j)*4+r]
-	acc0 []int32   // ⌈E/t⌉ + 1 per query
-	t    []float64 // t per query
+	b []uint8   // steps·32·4 bytes: byte r of step p of query j at b[(p*32+j)*4+r]
+	t []float32 // the blocks' scales: t[l*32+j]
+	e []float32 // the bound's start per query
 }
 
-// codeQueries codes the nq queries (ldq apart) at dim into panels.
-func (f *Flat) codeQueries(q []float32, ldq, dim, nq int) []int8Panel {
+// codeQueries codes the nq queries (ldq apart) at dim into panels, for
+// the blocks ks starting at dims at.
+func (f *Flat) codeQueries(q []float32, ldq, dim, nq int, ks []int32, at []int) []int8Panel {
 	const qs = kernel.Int8TileQueries
 	c := f.codes
-	k4 := (dim + 3) / 4
+	k4, nb := (dim+3)/4, len(ks)
 	np := (nq + qs - 1) / qs
 	ps := make([]int8Panel, np)
 	bytes := make([]uint8, np*k4*qs*4)
-	acc0 := make([]int32, np*qs)
-	ts := make([]float64, np*qs)
-	// The float32 rounding of an exact score, relative to 254·E.
+	fl := make([]float32, np*qs*(nb+1))
+	// The float32 rounding of an exact score, relative to 254·E, and of
+	// the kernel's float sums: (2·blocks+4) roundings of at most |E| +
+	// Σ_B t_B·|x̃_B·w̃_B + ⌈L1/2⌉| <= |E| + Σ_B t_B·16193·|B|.
 	round := 1 + 254*float64(dim+2)*0x1p-23
+	sums := float64(2*nb+4) * 0x1p-24
 	for p := range ps {
-		ps[p] = int8Panel{b: bytes[p*k4*qs*4 : (p+1)*k4*qs*4], acc0: acc0[p*qs : (p+1)*qs], t: ts[p*qs : (p+1)*qs]}
+		ps[p] = int8Panel{b: bytes[p*k4*qs*4 : (p+1)*k4*qs*4], t: fl[p*qs*(nb+1) : p*qs*(nb+1)+nb*qs], e: fl[p*qs*(nb+1)+nb*qs : (p+1)*qs*(nb+1)]}
 		b := ps[p].b
 		for i := range b {
 			b[i] = 128 // w̃ = 0: padding queries and dims
@@ -136,48 +235,55 @@ func (f *Flat) codeQueries(q []float32, ldq, dim, nq int) []int8Panel {
 		for j := 0; j < qs; j++ {
 			qi := p*qs + j
 			if qi >= nq {
-				ps[p].t[j] = 1
 				continue
 			}
 			row := q[qi*ldq : qi*ldq+dim]
-			var wmax, e float64
-			for i, x := range row {
-				w := math.Abs(float64(x)) * c.scale[i]
-				wmax = max(wmax, w)
-				e += w / 2
+			var e, worst float64
+			for l := range ks {
+				lo, hi := at[l], min(at[l+1], dim)
+				wmax := 0.0
+				for i := lo; i < hi; i++ {
+					w := math.Abs(float64(row[i])) * c.scale[i]
+					wmax = max(wmax, w)
+					e += w / 2
+				}
+				t := float32(wmax / 127)
+				ps[p].t[l*qs+j] = t
+				if t == 0 {
+					continue // every w̃ is 0, and every product of the block
+				}
+				worst += float64(t) * 16193 * float64(at[l+1]-at[l])
+				for i := lo; i < hi; i++ {
+					w := math.RoundToEven(float64(row[i]) * c.scale[i] / float64(t))
+					b[(i/4*qs+j)*4+i%4] = uint8(int32(max(-127, min(127, w))) + 128)
+				}
 			}
-			t := wmax / 127
-			if t == 0 {
-				t = 1 // every w̃ is 0 and every score 0
+			e *= round
+			e += sums * (e + worst)
+			ef := float32(e)
+			if float64(ef) < e {
+				ef = math.Nextafter32(ef, float32(math.Inf(1)))
 			}
-			ps[p].t[j] = t
-			ps[p].acc0[j] = int32(math.Ceil(e*round/t)) + 1
-			for i, x := range row {
-				w := math.RoundToEven(float64(x) * c.scale[i] / t)
-				b[(i/4*qs+j)*4+i%4] = uint8(int32(max(-127, min(127, w))) + 128)
-			}
+			ps[p].e[j] = ef
 		}
 	}
 	return ps
 }
 
 // int8Bar returns the threshold of ScanTileInt8 for a query with k-th
-// best key worst and scale t: worst/t lowered by 2^-18 of itself and by 1
-// (the float32 rounding of the kernel's keys), rounded down.
-func int8Bar(worst float32, t float64) float32 {
-	v := float64(worst) / t
-	v -= math.Abs(v)*0x1p-18 + 1
-	b := float32(v)
-	if float64(b) > v {
-		b = math.Nextafter32(b, float32(math.Inf(-1)))
-	}
-	return b
+// best key worst: worst lowered by 2^-18 of itself (the float32 rounding
+// of the kernel's keys), rounded down.
+func int8Bar(worst float32) float32 {
+	v := float64(worst)
+	v -= math.Abs(v) * 0x1p-18
+	return math.Nextafter32(float32(v), float32(math.Inf(-1)))
 }
 
 // searchBlockInt8 is searchBlock with the int8 filter.
 func (f *Flat) searchBlockInt8(q []float32, ldq, dim, nq int, heaps []topK) {
 	const qs = kernel.Int8TileQueries
-	ps := f.codeQueries(q, ldq, dim, nq)
+	ks, at := f.codes.steps(dim)
+	ps := f.codeQueries(q, ldq, dim, nq, ks, at)
 	thr := make([]float32, len(ps)*qs)
 	for j := range thr {
 		if j >= nq {
@@ -190,45 +296,43 @@ func (f *Flat) searchBlockInt8(q []float32, ldq, dim, nq int, heaps []topK) {
 	// Rows per chunk: about 64 KiB of codes, a multiple of the tile.
 	chunk := max(kernel.Int8TileRows, 65536/(4*k4)/kernel.Int8TileRows*kernel.Int8TileRows)
 	kernel.ParallelFor(len(ps), 1, func(lo, hi int) {
-		f.scanPanelsInt8(heaps, q, ldq, ps[lo:hi], thr[lo*qs:hi*qs], lo*qs, dim, chunk)
+		f.scanPanelsInt8(heaps, q, ldq, ps[lo:hi], thr[lo*qs:hi*qs], lo*qs, dim, chunk, ks, at)
 	})
 }
 
 // scanPanelsInt8 runs the coded panels ps (thresholds thr, first query
 // q0) over every row; see searchBlockInt8.
-func (f *Flat) scanPanelsInt8(heaps []topK, q []float32, ldq int, ps []int8Panel, thr []float32, q0, dim, chunk int) {
+func (f *Flat) scanPanelsInt8(heaps []topK, q []float32, ldq int, ps []int8Panel, thr []float32, q0, dim, chunk int, ks []int32, at []int) {
 	const group, qs = kernel.Int8TileRows, kernel.Int8TileQueries
 	v, c := f.v, f.codes
 	n, d := v.n, v.d
-	k4 := (dim + 3) / 4
+	k4, nb := (dim+3)/4, len(ks)
 	norms := v.prefixNorms(dim) // Cosine: 1/‖x[:dim]‖; nil for InnerProduct
+	shifts := c.shiftsAt(n, dim, at)
 	var cbuf [group * qs]float32
 	ngroups := (chunk + group - 1) / group
-	h := make([]int32, ngroups*group)
+	h := make([]int32, ngroups*nb*group)
 	so := make([]float32, ngroups*2*group)
 	var pad []int8 // the last, partial group of rows, zero-padded
 	for r0 := 0; r0 < n; r0 += chunk {
 		r1 := min(r0+chunk, n)
-		// Each row's shift −128·Σx̃ (over the 4·k4 codes the kernel reads)
-		// + ⌈L1/2⌉ (over the dim searched), and its key's scale.
+		// Each row's shifts (see shiftsAt) in the kernel's order, and its
+		// key's scale.
 		for g := r0; g < r1; g += group {
 			gi := (g - r0) / group
+			hg := h[gi*nb*group : (gi+1)*nb*group]
 			for i := 0; i < group; i++ {
 				r := g + i
 				if r >= r1 {
-					h[gi*group+i] = 0
+					for l := range nb {
+						hg[l*group+i] = 0
+					}
 					so[gi*2*group+i], so[gi*2*group+group+i] = 0, float32(math.Inf(-1))
 					continue
 				}
-				code := c.code[r*c.stride : r*c.stride+4*k4]
-				var sum, l1 int32
-				for p, x := range code {
-					sum += int32(x)
-					if p < dim {
-						l1 += abs32(int32(x))
-					}
+				for l := range nb {
+					hg[l*group+i] = shifts[r*nb+l]
 				}
-				h[gi*group+i] = -128*sum + (l1+1)/2
 				sc := float32(1)
 				if norms != nil {
 					sc = norms[r]
@@ -253,7 +357,7 @@ func (f *Flat) scanPanelsInt8(heaps []topK, q []float32, ldq int, ps []int8Panel
 					}
 					a, lda = pad, 4*k4
 				}
-				mask := kernel.ScanTileInt8(k4, a, lda, p.b, p.acc0, h[gi*group:], so[gi*2*group:], th, cbuf[:])
+				mask := kernel.ScanTileInt8(ks, a, lda, p.b, p.t, p.e, h[gi*nb*group:(gi+1)*nb*group], so[gi*2*group:], th, cbuf[:])
 				for mask != 0 {
 					j := bits.TrailingZeros32(mask)
 					mask &= mask - 1
@@ -276,7 +380,7 @@ func (f *Flat) scanPanelsInt8(heaps []topK, q []float32, ldq int, ps []int8Panel
 						t.push(Hit{Score: key, Index: int32(r)})
 					}
 					if t.full() {
-						th[j] = int8Bar(t.worst(), p.t[j])
+						th[j] = int8Bar(t.worst())
 					}
 				}
 			}

@@ -188,7 +188,7 @@ type Quantized struct {
 	center []float32 // Binary: μ under L2 and Cosine, nil otherwise
 
 	// Binary under InnerProduct and L2: dim -> r per row (see rowNorms).
-	norms dimCache
+	norms dimCache[float32]
 
 	stride int       // Int8: bytes per row, dim rounded up to a multiple of 16
 	codes  []int8    // Int8: N rows of stride codes, zero past dim
@@ -382,7 +382,7 @@ func (x *Quantized) MemoryBytes() int64 {
 		return b + n*int64(x.stride)
 	}
 	b += n * 8 * int64(x.words)
-	b += 4 * x.norms.floats()
+	b += 4 * x.norms.elems()
 	return b
 }
 

@@ -33,8 +33,8 @@ type Vectors struct {
 	names  []string         // string ids (NewVectorsNamed), else nil
 	byName map[string]int32 // name -> row
 
-	norms  dimCache // dim -> per-row prefix norms
-	blocks dimCache // dim -> prefixes in 16-row blocks
+	norms  dimCache[float32] // dim -> per-row prefix norms
+	blocks dimCache[float32] // dim -> prefixes in 16-row blocks
 }
 
 // NewVectors returns the storage of n rows of d floats held row-major in
@@ -180,7 +180,7 @@ func (v *Vectors) MemBytes() int64 {
 	for _, s := range v.names {
 		b += int64(len(s)) + 16 + 32 // bytes, string header, map entry (estimated)
 	}
-	return b + 4*(v.norms.floats()+v.blocks.floats())
+	return b + 4*(v.norms.elems()+v.blocks.elems())
 }
 
 // blockMaxDim is the largest dim single-query scans read from a blocked

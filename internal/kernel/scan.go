@@ -316,63 +316,86 @@ const (
 func HasScanTileInt8() bool { return hasScanTileInt8() }
 
 // ScanTileInt8 is the int8 twin of ScanTile: it scores twelve rows of
-// signed byte codes in a (lda bytes apart, 4·k4 codes each) against 32
-// queries packed as unsigned bytes in b (byte r of group p of query j at
-// b[(p*32+j)*4+r]), each sum starting at acc0[j] and shifted by the row's
-// h[i] in exact int32 arithmetic, turns each sum into a key with the
-// row's scale so[i] and shift so[12+i], stores the 12×32 keys in c and
-// returns the mask of the queries for which some key exceeds their
-// threshold:
+// signed byte codes in a (lda bytes apart) against 32 queries packed as
+// unsigned bytes in b (byte r of step p of query j at b[(p*32+j)*4+r]),
+// over len(ks) blocks of dims, block l being ks[l] steps of four dims
+// (the blocks follow each other in a's rows and in b). Each block's sums
+// are exact int32 sums shifted by the row's h[l*12+i]; they are added in
+// float32, times the query's scale t[l*32+j] of the block, to e[j]; each
+// total becomes a key with the row's scale so[i] and shift so[12+i]. It
+// stores the 12×32 keys in c and returns the mask of the queries for
+// which some key exceeds their threshold:
 //
 //	var mask uint32
 //	for i := 0; i < 12; i++ {
 //		for j := 0; j < 32; j++ {
-//			s := acc0[j] + h[i]
-//			for p := 0; p < 4*k4; p++ {
-//				s += int32(a[i*lda+p]) * int32(b[(p/4*32+j)*4+p%4])
+//			f, p0 := e[j], 0
+//			for l, k := range ks {
+//				s := h[l*12+i]
+//				for p := 4 * p0; p < 4*(p0+k); p++ {
+//					s += int32(a[i*lda+p]) * int32(b[(p/4*32+j)*4+p%4])
+//				}
+//				f += t[l*32+j] * float32(s)
+//				p0 += k
 //			}
-//			c[i*32+j] = so[i]*float32(s) + so[12+i]
+//			c[i*32+j] = so[i]*f + so[12+i]
 //			if c[i*32+j] > thr[j] {
 //				mask |= 1 << j
 //			}
 //		}
 //	}
 //
-// The sums wrap as int32 arithmetic does (a caller keeps them in range:
-// 4·k4·127·255 plus acc0 and h). The key is formed with one rounding of
-// the conversion and one of a fused multiply-add at the avx512 level, and
-// as written above (two) in the pure-Go loop. With AVX512-VNNI a step of
-// four dims does four times the multiply-adds of ScanTile's in as many
-// instructions. It panics if k4 < 1, lda < 4·k4 or a slice is too short.
-func ScanTileInt8(k4 int, a []int8, lda int, b []uint8, acc0, h []int32, so, thr, c []float32) uint32 {
+// The int32 sums wrap (a caller keeps them in range: 4·k·127·255 plus
+// h). The additions of the blocks and the key are fused multiply-adds at
+// the avx512 level and rounded twice in the pure-Go loop. With
+// AVX512-VNNI a step of four dims does four times the multiply-adds of
+// ScanTile's in as many instructions; a block costs about two steps more.
+// It panics if a block is empty, lda is shorter than the blocks' dims or
+// a slice is too short.
+func ScanTileInt8(ks []int32, a []int8, lda int, b []uint8, t, e []float32, h []int32, so, thr, c []float32) uint32 {
 	const rows, qs = Int8TileRows, Int8TileQueries
-	if k4 < 1 || lda < 4*k4 || len(a) < (rows-1)*lda+4*k4 || len(b) < 4*k4*qs || len(acc0) < qs ||
-		len(h) < rows || len(so) < 2*rows || len(thr) < qs || len(c) < rows*qs {
+	k := 0
+	for _, x := range ks {
+		if x < 1 {
+			panic("kernel: ScanTileInt8 empty block")
+		}
+		k += int(x)
+	}
+	if k < 1 || lda < 4*k || len(a) < (rows-1)*lda+4*k || len(b) < 4*k*qs || len(t) < qs*len(ks) || len(e) < qs ||
+		len(h) < rows*len(ks) || len(so) < 2*rows || len(thr) < qs || len(c) < rows*qs {
 		panic("kernel: ScanTileInt8 length mismatch")
 	}
-	return scanTileInt8(k4, a, lda, b, acc0, h, so, thr, c)
+	return scanTileInt8(ks, a, lda, b, t, e, h, so, thr, c)
 }
 
 // scanTileInt8Generic is ScanTileInt8's loop.
-func scanTileInt8Generic(k4 int, a []int8, lda int, b []uint8, acc0, h []int32, so, thr, c []float32) uint32 {
+func scanTileInt8Generic(ks []int32, a []int8, lda int, b []uint8, t, e []float32, h []int32, so, thr, c []float32) uint32 {
 	const rows, qs = Int8TileRows, Int8TileQueries
 	var mask uint32
 	var acc [qs]int32
+	var f [qs]float32
 	for i := 0; i < rows; i++ {
-		row := a[i*lda : i*lda+4*k4]
-		for j := range acc {
-			acc[j] = acc0[j] + h[i]
-		}
-		for p := 0; p < k4; p++ {
-			x0, x1, x2, x3 := int32(row[4*p]), int32(row[4*p+1]), int32(row[4*p+2]), int32(row[4*p+3])
-			col := b[p*4*qs : (p+1)*4*qs]
+		copy(f[:], e[:qs])
+		p0 := 0
+		for l, k := range ks {
 			for j := range acc {
-				u := col[4*j : 4*j+4]
-				acc[j] += x0*int32(u[0]) + x1*int32(u[1]) + x2*int32(u[2]) + x3*int32(u[3])
+				acc[j] = h[l*rows+i]
 			}
+			for p := p0; p < p0+int(k); p++ {
+				x0, x1, x2, x3 := int32(a[i*lda+4*p]), int32(a[i*lda+4*p+1]), int32(a[i*lda+4*p+2]), int32(a[i*lda+4*p+3])
+				col := b[p*4*qs : (p+1)*4*qs]
+				for j := range acc {
+					u := col[4*j : 4*j+4]
+					acc[j] += x0*int32(u[0]) + x1*int32(u[1]) + x2*int32(u[2]) + x3*int32(u[3])
+				}
+			}
+			for j, s := range acc {
+				f[j] += t[l*qs+j] * float32(s)
+			}
+			p0 += int(k)
 		}
-		for j, s := range acc {
-			v := so[i]*float32(s) + so[rows+i]
+		for j, x := range f {
+			v := so[i]*x + so[rows+i]
 			c[i*qs+j] = v
 			if v > thr[j] {
 				mask |= 1 << j

@@ -446,22 +446,28 @@ drstore:
 	VZEROUPPER
 	RET
 
-// func scanTileInt8AVX512(k4 int, a *int8, lda int, b *uint8, acc0, h *int32, so, thr, c *float32) uint32
+// func scanTileInt8AVX512(nb int, ks *int32, a *int8, lda int, b *uint8, t, e *float32, h *int32, so, thr, c *float32) uint32
 //
-// scanTileInt8Generic for the 12×32 tile with AVX512-VNNI: the 24
-// accumulators (two zmm of 16 queries per row) start at acc0, and each
-// step of four dims loads the panel's 32 queries × 4 unsigned bytes (two
-// zmm) once and broadcasts each row's four signed bytes, and VPDPBUSD adds
-// the four products of every lane: 1,536 multiply-adds a step in 24
-// instructions (the float tile does 384). Then per row i, h[i] is added,
-// the sums are converted to float32 and the keys so[i]·s + so[12+i]
+// scanTileInt8Generic for the 12×32 tile with AVX512-VNNI. c holds the
+// float sums f (starting at e) while the blocks run. Per block, the 24
+// int32 accumulators (two zmm of 16 queries per row) start at zero and
+// each step of four dims loads the panel's 32 queries × 4 unsigned bytes
+// (two zmm) once and broadcasts each row's four signed bytes: VPDPBUSD
+// adds the four products of every lane, 1,536 multiply-adds a step in 24
+// instructions (the float tile does 384). At the block's end each row's
+// h is added, the sums converted to float32 and added to f times the
+// queries' scales of the block. Then the keys so[i]·f + so[12+i] are
 // stored and compared as in scanTile12x32AVX512.
-TEXT ·scanTileInt8AVX512(SB), NOSPLIT, $0-76
-	MOVQ k4+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ lda+16(FP), R8
-	MOVQ b+24(FP), DX
-	MOVQ acc0+32(FP), AX
+TEXT ·scanTileInt8AVX512(SB), NOSPLIT, $0-92
+	MOVQ nb+0(FP), R15
+	MOVQ ks+8(FP), R9
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), R8
+	MOVQ b+32(FP), DX
+	MOVQ t+40(FP), R10
+	MOVQ e+48(FP), AX
+	MOVQ h+56(FP), R11
+	MOVQ c+80(FP), BX
 	LEAQ (SI)(R8*2), DI
 	ADDQ R8, DI          // DI = row 3
 	LEAQ (DI)(R8*2), R12
@@ -469,30 +475,33 @@ TEXT ·scanTileInt8AVX512(SB), NOSPLIT, $0-76
 	LEAQ (R12)(R8*2), R13
 	ADDQ R8, R13         // R13 = row 9
 
-	VMOVDQU32 (AX), Z0
-	VMOVDQU32 64(AX), Z1
-	VMOVDQA32 Z0, Z2
-	VMOVDQA32 Z1, Z3
-	VMOVDQA32 Z0, Z4
-	VMOVDQA32 Z1, Z5
-	VMOVDQA32 Z0, Z6
-	VMOVDQA32 Z1, Z7
-	VMOVDQA32 Z0, Z8
-	VMOVDQA32 Z1, Z9
-	VMOVDQA32 Z0, Z10
-	VMOVDQA32 Z1, Z11
-	VMOVDQA32 Z0, Z12
-	VMOVDQA32 Z1, Z13
-	VMOVDQA32 Z0, Z14
-	VMOVDQA32 Z1, Z15
-	VMOVDQA32 Z0, Z16
-	VMOVDQA32 Z1, Z17
-	VMOVDQA32 Z0, Z18
-	VMOVDQA32 Z1, Z19
-	VMOVDQA32 Z0, Z20
-	VMOVDQA32 Z1, Z21
-	VMOVDQA32 Z0, Z22
-	VMOVDQA32 Z1, Z23
+	// f = e for every row.
+	VMOVUPS (AX), Z24
+	VMOVUPS 64(AX), Z25
+	VMOVUPS Z24, 0(BX)
+	VMOVUPS Z25, 64(BX)
+	VMOVUPS Z24, 128(BX)
+	VMOVUPS Z25, 192(BX)
+	VMOVUPS Z24, 256(BX)
+	VMOVUPS Z25, 320(BX)
+	VMOVUPS Z24, 384(BX)
+	VMOVUPS Z25, 448(BX)
+	VMOVUPS Z24, 512(BX)
+	VMOVUPS Z25, 576(BX)
+	VMOVUPS Z24, 640(BX)
+	VMOVUPS Z25, 704(BX)
+	VMOVUPS Z24, 768(BX)
+	VMOVUPS Z25, 832(BX)
+	VMOVUPS Z24, 896(BX)
+	VMOVUPS Z25, 960(BX)
+	VMOVUPS Z24, 1024(BX)
+	VMOVUPS Z25, 1088(BX)
+	VMOVUPS Z24, 1152(BX)
+	VMOVUPS Z25, 1216(BX)
+	VMOVUPS Z24, 1280(BX)
+	VMOVUPS Z25, 1344(BX)
+	VMOVUPS Z24, 1408(BX)
+	VMOVUPS Z25, 1472(BX)
 
 #define DP2(z, acc0, acc1) \
 	VPDPBUSD z, Z24, acc0 \
@@ -528,6 +537,48 @@ TEXT ·scanTileInt8AVX512(SB), NOSPLIT, $0-76
 	DP2(Z30, Z20, Z21)                   \
 	DP2(Z31, Z22, Z23)
 
+// IFLUSH adds h to row i's sums, converts them and adds them, times the
+// block's scales (Z24, Z25), to the row's f in c.
+#define IFLUSH(i, lo, hi) \
+	VPBROADCASTD (4*i)(R11), Z26         \
+	VPADDD       Z26, lo, lo             \
+	VPADDD       Z26, hi, hi             \
+	VCVTDQ2PS    lo, lo                  \
+	VCVTDQ2PS    hi, hi                  \
+	VFMADD213PS  (128*i)(BX), Z24, lo    \
+	VFMADD213PS  (128*i+64)(BX), Z25, hi \
+	VMOVUPS      lo, (128*i)(BX)         \
+	VMOVUPS      hi, (128*i+64)(BX)
+
+iblock:
+	TESTQ R15, R15
+	JZ    idone
+	MOVLQSX (R9), CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+
 iloop4:
 	CMPQ CX, $4
 	JL   iloop1
@@ -545,7 +596,7 @@ iloop4:
 
 iloop1:
 	TESTQ CX, CX
-	JZ    idone
+	JZ    iflush
 	ISTEP(0, 0)
 	ADDQ  $128, DX
 	ADDQ  $4, SI
@@ -554,50 +605,67 @@ iloop1:
 	ADDQ  $4, R13
 	DECQ  CX
 	JMP   iloop1
+
+iflush:
+	VMOVUPS (R10), Z24
+	VMOVUPS 64(R10), Z25
+	IFLUSH(0, Z0, Z1)
+	IFLUSH(1, Z2, Z3)
+	IFLUSH(2, Z4, Z5)
+	IFLUSH(3, Z6, Z7)
+	IFLUSH(4, Z8, Z9)
+	IFLUSH(5, Z10, Z11)
+	IFLUSH(6, Z12, Z13)
+	IFLUSH(7, Z14, Z15)
+	IFLUSH(8, Z16, Z17)
+	IFLUSH(9, Z18, Z19)
+	IFLUSH(10, Z20, Z21)
+	IFLUSH(11, Z22, Z23)
+	ADDQ $4, R9
+	ADDQ $128, R10
+	ADDQ $48, R11
+	DECQ R15
+	JMP  iblock
 #undef ISTEP
 #undef DP2
+#undef IFLUSH
 
 idone:
-	MOVQ      h+40(FP), R9
-	MOVQ      so+48(FP), AX
-	MOVQ      c+64(FP), BX
-	MOVQ      thr+56(FP), DX
+	MOVQ      so+64(FP), AX
+	MOVQ      thr+72(FP), DX
 	VMOVUPS   (DX), Z24
 	VMOVUPS   64(DX), Z25
 	KXORW     K3, K3, K3
 	KXORW     K4, K4, K4
 
-// IROW adds h[i] to row i's 32 sums, forms their keys, stores them and
-// ORs their comparisons with the thresholds into K3 and K4.
-#define IROW(i, lo, hi) \
-	VPBROADCASTD (4*i)(R9), Z26      \
-	VPADDD       Z26, lo, lo         \
-	VPADDD       Z26, hi, hi         \
-	VCVTDQ2PS    lo, lo              \
-	VCVTDQ2PS    hi, hi              \
+// IROW forms row i's 32 keys from its f in c, stores them and ORs their
+// comparisons with the thresholds into K3 and K4.
+#define IROW(i) \
+	VMOVUPS      (128*i)(BX), Z0     \
+	VMOVUPS      (128*i+64)(BX), Z1  \
 	VBROADCASTSS (4*i)(AX), Z26      \
 	VBROADCASTSS (48+4*i)(AX), Z27   \
-	VFMADD213PS  Z27, Z26, lo        \
-	VFMADD213PS  Z27, Z26, hi        \
-	VMOVUPS      lo, (128*i)(BX)     \
-	VMOVUPS      hi, (128*i+64)(BX)  \
-	VCMPPS       $0x1e, Z24, lo, K1  \
-	VCMPPS       $0x1e, Z25, hi, K2  \
+	VFMADD213PS  Z27, Z26, Z0        \
+	VFMADD213PS  Z27, Z26, Z1        \
+	VMOVUPS      Z0, (128*i)(BX)     \
+	VMOVUPS      Z1, (128*i+64)(BX)  \
+	VCMPPS       $0x1e, Z24, Z0, K1  \
+	VCMPPS       $0x1e, Z25, Z1, K2  \
 	KORW         K1, K3, K3          \
 	KORW         K2, K4, K4
 
-	IROW(0, Z0, Z1)
-	IROW(1, Z2, Z3)
-	IROW(2, Z4, Z5)
-	IROW(3, Z6, Z7)
-	IROW(4, Z8, Z9)
-	IROW(5, Z10, Z11)
-	IROW(6, Z12, Z13)
-	IROW(7, Z14, Z15)
-	IROW(8, Z16, Z17)
-	IROW(9, Z18, Z19)
-	IROW(10, Z20, Z21)
-	IROW(11, Z22, Z23)
+	IROW(0)
+	IROW(1)
+	IROW(2)
+	IROW(3)
+	IROW(4)
+	IROW(5)
+	IROW(6)
+	IROW(7)
+	IROW(8)
+	IROW(9)
+	IROW(10)
+	IROW(11)
 #undef IROW
 
 	KMOVW      K3, AX
@@ -605,5 +673,5 @@ idone:
 	SHLL       $16, BX
 	ORL        BX, AX
 	VZEROUPPER
-	MOVL       AX, ret+72(FP)
+	MOVL       AX, ret+88(FP)
 	RET

@@ -157,13 +157,13 @@ func prefetch(p unsafe.Pointer, n int)
 // AVX512-VNNI; see ScanTileInt8.
 //
 //go:noescape
-func scanTileInt8AVX512(k4 int, a *int8, lda int, b *uint8, acc0, h *int32, so, thr, c *float32) uint32
+func scanTileInt8AVX512(nb int, ks *int32, a *int8, lda int, b *uint8, t, e *float32, h *int32, so, thr, c *float32) uint32
 
-func scanTileInt8(k4 int, a []int8, lda int, b []uint8, acc0, h []int32, so, thr, c []float32) uint32 {
+func scanTileInt8(ks []int32, a []int8, lda int, b []uint8, t, e []float32, h []int32, so, thr, c []float32) uint32 {
 	if useVNNI512 {
-		return scanTileInt8AVX512(k4, &a[0], lda, &b[0], &acc0[0], &h[0], &so[0], &thr[0], &c[0])
+		return scanTileInt8AVX512(len(ks), &ks[0], &a[0], lda, &b[0], &t[0], &e[0], &h[0], &so[0], &thr[0], &c[0])
 	}
-	return scanTileInt8Generic(k4, a, lda, b, acc0, h, so, thr, c)
+	return scanTileInt8Generic(ks, a, lda, b, t, e, h, so, thr, c)
 }
 
 func hasScanTileInt8() bool { return useVNNI512 }

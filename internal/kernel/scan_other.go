@@ -26,8 +26,8 @@ func scanTile12x32(k int, a []float32, lda int, b, so, thr, c []float32) uint32 
 	return scanTileGeneric(12, 32, k, a, lda, b, so, thr, c)
 }
 
-func scanTileInt8(k4 int, a []int8, lda int, b []uint8, acc0, h []int32, so, thr, c []float32) uint32 {
-	return scanTileInt8Generic(k4, a, lda, b, acc0, h, so, thr, c)
+func scanTileInt8(ks []int32, a []int8, lda int, b []uint8, t, e []float32, h []int32, so, thr, c []float32) uint32 {
+	return scanTileInt8Generic(ks, a, lda, b, t, e, h, so, thr, c)
 }
 
 func hasScanTileInt8() bool { return false }
