@@ -6,6 +6,13 @@
 // (at dim 64, 8-12 or 64 bytes a row against 256 in float), the best
 // candidates re-scored exactly in float.
 //
+// [Flat] is exact. Built with [FlatOptions].Int8Filter it also keeps int8
+// codes of the rows and scores a batch of queries on them first, with an
+// upper bound of every row's score (AVX512-VNNI: four times the
+// multiply-adds of float per instruction); only the rows that could enter
+// a query's k best are scored in float, so the results stay exact (see
+// Flat's int8 filter in flat_int8.go).
+//
 // Conventions:
 //
 //   - Storage ([Vectors]) is one row-major []float32 slab of N rows of D

@@ -22,7 +22,8 @@ import (
 // with the current k-th best before its rows are looked at. A batch is scored
 // in blocks of queries × rows by kernel.Sgemm on the prefixes in place
 // (multi-core), and each score is compared with the query's current k-th
-// best before it touches the heap.
+// best before it touches the heap. With FlatOptions.Int8Filter (see
+// NewFlatWith) a batch is first scored on int8 codes of the rows.
 //
 // Cosine and L2 use per-row prefix norms (see Vectors.Prepare): Cosine
 // ranks by x·q/‖x‖ and L2 by 2·x·q − ‖x‖², the scores being recovered as
