@@ -16,28 +16,26 @@ type FlatOptions struct {
 	// on them first: a bound on each code score's error lets through
 	// every row that could enter a query's k best, and only those are
 	// scored in float32. The results are those of the float scan; see
-	// Flat's int8 filter. It applies to InnerProduct and Cosine, on CPUs
-	// where kernel.HasScanTileInt8 (AVX512-VNNI); elsewhere, and for L2,
-	// SearchBatch runs the float scan.
+	// Flat's int8 filter. It runs on CPUs where kernel.HasScanTileInt8
+	// (AVX512-VNNI); elsewhere SearchBatch runs the float scan.
 	Int8Filter bool
 }
 
 // NewFlatWith returns the exact searcher over v configured by opt; with
-// opt.Int8Filter it codes the rows first (one pass over them; not for
-// L2, whose batches run the float scan).
+// opt.Int8Filter it codes the rows first (one pass over them).
 func NewFlatWith(v *Vectors, opt FlatOptions) (*Flat, error) {
 	if v == nil {
 		return nil, fmt.Errorf("%w: NewFlatWith: nil vectors", ErrOptions)
 	}
 	f := NewFlat(v)
-	if opt.Int8Filter && v.metric != mrl.L2 {
+	if opt.Int8Filter {
 		f.codes = newInt8Codes(v)
 	}
 	return f, nil
 }
 
 // Int8Filter reports whether f's batches take the int8 filter: f keeps
-// codes (FlatOptions.Int8Filter, not L2) and the CPU runs them.
+// codes (FlatOptions.Int8Filter) and the CPU runs them.
 func (f *Flat) Int8Filter() bool { return f.useInt8() }
 
 // FilterBytes returns the memory the int8 filter holds: the codes (one
@@ -193,7 +191,8 @@ func (c *int8Codes) shiftsAt(n, dim int, at []int) []int32 {
 //
 // Scan. kernel.ScanTileInt8 forms UB (the query's bytes as w̃+128, the
 // row's shift per block −128·Σx̃_B + ⌈L1(x̃_B)/2⌉, the query's start E)
-// and compares it, times the row's cosine scale 1/‖x‖, with the query's
+// and compares the row's key of it (UB/‖x‖ for Cosine, 2·UB − ‖x‖² for
+// L2, as the float scan forms keys) with the query's
 // k-th best key (lowered by 2^-18 of itself, the float32 rounding of the
 // keys). Only the rows it lets through are scored in float32
 // (kernel.Dot) and offered to the query's top k; as the k-th best rises,
@@ -307,7 +306,7 @@ func (f *Flat) scanPanelsInt8(heaps []topK, q []float32, ldq int, ps []int8Panel
 	v, c := f.v, f.codes
 	n, d := v.n, v.d
 	k4, nb := (dim+3)/4, len(ks)
-	norms := v.prefixNorms(dim) // Cosine: 1/‖x[:dim]‖; nil for InnerProduct
+	norms := v.prefixNorms(dim) // Cosine: 1/‖x[:dim]‖; L2: ‖x[:dim]‖²; nil for InnerProduct
 	shifts := c.shiftsAt(n, dim, at)
 	var cbuf [group * qs]float32
 	ngroups := (chunk + group - 1) / group
@@ -333,11 +332,14 @@ func (f *Flat) scanPanelsInt8(heaps []topK, q []float32, ldq int, ps []int8Panel
 				for l := range nb {
 					hg[l*group+i] = shifts[r*nb+l]
 				}
-				sc := float32(1)
-				if norms != nil {
-					sc = norms[r]
+				switch v.metric {
+				case mrl.Cosine:
+					so[gi*2*group+i], so[gi*2*group+group+i] = norms[r], 0
+				case mrl.L2:
+					so[gi*2*group+i], so[gi*2*group+group+i] = 2, -norms[r]
+				default:
+					so[gi*2*group+i], so[gi*2*group+group+i] = 1, 0
 				}
-				so[gi*2*group+i], so[gi*2*group+group+i] = sc, 0
 			}
 		}
 		for pi := range ps {
@@ -370,8 +372,11 @@ func (f *Flat) scanPanelsInt8(heaps []topK, q []float32, ldq int, ps []int8Panel
 						}
 						r := g + i
 						key := kernel.Dot(qv, v.data[r*d:r*d+dim])
-						if norms != nil {
+						switch v.metric {
+						case mrl.Cosine:
 							key *= norms[r]
+						case mrl.L2:
+							key = 2*key - norms[r]
 						}
 						// Rows come in increasing index, so a tie with the worst loses.
 						if t.full() && key <= t.worst() {

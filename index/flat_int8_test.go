@@ -47,6 +47,7 @@ func TestFlatInt8Exact(t *testing.T) {
 		{1500, 130, 33, mrl.InnerProduct},
 		{1500, 130, 33, mrl.Cosine},
 		{700, 8, 5, mrl.Cosine},
+		{2000, 70, 40, mrl.L2},
 	} {
 		t.Run(fmt.Sprintf("%v/%dx%d", c.metric, c.n, c.d), func(t *testing.T) {
 			data := indextest.MatryoshkaLike(r, c.n, c.d)
@@ -96,13 +97,9 @@ func TestNewFlatWith(t *testing.T) {
 	if _, err := index.NewFlatWith(nil, index.FlatOptions{}); err == nil {
 		t.Error("NewFlatWith(nil) did not fail")
 	}
-	v := mustVectors(t, []float32{1, 2, 3, 4}, 2, 2, mrl.L2, nil)
-	f, err := index.NewFlatWith(v, index.FlatOptions{Int8Filter: true})
-	if err != nil || f.Int8Filter() {
-		t.Errorf("L2: NewFlatWith = %v, Int8Filter() = %v, want no error and the float scan", err, f.Int8Filter())
-	}
+	var v *index.Vectors
 	v = mustVectors(t, []float32{1, 2, 3, 4}, 2, 2, mrl.Cosine, nil)
-	f, err = index.NewFlatWith(v, index.FlatOptions{Int8Filter: true})
+	f, err := index.NewFlatWith(v, index.FlatOptions{Int8Filter: true})
 	if err != nil || f.Int8Filter() != kernel.HasScanTileInt8() {
 		t.Errorf("Cosine: NewFlatWith = %v, Int8Filter() = %v, want %v", err, f.Int8Filter(), kernel.HasScanTileInt8())
 	}
