@@ -29,10 +29,17 @@ func NewFlatWith(v *Vectors, opt FlatOptions) (*Flat, error) {
 	}
 	f := NewFlat(v)
 	if opt.Int8Filter {
+		if v.d > int8MaxDim {
+			return nil, fmt.Errorf("%w: Int8Filter: dim %d above %d, where the filter's int32 sums could overflow", ErrOptions, v.d, int8MaxDim)
+		}
 		f.codes = newInt8Codes(v)
 	}
 	return f, nil
 }
+
+// int8MaxDim is the largest D the int8 filter takes: a block's int32 sum
+// is at most (127·255 + 128·127 + 64)·D < 2^31 for D < 44,091.
+const int8MaxDim = 32768
 
 // Int8Filter reports whether f's batches take the int8 filter: f keeps
 // codes (FlatOptions.Int8Filter) and the CPU runs them.

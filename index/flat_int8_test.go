@@ -1,6 +1,7 @@
 package index_test
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -97,7 +98,10 @@ func TestNewFlatWith(t *testing.T) {
 	if _, err := index.NewFlatWith(nil, index.FlatOptions{}); err == nil {
 		t.Error("NewFlatWith(nil) did not fail")
 	}
-	var v *index.Vectors
+	v := mustVectors(t, make([]float32, 32769), 1, 32769, mrl.Cosine, nil)
+	if _, err := index.NewFlatWith(v, index.FlatOptions{Int8Filter: true}); !errors.Is(err, index.ErrOptions) {
+		t.Errorf("dim 32769: NewFlatWith error %v, want ErrOptions", err)
+	}
 	v = mustVectors(t, []float32{1, 2, 3, 4}, 2, 2, mrl.Cosine, nil)
 	f, err := index.NewFlatWith(v, index.FlatOptions{Int8Filter: true})
 	if err != nil || f.Int8Filter() != kernel.HasScanTileInt8() {
