@@ -219,12 +219,20 @@ func scanTileGeneric(rows, qs, k int, a []float32, lda int, b, so, thr, c []floa
 				acc[j] += x * col[j]
 			}
 		}
-		for j, s := range acc {
-			v := so[i]*s + so[rows+i]
-			c[i*qs+j] = v
-			if v > thr[j] {
-				mask |= 1 << j
-			}
+		mask |= tileKeys(c[i*qs:i*qs+len(acc)], acc, so[i], so[rows+i], thr)
+	}
+	return mask
+}
+
+// tileKeys stores the keys scale·s + shift of one tile row's sums and
+// returns the mask of those above their query's threshold.
+func tileKeys(c, sums []float32, scale, shift float32, thr []float32) uint32 {
+	var mask uint32
+	for j, s := range sums {
+		v := scale*s + shift
+		c[j] = v
+		if v > thr[j] {
+			mask |= 1 << j
 		}
 	}
 	return mask
@@ -394,13 +402,7 @@ func scanTileInt8Generic(ks []int32, a []int8, lda int, b []uint8, t, e []float3
 			}
 			p0 += int(k)
 		}
-		for j, x := range f {
-			v := so[i]*x + so[rows+i]
-			c[i*qs+j] = v
-			if v > thr[j] {
-				mask |= 1 << j
-			}
-		}
+		mask |= tileKeys(c[i*qs:(i+1)*qs], f[:], so[i], so[rows+i], thr)
 	}
 	return mask
 }
