@@ -218,8 +218,10 @@ type int8Panel struct {
 }
 
 // codeQueries codes the nq queries (ldq apart) at dim into panels, for
-// the blocks ks starting at dims at.
-func (f *Flat) codeQueries(q []float32, ldq, dim, nq int, ks []int32, at []int) []int8Panel {
+// the blocks ks starting at dims at. It returns false if a scale or a
+// bound is not a finite normal float32 (values near the ends of float32's
+// range), where the filter's rounding terms would not hold.
+func (f *Flat) codeQueries(q []float32, ldq, dim, nq int, ks []int32, at []int) ([]int8Panel, bool) {
 	const qs = kernel.Int8TileQueries
 	c := f.codes
 	k4, nb := (dim+3)/4, len(ks)
@@ -255,6 +257,9 @@ func (f *Flat) codeQueries(q []float32, ldq, dim, nq int, ks []int32, at []int) 
 				}
 				t := float32(wmax / 127)
 				ps[p].t[l*qs+j] = t
+				if !normal(t) && (t != 0 || wmax != 0) {
+					return nil, false
+				}
 				if t == 0 {
 					continue // every w̃ is 0, and every product of the block
 				}
@@ -270,10 +275,19 @@ func (f *Flat) codeQueries(q []float32, ldq, dim, nq int, ks []int32, at []int) 
 			if float64(ef) < e {
 				ef = math.Nextafter32(ef, float32(math.Inf(1)))
 			}
+			if math.IsInf(float64(ef), 0) {
+				return nil, false
+			}
 			ps[p].e[j] = ef
 		}
 	}
-	return ps
+	return ps, true
+}
+
+// normal reports whether x is a finite normal float32.
+func normal(x float32) bool {
+	a := math.Abs(float64(x))
+	return a >= 0x1p-126 && a <= math.MaxFloat32
 }
 
 // int8Bar returns the threshold of ScanTileInt8 for a query with k-th
@@ -285,11 +299,16 @@ func int8Bar(worst float32) float32 {
 	return math.Nextafter32(float32(v), float32(math.Inf(-1)))
 }
 
-// searchBlockInt8 is searchBlock with the int8 filter.
-func (f *Flat) searchBlockInt8(q []float32, ldq, dim, nq int, heaps []topK) {
+// searchBlockInt8 is searchBlock with the int8 filter; it returns false,
+// having touched nothing, if the queries cannot be coded (see
+// codeQueries): the caller runs the float scan then.
+func (f *Flat) searchBlockInt8(q []float32, ldq, dim, nq int, heaps []topK) bool {
 	const qs = kernel.Int8TileQueries
 	ks, at := f.codes.steps(dim)
-	ps := f.codeQueries(q, ldq, dim, nq, ks, at)
+	ps, ok := f.codeQueries(q, ldq, dim, nq, ks, at)
+	if !ok {
+		return false
+	}
 	thr := make([]float32, len(ps)*qs)
 	for j := range thr {
 		if j >= nq {
@@ -304,6 +323,7 @@ func (f *Flat) searchBlockInt8(q []float32, ldq, dim, nq int, heaps []topK) {
 	kernel.ParallelFor(len(ps), 1, func(lo, hi int) {
 		f.scanPanelsInt8(heaps, q, ldq, ps[lo:hi], thr[lo*qs:hi*qs], lo*qs, dim, chunk, ks, at)
 	})
+	return true
 }
 
 // scanPanelsInt8 runs the coded panels ps (thresholds thr, first query

@@ -108,3 +108,38 @@ func TestNewFlatWith(t *testing.T) {
 		t.Errorf("Cosine: NewFlatWith = %v, Int8Filter() = %v, want %v", err, f.Int8Filter(), kernel.HasScanTileInt8())
 	}
 }
+
+// TestFlatInt8Range checks rows far from 1 in magnitude: small (the
+// filter runs), tiny (its scales would be subnormal: the float scan runs)
+// and large. Results must be the float scan's.
+func TestFlatInt8Range(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	const n, d, nq = 600, 20, 40
+	for _, scale := range []float32{1e-20, 1e-41, 1e18} {
+		data := indextest.MatryoshkaLike(r, n, d)
+		for i := range data {
+			data[i] *= scale
+		}
+		q := indextest.MatryoshkaLike(r, nq, d)
+		v := mustVectors(t, data, n, d, mrl.InnerProduct, nil)
+		f, err := index.NewFlatWith(v, index.FlatOptions{Int8Filter: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.SearchBatch(q, d, d, 10, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := index.NewFlat(v).SearchBatch(q, d, d, 10, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			for j, w := range want[i] {
+				if g := got[i][j]; math.Abs(float64(g.Score-w.Score)) > 1e-5*math.Abs(float64(w.Score)) {
+					t.Fatalf("scale %g query %d hit %d: score %v (row %d), the float scan %v (row %d)", scale, i, j, g.Score, g.Index, w.Score, w.Index)
+				}
+			}
+		}
+	}
+}
