@@ -81,11 +81,27 @@ const int8BlockRatio = 4
 func newInt8Codes(v *Vectors) *int8Codes {
 	n, d := v.n, v.d
 	c := &int8Codes{stride: (d + 3) &^ 3, scale: make([]float64, d)}
+	// Per dim, the largest magnitude and the sum of squares, over row
+	// chunks in parallel (partials merged in chunk order).
+	const rowsPer = 16384
+	nch := (n + rowsPer - 1) / rowsPer
+	parts := make([]float64, 2*nch*d)
+	kernel.ParallelFor(nch, 1, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			mx, sq := parts[2*ch*d:(2*ch+1)*d], parts[(2*ch+1)*d:(2*ch+2)*d]
+			for i := ch * rowsPer; i < min((ch+1)*rowsPer, n); i++ {
+				for p, x := range v.data[i*d : (i+1)*d] {
+					mx[p] = max(mx[p], math.Abs(float64(x)))
+					sq[p] += float64(x) * float64(x)
+				}
+			}
+		}
+	})
 	ss := make([]float64, d)
-	for i := 0; i < n; i++ {
-		for p, x := range v.data[i*d : (i+1)*d] {
-			c.scale[p] = max(c.scale[p], math.Abs(float64(x)))
-			ss[p] += float64(x) * float64(x)
+	for ch := range nch {
+		for p := range d {
+			c.scale[p] = max(c.scale[p], parts[2*ch*d+p])
+			ss[p] += parts[(2*ch+1)*d+p]
 		}
 	}
 	inv := make([]float64, d)
