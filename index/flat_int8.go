@@ -165,17 +165,21 @@ func (c *int8Codes) memBytes() int64 {
 }
 
 // shiftsAt returns each row's shift per block for a search at dim (the
-// blocks at, see steps), row r's for block l at [r*nb+l]: −128·Σx̃ over
-// the codes the kernel reads (the queries' bytes are w̃+128) plus
-// ⌈L1/2⌉ over the dims searched (the bound's term of the query's
-// coding), computed once per dim.
+// blocks at, see steps), laid out as kernel.ScanTileInt8 reads them: the
+// rows in groups of 12, group g's shifts at [g*nb*12:], row i of the
+// group's for block l at [g*nb*12 + l*12 + i] (the last group padded with
+// zeros). A shift is −128·Σx̃ over the codes the kernel reads (the
+// queries' bytes are w̃+128) plus ⌈L1/2⌉ over the dims searched (the
+// bound's term of the query's coding). Computed once per dim.
 func (c *int8Codes) shiftsAt(n, dim int, at []int) []int32 {
+	const group = kernel.Int8TileRows
 	nb := len(at) - 1
 	return c.shifts.getOrCompute(dim, func() []int32 {
-		h := make([]int32, n*nb)
+		h := make([]int32, (n+group-1)/group*group*nb)
 		kernel.ParallelFor(n, 4096, func(lo, hi int) {
 			for r := lo; r < hi; r++ {
 				code := c.code[r*c.stride : r*c.stride+at[nb]]
+				hg := h[r/group*nb*group:]
 				for l := range nb {
 					var sum, l1 int32
 					for p := at[l]; p < at[l+1]; p++ {
@@ -185,7 +189,7 @@ func (c *int8Codes) shiftsAt(n, dim int, at []int) []int32 {
 							l1 += abs32(x)
 						}
 					}
-					h[r*nb+l] = -128*sum + (l1+1)/2
+					hg[l*group+r%group] = -128*sum + (l1+1)/2
 				}
 			}
 		})
@@ -234,70 +238,77 @@ type int8Panel struct {
 }
 
 // codeQueries codes the nq queries (ldq apart) at dim into panels, for
-// the blocks ks starting at dims at. It returns false if a scale or a
-// bound is not a finite normal float32 (values near the ends of float32's
-// range), where the filter's rounding terms would not hold.
+// the blocks ks starting at dims at. It returns false if a query cannot
+// be coded (see codeQuery).
 func (f *Flat) codeQueries(q []float32, ldq, dim, nq int, ks []int32, at []int) ([]int8Panel, bool) {
 	const qs = kernel.Int8TileQueries
-	c := f.codes
 	k4, nb := (dim+3)/4, len(ks)
 	np := (nq + qs - 1) / qs
 	ps := make([]int8Panel, np)
 	bytes := make([]uint8, np*k4*qs*4)
 	fl := make([]float32, np*qs*(nb+1))
+	for p := range ps {
+		ps[p] = int8Panel{b: bytes[p*k4*qs*4 : (p+1)*k4*qs*4], t: fl[p*qs*(nb+1) : p*qs*(nb+1)+nb*qs], e: fl[p*qs*(nb+1)+nb*qs : (p+1)*qs*(nb+1)]}
+		for i := range ps[p].b {
+			ps[p].b[i] = 128 // w̃ = 0: padding queries and dims
+		}
+		for j := 0; j < qs && p*qs+j < nq; j++ {
+			qi := p*qs + j
+			if !f.codes.codeQuery(q[qi*ldq:qi*ldq+dim], j, qs, ks, at, ps[p].b, ps[p].t, ps[p].e) {
+				return nil, false
+			}
+		}
+	}
+	return ps, true
+}
+
+// codeQuery codes query q (len(q) = the dim searched) as query j of a
+// panel of qs queries: its bytes w̃+128 into b (which holds 128 where the
+// query has no dims), its scale of block l into t[l*qs+j] and the
+// bound's start into e[j]. It returns false if a scale or the bound is
+// not a finite normal float32 (values near the ends of float32's range),
+// where the filter's rounding terms would not hold.
+func (c *int8Codes) codeQuery(q []float32, j, qs int, ks []int32, at []int, b []uint8, t, e []float32) bool {
+	dim, nb := len(q), len(ks)
 	// The float32 rounding of an exact score, relative to 254·E, and of
 	// the kernel's float sums: (2·blocks+4) roundings of at most |E| +
 	// Σ_B t_B·|x̃_B·w̃_B + ⌈L1/2⌉| <= |E| + Σ_B t_B·16193·|B|.
 	round := 1 + 254*float64(dim+2)*0x1p-23
 	sums := float64(2*nb+4) * 0x1p-24
-	for p := range ps {
-		ps[p] = int8Panel{b: bytes[p*k4*qs*4 : (p+1)*k4*qs*4], t: fl[p*qs*(nb+1) : p*qs*(nb+1)+nb*qs], e: fl[p*qs*(nb+1)+nb*qs : (p+1)*qs*(nb+1)]}
-		b := ps[p].b
-		for i := range b {
-			b[i] = 128 // w̃ = 0: padding queries and dims
+	var bound, worst float64
+	for l := range ks {
+		lo, hi := at[l], min(at[l+1], dim)
+		wmax := 0.0
+		for i := lo; i < hi; i++ {
+			w := math.Abs(float64(q[i])) * c.scale[i]
+			wmax = max(wmax, w)
+			bound += w / 2
 		}
-		for j := 0; j < qs; j++ {
-			qi := p*qs + j
-			if qi >= nq {
-				continue
-			}
-			row := q[qi*ldq : qi*ldq+dim]
-			var e, worst float64
-			for l := range ks {
-				lo, hi := at[l], min(at[l+1], dim)
-				wmax := 0.0
-				for i := lo; i < hi; i++ {
-					w := math.Abs(float64(row[i])) * c.scale[i]
-					wmax = max(wmax, w)
-					e += w / 2
-				}
-				t := float32(wmax / 127)
-				ps[p].t[l*qs+j] = t
-				if !normal(t) && (t != 0 || wmax != 0) {
-					return nil, false
-				}
-				if t == 0 {
-					continue // every w̃ is 0, and every product of the block
-				}
-				worst += float64(t) * 16193 * float64(at[l+1]-at[l])
-				for i := lo; i < hi; i++ {
-					w := math.RoundToEven(float64(row[i]) * c.scale[i] / float64(t))
-					b[(i/4*qs+j)*4+i%4] = uint8(int32(max(-127, min(127, w))) + 128)
-				}
-			}
-			e *= round
-			e += sums * (e + worst)
-			ef := float32(e)
-			if float64(ef) < e {
-				ef = math.Nextafter32(ef, float32(math.Inf(1)))
-			}
-			if math.IsInf(float64(ef), 0) {
-				return nil, false
-			}
-			ps[p].e[j] = ef
+		tl := float32(wmax / 127)
+		t[l*qs+j] = tl
+		if !normal(tl) && (tl != 0 || wmax != 0) {
+			return false
+		}
+		if tl == 0 {
+			continue // every w̃ is 0, and every product of the block
+		}
+		worst += float64(tl) * 16193 * float64(at[l+1]-at[l])
+		for i := lo; i < hi; i++ {
+			w := math.RoundToEven(float64(q[i]) * c.scale[i] / float64(tl))
+			b[(i/4*qs+j)*4+i%4] = uint8(int32(max(-127, min(127, w))) + 128)
 		}
 	}
-	return ps, true
+	bound *= round
+	bound += sums * (bound + worst)
+	ef := float32(bound)
+	if float64(ef) < bound {
+		ef = math.Nextafter32(ef, float32(math.Inf(1)))
+	}
+	if math.IsInf(float64(ef), 0) {
+		return false
+	}
+	e[j] = ef
+	return true
 }
 
 // normal reports whether x is a finite normal float32.
@@ -353,37 +364,13 @@ func (f *Flat) scanPanelsInt8(heaps []topK, q []float32, ldq int, ps []int8Panel
 	shifts := c.shiftsAt(n, dim, at)
 	var cbuf [group * qs]float32
 	ngroups := (chunk + group - 1) / group
-	h := make([]int32, ngroups*nb*group)
 	so := make([]float32, ngroups*2*group)
 	var pad []int8 // the last, partial group of rows, zero-padded
 	for r0 := 0; r0 < n; r0 += chunk {
 		r1 := min(r0+chunk, n)
-		// Each row's shifts (see shiftsAt) in the kernel's order, and its
-		// key's scale.
+		// Each row's key scale and shift.
 		for g := r0; g < r1; g += group {
-			gi := (g - r0) / group
-			hg := h[gi*nb*group : (gi+1)*nb*group]
-			for i := 0; i < group; i++ {
-				r := g + i
-				if r >= r1 {
-					for l := range nb {
-						hg[l*group+i] = 0
-					}
-					so[gi*2*group+i], so[gi*2*group+group+i] = 0, float32(math.Inf(-1))
-					continue
-				}
-				for l := range nb {
-					hg[l*group+i] = shifts[r*nb+l]
-				}
-				switch v.metric {
-				case mrl.Cosine:
-					so[gi*2*group+i], so[gi*2*group+group+i] = norms[r], 0
-				case mrl.L2:
-					so[gi*2*group+i], so[gi*2*group+group+i] = 2, -norms[r]
-				default:
-					so[gi*2*group+i], so[gi*2*group+group+i] = 1, 0
-				}
-			}
+			f.tileScales(so[(g-r0)/group*2*group:][:2*group], norms, g, min(group, r1-g))
 		}
 		for pi := range ps {
 			p := &ps[pi]
@@ -402,7 +389,7 @@ func (f *Flat) scanPanelsInt8(heaps []topK, q []float32, ldq int, ps []int8Panel
 					}
 					a, lda = pad, 4*k4
 				}
-				mask := kernel.ScanTileInt8(ks, a, lda, p.b, p.t, p.e, h[gi*nb*group:(gi+1)*nb*group], so[gi*2*group:], th, cbuf[:])
+				mask := kernel.ScanTileInt8(ks, a, lda, p.b, p.t, p.e, shifts[g/group*nb*group:], so[gi*2*group:], th, cbuf[:])
 				for mask != 0 {
 					j := bits.TrailingZeros32(mask)
 					mask &= mask - 1
@@ -414,13 +401,7 @@ func (f *Flat) scanPanelsInt8(heaps []topK, q []float32, ldq int, ps []int8Panel
 							continue
 						}
 						r := g + i
-						key := kernel.Dot(qv, v.data[r*d:r*d+dim])
-						switch v.metric {
-						case mrl.Cosine:
-							key *= norms[r]
-						case mrl.L2:
-							key = 2*key - norms[r]
-						}
+						key := f.exactKey(qv, v.data[r*d:r*d+dim], norms, r)
 						// Rows come in increasing index, so a tie with the worst loses.
 						if t.full() && key <= t.worst() {
 							continue
@@ -434,6 +415,38 @@ func (f *Flat) scanPanelsInt8(heaps []topK, q []float32, ldq int, ps []int8Panel
 			}
 		}
 	}
+}
+
+// tileScales sets so (ScanTileInt8's 2·12 floats) to the key scales and
+// shifts of the rows g, g+1, ..., g+rows-1 (norms: the metric's prefix
+// norms, nil for InnerProduct); the rows past them get scale 0 and shift
+// −Inf, so they never pass.
+func (f *Flat) tileScales(so, norms []float32, g, rows int) {
+	const group = kernel.Int8TileRows
+	for i := 0; i < group; i++ {
+		switch {
+		case i >= rows:
+			so[i], so[group+i] = 0, float32(math.Inf(-1))
+		case f.v.metric == mrl.Cosine:
+			so[i], so[group+i] = norms[g+i], 0
+		case f.v.metric == mrl.L2:
+			so[i], so[group+i] = 2, -norms[g+i]
+		default:
+			so[i], so[group+i] = 1, 0
+		}
+	}
+}
+
+// exactKey is the float scan's key of row x (index r) for q.
+func (f *Flat) exactKey(q, x, norms []float32, r int) float32 {
+	key := kernel.Dot(q, x)
+	switch f.v.metric {
+	case mrl.Cosine:
+		key *= norms[r]
+	case mrl.L2:
+		key = 2*key - norms[r]
+	}
+	return key
 }
 
 func abs32(x int32) int32 {
