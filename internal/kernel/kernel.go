@@ -2,7 +2,8 @@
 // operation of the toolkit goes through: matrix multiply (Sgemm), the
 // im2col/col2im transforms for convolution, vector kernels (Dot, Axpy,
 // squared L2, normalisation), the retrieval scans (DotRows, DotRowsScaled,
-// DotGather, DotBlocks16, ScanTile6x16) and the element-wise passes of the
+// DotGather, DotBlocks16, ScanTile and its int8 twin ScanTileInt8, with
+// int8 dot products DotInt8Rows) and the element-wise passes of the
 // training layers (NormAffine, NormBackward, ColSumsShifted, ColSumsDot,
 // ReLU, ReLUBackward).
 //
