@@ -74,7 +74,12 @@ int8 builds a quantised tier (index.Quantized) of sign or int8 codes of the
 as the funnel's first stage, or alone without --plan: it ranks all rows by
 code, re-scores the best --rescore·k exactly and prints its bytes per
 vector. --exact-check also reports recall@k against exact Flat at the full
-dim. --queries is an alias of --npy. Queries must have the index's dim D
+dim. --int8-filter searches exactly instead, all queries in one batch
+(index.Flat's SearchBatch) through the int8 filter (index.FlatOptions:
+int8 codes of the rows bound every score and only the rows that could
+enter a query's top k are scored in float; on CPUs with AVX512-VNNI, the
+float scan elsewhere; the results are the float scan's), and prints the
+batch's QPS. --queries is an alias of --npy. Queries must have the index's dim D
 (from a checkpoint: its embedding size); --truncate-queries searches wider
 or narrower ones by their leading dims instead (a Matryoshka prefix).
 
@@ -82,6 +87,7 @@ Examples:
   mrl index search runs/mnist.idx --from-ckpt runs/quickstart.ckpt --n 1000 --plan 16:200,512:10 --exact-check
   mrl index search vecs.idx --npy q.npy --k 10 --dim 64 --ef 128 --out hits.jsonl
   mrl index search vecs.idx --npy q.npy --plan 64:200,768:10 --tier binary --exact-check
+  mrl index search vecs.idx --npy q.npy --k 10 --int8-filter --out hits.jsonl
   mrl index search docs.idx --from-ckpt runs/text.ckpt --query "an extensible text editor" --k 5
 
 With a text checkpoint (mrl train --model text), --query TEXT (repeatable)
@@ -437,6 +443,7 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 	exact := fs.Bool("exact-check", false, "report recall@k against exact Flat at the full dim")
 	hitsOut := fs.String("out", "", "write the hits as JSONL (query, ids, scores) to this file")
 	truncate := fs.Bool("truncate-queries", false, "accept queries whose dim is not the index's D and search by their leading dims")
+	int8Filter := fs.Bool("int8-filter", false, "search exactly (Flat, not the file's graph) in one batch through the int8 filter (AVX512-VNNI; the float scan's results) and print its QPS")
 	fs.Func("query", "with a text model's --from-ckpt: a text to search for (repeatable); its hits are printed", func(s string) error {
 		src.texts = append(src.texts, s)
 		return nil
@@ -463,10 +470,16 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 	if !tier.set && (*tierDim != 0 || *rescore != 0) {
 		return fmt.Errorf("--tier-dim and --rescore need --tier binary or int8")
 	}
+	if *int8Filter && (*planStr != "" || tier.set) {
+		return fmt.Errorf("--int8-filter searches exactly: it takes no --plan or --tier")
+	}
 	path := pos[0]
 	v, graph, err := loadIndex(path)
 	if err != nil {
 		return err
+	}
+	if *int8Filter {
+		graph = nil // exact search: the batch goes through Flat
 	}
 	D := v.Dim()
 	dim := *dimFlag
@@ -547,47 +560,18 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 
 	hits := make([][]index.Hit, n)
-	lat := make([]time.Duration, n)
-	var stats []index.StageStat
-	var totals []stageTotal
-	start := time.Now()
-	for i := range n {
-		qi := q[i*qd : (i+1)*qd]
-		t0 := time.Now()
-		if funnel != nil {
-			hits[i], stats, err = funnel.SearchStats(qi, dim, *k, make([]index.Hit, 0, *k), stats)
-		} else {
-			hits[i], err = searcher.Search(qi, dim, *k, make([]index.Hit, 0, *k))
+	var wall time.Duration
+	if *int8Filter {
+		if wall, err = searchInt8Batch(v, q, qd, n, dim, *k, hits); err != nil {
+			return err
 		}
-		lat[i] = time.Since(t0)
-		if err != nil {
-			return fmt.Errorf("query %d: %w", i, err)
-		}
-		for j, s := range stats {
-			if j == len(totals) {
-				totals = append(totals, stageTotal{dim: s.Dim})
-			}
-			totals[j].in += int64(s.In)
-			totals[j].out += int64(s.Out)
-			totals[j].elapsed += s.Elapsed
-		}
-		if i%256 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-	}
-	wall := time.Since(start)
-	var sum time.Duration
-	for _, l := range lat {
-		sum += l
-	}
-	sorted := slices.Clone(lat)
-	slices.Sort(sorted)
-	p99 := sorted[min(n-1, (99*n+99)/100-1)]
-	fmt.Fprintf(stdout, "%s: N=%d D=%d metric=%s; %d queries, k=%d, dim %d, %s\n", path, v.N(), D, v.Metric(), n, *k, dim, kind)
-	fmt.Fprintf(stdout, "QPS %.0f  mean %s  p99 %s  (%s)\n", float64(n)/wall.Seconds(), fmtDur(sum/time.Duration(n)), fmtDur(p99), kernel.Describe())
-	for j, t := range totals {
-		fmt.Fprintf(stdout, "  stage %d: dim %d, rows in %.0f, out %.0f, mean %s\n", j+1, t.dim,
-			float64(t.in)/float64(n), float64(t.out)/float64(n), fmtDur(t.elapsed/time.Duration(n)))
+		fmt.Fprintf(stdout, "%s: N=%d D=%d metric=%s; %d queries, k=%d, dim %d, %s\n", path, v.N(), D, v.Metric(), n, *k, dim, kind)
+		fmt.Fprintf(stdout, "QPS %.0f  (one batch on %d threads, int8 filter %s; %s)\n", float64(n)/wall.Seconds(), kernel.Threads(),
+			map[bool]string{true: "on", false: "off: this CPU has no AVX512-VNNI, the float scan ran"}[kernel.HasScanTileInt8()], kernel.Describe())
+	} else if wall, err = searchOneByOne(ctx, q, qd, n, dim, *k, searcher, funnel, hits, stdout, func(w io.Writer) {
+		fmt.Fprintf(w, "%s: N=%d D=%d metric=%s; %d queries, k=%d, dim %d, %s\n", path, v.N(), D, v.Metric(), n, *k, dim, kind)
+	}); err != nil {
+		return err
 	}
 	if *exact {
 		found, total := 0, 0
@@ -633,6 +617,79 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintf(stdout, "wrote %d queries' hits to %s\n", n, *hitsOut)
 	}
 	return nil
+}
+
+// searchInt8Batch searches the n queries (qd apart) at dim as one batch
+// through a Flat with the int8 filter, writing hits, and returns the
+// batch's time (coding the rows before it is not counted; the rows'
+// shifts at dim are computed by one query first, as prefix norms are by
+// Prepare).
+func searchInt8Batch(v *index.Vectors, q []float32, qd, n, dim, k int, hits [][]index.Hit) (time.Duration, error) {
+	f, err := index.NewFlatWith(v, index.FlatOptions{Int8Filter: true})
+	if err != nil {
+		return 0, fmt.Errorf("--int8-filter: %w", err)
+	}
+	if _, err := f.SearchBatch(q[:qd], qd, dim, k, nil); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	res, err := f.SearchBatch(q[:n*qd], qd, dim, k, hits[:0])
+	if err != nil {
+		return 0, err
+	}
+	copy(hits, res)
+	return time.Since(start), nil
+}
+
+// searchOneByOne runs the n queries one at a time through the funnel (if
+// not nil) or searcher, writing hits, prints the figures (after header)
+// and returns the wall time.
+func searchOneByOne(ctx context.Context, q []float32, qd, n, dim, k int, searcher index.Searcher, funnel *index.Funnel,
+	hits [][]index.Hit, stdout io.Writer, header func(io.Writer)) (time.Duration, error) {
+	lat := make([]time.Duration, n)
+	var stats []index.StageStat
+	var totals []stageTotal
+	var err error
+	start := time.Now()
+	for i := range n {
+		qi := q[i*qd : (i+1)*qd]
+		t0 := time.Now()
+		if funnel != nil {
+			hits[i], stats, err = funnel.SearchStats(qi, dim, k, make([]index.Hit, 0, k), stats)
+		} else {
+			hits[i], err = searcher.Search(qi, dim, k, make([]index.Hit, 0, k))
+		}
+		lat[i] = time.Since(t0)
+		if err != nil {
+			return 0, fmt.Errorf("query %d: %w", i, err)
+		}
+		for j, s := range stats {
+			if j == len(totals) {
+				totals = append(totals, stageTotal{dim: s.Dim})
+			}
+			totals[j].in += int64(s.In)
+			totals[j].out += int64(s.Out)
+			totals[j].elapsed += s.Elapsed
+		}
+		if i%256 == 0 && ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+	}
+	wall := time.Since(start)
+	var sum time.Duration
+	for _, l := range lat {
+		sum += l
+	}
+	sorted := slices.Clone(lat)
+	slices.Sort(sorted)
+	p99 := sorted[min(n-1, (99*n+99)/100-1)]
+	header(stdout)
+	fmt.Fprintf(stdout, "QPS %.0f  mean %s  p99 %s  (%s)\n", float64(n)/wall.Seconds(), fmtDur(sum/time.Duration(n)), fmtDur(p99), kernel.Describe())
+	for j, t := range totals {
+		fmt.Fprintf(stdout, "  stage %d: dim %d, rows in %.0f, out %.0f, mean %s\n", j+1, t.dim,
+			float64(t.in)/float64(n), float64(t.out)/float64(n), fmtDur(t.elapsed/time.Duration(n)))
+	}
+	return wall, nil
 }
 
 func fmtDur(d time.Duration) string {

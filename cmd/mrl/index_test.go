@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -133,6 +134,33 @@ func TestIndexBuildInfoSearch(t *testing.T) {
 		t.Errorf("hits file has %d lines, want 50", lines)
 	}
 
+	// The int8 filter's batch gives the same hits (exact, on a graph file too).
+	for _, idx := range []string{flatIdx, hnswIdx} {
+		hits8 := filepath.Join(dir, "hits8.jsonl")
+		code, out, stderr = runCmd(t, "index", "search", idx, "--npy", queries, "--k", "5", "--int8-filter", "--exact-check", "--out", hits8)
+		if code != 0 {
+			t.Fatalf("search --int8-filter: exit %d: %s", code, stderr)
+		}
+		t.Logf("mrl index search --int8-filter:\n%s", out)
+		wantContains(t, "search --int8-filter", out, "50 queries, k=5, dim 16, flat", "one batch on", "int8 filter ", "recall@5 vs exact flat at dim 16: 1.0000")
+		want, got := readHitLines(t, hitsPath), readHitLines(t, hits8)
+		if len(got) != len(want) {
+			t.Fatalf("%s: --int8-filter wrote %d lines, want %d", idx, len(got), len(want))
+		}
+		for i := range want {
+			// The same rows; scores to float32 rounding (the filter's dot
+			// products sum in another order than single queries').
+			if !slices.Equal(got[i].IDs, want[i].IDs) {
+				t.Errorf("%s: query %d: --int8-filter ids %v, the float scan's %v", idx, i, got[i].IDs, want[i].IDs)
+			}
+			for j, w := range want[i].Scores {
+				if d := got[i].Scores[j] - w; d > 1e-5 || d < -1e-5 {
+					t.Errorf("%s: query %d hit %d: --int8-filter score %v, the float scan's %v", idx, i, j, got[i].Scores[j], w)
+				}
+			}
+		}
+	}
+
 	// A funnel whose stages keep every row is exact (here under L2).
 	code, out, stderr = runCmd(t, "index", "search", "--plan", "4:300,8:300,16:10", "--exact-check", npyIdx, "--queries", queries)
 	if code != 0 {
@@ -204,6 +232,7 @@ func TestIndexErrors(t *testing.T) {
 		{[]string{"index", "search", idx, "--npy", queries, "--dim", "9"}, 1, "--dim 9: " + idx + " has 8 dims (want 1..8)"},
 		{[]string{"index", "search", idx, "--npy", shortQ}, 1, "queries have 4 dims, need 8"},
 		{[]string{"index", "search", idx, "--npy", queries, "--k", "0"}, 1, "--k 0"},
+		{[]string{"index", "search", idx, "--npy", queries, "--int8-filter", "--plan", "4:20,8:10"}, 1, "--int8-filter searches exactly: it takes no --plan or --tier"},
 		{[]string{"index", "search", idx, "--npy", wideQ}, 1, "queries have 12 dims, index " + idx + " has D=8: a dimension mismatch"},
 		{[]string{"index", "search", idx, "--npy", shortQ, "--dim", "4"}, 1, "queries have 4 dims, index " + idx + " has D=8: a dimension mismatch"},
 		{[]string{"index", "search", idx, "--npy", shortQ, "--dim", "4", "--plan", "4:20,8:10", "--truncate-queries"}, 1, "queries have 4 dims, need 8"},
@@ -466,4 +495,28 @@ func TestBuildProgress(t *testing.T) {
 	if b.Len() != 0 {
 		t.Errorf("short build printed %q", b.String())
 	}
+}
+
+// hitLine is one line of mrl index search --out.
+type hitLine struct {
+	Query  int       `json:"query"`
+	IDs    []uint64  `json:"ids"`
+	Scores []float32 `json:"scores"`
+}
+
+func readHitLines(t *testing.T, path string) []hitLine {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []hitLine
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var h hitLine
+		if err := json.Unmarshal([]byte(l), &h); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		out = append(out, h)
+	}
+	return out
 }
