@@ -92,8 +92,9 @@
 // negatives' side as in the ceiling's fit. With Options.QueryAnchors,
 // unlabelled queries of the kind the index serves join the anchors, with
 // their full-space neighbours among the training rows, and the validation
-// holds out queries. Neither is on by default: on our sets the validation
-// did not pick them over the dims ≤ D/8 (the README's fourth-round table).
+// holds out queries. None of the three is on by default: on our sets the
+// validation did not pick them over the dims ≤ D/8 (the README's fourth-
+// and fifth-round tables).
 //
 // # Searching adapted prefixes
 //

@@ -83,7 +83,10 @@ type Options struct {
 	// Temperature). Every training row's adapted embedding is then
 	// computed each step (the candidates' forward and backward pass), so a
 	// step costs about nt/B times the batch's (nt training rows, B batch
-	// rows) unless RecallNegatives bounds it.
+	// rows) unless RecallNegatives bounds it. The term is stiff (a softmax
+	// over thousands of rows at τ 0.05): with the default SGD at LR 0.1,
+	// weight 1 made the first epochs diverge on the synthetic set and 0.1
+	// did not; the README's fifth-round tables used 0.1.
 	RecallWeight, RecallTemperature float64
 	RecallNegatives                 int
 	// DimWeights are the weights c_m of the nesting's dims in the pairwise,
