@@ -45,6 +45,8 @@ run s_h512 syn --hidden 512
 run s_diag_adam syn --recall-weight 1 --optimizer adamw $alone --ortho-every -1 --dim-weights 1,1,0,0,0
 run s_d16_adam syn --out-dim 16 --nesting 16 --recall-weight 1 --optimizer adamw $alone --ortho-every -1
 run s_mlpalone syn --hidden 512 --recall-weight 1 --optimizer adamw $alone
+run s_mlpall syn --hidden 512 --recall-weight 1 --optimizer adamw
+run s_mlp16res syn --hidden 512 --residual-dims 16 --dim-weights 1,1,0,0,0 --recall-weight 1 --optimizer adamw $alone
 run s_d16h512_adam syn --out-dim 16 --nesting 16 --hidden 512 --recall-weight 1 --optimizer adamw $alone --ortho-every -1
 
 run t_def text
@@ -63,6 +65,8 @@ run t_d16_adam db --out-dim 16 --nesting 16 --recall-weight 1 --optimizer adamw 
 run t_mlpalone_tdb db --hidden 512 --recall-negatives 4096 --recall-weight 1 --optimizer adamw $qa $alone
 run t_mlpalone text --hidden 512 --recall-negatives 4096 --recall-weight 1 --optimizer adamw $qa $alone
 run t_mlpall_tdb db --hidden 512 --recall-negatives 4096 --recall-weight 1 --optimizer adamw $qa
+run t_mlpall text --hidden 512 --recall-negatives 4096 --recall-weight 1 --optimizer adamw $qa
+run t_mlp16res_tdb db --hidden 512 --residual-dims 16 --dim-weights 1,1,0,0,0 --recall-negatives 4096 --recall-weight 1 --optimizer adamw $qa $alone
 run t_d16h512_adam db --out-dim 16 --nesting 16 --hidden 512 --recall-negatives 4096 --recall-weight 1 --optimizer adamw $qa $alone --ortho-every -1
 run t_d16h512_adam_tr text --out-dim 16 --nesting 16 --hidden 512 --recall-negatives 4096 --recall-weight 1 --optimizer adamw $qa $alone --ortho-every -1
 # The linear ceiling at dim 16 fitted on all 20000 training synopses (held out from the evaluation).
