@@ -732,3 +732,167 @@ func TestNeighborsContext(t *testing.T) {
 		t.Errorf("cancelled: error %v, want context.Canceled", err)
 	}
 }
+
+// TestRecallCandidates checks the recall term's candidates
+// (trainer.candidates): with RecallNegatives 0 every training row, each
+// its own candidate row; with a draw, RecallNegatives distinct training
+// rows then the anchors' positives outside the draw; in both, each anchor's
+// positives are its K nearest training rows, its own row is found, and
+// w_i·(drawn negatives) = its negatives among all training rows.
+func TestRecallCandidates(t *testing.T) {
+	const nt, k = 40, 3
+	nbrs := make([][]int32, nt+2) // rows nt, nt+1: query anchors
+	r := rand.New(rand.NewPCG(8, 8))
+	for i := range nbrs {
+		for _, j := range r.Perm(nt)[:k+2] { // K neighbours and 2 hard negatives
+			if j != i {
+				nbrs[i] = append(nbrs[i], int32(j))
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		negs    int
+		anchors []int
+	}{
+		{"all", 0, []int{0, 5, nt, 39}},
+		{"all, more than the rows", nt + 5, []int{3}},
+		{"drawn", 10, []int{0, 5, nt + 1, 39, 7}},
+		{"drawn, one", 1, []int{2, nt}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := &trainer{o: Options{K: k, RecallNegatives: tc.negs}, nt: nt, nbrs: nbrs, rng: rand.New(rand.NewPCG(1, 2))}
+			for step := range 3 { // later steps reuse the buffers
+				nc := tr.candidates(tc.anchors)
+				cand := tr.cand[:nc]
+				nNeg := tr.rec.nNeg
+				wantNeg := tc.negs
+				if tc.negs == 0 || tc.negs >= nt {
+					wantNeg = nt
+				}
+				if nNeg != wantNeg {
+					t.Fatalf("step %d: %d drawn candidates, want %d", step, nNeg, wantNeg)
+				}
+				seen := map[int32]bool{}
+				for c, row := range cand {
+					if row < 0 || row >= nt || seen[row] || tr.candPos[row] != int32(c) {
+						t.Fatalf("step %d: candidate %d is row %d (position %d), repeated %v", step, c, row, tr.candPos[row], seen[row])
+					}
+					seen[row] = true
+				}
+				for a, i := range tc.anchors {
+					pos := tr.rec.pos[a]
+					if len(pos) != k {
+						t.Fatalf("anchor %d: %d positives, want %d", i, len(pos), k)
+					}
+					inDraw := 0
+					for q, c := range pos {
+						if cand[c] != nbrs[i][q] {
+							t.Errorf("anchor %d: positive %d is row %d, want %d", i, q, cand[c], nbrs[i][q])
+						}
+						if int(c) < nNeg {
+							inDraw++
+						}
+					}
+					self, all := tr.rec.self[a], nt-k
+					if i < nt {
+						all--
+						if seen[int32(i)] != (self >= 0) || self >= 0 && cand[self] != int32(i) {
+							t.Errorf("anchor %d: own candidate %d", i, self)
+						}
+					} else if self != -1 {
+						t.Errorf("query anchor %d: own candidate %d, want -1", i, self)
+					}
+					drawn := nNeg - inDraw
+					if self >= 0 && int(self) < nNeg {
+						drawn--
+					}
+					if got := tr.rec.negW[a] * float64(drawn); drawn > 0 && math.Abs(got-float64(all)) > 1e-9 {
+						t.Errorf("anchor %d: w_i·%d drawn negatives = %v, want %d", i, drawn, got, all)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestRecallTerm trains with the recall term: alone in full batches (one
+// step an epoch, so the epochs' values are of the same anchors and
+// comparable), and over mini-batches with the other terms, linear and with
+// a residual MLP, over all training rows and a draw, with query anchors.
+// The term is reported positive and falling; with the other terms the
+// small prefix's validation recall rises from the PCA start.
+func TestRecallTerm(t *testing.T) {
+	const n, d = 500, 16
+	x, _ := synth(t, n, d)
+	q, _ := synth(t, 200, d)
+	for _, tc := range []struct {
+		name   string
+		o      Options
+		epochs int
+		val    bool // check the validation recall at dim 4
+	}{
+		{"alone, full batch", Options{PairWeight: -1, TopKWeight: -1, RankWeight: -1, IsoWeight: -1, Anchors: n, LR: 0.1, OrthoEvery: -1, RecallWeight: 0.1}, 20, false},
+		{"with the others, MLP, drawn", Options{Hidden: 8, RecallNegatives: 100, RecallWeight: 0.1}, 6, true},
+		{"with the others, query anchors", Options{QueryAnchors: q, RecallNegatives: 50, RecallWeight: 0.1}, 6, false}, // (20 held-out queries: too few to read)
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := tc.o
+			o.Out, o.Nesting, o.Epochs = 8, mrl.Nesting{4, 8}, tc.epochs
+			_, res, err := Train(context.Background(), x, n, d, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, last := res.Epochs[1], res.Epochs[tc.epochs]
+			t.Logf("recall term %.4f → %.4f; validation recall@10 %v → %v", first.RecallTerm, last.RecallTerm, res.Epochs[0].Recall, last.Recall)
+			if !(first.RecallTerm > last.RecallTerm) || last.RecallTerm <= 0 {
+				t.Errorf("recall term %v then %v: want positive and falling", first.RecallTerm, last.RecallTerm)
+			}
+			if tc.val && !(last.Recall[0] > res.Epochs[0].Recall[0]) {
+				t.Errorf("validation recall@10 at dim 4: %v at the PCA start, %v after", res.Epochs[0].Recall[0], last.Recall[0])
+			}
+		})
+	}
+}
+
+func TestRecallOptionsValidate(t *testing.T) {
+	const n, d = 10, 32
+	for _, tc := range []struct {
+		name string
+		o    Options
+		want []string // nil: valid
+	}{
+		{"off", Options{}, nil},
+		{"on", Options{RecallWeight: 1, RecallNegatives: 100}, nil},
+		{"negative draw", Options{RecallWeight: 1, RecallNegatives: -1}, []string{"RecallNegatives -1 is negative"}},
+		{"bad temperature", Options{RecallWeight: 1, RecallTemperature: -2}, []string{"RecallTemperature -2"}},
+		{"infinite temperature", Options{RecallWeight: 0.5, RecallTemperature: math.Inf(1)}, []string{"RecallTemperature +Inf"}},
+		{"NaN weight", Options{RecallWeight: math.NaN()}, []string{"RecallWeight NaN is not finite"}},
+		{"all at once", Options{RecallWeight: 1, RecallNegatives: -3, RecallTemperature: -1, Anchors: -1},
+			[]string{"RecallNegatives -3", "RecallTemperature -1", "Anchors -1"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.o.WithDefaults(d).Validate(n, d)
+			if tc.want == nil {
+				if err != nil {
+					t.Errorf("Validate = %v, want nil", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrOptions) {
+				t.Fatalf("Validate = %v, want ErrOptions", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Validate = %q, want it to say %q", err, w)
+				}
+			}
+		})
+	}
+	if o := (Options{RecallWeight: 1, Temperature: 0.1}).WithDefaults(d); o.RecallTemperature != 0.1 || o.RecallNegatives != 0 {
+		t.Errorf("defaults: RecallTemperature %v (want Temperature, 0.1), RecallNegatives %d (want 0: all)", o.RecallTemperature, o.RecallNegatives)
+	}
+	if o := (Options{}).WithDefaults(d); o.RecallWeight != 0 {
+		t.Errorf("default RecallWeight %v, want 0 (off)", o.RecallWeight)
+	}
+}

@@ -379,3 +379,169 @@ func isoLoss(sc *isoScratch, z []float32, lz int, x []float32, lx, b int, w floa
 	}
 	return sum * c
 }
+
+// recallTerm is the recall term (Options.RecallWeight), the loss of
+// bench/adapter/ceiling inside the trainer: it ranks each anchor's K
+// full-space neighbours above every other training row at every prefix,
+// the question recall@K asks. Anchor i has positives P_i (its K nearest
+// training rows in the full space, all of them) among the candidates C
+// (rows of adapted embeddings); the candidates before nNeg are uniformly
+// drawn training rows (all of them when nothing is sampled), the
+// negatives N_i of anchor i being those that are neither in P_i nor i
+// itself; later candidates are positives only. With s_ij the cosine of the
+// re-normalised m-prefixes of anchor i and candidate j, for every positive p
+//
+//	ℓ_ip = −log( e^{s_ip/τ} / (e^{s_ip/τ} + w_i·Σ_{j∈N_i} e^{s_ij/τ}) )
+//
+// so positives do not compete with each other, and w_i (the number of
+// training rows that are negatives of i over |N_i|) makes w_i·Σ_{N_i} an
+// unbiased estimate of the sum over every negative when they are sampled
+// (w_i = 1 when C holds every training row). The loss is w·mean_{(i,p)} ℓ_ip;
+// with π_ip = e^{s_ip/τ}/(e^{s_ip/τ} + w_i·Σ_{N_i}) its gradient is
+//
+//	∂/∂s_ip = w·(π_ip − 1)/(τ·|P|),  ∂/∂s_ij = w·w_i·e^{s_ij/τ}·Σ_p 1/(e^{s_ip/τ} + w_i·Σ_{N_i}) /(τ·|P|)  (j ∈ N_i)
+//
+// with |P| the number of (anchor, positive) pairs.
+type recallTerm struct {
+	w, tau float64
+	// pos[i] are anchor i's positives and self[i] its own candidate row
+	// (−1 if it has none), as candidate rows; negW[i] is w_i.
+	pos  [][]int32
+	self []int32
+	negW []float64
+	nNeg int
+
+	ua, uc, na, nc []float32 // unit prefixes and norms of anchors and candidates
+	s, dua, duc    []float32 // S then G ([anchors][candidates]); dL/dU
+	sums           []float64
+	mark           [][]bool // per goroutine chunk: positives of the row at hand
+}
+
+// recallGrain is the anchors per goroutine chunk of recallTerm.loss.
+const recallGrain = 8
+
+// loss computes the term at prefix m for the anchors' rows za and the
+// candidates' rows zc (strides ld), adds its gradient into dza and dzc
+// (strides ld, first m columns; the two may be parts of one slice) and
+// returns the mean ℓ_ip. A zero prefix has no direction: its row gets no
+// gradient. The reference is recallLossRef.
+func (r *recallTerm) loss(za []float32, na int, zc []float32, nc, ld, m int, dza, dzc []float32) float64 {
+	if na == 0 || nc == 0 {
+		return 0
+	}
+	r.ua, r.na = unitPrefixes(r.ua, r.na, za, na, ld, m)
+	r.uc, r.nc = unitPrefixes(r.uc, r.nc, zc, nc, ld, m)
+	r.s = grow(r.s, na*nc)
+	kernel.Sgemm(false, true, na, nc, m, 1, r.ua, m, r.uc, m, 0, r.s, nc)
+	var npos int
+	for _, p := range r.pos[:na] {
+		npos += len(p)
+	}
+	if npos == 0 {
+		return 0
+	}
+	c := r.w / (r.tau * float64(npos))
+	inv := 1 / r.tau
+	chunks := (na + recallGrain - 1) / recallGrain
+	r.sums = grow64(r.sums, chunks)
+	for len(r.mark) < chunks {
+		r.mark = append(r.mark, nil)
+	}
+	kernel.ParallelFor(na, recallGrain, func(lo, hi int) {
+		ch := lo / recallGrain
+		if len(r.mark[ch]) < nc {
+			r.mark[ch] = make([]bool, nc)
+		}
+		mark := r.mark[ch][:nc]
+		var sum float64
+		for i := lo; i < hi; i++ {
+			g := r.s[i*nc : (i+1)*nc] // similarities in, gradient out
+			pos, own := r.pos[i], int(r.self[i])
+			for _, p := range pos {
+				mark[p] = true
+			}
+			mx := math.Inf(-1)
+			for _, v := range g {
+				mx = max(mx, float64(v)*inv)
+			}
+			// g[j] becomes e^{s_ij/τ − mx} for the negatives, 0 for the
+			// other candidates but the positives, which are read first.
+			var neg float64
+			for j := range g {
+				switch {
+				case mark[j]:
+				case j >= r.nNeg || j == own:
+					g[j] = 0
+				default:
+					e := math.Exp(float64(g[j])*inv - mx)
+					g[j] = float32(e)
+					neg += e
+				}
+			}
+			neg *= r.negW[i]
+			var sinv float64
+			for _, p := range pos {
+				lp := float64(g[p])*inv - mx
+				e := math.Exp(lp)
+				den := e + neg
+				sum += math.Log(den) - lp
+				sinv += 1 / den
+				g[p] = float32(c * (e/den - 1))
+			}
+			f := float32(c * r.negW[i] * sinv)
+			for j := range g {
+				if !mark[j] {
+					g[j] *= f
+				}
+			}
+			for _, p := range pos {
+				mark[p] = false
+			}
+		}
+		r.sums[ch] = sum
+	})
+	var sum float64
+	for _, v := range r.sums[:chunks] {
+		sum += v
+	}
+	// dU_a = G·U_c, dU_c = Gᵀ·U_a; then through the normalisation.
+	r.dua = grow(r.dua, na*m)
+	r.duc = grow(r.duc, nc*m)
+	kernel.Sgemm(false, false, na, m, nc, 1, r.s, nc, r.uc, m, 0, r.dua, m)
+	kernel.Sgemm(true, false, nc, m, na, 1, r.s, nc, r.ua, m, 0, r.duc, m)
+	addNormGrad(dza, ld, r.dua, r.ua, r.na, na, m)
+	addNormGrad(dzc, ld, r.duc, r.uc, r.nc, nc, m)
+	return sum / float64(npos)
+}
+
+// unitPrefixes writes the re-normalised m-prefixes of the n rows of z
+// (stride ld) into u ([n][m]) and their norms into nrm.
+func unitPrefixes(u, nrm, z []float32, n, ld, m int) ([]float32, []float32) {
+	u = grow(u, n*m)
+	nrm = grow(nrm, n)
+	for i := 0; i < n; i++ {
+		row := u[i*m : (i+1)*m]
+		copy(row, z[i*ld:i*ld+m])
+		nrm[i] = kernel.Normalize(row)
+	}
+	return u, nrm
+}
+
+// addNormGrad adds dz_i += (du_i − u_i·(u_i·du_i))/|z_i| into the first m
+// columns of the rows of dz (stride ld), the gradient through z ↦ z/|z|;
+// rows of norm 0 get none.
+func addNormGrad(dz []float32, ld int, du, u, nrm []float32, n, m int) {
+	for i := 0; i < n; i++ {
+		r := nrm[i]
+		if r == 0 {
+			continue
+		}
+		ui, gi := u[i*m:(i+1)*m], du[i*m:(i+1)*m]
+		c := kernel.Dot(ui, gi)
+		out := dz[i*ld : i*ld+m]
+		f := 1 / r
+		for j := range out {
+			out[j] += (gi[j] - ui[j]*c) * f
+		}
+	}
+}

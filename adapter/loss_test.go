@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/gomrl/mrl/nn"
@@ -134,8 +135,17 @@ func to64(x []float32) []float64 {
 // larger of |g| and 1e-2 covers the float32 arithmetic of the fast path.
 func fdCheck(t *testing.T, name string, z []float64, g []float32, f func([]float64) float64) {
 	t.Helper()
+	fdCheckExcept(t, name, z, g, f, 0, 0)
+}
+
+// fdCheckExcept is fdCheck over the coordinates of z outside [lo, hi).
+func fdCheckExcept(t *testing.T, name string, z []float64, g []float32, f func([]float64) float64, lo, hi int) {
+	t.Helper()
 	const eps = 1e-4
 	for k := range z {
+		if k >= lo && k < hi {
+			continue
+		}
 		old := z[k]
 		z[k] = old + eps
 		up := f(z)
@@ -299,5 +309,106 @@ func TestNetGradient(t *testing.T) {
 				t.Errorf("%s[%d]: backward %.5g, finite differences %.5g", p.Name, i, p.G[i], num)
 			}
 		}
+	}
+}
+
+// recallLossRef is recallTerm.loss's definition as plain float64 loops:
+// the anchors are rows 0..na−1 of z and the candidates rows na..na+nc−1
+// (stride ld); the weighted mean of ℓ_ip.
+func recallLossRef(z []float64, na, ld, m int, r *recallTerm) float64 {
+	cos := func(i, j int) float64 {
+		var d, ni, nj float64
+		for k := 0; k < m; k++ {
+			d += z[i*ld+k] * z[j*ld+k]
+			ni += z[i*ld+k] * z[i*ld+k]
+			nj += z[j*ld+k] * z[j*ld+k]
+		}
+		if ni == 0 || nj == 0 {
+			return 0
+		}
+		return d / math.Sqrt(ni*nj)
+	}
+	var sum float64
+	npos := 0
+	for i := 0; i < na; i++ {
+		var neg float64
+		for j := 0; j < r.nNeg; j++ {
+			if j != int(r.self[i]) && !slices.Contains(r.pos[i], int32(j)) {
+				neg += math.Exp(cos(i, na+j) / r.tau)
+			}
+		}
+		for _, p := range r.pos[i] {
+			e := math.Exp(cos(i, na+int(p)) / r.tau)
+			sum -= math.Log(e / (e + r.negW[i]*neg))
+			npos++
+		}
+	}
+	return r.w * sum / float64(npos)
+}
+
+func TestRecallTermGradient(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		na, nc, nNeg  int
+		ld, m         int
+		pos           [][]int32
+		self          []int32
+		negW          []float64
+		w, tau        float64
+		zeroCandidate int // a candidate row set to 0 (−1: none)
+	}{
+		{name: "all candidates", na: 3, nc: 9, nNeg: 9, ld: 5, m: 5, pos: [][]int32{{0, 4}, {2}, {7, 8, 1}}, self: []int32{3, -1, 5},
+			negW: []float64{1, 1, 1}, w: 1, tau: 0.2, zeroCandidate: -1},
+		{name: "prefix", na: 2, nc: 7, nNeg: 7, ld: 6, m: 2, pos: [][]int32{{1}, {2, 3}}, self: []int32{-1, -1},
+			negW: []float64{1, 1}, w: 0.7, tau: 0.5, zeroCandidate: -1},
+		// Sampled: candidates 0..4 drawn, 5..7 positives outside the draw;
+		// anchor 2 has no positive (its negatives get no gradient).
+		{name: "sampled", na: 3, nc: 8, nNeg: 5, ld: 4, m: 3, pos: [][]int32{{5, 1}, {6, 7}, {}}, self: []int32{2, -1, 4},
+			negW: []float64{3.5, 2, 1}, w: 2, tau: 0.1, zeroCandidate: -1},
+		{name: "chunks", na: 2*recallGrain + 3, nc: 6, nNeg: 6, ld: 3, m: 3, w: 1, tau: 0.3, zeroCandidate: -1},
+		{name: "zero candidate", na: 2, nc: 6, nNeg: 6, ld: 4, m: 4, pos: [][]int32{{0}, {1}}, self: []int32{-1, -1},
+			negW: []float64{1, 1}, w: 1, tau: 0.2, zeroCandidate: 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(4, uint64(tc.na*100+tc.nc)))
+			if tc.pos == nil { // one positive per anchor, no own row
+				for i := range tc.na {
+					tc.pos = append(tc.pos, []int32{int32(i % tc.nc)})
+					tc.self = append(tc.self, -1)
+					tc.negW = append(tc.negW, 1)
+				}
+			}
+			z := randRows(r, tc.na+tc.nc, tc.ld)
+			if tc.zeroCandidate >= 0 {
+				clear(z[(tc.na+tc.zeroCandidate)*tc.ld : (tc.na+tc.zeroCandidate)*tc.ld+tc.m])
+			}
+			rt := recallTerm{w: tc.w, tau: tc.tau, pos: tc.pos, self: tc.self, negW: tc.negW, nNeg: tc.nNeg}
+			dz := make([]float32, len(z))
+			off := tc.na * tc.ld
+			got := tc.w * rt.loss(z, tc.na, z[off:], tc.nc, tc.ld, tc.m, dz, dz[off:])
+			z64 := to64(z)
+			f := func(z []float64) float64 { return recallLossRef(z, tc.na, tc.ld, tc.m, &rt) }
+			if want := f(z64); math.Abs(got-want) > 1e-5*math.Max(1, want) {
+				t.Errorf("loss = %.8g, reference %.8g", got, want)
+			}
+			for i := range tc.na + tc.nc {
+				for j := tc.m; j < tc.ld; j++ {
+					if dz[i*tc.ld+j] != 0 {
+						t.Fatalf("dz[%d][%d] = %v beyond the prefix %d, want 0", i, j, dz[i*tc.ld+j], tc.m)
+					}
+				}
+			}
+			if c := tc.zeroCandidate; c >= 0 {
+				row := dz[(tc.na+c)*tc.ld : (tc.na+c+1)*tc.ld]
+				if slices.ContainsFunc(row, func(v float32) bool { return v != 0 }) {
+					t.Errorf("zero candidate row: dz %v, want 0", row)
+				}
+				// Finite differences around a zero row are not defined:
+				// check the other rows only.
+				fdCheckExcept(t, "recallTerm", z64, dz, f, (tc.na+c)*tc.ld, (tc.na+c+1)*tc.ld)
+				return
+			}
+			fdCheck(t, "recallTerm", z64, dz, f)
+		})
 	}
 }

@@ -94,6 +94,9 @@ func runAdapt(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&o.HardRank, "hard-rank", 0, "with --hard: the last full-space rank of the hard negatives (default max(50, 2·--k))")
 	fs.Float64Var(&o.BoundaryWeight, "boundary-weight", 0, "with --hard: weight of the boundary term (default 1; negative: off, the hard negatives only join the batch)")
 	fs.Float64Var(&o.BoundaryTemperature, "boundary-temperature", 0, "with --hard: τ of the boundary term (default --temperature)")
+	fs.Float64Var(&o.RecallWeight, "recall-weight", 0, "weight of the recall term: each anchor's K full-space neighbours ranked above every other training row at every prefix (default 0: off)")
+	fs.IntVar(&o.RecallNegatives, "recall-negatives", 0, "with --recall-weight: training rows drawn per step as its negatives (default 0: all of them)")
+	fs.Float64Var(&o.RecallTemperature, "recall-temperature", 0, "with --recall-weight: τ of the recall term (default --temperature)")
 	fs.Float64Var(&o.SupervisedWeight, "supervised-weight", 0, "weight of the classification heads with --labels (default 0.3)")
 	fs.Float64Var(&o.ContrastiveWeight, "contrastive-weight", 0, "weight of the contrastive term with --pair-queries (default 1)")
 	fs.Float64Var(&o.ContrastiveTemperature, "contrastive-temperature", 0, "τ of the contrastive term (default 0.05)")
@@ -169,6 +172,9 @@ func runAdapt(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "epoch %d/%d: loss %.4f (pair %.4f topk %.4f rank %.4f iso %.4f", s.Epoch, s.Epochs, s.Loss, s.Pair, s.TopK, s.Rank, s.Iso)
 		if o.HardNegatives > 0 {
 			fmt.Fprintf(stdout, " boundary %.4f", s.Boundary)
+		}
+		if o.RecallWeight > 0 {
+			fmt.Fprintf(stdout, " recall %.4f", s.RecallTerm)
 		}
 		if o.Labels != nil {
 			fmt.Fprintf(stdout, " sup %.4f", s.Supervised)

@@ -48,6 +48,16 @@ func TestAdaptCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "contrastive ") {
 		t.Fatalf("adapt --pair-queries exit %d: %s%s", code, out, stderr)
 	}
+	// The recall term, with query anchors and a draw of negatives: its
+	// value is printed; a negative draw is refused by name.
+	code, out, stderr = runCmd(t, "adapt", "--in", p("d.npy"), "--query-anchors", p("q.npy"), "--recall-weight", "0.1", "--recall-negatives", "100", "--nesting", "4,32", "--epochs", "1", "--out", p("recall.st"))
+	if code != 0 || !strings.Contains(out, " recall ") {
+		t.Fatalf("adapt --recall-weight exit %d: %s%s", code, out, stderr)
+	}
+	code, _, stderr = runCmd(t, "adapt", "--in", p("d.npy"), "--recall-weight", "0.1", "--recall-negatives", "-1", "--epochs", "1", "--out", p("bad.st"))
+	if code == 0 || !strings.Contains(stderr, "RecallNegatives -1 is negative") {
+		t.Errorf("adapt --recall-negatives -1: exit %d: %s", code, stderr)
+	}
 	code, out, stderr = runCmd(t, "adapt", "apply", "--adapter", p("a.st"), "--in", p("x.npy"), "--out", p("z.jsonl"))
 	if code != 0 || !strings.Contains(out, "800 rows × 32 dims") {
 		t.Fatalf("apply exit %d: %s%s", code, out, stderr)
