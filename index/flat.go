@@ -448,7 +448,7 @@ func (f *Flat) searchBlock(q []float32, ldq, dim, k, nq int, bufs []Hit, dst [][
 			heaps[i] = topK{h: dst[i][:0], k: k}
 		}
 	}
-	if !f.useInt8() || !f.searchBlockInt8(q, ldq, dim, nq, heaps) {
+	if !f.useInt8(dim) || !f.searchBlockInt8(q, ldq, dim, nq, heaps) {
 		f.scanFloat(q, ldq, dim, nq, heaps)
 	}
 	f.collect(q, ldq, dim, nq, heaps, bufs, dst, sorted)

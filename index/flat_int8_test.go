@@ -15,6 +15,7 @@ import (
 
 func TestFlatInt8Conformance(t *testing.T) {
 	logInt8(t)
+	defer index.SetInt8MinDim(index.SetInt8MinDim(1))
 	indextest.Run(t, func(v *index.Vectors) index.Searcher {
 		f, err := index.NewFlatWith(v, index.FlatOptions{Int8Filter: true})
 		if err != nil {
@@ -38,6 +39,7 @@ func logInt8(t *testing.T) {
 // to float32 rounding: a row the filter dropped would shift them.
 func TestFlatInt8Exact(t *testing.T) {
 	logInt8(t)
+	defer index.SetInt8MinDim(index.SetInt8MinDim(1))
 	r := rand.New(rand.NewPCG(31, 32))
 	for _, c := range []struct {
 		n, d, nq int
@@ -113,6 +115,7 @@ func TestNewFlatWith(t *testing.T) {
 // filter runs), tiny (its scales would be subnormal: the float scan runs)
 // and large. Results must be the float scan's.
 func TestFlatInt8Range(t *testing.T) {
+	defer index.SetInt8MinDim(index.SetInt8MinDim(1))
 	r := rand.New(rand.NewPCG(41, 42))
 	const n, d, nq = 600, 20, 40
 	for _, scale := range []float32{1e-20, 1e-41, 1e18} {

@@ -566,8 +566,14 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 			return err
 		}
 		fmt.Fprintf(stdout, "%s: N=%d D=%d metric=%s; %d queries, k=%d, dim %d, %s\n", path, v.N(), D, v.Metric(), n, *k, dim, kind)
-		fmt.Fprintf(stdout, "QPS %.0f  (one batch on %d threads, int8 filter %s; %s)\n", float64(n)/wall.Seconds(), kernel.Threads(),
-			map[bool]string{true: "on", false: "off: this CPU has no AVX512-VNNI, the float scan ran"}[kernel.HasScanTileInt8()], kernel.Describe())
+		status := "on"
+		switch {
+		case !kernel.HasScanTileInt8():
+			status = "off: this CPU has no AVX512-VNNI, the float scan ran"
+		case dim < 32:
+			status = "off: below 32 dims the float scan is faster and ran"
+		}
+		fmt.Fprintf(stdout, "QPS %.0f  (one batch on %d threads, int8 filter %s; %s)\n", float64(n)/wall.Seconds(), kernel.Threads(), status, kernel.Describe())
 	} else if wall, err = searchOneByOne(ctx, q, qd, n, dim, *k, searcher, funnel, hits, stdout, func(w io.Writer) {
 		fmt.Fprintf(w, "%s: N=%d D=%d metric=%s; %d queries, k=%d, dim %d, %s\n", path, v.N(), D, v.Metric(), n, *k, dim, kind)
 	}); err != nil {
