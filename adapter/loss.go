@@ -239,7 +239,10 @@ func (r *rankTerm) grad(s, t []float32, b int) float64 {
 		r.tFor = &t[0]
 	}
 	r.q = grow64(r.q, chunks*b)
+	// Only the first chunk of each goroutine's range writes its sum:
+	// clear the others, which an earlier call may have written.
 	r.sums = grow64(r.sums, chunks)
+	clear(r.sums)
 	inv := 1 / r.tau
 	kernel.ParallelFor(b, rankGrain, func(lo, hi int) {
 		q := r.q[lo/rankGrain*b : (lo/rankGrain+1)*b]
@@ -444,6 +447,7 @@ func (r *recallTerm) loss(za []float32, na int, zc []float32, nc, ld, m int, dza
 	inv := 1 / r.tau
 	chunks := (na + recallGrain - 1) / recallGrain
 	r.sums = grow64(r.sums, chunks)
+	clear(r.sums) // as in rankTerm.grad: one sum per goroutine's range
 	for len(r.mark) < chunks {
 		r.mark = append(r.mark, nil)
 	}
