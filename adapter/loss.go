@@ -100,19 +100,7 @@ func simLoss(sc *simScratch, z []float32, b, ld, m int, t []float32, wPair float
 		s[i*b+i] *= 2
 	}
 	kernel.Sgemm(false, false, b, m, b, 1, s, b, zn, m, 0, dzn, m)
-	for i := 0; i < b; i++ {
-		r := sc.norms[i]
-		if r == 0 {
-			continue
-		}
-		u, du := zn[i*m:(i+1)*m], dzn[i*m:(i+1)*m]
-		c := kernel.Dot(u, du)
-		out := dz[i*ld : i*ld+m]
-		inv := 1 / r
-		for j := range out {
-			out[j] += (du[j] - u[j]*c) * inv
-		}
-	}
+	addNormGrad(dz, ld, dzn, zn, sc.norms, b, m)
 	return pairMean, topMean, rankMean, bndMean
 }
 

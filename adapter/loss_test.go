@@ -13,18 +13,7 @@ import (
 // simLossRef is simLoss's definition as plain float64 loops: the weighted
 // total wPair·pairMean + wTop·topMean.
 func simLossRef(z []float64, b, ld, m int, t []float32, wPair float64, pairs []pair, wTop, wRank, tau float64, bnd *boundaryTerm) float64 {
-	cos := func(i, j int) float64 {
-		var d, ni, nj float64
-		for k := 0; k < m; k++ {
-			d += z[i*ld+k] * z[j*ld+k]
-			ni += z[i*ld+k] * z[i*ld+k]
-			nj += z[j*ld+k] * z[j*ld+k]
-		}
-		if ni == 0 || nj == 0 {
-			return 0
-		}
-		return d / math.Sqrt(ni*nj)
-	}
+	cos := func(i, j int) float64 { return refCos(z, ld, m, i, j) }
 	var p, q float64
 	for i := 0; i < b; i++ {
 		for j := 0; j < b; j++ {
@@ -316,18 +305,7 @@ func TestNetGradient(t *testing.T) {
 // the anchors are rows 0..na−1 of z and the candidates rows na..na+nc−1
 // (stride ld); the weighted mean of ℓ_ip.
 func recallLossRef(z []float64, na, ld, m int, r *recallTerm) float64 {
-	cos := func(i, j int) float64 {
-		var d, ni, nj float64
-		for k := 0; k < m; k++ {
-			d += z[i*ld+k] * z[j*ld+k]
-			ni += z[i*ld+k] * z[i*ld+k]
-			nj += z[j*ld+k] * z[j*ld+k]
-		}
-		if ni == 0 || nj == 0 {
-			return 0
-		}
-		return d / math.Sqrt(ni*nj)
-	}
+	cos := func(i, j int) float64 { return refCos(z, ld, m, i, j) }
 	var sum float64
 	npos := 0
 	for i := 0; i < na; i++ {
@@ -411,4 +389,19 @@ func TestRecallTermGradient(t *testing.T) {
 			fdCheck(t, "recallTerm", z64, dz, f)
 		})
 	}
+}
+
+// refCos is the float64 cosine of the m-prefixes of rows i and j of z
+// (stride ld), 0 when either is zero.
+func refCos(z []float64, ld, m, i, j int) float64 {
+	var d, ni, nj float64
+	for k := 0; k < m; k++ {
+		d += z[i*ld+k] * z[j*ld+k]
+		ni += z[i*ld+k] * z[i*ld+k]
+		nj += z[j*ld+k] * z[j*ld+k]
+	}
+	if ni == 0 || nj == 0 {
+		return 0
+	}
+	return d / math.Sqrt(ni*nj)
 }
