@@ -448,7 +448,7 @@ func (f *Flat) searchBlock(q []float32, ldq, dim, k, nq int, bufs []Hit, dst [][
 			heaps[i] = topK{h: dst[i][:0], k: k}
 		}
 	}
-	if !f.useInt8(dim) || !f.searchBlockInt8(q, ldq, dim, nq, heaps) {
+	if !f.Int8Filter(dim) || !f.searchBlockInt8(q, ldq, dim, nq, heaps) {
 		f.scanFloat(q, ldq, dim, nq, heaps)
 	}
 	f.collect(q, ldq, dim, nq, heaps, bufs, dst, sorted)
@@ -517,19 +517,7 @@ func (f *Flat) scanPanels(heaps []topK, qp, thr []float32, q0, dim, chunk, group
 		r1 := min(r0+chunk, n)
 		for g := r0; g < r1; g += group {
 			rows := min(group, r1-g)
-			so := sos[(g-r0)/group*2*group:][:2*group]
-			for i := 0; i < group; i++ {
-				switch {
-				case i >= rows:
-					so[i], so[group+i] = 0, float32(math.Inf(-1))
-				case v.metric == mrl.Cosine:
-					so[i], so[group+i] = norms[g+i], 0
-				case v.metric == mrl.L2:
-					so[i], so[group+i] = 2, -norms[g+i]
-				default:
-					so[i], so[group+i] = 1, 0
-				}
-			}
+			f.tileScales(sos[(g-r0)/group*2*group:][:2*group], norms, g, rows)
 		}
 		for p := 0; p < len(thr)/panel; p++ {
 			b := qp[p*dim*panel : (p+1)*dim*panel]

@@ -42,10 +42,12 @@ func NewFlatWith(v *Vectors, opt FlatOptions) (*Flat, error) {
 // is at most (127·255 + 128·127 + 64)·D < 2^31 for D < 44,091.
 const int8MaxDim = 32768
 
-// Int8Filter reports whether f's batches take the int8 filter: f keeps
-// codes (FlatOptions.Int8Filter) and the CPU runs them (at dims from 32:
-// below, the float scan is faster).
-func (f *Flat) Int8Filter() bool { return f.codes != nil && kernel.HasScanTileInt8() }
+// Int8Filter reports whether f's batches at dim take the int8 filter: f
+// keeps codes (FlatOptions.Int8Filter), the CPU runs them and dim is at
+// least 32 (below, the float scan is faster).
+func (f *Flat) Int8Filter(dim int) bool {
+	return f.codes != nil && kernel.HasScanTileInt8() && dim >= int8MinDim
+}
 
 // FilterBytes returns the memory the int8 filter holds: the codes (one
 // byte per dim and row), their scales and the row shifts cached per dim
@@ -228,11 +230,6 @@ func (c *int8Codes) shiftsAt(n, dim int, at []int) []int32 {
 // fewer rows pass. Every row that could enter the k best is scored
 // exactly, so the results are the float scan's (up to the rounding of a
 // float32 dot, which both paths share).
-
-// useInt8 reports whether a batch at dim takes the int8 filter.
-func (f *Flat) useInt8(dim int) bool {
-	return f.codes != nil && kernel.HasScanTileInt8() && dim >= int8MinDim
-}
 
 // int8MinDim is the smallest dim a batch takes the int8 filter at: at 16
 // dims it ran 0.86x the float scan (1M rows, 1,000 queries, bench/scan,
@@ -426,12 +423,13 @@ func (f *Flat) scanPanelsInt8(heaps []topK, q []float32, ldq int, ps []int8Panel
 	}
 }
 
-// tileScales sets so (ScanTileInt8's 2·12 floats) to the key scales and
-// shifts of the rows g, g+1, ..., g+rows-1 (norms: the metric's prefix
-// norms, nil for InnerProduct); the rows past them get scale 0 and shift
-// −Inf, so they never pass.
+// tileScales sets so (a scan tile's 2·group floats: kernel.ScanTile's or
+// kernel.ScanTileInt8's) to the key scales and shifts of the rows g, g+1,
+// ..., g+rows-1 (norms: the metric's prefix norms, nil for
+// InnerProduct); the rows past them get scale 0 and shift −Inf, so they
+// never pass.
 func (f *Flat) tileScales(so, norms []float32, g, rows int) {
-	const group = kernel.Int8TileRows
+	group := len(so) / 2
 	for i := 0; i < group; i++ {
 		switch {
 		case i >= rows:

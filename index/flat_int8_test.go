@@ -106,8 +106,9 @@ func TestNewFlatWith(t *testing.T) {
 	}
 	v = mustVectors(t, []float32{1, 2, 3, 4}, 2, 2, mrl.Cosine, nil)
 	f, err := index.NewFlatWith(v, index.FlatOptions{Int8Filter: true})
-	if err != nil || f.Int8Filter() != kernel.HasScanTileInt8() {
-		t.Errorf("Cosine: NewFlatWith = %v, Int8Filter() = %v, want %v", err, f.Int8Filter(), kernel.HasScanTileInt8())
+	if err != nil || f.Int8Filter(32) != kernel.HasScanTileInt8() || f.Int8Filter(16) {
+		t.Errorf("Cosine: NewFlatWith = %v, Int8Filter(32) = %v, want %v; Int8Filter(16) = %v, want false",
+			err, f.Int8Filter(32), kernel.HasScanTileInt8(), f.Int8Filter(16))
 	}
 }
 

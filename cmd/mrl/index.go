@@ -562,7 +562,8 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 	hits := make([][]index.Hit, n)
 	var wall time.Duration
 	if *int8Filter {
-		if wall, err = searchInt8Batch(v, q, qd, n, dim, *k, hits); err != nil {
+		var on bool
+		if wall, on, err = searchInt8Batch(v, q, qd, n, dim, *k, hits); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "%s: N=%d D=%d metric=%s; %d queries, k=%d, dim %d, %s\n", path, v.N(), D, v.Metric(), n, *k, dim, kind)
@@ -570,8 +571,8 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 		switch {
 		case !kernel.HasScanTileInt8():
 			status = "off: this CPU has no AVX512-VNNI, the float scan ran"
-		case dim < 32:
-			status = "off: below 32 dims the float scan is faster and ran"
+		case !on:
+			status = "off: at this dim the float scan is faster and ran"
 		}
 		fmt.Fprintf(stdout, "QPS %.0f  (one batch on %d threads, int8 filter %s; %s)\n", float64(n)/wall.Seconds(), kernel.Threads(), status, kernel.Describe())
 	} else if wall, err = searchOneByOne(ctx, q, qd, n, dim, *k, searcher, funnel, hits, stdout, func(w io.Writer) {
@@ -626,25 +627,23 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 }
 
 // searchInt8Batch searches the n queries (qd apart) at dim as one batch
-// through a Flat with the int8 filter, writing hits, and returns the
-// batch's time (coding the rows before it is not counted; the rows'
+// through a Flat with the int8 filter, writing hits (len n), and returns
+// the batch's time (coding the rows before it is not counted; the rows'
 // shifts at dim are computed by one query first, as prefix norms are by
-// Prepare).
-func searchInt8Batch(v *index.Vectors, q []float32, qd, n, dim, k int, hits [][]index.Hit) (time.Duration, error) {
+// Prepare) and whether the batch took the filter.
+func searchInt8Batch(v *index.Vectors, q []float32, qd, n, dim, k int, hits [][]index.Hit) (time.Duration, bool, error) {
 	f, err := index.NewFlatWith(v, index.FlatOptions{Int8Filter: true})
 	if err != nil {
-		return 0, fmt.Errorf("--int8-filter: %w", err)
+		return 0, false, fmt.Errorf("--int8-filter: %w", err)
 	}
 	if _, err := f.SearchBatch(q[:qd], qd, dim, k, nil); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	start := time.Now()
-	res, err := f.SearchBatch(q[:n*qd], qd, dim, k, hits[:0])
-	if err != nil {
-		return 0, err
+	if _, err := f.SearchBatch(q[:n*qd], qd, dim, k, hits); err != nil { // fills hits: it has room for n
+		return 0, false, err
 	}
-	copy(hits, res)
-	return time.Since(start), nil
+	return time.Since(start), f.Int8Filter(dim), nil
 }
 
 // searchOneByOne runs the n queries one at a time through the funnel (if
