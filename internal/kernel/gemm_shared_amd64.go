@@ -4,7 +4,6 @@ package kernel
 
 import (
 	"runtime"
-	"sync"
 	"sync/atomic"
 )
 
@@ -72,16 +71,12 @@ func gemmShared(t int, transA, transB bool, m, n, k int, alpha float32, a []floa
 			}
 		}
 	}
-	var wg sync.WaitGroup
-	for id := 1; id < t; id++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	// One chunk per goroutine: every id runs at once (the barrier needs it).
+	parallelForT(t, t, 1, func(lo, hi int) {
+		for id := lo; id < hi; id++ {
 			work(id)
-		}()
-	}
-	work(0)
-	wg.Wait()
+		}
+	})
 }
 
 // macroTiles multiplies a packed mc×kc block of A (6-row panels) by a

@@ -13,7 +13,10 @@
 // mismatch panics with a constant message: these are programmer errors,
 // not input errors.
 //
-// Large kernels split their work among up to Threads() goroutines; the
+// Large kernels split their work among up to Threads() goroutines: the
+// caller's and pooled workers that spin for a moment between parallel
+// regions instead of parking (see pool.go: waking a parked one took
+// 100-170 µs on the project's VMs); the
 // Serial forms (SgemmSerial, Im2colNHWCSerial, Col2imNHWCSerial) run on
 // the calling goroutine only, for callers that split the work themselves.
 //
@@ -72,6 +75,9 @@ func parallelForT(t, n, grain int, fn func(lo, hi int)) {
 		return
 	}
 	per := (chunks + t - 1) / t * grain
+	if runPooled(n, per, (n+per-1)/per, fn) {
+		return
+	}
 	var wg sync.WaitGroup
 	for lo := per; lo < n; lo += per {
 		hi := min(lo+per, n)
