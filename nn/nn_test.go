@@ -127,12 +127,26 @@ func TestLayerGradients(t *testing.T) {
 	}
 }
 
+// TestSoftmaxCrossEntropy checks the loss against its definition and the
+// gradient against finite differences, with up to 64 classes (the row's
+// exps kept on the stack) and more (kept in a buffer), and with a row
+// whose softmax is nearly one-hot (the target's gradient then cancels).
 func TestSoftmaxCrossEntropy(t *testing.T) {
 	r := rand.New(rand.NewPCG(2, 2))
-	for _, smooth := range []float32{0, 0.1} {
-		n, c := 4, 5
+	for _, tc := range []struct {
+		n, c   int
+		smooth float32
+		peak   float32 // added to logit (0, 0)
+	}{
+		{4, 5, 0, 0}, {4, 5, 0.1, 0}, {3, 64, 0, 0}, {3, 100, 0.1, 0}, {2, 7, 0, 12},
+	} {
+		n, c, smooth := tc.n, tc.c, tc.smooth
 		logits := randTensor(r, n, c).Data
-		labels := []int32{0, 3, 4, 1}
+		logits[0] += tc.peak
+		labels := make([]int32, n)
+		for i := range labels {
+			labels[i] = int32((3 * i) % c)
+		}
 		grad := make([]float32, n*c)
 		loss, _ := SoftmaxCrossEntropy(logits, n, c, c, labels, smooth, 1, grad)
 		// Plain definition: mean_i Σ_j −t_ij log softmax_ij.
@@ -152,7 +166,24 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 		}
 		want /= float64(n)
 		if math.Abs(loss-want) > 1e-5 {
-			t.Errorf("SoftmaxCrossEntropy(smoothing=%v) = %v, want %v", smooth, loss, want)
+			t.Errorf("SoftmaxCrossEntropy(%+v) = %v, want %v", tc, loss, want)
+		}
+		// The gradient against the float64 definition (softmax − target)/n.
+		for i := 0; i < n; i++ {
+			var z float64
+			for j := 0; j < c; j++ {
+				z += math.Exp(float64(logits[i*c+j]))
+			}
+			for j := 0; j < c; j++ {
+				tgt := float64(smooth) / float64(c)
+				if int32(j) == labels[i] {
+					tgt += 1 - float64(smooth)
+				}
+				g := (math.Exp(float64(logits[i*c+j]))/z - tgt) / float64(n)
+				if d := math.Abs(float64(grad[i*c+j]) - g); d > 1e-6*math.Max(math.Abs(g), 1e-3) {
+					t.Errorf("%+v: grad[%d][%d] = %v, want %v", tc, i, j, grad[i*c+j], g)
+				}
+			}
 		}
 		const eps = 1e-2
 		for i := range logits {
@@ -164,7 +195,7 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 			logits[i] = old
 			num := (lp - lm) / (2 * eps)
 			if math.Abs(num-float64(grad[i])) > 1e-3 {
-				t.Fatalf("smoothing=%v: dL/dlogit[%d] = %v, want %v", smooth, i, grad[i], num)
+				t.Fatalf("%+v: dL/dlogit[%d] = %v, want %v", tc, i, grad[i], num)
 			}
 		}
 	}

@@ -22,14 +22,16 @@ type Optimizer interface {
 	SetSteps(int)
 }
 
+// zeroGrad clears the gradients in parallel chunks (forRows): a large
+// model's gradients are megabytes, and two cores clear them at nearly
+// twice the bandwidth of one (the MLP of bench/train: 11.8 MB, ~4% of a
+// 2-thread step cleared on one goroutine).
 func zeroGrad(ps []*Param) {
 	for _, p := range ps {
+		forRows(p, func(lo, hi int) { clear(p.G[lo:hi]) })
 		if p.Sparse {
-			forRows(p, func(lo, hi int) { clear(p.G[lo:hi]) })
 			p.Touched = p.Touched[:0]
-			continue
 		}
-		clear(p.G)
 	}
 }
 
