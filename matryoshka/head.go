@@ -134,6 +134,11 @@ func (h *Head) weight(g int) (w []float32, ld int, b []float32) {
 // Forward computes the logits of every dim for z ([N, Embed] or any
 // [N, ...] whose rows have Embed elements). The result, per dim [N][Classes]
 // row-major, is owned by h until the next Forward.
+//
+// With kernel.Threads() > 1 and enough work (headGrain) the batch's rows
+// are split among goroutines, each running every dim's product on its
+// rows (kernel.SgemmSerial): the products are narrow (Classes columns), too
+// small to split well one by one.
 func (h *Head) Forward(z *nn.Tensor) [][]float32 {
 	n, d, c := z.N(), h.Embed, h.Classes
 	if z.RowLen() != d {
@@ -144,23 +149,56 @@ func (h *Head) Forward(z *nn.Tensor) [][]float32 {
 		h.logits = make([][]float32, len(h.Nesting))
 		h.dl = make([][]float32, len(h.Nesting))
 	}
-	for g, m := range h.Nesting {
+	for g := range h.Nesting {
 		if cap(h.logits[g]) < n*c {
 			h.logits[g] = make([]float32, n*c)
 			h.dl[g] = make([]float32, n*c)
 		}
-		out := h.logits[g][:n*c]
-		h.logits[g] = out
-		w, ld, b := h.weight(g)
-		kernel.Sgemm(false, true, n, c, m, 1, z.Data, d, w, ld, 0, out, c)
-		for i := 0; i < n; i++ {
-			row := out[i*c : (i+1)*c]
-			for j := range row {
-				row[j] += b[j]
+		h.logits[g] = h.logits[g][:n*c]
+	}
+	h.split(n, func(_, _, lo, hi int) {
+		for g, m := range h.Nesting {
+			out := h.logits[g]
+			w, ld, b := h.weight(g)
+			kernel.SgemmSerial(false, true, hi-lo, c, m, 1, z.Data[lo*d:], d, w, ld, 0, out[lo*c:], c)
+			for i := lo; i < hi; i++ {
+				row := out[i*c : (i+1)*c]
+				for j := range row {
+					row[j] += b[j]
+				}
 			}
 		}
-	}
+	})
 	return h.logits
+}
+
+// headGrain is the fewest multiply-adds of a head pass (N·Classes·Σm_g)
+// per goroutine: smaller passes run on the calling goroutine. On the MLP
+// of bench/train (N = 256, 10 classes, m = 8..2048: 10.5M) the head's
+// products on one goroutine at 2 threads took ~10% of a step. A variable
+// so that tests can split small heads.
+var headGrain = 1 << 18
+
+// split runs fn(t, w, lo, hi) for t < w on w goroutines (w = 1: the
+// caller's), rows [lo, hi) of n being worker t's share: whole 12-row
+// tiles of the AVX-512 SGEMM kernel but the last. w follows
+// kernel.Threads() and headGrain.
+func (h *Head) split(n int, fn func(t, w, lo, hi int)) {
+	sum := 0
+	for _, m := range h.Nesting {
+		sum += m
+	}
+	w := min(kernel.Threads(), n*h.Classes*sum/headGrain, (n+11)/12)
+	if w <= 1 {
+		fn(0, 1, 0, n)
+		return
+	}
+	per := ((n+w-1)/w + 11) / 12 * 12
+	kernel.ParallelFor(w, 1, func(a, b int) {
+		for t := a; t < b; t++ {
+			fn(t, w, min(t*per, n), min((t+1)*per, n))
+		}
+	})
 }
 
 // Loss is the result of Head.Loss.
@@ -175,20 +213,41 @@ type Loss struct {
 func (h *Head) Loss(labels []int32, smoothing float32) Loss {
 	n, c := h.z.N(), h.Classes
 	res := Loss{PerDim: make([]float64, len(h.Nesting)), Correct: make([]int, len(h.Nesting))}
-	for g := range h.Nesting {
-		w := 1.0
+	weight := func(g int) float64 {
 		if h.Weights != nil {
-			w = h.Weights[g]
+			return h.Weights[g]
 		}
-		l, ok := nn.SoftmaxCrossEntropy(h.logits[g], n, c, c, labels, smoothing, float32(w), h.dl[g][:n*c])
-		res.PerDim[g], res.Correct[g] = l, ok
-		res.Total += w * l
+		return 1
+	}
+	// Dims in parallel when each has enough logits to pay for a goroutine.
+	grain := len(h.Nesting)
+	if n*c >= lossGrain {
+		grain = 1
+	}
+	kernel.ParallelFor(len(h.Nesting), grain, func(lo, hi int) {
+		for g := lo; g < hi; g++ {
+			res.PerDim[g], res.Correct[g] = nn.SoftmaxCrossEntropy(h.logits[g], n, c, c, labels, smoothing, float32(weight(g)), h.dl[g][:n*c])
+		}
+	})
+	for g, l := range res.PerDim {
+		res.Total += weight(g) * l
 	}
 	return res
 }
 
+// lossGrain is the fewest logits (N·Classes) of one dim for Loss to take
+// the dims on several goroutines (a variable for the tests).
+var lossGrain = 1 << 10
+
 // Backward adds the heads' parameter gradients and returns dLoss/dz for the
 // last Forward and Loss.
+//
+// Split as Forward: worker t computes dz for its rows and, of every
+// weight gradient, its share of the columns (for MRL-E, whose dims share
+// one weight, its share of the embedding's columns, so that no two
+// workers write one column), and the bias gradients of the dims g with
+// g mod w = t (MRL-E: worker 0). Each element of a gradient still sums
+// the dims in increasing g.
 func (h *Head) Backward() *nn.Tensor {
 	n, d, c := h.z.N(), h.Embed, h.Classes
 	dz := &h.dz
@@ -197,24 +256,46 @@ func (h *Head) Backward() *nn.Tensor {
 		dz.Data = make([]float32, n*d)
 	}
 	dz.Data = dz.Data[:n*d]
-	clear(dz.Data)
-	for g, m := range h.Nesting {
-		dl := h.dl[g][:n*c]
-		w, ld, _ := h.weight(g)
-		p, pb := h.W[0], h.B[0]
-		if h.Kind != MRLE {
-			p, pb = h.W[g], h.B[g]
-		}
-		// dW[:, :m] += dlᵀ·z[:, :m]; db += Σ dl; dz[:, :m] += dl·W[:, :m]
-		kernel.Sgemm(true, false, c, m, n, 1, dl, c, h.z.Data, d, 1, p.G, ld)
-		for i := 0; i < n; i++ {
-			for j, v := range dl[i*c : (i+1)*c] {
-				pb.G[j] += v
+	h.split(n, func(t, nw, lo, hi int) {
+		clear(dz.Data[lo*d : hi*d])
+		for g, m := range h.Nesting {
+			dl := h.dl[g][:n*c]
+			w, ld, _ := h.weight(g)
+			p, pb := h.W[0], h.B[0]
+			if h.Kind != MRLE {
+				p, pb = h.W[g], h.B[g]
+			}
+			// dz[:, :m] += dl·W[:, :m] on rows lo..hi
+			kernel.SgemmSerial(false, false, hi-lo, m, c, 1, dl[lo*c:], c, w, ld, 1, dz.Data[lo*d:], d)
+			// dW[:, c0:c1] += dlᵀ·z[:, c0:c1]
+			span := m
+			if h.Kind == MRLE {
+				span = d
+			}
+			c0, c1 := colShare(span, t, nw), min(colShare(span, t+1, nw), m)
+			if c0 < c1 {
+				kernel.SgemmSerial(true, false, c, c1-c0, n, 1, dl, c, h.z.Data[c0:], d, 1, p.G[c0:], ld)
+			}
+			// db += Σ dl
+			if (h.Kind == MRLE && t == 0) || (h.Kind != MRLE && g%nw == t) {
+				for i := 0; i < n; i++ {
+					for j, v := range dl[i*c : (i+1)*c] {
+						pb.G[j] += v
+					}
+				}
 			}
 		}
-		kernel.Sgemm(false, false, n, m, c, 1, dl, c, w, ld, 1, dz.Data, d)
-	}
+	})
 	return dz
+}
+
+// colShare is where worker t of w starts in span columns: whole 32-column
+// panels of the AVX-512 SGEMM kernel, the last worker ending at span.
+func colShare(span, t, w int) int {
+	if t >= w {
+		return span
+	}
+	return min(span, (span*t/w+31)/32*32)
 }
 
 // Params returns the classifiers' weights and biases.

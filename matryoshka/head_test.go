@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	mrl "github.com/gomrl/mrl"
+	"github.com/gomrl/mrl/internal/kernel"
 	"github.com/gomrl/mrl/nn"
 )
 
@@ -48,27 +49,52 @@ func naiveLoss(h *Head, z []float32, n int, labels []int32) float64 {
 	return total
 }
 
+// TestHeadLossMatchesNaiveLoop checks the loss against the naive loop and
+// every gradient against finite differences, on one goroutine and with
+// the rows and gradient columns split among 2 and 3 (headGrain lowered:
+// at d = 80 the workers' 32-column shares of dW are ragged).
 func TestHeadLossMatchesNaiveLoop(t *testing.T) {
+	defer func(hg, lg int) { headGrain, lossGrain = hg, lg }(headGrain, lossGrain)
+	headGrain, lossGrain = 1, 1
 	r := rand.New(rand.NewPCG(1, 2))
 	cases := []struct {
 		kind    Kind
 		nesting mrl.Nesting
+		d       int
 		weights []float64
 	}{
-		{MRL, mrl.Nesting{2, 4, 8, 16}, nil},
-		{MRL, mrl.Nesting{3, 5, 16}, []float64{0.5, 2, 1}},
-		{MRLE, mrl.Nesting{2, 4, 8, 16}, nil},
-		{MRLE, mrl.Nesting{1, 16}, []float64{3, 1}},
-		{FF, mrl.Nesting{4}, nil},
-		{FF, mrl.Nesting{16}, nil},
+		{MRL, mrl.Nesting{2, 4, 8, 16}, 16, nil},
+		{MRL, mrl.Nesting{3, 5, 16}, 16, []float64{0.5, 2, 1}},
+		{MRLE, mrl.Nesting{2, 4, 8, 16}, 16, nil},
+		{MRLE, mrl.Nesting{1, 16}, 16, []float64{3, 1}},
+		{FF, mrl.Nesting{4}, 16, nil},
+		{FF, mrl.Nesting{16}, 16, nil},
+		{MRL, mrl.Nesting{5, 40, 80}, 80, []float64{1, 2, 0.5}},
+		{MRLE, mrl.Nesting{8, 50, 80}, 80, nil},
+		{FF, mrl.Nesting{70}, 80, nil},
 	}
-	for _, tc := range cases {
-		n, d, classes := 7, 16, 5
+	for _, threads := range []int{1, 2, 3} {
+		prev := kernel.SetThreads(threads)
+		for _, tc := range cases {
+			testHeadAgainstNaive(t, r, threads, tc.kind, tc.nesting, tc.d, tc.weights)
+		}
+		kernel.SetThreads(prev)
+	}
+}
+
+func testHeadAgainstNaive(t *testing.T, r *rand.Rand, threads int, kind Kind, nesting mrl.Nesting, d int, weights []float64) {
+	t.Helper()
+	tc := struct {
+		kind    Kind
+		nesting mrl.Nesting
+	}{kind, nesting}
+	{
+		n, classes := 29, 5
 		h, err := NewHead(tc.kind, tc.nesting, d, classes, r)
 		if err != nil {
 			t.Fatal(err)
 		}
-		h.Weights = tc.weights
+		h.Weights = weights
 		z := nn.NewTensor(n, d)
 		for i := range z.Data {
 			z.Data[i] = float32(r.NormFloat64())
@@ -81,7 +107,7 @@ func TestHeadLossMatchesNaiveLoop(t *testing.T) {
 		got := h.Loss(labels, 0).Total
 		want := naiveLoss(h, z.Data, n, labels)
 		if math.Abs(got-want) > 1e-4*math.Max(1, want) {
-			t.Errorf("%v %v: loss = %v, want %v (naive per-head loop)", tc.kind, tc.nesting, got, want)
+			t.Errorf("%v %v, %d threads: loss = %v, want %v (naive per-head loop)", tc.kind, tc.nesting, threads, got, want)
 		}
 		// Gradients against finite differences of the naive loss (float64
 		// arithmetic, so eps=1e-3 and a 1e-3 relative tolerance).
@@ -99,7 +125,7 @@ func TestHeadLossMatchesNaiveLoop(t *testing.T) {
 				w[i] = old
 				num := (lp - lm) / 2e-3
 				if math.Abs(num-float64(g[i])) > 1e-3*math.Max(1, math.Abs(num)) {
-					t.Errorf("%v %v: d/d%s[%d] = %v, want %v", tc.kind, tc.nesting, what, i, g[i], num)
+					t.Errorf("%v %v, %d threads: d/d%s[%d] = %v, want %v", tc.kind, tc.nesting, threads, what, i, g[i], num)
 					return
 				}
 			}

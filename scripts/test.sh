@@ -19,6 +19,9 @@ stage go test -tags noasm ./internal/kernel ./nn ./matryoshka ./eval ./adapter
 if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
   stage env MRL_KERNEL=avx2 go test ./index ./nn
 fi
+# The layers that split their work among goroutines (the MRL heads' rows
+# and gradient columns, Conv2d's images) under the race detector.
+stage go test -race ./matryoshka ./nn
 # Our checkpoints load into PyTorch and embed alike (skipped without
 # Debian's python3-torch).
 stage bash scripts/torch_check.sh
