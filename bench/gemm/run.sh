@@ -32,7 +32,12 @@ PEAKTIME=${PEAKTIME:-1}
 
 install_peers python3-numpy python3-threadpoolctl libopenblas0-openmp
 ensure_openblas
+# OpenMP's wait policy: numpy runs under PASSIVE (workers sleep between
+# parallel regions) and, at 2+ threads, again under ACTIVE (they spin, as
+# our pooled workers do for up to 200 µs); the faster product counts, as
+# for every repetition. PEER_WAIT_POLICIES overrides the list.
 export OMP_WAIT_POLICY=PASSIVE
+PEER_WAIT_POLICIES=${PEER_WAIT_POLICIES:-PASSIVE ACTIVE}
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -46,18 +51,24 @@ for round in $(seq "$ROUNDS"); do
 	for t in $THREADS; do
 		"$tmp/gemm-go" -threads "$t" -shapes "$SHAPES" -mintime "${MINTIME}s" -reps "$REPS" -peaktime "${PEAKTIME}s" |
 			tee -a "$out" >&2
-		peer_env OMP_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" \
-			"$PY" "$here/numpy_gemm.py" -threads "$t" -shapes "$SHAPES" -mintime "$MINTIME" -reps "$REPS" |
-			tee -a "$out" >&2
+		for pol in $PEER_WAIT_POLICIES; do
+			if [ "$t" = 1 ] && [ "$pol" != "${PEER_WAIT_POLICIES%% *}" ]; then
+				continue # one thread: no workers to wait, one policy is enough
+			fi
+			peer_env OMP_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" OMP_WAIT_POLICY="$pol" \
+				"$PY" "$here/numpy_gemm.py" -threads "$t" -shapes "$SHAPES" -mintime "$MINTIME" -reps "$REPS" |
+				tee -a "$out" >&2
+		done
 	done
 done
 load_after=$(cat /proc/loadavg)
 echo "load after: $load_after" >&2
 
-table=$("$PY" - "$out" "$load_before" "$load_after" "$REPS" "$MINTIME" "$ROUNDS" <<'EOF'
+table=$("$PY" - "$out" "$load_before" "$load_after" "$REPS" "$MINTIME" "$ROUNDS" "$PEER_WAIT_POLICIES" <<'EOF'
 import datetime, json, subprocess, sys
 
-path, load_before, load_after, reps, mintime, rounds = sys.argv[1:7]
+path, load_before, load_after, reps, mintime, rounds, policies = sys.argv[1:8]
+policies = policies.split()
 runs = [json.loads(l) for l in open(path) if l.strip()]
 
 def sh(cmd):
@@ -101,7 +112,8 @@ print(f"- CPU: {cpu}; "
 print(f"- Go: {sh('go version')}; kernels (MRL_KERNEL): {kernels}; GEMM: {gemm}; 1-thread fp32 FMA peak (measured with the widest vectors the CPU runs: best burst of {chains} independent {lanes}-wide FMA chains): {peak:.1f} GFLOP/s")
 print(f"- numpy {np_info.get('numpy', '?')}: OpenBLAS {tpc.get('version', '?')} {tpc.get('threading_layer', '')}, "
       f"core kernel {tpc.get('architecture', '?')} ({tpc.get('filepath') or ', '.join(np_info.get('paths', []))}); "
-      f"OPENBLAS_CORETYPE={np_info.get('OPENBLAS_CORETYPE')}")
+      f"OPENBLAS_CORETYPE={np_info.get('OPENBLAS_CORETYPE')}; OMP_WAIT_POLICY: {policies[0] if policies else '?'}"
+      + (f", and at 2+ threads also {', '.join(policies[1:])} (the faster product counts; our kernels' pooled workers spin for up to 200 µs between regions)" if len(policies) > 1 else ""))
 print()
 print("| shape | m×n×k (transA, transB) | threads | Go GFLOP/s | % of 1-thread FMA peak | numpy/OpenBLAS GFLOP/s | ratio Go/numpy | sustained Go | sustained numpy | ratio |")
 print("|---|---|---|---|---|---|---|---|---|---|")
