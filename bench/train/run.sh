@@ -94,8 +94,25 @@ for r in runs:
     k = (r["model"], r["threads"])
     if k not in keys:
         keys.append(k)
+# Each round runs every Go level and then the peer, so the k-th run of a
+# (model, threads, impl, level, policy) is round k's; the ratios are the
+# medians of the rounds' ratios, paired within a round (a slow phase of
+# the VM falls on both sides of a pair).
+seen = {}
+for r in runs:
+    k = (r["impl"], r["model"], r["threads"], r.get("kernels"), r.get("omp_wait_policy"))
+    r["round"] = seen.get(k, 0)
+    seen[k] = r["round"] + 1
+
+def paired(model, t, a, b):
+    """Median over rounds of a's samples/s over b's; a and b select runs."""
+    xs = {r["round"]: r["samples_per_sec"] for r in runs if r["model"] == model and r["threads"] == t and a(r)}
+    ys = {r["round"]: r["samples_per_sec"] for r in runs if r["model"] == model and r["threads"] == t and b(r)}
+    rs = [xs[i] / ys[i] for i in xs if i in ys]
+    return statistics.median(rs) if rs else float("nan")
+
 print(f"Training throughput, batch {runs[0]['batch']}, samples/s (median of {reps} alternating runs; "
-      "random inputs, SGD momentum 0.9, wd 5e-4)")
+      "random inputs, SGD momentum 0.9, wd 5e-4); ratios: median of the rounds' paired ratios")
 print()
 print(f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}")
 print(f"- CPU: {cpu}; load average before: {load_before}; after: {load_after}")
@@ -127,9 +144,11 @@ for model, t in keys:
             med["pytorch"], pol = statistics.median(xs), p
     r0 = next(r for r in runs if r["model"] == model and r["threads"] == t)
     row = f"| {model} | {t} | {r0['steps']} ({r0['warmup']}) | " + " | ".join(f"{med[l]:,.0f}" for l in levels)
-    row += f" | {med['pytorch']:,.0f} ({pol}) | {med[best] / med['pytorch']:.2f} |"
+    go_at = lambda lv: (lambda r: r["impl"] == "go" and r.get("kernels", "?") == lv)
+    peer = lambda r: r["impl"] == "pytorch" and r.get("omp_wait_policy", "") == pol
+    row += f" | {med['pytorch']:,.0f} ({pol}) | {paired(model, t, go_at(best), peer):.2f} |"
     if len(levels) > 1:
-        row += f" {med[levels[-1]] / med[levels[0]]:.2f} |"
+        row += f" {paired(model, t, go_at(levels[-1]), go_at(levels[0])):.2f} |"
     print(row)
 EOF
 )
