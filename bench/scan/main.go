@@ -22,11 +22,13 @@
 // Bandwidth is bytes read per second by kernel.Dot(x, x) over a buffer of
 // -bw-bytes (much larger than the L3), split over 1 or 2 goroutines, best of
 // -bw-reps passes, at the start; and, for each size, over the database rows
-// themselves, in passes for as long as each of the -reps single-query loops
-// runs, before it (best loop average: bw_rows_gbs), which is what a single
-// query's GB/s is compared with (pct_bw; pct_bw_pass against the best single
-// pass over the rows, pct_bw_buffer against the first). A scan's GB/s
-// counts N·D·4 bytes per query.
+// themselves, in passes alternating with the queries of each of the -reps
+// single-query loops (best loop average: bw_rows_gbs), which is what a
+// single query's GB/s is compared with (pct_bw: the median over the loops
+// of the queries' GB/s over the passes' in the same loop; pct_bw_best the
+// best query loop over the best pass loop; pct_bw_pass against the best
+// single pass over the rows, pct_bw_buffer against the first). A scan's
+// GB/s counts N·D·4 bytes per query.
 //
 // Usage:
 //
@@ -44,6 +46,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -72,7 +75,7 @@ func main() {
 	threadList := flag.String("threads", "1,2", "thread counts of the batched scan")
 	nq := flag.Int("nq", 1000, "queries of the batched scan (a quarter of it at D >= 1024)")
 	k := flag.Int("k", 10, "results per query")
-	singleTime := flag.Duration("single-time", 2*time.Second, "minimum time of one repetition of the single-query loop")
+	singleTime := flag.Duration("single-time", 2*time.Second, "minimum time of the queries (and again of the bandwidth passes alternating with them) in one repetition of the single-query loop")
 	reps := flag.Int("reps", 3, "repetitions of the single-query loop; the best is kept")
 	batchReps := flag.Int("batch-reps", 2, "repetitions of the batched search; the best is kept")
 	bwBytes := flag.Int("bw-bytes", 1<<30, "size of the bandwidth buffer in bytes")
@@ -162,40 +165,50 @@ func runSize(s size, ts []int, nq, k int, singleTime time.Duration, reps, batchR
 	}
 	one() // warm up
 	allocs := testing.AllocsPerRun(10, one)
-	// Each rep reads the rows with kernel.Dot for as long as its query
-	// loop runs (the bandwidth of these very bytes at this moment: the
-	// shared VM's speed drifts by tens of percent between sizes) and then
-	// runs the query loop; the best of each is kept. Both are averages
-	// over the same time: the best single pass (kept as bw_rows_pass_gbs)
-	// is a luckier window than any loop's average (on 2026-12-02 it swung
-	// 25-31 GB/s between two runs over the same 512 MB).
+	// Each rep alternates a kernel.Dot pass over the rows (the bandwidth
+	// of these very bytes at this moment) with one query, for as long as
+	// 2·singleTime, so that the VM's drifts in speed (tens of percent
+	// between sizes, ±7 points between runs of the same size on
+	// 2026-12-02) fall on both sides alike. A rep's ratio is its queries'
+	// GB/s over its passes' GB/s; pct_bw is the median of the reps'
+	// ratios, pct_bw_best the best query loop over the best pass loop
+	// (the measure before 2026-12-02, when the two loops ran one after
+	// the other), pct_bw_pass against the best single pass.
 	best, bwRows, bwPass, queries := 0.0, 0.0, 0.0, 0
+	var ratios []float64
 	var sink float32
+	rowBytes := float64(len(x) * 4)
 	for range reps {
-		n := 0
+		var tDot, tQuery time.Duration
+		passes, n := 0, 0
 		t := time.Now()
-		for n == 0 || time.Since(t) < singleTime {
+		for n == 0 || time.Since(t) < 2*singleTime {
 			tp := time.Now()
 			sink += kernel.Dot(x, x)
-			bwPass = max(bwPass, float64(len(x)*4)/time.Since(tp).Seconds()/1e9)
-			n++
-		}
-		bwRows = max(bwRows, float64(n)*float64(len(x)*4)/time.Since(t).Seconds()/1e9)
-		n = 0
-		t = time.Now()
-		for n == 0 || time.Since(t) < singleTime {
+			d := time.Since(tp)
+			tDot += d
+			passes++
+			bwPass = max(bwPass, rowBytes/d.Seconds()/1e9)
+			tq := time.Now()
 			one()
+			tQuery += time.Since(tq)
 			n++
 		}
 		queries += n
-		best = max(best, float64(n)/time.Since(t).Seconds())
+		bw := float64(passes) * rowBytes / tDot.Seconds() / 1e9
+		qps := float64(n) / tQuery.Seconds()
+		ratios = append(ratios, qps*float64(s.N)*float64(s.D)*4/1e9/bw)
+		bwRows = max(bwRows, bw)
+		best = max(best, qps)
 	}
 	if sink < 0 { // keep sink live
 		fmt.Fprintln(os.Stderr, sink)
 	}
+	slices.Sort(ratios)
 	gbs := best * float64(s.N) * float64(s.D) * 4 / 1e9
 	emit(map[string]any{"impl": "go", "mode": "single", "n": s.N, "d": s.D, "metric": s.Metric, "k": k,
-		"qps": best, "gbs": gbs, "bw_rows_gbs": bwRows, "pct_bw": 100 * gbs / bwRows, "pct_bw_buffer": 100 * gbs / bw1,
+		"qps": best, "gbs": gbs, "bw_rows_gbs": bwRows, "pct_bw": 100 * ratios[len(ratios)/2], "pct_bw_best": 100 * gbs / bwRows,
+		"pct_bw_buffer":    100 * gbs / bw1,
 		"bw_rows_pass_gbs": bwPass, "pct_bw_pass": 100 * gbs / bwPass,
 		"allocs_per_query": allocs, "queries": queries, "gen_s": gen.Seconds()})
 
