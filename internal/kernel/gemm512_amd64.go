@@ -25,6 +25,13 @@ package kernel
 //go:noescape
 func sgemmKernel12x32(k int, a, a2 *float32, rsA, csA int, b, b2 *float32, rsB int, c *float32, ldc int, alpha float32, load int)
 
+// sgemmKernel6x32 is sgemmKernel12x32 for one 6-row panel of A: the 6×32
+// tile of a (i < 6) by b (j < 16) and b2 (j >= 16), for the rows left
+// after a product's 12-row tiles.
+//
+//go:noescape
+func sgemmKernel6x32(k int, a *float32, rsA, csA int, b, b2 *float32, rsB int, c *float32, ldc int, alpha float32, load int)
+
 // sgemmKernel12x16 is sgemmKernel12x32 for one 16-wide panel of B: the
 // 12×16 tile of a, a2 (two 6-row panels) by b (j < 16).
 //

@@ -250,6 +250,181 @@ overwrite:
 	VZEROUPPER
 	RET
 
+// func sgemmKernel6x32(k int, a *float32, rsA, csA int, b, b2 *float32, rsB int, c *float32, ldc int, alpha float32, load int)
+//
+// sgemmKernel12x32 with one 6-row panel of A (a): the 6×32 tile in twelve
+// zmm accumulators (Z0-Z11, two per row), for the rows a product leaves
+// after its 12-row tiles (256 = 21·12 + 4), which the AVX2 6×16 kernel
+// ran at half the width. Each step loads one 16-wide row of each B panel
+// (Z24, Z25) and broadcasts six elements of A (Z26-Z31).
+TEXT ·sgemmKernel6x32(SB), NOSPLIT, $0-88
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ rsA+16(FP), R8
+	MOVQ csA+24(FP), R9
+	MOVQ b+32(FP), DX
+	MOVQ b2+40(FP), BX
+	MOVQ rsB+48(FP), R11
+	MOVQ c+56(FP), R10
+	MOVQ ldc+64(FP), AX
+	SHLQ $2, R8
+	SHLQ $2, R9
+	SHLQ $2, R11
+	SHLQ $2, AX
+	LEAQ (SI)(R8*2), DI
+	ADDQ R8, DI         // DI = row 3 of A
+
+	// Fetch the C tile into L2 now: it is needed only after the loop.
+	MOVQ R10, R14
+#define PFC \
+	PREFETCHT1 (R14)     \
+	PREFETCHT1 124(R14)  \
+	ADDQ       AX, R14
+	PFC
+	PFC
+	PFC
+	PFC
+	PFC
+	PFC
+#undef PFC
+
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+
+	TESTQ CX, CX
+	JZ    store6
+
+	MOVQ R11, R14
+	SHLQ $4, R14 // 16 rows of B ahead, for prefetching an unpacked B
+
+	// Packed A and B (rsA=1, csA=6, rsB=16) get an unrolled loop with
+	// constant offsets.
+	CMPQ R8, $4
+	JNE  loop6
+	CMPQ R9, $24
+	JNE  loop6
+	CMPQ R11, $64
+	JNE  loop6
+
+#define FMA2(z, acc0, acc1) \
+	VFMADD231PS Z24, z, acc0 \
+	VFMADD231PS Z25, z, acc1
+
+#define STEP6(boff, aoff) \
+	VMOVUPS      boff(DX), Z24    \
+	VMOVUPS      boff(BX), Z25    \
+	VBROADCASTSS aoff(SI), Z26    \
+	VBROADCASTSS aoff+4(SI), Z27  \
+	VBROADCASTSS aoff+8(SI), Z28  \
+	FMA2(Z26, Z0, Z1)             \
+	VBROADCASTSS aoff+12(SI), Z29 \
+	FMA2(Z27, Z2, Z3)             \
+	VBROADCASTSS aoff+16(SI), Z30 \
+	FMA2(Z28, Z4, Z5)             \
+	VBROADCASTSS aoff+20(SI), Z31 \
+	FMA2(Z29, Z6, Z7)             \
+	FMA2(Z30, Z8, Z9)             \
+	FMA2(Z31, Z10, Z11)
+
+packed6:
+	CMPQ       CX, $4
+	JL         loop6
+	PREFETCHT0 1024(DX)
+	PREFETCHT0 1024(BX)
+	STEP6(0, 0)
+	PREFETCHT0 1088(DX)
+	PREFETCHT0 1088(BX)
+	STEP6(64, 24)
+	PREFETCHT0 1152(DX)
+	PREFETCHT0 1152(BX)
+	STEP6(128, 48)
+	PREFETCHT0 1216(DX)
+	PREFETCHT0 1216(BX)
+	STEP6(192, 72)
+	ADDQ       $256, DX
+	ADDQ       $256, BX
+	ADDQ       $96, SI
+	ADDQ       $96, DI
+	SUBQ       $4, CX
+	JMP        packed6
+
+loop6:
+	TESTQ        CX, CX
+	JZ           store6
+	PREFETCHT0   (DX)(R14*1)
+	PREFETCHT0   (BX)(R14*1)
+	VMOVUPS      (DX), Z24
+	VMOVUPS      (BX), Z25
+	VBROADCASTSS (SI), Z26
+	VBROADCASTSS (SI)(R8*1), Z27
+	VBROADCASTSS (SI)(R8*2), Z28
+	FMA2(Z26, Z0, Z1)
+	VBROADCASTSS (DI), Z29
+	FMA2(Z27, Z2, Z3)
+	VBROADCASTSS (DI)(R8*1), Z30
+	FMA2(Z28, Z4, Z5)
+	VBROADCASTSS (DI)(R8*2), Z31
+	FMA2(Z29, Z6, Z7)
+	FMA2(Z30, Z8, Z9)
+	FMA2(Z31, Z10, Z11)
+	ADDQ         R11, DX
+	ADDQ         R11, BX
+	ADDQ         R9, SI
+	ADDQ         R9, DI
+	DECQ         CX
+	JMP          loop6
+
+#undef STEP6
+#undef FMA2
+
+store6:
+	VBROADCASTSS alpha+72(FP), Z30
+	CMPQ         load+80(FP), $0
+	JEQ          overwrite6
+
+#define ROWADD(acc0, acc1) \
+	VFMADD213PS (R10), Z30, acc0   \
+	VFMADD213PS 64(R10), Z30, acc1 \
+	VMOVUPS     acc0, (R10)        \
+	VMOVUPS     acc1, 64(R10)      \
+	ADDQ        AX, R10
+	ROWADD(Z0, Z1)
+	ROWADD(Z2, Z3)
+	ROWADD(Z4, Z5)
+	ROWADD(Z6, Z7)
+	ROWADD(Z8, Z9)
+	ROWADD(Z10, Z11)
+#undef ROWADD
+	VZEROUPPER
+	RET
+
+overwrite6:
+#define ROWSET(acc0, acc1) \
+	VMULPS  Z30, acc0, acc0 \
+	VMULPS  Z30, acc1, acc1 \
+	VMOVUPS acc0, (R10)     \
+	VMOVUPS acc1, 64(R10)   \
+	ADDQ    AX, R10
+	ROWSET(Z0, Z1)
+	ROWSET(Z2, Z3)
+	ROWSET(Z4, Z5)
+	ROWSET(Z6, Z7)
+	ROWSET(Z8, Z9)
+	ROWSET(Z10, Z11)
+#undef ROWSET
+	VZEROUPPER
+	RET
+
 // func sgemmKernel12x16(k int, a, a2 *float32, rsA, csA int, b *float32, rsB int, c *float32, ldc int, alpha float32, load int)
 //
 // sgemmKernel12x32 with one 16-wide panel of B: twelve zmm accumulators

@@ -311,7 +311,13 @@ func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 				// micro-panel stays in L1 while A panels stream from L2
 				// (columns outer). A partial 12-row band needs both of its
 				// panels packed, which holds when all of A is.
-				forTiles(mc, nc, !directA, !directA, tile, tile2)
+				tile6w := func(ir, jr int) {
+					b0, rsB := bpan(jr)
+					b1, _ := bpan(jr + gemmNR)
+					a0, rs, cs := apan(ir)
+					tile6x32(kc, a0, rs, cs, b0, b1, rsB, cb[ir*ldc+jr:], ldc, min(gemmMR, mc-ir), alpha, load)
+				}
+				forTiles(mc, nc, !directA, !directA, tile, tile2, tile6w)
 			}
 		}
 	}
@@ -320,13 +326,15 @@ func gemmBlocked(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 // forTiles calls tile(ir, jr) on every 6×16 tile of an mc×nc block (ragged
 // at the bottom and right edges), or, where the AVX-512 kernels are in
 // use, tile2(ir, jr, nr) on each 12-row tile that is 32 wide (nr = 32)
-// or, in a last full 16-wide panel, 16 wide (nr = 16), and tile on the
-// 6×16 tiles of the rest. With partial, a last band of 7 to 11 rows is
-// run as 12-row tiles too (tile2 sees mc-ir < 12: see tile12); its
-// second 6-row panel must then be packed like the first. With colsOuter
-// the tiles are visited column panel by column panel (one B micro-panel
-// reused by every A panel), else row panel by row panel.
-func forTiles(mc, nc int, colsOuter, partial bool, tile func(ir, jr int), tile2 func(ir, jr, nr int)) {
+// or, in a last full 16-wide panel, 16 wide (nr = 16), tile6w(ir, jr) on
+// the 32-wide tiles of the rows below the last 12-row tile (at most 6
+// rows each), and tile on the 6×16 tiles of the rest. With partial, a
+// last band of 7 to 11 rows is run as 12-row tiles too (tile2 sees
+// mc-ir < 12: see tile12); its second 6-row panel must then be packed
+// like the first. With colsOuter the tiles are visited column panel by
+// column panel (one B micro-panel reused by every A panel), else row
+// panel by row panel.
+func forTiles(mc, nc int, colsOuter, partial bool, tile func(ir, jr int), tile2 func(ir, jr, nr int), tile6w func(ir, jr int)) {
 	m2, n2, n1 := 0, 0, 0 // rows of 12-row tiles; columns of 32-wide ones; of 32- and 16-wide ones
 	if useAVX512 {
 		m2 = mc / (2 * gemmMR) * (2 * gemmMR)
@@ -334,9 +342,6 @@ func forTiles(mc, nc int, colsOuter, partial bool, tile func(ir, jr int), tile2 
 			m2 = mc
 		}
 		n2, n1 = nc/(2*gemmNR)*(2*gemmNR), nc/gemmNR*gemmNR
-		if m2 == 0 {
-			n2, n1 = 0, 0
-		}
 	}
 	width := func(jr int) int {
 		if jr < n2 {
@@ -344,17 +349,25 @@ func forTiles(mc, nc int, colsOuter, partial bool, tile func(ir, jr int), tile2 
 		}
 		return gemmNR
 	}
+	// rest runs the rows from m2 on of the columns [jr, jr+nr).
+	rest := func(jr, nr int) {
+		for ir := m2; ir < mc; ir += gemmMR {
+			if nr == 2*gemmNR {
+				tile6w(ir, jr)
+				continue
+			}
+			for j := jr; j < jr+nr; j += gemmNR {
+				tile(ir, j)
+			}
+		}
+	}
 	if colsOuter {
 		for jr := 0; jr < n1; jr += width(jr) {
 			nr := width(jr)
 			for ir := 0; ir < m2; ir += 2 * gemmMR {
 				tile2(ir, jr, nr)
 			}
-			for ir := m2; ir < mc; ir += gemmMR {
-				for j := jr; j < jr+nr; j += gemmNR {
-					tile(ir, j)
-				}
-			}
+			rest(jr, nr)
 		}
 		for jr := n1; jr < nc; jr += gemmNR {
 			for ir := 0; ir < mc; ir += gemmMR {
@@ -374,8 +387,11 @@ func forTiles(mc, nc int, colsOuter, partial bool, tile func(ir, jr int), tile2 
 			}
 		}
 	}
-	for ir := m2; ir < mc; ir += gemmMR {
-		for jr := 0; jr < nc; jr += gemmNR {
+	for jr := 0; jr < n1; jr += width(jr) {
+		rest(jr, width(jr))
+	}
+	for jr := n1; jr < nc; jr += gemmNR {
+		for ir := m2; ir < mc; ir += gemmMR {
 			tile(ir, jr)
 		}
 	}
@@ -401,6 +417,20 @@ func tile12(kc int, a0, a1 *float32, rs, cs int, b0, b1 *float32, rsB int, c []f
 	var t [2 * gemmMR * 2 * gemmNR]float32
 	kern(&t[0], 2*gemmNR, 0)
 	storeTile(c, ldc, t[:], 2*gemmNR, mr, nr, load)
+}
+
+// tile6x32 runs the AVX-512 6×32 kernel on the mr×32 tile (mr ≤ 6) of
+// the A panel a (strides rs, cs) and the B panels b0, b1 (row stride rsB)
+// into C at c: in place when the tile is full, else into a buffer whose
+// first mr rows are then stored (load == 0) or added to C.
+func tile6x32(kc int, a *float32, rs, cs int, b0, b1 *float32, rsB int, c []float32, ldc, mr int, alpha float32, load int) {
+	if mr == gemmMR {
+		sgemmKernel6x32(kc, a, rs, cs, b0, b1, rsB, &c[0], ldc, alpha, load)
+		return
+	}
+	var t [gemmMR * 2 * gemmNR]float32
+	sgemmKernel6x32(kc, a, rs, cs, b0, b1, rsB, &t[0], 2*gemmNR, alpha, 0)
+	storeTile(c, ldc, t[:], 2*gemmNR, mr, 2*gemmNR, load)
 }
 
 // tile6 is the 6×16 micro-kernel on the mr×nr tile (mr ≤ 6, nr ≤ 16)

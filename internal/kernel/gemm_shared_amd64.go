@@ -81,7 +81,7 @@ func gemmShared(t int, transA, transB bool, m, n, k int, alpha float32, a []floa
 
 // macroTiles multiplies a packed mc×kc block of A (6-row panels) by a
 // packed kc×nc block of B (16-wide panels) into C at c, in 6×16 tiles or,
-// with the AVX-512 kernels, 12×32 and 12×16 tiles (forTiles): one
+// with the AVX-512 kernels, 12×32, 12×16 and 6×32 tiles (forTiles): one
 // B micro-panel stays in L1 while the A panels stream from L2. gemmBlocked
 // uses it too when it packs both operands.
 func macroTiles(ap, bp []float32, mc, nc, kc int, alpha float32, c []float32, ldc, load int) {
@@ -93,6 +93,8 @@ func macroTiles(ap, bp []float32, mc, nc, kc int, alpha float32, c []float32, ld
 			b1 = &bp[(jr+gemmNR)*kc]
 		}
 		tile12(kc, &ap[ir*kc], &ap[(ir+gemmMR)*kc], 1, gemmMR, &bp[jr*kc], b1, gemmNR, c[ir*ldc+jr:], ldc, mc-ir, nr, alpha, load)
+	}, func(ir, jr int) {
+		tile6x32(kc, &ap[ir*kc], 1, gemmMR, &bp[jr*kc], &bp[(jr+gemmNR)*kc], gemmNR, c[ir*ldc+jr:], ldc, min(gemmMR, mc-ir), alpha, load)
 	})
 }
 

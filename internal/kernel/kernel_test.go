@@ -39,7 +39,10 @@ func TestSgemm(t *testing.T) {
 	forLevels(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(1, 2))
 		sizes := [][3]int{{0, 0, 0}, {1, 1, 1}, {0, 3, 2}, {3, 0, 2}, {3, 2, 0}, {1, 17, 15}, {17, 1, 16},
-			{15, 16, 17}, {33, 31, 7}, {64, 48, 255}, {100, 70, 1}, {5, 255, 33}, {130, 129, 64}}
+			{15, 16, 17}, {33, 31, 7}, {64, 48, 255}, {100, 70, 1}, {5, 255, 33}, {130, 129, 64},
+			// Rows left after the 12-row tiles (the AVX-512 6×32 kernel):
+			// 6 of them (in place or packed), and 6 after a k split.
+			{18, 64, 40}, {6, 33, 9}, {42, 96, 300}}
 		for _, sz := range sizes {
 			m, n, k := sz[0], sz[1], sz[2]
 			for _, tA := range []bool{false, true} {
