@@ -54,12 +54,16 @@ var kcAVX512, mcAVX512 = 192, 144
 // kcLargeCAVX512 is the k block of the 12×32 kernel for products whose C
 // has at least largeCMin elements: every k block is one pass over C
 // (each tile loaded and stored), which a C of several MiB makes cost
-// more than the larger B micro-panel (48 KiB at kc = 384, streamed from
+// more than the larger B micro-panel (87 KiB at kc = 683, streamed from
 // L2) does. A/B on Zen 5 (1 thread, medians of 9 alternating rounds, against
 // kc = 192): 2048³ +5-7%, 1024×784×256 (transposed A) +2%, 1024³ and
-// 256×2048×1024 ±1.5%; below largeCMin kc = 384 cost 2-3% (512³) and
-// kc = 512 6% (256×1024×2048).
-var kcLargeCAVX512 = 384
+// 256×2048×1024 ±1.5% at kc = 384; below largeCMin kc = 384 cost 2-3%
+// (512³) and kc = 512 6% (256×1024×2048). kc = 683 (k = 2048 in three
+// blocks instead of six) against 384, three runs of 21-31 alternating
+// rounds on 2026-12-02: 2048³ +2-3% in the median and +3-5% at best each
+// time; 1024³ (two blocks of 512 instead of three), 256×2048×1024 and
+// 1024×784×256 within the rounds' spread.
+var kcLargeCAVX512 = 683
 
 // largeCMin is the size of C (m·n) from which kcLargeCAVX512 applies
 // (2 MiB of float32); a var so tests can reach it with small products.

@@ -120,7 +120,7 @@ func TestPackB(t *testing.T) {
 
 // Products whose C reaches largeCMin take k blocks of kcLargeCAVX512 at
 // the avx512 level; with the threshold lowered, small products cross
-// those blocks (k above, below and at multiples of 384), on 1 and 2
+// those blocks (k above and below 384 and 683 and their multiples), on 1 and 2
 // goroutines (gemmShared and the split along n), against gemmGeneric.
 func TestSgemmLargeCBlocks(t *testing.T) {
 	defer func(v int) { largeCMin = v }(largeCMin)
@@ -130,7 +130,7 @@ func TestSgemmLargeCBlocks(t *testing.T) {
 		r := rand.New(rand.NewPCG(17, 18))
 		for _, th := range []int{1, 2} {
 			SetThreads(th)
-			for _, sz := range [][3]int{{150, 40, 600}, {100, 200, 385}, {97, 530, 768}, {300, 70, 1001}} {
+			for _, sz := range [][3]int{{150, 40, 600}, {100, 200, 385}, {97, 530, 768}, {300, 70, 1001}, {60, 90, 684}, {50, 70, 1367}} {
 				m, n, k := sz[0], sz[1], sz[2]
 				for _, tA := range []bool{false, true} {
 					for _, tB := range []bool{false, true} {
