@@ -71,8 +71,10 @@ func TestPackB(t *testing.T) {
 	forLevels(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(5, 6))
 		for _, transB := range []bool{false, true} {
-			for _, nc := range []int{1, 15, 16, 17, 32, 50} {
-				for _, kc := range []int{1, 7, 8, 9, 16, 23, 256} {
+			// nc = 150: nine full panels and a part, in two groups of
+			// packBGroup when kc is a multiple of 64.
+			for _, nc := range []int{1, 15, 16, 17, 32, 50, 150} {
+				for _, kc := range []int{1, 7, 8, 9, 16, 23, 64, 256} {
 					t.Run(fmt.Sprintf("tB=%v/nc%d/kc%d", transB, nc, kc), func(t *testing.T) {
 						const pc, jc = 4, 3
 						rows, cols := pc+kc+2, jc+nc+3 // B stored as rows×cols (op(B) = B or Bᵀ)
