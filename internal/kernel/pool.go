@@ -43,65 +43,65 @@ var pool struct {
 	workers []*worker
 }
 
-// worker is one pooled goroutine. The dispatcher writes fn, lo and hi,
-// then bumps gen; the worker runs the chunk and stores gen to done.
+// worker is one pooled goroutine. Its state is idle (spinning), parked
+// (blocked on wake, or about to be) or busy (a chunk handed over and not
+// yet finished). The dispatcher writes fn, lo and hi and swaps the state
+// to busy, sending a token on wake if it swapped it from parked; the
+// worker parks only by moving the state from idle to parked, so every
+// park is answered by exactly one token, and it sets the state back to
+// idle when the chunk is done.
 type worker struct {
-	gen      atomic.Uint32
-	done     atomic.Uint32
-	sleeping atomic.Bool   // parked on wake (set by the worker)
-	wake     chan struct{} // capacity 1: a token for a parked worker
-	fn       func(lo, hi int)
-	lo, hi   int
-	_        [64]byte // keep the next worker's counters off this cache line
+	state  atomic.Int32
+	wake   chan struct{} // capacity 1
+	fn     func(lo, hi int)
+	lo, hi int
+	_      [64]byte // keep the next worker's state off this cache line
 }
 
+const (
+	idle int32 = iota
+	parked
+	busy
+)
+
 func (w *worker) loop() {
-	var last uint32
 	for {
-		last = w.next(last)
+		w.next()
 		w.fn(w.lo, w.hi)
 		w.fn = nil // let the closure's data go
-		w.done.Store(last)
+		w.state.Store(idle)
 	}
 }
 
-// next waits for gen to move past last and returns it: spinning for
-// spinTime, then parked until the dispatcher sends a token.
-func (w *worker) next(last uint32) uint32 {
+// next waits for a chunk: spinning for spinTime, then parked until the
+// dispatcher's token.
+func (w *worker) next() {
 	start := time.Now()
 	for i := 0; ; i++ {
-		if g := w.gen.Load(); g != last {
-			return g
+		if w.state.Load() == busy {
+			return
 		}
 		if i%64 == 63 && time.Since(start) > time.Duration(spinTime.Load()) {
-			w.sleeping.Store(true)
-			if g := w.gen.Load(); g != last {
-				// A chunk came in between: take it, unless the dispatcher
-				// saw the flag first and is sending a token (consume it).
-				if !w.sleeping.CompareAndSwap(true, false) {
-					<-w.wake
-				}
-				return g
+			if w.state.CompareAndSwap(idle, parked) {
+				<-w.wake // the dispatcher set busy before sending
 			}
-			<-w.wake
-			return w.gen.Load()
+			return // busy: the CAS failed because a chunk came in
 		}
 		runtime.Gosched()
 	}
 }
 
-// start hands [lo, hi) of fn to w.
+// start hands [lo, hi) of fn to w, which must not be busy.
 func (w *worker) start(fn func(lo, hi int), lo, hi int) {
 	w.fn, w.lo, w.hi = fn, lo, hi
-	w.gen.Add(1)
-	if w.sleeping.CompareAndSwap(true, false) {
+	if w.state.Swap(busy) == parked {
 		w.wake <- struct{}{}
 	}
 }
 
 // wait waits for w's chunk to finish, yielding meanwhile.
 func (w *worker) wait() {
-	for w.done.Load() != w.gen.Load() {
+	for w.state.Load() == busy {
 		runtime.Gosched()
 	}
 }
