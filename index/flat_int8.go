@@ -407,7 +407,10 @@ func (f *Flat) scanPanelsInt8(heaps []topK, q []float32, ldq int, ps []int8Panel
 							continue
 						}
 						r := g + i
-						key := f.exactKey(qv, v.data[r*d:r*d+dim], norms, r)
+						key := kernel.Dot(qv, v.data[r*d:r*d+dim])
+						if norms != nil {
+							key = scanKey(v.metric, key, norms[r])
+						}
 						// Rows come in increasing index, so a tie with the worst loses.
 						if t.full() && key <= t.worst() {
 							continue
@@ -442,18 +445,6 @@ func (f *Flat) tileScales(so, norms []float32, g, rows int) {
 			so[i], so[group+i] = 1, 0
 		}
 	}
-}
-
-// exactKey is the float scan's key of row x (index r) for q.
-func (f *Flat) exactKey(q, x, norms []float32, r int) float32 {
-	key := kernel.Dot(q, x)
-	switch f.v.metric {
-	case mrl.Cosine:
-		key *= norms[r]
-	case mrl.L2:
-		key = 2*key - norms[r]
-	}
-	return key
 }
 
 func abs32(x int32) int32 {
