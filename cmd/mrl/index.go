@@ -560,13 +560,14 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 
 	hits := make([][]index.Hit, n)
+	header := fmt.Sprintf("%s: N=%d D=%d metric=%s; %d queries, k=%d, dim %d, %s\n", path, v.N(), D, v.Metric(), n, *k, dim, kind)
 	var wall time.Duration
 	if *int8Filter {
 		var on bool
 		if wall, on, err = searchInt8Batch(v, q, qd, n, dim, *k, hits); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%s: N=%d D=%d metric=%s; %d queries, k=%d, dim %d, %s\n", path, v.N(), D, v.Metric(), n, *k, dim, kind)
+		fmt.Fprint(stdout, header)
 		status := "on"
 		switch {
 		case !kernel.HasScanTileInt8():
@@ -575,9 +576,7 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 			status = "off: at this dim the float scan is faster and ran"
 		}
 		fmt.Fprintf(stdout, "QPS %.0f  (one batch on %d threads, int8 filter %s; %s)\n", float64(n)/wall.Seconds(), kernel.Threads(), status, kernel.Describe())
-	} else if wall, err = searchOneByOne(ctx, q, qd, n, dim, *k, searcher, funnel, hits, stdout, func(w io.Writer) {
-		fmt.Fprintf(w, "%s: N=%d D=%d metric=%s; %d queries, k=%d, dim %d, %s\n", path, v.N(), D, v.Metric(), n, *k, dim, kind)
-	}); err != nil {
+	} else if wall, err = searchOneByOne(ctx, q, qd, n, dim, *k, searcher, funnel, hits, stdout, header); err != nil {
 		return err
 	}
 	if *exact {
@@ -647,10 +646,10 @@ func searchInt8Batch(v *index.Vectors, q []float32, qd, n, dim, k int, hits [][]
 }
 
 // searchOneByOne runs the n queries one at a time through the funnel (if
-// not nil) or searcher, writing hits, prints the figures (after header)
-// and returns the wall time.
+// not nil) or searcher, writing hits, prints header and the figures and
+// returns the wall time.
 func searchOneByOne(ctx context.Context, q []float32, qd, n, dim, k int, searcher index.Searcher, funnel *index.Funnel,
-	hits [][]index.Hit, stdout io.Writer, header func(io.Writer)) (time.Duration, error) {
+	hits [][]index.Hit, stdout io.Writer, header string) (time.Duration, error) {
 	lat := make([]time.Duration, n)
 	var stats []index.StageStat
 	var totals []stageTotal
@@ -688,7 +687,7 @@ func searchOneByOne(ctx context.Context, q []float32, qd, n, dim, k int, searche
 	sorted := slices.Clone(lat)
 	slices.Sort(sorted)
 	p99 := sorted[min(n-1, (99*n+99)/100-1)]
-	header(stdout)
+	fmt.Fprint(stdout, header)
 	fmt.Fprintf(stdout, "QPS %.0f  mean %s  p99 %s  (%s)\n", float64(n)/wall.Seconds(), fmtDur(sum/time.Duration(n)), fmtDur(p99), kernel.Describe())
 	for j, t := range totals {
 		fmt.Fprintf(stdout, "  stage %d: dim %d, rows in %.0f, out %.0f, mean %s\n", j+1, t.dim,
