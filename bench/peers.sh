@@ -82,3 +82,22 @@ peer_env() {
 		env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$@"
 	fi
 }
+
+# OpenMP's wait policy of the peers. PASSIVE workers sleep between
+# parallel regions (spinning ones wreck multi-thread runs next to any other
+# load); ACTIVE ones spin, as our pooled workers do for up to 200 µs
+# (internal/kernel/pool.go), which on an idle machine is faster (PyTorch
+# +6-8% at 2 threads, 2026-12-02). So a peer runs under each policy of
+# PEER_WAIT_POLICIES (default "PASSIVE ACTIVE"; the caller sets
+# OMP_WAIT_POLICY on each peer command) and its better result counts.
+PEER_WAIT_POLICIES=${PEER_WAIT_POLICIES:-PASSIVE ACTIVE}
+
+# peer_policies T: the policies a peer runs under at T threads: all of
+# PEER_WAIT_POLICIES, or at one thread (no workers to wait) the first.
+peer_policies() {
+	if [ "$1" = 1 ]; then
+		echo "${PEER_WAIT_POLICIES%% *}"
+	else
+		echo "$PEER_WAIT_POLICIES"
+	fi
+}

@@ -32,12 +32,8 @@ PEAKTIME=${PEAKTIME:-1}
 
 install_peers python3-numpy python3-threadpoolctl libopenblas0-openmp
 ensure_openblas
-# OpenMP's wait policy: numpy runs under PASSIVE (workers sleep between
-# parallel regions) and, at 2+ threads, again under ACTIVE (they spin, as
-# our pooled workers do for up to 200 µs); the faster product counts, as
-# for every repetition. PEER_WAIT_POLICIES overrides the list.
-export OMP_WAIT_POLICY=PASSIVE
-PEER_WAIT_POLICIES=${PEER_WAIT_POLICIES:-PASSIVE ACTIVE}
+# numpy runs under each OpenMP wait policy of peer_policies (../peers.sh);
+# the faster product counts, as for every repetition.
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -51,10 +47,7 @@ for round in $(seq "$ROUNDS"); do
 	for t in $THREADS; do
 		"$tmp/gemm-go" -threads "$t" -shapes "$SHAPES" -mintime "${MINTIME}s" -reps "$REPS" -peaktime "${PEAKTIME}s" |
 			tee -a "$out" >&2
-		for pol in $PEER_WAIT_POLICIES; do
-			if [ "$t" = 1 ] && [ "$pol" != "${PEER_WAIT_POLICIES%% *}" ]; then
-				continue # one thread: no workers to wait, one policy is enough
-			fi
+		for pol in $(peer_policies "$t"); do
 			peer_env OMP_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" OMP_WAIT_POLICY="$pol" \
 				"$PY" "$here/numpy_gemm.py" -threads "$t" -shapes "$SHAPES" -mintime "$MINTIME" -reps "$REPS" |
 				tee -a "$out" >&2

@@ -28,14 +28,8 @@ BATCH=${BATCH:-256}
 
 install_peers python3-torch python3-numpy libopenblas0-openmp
 ensure_openblas
-# OpenMP's wait policy: PASSIVE workers sleep between parallel regions
-# (spinning ones wreck 2-thread runs next to any other load), ACTIVE ones
-# spin, as our pooled workers do for up to 200 µs (internal/kernel/pool.go).
-# On an idle machine spinning is faster (PyTorch +6-8% at 2 threads,
-# 2026-12-02), so at 2+ threads the peer runs under both policies and its
-# better median counts; PEER_WAIT_POLICIES overrides the list.
-export OMP_WAIT_POLICY=PASSIVE
-PEER_WAIT_POLICIES=${PEER_WAIT_POLICIES:-PASSIVE ACTIVE}
+# PyTorch runs under each OpenMP wait policy of peer_policies
+# (../peers.sh); its better median counts.
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -58,10 +52,7 @@ for model in $MODELS; do
 			for kl in $KERNELS; do
 				MRL_KERNEL=$kl "$tmp/train-go" "${args[@]}" | tee -a "$out" >&2
 			done
-			for pol in $PEER_WAIT_POLICIES; do
-				if [ "$t" = 1 ] && [ "$pol" != "${PEER_WAIT_POLICIES%% *}" ]; then
-					continue # one thread: no workers to wait, one policy is enough
-				fi
+			for pol in $(peer_policies "$t"); do
 				peer_env OMP_NUM_THREADS="$t" OMP_WAIT_POLICY="$pol" "$PY" "$here/torch_train.py" "${args[@]}" | tee -a "$out" >&2
 			done
 		done
