@@ -83,7 +83,7 @@ func gradCheck(t *testing.T, name string, l Layer, x *Tensor, r *rand.Rand, chec
 }
 
 func TestLayerGradients(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 1))
+	r, r2 := rand.New(rand.NewPCG(1, 1)), rand.New(rand.NewPCG(2, 1))
 	// distinct values so no max-pool tie or ReLU kink lies within eps.
 	spread := func(shape ...int) *Tensor {
 		x := NewTensor(shape...)
@@ -121,6 +121,11 @@ func TestLayerGradients(t *testing.T) {
 			Shortcut: &Sequential{Layers: []Layer{NewConv2d(2, 3, 1, 2, 0, false, r), NewBatchNorm(3)}},
 		}, randTensor(r, 2, 4, 4, 2)},
 		{"MLP", &Sequential{Layers: []Layer{NewLinear(5, 8, true, r), NewBatchNorm(8), &ReLU{}, NewLinear(8, 3, true, r)}}, randTensor(r, 6, 5)},
+		// dW itself (k·k·InC ≤ OutC, see transposedDW); the convolutions
+		// above form dWᵀ. Their own source leaves the draws above as they
+		// were.
+		{"Conv1x1s2Wide", NewConv2d(2, 5, 1, 2, 0, true, r2), randTensor(r2, 2, 5, 5, 2)},
+		{"Conv3x3s1Wide", NewConv2d(1, 11, 3, 1, 1, false, r2), randTensor(r2, 2, 4, 5, 1)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) { gradCheck(t, tc.name, tc.layer, tc.x, r, true) })
