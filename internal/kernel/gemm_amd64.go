@@ -519,6 +519,15 @@ func packA(dst []float32, transA bool, a []float32, lda, ic, pc, mc, kc int) {
 		if transA {
 			// op(A)(i, p) = a[p*lda+i]: six contiguous values per p.
 			base := pc*lda + ic + ir
+			if mc-ir >= 8*gemmMR && kc > 0 {
+				// Eight panels at a time; the bounds for the assembly:
+				// the last element it reads and the last it writes.
+				_ = a[base+(kc-1)*lda+8*gemmMR-1]
+				_ = dst[(ir+8*gemmMR)*kc-1]
+				packA6T8(kc, &a[base], lda, &pan[0], kc*gemmMR)
+				ir += 7 * gemmMR
+				continue
+			}
 			if mr == gemmMR {
 				// Bounds for the assembly: the last element it reads and
 				// the last it writes.

@@ -456,3 +456,66 @@ pat1:
 
 patdone:
 	RET
+
+// func packA6T8(kc int, a *float32, lda int, dst *float32, pstride int)
+//
+// Eight 6-row panels of a transposed A, panel g at dst + g*pstride floats:
+// per p, the 48 contiguous values of the row (16 bytes and 8 bytes per
+// panel) go to the eight panels. Panel g's pointer is DI + g*R9 (R9:
+// pstride in bytes), reached as DI, DI+R9, DI+2*R9, R10 = DI+3*R9,
+// R10+R9, R10+2*R9, R11+4*R9 (R11 = DI+2*R9) and R10+4*R9.
+TEXT ·packA6T8(SB), NOSPLIT, $0-40
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R8
+	MOVQ dst+24(FP), DI
+	MOVQ pstride+32(FP), R9
+	SHLQ $2, R8
+	SHLQ $2, R9
+	LEAQ (DI)(R9*2), R11
+	LEAQ (R11)(R9*1), R10
+	TESTQ CX, CX
+	JZ    pa8done
+
+pa8loop:
+	MOVUPS 0(SI), X0
+	MOVQ   16(SI), X1
+	MOVUPS 24(SI), X2
+	MOVQ   40(SI), X3
+	MOVUPS 48(SI), X4
+	MOVQ   64(SI), X5
+	MOVUPS 72(SI), X6
+	MOVQ   88(SI), X7
+	MOVUPS X0, (DI)
+	MOVQ   X1, 16(DI)
+	MOVUPS X2, (DI)(R9*1)
+	MOVQ   X3, 16(DI)(R9*1)
+	MOVUPS X4, (R11)
+	MOVQ   X5, 16(R11)
+	MOVUPS X6, (R10)
+	MOVQ   X7, 16(R10)
+	MOVUPS 96(SI), X0
+	MOVQ   112(SI), X1
+	MOVUPS 120(SI), X2
+	MOVQ   136(SI), X3
+	MOVUPS 144(SI), X4
+	MOVQ   160(SI), X5
+	MOVUPS 168(SI), X6
+	MOVQ   184(SI), X7
+	MOVUPS X0, (R10)(R9*1)
+	MOVQ   X1, 16(R10)(R9*1)
+	MOVUPS X2, (R10)(R9*2)
+	MOVQ   X3, 16(R10)(R9*2)
+	MOVUPS X4, (R11)(R9*4)
+	MOVQ   X5, 16(R11)(R9*4)
+	MOVUPS X6, (R10)(R9*4)
+	MOVQ   X7, 16(R10)(R9*4)
+	ADDQ   R8, SI
+	ADDQ   $24, DI
+	ADDQ   $24, R10
+	ADDQ   $24, R11
+	DECQ   CX
+	JNZ    pa8loop
+
+pa8done:
+	RET

@@ -9,7 +9,8 @@ import (
 	"testing"
 )
 
-// packA (with its assembly for full untransposed panels) lays out every
+// packA (with its assembly for full panels, and for eight transposed
+// panels at a time) lays out every
 // block as the plain loop of its doc comment does, zero rows past mc, and
 // writes nothing past the panels but the 2 floats of slack gemmBlocked
 // allocates.
@@ -17,7 +18,7 @@ func TestPackA(t *testing.T) {
 	forLevels(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(3, 4))
 		for _, transA := range []bool{false, true} {
-			for _, mc := range []int{1, 5, 6, 7, 12, 13, 144} {
+			for _, mc := range []int{1, 5, 6, 7, 12, 13, 48, 53, 102, 144} {
 				for _, kc := range []int{1, 7, 8, 9, 16, 23, 256} {
 					t.Run(fmt.Sprintf("tA=%v/mc%d/kc%d", transA, mc, kc), func(t *testing.T) {
 						const ic, pc = 3, 5
