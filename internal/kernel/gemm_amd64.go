@@ -536,10 +536,15 @@ func packA(dst []float32, transA bool, a []float32, lda, ic, pc, mc, kc int) {
 				packA6T(kc, &a[base], lda, &pan[0])
 				continue
 			}
+			// A partial panel: mr < 6 values per p, in a plain loop (a
+			// copy and a clear per p made packing the 3 rows left of a
+			// 9-row A take longer than the product; see TestPackA).
+			clear(pan)
 			for p := 0; p < kc; p++ {
-				d := pan[p*gemmMR : p*gemmMR+gemmMR]
-				copy(d, a[base+p*lda:base+p*lda+mr])
-				clear(d[mr:])
+				d := pan[p*gemmMR : p*gemmMR+mr]
+				for i, v := range a[base+p*lda : base+p*lda+mr] {
+					d[i] = v
+				}
 			}
 			continue
 		}
