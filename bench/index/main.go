@@ -23,8 +23,8 @@
 // all queries (SearchBatch on all threads, which for these searchers gives
 // the same rows as Search, up to float rounding in Flat's batched scores).
 //
-// With -graph-file the synthetic set's prefix graph is saved at the end of
-// the run; -hnsw-ab R then runs only the ef sweep on that graph, read back
+// With -graph-file the set's prefix graph is saved at the end of the run
+// (one set per process: -synth or -ckpt); -hnsw-ab R then runs only the ef sweep on that graph, read back
 // into the heap. run.sh alternates such processes with hnswlib's (which
 // loads the index it saved) and compares medians over processes: on this
 // VM one process's HNSW QPS varies up to 2x from the next one's.
@@ -93,7 +93,7 @@ type config struct {
 	dir                     string
 	peerFilesOnly           bool
 	seed                    uint64
-	graphFile               string // the synthetic set's prefix graph: saved at the end of a run, loaded by -hnsw-ab
+	graphFile               string // the set's prefix graph: saved at the end of a run, loaded by -hnsw-ab
 	abRound                 int    // > 0: only the prefix-graph ef sweep on the graph loaded from graphFile
 }
 
@@ -130,8 +130,8 @@ func main() {
 	flag.BoolVar(&c.peerFilesOnly, "peer-files-only", false, "with -dir: write the peers' files and stop (run.sh measures in a second process: "+
 		"on this VM, ~1.3 GB of freshly written files slowed the same process's later HNSW searches 2-5x)")
 	flag.Uint64Var(&c.seed, "seed", 1, "synthetic generator seed")
-	flag.StringVar(&c.graphFile, "graph-file", "", "synthetic set: save its prefix HNSW graph (vectors and links) to FILE at the end of the run")
-	flag.IntVar(&c.abRound, "hnsw-ab", 0, "synthetic set, round R > 0: load the graph -graph-file holds and only sweep -efs on it at the graph dim "+
+	flag.StringVar(&c.graphFile, "graph-file", "", "save the set's prefix HNSW graph (vectors and links) to FILE at the end of the run (one set: -synth or -ckpt)")
+	flag.IntVar(&c.abRound, "hnsw-ab", 0, "round R > 0: load the graph -graph-file holds and only sweep -efs on it at the graph dim (one set: -synth or -ckpt) "+
 		"(run.sh alternates such processes with hnswlib's: one process's QPS varies up to 2x with where its memory lands on this VM)")
 	flag.Parse()
 	if err := kernel.EnvError(); err != nil {
@@ -148,8 +148,11 @@ func main() {
 	if c.ckpt == "" && c.synthN == 0 {
 		fail(fmt.Errorf("nothing to do: give -ckpt and/or -synth"))
 	}
-	if c.abRound > 0 && (c.graphFile == "" || c.synthN == 0 || c.ckpt != "") {
-		fail(fmt.Errorf("-hnsw-ab needs -graph-file and -synth, and no -ckpt"))
+	if c.graphFile != "" && c.synthN > 0 && c.ckpt != "" {
+		fail(fmt.Errorf("-graph-file saves one set's graph: give -synth or -ckpt, not both"))
+	}
+	if c.abRound > 0 && c.graphFile == "" {
+		fail(fmt.Errorf("-hnsw-ab needs -graph-file"))
 	}
 	runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), c.threads))
 	emit(map[string]any{"impl": "go", "info": true, "go": runtime.Version(), "gemm": kernel.Impl, "kernels": kernel.CurrentLevel().String(),
@@ -438,7 +441,7 @@ func run(c config, s *set) error {
 				emit(r)
 			}
 		}
-		if g == gdim && c.graphFile != "" && s.qLabels == nil {
+		if g == gdim && c.graphFile != "" {
 			saved = h
 		}
 		runtime.KeepAlive(h)

@@ -30,11 +30,13 @@
 #   BUILD_THREADS [2]                 threads of every engine's HNSW build (ours: HNSWOptions.Threads)
 #   SKIP_PEERS=1                      only our side
 #   SKIP_FAISS_HNSW=1                 no FAISS IndexHNSWFlat (its 1M build takes ~20 min on 2 cores); hnswlib stays
-#   HNSW_AB_ROUNDS [5]                synthetic set: then this many rounds of one process of ours and one of hnswlib,
+#   HNSW_AB_ROUNDS [5]                every set: then this many rounds of one process of ours and one of hnswlib,
 #   HNSW_AB_EFS [64,96,128]           the first engine alternating, each loading the graph the first run saved and
-#                                     sweeping these efs (0 rounds: none). One process's HNSW QPS on this VM varies
-#                                     up to 2x from one process to the next (2026-12-02: ours 4,551-8,640, hnswlib
-#                                     4,363-5,534 at ef 96, 1M rows), so the ratio compares medians over processes
+#   HNSW_AB_EFS_REAL [10,16,24]       sweeping these efs (synthetic set; real sets) (0 rounds: none). One process's
+#                                     HNSW QPS on this VM varies up to 2x from one process to the next (2026-12-02:
+#                                     ours 4,551-8,640, hnswlib 4,363-5,534 at ef 96, 1M rows; Fashion-MNIST at ef 10,
+#                                     ours/hnswlib 1.85x at 10:13 and 1.15x at 17:05), so the ratio compares medians
+#                                     over processes
 #   RAW=FILE                          also keep the raw JSON lines in FILE
 #   KEEP_CORETYPE=1                   keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE for FAISS (see ../peers.sh)
 # Smoke test:
@@ -66,6 +68,7 @@ BUILD_THREADS=${BUILD_THREADS:-2}
 SKIP_PEERS=${SKIP_PEERS:-0}
 HNSW_AB_ROUNDS=${HNSW_AB_ROUNDS:-5}
 HNSW_AB_EFS=${HNSW_AB_EFS:-64,96,128}
+HNSW_AB_EFS_REAL=${HNSW_AB_EFS_REAL:-10,16,24}
 faiss_skip=
 [ "${SKIP_FAISS_HNSW:-0}" = 1 ] && faiss_skip=-skip-hnsw
 
@@ -165,16 +168,17 @@ measure() {
 	done
 }
 # ab_rounds DIR SET-ARGS...: HNSW_AB_ROUNDS rounds of one search process
-# per engine on the saved graphs, ours first in odd rounds.
+# per engine on the saved graphs, ours first in odd rounds, sweeping EFS
+# (HNSW_AB_EFS or HNSW_AB_EFS_REAL, set by the caller).
 ab_rounds() {
 	local dir=$1 r n p nq k
 	shift
 	read -r n p nq k <<<"$(set_sizes "$dir")"
 	for r in $(seq 1 "$HNSW_AB_ROUNDS"); do
 		echo "bench/index: HNSW round $r of $HNSW_AB_ROUNDS on $(basename "$dir") ($(date -u +%H:%M:%S))" >&2
-		local ours=("$tmp/index-go" "$@" "${common[@]}" -graph-file "$tmp/g.hnsw" -hnsw-ab "$r" -efs "$HNSW_AB_EFS")
+		local ours=("$tmp/index-go" "$@" "${common[@]}" -graph-file "$tmp/g.hnsw" -hnsw-ab "$r" -efs "$AB_EFS")
 		local theirs=(env PIN_CPU="$PIN_CPU" HNSWLIB_INDEX="$tmp/hnswlib.bin" HNSW_AB_ROUND="$r"
-			"$tmp/hnswlib_bench" "$dir" "$n" "$p" "$nq" "$k" "$M" "$EFC" "$BUILD_THREADS" "$MINTIME" "$HNSW_AB_EFS")
+			"$tmp/hnswlib_bench" "$dir" "$n" "$p" "$nq" "$k" "$M" "$EFC" "$BUILD_THREADS" "$MINTIME" "$AB_EFS")
 		if [ $((r % 2)) = 1 ]; then
 			"${ours[@]}" | tee -a "$out" >&2
 			"${theirs[@]}" | tee -a "$out" >&2
@@ -184,15 +188,15 @@ ab_rounds() {
 		fi
 	done
 }
+ab=0
+[ "$SKIP_PEERS" != 1 ] && [ "$HNSW_AB_ROUNDS" -gt 0 ] && ab=1
 for c in ${ckpts[@]+"${ckpts[@]}"}; do
 	echo "bench/index: real set from $c ($(date -u +%H:%M:%S))" >&2
-	measure -ckpt "$c" -real-n "$REAL_N" -real-nq "$REAL_NQ"
+	AB=$ab AB_EFS=$HNSW_AB_EFS_REAL measure -ckpt "$c" -real-n "$REAL_N" -real-nq "$REAL_NQ"
 done
 if [ "$N" -gt 0 ]; then
 	echo "bench/index: synthetic ${N}x${D} ($(date -u +%H:%M:%S))" >&2
-	ab=0
-	[ "$SKIP_PEERS" != 1 ] && [ "$HNSW_AB_ROUNDS" -gt 0 ] && ab=1
-	AB=$ab measure -synth "$N" -synth-d "$D" -synth-nq "$NQ" -batch-nq "$NQ" -ivf-lists "$IVF_LISTS"
+	AB=$ab AB_EFS=$HNSW_AB_EFS measure -synth "$N" -synth-d "$D" -synth-nq "$NQ" -batch-nq "$NQ" -ivf-lists "$IVF_LISTS"
 fi
 load_after=$(cat /proc/loadavg)
 echo "load after: $load_after; took $(($(date +%s) - start)) s" >&2
