@@ -16,7 +16,7 @@
 # Environment (defaults in brackets):
 #   REV [df470a4]  the revision to compare with (any git revision)
 #   LEVEL [avx2]   MRL_KERNEL of the working tree's programs (and REV's, if it has levels)
-#   ROUNDS [3]     alternations; gemm keeps each side's best, train its median
+#   ROUNDS [5]     alternations; gemm keeps each side's best, train its median
 #   THREADS ["1 2"]  MODELS ["mlp cnn"]  SHAPES [all of REV's bench/gemm]
 #   GEMM_REPS [3] GEMM_MINTIME [150ms]  CNN_STEPS [12] MLP_STEPS [30]
 #   SKIP_GEMM=1 / SKIP_TRAIN=1  leave a part out
@@ -28,7 +28,7 @@ parse_args "$0" "$@" # sets write (--write) and root
 
 REV=${REV:-df470a4}
 LEVEL=${LEVEL:-avx2}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 THREADS=${THREADS:-1 2}
 MODELS=${MODELS:-mlp cnn}
 GEMM_REPS=${GEMM_REPS:-3}
