@@ -102,15 +102,17 @@ now_kernels = sorted({r.get("gemm", "") for r in rows if r["side"] == "now" and 
 rev_kernels = sorted({r.get("gemm", "") for r in rows if r["side"] == "rev" and r.get("gemm")})
 print(f"- GEMM path: working tree {', '.join(now_kernels) or 'n/a'}; $revhash {', '.join(rev_kernels) or 'n/a'}")
 print()
+def table(title, first):
+    print(title)
+    print()
+    print(f"| {first} | threads | $revhash | working tree | ratio |")
+    print("|---|---|---|---|---|")
 g = collections.defaultdict(list)
 for r in rows:
     if r["bench"] == "gemm" and "shape" in r:
         g[(r["shape"], r["threads"], r["side"])].append(r["gflops"])
 if g:
-    print("GEMM, GFLOP/s (best of the rounds, each round the best of its repetitions)")
-    print()
-    print("| shape | threads | $revhash | working tree | ratio |")
-    print("|---|---|---|---|---|")
+    table("GEMM, GFLOP/s (best of the rounds, each round the best of its repetitions)", "shape")
     order = []
     for r in rows:
         if r["bench"] == "gemm" and "shape" in r and (r["shape"], r["threads"]) not in order:
@@ -126,10 +128,7 @@ for r in rows:
     if r["bench"] == "train":
         tr[(r["model"], r["threads"], r["side"])].append(r["samples_per_sec"])
 if tr:
-    print("Training, samples/s (median of the rounds; ratio: median of the rounds' paired ratios)")
-    print()
-    print("| model | threads | $revhash | working tree | ratio |")
-    print("|---|---|---|---|---|")
+    table("Training, samples/s (median of the rounds; ratio: median of the rounds' paired ratios)", "model")
     for m, t in sorted({(k[0], k[1]) for k in tr}, key=lambda x: (x[0] != "mlp", x[1])):
         a, b = tr[(m, t, "rev")], tr[(m, t, "now")]
         ratio = statistics.median(y / x for x, y in zip(a, b))
