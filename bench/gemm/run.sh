@@ -11,7 +11,7 @@
 #   THREADS ["1 2"]     thread counts
 #   SHAPES [all]        e.g. sq256,fc1_fwd (names in main.go)
 #   MINTIME [0.3]       seconds per repetition
-#   ROUNDS [3]          rounds; each runs Go then numpy at every thread count,
+#   ROUNDS [5]          rounds; each runs Go then numpy at every thread count,
 #                       so a slow phase of the VM hits both (best round kept)
 #   REPS [2]            repetitions per measurement in a round, the best kept
 #   PEAKTIME [1]        seconds spent measuring the FMA peak
@@ -26,7 +26,7 @@ parse_args "$0" "$@" # sets write (--write) and root
 THREADS=${THREADS:-1 2}
 SHAPES=${SHAPES:-}
 MINTIME=${MINTIME:-0.3}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 REPS=${REPS:-2}
 PEAKTIME=${PEAKTIME:-1}
 
@@ -46,11 +46,11 @@ for round in $(seq "$ROUNDS"); do
 	echo "round $round of $ROUNDS" >&2
 	for t in $THREADS; do
 		"$tmp/gemm-go" -threads "$t" -shapes "$SHAPES" -mintime "${MINTIME}s" -reps "$REPS" -peaktime "${PEAKTIME}s" |
-			tee -a "$out" >&2
+			sed "s/^{/{\"round\":$round,/" | tee -a "$out" >&2
 		for pol in $(peer_policies "$t"); do
 			peer_env OMP_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" OMP_WAIT_POLICY="$pol" \
 				"$PY" "$here/numpy_gemm.py" -threads "$t" -shapes "$SHAPES" -mintime "$MINTIME" -reps "$REPS" |
-				tee -a "$out" >&2
+				sed "s/^{/{\"round\":$round,/" | tee -a "$out" >&2
 		done
 	done
 done
@@ -58,7 +58,7 @@ load_after=$(cat /proc/loadavg)
 echo "load after: $load_after" >&2
 
 table=$("$PY" - "$out" "$load_before" "$load_after" "$REPS" "$MINTIME" "$ROUNDS" "$PEER_WAIT_POLICIES" <<'EOF'
-import datetime, json, subprocess, sys
+import datetime, json, statistics, subprocess, sys
 
 path, load_before, load_after, reps, mintime, rounds, policies = sys.argv[1:8]
 policies = policies.split()
@@ -88,6 +88,22 @@ for r in runs:
     g["gflops"] = max(g["gflops"], r["gflops"])
     if r.get("gflops_mean"):
         g["gflops_mean"] = max(g.get("gflops_mean") or 0, r["gflops_mean"])
+# Per round, each side's fastest product (numpy's over its wait
+# policies too), and the median over the rounds of their ratios: a drift
+# of the VM between rounds falls on both sides of a ratio.
+per_round = {}
+for r in runs:
+    if "shape" not in r:
+        continue
+    key = (r["impl"], r["shape"], r["threads"], r["round"])
+    per_round[key] = max(per_round.get(key, 0.0), r["gflops"])
+
+def paired(shape, t):
+    rs = sorted({k[3] for k in per_round if k[1:3] == (shape, t)})
+    ratios = [per_round[("go", shape, t, x)] / per_round[("numpy", shape, t, x)]
+              for x in rs if ("go", shape, t, x) in per_round and ("numpy", shape, t, x) in per_round]
+    return statistics.median(ratios) if ratios else None, ratios
+
 keys = []
 for r in runs:
     if r["impl"] == "go" and "shape" in r and (r["shape"], r["threads"]) not in keys:
@@ -108,8 +124,8 @@ print(f"- numpy {np_info.get('numpy', '?')}: OpenBLAS {tpc.get('version', '?')} 
       f"OPENBLAS_CORETYPE={np_info.get('OPENBLAS_CORETYPE')}; OMP_WAIT_POLICY: {policies[0] if policies else '?'}"
       + (f", and at 2+ threads also {', '.join(policies[1:])} (the faster product counts; our kernels' pooled workers spin for up to 200 µs between regions)" if len(policies) > 1 else ""))
 print()
-print("| shape | m×n×k (transA, transB) | threads | Go GFLOP/s | % of 1-thread FMA peak | numpy/OpenBLAS GFLOP/s | ratio Go/numpy | sustained Go | sustained numpy | ratio |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+print("| shape | m×n×k (transA, transB) | threads | Go GFLOP/s | % of 1-thread FMA peak | numpy/OpenBLAS GFLOP/s | ratio Go/numpy | rounds' ratios: median (each) | sustained Go | sustained numpy | ratio |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 for shape, t in keys:
     g = got[("go", shape, t)]
     n = got.get(("numpy", shape, t))
@@ -121,9 +137,12 @@ for shape, t in keys:
     sm = f"{gm:.1f}" if gm else "n/a"
     snm = f"{nm:.1f}" if nm else "n/a"
     sratio = f"{gm / nm:.2f}" if gm and nm else "n/a"
-    print(f"| {shape} | {g['m']}×{g['n']}×{g['k']} ({tr}) | {t} | {g['gflops']:.1f} | {pct} | {ng} | {ratio} | {sm} | {snm} | {sratio} |")
+    med, each = paired(shape, t)
+    pr = f"{med:.2f} ({', '.join(f'{x:.2f}' for x in each)})" if med else "n/a"
+    print(f"| {shape} | {g['m']}×{g['n']}×{g['k']} ({tr}) | {t} | {g['gflops']:.1f} | {pct} | {ng} | {ratio} | {pr} | {sm} | {snm} | {sratio} |")
 print()
-print("The percentage is of one core's peak at every thread count, so 2 threads can reach 200%.")
+print("The percentage is of one core's peak at every thread count, so 2 threads can reach 200%. "
+      "The rounds' ratios pair each round's fastest Go product with numpy's fastest in the same round (over its wait policies too).")
 EOF
 )
 echo "$table"
