@@ -154,13 +154,14 @@ func TestSgemmThreadsTransposed(t *testing.T) {
 }
 
 // Products that split m around a shared packed B (gemmShared: several
-// blocks of k, ragged edges) and one too wide for it, on 2 and 3
-// goroutines, accumulating and overwriting, against one goroutine.
+// blocks of k, k whole at 256 with the AVX-512 kernel, ragged edges) and
+// one too wide for it, on 2 and 3 goroutines, accumulating and
+// overwriting, against one goroutine.
 func TestSgemmSharedB(t *testing.T) {
 	forLevels(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(17, 18))
 		defer SetThreads(SetThreads(1))
-		for _, sz := range [][3]int{{97, 65, 257}, {301, 3100, 40}, {250, 130, 700}} {
+		for _, sz := range [][3]int{{97, 65, 257}, {301, 3100, 40}, {250, 130, 700}, {250, 130, 256}} {
 			for _, beta := range []float32{0, 0.5} {
 				for _, tA := range []bool{false, true} {
 					for _, tB := range []bool{false, true} {

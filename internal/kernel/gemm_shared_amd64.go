@@ -19,6 +19,9 @@ import (
 // barrier per block suffices.
 func gemmShared(t int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, over bool) {
 	kcl := kcFor(m, n)
+	if useAVX512 && k <= kcSharedWhole {
+		kcl = k
+	}
 	nk := (k + kcl - 1) / kcl
 	kcs := (k + nk - 1) / nk
 	ncs := min(n, ncMax)
@@ -123,3 +126,14 @@ func (b *spinBarrier) wait() {
 		}
 	}
 }
+
+// kcSharedWhole is the k up to which gemmShared keeps k in one block
+// with the AVX-512 kernel, whose kc is 192: k = 256 ran as two blocks of
+// 128, each with its shared packing and its barrier. One block of 256
+// (a B micro-panel of 32 KiB, in Zen 5's 48 KiB L1d): on 2 threads, 21
+// alternating rounds in one process (2026-12-02), 256³ 251 → 282 GFLOP/s
+// in the median, 192×256×256 239 → 262, 384×384×256 294 → 320,
+// 256×256×200 240 → 284, and 256×256×512 (two blocks either way) the
+// same. The one-goroutine path keeps kc = 192 there (256 was within the
+// rounds' spread at 1 thread).
+const kcSharedWhole = 256
