@@ -239,6 +239,9 @@ func (c *Conv2d) Backward(dy *Tensor) *Tensor {
 		c.dcol = grow(c.dcol, g*pix*kk)
 	}
 	if c.transposedDW() {
+		if n == 0 {
+			return dx // no block would overwrite dwt's last contents
+		}
 		c.dwt = grow(c.dwt, len(c.W.G))
 		c.backwardBlocks(parallelKernels, dy, dx, 0, n, g, c.cols, c.dcol, c.dwt, 0)
 		addTransposed(c.W.G, c.dwt, kk, c.OutC)

@@ -113,3 +113,25 @@ func TestConvWorkers(t *testing.T) {
 		}
 	})
 }
+
+// An empty batch leaves the gradients as they were, after a batch that
+// was not empty, whichever form the weight gradient takes (transposedDW
+// or not): the dWᵀ buffer still holds the last batch's sums then.
+func TestConvEmptyBatch(t *testing.T) {
+	for _, tc := range []struct{ inC, outC, k, stride, pad int }{
+		{1, 4, 3, 1, 1}, // k·k·InC = 9 > 4: dWᵀ
+		{2, 5, 1, 2, 0}, // 2 <= 5: dW
+	} {
+		r := rand.New(rand.NewPCG(1, 2))
+		c := NewConv2d(tc.inC, tc.outC, tc.k, tc.stride, tc.pad, true, r)
+		y := c.Forward(randTensor(r, 2, 5, 5, tc.inC), true)
+		c.Backward(randTensor(r, y.Shape...))
+		dw, db := append([]float32(nil), c.W.G...), append([]float32(nil), c.B.G...)
+		y0 := c.Forward(NewTensor(0, 5, 5, tc.inC), true)
+		if dx := c.Backward(NewTensor(y0.Shape...)); len(dx.Data) != 0 {
+			t.Fatalf("%+v: dx of an empty batch has %d values", tc, len(dx.Data))
+		}
+		sameBits(t, fmt.Sprintf("%+v: dW after an empty batch", tc), c.W.G, dw)
+		sameBits(t, fmt.Sprintf("%+v: db after an empty batch", tc), c.B.G, db)
+	}
+}
