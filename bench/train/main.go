@@ -26,6 +26,11 @@
 // Usage:
 //
 //	go run ./bench/train -model mlp -threads 1 -steps 30 -warmup 5
+//
+// With -layer-times it also prints to stderr each convolution's forward
+// and backward time per step and the rest of the backbone's (batch norm,
+// ReLUs, residual sums): where a CNN step goes, at each kernel level
+// (MRL_KERNEL).
 package main
 
 import (
@@ -86,6 +91,7 @@ func main() {
 	seed := flag.Uint64("seed", 1, "seed of the weights and the random batches")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed steps to this file")
 	listLevels := flag.Bool("levels", false, "print the kernel levels this machine runs (lowest first) and exit")
+	layerTimes := flag.Bool("layer-times", false, "also print, to stderr, each convolution's forward and backward ms per timed step and the rest of the backbone's")
 	flag.Parse()
 	if *listLevels {
 		for _, l := range kernel.Levels() {
@@ -133,19 +139,33 @@ func main() {
 		}
 	}
 
+	var convs []*timedLayer
+	if *layerTimes {
+		timeConvs(m.Backbone, "backbone", &convs)
+	}
 	var loss float64
+	var backbone time.Duration // forward and backward of the backbone, timed steps
 	step := func(i int) {
 		x, y := xs[i%pool], ys[i%pool]
 		opt.ZeroGrad()
+		t0 := time.Now()
 		z := m.Embed(x, *batch, true)
+		fwd := time.Since(t0)
 		m.Head.Forward(z)
 		loss = m.Head.Loss(y, 0).Total
 		dz := m.Head.Backward()
+		t1 := time.Now()
 		m.Backbone.Backward(dz)
+		if i >= *warmup {
+			backbone += fwd + time.Since(t1)
+		}
 		opt.Step(lr)
 	}
 	for i := 0; i < *warmup; i++ {
 		step(i)
+	}
+	for _, l := range convs {
+		l.fwd, l.bwd = 0, 0
 	}
 	runtime.GC() // start the timed steps with a clean heap
 	if *cpuprofile != "" {
@@ -181,6 +201,67 @@ func main() {
 		fail(err)
 	}
 	fmt.Println(string(out))
+	if *layerTimes {
+		printLayerTimes(convs, backbone, *steps)
+	}
+}
+
+// timedLayer wraps a convolution to time its Forward and Backward. Only
+// convolutions are wrapped: a wrapped BatchNorm or Residual would no
+// longer fuse with the ReLU after it (nn.Sequential), which would change
+// what is timed.
+type timedLayer struct {
+	nn.Layer
+	name     string
+	fwd, bwd time.Duration
+}
+
+func (t *timedLayer) Forward(x *nn.Tensor, train bool) *nn.Tensor {
+	t0 := time.Now()
+	y := t.Layer.Forward(x, train)
+	t.fwd += time.Since(t0)
+	return y
+}
+
+func (t *timedLayer) Backward(dy *nn.Tensor) *nn.Tensor {
+	t0 := time.Now()
+	dx := t.Layer.Backward(dy)
+	t.bwd += time.Since(t0)
+	return dx
+}
+
+// timeConvs replaces every Conv2d in l (through Sequentials and
+// Residuals) by a timedLayer around it, appended to out in model order.
+func timeConvs(l nn.Layer, name string, out *[]*timedLayer) nn.Layer {
+	switch v := l.(type) {
+	case *nn.Sequential:
+		for i, c := range v.Layers {
+			v.Layers[i] = timeConvs(c, fmt.Sprintf("%s.%d", name, i), out)
+		}
+	case *nn.Residual:
+		v.Body = timeConvs(v.Body, name+".body", out)
+		if v.Shortcut != nil {
+			v.Shortcut = timeConvs(v.Shortcut, name+".shortcut", out)
+		}
+	case *nn.Conv2d:
+		t := &timedLayer{Layer: v, name: fmt.Sprintf("%s conv%dx%d %d->%d stride %d", name, v.K, v.K, v.InC, v.OutC, v.Stride)}
+		*out = append(*out, t)
+		return t
+	}
+	return l
+}
+
+// printLayerTimes prints each convolution's ms per step, forward and
+// backward, then the backbone's total and what the convolutions leave
+// of it (batch norm, ReLUs, residual sums, pooling).
+func printLayerTimes(convs []*timedLayer, backbone time.Duration, steps int) {
+	ms := func(d time.Duration) float64 { return d.Seconds() * 1e3 / float64(steps) }
+	var sum time.Duration
+	for _, l := range convs {
+		fmt.Fprintf(os.Stderr, "%-48s forward %7.2f ms  backward %7.2f ms\n", l.name, ms(l.fwd), ms(l.bwd))
+		sum += l.fwd + l.bwd
+	}
+	fmt.Fprintf(os.Stderr, "backbone forward+backward %.2f ms per step: convolutions %.2f, the rest %.2f\n", ms(backbone), ms(sum), ms(backbone-sum))
 }
 
 func fail(err error) {
