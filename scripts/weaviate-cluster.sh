@@ -55,11 +55,24 @@ port_free() {
 }
 
 # free_ports N prints N distinct free ports, each pair (p, p+1) free where
-# the caller needs the next one too (Raft's internal RPC port).
+# the caller needs the next one too (Raft's internal RPC port). They lie
+# outside the range the kernel takes the local ports of outgoing
+# connections from (ip_local_port_range): the nodes start together and
+# connect to each other at once, and one of those connections could hold
+# a port picked for another node before that node binds it (CI,
+# 2026-12-02: node 2's gRPC port 36064 taken, "bind: address already in
+# use", and the cluster never became healthy).
 free_ports() {
-  local want=$1 got=() p
+  local want=$1 got=() p lo hi base span
+  read -r lo hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || { lo=32768 hi=60999; }
+  if [ "$lo" -gt 12000 ]; then
+    base=10000 span=$((lo - 10000 - 1)) # p + 1 < lo
+  else
+    base=$((hi + 1)) span=$((65535 - hi - 1))
+  fi
+  [ "$span" -gt $((8 * want)) ] || die "no room for $want ports outside the kernel's ephemeral port range $lo-$hi"
   while [ ${#got[@]} -lt "$want" ]; do
-    p=$((20000 + RANDOM % 40000))
+    p=$((base + (RANDOM * 32768 + RANDOM) % span))
     if port_free "$p" && port_free $((p + 1)) && [[ " ${got[*]} " != *" $p "* && " ${got[*]} " != *" $((p + 1)) "* && " ${got[*]} " != *" $((p - 1)) "* ]]; then
       got+=("$p")
     fi
@@ -156,9 +169,13 @@ wait_health() {
   n=$(nodes)
   while :; do
     ok=1
-    for i in "$@"; do
+    # Every node's process first: one that died (a port taken, say)
+    # fails the start at once, with its log, rather than after WAIT.
+    for i in $(seq 1 "$n"); do
       alive "$i" || die "node $i (PID $(cat "$STATE/node$i/pid")) exited; last log lines:
 $(tail -n 20 "$STATE/node$i/log")"
+    done
+    for i in "$@"; do
       if ! ready "$i" || [ "$(healthy_count "$i")" -lt "$n" ]; then
         ok=0
         break
