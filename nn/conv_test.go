@@ -135,3 +135,84 @@ func TestConvEmptyBatch(t *testing.T) {
 		sameBits(t, fmt.Sprintf("%+v: db after an empty batch", tc), c.B.G, db)
 	}
 }
+
+// A convolution with few input channels runs directly (directTaps:
+// kernel.ConvTaps, and kernel.ConvTapsDW without an input gradient).
+// Against the im2col path on the same layer and data, at every kernel
+// level and on 1 to 3 goroutines: y, dW, db and dx within float32
+// rounding (dW and db sum thousands of pixels in another order: 1e-4),
+// the same bits from a second run, and an empty batch leaving the
+// gradients as they were.
+func TestConvTapsPath(t *testing.T) {
+	defer func(m int) { directTapsMaxC = m }(directTapsMaxC)
+	defer kernel.SetThreads(kernel.SetThreads(1))
+	type result struct{ y, dw0, dw, db, dx []float32 }
+	forLevels(t, func(t *testing.T) {
+		for _, tc := range []struct {
+			n, h, w, inC, outC, k, stride, pad, threads int
+			noInputGrad                                 bool
+		}{
+			{5, 28, 28, 1, 16, 3, 1, 1, 1, true}, // the benchmark CNN's stem
+			{4, 9, 7, 3, 32, 3, 2, 1, 2, true},
+			{3, 8, 8, 1, 17, 5, 1, 2, 3, true},
+			{6, 7, 6, 2, 8, 3, 1, 0, 2, true},
+			{5, 6, 6, 4, 9, 1, 2, 0, 2, true},
+			{3, 6, 5, 3, 24, 2, 2, 1, 1, true},
+			{4, 9, 7, 3, 16, 3, 1, 1, 2, false}, // dx: the im2col backward after a direct forward
+		} {
+			name := fmt.Sprintf("%+v", tc)
+			run := func(maxC, threads, n int) result {
+				directTapsMaxC = maxC
+				kernel.SetThreads(threads)
+				r := rand.New(rand.NewPCG(7, 8))
+				c := NewConv2d(tc.inC, tc.outC, tc.k, tc.stride, tc.pad, true, r)
+				c.NoInputGrad = tc.noInputGrad
+				for i := range c.W.G {
+					c.W.G[i] = float32(r.NormFloat64()) // Backward adds to it
+				}
+				if (maxC >= tc.inC) != c.directTaps() {
+					t.Fatalf("%s: directTaps() = %v with directTapsMaxC %d", name, c.directTaps(), maxC)
+				}
+				x := randTensor(r, n, tc.h, tc.w, tc.inC)
+				y := c.Forward(x, true)
+				dy := randTensor(r, y.Shape...)
+				res := result{y: append([]float32(nil), y.Data...), dw0: append([]float32(nil), c.W.G...), dw: c.W.G, db: c.B.G}
+				dx := c.Backward(dy)
+				if tc.noInputGrad != (dx == nil) {
+					t.Fatalf("%s: Backward returned dx %v", name, dx != nil)
+				}
+				if dx != nil {
+					res.dx = dx.Data
+				}
+				return res
+			}
+			want := run(0, 1, tc.n)
+			got := run(4, tc.threads, tc.n)
+			again := run(4, tc.threads, tc.n)
+			for _, v := range []struct {
+				name            string
+				got, again, ref []float32
+			}{{"y", got.y, again.y, want.y}, {"dW", got.dw, again.dw, want.dw}, {"db", got.db, again.db, want.db}, {"dx", got.dx, again.dx, want.dx}} {
+				if len(v.got) != len(v.ref) {
+					t.Fatalf("%s %s: %d values, want %d", name, v.name, len(v.got), len(v.ref))
+				}
+				sameBits(t, name+" "+v.name+" twice", v.again, v.got)
+				tol := 1e-5
+				if v.name == "dW" || v.name == "db" {
+					tol = 1e-4
+				}
+				for i := range v.got {
+					if d := math.Abs(float64(v.got[i] - v.ref[i])); d > tol*(1+math.Abs(float64(v.ref[i]))) {
+						t.Fatalf("%s %s[%d] = %v direct, %v with im2col", name, v.name, i, v.got[i], v.ref[i])
+					}
+				}
+			}
+			// An empty batch: no rows, W.G as the random start left it.
+			empty := run(4, tc.threads, 0)
+			sameBits(t, name+" dW after an empty batch", empty.dw, empty.dw0)
+			if len(empty.y) != 0 {
+				t.Fatalf("%s: %d outputs for an empty batch", name, len(empty.y))
+			}
+		}
+	})
+}

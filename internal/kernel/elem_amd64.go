@@ -261,3 +261,54 @@ func colSumsDotReLURow(rows, c int, s1, s2 []float64, x, y, gamma, beta []float3
 		kern(n, c, &s1[0], &s2[0], &x[0], &y[r*c], &gamma[0], &beta[0])
 	}
 }
+
+// convTaps runs the assembly on each pair of full vectors of output
+// channels, then on a last full vector, and convTapsGeneric on the rest.
+func convTaps(n, outc int, y, x []float32, step int, off []int, wt []float32) {
+	lanes, kern, kern2 := 0, convTapsAVX2, convTaps2AVX2
+	switch {
+	case useAVX512:
+		lanes, kern, kern2 = 16, convTapsAVX512, convTaps2AVX512
+	case useAVX2:
+		lanes = 8
+	}
+	o := 0
+	if lanes > 0 {
+		for ; o+2*lanes <= outc; o += 2 * lanes {
+			kern2(n, &x[0], step, &off[0], len(off), &wt[o], outc, &y[o], outc)
+		}
+		for ; o+lanes <= outc; o += lanes {
+			kern(n, &x[0], step, &off[0], len(off), &wt[o], outc, &y[o], outc)
+		}
+	}
+	if o < outc {
+		convTapsGeneric(n, outc, o, outc, y, x, step, off, wt)
+	}
+}
+
+// convTapsDW runs the assembly on each group of three taps and full
+// vector of output channels, and convTapsDWGeneric on the rest.
+func convTapsDW(n, outc int, dwt, x []float32, step int, off []int, dy []float32) {
+	lanes, kern := 0, convTapsDW3AVX2
+	switch {
+	case useAVX512:
+		lanes, kern = 16, convTapsDW3AVX512
+	case useAVX2:
+		lanes = 8
+	}
+	full, taps3 := 0, 0
+	if lanes > 0 {
+		full, taps3 = outc/lanes*lanes, len(off)/3*3
+	}
+	for t := 0; t < taps3; t += 3 {
+		for o := 0; o < full; o += lanes {
+			kern(n, &x[0], step, &off[t], &dy[o], outc, &dwt[t*outc+o], outc)
+		}
+	}
+	if full < outc {
+		convTapsDWGeneric(n, outc, 0, taps3, full, outc, dwt, x, step, off, dy)
+	}
+	if taps3 < len(off) {
+		convTapsDWGeneric(n, outc, taps3, len(off), 0, outc, dwt, x, step, off, dy)
+	}
+}

@@ -59,3 +59,11 @@ func normBackwardReLURow(rows, c int, dx, dy, h, gamma, beta, k, m1, m2 []float3
 func colSumsDotReLURow(rows, c int, s1, s2 []float64, x, y, gamma, beta []float32) {
 	colSumsDotReLURowGeneric(rows, c, s1, s2, x, y, gamma, beta)
 }
+
+func convTaps(n, outc int, y, x []float32, step int, off []int, wt []float32) {
+	convTapsGeneric(n, outc, 0, outc, y, x, step, off, wt)
+}
+
+func convTapsDW(n, outc int, dwt, x []float32, step int, off []int, dy []float32) {
+	convTapsDWGeneric(n, outc, 0, len(off), 0, outc, dwt, x, step, off, dy)
+}

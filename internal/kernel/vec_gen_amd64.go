@@ -116,6 +116,24 @@ func addAVX2(n int, dst *float32, x *float32, y *float32)
 //go:noescape
 func addReLUAVX2(n int, dst *float32, x *float32, y *float32)
 
+// convTapsAVX2 is convTapsGeneric on one vector of output channels: n > 0,
+// taps > 0, strides in floats.
+//
+//go:noescape
+func convTapsAVX2(n int, x *float32, step int, off *int, taps int, wt *float32, ws int, y *float32, ys int)
+
+// convTaps2AVX2 is convTapsGeneric on two vectors of output channels: n > 0,
+// taps > 0, strides in floats.
+//
+//go:noescape
+func convTaps2AVX2(n int, x *float32, step int, off *int, taps int, wt *float32, ws int, y *float32, ys int)
+
+// convTapsDW3AVX2 is convTapsDWGeneric on three taps and one vector of output
+// channels: n > 0, strides in floats.
+//
+//go:noescape
+func convTapsDW3AVX2(n int, x *float32, step int, off *int, dy *float32, dys int, dw *float32, dws int)
+
 // dotAVX512 is dotGeneric; len(y) >= len(x).
 //
 //go:noescape
@@ -227,3 +245,21 @@ func addAVX512(n int, dst *float32, x *float32, y *float32)
 //
 //go:noescape
 func addReLUAVX512(n int, dst *float32, x *float32, y *float32)
+
+// convTapsAVX512 is convTapsGeneric on one vector of output channels: n > 0,
+// taps > 0, strides in floats.
+//
+//go:noescape
+func convTapsAVX512(n int, x *float32, step int, off *int, taps int, wt *float32, ws int, y *float32, ys int)
+
+// convTaps2AVX512 is convTapsGeneric on two vectors of output channels: n > 0,
+// taps > 0, strides in floats.
+//
+//go:noescape
+func convTaps2AVX512(n int, x *float32, step int, off *int, taps int, wt *float32, ws int, y *float32, ys int)
+
+// convTapsDW3AVX512 is convTapsDWGeneric on three taps and one vector of output
+// channels: n > 0, strides in floats.
+//
+//go:noescape
+func convTapsDW3AVX512(n int, x *float32, step int, off *int, dy *float32, dys int, dw *float32, dws int)

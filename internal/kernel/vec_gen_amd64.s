@@ -1671,6 +1671,273 @@ addReLUAVX2_done:
 	VZEROUPPER
 	RET
 
+// func convTapsAVX2(n int, x *float32, step int, off *int, taps int, wt *float32, ws int, y *float32, ys int)
+// Requires: AVX, FMA3
+TEXT ·convTapsAVX2(SB), NOSPLIT, $0-72
+	MOVQ n+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ step+16(FP), DX
+	MOVQ ws+48(FP), BX
+	MOVQ y+56(FP), SI
+	MOVQ ys+64(FP), DI
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	SHLQ $0x02, DI
+	LEAQ (DX)(DX*2), R8
+
+convTapsAVX2_loop:
+	CMPQ   AX, $0x08
+	JL     convTapsAVX2_loop1
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   taps+32(FP), R9
+	MOVQ   off+24(FP), R10
+	MOVQ   wt+40(FP), R11
+
+convTapsAVX2_tapg:
+	MOVQ         (R10), R12
+	LEAQ         (CX)(R12*4), R12
+	VMOVUPS      (R11), Y8
+	LEAQ         (R12)(DX*4), R13
+	VBROADCASTSS (R12), Y9
+	VFMADD231PS  Y8, Y9, Y0
+	VBROADCASTSS (R12)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y1
+	VBROADCASTSS (R12)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y2
+	VBROADCASTSS (R12)(R8*1), Y9
+	VFMADD231PS  Y8, Y9, Y3
+	VBROADCASTSS (R13), Y9
+	VFMADD231PS  Y8, Y9, Y4
+	VBROADCASTSS (R13)(DX*1), Y9
+	VFMADD231PS  Y8, Y9, Y5
+	VBROADCASTSS (R13)(DX*2), Y9
+	VFMADD231PS  Y8, Y9, Y6
+	VBROADCASTSS (R13)(R8*1), Y9
+	VFMADD231PS  Y8, Y9, Y7
+	ADDQ         $0x08, R10
+	ADDQ         BX, R11
+	DECQ         R9
+	JNZ          convTapsAVX2_tapg
+	LEAQ         (DI)(DI*2), R12
+	LEAQ         (SI)(DI*4), R13
+	VMOVUPS      Y0, (SI)
+	VMOVUPS      Y1, (SI)(DI*1)
+	VMOVUPS      Y2, (SI)(DI*2)
+	VMOVUPS      Y3, (SI)(R12*1)
+	VMOVUPS      Y4, (R13)
+	VMOVUPS      Y5, (R13)(DI*1)
+	VMOVUPS      Y6, (R13)(DI*2)
+	VMOVUPS      Y7, (R13)(R12*1)
+	LEAQ         (CX)(DX*8), CX
+	LEAQ         (SI)(DI*8), SI
+	SUBQ         $0x08, AX
+	JMP          convTapsAVX2_loop
+
+convTapsAVX2_loop1:
+	TESTQ  AX, AX
+	JZ     convTapsAVX2_done
+	VXORPS Y0, Y0, Y0
+	MOVQ   taps+32(FP), R8
+	MOVQ   off+24(FP), R9
+	MOVQ   wt+40(FP), R10
+
+convTapsAVX2_tap1:
+	MOVQ         (R9), R11
+	LEAQ         (CX)(R11*4), R11
+	VMOVUPS      (R10), Y1
+	VBROADCASTSS (R11), Y2
+	VFMADD231PS  Y1, Y2, Y0
+	ADDQ         $0x08, R9
+	ADDQ         BX, R10
+	DECQ         R8
+	JNZ          convTapsAVX2_tap1
+	VMOVUPS      Y0, (SI)
+	ADDQ         DX, CX
+	ADDQ         DI, SI
+	DECQ         AX
+	JMP          convTapsAVX2_loop1
+
+convTapsAVX2_done:
+	VZEROUPPER
+	RET
+
+// func convTaps2AVX2(n int, x *float32, step int, off *int, taps int, wt *float32, ws int, y *float32, ys int)
+// Requires: AVX, FMA3
+TEXT ·convTaps2AVX2(SB), NOSPLIT, $0-72
+	MOVQ n+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ step+16(FP), DX
+	MOVQ ws+48(FP), BX
+	MOVQ y+56(FP), SI
+	MOVQ ys+64(FP), DI
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	SHLQ $0x02, DI
+	LEAQ (DX)(DX*2), R8
+
+convTaps2AVX2_loop:
+	CMPQ   AX, $0x04
+	JL     convTaps2AVX2_loop1
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   taps+32(FP), R9
+	MOVQ   off+24(FP), R10
+	MOVQ   wt+40(FP), R11
+
+convTaps2AVX2_tapg:
+	MOVQ         (R10), R12
+	LEAQ         (CX)(R12*4), R12
+	VMOVUPS      (R11), Y8
+	VMOVUPS      32(R11), Y9
+	VBROADCASTSS (R12), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS (R12)(DX*1), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS (R12)(DX*2), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS (R12)(R8*1), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	ADDQ         $0x08, R10
+	ADDQ         BX, R11
+	DECQ         R9
+	JNZ          convTaps2AVX2_tapg
+	LEAQ         (DI)(DI*2), R12
+	VMOVUPS      Y0, (SI)
+	VMOVUPS      Y1, 32(SI)
+	VMOVUPS      Y2, (SI)(DI*1)
+	VMOVUPS      Y3, 32(SI)(DI*1)
+	VMOVUPS      Y4, (SI)(DI*2)
+	VMOVUPS      Y5, 32(SI)(DI*2)
+	VMOVUPS      Y6, (SI)(R12*1)
+	VMOVUPS      Y7, 32(SI)(R12*1)
+	LEAQ         (CX)(DX*4), CX
+	LEAQ         (SI)(DI*4), SI
+	SUBQ         $0x04, AX
+	JMP          convTaps2AVX2_loop
+
+convTaps2AVX2_loop1:
+	TESTQ  AX, AX
+	JZ     convTaps2AVX2_done
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ   taps+32(FP), R8
+	MOVQ   off+24(FP), R9
+	MOVQ   wt+40(FP), R10
+
+convTaps2AVX2_tap1:
+	MOVQ         (R9), R11
+	LEAQ         (CX)(R11*4), R11
+	VMOVUPS      (R10), Y2
+	VMOVUPS      32(R10), Y3
+	VBROADCASTSS (R11), Y4
+	VFMADD231PS  Y2, Y4, Y0
+	VFMADD231PS  Y3, Y4, Y1
+	ADDQ         $0x08, R9
+	ADDQ         BX, R10
+	DECQ         R8
+	JNZ          convTaps2AVX2_tap1
+	VMOVUPS      Y0, (SI)
+	VMOVUPS      Y1, 32(SI)
+	ADDQ         DX, CX
+	ADDQ         DI, SI
+	DECQ         AX
+	JMP          convTaps2AVX2_loop1
+
+convTaps2AVX2_done:
+	VZEROUPPER
+	RET
+
+// func convTapsDW3AVX2(n int, x *float32, step int, off *int, dy *float32, dys int, dw *float32, dws int)
+// Requires: AVX, FMA3
+TEXT ·convTapsDW3AVX2(SB), NOSPLIT, $0-64
+	MOVQ   n+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   step+16(FP), DX
+	MOVQ   off+24(FP), BX
+	MOVQ   dy+32(FP), SI
+	MOVQ   dys+40(FP), DI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, DI
+	MOVQ   (BX), R8
+	SHLQ   $0x02, R8
+	MOVQ   8(BX), R9
+	SHLQ   $0x02, R9
+	MOVQ   16(BX), BX
+	SHLQ   $0x02, BX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+
+convTapsDW3AVX2_pair:
+	CMPQ         AX, $0x02
+	JL           convTapsDW3AVX2_single
+	VMOVUPS      (SI), Y6
+	VMOVUPS      (SI)(DI*1), Y7
+	LEAQ         (CX)(DX*1), R10
+	VBROADCASTSS (CX)(R8*1), Y8
+	VFMADD231PS  Y6, Y8, Y0
+	VBROADCASTSS (R10)(R8*1), Y8
+	VFMADD231PS  Y7, Y8, Y1
+	VBROADCASTSS (CX)(R9*1), Y8
+	VFMADD231PS  Y6, Y8, Y2
+	VBROADCASTSS (R10)(R9*1), Y8
+	VFMADD231PS  Y7, Y8, Y3
+	VBROADCASTSS (CX)(BX*1), Y8
+	VFMADD231PS  Y6, Y8, Y4
+	VBROADCASTSS (R10)(BX*1), Y6
+	VFMADD231PS  Y7, Y6, Y5
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (SI)(DI*2), SI
+	SUBQ         $0x02, AX
+	JMP          convTapsDW3AVX2_pair
+
+convTapsDW3AVX2_single:
+	TESTQ        AX, AX
+	JZ           convTapsDW3AVX2_done
+	VMOVUPS      (SI), Y6
+	VBROADCASTSS (CX)(R8*1), Y7
+	VFMADD231PS  Y6, Y7, Y0
+	VBROADCASTSS (CX)(R9*1), Y7
+	VFMADD231PS  Y6, Y7, Y2
+	VBROADCASTSS (CX)(BX*1), Y7
+	VFMADD231PS  Y6, Y7, Y4
+
+convTapsDW3AVX2_done:
+	MOVQ    dw+48(FP), AX
+	MOVQ    dws+56(FP), CX
+	SHLQ    $0x02, CX
+	VADDPS  Y1, Y0, Y0
+	VADDPS  (AX), Y0, Y0
+	VMOVUPS Y0, (AX)
+	VADDPS  Y3, Y2, Y2
+	VADDPS  (AX)(CX*1), Y2, Y2
+	VMOVUPS Y2, (AX)(CX*1)
+	VADDPS  Y5, Y4, Y4
+	VADDPS  (AX)(CX*2), Y4, Y4
+	VMOVUPS Y4, (AX)(CX*2)
+	VZEROUPPER
+	RET
+
 // func dotAVX512(x []float32, y []float32) float32
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE
 TEXT ·dotAVX512(SB), NOSPLIT, $0-52
@@ -3412,5 +3679,302 @@ addReLUAVX512_tail:
 	VMOVUPS   Z1, K1, (CX)
 
 addReLUAVX512_done:
+	VZEROUPPER
+	RET
+
+// func convTapsAVX512(n int, x *float32, step int, off *int, taps int, wt *float32, ws int, y *float32, ys int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·convTapsAVX512(SB), NOSPLIT, $0-72
+	MOVQ n+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ step+16(FP), DX
+	MOVQ ws+48(FP), BX
+	MOVQ y+56(FP), SI
+	MOVQ ys+64(FP), DI
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	SHLQ $0x02, DI
+	LEAQ (DX)(DX*2), R8
+
+convTapsAVX512_loop:
+	CMPQ   AX, $0x08
+	JL     convTapsAVX512_loop1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	MOVQ   taps+32(FP), R9
+	MOVQ   off+24(FP), R10
+	MOVQ   wt+40(FP), R11
+
+convTapsAVX512_tapg:
+	MOVQ         (R10), R12
+	LEAQ         (CX)(R12*4), R12
+	VMOVUPS      (R11), Z8
+	LEAQ         (R12)(DX*4), R13
+	VBROADCASTSS (R12), Z9
+	VFMADD231PS  Z8, Z9, Z0
+	VBROADCASTSS (R12)(DX*1), Z9
+	VFMADD231PS  Z8, Z9, Z1
+	VBROADCASTSS (R12)(DX*2), Z9
+	VFMADD231PS  Z8, Z9, Z2
+	VBROADCASTSS (R12)(R8*1), Z9
+	VFMADD231PS  Z8, Z9, Z3
+	VBROADCASTSS (R13), Z9
+	VFMADD231PS  Z8, Z9, Z4
+	VBROADCASTSS (R13)(DX*1), Z9
+	VFMADD231PS  Z8, Z9, Z5
+	VBROADCASTSS (R13)(DX*2), Z9
+	VFMADD231PS  Z8, Z9, Z6
+	VBROADCASTSS (R13)(R8*1), Z9
+	VFMADD231PS  Z8, Z9, Z7
+	ADDQ         $0x08, R10
+	ADDQ         BX, R11
+	DECQ         R9
+	JNZ          convTapsAVX512_tapg
+	LEAQ         (DI)(DI*2), R12
+	LEAQ         (SI)(DI*4), R13
+	VMOVUPS      Z0, (SI)
+	VMOVUPS      Z1, (SI)(DI*1)
+	VMOVUPS      Z2, (SI)(DI*2)
+	VMOVUPS      Z3, (SI)(R12*1)
+	VMOVUPS      Z4, (R13)
+	VMOVUPS      Z5, (R13)(DI*1)
+	VMOVUPS      Z6, (R13)(DI*2)
+	VMOVUPS      Z7, (R13)(R12*1)
+	LEAQ         (CX)(DX*8), CX
+	LEAQ         (SI)(DI*8), SI
+	SUBQ         $0x08, AX
+	JMP          convTapsAVX512_loop
+
+convTapsAVX512_loop1:
+	TESTQ  AX, AX
+	JZ     convTapsAVX512_done
+	VXORPS Z0, Z0, Z0
+	MOVQ   taps+32(FP), R8
+	MOVQ   off+24(FP), R9
+	MOVQ   wt+40(FP), R10
+
+convTapsAVX512_tap1:
+	MOVQ         (R9), R11
+	LEAQ         (CX)(R11*4), R11
+	VMOVUPS      (R10), Z1
+	VBROADCASTSS (R11), Z2
+	VFMADD231PS  Z1, Z2, Z0
+	ADDQ         $0x08, R9
+	ADDQ         BX, R10
+	DECQ         R8
+	JNZ          convTapsAVX512_tap1
+	VMOVUPS      Z0, (SI)
+	ADDQ         DX, CX
+	ADDQ         DI, SI
+	DECQ         AX
+	JMP          convTapsAVX512_loop1
+
+convTapsAVX512_done:
+	VZEROUPPER
+	RET
+
+// func convTaps2AVX512(n int, x *float32, step int, off *int, taps int, wt *float32, ws int, y *float32, ys int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·convTaps2AVX512(SB), NOSPLIT, $0-72
+	MOVQ n+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ step+16(FP), DX
+	MOVQ ws+48(FP), BX
+	MOVQ y+56(FP), SI
+	MOVQ ys+64(FP), DI
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	SHLQ $0x02, DI
+	LEAQ (DX)(DX*2), R8
+
+convTaps2AVX512_loop:
+	CMPQ   AX, $0x08
+	JL     convTaps2AVX512_loop1
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+	MOVQ   taps+32(FP), R9
+	MOVQ   off+24(FP), R10
+	MOVQ   wt+40(FP), R11
+
+convTaps2AVX512_tapg:
+	MOVQ         (R10), R12
+	LEAQ         (CX)(R12*4), R12
+	VMOVUPS      (R11), Z16
+	VMOVUPS      64(R11), Z17
+	LEAQ         (R12)(DX*4), R13
+	VBROADCASTSS (R12), Z18
+	VFMADD231PS  Z16, Z18, Z0
+	VFMADD231PS  Z17, Z18, Z1
+	VBROADCASTSS (R12)(DX*1), Z18
+	VFMADD231PS  Z16, Z18, Z2
+	VFMADD231PS  Z17, Z18, Z3
+	VBROADCASTSS (R12)(DX*2), Z18
+	VFMADD231PS  Z16, Z18, Z4
+	VFMADD231PS  Z17, Z18, Z5
+	VBROADCASTSS (R12)(R8*1), Z18
+	VFMADD231PS  Z16, Z18, Z6
+	VFMADD231PS  Z17, Z18, Z7
+	VBROADCASTSS (R13), Z18
+	VFMADD231PS  Z16, Z18, Z8
+	VFMADD231PS  Z17, Z18, Z9
+	VBROADCASTSS (R13)(DX*1), Z18
+	VFMADD231PS  Z16, Z18, Z10
+	VFMADD231PS  Z17, Z18, Z11
+	VBROADCASTSS (R13)(DX*2), Z18
+	VFMADD231PS  Z16, Z18, Z12
+	VFMADD231PS  Z17, Z18, Z13
+	VBROADCASTSS (R13)(R8*1), Z18
+	VFMADD231PS  Z16, Z18, Z14
+	VFMADD231PS  Z17, Z18, Z15
+	ADDQ         $0x08, R10
+	ADDQ         BX, R11
+	DECQ         R9
+	JNZ          convTaps2AVX512_tapg
+	LEAQ         (DI)(DI*2), R12
+	LEAQ         (SI)(DI*4), R13
+	VMOVUPS      Z0, (SI)
+	VMOVUPS      Z1, 64(SI)
+	VMOVUPS      Z2, (SI)(DI*1)
+	VMOVUPS      Z3, 64(SI)(DI*1)
+	VMOVUPS      Z4, (SI)(DI*2)
+	VMOVUPS      Z5, 64(SI)(DI*2)
+	VMOVUPS      Z6, (SI)(R12*1)
+	VMOVUPS      Z7, 64(SI)(R12*1)
+	VMOVUPS      Z8, (R13)
+	VMOVUPS      Z9, 64(R13)
+	VMOVUPS      Z10, (R13)(DI*1)
+	VMOVUPS      Z11, 64(R13)(DI*1)
+	VMOVUPS      Z12, (R13)(DI*2)
+	VMOVUPS      Z13, 64(R13)(DI*2)
+	VMOVUPS      Z14, (R13)(R12*1)
+	VMOVUPS      Z15, 64(R13)(R12*1)
+	LEAQ         (CX)(DX*8), CX
+	LEAQ         (SI)(DI*8), SI
+	SUBQ         $0x08, AX
+	JMP          convTaps2AVX512_loop
+
+convTaps2AVX512_loop1:
+	TESTQ  AX, AX
+	JZ     convTaps2AVX512_done
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	MOVQ   taps+32(FP), R8
+	MOVQ   off+24(FP), R9
+	MOVQ   wt+40(FP), R10
+
+convTaps2AVX512_tap1:
+	MOVQ         (R9), R11
+	LEAQ         (CX)(R11*4), R11
+	VMOVUPS      (R10), Z2
+	VMOVUPS      64(R10), Z3
+	VBROADCASTSS (R11), Z4
+	VFMADD231PS  Z2, Z4, Z0
+	VFMADD231PS  Z3, Z4, Z1
+	ADDQ         $0x08, R9
+	ADDQ         BX, R10
+	DECQ         R8
+	JNZ          convTaps2AVX512_tap1
+	VMOVUPS      Z0, (SI)
+	VMOVUPS      Z1, 64(SI)
+	ADDQ         DX, CX
+	ADDQ         DI, SI
+	DECQ         AX
+	JMP          convTaps2AVX512_loop1
+
+convTaps2AVX512_done:
+	VZEROUPPER
+	RET
+
+// func convTapsDW3AVX512(n int, x *float32, step int, off *int, dy *float32, dys int, dw *float32, dws int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·convTapsDW3AVX512(SB), NOSPLIT, $0-64
+	MOVQ   n+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   step+16(FP), DX
+	MOVQ   off+24(FP), BX
+	MOVQ   dy+32(FP), SI
+	MOVQ   dys+40(FP), DI
+	SHLQ   $0x02, DX
+	SHLQ   $0x02, DI
+	MOVQ   (BX), R8
+	SHLQ   $0x02, R8
+	MOVQ   8(BX), R9
+	SHLQ   $0x02, R9
+	MOVQ   16(BX), BX
+	SHLQ   $0x02, BX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+
+convTapsDW3AVX512_pair:
+	CMPQ         AX, $0x02
+	JL           convTapsDW3AVX512_single
+	VMOVUPS      (SI), Z6
+	VMOVUPS      (SI)(DI*1), Z7
+	LEAQ         (CX)(DX*1), R10
+	VBROADCASTSS (CX)(R8*1), Z8
+	VFMADD231PS  Z6, Z8, Z0
+	VBROADCASTSS (R10)(R8*1), Z8
+	VFMADD231PS  Z7, Z8, Z1
+	VBROADCASTSS (CX)(R9*1), Z8
+	VFMADD231PS  Z6, Z8, Z2
+	VBROADCASTSS (R10)(R9*1), Z8
+	VFMADD231PS  Z7, Z8, Z3
+	VBROADCASTSS (CX)(BX*1), Z8
+	VFMADD231PS  Z6, Z8, Z4
+	VBROADCASTSS (R10)(BX*1), Z6
+	VFMADD231PS  Z7, Z6, Z5
+	LEAQ         (CX)(DX*2), CX
+	LEAQ         (SI)(DI*2), SI
+	SUBQ         $0x02, AX
+	JMP          convTapsDW3AVX512_pair
+
+convTapsDW3AVX512_single:
+	TESTQ        AX, AX
+	JZ           convTapsDW3AVX512_done
+	VMOVUPS      (SI), Z6
+	VBROADCASTSS (CX)(R8*1), Z7
+	VFMADD231PS  Z6, Z7, Z0
+	VBROADCASTSS (CX)(R9*1), Z7
+	VFMADD231PS  Z6, Z7, Z2
+	VBROADCASTSS (CX)(BX*1), Z7
+	VFMADD231PS  Z6, Z7, Z4
+
+convTapsDW3AVX512_done:
+	MOVQ    dw+48(FP), AX
+	MOVQ    dws+56(FP), CX
+	SHLQ    $0x02, CX
+	VADDPS  Z1, Z0, Z0
+	VADDPS  (AX), Z0, Z0
+	VMOVUPS Z0, (AX)
+	VADDPS  Z3, Z2, Z2
+	VADDPS  (AX)(CX*1), Z2, Z2
+	VMOVUPS Z2, (AX)(CX*1)
+	VADDPS  Z5, Z4, Z4
+	VADDPS  (AX)(CX*2), Z4, Z4
+	VMOVUPS Z4, (AX)(CX*2)
 	VZEROUPPER
 	RET

@@ -1231,6 +1231,207 @@ var labels int
 
 func labelCount() int { labels++; return labels }
 
+// convTaps generates a direct convolution's forward over nv (1 or 2)
+// lane blocks of output channels (ConvTaps): per pixel p of n, nv
+// vectors of outputs y[p·ys:] = Σ_t x[p·step + off[t]]·w[t·ws:], the
+// sum over the taps in order, each a fused multiply-add of the broadcast
+// input into the accumulator. A group of pixels a step (8, or 4 for two
+// AVX2 vectors: enough accumulators to hide the FMA latency within the
+// registers), then one.
+func convTaps(w width, nv int) {
+	name := "convTaps" + w.name
+	group := 8
+	if nv == 2 {
+		name = "convTaps2" + w.name
+		if !w.masked() {
+			group = 4
+		}
+	}
+	TEXT(name, NOSPLIT, "func(n int, x *float32, step int, off *int, taps int, wt *float32, ws int, y *float32, ys int)")
+	Pragma("noescape")
+	Doc(name+" is convTapsGeneric on "+[]string{"", "one vector", "two vectors"}[nv]+" of output channels: n > 0,", "taps > 0, strides in floats.")
+	n := Load(Param("n"), GP64())
+	xp := Load(Param("x"), GP64())
+	s := Load(Param("step"), GP64())
+	ws := Load(Param("ws"), GP64())
+	yp := Load(Param("y"), GP64())
+	ys := Load(Param("ys"), GP64())
+	SHLQ(U8(2), s)
+	SHLQ(U8(2), ws)
+	SHLQ(U8(2), ys)
+	s3 := GP64()
+	LEAQ(Mem{Base: s, Index: s, Scale: 2}, s3)
+
+	// row returns the address of pixel j's row from base (pixel 0) and
+	// base4 (pixel 4) with stride st (st3 = 3·st).
+	row := func(j int, base, base4, st, st3 Register) Mem {
+		if j >= 4 {
+			base = base4
+		}
+		switch j % 4 {
+		case 1:
+			return Mem{Base: base, Index: st, Scale: 1}
+		case 2:
+			return Mem{Base: base, Index: st, Scale: 2}
+		case 3:
+			return Mem{Base: base, Index: st3, Scale: 1}
+		}
+		return Mem{Base: base}
+	}
+	// pixels runs the taps over np pixels from xp and stores their
+	// outputs from yp.
+	pixels := func(np int, tag string) {
+		acc := make([][]VecVirtual, np)
+		for j := range acc {
+			for range nv {
+				a := w.vec()
+				VXORPS(a, a, a)
+				acc[j] = append(acc[j], a)
+			}
+		}
+		t := Load(Param("taps"), GP64())
+		oc := Load(Param("off"), GP64())
+		wc := Load(Param("wt"), GP64())
+		q, q4 := GP64(), GP64()
+		Label(label(name, "tap"+tag))
+		MOVQ(Mem{Base: oc}, q)
+		LEAQ(Mem{Base: xp, Index: q, Scale: 4}, q)
+		wv := make([]VecVirtual, nv)
+		for v := range wv {
+			wv[v] = w.vec()
+			VMOVUPS(Mem{Base: wc, Disp: v * w.bytes()}, wv[v])
+		}
+		if np > 4 {
+			LEAQ(Mem{Base: q, Index: s, Scale: 4}, q4)
+		}
+		for j := range np {
+			b := w.vec()
+			VBROADCASTSS(row(j, q, q4, s, s3), b)
+			for v := range nv {
+				VFMADD231PS(wv[v], b, acc[j][v])
+			}
+		}
+		ADDQ(U8(8), oc)
+		ADDQ(ws, wc)
+		DECQ(t)
+		JNZ(LabelRef(label(name, "tap"+tag)))
+		// Stores: y rows at yp + j·ys.
+		if np > 1 {
+			LEAQ(Mem{Base: ys, Index: ys, Scale: 2}, q)
+		}
+		if np > 4 {
+			LEAQ(Mem{Base: yp, Index: ys, Scale: 4}, q4)
+		}
+		for j := range np {
+			m := row(j, yp, q4, ys, q)
+			for v := range nv {
+				VMOVUPS(acc[j][v], m.Offset(v*w.bytes()))
+			}
+		}
+	}
+
+	Label(label(name, "loop"))
+	CMPQ(n, U8(group))
+	JL(LabelRef(label(name, "loop1")))
+	pixels(group, "g")
+	LEAQ(Mem{Base: xp, Index: s, Scale: uint8(group)}, xp)
+	LEAQ(Mem{Base: yp, Index: ys, Scale: uint8(group)}, yp)
+	SUBQ(U8(group), n)
+	JMP(LabelRef(label(name, "loop")))
+
+	Label(label(name, "loop1"))
+	TESTQ(n, n)
+	JZ(LabelRef(label(name, "done")))
+	pixels(1, "1")
+	ADDQ(s, xp)
+	ADDQ(ys, yp)
+	DECQ(n)
+	JMP(LabelRef(label(name, "loop1")))
+
+	Label(label(name, "done"))
+	VZEROUPPER()
+	RET()
+}
+
+// convTapsDW3 generates a direct convolution's weight gradient for three
+// taps over one lane block of output channels (ConvTapsDW): dw[t·dws:] +=
+// e_t + o_t, where e_t sums x[p·step + off[t]]·dy[p·dys:] over the even
+// pixels p in order and o_t over the odd ones (two sets of accumulators
+// hide the FMA latency), each term a fused multiply-add.
+func convTapsDW3(w width) {
+	name := "convTapsDW3" + w.name
+	TEXT(name, NOSPLIT, "func(n int, x *float32, step int, off *int, dy *float32, dys int, dw *float32, dws int)")
+	Pragma("noescape")
+	Doc(name+" is convTapsDWGeneric on three taps and one vector of output", "channels: n > 0, strides in floats.")
+	n := Load(Param("n"), GP64())
+	xp := Load(Param("x"), GP64())
+	s := Load(Param("step"), GP64())
+	offp := Load(Param("off"), GP64())
+	dyp := Load(Param("dy"), GP64())
+	dys := Load(Param("dys"), GP64())
+	SHLQ(U8(2), s)
+	SHLQ(U8(2), dys)
+	var o [3]GPVirtual
+	for t := range o {
+		o[t] = GP64()
+		MOVQ(Mem{Base: offp, Disp: 8 * t}, o[t])
+		SHLQ(U8(2), o[t])
+	}
+	var e, od [3]VecVirtual
+	for t := range 3 {
+		e[t], od[t] = w.vec(), w.vec()
+		VXORPS(e[t], e[t], e[t])
+		VXORPS(od[t], od[t], od[t])
+	}
+	xq := GP64()
+	Label(label(name, "pair"))
+	CMPQ(n, U8(2))
+	JL(LabelRef(label(name, "single")))
+	d0, d1 := w.vec(), w.vec()
+	VMOVUPS(Mem{Base: dyp}, d0)
+	VMOVUPS(Mem{Base: dyp, Index: dys, Scale: 1}, d1)
+	LEAQ(Mem{Base: xp, Index: s, Scale: 1}, xq)
+	for t := range 3 {
+		b := w.vec()
+		VBROADCASTSS(Mem{Base: xp, Index: o[t], Scale: 1}, b)
+		VFMADD231PS(d0, b, e[t])
+		b2 := w.vec()
+		VBROADCASTSS(Mem{Base: xq, Index: o[t], Scale: 1}, b2)
+		VFMADD231PS(d1, b2, od[t])
+	}
+	LEAQ(Mem{Base: xp, Index: s, Scale: 2}, xp)
+	LEAQ(Mem{Base: dyp, Index: dys, Scale: 2}, dyp)
+	SUBQ(U8(2), n)
+	JMP(LabelRef(label(name, "pair")))
+
+	Label(label(name, "single"))
+	TESTQ(n, n)
+	JZ(LabelRef(label(name, "done")))
+	d := w.vec()
+	VMOVUPS(Mem{Base: dyp}, d)
+	for t := range 3 {
+		b := w.vec()
+		VBROADCASTSS(Mem{Base: xp, Index: o[t], Scale: 1}, b)
+		VFMADD231PS(d, b, e[t])
+	}
+
+	Label(label(name, "done"))
+	dwp := Load(Param("dw"), GP64())
+	dws := Load(Param("dws"), GP64())
+	SHLQ(U8(2), dws)
+	for t := range 3 {
+		m := Mem{Base: dwp}
+		if t > 0 {
+			m = Mem{Base: dwp, Index: dws, Scale: uint8(t)}
+		}
+		VADDPS(od[t], e[t], e[t])
+		VADDPS(m, e[t], e[t])
+		VMOVUPS(e[t], m)
+	}
+	VZEROUPPER()
+	RET()
+}
+
 func main() {
 	ConstraintExpr("amd64,!noasm")
 	for _, w := range []width{avx2, avx512} {
@@ -1254,6 +1455,9 @@ func main() {
 		blocks(w, true)
 		add(w, false)
 		add(w, true)
+		convTaps(w, 1)
+		convTaps(w, 2)
+		convTapsDW3(w)
 	}
 	Generate()
 }
