@@ -150,8 +150,9 @@ func (c *Conv2d) forwardBlocks(k convKernels, x, y *Tensor, i0, i1, g int, cols 
 // backwardBlocks runs the im2col Backward on images [i0, i1), g at a
 // time: a block's patches again (in cols), its share of dW added to dw
 // (the first block scaling dw by beta; dw holds dWᵀ where transposedDW
-// says so), and, with dx, its patch gradients (in dcol) and their col2im.
-func (c *Conv2d) backwardBlocks(k convKernels, dy, dx *Tensor, i0, i1, g int, cols, dcol, dw []float32, beta float32) {
+// says so), and, with dx, its patch gradients (in dcol) and their col2im
+// (added to dx's contents with add, else to zeros).
+func (c *Conv2d) backwardBlocks(k convKernels, dy, dx *Tensor, i0, i1, g int, cols, dcol, dw []float32, beta float32, add bool) {
 	h, w := c.x.Shape[1], c.x.Shape[2]
 	pix, kk := dy.Shape[1]*dy.Shape[2], c.K*c.K*c.InC
 	for b0 := i0; b0 < i1; b0 += g {
@@ -171,9 +172,12 @@ func (c *Conv2d) backwardBlocks(k convKernels, dy, dx *Tensor, i0, i1, g int, co
 		bd := dcol[:nb*pix*kk]
 		k.sgemm(false, false, nb*pix, kk, c.OutC, 1, dyb, c.OutC, c.W.W, kk, 0, bd, kk)
 		// col2im adds into the block's images, cleared here (while
-		// they are about to be in cache) rather than all at once.
+		// they are about to be in cache) rather than all at once, unless
+		// the gradient is added to dx's contents.
 		dxb := dx.Data[b0*h*w*c.InC : (b0+nb)*h*w*c.InC]
-		clear(dxb)
+		if !add {
+			clear(dxb)
+		}
 		k.col2im(dxb, bd, nb, h, w, c.InC, c.K, c.K, c.Stride, c.Pad)
 	}
 }
@@ -221,14 +225,33 @@ func blockOf(n, floats int) int {
 // With im2col it runs a block of images at a time, as Forward: the
 // block's patches again, its share of dW, its patch gradients and their
 // col2im.
-func (c *Conv2d) Backward(dy *Tensor) *Tensor {
+func (c *Conv2d) Backward(dy *Tensor) *Tensor { return c.backward(dy, nil) }
+
+// backwardAdd is Backward with dx added to acc (inputGradAdder): on
+// every path with an input gradient (the direct one, directTaps, has its
+// im2col backward then).
+func (c *Conv2d) backwardAdd(dy, acc *Tensor) bool {
+	if c.NoInputGrad || len(acc.Data) != len(c.x.Data) {
+		return false
+	}
+	c.backward(dy, acc)
+	return true
+}
+
+// backward is Backward, adding dx to acc's contents when acc is not nil
+// (and returning acc).
+func (c *Conv2d) backward(dy, acc *Tensor) *Tensor {
 	n, h, w := c.x.Shape[0], c.x.Shape[1], c.x.Shape[2]
 	rows, kk := dy.Shape[0]*dy.Shape[1]*dy.Shape[2], c.K*c.K*c.InC
 	if c.B != nil {
 		sumRows(c.B.G, dy.Data)
 	}
 	var dx *Tensor
-	if !c.NoInputGrad {
+	add := acc != nil
+	switch {
+	case add:
+		dx = acc
+	case !c.NoInputGrad:
 		dx = reshape(&c.dx, n, h, w, c.InC)
 	}
 	if c.directTaps() && dx == nil {
@@ -238,12 +261,16 @@ func (c *Conv2d) Backward(dy *Tensor) *Tensor {
 	if c.direct() {
 		kernel.Sgemm(true, false, c.OutC, kk, rows, 1, dy.Data, c.OutC, c.x.Data, kk, 1, c.W.G, kk)
 		if dx != nil {
-			kernel.Sgemm(false, false, rows, kk, c.OutC, 1, dy.Data, c.OutC, c.W.W, kk, 0, dx.Data, kk)
+			beta := float32(0)
+			if add {
+				beta = 1
+			}
+			kernel.Sgemm(false, false, rows, kk, c.OutC, 1, dy.Data, c.OutC, c.W.W, kk, beta, dx.Data, kk)
 		}
 		return dx
 	}
 	if t := convWorkers(n); t > 1 {
-		c.backwardWorkers(t, dy, dx)
+		c.backwardWorkers(t, dy, dx, add)
 		return dx
 	}
 	g := c.blockImages(n, rows, kk)
@@ -257,11 +284,11 @@ func (c *Conv2d) Backward(dy *Tensor) *Tensor {
 			return dx // no block would overwrite dwt's last contents
 		}
 		c.dwt = grow(c.dwt, len(c.W.G))
-		c.backwardBlocks(parallelKernels, dy, dx, 0, n, g, c.cols, c.dcol, c.dwt, 0)
+		c.backwardBlocks(parallelKernels, dy, dx, 0, n, g, c.cols, c.dcol, c.dwt, 0, add)
 		addTransposed(c.W.G, c.dwt, kk, c.OutC)
 		return dx
 	}
-	c.backwardBlocks(parallelKernels, dy, dx, 0, n, g, c.cols, c.dcol, c.W.G, 1)
+	c.backwardBlocks(parallelKernels, dy, dx, 0, n, g, c.cols, c.dcol, c.W.G, 1, add)
 	return dx
 }
 
@@ -410,7 +437,7 @@ func addTransposed(d, t []float32, rows, cols int) {
 // number of goroutines. Where transposedDW, every goroutine writes its
 // share of dWᵀ to its own buffer, and each is added transposed, in
 // goroutine order.
-func (c *Conv2d) backwardWorkers(t int, dy, dx *Tensor) {
+func (c *Conv2d) backwardWorkers(t int, dy, dx *Tensor, add bool) {
 	tr := c.transposedDW()
 	c.workers(t, c.x.Shape[0], dy.Shape[1]*dy.Shape[2], dx != nil, func(i, i0, i1, g int, s *convScratch) {
 		dw, beta := c.W.G, float32(1)
@@ -418,7 +445,7 @@ func (c *Conv2d) backwardWorkers(t int, dy, dx *Tensor) {
 			s.dw = grow(s.dw, len(c.W.G))
 			dw, beta = s.dw, 0 // the first block overwrites
 		}
-		c.backwardBlocks(serialKernels, dy, dx, i0, i1, g, s.cols, s.dcol, dw, beta)
+		c.backwardBlocks(serialKernels, dy, dx, i0, i1, g, s.cols, s.dcol, dw, beta, add)
 	})
 	kk := c.K * c.K * c.InC
 	for i, s := range c.ws[:t] {

@@ -222,7 +222,27 @@ func (s *Sequential) Forward(x *Tensor, train bool) *Tensor {
 // Backward runs the layers' Backward in reverse order. It stops early when
 // a layer returns nil (a first layer with NoInputGrad).
 func (s *Sequential) Backward(dy *Tensor) *Tensor {
+	dy, _ = s.backward(dy, nil)
+	return dy
+}
+
+// backwardAdd is Backward with the input gradient added to acc, where the
+// first layer can do that itself (see inputGradAdder).
+func (s *Sequential) backwardAdd(dy, acc *Tensor) bool {
+	_, added := s.backward(dy, acc)
+	return added
+}
+
+// backward is Backward; with acc, the first layer is asked to add its
+// input gradient to acc (added reports whether it did; the gradient
+// returned is then nil).
+func (s *Sequential) backward(dy, acc *Tensor) (dx *Tensor, added bool) {
 	for i := len(s.Layers) - 1; i >= 0 && dy != nil; i-- {
+		if i == 0 && acc != nil {
+			if a, ok := s.Layers[0].(inputGradAdder); ok && a.backwardAdd(dy, acc) {
+				return nil, true
+			}
+		}
 		if bn, _, ok := bnReLUPool(s.Layers, i-2); ok {
 			dy = bn.Backward(dy) // fused with this ReLU and pool in Forward
 			i -= 2
@@ -235,7 +255,22 @@ func (s *Sequential) Backward(dy *Tensor) *Tensor {
 		}
 		dy = s.Layers[i].Backward(dy)
 	}
-	return dy
+	return dy, false
+}
+
+// sameData reports whether a and b share their first element.
+func sameData(a, b *Tensor) bool {
+	return len(a.Data) > 0 && len(b.Data) > 0 && &a.Data[0] == &b.Data[0]
+}
+
+// inputGradAdder is a layer that can add its input gradient to a tensor
+// (acc, of its input's shape) instead of returning it: Residual has its
+// shortcut add into the body's input gradient, which saves clearing a
+// gradient and a pass of sums over it. backwardAdd is Backward, but
+// reports false without doing anything where the layer cannot add (then
+// Backward must be called).
+type inputGradAdder interface {
+	backwardAdd(dy, acc *Tensor) bool
 }
 
 // Params returns the parameters of all layers.
@@ -283,7 +318,10 @@ func (r *Residual) forward(x *Tensor, train, relu bool) *Tensor {
 	return out
 }
 
-// Backward sends dy through both branches and sums the input gradients.
+// Backward sends dy through both branches and sums the input gradients:
+// the shortcut adds its own to the body's where it can (inputGradAdder;
+// a projection's col2im then adds into the body's gradient, in the same
+// order, instead of into a cleared one that is then summed with it).
 // After a fused forward (forward with relu), dy is the gradient of the
 // ReLU's output and is first cut to 0 where the ReLU blocked.
 func (r *Residual) Backward(dy *Tensor) *Tensor {
@@ -297,6 +335,12 @@ func (r *Residual) Backward(dy *Tensor) *Tensor {
 	db := r.Body.Backward(dy)
 	ds := dy
 	if r.Shortcut != nil {
+		// The shortcut adds its input gradient to the body's where it can
+		// (a convolution's col2im adds into the body's gradient instead of
+		// a cleared one), unless the body's is dy itself.
+		if a, ok := r.Shortcut.(inputGradAdder); ok && db != nil && len(db.Data) > 0 && !sameData(db, dy) && a.backwardAdd(dy, db) {
+			return db
+		}
 		ds = r.Shortcut.Backward(dy)
 	}
 	dx := reshape(&r.dx, db.Shape...)

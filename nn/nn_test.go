@@ -502,3 +502,66 @@ func forLevels(t *testing.T, f func(t *testing.T)) {
 		})
 	}
 }
+
+// A Residual's shortcut adds its input gradient to the body's
+// (inputGradAdder) instead of the two being summed after: against the
+// branches' Backward run apart and summed, the same bits where each input
+// receives one term of the shortcut's col2im (1×1 projections with
+// stride 2), within float32 rounding where the terms are summed in
+// another order (a 3×3 projection; a 1×1 one with stride 1, whose
+// product accumulates into the body's gradient); parameter gradients the same bits,
+// at every kernel level and on 1 and 2 goroutines.
+func TestResidualShortcutAdds(t *testing.T) {
+	defer kernel.SetThreads(kernel.SetThreads(1))
+	forLevels(t, func(t *testing.T) {
+		for _, tc := range []struct {
+			name                         string
+			inC, k, stride, pad, threads int
+			exact                        bool
+		}{
+			{"1x1 stride 2", 6, 1, 2, 0, 1, true},
+			{"1x1 stride 2, 2 goroutines", 6, 1, 2, 0, 2, true},
+			{"1x1 stride 1", 6, 1, 1, 0, 1, false}, // a product with beta 1: the generic kernel adds each term to dx
+			{"1x1 stride 2, 3 channels", 3, 1, 2, 0, 1, true},
+			{"3x3 stride 2", 5, 3, 2, 1, 2, false},
+		} {
+			kernel.SetThreads(tc.threads)
+			build := func() *Residual {
+				r := rand.New(rand.NewPCG(11, 12))
+				return &Residual{
+					Body:     &Sequential{Layers: []Layer{NewConv2d(tc.inC, 8, 3, tc.stride, 1, false, r), NewBatchNorm(8), &ReLU{}, NewConv2d(8, 8, 3, 1, 1, false, r), NewBatchNorm(8)}},
+					Shortcut: &Sequential{Layers: []Layer{NewConv2d(tc.inC, 8, tc.k, tc.stride, tc.pad, false, r), NewBatchNorm(8)}},
+				}
+			}
+			got, ref := build(), build()
+			r := rand.New(rand.NewPCG(13, 14))
+			x := randTensor(r, 5, 9, 8, tc.inC)
+			y := got.Forward(x, true)
+			ref.Forward(x, true)
+			dy := randTensor(r, y.Shape...)
+			dx := got.Backward(dy)
+			db := ref.Body.Backward(dy)
+			want := append([]float32(nil), db.Data...)
+			ds := ref.Shortcut.Backward(dy)
+			for i, v := range ds.Data {
+				want[i] += v
+			}
+			if tc.exact {
+				sameBits(t, tc.name+": dx", dx.Data, want)
+			} else {
+				if len(dx.Data) != len(want) {
+					t.Fatalf("%s: %d input gradients, want %d", tc.name, len(dx.Data), len(want))
+				}
+				for i, v := range dx.Data {
+					if d := math.Abs(float64(v - want[i])); d > 1e-5*(1+math.Abs(float64(want[i]))) {
+						t.Fatalf("%s: dx[%d] = %v, want %v", tc.name, i, v, want[i])
+					}
+				}
+			}
+			gp, rp := got.Params(), ref.Params()
+			for i := range gp {
+				sameBits(t, tc.name+": "+gp[i].Name+" grad", gp[i].G, rp[i].G)
+			}
+		}
+	})
+}
