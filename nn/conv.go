@@ -227,10 +227,11 @@ func blockOf(n, floats int) int {
 // col2im.
 func (c *Conv2d) Backward(dy *Tensor) *Tensor { return c.backward(dy, nil) }
 
-// backwardAdd is Backward with dx added to acc (inputGradAdder): on
+// BackwardAdd is Backward with dx added to acc (InputGradAdder), on
 // every path with an input gradient (the direct one, directTaps, has its
-// im2col backward then).
-func (c *Conv2d) backwardAdd(dy, acc *Tensor) bool {
+// im2col backward then); it reports false, having done nothing, with
+// NoInputGrad or where acc is not of the input's size.
+func (c *Conv2d) BackwardAdd(dy, acc *Tensor) bool {
 	if c.NoInputGrad || len(acc.Data) != len(c.x.Data) {
 		return false
 	}

@@ -221,28 +221,29 @@ func (s *Sequential) Forward(x *Tensor, train bool) *Tensor {
 
 // Backward runs the layers' Backward in reverse order. It stops early when
 // a layer returns nil (a first layer with NoInputGrad).
-func (s *Sequential) Backward(dy *Tensor) *Tensor {
-	dy, _ = s.backward(dy, nil)
-	return dy
-}
+func (s *Sequential) Backward(dy *Tensor) *Tensor { return s.backward(dy, nil) }
 
-// backwardAdd is Backward with the input gradient added to acc, where the
-// first layer can do that itself (see inputGradAdder).
-func (s *Sequential) backwardAdd(dy, acc *Tensor) bool {
-	_, added := s.backward(dy, acc)
-	return added
-}
-
-// backward is Backward; with acc, the first layer is asked to add its
-// input gradient to acc (added reports whether it did; the gradient
-// returned is then nil).
-func (s *Sequential) backward(dy, acc *Tensor) (dx *Tensor, added bool) {
-	for i := len(s.Layers) - 1; i >= 0 && dy != nil; i-- {
-		if i == 0 && acc != nil {
-			if a, ok := s.Layers[0].(inputGradAdder); ok && a.backwardAdd(dy, acc) {
-				return nil, true
-			}
+// BackwardAdd is Backward with the input gradient added to acc
+// (InputGradAdder): by the first layer itself where it can add, else by
+// a pass of sums after it. It always runs the backward and reports true;
+// it panics if the input gradient and acc differ in size.
+func (s *Sequential) BackwardAdd(dy, acc *Tensor) bool {
+	if dx := s.backward(dy, acc); dx != nil {
+		if len(dx.Data) != len(acc.Data) {
+			panic(fmt.Sprintf("nn: Sequential.BackwardAdd: input gradient %v, accumulator %v", dx.Shape, acc.Shape))
 		}
+		kernel.ParallelFor(len(acc.Data), elemGrain, func(lo, hi int) {
+			kernel.Add(acc.Data[lo:hi], acc.Data[lo:hi], dx.Data[lo:hi])
+		})
+	}
+	return true
+}
+
+// backward is Backward; with acc, a first layer that is an InputGradAdder
+// is asked to add its input gradient to acc, and nil is returned when it
+// did.
+func (s *Sequential) backward(dy, acc *Tensor) *Tensor {
+	for i := len(s.Layers) - 1; i >= 0 && dy != nil; i-- {
 		if bn, _, ok := bnReLUPool(s.Layers, i-2); ok {
 			dy = bn.Backward(dy) // fused with this ReLU and pool in Forward
 			i -= 2
@@ -253,24 +254,30 @@ func (s *Sequential) backward(dy, acc *Tensor) (dx *Tensor, added bool) {
 			i--
 			continue
 		}
+		if i == 0 && acc != nil {
+			if a, ok := s.Layers[0].(InputGradAdder); ok && a.BackwardAdd(dy, acc) {
+				return nil
+			}
+		}
 		dy = s.Layers[i].Backward(dy)
 	}
-	return dy, false
+	return dy
+}
+
+// InputGradAdder is a layer that can add its input gradient to a tensor
+// (acc, of its input's shape) instead of returning it: Residual has its
+// shortcut add into the body's input gradient, which saves clearing a
+// gradient and a pass of sums over it (a convolution's col2im adds into
+// acc). BackwardAdd is Backward with the gradient added to acc; where the
+// layer cannot add it reports false having done nothing, and Backward
+// must be called instead.
+type InputGradAdder interface {
+	BackwardAdd(dy, acc *Tensor) bool
 }
 
 // sameData reports whether a and b share their first element.
 func sameData(a, b *Tensor) bool {
 	return len(a.Data) > 0 && len(b.Data) > 0 && &a.Data[0] == &b.Data[0]
-}
-
-// inputGradAdder is a layer that can add its input gradient to a tensor
-// (acc, of its input's shape) instead of returning it: Residual has its
-// shortcut add into the body's input gradient, which saves clearing a
-// gradient and a pass of sums over it. backwardAdd is Backward, but
-// reports false without doing anything where the layer cannot add (then
-// Backward must be called).
-type inputGradAdder interface {
-	backwardAdd(dy, acc *Tensor) bool
 }
 
 // Params returns the parameters of all layers.
@@ -319,7 +326,7 @@ func (r *Residual) forward(x *Tensor, train, relu bool) *Tensor {
 }
 
 // Backward sends dy through both branches and sums the input gradients:
-// the shortcut adds its own to the body's where it can (inputGradAdder;
+// the shortcut adds its own to the body's where it can (InputGradAdder;
 // a projection's col2im then adds into the body's gradient, in the same
 // order, instead of into a cleared one that is then summed with it).
 // After a fused forward (forward with relu), dy is the gradient of the
@@ -338,7 +345,7 @@ func (r *Residual) Backward(dy *Tensor) *Tensor {
 		// The shortcut adds its input gradient to the body's where it can
 		// (a convolution's col2im adds into the body's gradient instead of
 		// a cleared one), unless the body's is dy itself.
-		if a, ok := r.Shortcut.(inputGradAdder); ok && db != nil && len(db.Data) > 0 && !sameData(db, dy) && a.backwardAdd(dy, db) {
+		if a, ok := r.Shortcut.(InputGradAdder); ok && db != nil && len(db.Data) == len(dy.Data) && len(db.Data) > 0 && !sameData(db, dy) && a.BackwardAdd(dy, db) {
 			return db
 		}
 		ds = r.Shortcut.Backward(dy)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gomrl/mrl/internal/kernel"
@@ -504,7 +505,7 @@ func forLevels(t *testing.T, f func(t *testing.T)) {
 }
 
 // A Residual's shortcut adds its input gradient to the body's
-// (inputGradAdder) instead of the two being summed after: against the
+// (InputGradAdder) instead of the two being summed after: against the
 // branches' Backward run apart and summed, the same bits where each input
 // receives one term of the shortcut's col2im (1×1 projections with
 // stride 2), within float32 rounding where the terms are summed in
@@ -524,14 +525,28 @@ func TestResidualShortcutAdds(t *testing.T) {
 			{"1x1 stride 1", 6, 1, 1, 0, 1, false}, // a product with beta 1: the generic kernel adds each term to dx
 			{"1x1 stride 2, 3 channels", 3, 1, 2, 0, 1, true},
 			{"3x3 stride 2", 5, 3, 2, 1, 2, false},
+			// A first layer that cannot add: Sequential sums after it.
+			{"opaque 1x1 stride 2", 6, 1, 2, 0, 1, true},
+			{"batch norm", 8, 0, 1, 0, 1, true},
 		} {
 			kernel.SetThreads(tc.threads)
 			build := func() *Residual {
 				r := rand.New(rand.NewPCG(11, 12))
-				return &Residual{
-					Body:     &Sequential{Layers: []Layer{NewConv2d(tc.inC, 8, 3, tc.stride, 1, false, r), NewBatchNorm(8), &ReLU{}, NewConv2d(8, 8, 3, 1, 1, false, r), NewBatchNorm(8)}},
-					Shortcut: &Sequential{Layers: []Layer{NewConv2d(tc.inC, 8, tc.k, tc.stride, tc.pad, false, r), NewBatchNorm(8)}},
+				body := &Sequential{Layers: []Layer{NewConv2d(tc.inC, 8, 3, tc.stride, 1, false, r), NewBatchNorm(8), &ReLU{}, NewConv2d(8, 8, 3, 1, 1, false, r), NewBatchNorm(8)}}
+				var first Layer
+				switch {
+				case tc.k == 0:
+					first = NewBatchNorm(tc.inC)
+				case strings.HasPrefix(tc.name, "opaque"):
+					first = opaqueLayer{NewConv2d(tc.inC, 8, tc.k, tc.stride, tc.pad, false, r)}
+				default:
+					first = NewConv2d(tc.inC, 8, tc.k, tc.stride, tc.pad, false, r)
 				}
+				sc := &Sequential{Layers: []Layer{first}}
+				if tc.k > 0 {
+					sc.Layers = append(sc.Layers, NewBatchNorm(8))
+				}
+				return &Residual{Body: body, Shortcut: sc}
 			}
 			got, ref := build(), build()
 			r := rand.New(rand.NewPCG(13, 14))
@@ -565,3 +580,10 @@ func TestResidualShortcutAdds(t *testing.T) {
 		}
 	})
 }
+
+// opaqueLayer hides its layer's other methods (such as BackwardAdd).
+type opaqueLayer struct{ l Layer }
+
+func (o opaqueLayer) Forward(x *Tensor, train bool) *Tensor { return o.l.Forward(x, train) }
+func (o opaqueLayer) Backward(dy *Tensor) *Tensor           { return o.l.Backward(dy) }
+func (o opaqueLayer) Params() []*Param                      { return o.l.Params() }

@@ -230,6 +230,19 @@ func (t *timedLayer) Backward(dy *nn.Tensor) *nn.Tensor {
 	return dx
 }
 
+// BackwardAdd times the wrapped convolution's BackwardAdd (a Residual's
+// projection adds its input gradient to the body's through it).
+func (t *timedLayer) BackwardAdd(dy, acc *nn.Tensor) bool {
+	a, ok := t.Layer.(nn.InputGradAdder)
+	if !ok {
+		return false
+	}
+	t0 := time.Now()
+	added := a.BackwardAdd(dy, acc)
+	t.bwd += time.Since(t0)
+	return added
+}
+
 // timeConvs replaces every Conv2d in l (through Sequentials and
 // Residuals) by a timedLayer around it, appended to out in model order.
 func timeConvs(l nn.Layer, name string, out *[]*timedLayer) nn.Layer {
