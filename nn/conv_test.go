@@ -100,15 +100,8 @@ func TestConvWorkers(t *testing.T) {
 				name            string
 				got, again, ref []float32
 			}{{"y", got.y, again.y, want.y}, {"dW", got.dw, again.dw, want.dw}, {"db", got.db, again.db, want.db}, {"dx", got.dx, again.dx, want.dx}} {
-				if len(v.got) != len(v.ref) {
-					t.Fatalf("%s %s: %d values, want %d", name, v.name, len(v.got), len(v.ref))
-				}
 				sameBits(t, name+" "+v.name+" twice", v.again, v.got)
-				for i := range v.got {
-					if d := math.Abs(float64(v.got[i] - v.ref[i])); d > 1e-5*(1+math.Abs(float64(v.ref[i]))) {
-						t.Fatalf("%s %s[%d] = %v on %d goroutines, %v on one", name, v.name, i, v.got[i], tc.threads, v.ref[i])
-					}
-				}
+				checkNear(t, fmt.Sprintf("%s %s on %d goroutines against one", name, v.name, tc.threads), v.got, v.ref, 1e-5)
 			}
 		}
 	})
@@ -193,19 +186,12 @@ func TestConvTapsPath(t *testing.T) {
 				name            string
 				got, again, ref []float32
 			}{{"y", got.y, again.y, want.y}, {"dW", got.dw, again.dw, want.dw}, {"db", got.db, again.db, want.db}, {"dx", got.dx, again.dx, want.dx}} {
-				if len(v.got) != len(v.ref) {
-					t.Fatalf("%s %s: %d values, want %d", name, v.name, len(v.got), len(v.ref))
-				}
 				sameBits(t, name+" "+v.name+" twice", v.again, v.got)
 				tol := 1e-5
 				if v.name == "dW" || v.name == "db" {
 					tol = 1e-4
 				}
-				for i := range v.got {
-					if d := math.Abs(float64(v.got[i] - v.ref[i])); d > tol*(1+math.Abs(float64(v.ref[i]))) {
-						t.Fatalf("%s %s[%d] = %v direct, %v with im2col", name, v.name, i, v.got[i], v.ref[i])
-					}
-				}
+				checkNear(t, name+" "+v.name+" direct against im2col", v.got, v.ref, tol)
 			}
 			// An empty batch: no rows, W.G as the random start left it.
 			empty := run(4, tc.threads, 0)
@@ -215,4 +201,18 @@ func TestConvTapsPath(t *testing.T) {
 			}
 		}
 	})
+}
+
+// checkNear fails unless got and want have the same length and every
+// value of got is within tol·(1+|want|) of want's.
+func checkNear(t *testing.T, what string, got, want []float32, tol float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
+	}
+	for i := range got {
+		if d := math.Abs(float64(got[i] - want[i])); d > tol*(1+math.Abs(float64(want[i]))) {
+			t.Fatalf("%s: [%d] = %v, want %v", what, i, got[i], want[i])
+		}
+	}
 }

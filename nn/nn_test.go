@@ -564,14 +564,7 @@ func TestResidualShortcutAdds(t *testing.T) {
 			if tc.exact {
 				sameBits(t, tc.name+": dx", dx.Data, want)
 			} else {
-				if len(dx.Data) != len(want) {
-					t.Fatalf("%s: %d input gradients, want %d", tc.name, len(dx.Data), len(want))
-				}
-				for i, v := range dx.Data {
-					if d := math.Abs(float64(v - want[i])); d > 1e-5*(1+math.Abs(float64(want[i]))) {
-						t.Fatalf("%s: dx[%d] = %v, want %v", tc.name, i, v, want[i])
-					}
-				}
+				checkNear(t, tc.name+": dx", dx.Data, want, 1e-5)
 			}
 			gp, rp := got.Params(), ref.Params()
 			for i := range gp {
