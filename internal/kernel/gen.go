@@ -4,7 +4,7 @@ package kernel
 // differ only in width (Dot, SqL2, Axpy, the SGD step, ReLU and its
 // gradient, batch norm's passes and their fusions with the ReLU and a
 // global average pool, the residual sums, im2col's and col2im's block
-// moves) are generated from one description in
+// moves, the direct convolution of few input channels) are generated from one description in
 // the asm module (internal/kernel/asm, which uses
 // github.com/mmcloughlin/avo); the output is committed.
 //go:generate sh -c "cd asm && go run . -pkg kernel -out ../vec_gen_amd64.s -stubs ../vec_gen_amd64.go"
