@@ -345,7 +345,7 @@ func (r *Residual) Backward(dy *Tensor) *Tensor {
 		// The shortcut adds its input gradient to the body's where it can
 		// (a convolution's col2im adds into the body's gradient instead of
 		// a cleared one), unless the body's is dy itself.
-		if a, ok := r.Shortcut.(InputGradAdder); ok && db != nil && len(db.Data) == len(dy.Data) && len(db.Data) > 0 && !sameData(db, dy) && a.BackwardAdd(dy, db) {
+		if a, ok := r.Shortcut.(InputGradAdder); ok && db != nil && len(db.Data) > 0 && !sameData(db, dy) && a.BackwardAdd(dy, db) {
 			return db
 		}
 		ds = r.Shortcut.Backward(dy)

@@ -555,6 +555,9 @@ func TestResidualShortcutAdds(t *testing.T) {
 			ref.Forward(x, true)
 			dy := randTensor(r, y.Shape...)
 			dx := got.Backward(dy)
+			if sameData(dx, &got.dx) {
+				t.Fatalf("%s: the shortcut's gradient was summed in Residual's own pass, not added into the body's", tc.name)
+			}
 			db := ref.Body.Backward(dy)
 			want := append([]float32(nil), db.Data...)
 			ds := ref.Shortcut.Backward(dy)
